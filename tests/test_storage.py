@@ -1,0 +1,127 @@
+"""One ObjectStore contract, run against the local store and S3 served by moto."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from typing import Any
+
+import pytest
+
+from warehouse.errors import InputMissing
+from warehouse.storage import (
+    LocalStore,
+    ObjectStore,
+    S3Store,
+    open_gzip_write,
+    open_maybe_gzip,
+    open_store,
+    read_bytes,
+    write_bytes,
+)
+from warehouse.storage import s3 as s3mod
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> ObjectStore:
+    if request.param == "local":
+        return LocalStore(tmp_path / "root")
+    bucket = request.getfixturevalue("s3_bucket")
+    client = request.getfixturevalue("s3_client")
+    return S3Store(f"s3://{bucket}/wh", client=client)
+
+
+def test_write_read_roundtrip(store: ObjectStore) -> None:
+    write_bytes(store, "a/b/c.txt", b"hello")
+    assert read_bytes(store, "a/b/c.txt") == b"hello"
+    assert store.exists("a/b/c.txt")
+    assert not store.exists("a/b/missing.txt")
+
+
+def test_missing_object_is_input_missing(store: ObjectStore) -> None:
+    with pytest.raises(InputMissing, match=r"missing\.txt"):
+        store.open_read("missing.txt")
+
+
+def test_failed_write_leaves_nothing(store: ObjectStore) -> None:
+    with pytest.raises(RuntimeError), store.open_write("x/part.json") as f:
+        f.write(b"partial")
+        raise RuntimeError("crash mid-write")
+    assert not store.exists("x/part.json")
+    assert list(store.list("x/", include_hidden=True)) == []
+
+
+def test_write_is_invisible_until_closed(store: ObjectStore) -> None:
+    with store.open_write("y/part.json") as f:
+        f.write(b"1" * 1000)
+        assert not store.exists("y/part.json")
+        assert [o.key for o in store.list("y/")] == []
+    assert store.exists("y/part.json")
+
+
+def test_overwrite_replaces(store: ObjectStore) -> None:
+    write_bytes(store, "k.txt", b"one")
+    write_bytes(store, "k.txt", b"two")
+    assert read_bytes(store, "k.txt") == b"two"
+
+
+def test_list_sorted_recursive_and_hides_temporaries(store: ObjectStore) -> None:
+    for key in ["e/dt=2/b.gz", "e/dt=1/a.gz", "e/dt=1/_tmp.x", "e/.hidden/z", "f/other"]:
+        write_bytes(store, key, b"x")
+    assert [o.key for o in store.list("e/")] == ["e/dt=1/a.gz", "e/dt=2/b.gz"]
+    assert [o.key for o in store.list("e/dt=1")] == ["e/dt=1/a.gz"]
+    hidden = {o.key for o in store.list("e/", include_hidden=True)}
+    assert {"e/dt=1/_tmp.x", "e/.hidden/z"} <= hidden
+    assert [o.size for o in store.list("f/")] == [1]
+    assert list(store.list("nothing/")) == []
+
+
+def test_delete_and_publish(store: ObjectStore) -> None:
+    write_bytes(store, "_staging/p.gz", b"data")
+    store.publish("_staging/p.gz", "final/p.gz")
+    assert read_bytes(store, "final/p.gz") == b"data"
+    assert not store.exists("_staging/p.gz")
+    store.delete("final/p.gz")
+    store.delete("final/p.gz")  # deleting twice is fine
+    assert not store.exists("final/p.gz")
+
+
+def test_gzip_roundtrip_is_standard_gzip(store: ObjectStore) -> None:
+    lines = [f'{{"n": {i}, "s": "héllo\\t"}}\n'.encode() for i in range(5000)]
+    with open_gzip_write(store, "g/part.json.gz") as f:
+        for line in lines:
+            f.write(line)
+    raw = read_bytes(store, "g/part.json.gz")
+    assert gzip.decompress(raw) == b"".join(lines)
+    with open_maybe_gzip(store, "g/part.json.gz") as f:
+        assert f.read() == b"".join(lines)
+
+
+def test_large_write_streams_in_parts(
+    store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a small part size makes the S3 store use a real multipart upload
+    monkeypatch.setattr(s3mod, "PART_SIZE", 5 * 1024 * 1024)
+    chunk = os.urandom(1024 * 1024)
+    with store.open_write("big/blob.bin") as f:
+        for _ in range(12):
+            f.write(chunk)
+    with store.open_read("big/blob.bin") as f:
+        data = f.read()
+    assert len(data) == 12 * len(chunk)
+    assert data[: len(chunk)] == chunk
+
+
+def test_open_store_picks_implementation(tmp_path: Any) -> None:
+    assert isinstance(open_store(str(tmp_path)), LocalStore)
+    assert isinstance(open_store("s3://bucket/prefix"), S3Store)
+    assert open_store("s3://bucket/prefix/").uri("a/b") == "s3://bucket/prefix/a/b"
+
+
+def test_local_read_is_streaming(tmp_path: Any) -> None:
+    store = LocalStore(tmp_path)
+    write_bytes(store, "f", b"abc" * 10)
+    with store.open_read("f") as f:
+        assert isinstance(f, io.BufferedReader)
+        assert f.read(3) == b"abc"

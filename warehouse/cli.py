@@ -1,0 +1,356 @@
+"""The `warehouse` command line: argument parsing and wiring only.
+
+Each command loads the configuration once, calls one library function, prints that
+function's one-line summary and exits with its code. Library errors (WarehouseError)
+become one line on stderr and their exit code; anything else keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from warehouse.config import Config, load_config
+from warehouse.errors import ConfigError, WarehouseError
+
+log = logging.getLogger("warehouse")
+
+
+class _State:
+    """What the group hands to subcommands: the global options and the loaded config."""
+
+    def __init__(self, config_file: str | None, root: str | None) -> None:
+        self.config_file = config_file
+        self.root = root
+        self._cfg: Config | None = None
+
+    @property
+    def cfg(self) -> Config:
+        if self._cfg is None:
+            self._cfg = load_config(self.config_file, root=self.root)
+            log.info("config: %s; root: %s", self._cfg.path or "(embedded defaults)", self._cfg.root)
+        return self._cfg
+
+
+pass_state = click.make_pass_decorator(_State)
+
+
+class _CliError(click.ClickException):
+    """A WarehouseError on its way out: one line on stderr, the error's exit code."""
+
+    def __init__(self, err: WarehouseError) -> None:
+        super().__init__(str(err))
+        self.exit_code = err.exit_code  # type: ignore[misc]
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class _Group(click.Group):
+    """Click group that turns library errors into exit codes (also under CliRunner)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WarehouseError as err:
+            log.debug("failed", exc_info=True)
+            raise _CliError(err) from None
+
+
+def _finish(summary: Any) -> None:
+    """Print a summary's line (stdout) and exit with its code."""
+    click.echo(summary.line())
+    code = int(getattr(summary, "exit_code", 0))
+    if code:
+        sys.exit(code)
+
+
+def parse_day(text: str) -> dt.date:
+    """Return the date named by ISO `YYYY-MM-DD`, `today` or `yesterday` (UTC)."""
+    today = dt.datetime.now(dt.UTC).date()
+    if text == "today":
+        return today
+    if text == "yesterday":
+        return today - dt.timedelta(days=1)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"bad date {text!r}: use YYYY-MM-DD, today or yesterday") from None
+
+
+def date_range(
+    date: str | None, start: str | None, end: str | None, *, default: str | None = None
+) -> list[dt.date]:
+    """Return the dates of `--date D` or `--from D --to D` (inclusive); raises ConfigError."""
+    if date and (start or end):
+        raise ConfigError("give --date or --from/--to, not both")
+    if date:
+        return [parse_day(date)]
+    if start or end:
+        if not (start and end):
+            raise ConfigError("--from and --to go together")
+        first, last = parse_day(start), parse_day(end)
+        if last < first:
+            raise ConfigError(f"--to {end} is before --from {start}")
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    if default:
+        return [parse_day(default)]
+    raise ConfigError("give --date D or --from D --to D")
+
+
+def _date_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--to", "end", metavar="D", help="last date of a range (inclusive)")(f)
+    f = click.option("--from", "start", metavar="D", help="first date of a range")(f)
+    f = click.option("--date", metavar="D", help="one UTC date: YYYY-MM-DD, today, yesterday")(f)
+    return f
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", metavar="FILE", help="TOML config (else $WAREHOUSE_CONFIG, ./warehouse.toml)")
+@click.option("--root", metavar="ROOT", help="warehouse root: a directory or s3://bucket/prefix")
+@click.option("-v", "--verbose", count=True, help="more logging on stderr (-vv for debug)")
+@click.version_option(package_name="warehouse")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, root: str | None, verbose: int) -> None:
+    """Build and feed a Hive warehouse: logs to behaviour, aggregates, MySQL imports."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = _State(config_file, root)
+
+
+# --- urls -------------------------------------------------------------------------------
+
+
+@cli.group()
+def urls() -> None:
+    """Django URL patterns."""
+
+
+@urls.command("dump")
+@click.option("--urlconf", required=True, metavar="MODULE", help="ROOT_URLCONF module, e.g. mysite.urls")
+@click.option("--settings", metavar="MODULE", help="Django settings module of a real project")
+@click.option("--pythonpath", "pythonpath", multiple=True, metavar="DIR", help="folder to put on sys.path")
+@click.option("-o", "--output", metavar="FILE", help="write here instead of stdout")
+def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], output: str | None) -> None:
+    """Write the URL patterns of a Django project as JSON, in resolution order."""
+    from warehouse.urls.dump import dump_patterns, write_patterns
+
+    patterns = dump_patterns(urlconf, settings=settings, pythonpath=list(pythonpath))
+    write_patterns(patterns, output)
+    if output:
+        click.echo(f"urls dump: {len(patterns)} patterns from {urlconf} -> {output}", err=True)
+
+
+# --- parse ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, metavar="[INPUT ...]")
+@click.option("--patterns", metavar="FILE", help="URL-pattern dump (default: [logs] patterns)")
+@click.option("--format", "fmt", metavar="NAME|FORMAT", help="preset or LogFormat (default: [logs] format)")
+@click.option("--workers", type=click.IntRange(min=1), help="parser processes (default: [logs] workers)")
+@click.option("--source-name", metavar="NAME", help="name of stdin input (required for -)")
+@click.option("--register", is_flag=True, help="register the touched partitions in Hive")
+@pass_state
+def parse(
+    state: _State,
+    inputs: tuple[str, ...],
+    patterns: str | None,
+    fmt: str | None,
+    workers: int | None,
+    source_name: str | None,
+    register: bool,
+) -> None:
+    """Parse access logs into behaviour events under ROOT/events/dt=YYYY-MM-DD/."""
+    from warehouse.parse import parse_logs
+
+    cfg = state.cfg
+    summary = parse_logs(
+        cfg,
+        list(inputs),
+        patterns=patterns,
+        fmt=fmt,
+        workers=workers,
+        source_name=source_name,
+        progress=sys.stderr.isatty(),
+    )
+    click.echo(summary.line())
+    if register and summary.partitions:
+        from warehouse.hive.manage import register_partitions
+
+        click.echo(register_partitions(cfg, "events", sorted(summary.partitions)).line())
+    if summary.exit_code:
+        sys.exit(summary.exit_code)
+
+
+# --- aggregate --------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("job")
+@_date_options
+@click.option("-r", "--runner", type=click.Choice(["inline", "local", "spark", "hadoop", "emr"]), help="mrjob runner (default: [aggregate] runner)")
+@click.option("--register", is_flag=True, help="register the output partitions in Hive")
+@pass_state
+def aggregate(
+    state: _State,
+    job: str,
+    date: str | None,
+    start: str | None,
+    end: str | None,
+    runner: str | None,
+    register: bool,
+) -> None:
+    """Run an mrjob aggregation over event partitions into ROOT/aggregates/JOB/."""
+    from warehouse.aggregate import run_aggregate
+
+    cfg = state.cfg
+    dates = date_range(date, start, end)
+    summary = run_aggregate(cfg, job, dates, runner=runner or cfg.aggregate.runner)
+    click.echo(summary.line())
+    if register and summary.partitions:
+        from warehouse.hive.manage import register_partitions
+
+        click.echo(register_partitions(cfg, f"agg_{job}", sorted(summary.partitions)).line())
+    if summary.exit_code:
+        sys.exit(summary.exit_code)
+
+
+# --- hive -------------------------------------------------------------------------------
+
+
+@cli.group()
+def hive() -> None:
+    """Hive tables over the warehouse."""
+
+
+@hive.command("apply")
+@pass_state
+def hive_apply(state: _State) -> None:
+    """Create the database and every table (idempotent; changed specs are reported)."""
+    from warehouse.hive.manage import apply
+
+    _finish(apply(state.cfg))
+
+
+@hive.command("partitions")
+@click.option("--table", "-t", required=True, metavar="T", help="events, access_raw, agg_JOB or mysql_...")
+@_date_options
+@click.option("--all", "all_", is_flag=True, help="every partition found in the root")
+@pass_state
+def hive_partitions(
+    state: _State, table: str, date: str | None, start: str | None, end: str | None, all_: bool
+) -> None:
+    """Register partitions present in the root and missing from the metastore."""
+    from warehouse.hive.manage import register_partitions
+
+    dates = None if all_ else date_range(date, start, end)
+    if all_ and (date or start or end):
+        raise ConfigError("give --all or dates, not both")
+    _finish(register_partitions(state.cfg, table, dates))
+
+
+@hive.command("query")
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "file", metavar="FILE", help="run the statements of an .hql file")
+@click.option("--format", "fmt", type=click.Choice(["table", "tsv", "json"]), default="table", show_default=True)
+@pass_state
+def hive_query(state: _State, sql: str | None, file: str | None, fmt: str) -> None:
+    """Run SQL (or a file of statements) and print the last result."""
+    from warehouse.hive.manage import format_result, run_query
+
+    if bool(sql) == bool(file):
+        raise ConfigError("give SQL or -f FILE")
+    text = sql if sql else Path(file or "").read_text(encoding="utf-8")
+    result = run_query(state.cfg, text)
+    click.echo(format_result(result, fmt), nl=False)
+
+
+# --- import -----------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("selector", required=False, metavar="[SOURCE[.DATABASE[.TABLE]]]")
+@click.option("--engine", type=click.Choice(["python", "sqoop"]), help="override [mysql.*] engine")
+@click.option("--full", is_flag=True, help="full reload, resetting watermarks")
+@pass_state
+def import_(state: _State, selector: str | None, engine: str | None, full: bool) -> None:
+    """Copy MySQL tables into the warehouse and give each a Hive table."""
+    from warehouse.mysql.importer import run_import
+
+    _finish(run_import(state.cfg, selector, engine=engine, full=full, progress=sys.stderr.isatty()))
+
+
+# --- run / cron -------------------------------------------------------------------------
+
+
+@cli.command()
+@_date_options
+@click.option("--only", type=click.Choice(["parse", "events", "aggregate", "import"]), help="run one stage")
+@click.option("--force", is_flag=True, help="redo stages already complete")
+@pass_state
+def run(
+    state: _State, date: str | None, start: str | None, end: str | None, only: str | None, force: bool
+) -> None:
+    """The nightly run: parse, register, aggregate, import (default date: yesterday UTC)."""
+    from warehouse.pipeline import run_nightly
+
+    dates = date_range(date, start, end, default="yesterday")
+    _finish(run_nightly(state.cfg, dates, only=only, force=force))
+
+
+@cli.group()
+def cron() -> None:
+    """The nightly crontab on the EMR master."""
+
+
+@cron.command("show")
+@pass_state
+def cron_show(state: _State) -> None:
+    """Print the crontab block for review."""
+    from warehouse.cron import render_crontab
+
+    click.echo(render_crontab(state.cfg), nl=False)
+
+
+@cron.command("install")
+@pass_state
+def cron_install(state: _State) -> None:
+    """Install (or replace) the marked block in the user's crontab."""
+    from warehouse.cron import install_crontab
+
+    click.echo(install_crontab(state.cfg))
+
+
+# --- config -----------------------------------------------------------------------------
+
+
+@cli.group()
+def config() -> None:
+    """Configuration."""
+
+
+@config.command("check")
+@pass_state
+def config_check(state: _State) -> None:
+    """Validate the configuration, report every problem, print the active values."""
+    from warehouse.config import describe
+
+    cfg = state.cfg
+    click.echo(describe(cfg))
+    click.echo(f"config check: ok ({cfg.path or 'embedded defaults'})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="warehouse")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

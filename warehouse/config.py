@@ -1,0 +1,509 @@
+"""TOML configuration loaded into frozen dataclasses.
+
+Precedence: command line > `WAREHOUSE_*` environment > file > embedded default. The file is
+`--config`, else `$WAREHOUSE_CONFIG`, else `./warehouse.toml` when it exists, else none
+(embedded defaults: a local `./warehouse-data` root). Relative paths in a file resolve
+against the file's folder, because cron runs from `$HOME`.
+
+Each option is declared once, as a dataclass field with its default and a `help` text in
+the field metadata; `describe()` prints the active values with secrets masked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warehouse.errors import ConfigError
+
+DEFAULT_ROOT = "./warehouse-data"
+KNOWN_JOBS = ("daily_actions", "sessions", "top_params")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+
+
+def _opt(default: Any, help: str, *, path: bool = False) -> Any:
+    """Declare one option: its default, its help text and whether it names a local path."""
+    return field(default=default, metadata={"help": help, "path": path})
+
+
+@dataclass(frozen=True)
+class S3Config:
+    """`[s3]`: how to reach S3 (or an S3-compatible test server)."""
+
+    endpoint_url: str | None = _opt(None, "S3 endpoint URL; unset for AWS itself")
+    region: str = _opt("us-east-1", "AWS region of the buckets")
+
+
+@dataclass(frozen=True)
+class LogsConfig:
+    """`[logs]`: where access logs are, their format, and how paths resolve."""
+
+    input: str | None = _opt(
+        None, "where `run` finds a day's logs; {date:%Y/%m/%d} is expanded", path=True
+    )
+    format: str = _opt("combined", "preset name or Apache/nginx LogFormat string")
+    patterns: str | None = _opt(None, "URL-pattern dump from `warehouse urls dump`", path=True)
+    user: str = _opt("%u", "field that identifies the user: %u, %{NAME}C or %{NAME}i")
+    ip: str = _opt("%h", "client address: %h, %a or %{X-Forwarded-For}i (first hop)")
+    max_reject_ratio: float = _opt(0.5, "above this share of rejected lines `parse` exits 5")
+    workers: int = _opt(1, "parser processes")
+
+
+@dataclass(frozen=True)
+class HiveConfig:
+    """`[hive]`: the HiveServer2 that holds the warehouse tables."""
+
+    host: str = _opt("127.0.0.1", "HiveServer2 host (as seen from the tunnel, if any)")
+    port: int = _opt(10000, "HiveServer2 port")
+    username: str = _opt("hadoop", "user name sent to HiveServer2")
+    database: str = _opt("warehouse", "database holding the warehouse tables")
+    dialect: str = _opt("hive", '"hive" (EMR Hive 3) or "spark" (Spark Thrift server)')
+    tunnel: str | None = _opt(None, "reach HiveServer2 through this [ssh.NAME] tunnel")
+    auth: str = _opt("NONE", "PyHive auth mechanism: NONE, LDAP, CUSTOM or KERBEROS")
+    password_env: str | None = _opt(None, "environment variable holding the Hive password")
+    timeout_seconds: float = _opt(30.0, "connect timeout")
+
+
+@dataclass(frozen=True)
+class AggregateConfig:
+    """`[aggregate]`: which mrjob jobs run and where."""
+
+    runner: str = _opt("local", "mrjob runner: inline, local, spark, hadoop or emr")
+    jobs: tuple[str, ...] = _opt(KNOWN_JOBS, "jobs that `run` executes")
+    mrjob_conf: str | None = _opt(None, "mrjob.conf for the emr/hadoop runners", path=True)
+    session_gap_minutes: int = _opt(30, "inactivity that splits a session")
+    top_n: int = _opt(10, "values kept per (slug, param) by top_params")
+
+
+@dataclass(frozen=True)
+class SshConfig:
+    """`[ssh.NAME]`: an SSH bastion used for local port forwards."""
+
+    name: str
+    host: str = _opt("", "bastion host name or address")
+    port: int = _opt(22, "bastion SSH port")
+    user: str = _opt("", "SSH user")
+    key_file: str | None = _opt(None, "private key file", path=True)
+    known_hosts: str | None = _opt(None, "known_hosts file that must hold the host key", path=True)
+    bind_address: str = _opt(
+        "127.0.0.1", "local address the forward listens on; the EMR master's private IP for -g"
+    )
+    allow_unknown_host: bool = _opt(False, "accept (and record) an unknown host key")
+    keepalive_seconds: float = _opt(15.0, "keepalive probe interval; 0 disables the watchdog")
+    connect_timeout_seconds: float = _opt(15.0, "TCP/SSH handshake timeout")
+
+
+@dataclass(frozen=True)
+class IncrementalConfig:
+    """One table's incremental mode: append by an id, or lastmodified by a timestamp."""
+
+    mode: str
+    column: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class MysqlSourceConfig:
+    """`[mysql.NAME]`: one MySQL server and the tables to copy from it."""
+
+    name: str
+    host: str = _opt("127.0.0.1", "MySQL host as seen from the bastion (or directly)")
+    port: int = _opt(3306, "MySQL port")
+    user: str = _opt("", "MySQL user")
+    password_file: str | None = _opt(None, "file holding the password", path=True)
+    password_env: str | None = _opt(None, "environment variable holding the password")
+    tunnel: str | None = _opt(None, "reach MySQL through this [ssh.NAME] tunnel")
+    engine: str = _opt("python", '"python" (streaming, default) or "sqoop"')
+    databases: tuple[str, ...] = _opt((), "databases to import")
+    tables: tuple[str, ...] = _opt(("*",), 'globs matched as "db.table" or "table"')
+    exclude: tuple[str, ...] = _opt((), "globs to leave out")
+    incremental: Mapping[str, IncrementalConfig] = field(
+        default_factory=dict,
+        metadata={"help": '{"db.table" = {mode, column, key}} for incremental loads'},
+    )
+    workers: int = _opt(4, "tables imported at once")
+    split_workers: int = _opt(1, "parallel primary-key ranges per table (separate snapshots)")
+    sqoop_mappers: int = _opt(4, "sqoop -m")
+    read_timeout_seconds: float = _opt(600.0, "MySQL read timeout (detects a frozen bastion)")
+
+    def password(self) -> str:
+        """Return the password from `password_file` or `password_env`; raises ConfigError."""
+        if self.password_file:
+            try:
+                return Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ConfigError(
+                    f"[mysql.{self.name}] password_file {self.password_file} unreadable: "
+                    f"{exc.strerror}; fix the path or its permissions"
+                ) from None
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    f"[mysql.{self.name}] environment variable {self.password_env} is not set"
+                )
+            return value
+        return ""
+
+
+@dataclass(frozen=True)
+class CronConfig:
+    """`[cron]`: the nightly schedule on the EMR master."""
+
+    schedule: str = _opt("30 2 * * *", "crontab time fields of the nightly run (UTC)")
+    log_dir: str = _opt("~/warehouse-logs", "folder of the dated run logs", path=True)
+    lock_file: str = _opt("/tmp/warehouse-run.lock", "flock file that prevents overlap")
+    warehouse_bin: str | None = _opt(None, "absolute path of the `warehouse` executable")
+    environment: Mapping[str, str] = field(
+        default_factory=dict, metadata={"help": "extra environment variables for cron"}
+    )
+
+
+@dataclass(frozen=True)
+class EmrConfig:
+    """`[emr]`: the cluster the toolkit runs on."""
+
+    region: str = _opt("us-east-1", "EMR region")
+    endpoint_url: str | None = _opt(None, "EMR API endpoint (test server)")
+    release_label: str = _opt("emr-7.4.0", "EMR release of the cluster")
+    cluster_id: str | None = _opt(None, "running cluster to submit steps to")
+    artifacts_uri: str | None = _opt(None, "s3:// prefix for the wheel and bootstrap scripts")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; sections that are absent from the file are None."""
+
+    path: Path | None = None
+    root: str = DEFAULT_ROOT
+    s3: S3Config = field(default_factory=S3Config)
+    logs: LogsConfig = field(default_factory=LogsConfig)
+    hive: HiveConfig | None = None
+    aggregate: AggregateConfig = field(default_factory=AggregateConfig)
+    ssh: Mapping[str, SshConfig] = field(default_factory=dict)
+    mysql: Mapping[str, MysqlSourceConfig] = field(default_factory=dict)
+    cron: CronConfig = field(default_factory=CronConfig)
+    emr: EmrConfig = field(default_factory=EmrConfig)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths resolve against: the config file's, else the cwd."""
+        return self.path.parent if self.path else Path.cwd()
+
+    def hive_or_default(self) -> HiveConfig:
+        """Return `[hive]`, or the embedded defaults when the section is absent."""
+        return self.hive or HiveConfig()
+
+    def tunnel(self, name: str | None) -> SshConfig | None:
+        """Return the `[ssh.NAME]` section, None for no tunnel; raises ConfigError if unknown."""
+        if name is None:
+            return None
+        try:
+            return self.ssh[name]
+        except KeyError:
+            raise ConfigError(f"tunnel {name!r} has no [ssh.{name}] section") from None
+
+
+# ---------------------------------------------------------------------------------------
+# loading
+
+
+def _field_names(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.name != "name"}
+
+
+def _resolve_path(value: str, base: Path) -> str:
+    """Resolve a local path against the config folder; URIs and ~ are kept (~ expanded)."""
+    if "://" in value:
+        return value
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p))
+
+
+def _build(
+    cls: type, section: str, data: Any, base: Path, problems: list[str], **fixed: Any
+) -> Any:
+    """Build one section dataclass, appending every problem found to `problems`."""
+    if not isinstance(data, dict):
+        problems.append(f"[{section}] must be a table")
+        return cls(**fixed)
+    fields = _field_names(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        f = fields.get(key)
+        if f is None:
+            known = ", ".join(sorted(fields))
+            problems.append(f"[{section}] unknown key {key!r} (known: {known})")
+            continue
+        kwargs[key] = _coerce(section, key, f, value, base, problems)
+    try:
+        obj = cls(**fixed, **{k: v for k, v in kwargs.items() if v is not _BAD})
+    except TypeError as exc:  # pragma: no cover - guarded by the checks above
+        problems.append(f"[{section}] {exc}")
+        obj = cls(**fixed)
+    return obj
+
+
+_BAD = object()
+
+
+def _coerce(
+    section: str, key: str, f: dataclasses.Field[Any], value: Any, base: Path, problems: list[str]
+) -> Any:
+    default = f.default if f.default is not dataclasses.MISSING else None
+    where = f"[{section}] {key}"
+    if key == "incremental":
+        return _incremental(where, value, problems)
+    if key == "environment":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            problems.append(f"{where} must be a table of strings")
+            return _BAD
+        return dict(value)
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(f"{where} must be a list of strings")
+            return _BAD
+        return tuple(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            problems.append(f"{where} must be true or false")
+            return _BAD
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{where} must be an integer")
+            return _BAD
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"{where} must be a number")
+            return _BAD
+        return float(value)
+    if not isinstance(value, str):
+        problems.append(f"{where} must be a string")
+        return _BAD
+    if f.metadata.get("path"):
+        return _resolve_path(value, base)
+    return value
+
+
+def _incremental(where: str, value: Any, problems: list[str]) -> Any:
+    if not isinstance(value, dict):
+        problems.append(f"{where} must be a table of {{mode, column, key}}")
+        return _BAD
+    out: dict[str, IncrementalConfig] = {}
+    for table, spec in value.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
+            problems.append(f"{where}.{table} needs column = \"...\"")
+            continue
+        mode = spec.get("mode", "append")
+        if mode not in ("append", "lastmodified"):
+            problems.append(f"{where}.{table} mode must be append or lastmodified, not {mode!r}")
+            continue
+        extra = set(spec) - {"mode", "column", "key"}
+        if extra:
+            problems.append(f"{where}.{table} unknown keys {sorted(extra)}")
+        key = spec.get("key")
+        if mode == "lastmodified" and not key:
+            problems.append(f"{where}.{table} lastmodified needs key = \"<primary key column>\"")
+        out[table.lower()] = IncrementalConfig(mode=mode, column=spec["column"], key=key)
+    return out
+
+
+_SECTIONS: dict[str, type] = {
+    "s3": S3Config,
+    "logs": LogsConfig,
+    "hive": HiveConfig,
+    "aggregate": AggregateConfig,
+    "cron": CronConfig,
+    "emr": EmrConfig,
+}
+
+
+def find_config_file(explicit: str | None) -> Path | None:
+    """Return the config file to use (`--config`, `$WAREHOUSE_CONFIG`, ./warehouse.toml)."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("WAREHOUSE_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("warehouse.toml")
+    return local if local.is_file() else None
+
+
+def load_config(path: str | Path | None = None, *, root: str | None = None) -> Config:
+    """Load and validate the configuration; raises ConfigError listing every problem."""
+    file = find_config_file(str(path) if path else None)
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {file} not found; pass --config FILE") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {file} unreadable: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+        file = file.resolve()
+    return config_from_dict(data, path=file, root=root)
+
+
+def config_from_dict(
+    data: Mapping[str, Any], *, path: Path | None = None, root: str | None = None
+) -> Config:
+    """Build a Config from parsed TOML; raises ConfigError listing every problem."""
+    base = path.parent if path else Path.cwd()
+    problems: list[str] = []
+    kwargs: dict[str, Any] = {"path": path}
+    for section, value in data.items():
+        if section == "warehouse":
+            if not isinstance(value, dict):
+                problems.append("[warehouse] must be a table")
+                continue
+            for key, item in value.items():
+                if key == "root" and isinstance(item, str):
+                    kwargs["root"] = _resolve_path(item, base)
+                else:
+                    problems.append(f"[warehouse] unknown or invalid key {key!r}")
+        elif section in _SECTIONS:
+            kwargs[section] = _build(_SECTIONS[section], section, value, base, problems)
+        elif section in ("ssh", "mysql"):
+            cls = SshConfig if section == "ssh" else MysqlSourceConfig
+            named: dict[str, Any] = {}
+            if not isinstance(value, dict):
+                problems.append(f"[{section}] must hold named tables like [{section}.NAME]")
+                continue
+            for name, sub in value.items():
+                if not _NAME_RE.match(name):
+                    problems.append(f"[{section}.{name}] name must be letters, digits, _ or -")
+                    continue
+                named[name] = _build(cls, f"{section}.{name}", sub, base, problems, name=name)
+            kwargs[section] = named
+        else:
+            problems.append(f"unknown section [{section}]")
+    env_root = os.environ.get("WAREHOUSE_ROOT")
+    if root:
+        kwargs["root"] = _resolve_path(root, Path.cwd())
+    elif env_root:
+        kwargs["root"] = _resolve_path(env_root, Path.cwd())
+    elif "root" not in kwargs:
+        kwargs["root"] = _resolve_path(DEFAULT_ROOT, Path.cwd())
+    cfg = Config(**kwargs)
+    problems.extend(validate(cfg))
+    if problems:
+        raise ConfigError(_join(path, problems))
+    return cfg
+
+
+def _join(path: Path | None, problems: list[str]) -> str:
+    where = f"config {path}" if path else "config"
+    if len(problems) == 1:
+        return f"{where}: {problems[0]}"
+    return f"{where}: {len(problems)} problems: " + "; ".join(problems)
+
+
+def validate(cfg: Config) -> list[str]:
+    """Return the cross-field problems of a config (empty when it is consistent)."""
+    problems: list[str] = []
+    if not (cfg.root.startswith("s3://") or "://" not in cfg.root):
+        problems.append(f"[warehouse] root {cfg.root!r} must be a local path or s3://bucket/prefix")
+    if not 0.0 <= cfg.logs.max_reject_ratio <= 1.0:
+        problems.append("[logs] max_reject_ratio must be between 0 and 1")
+    if cfg.logs.workers < 1:
+        problems.append("[logs] workers must be at least 1")
+    if cfg.hive is not None:
+        if cfg.hive.dialect not in ("hive", "spark"):
+            problems.append(f'[hive] dialect must be "hive" or "spark", not {cfg.hive.dialect!r}')
+        if cfg.hive.tunnel and cfg.hive.tunnel not in cfg.ssh:
+            problems.append(f"[hive] tunnel {cfg.hive.tunnel!r} has no [ssh.{cfg.hive.tunnel}]")
+    unknown = [j for j in cfg.aggregate.jobs if j not in KNOWN_JOBS]
+    if unknown:
+        problems.append(
+            f"[aggregate] jobs: unknown {', '.join(unknown)} (known: {', '.join(KNOWN_JOBS)})"
+        )
+    if cfg.aggregate.runner not in ("inline", "local", "spark", "hadoop", "emr"):
+        problems.append(f"[aggregate] runner {cfg.aggregate.runner!r} is not a mrjob runner")
+    if cfg.aggregate.session_gap_minutes < 1 or cfg.aggregate.top_n < 1:
+        problems.append("[aggregate] session_gap_minutes and top_n must be at least 1")
+    for ssh in cfg.ssh.values():
+        where = f"[ssh.{ssh.name}]"
+        if not ssh.host:
+            problems.append(f"{where} host is required")
+        if not ssh.user:
+            problems.append(f"{where} user is required")
+        try:
+            addr = ipaddress.ip_address(ssh.bind_address)
+        except ValueError:
+            problems.append(f"{where} bind_address {ssh.bind_address!r} is not an IP address")
+        else:
+            del addr
+        for key in ("key_file", "known_hosts"):
+            value = getattr(ssh, key)
+            if value and not os.access(value, os.R_OK):
+                problems.append(f"{where} {key} {value} is missing or unreadable")
+        if not ssh.known_hosts and not ssh.allow_unknown_host:
+            problems.append(f"{where} known_hosts is required (or allow_unknown_host = true)")
+    for src in cfg.mysql.values():
+        where = f"[mysql.{src.name}]"
+        if src.engine not in ("python", "sqoop"):
+            problems.append(f'{where} engine must be "python" or "sqoop", not {src.engine!r}')
+        if src.engine == "sqoop" and _release_at_least(cfg.emr.release_label, (7, 5)):
+            problems.append(
+                f"{where} engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in "
+                "7.5); use engine = \"python\" or an emr-7.4 or older release"
+            )
+        if src.tunnel and src.tunnel not in cfg.ssh:
+            problems.append(f"{where} tunnel {src.tunnel!r} has no [ssh.{src.tunnel}] section")
+        if not src.user:
+            problems.append(f"{where} user is required")
+        if not src.databases:
+            problems.append(f"{where} databases must list at least one database")
+        if src.password_file and not os.access(src.password_file, os.R_OK):
+            problems.append(f"{where} password_file {src.password_file} is missing or unreadable")
+        if src.password_file and src.password_env:
+            problems.append(f"{where} set password_file or password_env, not both")
+        if src.workers < 1 or src.split_workers < 1:
+            problems.append(f"{where} workers and split_workers must be at least 1")
+    return problems
+
+
+def _release_at_least(label: str, version: tuple[int, int]) -> bool:
+    m = re.match(r"^emr-(\d+)\.(\d+)", label)
+    if m is None:
+        return False
+    return (int(m.group(1)), int(m.group(2))) >= version
+
+
+def describe(cfg: Config) -> str:
+    """Return the active configuration as TOML-like text; secrets are never held, only named."""
+    lines = [f"# config file: {cfg.path or '(none: embedded defaults)'}", "[warehouse]"]
+    lines.append(f"root = {cfg.root!r}")
+    sections: list[tuple[str, Any]] = [
+        ("s3", cfg.s3),
+        ("logs", cfg.logs),
+        ("hive", cfg.hive),
+        ("aggregate", cfg.aggregate),
+        ("cron", cfg.cron),
+        ("emr", cfg.emr),
+    ]
+    sections += [(f"ssh.{k}", v) for k, v in cfg.ssh.items()]
+    sections += [(f"mysql.{k}", v) for k, v in cfg.mysql.items()]
+    for name, obj in sections:
+        if obj is None:
+            lines.append(f"# [{name}] absent")
+            continue
+        lines.append(f"[{name}]")
+        for f in dataclasses.fields(obj):
+            if f.name == "name":
+                continue
+            lines.append(f"{f.name} = {getattr(obj, f.name)!r}")
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""Error tree: every library error carries the CLI exit code of its failure class.
+
+Exit codes (see DESIGN.md): 0 ok; 1 unexpected; 2 usage or config error; 3 a source
+unavailable (SSH, MySQL, S3, Hive); 4 input missing; 5 a job, import or query failed
+(or too many rejects); 6 another run is in progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 3
+EXIT_INPUT_MISSING = 4
+EXIT_FAILED = 5
+EXIT_LOCKED = 6
+
+
+class WarehouseError(Exception):
+    """Base of all expected failures; `str(err)` is one line naming the thing and the fix."""
+
+    exit_code = EXIT_UNEXPECTED
+
+
+class ConfigError(WarehouseError):
+    """The configuration or the command line is wrong (exit 2)."""
+
+    exit_code = EXIT_CONFIG
+
+
+class SourceUnavailable(WarehouseError):
+    """A service (SSH bastion, MySQL, S3, HiveServer2) cannot be reached (exit 3)."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+class InputMissing(WarehouseError):
+    """An input file, object or partition does not exist (exit 4)."""
+
+    exit_code = EXIT_INPUT_MISSING
+
+
+class JobFailed(WarehouseError):
+    """A job, import or query ran and failed (exit 5)."""
+
+    exit_code = EXIT_FAILED
+
+
+class TooManyRejects(JobFailed):
+    """More input lines were rejected than `[logs] max_reject_ratio` allows (exit 5)."""
+
+
+class QueryFailed(JobFailed):
+    """HiveServer2 rejected or failed a statement (exit 5)."""
+
+
+class RunInProgress(WarehouseError):
+    """Another `warehouse run` holds the lock (exit 6)."""
+
+    exit_code = EXIT_LOCKED
+
+
+def combined_exit_code(codes: Iterable[int]) -> int:
+    """Return the exit code for several failures: the lowest of 2, 3, 4 wins over 5 and 6."""
+    failing = sorted({c for c in codes if c})
+    if not failing:
+        return EXIT_OK
+    for preferred in (EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_INPUT_MISSING):
+        if preferred in failing:
+            return preferred
+    return failing[0]
+
+
+def mask_secret(text: str, *secrets: str | None) -> str:
+    """Return `text` with every non-empty secret replaced by `****`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "****")
+    return text

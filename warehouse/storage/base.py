@@ -1,0 +1,121 @@
+"""The ObjectStore contract shared by the local and the S3 store.
+
+Keys are `/`-separated paths relative to the store's root URI. A write is invisible under
+its final key until it completes: the local store writes `_tmp.*` beside the target and
+renames; the S3 store completes a multipart upload (or puts a small object) only on a
+clean close and aborts it on error. Readers therefore never see a partial object and need
+no success marker. Names whose last segment starts with `_` or `.` are reserved for work
+in progress; `list()` skips them unless asked.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import IO, Protocol
+
+from isal import igzip
+
+GZIP_LEVEL = 1  # ISA-L level 1: ~4x zlib's speed with a slightly better ratio (DESIGN.md)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored object: key relative to the store root, and size in bytes."""
+
+    key: str
+    size: int
+
+
+def is_hidden(key: str) -> bool:
+    """Return True when any segment of `key` starts with `_` or `.` (in progress or state)."""
+    return any(part[:1] in ("_", ".") for part in key.split("/") if part)
+
+
+class ObjectStore(Protocol):
+    """Storage verbs the warehouse needs; implementations: LocalStore, S3Store."""
+
+    root: str
+
+    def uri(self, key: str) -> str:
+        """Return the full URI of `key`."""
+        ...
+
+    def open_read(self, key: str) -> IO[bytes]:
+        """Return a streaming binary reader; raises InputMissing when absent."""
+        ...
+
+    def open_write(self, key: str) -> AbstractContextManager[IO[bytes]]:
+        """Return a context manager for a binary writer published atomically on clean exit."""
+        ...
+
+    def list(self, prefix: str = "", *, include_hidden: bool = False) -> Iterator[ObjectInfo]:
+        """Yield objects under `prefix` (recursively), sorted; hidden = `_`/`.` after prefix."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Return True when the object `key` exists."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Delete `key`; deleting a missing key is not an error."""
+        ...
+
+    def publish(self, src: str, dst: str) -> None:
+        """Move a finished object from `src` to `dst`, replacing `dst`."""
+        ...
+
+
+@contextmanager
+def open_gzip_write(
+    store: ObjectStore, key: str, level: int = GZIP_LEVEL
+) -> Iterator[IO[bytes]]:
+    """Stream gzip-compressed bytes to `key` (published only when the block exits cleanly)."""
+    with store.open_write(key) as raw, igzip.GzipFile(
+        fileobj=raw, mode="wb", compresslevel=level, mtime=0
+    ) as gz:
+        yield gz  # type: ignore[misc]
+
+
+def open_maybe_gzip(store: ObjectStore, key: str) -> IO[bytes]:
+    """Return a binary reader of `key`, decompressing when its name ends in `.gz`."""
+    raw = store.open_read(key)
+    if key.endswith(".gz"):
+        return igzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw
+
+
+def read_bytes(store: ObjectStore, key: str) -> bytes:
+    """Return the whole (small) object `key`; for state files, not data."""
+    with store.open_read(key) as f:
+        return f.read()
+
+
+def write_bytes(store: ObjectStore, key: str, data: bytes) -> None:
+    """Write a small object atomically."""
+    with store.open_write(key) as f:
+        f.write(data)
+
+
+class _ChunkReader(io.RawIOBase):
+    """Adapt an object with `.read(n)` (botocore's StreamingBody) to RawIOBase."""
+
+    def __init__(self, body: object) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._body.read(len(b))  # type: ignore[attr-defined]
+        n = len(data)
+        b[:n] = data
+        return n
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close:
+            close()
+        super().close()

@@ -1,0 +1,104 @@
+"""Local-directory ObjectStore: atomic writes by `_tmp.*` name plus os.replace."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from warehouse.errors import InputMissing, SourceUnavailable
+from warehouse.storage.base import ObjectInfo, is_hidden
+
+
+class LocalStore:
+    """Objects are files under a root directory; keys are relative `/` paths."""
+
+    def __init__(self, root: str | Path) -> None:
+        text = str(root)
+        if text.startswith("file://"):
+            text = text[len("file://") :]
+        self.path = Path(text).expanduser().absolute()
+        self.root = str(self.path)
+
+    def _p(self, key: str) -> Path:
+        return self.path / key if key else self.path
+
+    def uri(self, key: str) -> str:
+        """Return the absolute path of `key`."""
+        return str(self._p(key))
+
+    def open_read(self, key: str) -> IO[bytes]:
+        """Return a buffered reader of `key`; raises InputMissing."""
+        try:
+            return open(self._p(key), "rb")
+        except FileNotFoundError:
+            raise InputMissing(f"{self._p(key)} does not exist") from None
+        except IsADirectoryError:
+            raise InputMissing(f"{self._p(key)} is a directory, not a file") from None
+
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[IO[bytes]]:
+        """Write to `_tmp.<name>.<uuid>` beside `key`; rename over `key` on clean exit."""
+        final = self._p(key)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SourceUnavailable(f"cannot create {final.parent}: {exc.strerror}") from None
+        tmp = final.with_name(f"_tmp.{final.name}.{uuid.uuid4().hex[:12]}")
+        f = open(tmp, "wb")  # noqa: SIM115 - closed below
+        try:
+            yield f
+            f.close()
+            os.replace(tmp, final)
+        except BaseException:
+            f.close()
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def list(self, prefix: str = "", *, include_hidden: bool = False) -> Iterator[ObjectInfo]:
+        """Yield files under `prefix` (a folder or a name prefix), sorted by key."""
+        base = self._p(prefix)
+        if base.is_file():
+            candidates = [base]
+        else:
+            folder = base if base.is_dir() else base.parent
+            if not folder.is_dir():
+                return
+            candidates = sorted(p for p in folder.rglob("*") if p.is_file())
+        out: list[ObjectInfo] = []
+        for p in candidates:
+            key = p.relative_to(self.path).as_posix()
+            if not key.startswith(prefix):
+                continue
+            if not include_hidden and is_hidden(key[len(prefix) :]):
+                continue
+            out.append(ObjectInfo(key, p.stat().st_size))
+        yield from sorted(out, key=lambda o: o.key)
+
+    def exists(self, key: str) -> bool:
+        """Return True when `key` is an existing file."""
+        return self._p(key).is_file()
+
+    def delete(self, key: str) -> None:
+        """Remove `key` if present, and empty parent folders up to the root."""
+        p = self._p(key)
+        p.unlink(missing_ok=True)
+        parent = p.parent
+        while parent != self.path and parent.is_dir():
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def publish(self, src: str, dst: str) -> None:
+        """Atomically move `src` to `dst`."""
+        target = self._p(dst)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(self._p(src), target)
+        except FileNotFoundError:
+            raise InputMissing(f"{self._p(src)} does not exist") from None

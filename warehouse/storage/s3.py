@@ -1,0 +1,216 @@
+"""S3 ObjectStore over boto3: streaming multipart upload, streaming download.
+
+A write is a multipart upload completed only when the `with` block exits cleanly (objects
+under 8 MiB use one PutObject at close); on error the upload is aborted, so no reader
+ever sees a partial object. Memory per writer is one part buffer (8 MiB).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from warehouse.errors import InputMissing, SourceUnavailable
+from warehouse.storage.base import ObjectInfo, _ChunkReader, is_hidden
+
+PART_SIZE = 8 * 1024 * 1024
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """Return (bucket, key prefix) of `s3://bucket/prefix`; raises ValueError."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri}")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"no bucket in {uri}")
+    return bucket, prefix.strip("/")
+
+
+def make_s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
+    """Return a boto3 S3 client (credentials from the usual boto3 chain)."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=BotoConfig(retries={"max_attempts": 5, "mode": "standard"}),
+    )
+
+
+def _unavailable(uri: str, exc: Exception) -> SourceUnavailable:
+    return SourceUnavailable(f"S3 {uri} unavailable: {type(exc).__name__}: {exc}")
+
+
+class _MultipartWriter(io.RawIOBase):
+    """Buffer PART_SIZE bytes and upload parts; `finish()` completes, `abort()` cancels."""
+
+    def __init__(self, client: Any, bucket: str, key: str) -> None:
+        self._client, self._bucket, self._key = client, bucket, key
+        self._buf = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self._buf += b
+        if len(self._buf) >= PART_SIZE:
+            self._flush_part()
+        return len(b)
+
+    def _flush_part(self) -> None:
+        if self._upload_id is None:
+            resp = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
+            self._upload_id = resp["UploadId"]
+        number = len(self._parts) + 1
+        resp = self._client.upload_part(
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=bytes(self._buf),
+        )
+        self._parts.append({"ETag": resp["ETag"], "PartNumber": number})
+        self._buf.clear()
+
+    def finish(self) -> None:
+        if self._upload_id is None:
+            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buf))
+            return
+        if self._buf:
+            self._flush_part()
+        self._client.complete_multipart_upload(
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": self._parts},
+        )
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            self._client.abort_multipart_upload(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
+            )
+
+
+class S3Store:
+    """Objects under `s3://bucket/prefix`; the boto3 client is created lazily or injected."""
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self.bucket, self.prefix = split_s3_uri(root)
+        self.root = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        self._endpoint_url, self._region = endpoint_url, region
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """Return the boto3 client, creating it on first use."""
+        if self._client is None:
+            self._client = make_s3_client(self._endpoint_url, self._region)
+        return self._client
+
+    def _k(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri(self, key: str) -> str:
+        """Return `s3://bucket/prefix/key`."""
+        return f"s3://{self.bucket}/{self._k(key)}"
+
+    def open_read(self, key: str) -> IO[bytes]:
+        """Return a streaming reader of the object; raises InputMissing or SourceUnavailable."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=self._k(key))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NoSuchBucket"):
+                raise InputMissing(f"{self.uri(key)} does not exist") from None
+            raise _unavailable(self.uri(key), exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(self.uri(key), exc) from None
+        return io.BufferedReader(_ChunkReader(resp["Body"]), buffer_size=1024 * 1024)
+
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[IO[bytes]]:
+        """Stream to a multipart upload that completes only on clean exit."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        writer = _MultipartWriter(self.client, self.bucket, self._k(key))
+        buffered = io.BufferedWriter(writer, buffer_size=1024 * 1024)
+        try:
+            yield buffered
+            buffered.flush()
+            writer.finish()
+        except (BotoCoreError, ClientError) as exc:
+            _quiet_abort(writer)
+            raise _unavailable(self.uri(key), exc) from None
+        except BaseException:
+            _quiet_abort(writer)
+            raise
+
+    def list(self, prefix: str = "", *, include_hidden: bool = False) -> Iterator[ObjectInfo]:
+        """Yield objects whose key starts with `prefix`, sorted by key."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        full = self._k(prefix)
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                for obj in page.get("Contents", []):
+                    key = obj["Key"][strip:]
+                    if key.endswith("/"):
+                        continue  # console-made "folder" markers
+                    if not include_hidden and is_hidden(key[len(prefix) :]):
+                        continue
+                    yield ObjectInfo(key, int(obj["Size"]))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                raise InputMissing(f"bucket s3://{self.bucket} does not exist") from None
+            raise _unavailable(self.uri(prefix), exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(self.uri(prefix), exc) from None
+
+    def exists(self, key: str) -> bool:
+        """Return True when the object exists."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._k(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise _unavailable(self.uri(key), exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(self.uri(key), exc) from None
+
+    def delete(self, key: str) -> None:
+        """Delete the object (missing is fine)."""
+        self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
+
+    def publish(self, src: str, dst: str) -> None:
+        """Server-side copy `src` to `dst`, then delete `src` (S3 has no rename)."""
+        self.client.copy(
+            {"Bucket": self.bucket, "Key": self._k(src)}, self.bucket, self._k(dst)
+        )
+        self.delete(src)
+
+
+def _quiet_abort(writer: _MultipartWriter) -> None:
+    with contextlib.suppress(Exception):  # the original error matters more
+        writer.abort()
