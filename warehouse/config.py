@@ -164,6 +164,8 @@ class CronConfig:
     environment: Mapping[str, str] = field(
         default_factory=dict, metadata={"help": "extra environment variables for cron"}
     )
+    catchup_days: int = _opt(3, "each night re-runs this many days up to yesterday (done stages skip)")
+    keep_log_days: int = _opt(30, "run logs older than this are deleted weekly")
 
 
 @dataclass(frozen=True)
@@ -434,6 +436,10 @@ def validate(cfg: Config) -> list[str]:
         problems.append(f"[aggregate] runner {cfg.aggregate.runner!r} is not a mrjob runner")
     if cfg.aggregate.session_gap_minutes < 1 or cfg.aggregate.top_n < 1:
         problems.append("[aggregate] session_gap_minutes and top_n must be at least 1")
+    if cfg.cron.catchup_days < 1 or cfg.cron.keep_log_days < 1:
+        problems.append("[cron] catchup_days and keep_log_days must be at least 1")
+    if len(cfg.cron.schedule.split()) != 5:
+        problems.append(f"[cron] schedule {cfg.cron.schedule!r} must have 5 time fields")
     for ssh in cfg.ssh.values():
         where = f"[ssh.{ssh.name}]"
         if not ssh.host:

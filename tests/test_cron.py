@@ -1,0 +1,212 @@
+"""`warehouse cron show|install`: golden crontab blocks, idempotent install, flock exit 6.
+
+Installation runs against a fake `crontab` executable in a temp dir (it keeps the table
+in a file), never the real user's crontab.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.fixtures._util import require_executable
+from warehouse.cli import cli
+from warehouse.config import config_from_dict
+from warehouse.cron import BEGIN, END, install_crontab, render_crontab, replace_block
+from warehouse.errors import ConfigError
+
+GOLDEN = Path(__file__).parent / "golden" / "cron"
+WAREHOUSE_BIN = str(Path(sys.executable).parent / "warehouse")
+
+FAKE_CRONTAB = """#!/bin/sh
+# A stand-in for crontab(1): the table lives in $(dirname $0)/table.
+table="$(dirname "$0")/table"
+case "$1" in
+  -l) if [ -f "$table" ]; then cat "$table"; else echo "no crontab for $(id -un)" >&2; exit 1; fi ;;
+  -) cat > "$table" ;;
+  *) echo "fake crontab: unsupported $*" >&2; exit 2 ;;
+esac
+"""
+
+
+def _cfg(data: dict, path: str | None = "/etc/warehouse/warehouse.toml"):
+    return config_from_dict(data, path=Path(path) if path else None)
+
+
+CASES = {
+    "default": (
+        {
+            "warehouse": {"root": "s3://acme-dw/warehouse"},
+            "cron": {"warehouse_bin": "/opt/warehouse/bin/warehouse", "log_dir": "/var/log/warehouse"},
+        },
+        "/etc/warehouse/warehouse.toml",
+    ),
+    "one_day_env": (
+        {
+            "warehouse": {"root": "s3://acme-dw/warehouse"},
+            "cron": {
+                "schedule": "5 1 * * 1-5",
+                "catchup_days": 1,
+                "keep_log_days": 7,
+                "lock_file": "/run/lock/warehouse run.lock",
+                "warehouse_bin": "/usr/local/bin/warehouse",
+                "log_dir": "/mnt/var/log/warehouse",
+                "environment": {"AWS_DEFAULT_REGION": "eu-west-1", "SHOP_DB_PASSWORD_FILE": "/etc/x y"},
+            },
+        },
+        "/home/hadoop/warehouse.toml",
+    ),
+    "embedded_defaults": (
+        {"cron": {"warehouse_bin": "/opt/warehouse/bin/warehouse", "log_dir": "/var/log/warehouse"}},
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_render_golden(name: str, tmp_path: Path) -> None:
+    data, path = CASES[name]
+    if path is None:
+        data = {**data, "warehouse": {"root": "/srv/warehouse-data"}}
+        cfg = config_from_dict(data, path=None)
+    else:
+        cfg = _cfg(data, path)
+    text = render_crontab(cfg)
+    golden = GOLDEN / f"{name}.crontab"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+    assert text.startswith(BEGIN + "\n") and text.endswith(END + "\n")
+    run_line = next(ln for ln in text.splitlines() if " run " in ln and not ln.startswith("#"))
+    # cron turns a bare % into a newline: every % in the command must be escaped
+    assert not re.search(r"(?<!\\)%", run_line)
+    assert "flock -n -E 6" in run_line
+
+
+def test_render_rejects_bad_schedule() -> None:
+    with pytest.raises(ConfigError, match="5 time fields"):
+        _cfg({"cron": {"schedule": "@daily", "warehouse_bin": "/x/warehouse"}})
+
+
+def test_environment_cannot_override_path() -> None:
+    cfg = _cfg({"cron": {"warehouse_bin": "/x/warehouse", "environment": {"PATH": "/evil"}}})
+    with pytest.raises(ConfigError, match="may not set PATH"):
+        render_crontab(cfg)
+
+
+def test_replace_block_keeps_other_lines() -> None:
+    block = f"{BEGIN}\n1 2 * * * new\n{END}\n"
+    assert replace_block("", block) == block
+    assert replace_block("MAILTO=ops\n0 * * * * other", block) == f"MAILTO=ops\n0 * * * * other\n{block}"
+    old = f"MAILTO=ops\n{BEGIN}\n9 9 * * * old\n{END}\n# after\n0 * * * * other\n"
+    assert replace_block(old, block) == f"MAILTO=ops\n{block}# after\n0 * * * * other\n"
+    with pytest.raises(ConfigError, match="no END marker"):
+        replace_block(f"{BEGIN}\n9 9 * * * old\n", block)
+
+
+@pytest.fixture
+def fake_crontab(tmp_path: Path) -> Path:
+    d = tmp_path / "fakebin"
+    d.mkdir()
+    exe = d / "crontab"
+    exe.write_text(FAKE_CRONTAB)
+    exe.chmod(0o755)
+    return exe
+
+
+def test_install_is_idempotent_and_keeps_user_lines(fake_crontab: Path) -> None:
+    table = fake_crontab.parent / "table"
+    cfg = _cfg(CASES["default"][0])
+    # no crontab yet: "no crontab for USER" counts as empty
+    assert "added" in install_crontab(cfg, crontab=str(fake_crontab))
+    assert table.read_text() == render_crontab(cfg)
+    table.write_text("MAILTO=ops@example.com\n" + table.read_text() + "0 * * * * /usr/bin/true\n")
+    before = table.read_text()
+    assert "already up to date" in install_crontab(cfg, crontab=str(fake_crontab))
+    assert table.read_text() == before
+    changed = _cfg({**CASES["default"][0], "cron": {**CASES["default"][0]["cron"], "schedule": "0 3 * * *"}})
+    assert "replaced" in install_crontab(changed, crontab=str(fake_crontab))
+    text = table.read_text()
+    assert text.startswith("MAILTO=ops@example.com\n") and text.endswith("0 * * * * /usr/bin/true\n")
+    assert text.count(BEGIN) == 1 and "\n0 3 * * * mkdir" in text and "\n30 2 * * *" not in text
+
+
+def test_cli_cron_show_and_install_use_path(fake_crontab: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = tmp_path / "w.toml"
+    conf.write_text(f'[warehouse]\nroot = "data"\n[cron]\nwarehouse_bin = "{WAREHOUSE_BIN}"\n'
+                    f'log_dir = "{tmp_path / "logs"}"\n')
+    monkeypatch.setenv("PATH", f"{fake_crontab.parent}:{os.environ['PATH']}")
+    shown = CliRunner().invoke(cli, ["--config", str(conf), "cron", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert f"WAREHOUSE_CONFIG={conf}" in shown.output
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["--config", str(conf), "cron", "install"])
+        assert result.exit_code == 0, result.output
+    assert "already up to date" in result.output
+    assert (fake_crontab.parent / "table").read_text() == shown.output
+
+
+def test_install_reports_missing_crontab(tmp_path: Path) -> None:
+    cfg = _cfg(CASES["default"][0])
+    from warehouse.errors import SourceUnavailable
+
+    with pytest.raises(SourceUnavailable, match="not found"):
+        install_crontab(cfg, crontab=str(tmp_path / "no-such-crontab"))
+
+
+def _command_of(line: str) -> str:
+    """Return what cron would hand to /bin/sh for a crontab line (fields dropped, \\% -> %)."""
+    return line.split(None, 5)[5].replace("\\%", "%")
+
+
+def test_rendered_command_runs_and_flock_blocks_overlap(tmp_path: Path) -> None:
+    """The rendered line really runs `warehouse run` under flock; a held lock gives exit 6."""
+    require_executable("flock")
+    lock = tmp_path / "run.lock"
+    logs = tmp_path / "logs"
+    conf = tmp_path / "w.toml"
+    # no [logs] input: the run gets as far as the parse stage and fails it with exit 2,
+    # which proves the inner lock accepted the descriptor inherited from flock(1)
+    conf.write_text(
+        f'[warehouse]\nroot = "{tmp_path / "root"}"\n'
+        f'[cron]\nwarehouse_bin = "{WAREHOUSE_BIN}"\nlog_dir = "{logs}"\nlock_file = "{lock}"\n'
+        "catchup_days = 2\n"
+    )
+    from warehouse.config import load_config
+
+    text = render_crontab(load_config(conf))
+    line = next(ln for ln in text.splitlines() if "flock" in ln)
+    cmd = _command_of(line)
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}  # cron's sparse environment
+
+    done = subprocess.run(["/bin/sh", "-c", cmd], env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2
+    (log_file,) = logs.glob("run-*.log")
+    assert re.fullmatch(r"run-\d{4}-\d{2}-\d{2}\.log", log_file.name)
+    out = log_file.read_text()
+    assert "parse failed (exit 2)" not in out  # two dates: the range form
+    assert re.search(r"run \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2} \(2 dates\): parse 2 failed", out), out
+    assert "[logs] input is not set" in out
+
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        blocked = subprocess.run(["/bin/sh", "-c", cmd], env=env, cwd=tmp_path, timeout=120)
+        assert blocked.returncode == 6
+        # and `warehouse run` by hand (no flock wrapper) also refuses with exit 6
+        # (a subprocess: in this process the held descriptor would count as inherited)
+        by_hand = subprocess.run(
+            [WAREHOUSE_BIN, "--config", str(conf), "run", "--date", "2024-01-01"],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert by_hand.returncode == 6, by_hand.stderr
+        assert "another warehouse run holds" in by_hand.stderr
+    after = CliRunner().invoke(cli, ["--config", str(conf), "run", "--date", "2024-01-01"])
+    assert after.exit_code == 2, after.output

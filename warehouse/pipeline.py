@@ -1,0 +1,475 @@
+"""The nightly run: parse a day's logs, register events, aggregate, import MySQL.
+
+Stages run stage by stage over the requested dates (a backfill parses every date first,
+then aggregates the union of the dates the parses touched once per job). Each (date,
+stage) writes a run record to `ROOT/_state/runs/<date>/<stage>.json`:
+
+    {"stage", "date", "status": "running" | "ok" | "failed" | "skipped", "started",
+     "ended", "seconds", "exit_code", "summary", "error", "counts", "partitions", ...}
+
+A stage whose record says "ok" is skipped on a re-run unless `--force`, or unless a
+stage it depends on ran again in this invocation (a re-parsed day is re-aggregated).
+A record left "running" by a killed run counts as not done. The aggregate stage also
+records each job as it finishes, so a run killed half-way resumes with the jobs that
+had not finished (their outputs replace the partitions, so the result is the same).
+
+Dependencies: events and aggregate need that day's parse; import needs nothing (it
+copies MySQL's current state, so a backfill imports once, for its last date).
+Stages whose section is absent ([hive], [mysql.*]) are skipped and said so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from warehouse.config import Config
+from warehouse.errors import ConfigError, WarehouseError, combined_exit_code
+from warehouse.lock import run_lock
+from warehouse.storage import ObjectStore, read_bytes, store_for_config, write_bytes
+
+log = logging.getLogger(__name__)
+
+STAGES = ("parse", "events", "aggregate", "import")
+RUNS_PREFIX = "_state/runs"
+
+OK, COMPLETE, SKIPPED, BLOCKED, FAILED = "ok", "complete", "skipped", "blocked", "failed"
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What one stage did for one date in this invocation."""
+
+    day: dt.date
+    stage: str
+    status: str  # ok | complete (done before) | skipped | blocked | failed
+    detail: str = ""
+    exit_code: int = 0
+
+
+@dataclass
+class RunSummary:
+    """The outcome of `warehouse run`: one StageResult per (date, stage)."""
+
+    dates: list[dt.date]
+    records_uri: str
+    results: list[StageResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """Return the combined exit code of the failed stages (0 when none failed)."""
+        return combined_exit_code(r.exit_code for r in self.results if r.status == FAILED)
+
+    def failed(self) -> list[StageResult]:
+        """Return the failed stage results, in run order."""
+        return [r for r in self.results if r.status == FAILED]
+
+    def line(self) -> str:
+        """Return the one-line summary: each stage's outcome, the exit code, the records."""
+        first, last = self.dates[0], self.dates[-1]
+        span = first.isoformat() if first == last else f"{first}..{last} ({len(self.dates)} dates)"
+        parts = []
+        for stage in STAGES:
+            rows = [r for r in self.results if r.stage == stage]
+            if rows:
+                parts.append(_stage_text(stage, rows, single=len(self.dates) == 1))
+        text = f"run {span}: " + ", ".join(parts)
+        failed = self.failed()
+        if failed:
+            f = failed[0]
+            text += f"; exit {self.exit_code}; first failure: {f.day} {f.stage}: {f.detail}"
+        else:
+            text += "; exit 0"
+        return f"{text}; records: {self.records_uri}"
+
+
+def _stage_text(stage: str, rows: list[StageResult], *, single: bool) -> str:
+    if single:
+        r = rows[0]
+        if r.status == FAILED:
+            return f"{stage} failed (exit {r.exit_code})"
+        return f"{stage} {r.status}" + (f" ({r.detail})" if r.detail else "")
+    counts = Counter(r.status for r in rows)
+    bits = []
+    for status in (OK, COMPLETE, SKIPPED, BLOCKED, FAILED):
+        if not counts[status]:
+            continue
+        bit = f"{counts[status]} {status}"
+        if status in (FAILED, BLOCKED):
+            bit += " [" + " ".join(str(r.day) for r in rows if r.status == status) + "]"
+        if status == SKIPPED:
+            reasons = sorted({r.detail for r in rows if r.status == SKIPPED and r.detail})
+            if reasons:
+                bit += f" ({'; '.join(reasons)})"
+        bits.append(bit)
+    return f"{stage} " + " ".join(bits)
+
+
+# ---------------------------------------------------------------------------------------
+# run records
+
+
+def record_key(day: dt.date, stage: str) -> str:
+    """Return the store key of the run record of (day, stage)."""
+    return f"{RUNS_PREFIX}/{day.isoformat()}/{stage}.json"
+
+
+def read_record(store: ObjectStore, day: dt.date, stage: str) -> dict[str, Any] | None:
+    """Return the run record of (day, stage), or None when the stage never started."""
+    key = record_key(day, stage)
+    if not store.exists(key):
+        return None
+    try:
+        data = json.loads(read_bytes(store, key))
+    except ValueError:
+        log.warning("run record %s is not JSON; treating the stage as not done", store.uri(key))
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _counts(summary: Any) -> dict[str, int | float]:
+    """Return the numeric fields of a flow's summary (for the run record)."""
+    if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
+        items: Mapping[str, Any] = {f.name: getattr(summary, f.name) for f in dataclasses.fields(summary)}
+    else:
+        items = getattr(summary, "__dict__", {})
+    return {
+        k: v
+        for k, v in items.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and not k.startswith("_")
+    }
+
+
+class _StageFailed(WarehouseError):
+    """A flow returned a summary with a non-zero exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _check(summary: Any) -> Any:
+    """Return `summary`, or raise _StageFailed when its exit code is not 0."""
+    code = int(getattr(summary, "exit_code", 0))
+    if code:
+        raise _StageFailed(summary.line(), code)
+    return summary
+
+
+# ---------------------------------------------------------------------------------------
+# the run
+
+
+def day_input(template: str, day: dt.date) -> str:
+    """Return `[logs] input` expanded for `day` ({date:%Y/%m/%d}); raises ConfigError."""
+    moment = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    try:
+        return template.format(date=moment)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"[logs] input {template!r} cannot be expanded ({exc}); use {{date:%Y/%m/%d}}"
+        ) from None
+
+
+def run_nightly(
+    cfg: Config,
+    dates: list[dt.date],
+    *,
+    only: str | None = None,
+    force: bool = False,
+    store: ObjectStore | None = None,
+) -> RunSummary:
+    """Run the stages for `dates` under the run lock; raises RunInProgress, ConfigError."""
+    if not dates:
+        raise ConfigError("warehouse run needs at least one date")
+    if only is not None and only not in STAGES:
+        raise ConfigError(f"--only {only!r}: choose one of {', '.join(STAGES)}")
+    store = store or store_for_config(cfg)
+    with run_lock(cfg.cron.lock_file):
+        night = _Night(cfg, sorted(set(dates)), store, only=only, force=force)
+        night.run()
+        return night.summary
+
+
+class _Night:
+    """One invocation of `warehouse run`: the stages over the dates, and their records."""
+
+    def __init__(
+        self, cfg: Config, dates: list[dt.date], store: ObjectStore, *, only: str | None, force: bool
+    ) -> None:
+        self.cfg = cfg
+        self.dates = dates
+        self.store = store
+        self.only = only
+        self.force = force
+        self.ran: set[tuple[dt.date, str]] = set()
+        self.results: dict[tuple[dt.date, str], StageResult] = {}
+        self.summary = RunSummary(dates, store.uri(RUNS_PREFIX))
+        self._hive_applied = False
+        self._host = socket.gethostname()
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        for stage in STAGES:
+            if self.only in (None, stage):
+                getattr(self, f"_stage_{stage}")()
+        self.summary.results = [
+            self.results[(d, s)] for s in STAGES for d in self.dates if (d, s) in self.results
+        ]
+
+    def _result(self, day: dt.date, stage: str, status: str, detail: str = "", code: int = 0) -> None:
+        self.results[(day, stage)] = StageResult(day, stage, status, detail, code)
+        log.info("%s %s: %s %s", day, stage, status, detail)
+
+    def _needs(self, day: dt.date, stage: str, upstream: tuple[str, ...] = ()) -> bool:
+        """Return True when (day, stage) must run: forced, upstream re-ran, or not done."""
+        if self.force or any((day, u) in self.ran for u in upstream):
+            return True
+        rec = read_record(self.store, day, stage)
+        return not (rec and rec.get("status") == OK)
+
+    def _start(self, day: dt.date, stage: str, **extra: Any) -> dict[str, Any]:
+        rec: dict[str, Any] = {
+            "stage": stage,
+            "date": day.isoformat(),
+            "status": "running",
+            "started": _now(),
+            "ended": None,
+            "seconds": None,
+            "exit_code": None,
+            "summary": None,
+            "error": None,
+            "host": self._host,
+            "pid": os.getpid(),
+            "_t0": time.monotonic(),
+        }
+        rec.update(extra)
+        self._save(day, rec)
+        self.ran.add((day, stage))
+        return rec
+
+    def _save(self, day: dt.date, rec: dict[str, Any]) -> None:
+        data = {k: v for k, v in rec.items() if not k.startswith("_")}
+        write_bytes(
+            self.store,
+            record_key(day, rec["stage"]),
+            json.dumps(data, indent=1, sort_keys=True).encode() + b"\n",
+        )
+
+    def _end(
+        self, day: dt.date, rec: dict[str, Any], *, error: str | None = None, code: int = 0,
+        summary: Any = None, detail: str = "",
+    ) -> None:
+        rec["ended"] = _now()
+        rec["seconds"] = round(time.monotonic() - rec["_t0"], 3)
+        rec["exit_code"] = code
+        rec["status"] = FAILED if code else OK
+        rec["error"] = error
+        if summary is not None:
+            rec["summary"] = summary.line()
+            rec["counts"] = _counts(summary)
+        self._save(day, rec)
+        if code:
+            self._result(day, rec["stage"], FAILED, error or "", code)
+        else:
+            self._result(day, rec["stage"], OK, detail)
+
+    @contextmanager
+    def _recording(self, recs: list[tuple[dt.date, dict[str, Any]]]) -> Iterator[None]:
+        """Close the records as failed when the block raises (unexpected errors re-raised)."""
+        try:
+            yield
+        except WarehouseError as err:
+            for day, rec in recs:
+                self._end(day, rec, error=str(err), code=err.exit_code)
+        except BaseException as exc:
+            for day, rec in recs:
+                self._end(day, rec, error=f"unexpected {type(exc).__name__}: {exc}", code=1)
+            raise
+
+    def _blocked_by_parse(self, day: dt.date, stage: str) -> bool:
+        res = self.results.get((day, "parse"))
+        if res is not None and res.status in (FAILED, BLOCKED):
+            self._result(day, stage, BLOCKED, "parse failed")
+            return True
+        return False
+
+    def _touched(self, day: dt.date) -> list[str] | None:
+        """Return the partitions that day's parse touched (or [day] when only events exist)."""
+        rec = read_record(self.store, day, "parse")
+        if rec and rec.get("status") == OK:
+            return list(rec.get("partitions") or [])
+        if any(True for _ in self.store.list(f"events/dt={day.isoformat()}/")):
+            return [day.isoformat()]
+        return None
+
+    def _ensure_hive(self) -> None:
+        if not self._hive_applied:
+            from warehouse.hive.manage import apply
+
+            _check(apply(self.cfg))
+            self._hive_applied = True
+
+    # -- stages --------------------------------------------------------------------------
+
+    def _stage_parse(self) -> None:
+        template = self.cfg.logs.input
+        for day in self.dates:
+            if not self._needs(day, "parse"):
+                self._result(day, "parse", COMPLETE)
+                continue
+            if template is None:
+                self._result(
+                    day, "parse", FAILED,
+                    "[logs] input is not set: name where a day's logs are, e.g. "
+                    "s3://logs/access/{date:%Y/%m/%d}/", 2,
+                )
+                continue
+            inp = day_input(template, day)
+            rec = self._start(day, "parse", input=inp)
+            with self._recording([(day, rec)]):
+                from warehouse.parse import parse_logs
+
+                summary = _check(parse_logs(self.cfg, [inp], progress=False))
+                rec["partitions"] = sorted(summary.partitions)
+                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+
+    def _stage_events(self) -> None:
+        if self.cfg.hive is None:
+            for day in self.dates:
+                self._result(day, "events", SKIPPED, "no [hive] section")
+            return
+        todo: list[tuple[dt.date, list[str]]] = []
+        for day in self.dates:
+            if self._blocked_by_parse(day, "events"):
+                continue
+            if not self._needs(day, "events", ("parse",)):
+                self._result(day, "events", COMPLETE)
+                continue
+            parts = self._touched(day)
+            if parts is None:
+                self._missing_events(day, "events")
+                continue
+            todo.append((day, parts))
+        if not todo:
+            return
+        recs = [(day, self._start(day, "events", partitions=parts)) for day, parts in todo]
+        with self._recording(recs):
+            from warehouse.hive.manage import register_partitions
+
+            self._ensure_hive()
+            union = sorted({p for _, parts in todo for p in parts})
+            summary = _check(register_partitions(self.cfg, "events", union))
+            for day, rec in recs:
+                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+
+    def _missing_events(self, day: dt.date, stage: str) -> None:
+        where = self.store.uri(f"events/dt={day.isoformat()}/")
+        self._result(
+            day, stage, FAILED,
+            f"no parse record and no events at {where}; run `warehouse run --date {day} "
+            "--only parse` first", 4,
+        )
+
+    def _stage_aggregate(self) -> None:
+        jobs = list(self.cfg.aggregate.jobs)
+        todo: list[tuple[dt.date, list[str], dict[str, Any]]] = []
+        for day in self.dates:
+            if self._blocked_by_parse(day, "aggregate"):
+                continue
+            if not self._needs(day, "aggregate", ("parse",)):
+                self._result(day, "aggregate", COMPLETE)
+                continue
+            parts = self._touched(day)
+            if parts is None:
+                self._missing_events(day, "aggregate")
+                continue
+            redo = self.force or (day, "parse") in self.ran
+            old = None if redo else read_record(self.store, day, "aggregate")
+            done = {
+                j: v
+                for j, v in ((old or {}).get("jobs") or {}).items()
+                if isinstance(v, dict) and v.get("status") == OK and old
+                and old.get("partitions") == parts
+            }
+            rec = self._start(day, "aggregate", partitions=parts, jobs=done)
+            if done:
+                log.info("%s aggregate: resuming; done before: %s", day, ", ".join(sorted(done)))
+            todo.append((day, parts, rec))
+        if not todo:
+            return
+        codes: dict[dt.date, list[tuple[int, str]]] = {day: [] for day, _, _ in todo}
+        with self._recording([(day, rec) for day, _, rec in todo]):
+            for job in jobs:
+                pending = [(d, p, r) for d, p, r in todo if job not in r["jobs"]]
+                if not pending:
+                    continue
+                state = self._run_job(job, sorted({x for _, p, _ in pending for x in p}))
+                for day, _, rec in pending:
+                    rec["jobs"][job] = state
+                    if state["status"] != OK:
+                        codes[day].append((state["exit_code"], f"{job}: {state['error']}"))
+                    self._save(day, rec)
+            for day, _, rec in todo:
+                if codes[day]:
+                    code = combined_exit_code(c for c, _ in codes[day])
+                    self._end(day, rec, error="; ".join(m for _, m in codes[day]), code=code)
+                else:
+                    self._end(day, rec, detail=f"{len(jobs)} jobs")
+
+    def _run_job(self, job: str, partitions: list[str]) -> dict[str, Any]:
+        """Run one aggregate job over `partitions` and register its output; return its state."""
+        from warehouse.aggregate import run_aggregate
+
+        t0 = time.monotonic()
+        state: dict[str, Any] = {"started": _now()}
+        try:
+            days = [dt.date.fromisoformat(p) for p in partitions]
+            summary = _check(run_aggregate(self.cfg, job, days, runner=self.cfg.aggregate.runner))
+            state.update(summary=summary.line(), counts=_counts(summary))
+            state["partitions"] = sorted(summary.partitions)
+            if self.cfg.hive is not None and summary.partitions:
+                from warehouse.hive.manage import register_partitions
+
+                self._ensure_hive()
+                reg = _check(register_partitions(self.cfg, f"agg_{job}", sorted(summary.partitions)))
+                state["registered"] = reg.line()
+            state.update(status=OK, exit_code=0, error=None)
+        except WarehouseError as err:
+            log.warning("aggregate %s failed: %s", job, err)
+            state.update(status=FAILED, exit_code=err.exit_code, error=str(err))
+        state["seconds"] = round(time.monotonic() - t0, 3)
+        return state
+
+    def _stage_import(self) -> None:
+        if not self.cfg.mysql:
+            for day in self.dates:
+                self._result(day, "import", SKIPPED, "no [mysql.*] sections")
+            return
+        *earlier, last = self.dates
+        for day in earlier:
+            self._result(day, "import", SKIPPED, "a backfill imports once, for its last date")
+        if not self._needs(last, "import"):
+            self._result(last, "import", COMPLETE)
+            return
+        from warehouse.mysql.importer import run_import
+
+        rec = self._start(last, "import")
+        with self._recording([(last, rec)]):
+            summary = _check(run_import(self.cfg, None, progress=False))
+            self._end(last, rec, summary=summary)
