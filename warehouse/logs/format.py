@@ -1,0 +1,225 @@
+"""Compile a log format (preset, Apache LogFormat, nginx log_format, gunicorn) to one regex.
+
+The compiled `LogFormat` holds one regex with one positional group per field, in format
+order, and the `Field` list that says what each group is. The same regex, anchored, is
+valid Java: `serde_regex()` feeds Hive's RegexSerDe for the `access_raw` table, so Hive
+and `warehouse parse` agree on what a line means.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from warehouse.errors import ConfigError
+from warehouse.logs import directives as d
+
+PRESETS: dict[str, str] = {
+    "common": '%h %l %u %t "%r" %>s %b',
+    "combined": '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"',
+    "vhost_combined": '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"',
+    # nginx's built-in `combined` log_format writes the same fields as Apache's.
+    "nginx": '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"',
+    # gunicorn's default access_log_format
+    "gunicorn": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"',
+}
+
+_APACHE_TOKEN = re.compile(
+    r"%(?P<m1>[<>!,0-9]*)(?:\{(?P<param>[^}]*)\})?(?P<m2>[<>!,0-9]*)"
+    r"(?P<code>\^[a-zA-Z]{2}|[a-zA-Z%])"
+)
+_NGINX_TOKEN = re.compile(r"\$(?:\{(?P<b>[A-Za-z0-9_]+)\}|(?P<v>[A-Za-z_][A-Za-z0-9_]*))")
+_GUNICORN_TOKEN = re.compile(r"%\((?P<atom>\{[^}]*\}[ioe]|[A-Za-z])\)s")
+_NGINX_HINT = re.compile(r"\$\{?[A-Za-z_]")
+_APACHE_ESCAPES = {'\\"': '"', "\\t": "\t", "\\n": "\n", "\\\\": "\\"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One captured field: record key, the directive as written, value kind, Hive column."""
+
+    name: str
+    directive: str
+    kind: str
+    column: str
+    time: str | None = None
+
+
+# A parsed format before regex assembly: literal text or (directive text, Spec).
+_Piece = str | tuple[str, d.Spec]
+
+
+class LogFormat:
+    """A compiled log format: `regex` (one group per field) and the `fields` it fills."""
+
+    def __init__(self, source: str, syntax: str, pieces: list[_Piece]) -> None:
+        self.source = source
+        self.syntax = syntax
+        fields: list[Field] = []
+        parts: list[str] = []
+        seen: dict[str, int] = {}
+        columns: dict[str, int] = {}
+        for i, piece in enumerate(pieces):
+            if isinstance(piece, str):
+                parts.append("".join(d.java_escape(c) for c in piece))
+                continue
+            text, spec = piece
+            before = pieces[i - 1] if i > 0 else None
+            after = pieces[i + 1] if i + 1 < len(pieces) else None
+            body = spec.regex if spec.regex is not None else _context_regex(spec, before, after)
+            parts.append(f"{spec.prefix}({body}){spec.suffix}")
+            name, column = spec.name, spec.column
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                name = f"{name}#{seen[name]}"
+            columns[column] = columns.get(column, 0) + 1
+            if columns[column] > 1:
+                column = f"{column}_{columns[column]}"
+            fields.append(Field(name, text, spec.kind, column, spec.time))
+        if not fields:
+            raise ConfigError(f"log format {source!r} has no fields: give a preset or a LogFormat")
+        self.fields: tuple[Field, ...] = tuple(fields)
+        self.pattern = "".join(parts)
+        try:
+            self.regex = re.compile(self.pattern, re.DOTALL)
+        except re.error as exc:
+            raise ConfigError(f"log format {source!r} does not compile: {exc}") from None
+        self.names: tuple[str, ...] = tuple(f.name for f in fields)
+        self.index: dict[str, int] = {f.name: i for i, f in enumerate(fields)}
+        times = [f for f in fields if f.kind == d.TIME]
+        self.time_field: Field | None = times[0] if times else None
+
+    def __repr__(self) -> str:
+        return f"LogFormat({self.source!r})"
+
+    def has(self, name: str) -> bool:
+        """Return True when the format captures the record key `name`."""
+        return name in self.index
+
+    def serde_regex(self) -> str:
+        """Return the anchored Java regex for Hive's RegexSerDe: one plain group per column."""
+        return "^" + self.pattern + "$"
+
+    def serde_columns(self) -> list[str]:
+        """Return the lower-case Hive column names of `serde_regex()`'s groups, in order."""
+        return [f.column for f in self.fields]
+
+
+def _context_regex(spec: d.Spec, before: _Piece | None, after: _Piece | None) -> str:
+    """Pick a free-text field's regex from its neighbours: quoted, last, or up to a delimiter."""
+    quoted = isinstance(before, str) and before.endswith('"')
+    if quoted and isinstance(after, str) and after.startswith('"'):
+        return d.QUOTED
+    if after is None:
+        return ".*"
+    if spec.kind == d.REQUEST or spec.name == "header_in:user-agent":
+        return ".*?"  # unquoted but contains spaces: the next literal ends it
+    if isinstance(after, str):
+        stop = after[0]
+        if stop.isspace():
+            return r"\S*"
+        return r"[^\s" + ("\\" + stop if stop in "\\]^-[" else stop) + "]*"
+    return ".*?"
+
+
+def compile_format(fmt: str) -> LogFormat:
+    """Return the compiled format for a preset name, Apache, nginx or gunicorn format string.
+
+    Raises ConfigError for an unknown directive or an empty format.
+    """
+    text = fmt.strip()
+    preset = PRESETS.get(text.lower())
+    if preset is not None:
+        text = preset
+    if not text:
+        raise ConfigError("empty log format: give a preset (combined, ...) or a LogFormat")
+    if text.startswith("log_format"):
+        text = "".join(re.findall(r"'([^']*)'", text)) or text
+    if _GUNICORN_TOKEN.search(text):
+        return LogFormat(fmt, "gunicorn", _gunicorn_pieces(text, fmt))
+    if _NGINX_HINT.search(text) and not _APACHE_TOKEN.search(text.replace("%%", "")):
+        return LogFormat(fmt, "nginx", _nginx_pieces(text))
+    return LogFormat(fmt, "apache", _apache_pieces(text, fmt))
+
+
+def _add_literal(pieces: list[_Piece], lit: str) -> None:
+    if not lit:
+        return
+    if pieces and isinstance(pieces[-1], str):
+        pieces[-1] = pieces[-1] + lit
+    else:
+        pieces.append(lit)
+
+
+def _apache_pieces(text: str, source: str) -> list[_Piece]:
+    """Split an Apache LogFormat into literals and directive specs."""
+    for esc, plain in _APACHE_ESCAPES.items():
+        text = text.replace(esc, plain)
+    pieces: list[_Piece] = []
+    pos = 0
+    for m in _APACHE_TOKEN.finditer(text):
+        _add_literal(pieces, text[pos : m.start()])
+        pos = m.end()
+        code, param = m.group("code"), m.group("param")
+        mods = m.group("m1") + m.group("m2")
+        if code == "%":
+            _add_literal(pieces, "%")
+            continue
+        try:
+            if param is not None:
+                spec = d.apache_param_spec(code, param)
+            elif code == "s" and mods.endswith(">"):
+                spec = d.APACHE_PLAIN[">s"]
+            elif code == "^FB":
+                spec = d.Spec("ttfb_us", d.INT, "ttfb_us", d.DIGITS)
+            else:
+                spec = d.APACHE_PLAIN[code]
+        except KeyError:
+            raise ConfigError(
+                f"log format {source!r}: unknown directive {m.group(0)!r}; see the README's list"
+            ) from None
+        pieces.append((m.group(0), spec))
+    rest = text[pos:]
+    if "%" in rest.replace("%%", ""):
+        raise ConfigError(f"log format {source!r}: stray '%' near {rest!r}; write %% for a percent")
+    _add_literal(pieces, rest.replace("%%", "%"))
+    return pieces
+
+
+def _nginx_pieces(text: str) -> list[_Piece]:
+    """Split an nginx log_format string into literals and variable specs."""
+    pieces: list[_Piece] = []
+    pos = 0
+    for m in _NGINX_TOKEN.finditer(text):
+        _add_literal(pieces, text[pos : m.start()])
+        pos = m.end()
+        var = m.group("b") or m.group("v")
+        pieces.append((m.group(0), d.nginx_spec(var)))
+    _add_literal(pieces, text[pos:])
+    return pieces
+
+
+def _gunicorn_pieces(text: str, source: str) -> list[_Piece]:
+    """Split a gunicorn access_log_format into literals and atom specs."""
+    pieces: list[_Piece] = []
+    pos = 0
+    for m in _GUNICORN_TOKEN.finditer(text):
+        _add_literal(pieces, text[pos : m.start()])
+        pos = m.end()
+        atom = m.group("atom")
+        spec = d.GUNICORN_SPECS.get(atom)
+        if spec is None:
+            if atom.startswith("{"):
+                name, _, code = atom[1:].rpartition("}")
+                spec = d.apache_param_spec(code, name)
+            elif atom in d.GUNICORN_ATOMS:
+                sub = _apache_pieces(d.GUNICORN_ATOMS[atom], source)
+                first = sub[0]
+                if isinstance(first, str):  # every mapped atom is a bare directive
+                    raise ConfigError(f"log format {source!r}: bad gunicorn atom %({atom})s")
+                spec = first[1]
+            else:
+                raise ConfigError(f"log format {source!r}: unknown gunicorn atom %({atom})s")
+        pieces.append((m.group(0), spec))
+    _add_literal(pieces, text[pos:].replace("%%", "%"))
+    return pieces
