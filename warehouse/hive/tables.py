@@ -1,0 +1,112 @@
+"""The warehouse's own tables as specs: events, access_raw and one per aggregate job.
+
+MySQL import tables are built by the importer (warehouse.mysql) and handed to
+`warehouse.hive.manage.ensure_tables`; they are not listed here.
+
+Layout (root-relative):
+- `events/dt=YYYY-MM-DD/*.json.gz`: behaviour events (DESIGN.md event schema);
+- `raw/dt=YYYY-MM-DD/*`: raw access logs (plain or `.gz`) for `access_raw`; copy or
+  upload a day's logs there (Hive needs a folder per partition, and a day's logs in
+  `[logs] input` may sit beside other days' files);
+- `aggregates/<job>/dt=YYYY-MM-DD/*.json.gz`: one table `agg_<job>` per job.
+"""
+
+from __future__ import annotations
+
+from warehouse.config import Config
+from warehouse.errors import ConfigError
+from warehouse.hive.spec import Column, TableSpec
+
+DT = Column("dt", "STRING", "UTC date, YYYY-MM-DD")
+
+EVENT_COLUMNS: tuple[Column, ...] = (
+    Column("ts", "STRING", "request time, UTC, ISO 8601 with Z"),
+    Column("ip", "STRING"),
+    Column("vhost", "STRING"),
+    Column("user", "STRING"),
+    Column("method", "STRING"),
+    Column("path", "STRING", "without the query string, as logged"),
+    Column("query", "STRING"),
+    Column("protocol", "STRING"),
+    Column("status", "INT"),
+    Column("bytes", "BIGINT"),
+    Column("referer", "STRING"),
+    Column("user_agent", "STRING"),
+    Column("duration_ms", "DOUBLE"),
+    Column("slug", "STRING", "Django view name; NULL when no pattern matched"),
+    Column("params", "MAP<STRING,STRING>", "captured URL kwargs"),
+)
+
+
+def events_spec() -> TableSpec:
+    """Return the spec of `events`: gzipped JSON lines under events/, partitioned by dt."""
+    return TableSpec(
+        name="events",
+        columns=EVENT_COLUMNS,
+        location="events",
+        storage="json",
+        partition_by=(DT,),
+        comment="behaviour events parsed from the access logs",
+    )
+
+
+def access_raw_spec(fmt: str) -> TableSpec:
+    """Return the spec of `access_raw`: RegexSerDe over raw/ for LogFormat `fmt`.
+
+    The regex and column names come from the parser's LogFormat engine, so Hive splits a
+    line exactly where the parser does. Every column is STRING (cast in queries): a `-`
+    in a numeric field must not turn the whole row NULL. Raises ConfigError for a format
+    the engine rejects.
+    """
+    from warehouse.logs import compile_format
+
+    try:
+        compiled = compile_format(fmt)
+    except ValueError as exc:
+        raise ConfigError(f"[logs] format {fmt!r}: {exc}") from None
+    columns = tuple(Column(name, "STRING") for name in compiled.serde_columns())
+    return TableSpec(
+        name="access_raw",
+        columns=columns,
+        location="raw",
+        storage="regex",
+        regex=compiled.serde_regex(),
+        partition_by=(DT,),
+        comment="raw access log lines; all-NULL rows are lines the regex cannot match",
+    )
+
+
+def aggregate_spec(job: str) -> TableSpec:
+    """Return the spec of `agg_<job>` from the job's output keys; ConfigError if unknown."""
+    from warehouse.aggregate import JOB_COLUMNS
+
+    if job not in JOB_COLUMNS:
+        known = ", ".join(sorted(JOB_COLUMNS))
+        raise ConfigError(f"unknown aggregate job {job!r}: known jobs are {known}")
+    columns = tuple(Column(k, t) for k, t in JOB_COLUMNS[job] if k != DT.name)
+    return TableSpec(
+        name=f"agg_{job}",
+        columns=columns,
+        location=f"aggregates/{job}",
+        storage="json",
+        partition_by=(DT,),
+        comment=f"output of the {job} aggregation",
+    )
+
+
+def warehouse_specs(cfg: Config) -> list[TableSpec]:
+    """Return the specs `warehouse hive apply` creates: events, access_raw, agg_<job>."""
+    specs = [events_spec(), access_raw_spec(cfg.logs.format)]
+    specs.extend(aggregate_spec(job) for job in cfg.aggregate.jobs)
+    return specs
+
+
+def find_spec(cfg: Config, table: str) -> TableSpec | None:
+    """Return the spec of one of the warehouse's own tables by name, None if not ours."""
+    if table == "events":
+        return events_spec()
+    if table == "access_raw":
+        return access_raw_spec(cfg.logs.format)
+    if table.startswith("agg_"):
+        return aggregate_spec(table[len("agg_") :])
+    return None
