@@ -1,10 +1,45 @@
 """`warehouse aggregate`: run an mrjob aggregation over event partitions.
 
+Resolves ROOT/events/dt=D/*.json.gz for the requested dates, runs the job in jobs/ on the
+chosen mrjob runner (the same code on inline, local, spark, hadoop and emr), reads the
+runner's output and writes it via warehouse.storage as
+ROOT/aggregates/<job>/dt=D/part-00000.json.gz (gzipped JSON lines).
+
+Replacing a partition: nothing is written unless the job succeeded. Each partition's part
+is written under its final, deterministic name with an atomic publish (local rename; one
+S3 PUT or completed multipart upload), so a reader sees the old or the new part, never a
+half-written one. Other objects left in the partition by older runs are deleted after the
+new part is published; on S3 a reader listing in that short window may see both.
+
 The output schema of every job is fixed here (`JOB_COLUMNS`) for the Hive tables
-`agg_<job>`; the jobs in jobs/ emit JSON objects with exactly these keys.
+`agg_<job>`; the jobs emit JSON objects with exactly these keys.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import orjson
+
+from warehouse.config import Config
+from warehouse.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INPUT_MISSING, EXIT_OK
+from warehouse.resources import resource, resource_dir
+from warehouse.storage import ObjectStore, open_gzip_write, store_for_config
+
+log = logging.getLogger(__name__)
 
 _TOP_LIST = "ARRAY<STRUCT<slug:STRING,n:BIGINT>>"
 
@@ -41,3 +76,276 @@ JOB_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("rank", "INT"),
     ],
 }
+
+# module in jobs/ -> MRJob class name
+JOB_CLASSES = {"daily_actions": "DailyActions", "sessions": "Sessions", "top_params": "TopParams"}
+RUNNERS = ("inline", "local", "spark", "hadoop", "emr")
+# runners that read s3:// themselves; the others get local copies of S3 inputs
+_REMOTE_RUNNERS = ("hadoop", "emr")
+# jobs whose records can belong to a neighbouring date: read dt-1 and dt+1 as context
+_NEEDS_NEIGHBOURS = ("sessions",)
+PART_NAME = "part-00000.json.gz"
+MALFORMED_GROUP = "malformed events"
+EVENTS_GROUP = "events"
+
+
+@dataclass
+class AggregateSummary:
+    """What one `warehouse aggregate` run did; `line()` is the CLI's one-line report."""
+
+    job: str
+    runner: str
+    dates: list[dt.date]
+    output: str = ""
+    partitions: set[str] = field(default_factory=set)
+    records: int = 0
+    inputs: int = 0
+    events: int = 0
+    malformed: dict[str, int] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    dropped: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    exit_code: int = EXIT_OK
+
+    def line(self) -> str:
+        """Return the one-line summary: counts, rate, where output went, or the error."""
+        span = _span(self.dates)
+        head = f"aggregate {self.job} [{self.runner}] {span}"
+        if self.error:
+            return f"{head}: FAILED (exit {self.exit_code}): {self.error}"
+        skipped = sum(self.malformed.values())
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.malformed.items()))
+        rate = self.events / self.seconds if self.seconds > 0 else 0.0
+        parts = [
+            f"{len(self.partitions)} partitions, {self.records} records",
+            f"{self.events} events from {self.inputs} files ({rate:,.0f} events/s)",
+            f"{skipped} malformed skipped" + (f" ({reasons})" if reasons else ""),
+        ]
+        if self.dropped:
+            parts.append(f"{self.dropped} records of neighbouring dates not written")
+        if self.missing:
+            parts.append("no input for " + ", ".join(self.missing))
+        return f"{head}: " + "; ".join(parts) + f" -> {self.output} in {self.seconds:.1f}s"
+
+
+def _span(dates: Sequence[dt.date]) -> str:
+    if not dates:
+        return "(no dates)"
+    first, last = min(dates), max(dates)
+    return first.isoformat() if first == last else f"{first}..{last}"
+
+
+# ---------------------------------------------------------------------------------------
+# pure parts: input keys, runner arguments, output records
+
+
+def event_prefix(day: dt.date) -> str:
+    """Return the store key prefix of one events partition."""
+    return f"events/dt={day.isoformat()}/"
+
+
+def output_prefix(job: str, day: str) -> str:
+    """Return the store key prefix of one aggregate partition."""
+    return f"aggregates/{job}/dt={day}/"
+
+
+def input_dates(job: str, dates: Sequence[dt.date]) -> list[dt.date]:
+    """Return the event dates a job reads for `dates` (sessions add each neighbour day)."""
+    wanted = set(dates)
+    if job in _NEEDS_NEIGHBOURS:
+        for day in dates:
+            wanted.update((day - dt.timedelta(days=1), day + dt.timedelta(days=1)))
+    return sorted(wanted)
+
+
+def job_args(
+    cfg: Config,
+    job: str,
+    runner: str,
+    inputs: Sequence[str],
+    *,
+    py_files: Sequence[str] = (),
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """Return the mrjob command line for `job` on `runner` over `inputs` (paths or URIs)."""
+    args = ["-r", runner]
+    conf = cfg.aggregate.mrjob_conf
+    if conf is None and runner in _REMOTE_RUNNERS:
+        conf = str(resource("conf", "mrjob.conf"))
+    args += ["--conf-path", conf] if conf else ["--no-conf"]
+    for path in py_files:
+        args += ["--py-files", path]
+    if job == "sessions":
+        args += ["--gap-minutes", str(cfg.aggregate.session_gap_minutes)]
+    if job in ("sessions", "top_params"):
+        args += ["--top-n", str(cfg.aggregate.top_n)]
+    args += list(extra_args)
+    args += list(inputs)
+    return args
+
+
+def sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
+    """Return the order of records inside a part: by slug (null first), param, rank."""
+    slug = record.get("slug")
+    return (slug is not None, slug or "", record.get("param") or "", record.get("rank") or 0)
+
+
+# ---------------------------------------------------------------------------------------
+# running
+
+
+def load_job(job: str) -> type[Any]:
+    """Return the MRJob class of `job` from jobs/; raises KeyError for an unknown job."""
+    cls_name = JOB_CLASSES[job]
+    jobs_dir = resource_dir("jobs")
+    # the jobs import their shared module `_common` as a top-level module, as on EMR nodes
+    if str(jobs_dir) not in sys.path:
+        sys.path.append(str(jobs_dir))
+    module: ModuleType | None = sys.modules.get(job)
+    if module is None or getattr(module, "__file__", None) != str(jobs_dir / f"{job}.py"):
+        spec = importlib.util.spec_from_file_location(job, jobs_dir / f"{job}.py")
+        if spec is None or spec.loader is None:  # pragma: no cover - the file is shipped
+            raise KeyError(job)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[job] = module  # mrjob finds the script via inspect.getsourcefile()
+        spec.loader.exec_module(module)
+    return getattr(module, cls_name)
+
+
+def _common_zip(workdir: Path) -> str:
+    """Zip jobs/_common.py for --py-files (mrjob puts py_files on the tasks' PYTHONPATH)."""
+    path = workdir / "warehouse_jobs_common.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(resource("jobs", "_common.py"), arcname="_common.py")
+    return str(path)
+
+
+@contextmanager
+def _staged_inputs(
+    store: ObjectStore, keys: Sequence[str], runner: str, workdir: Path
+) -> Iterator[list[str]]:
+    """Yield input paths/URIs for mrjob: the store's own, or local copies of S3 objects."""
+    if runner in _REMOTE_RUNNERS or not store.uri("").startswith("s3://"):
+        yield [store.uri(k) for k in keys]
+        return
+    local: list[str] = []
+    for key in keys:
+        dest = workdir / "input" / key
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with store.open_read(key) as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        local.append(str(dest))
+    yield local
+
+
+def _sum_counters(counters: Sequence[dict[str, dict[str, int]]], group: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for step in counters:
+        for name, n in step.get(group, {}).items():
+            out[name] = out.get(name, 0) + int(n)
+    return out
+
+
+def run_aggregate(
+    cfg: Config,
+    job: str,
+    dates: list[dt.date],
+    *,
+    runner: str,
+    store: ObjectStore | None = None,
+    extra_args: Sequence[str] = (),
+) -> AggregateSummary:
+    """Run `job` for `dates` on `runner` and replace their output partitions.
+
+    Returns an AggregateSummary whose exit_code is 2 for an unknown job or runner, 4 when
+    no input partition exists for any date, 5 when the job failed (nothing is written).
+    `extra_args` go to mrjob as they are (e.g. --jobconf for Spark, --emr-endpoint).
+    """
+    started = time.monotonic()
+    summary = AggregateSummary(job=job, runner=runner, dates=sorted(dates))
+    if job not in JOB_CLASSES:
+        summary.error = f"unknown job {job!r}; known: {', '.join(sorted(JOB_CLASSES))}"
+        summary.exit_code = EXIT_CONFIG
+        return summary
+    if runner not in RUNNERS:
+        summary.error = f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}"
+        summary.exit_code = EXIT_CONFIG
+        return summary
+    store = store or store_for_config(cfg)
+    summary.output = store.uri(f"aggregates/{job}/")
+    wanted = {d.isoformat() for d in dates}
+
+    keys: list[str] = []
+    present: set[str] = set()
+    for day in input_dates(job, dates):
+        found = [
+            o.key
+            for o in store.list(event_prefix(day))
+            if o.key.endswith((".json.gz", ".json"))
+        ]
+        if found:
+            present.add(day.isoformat())
+            keys += found
+    summary.missing = sorted(wanted - present)
+    if not wanted & present:
+        summary.error = (
+            f"no event partitions under {store.uri('events/')} for {_span(dates)}; "
+            "run `warehouse parse` for those dates first"
+        )
+        summary.exit_code = EXIT_INPUT_MISSING
+        summary.seconds = time.monotonic() - started
+        return summary
+    summary.inputs = len(keys)
+
+    job_cls = load_job(job)
+    by_day: dict[str, list[dict[str, Any]]] = {d: [] for d in sorted(wanted & present)}
+    with tempfile.TemporaryDirectory(prefix=f"warehouse-{job}-") as tmp:
+        workdir = Path(tmp)
+        py_files = [] if runner == "inline" else [_common_zip(workdir)]
+        with _staged_inputs(store, keys, runner, workdir) as inputs:
+            argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra_args)
+            log.info("mrjob %s %s", job, " ".join(argv[: len(argv) - len(inputs)]))
+            mr_job = job_cls(argv)
+            try:
+                with mr_job.make_runner() as mr_runner:
+                    mr_runner.run()
+                    for _, record in mr_job.parse_output(mr_runner.cat_output()):
+                        day_records = by_day.get(record["dt"])
+                        if day_records is None:
+                            summary.dropped += 1
+                        else:
+                            day_records.append(record)
+                    counters = mr_runner.counters()
+            except Exception as exc:  # any runner or task failure: report, write nothing
+                log.error("job %s failed on runner %s", job, runner, exc_info=True)
+                summary.error = (
+                    f"job {job} failed on runner {runner}: {type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else ''}; run with -v for details"
+                )
+                summary.exit_code = EXIT_FAILED
+                summary.seconds = time.monotonic() - started
+                return summary
+
+    summary.malformed = _sum_counters(counters, MALFORMED_GROUP)
+    summary.events = sum(_sum_counters(counters, EVENTS_GROUP).values())
+    for out_day, records in by_day.items():
+        records.sort(key=sort_key)
+        write_partition(store, job, out_day, records)
+        summary.partitions.add(out_day)
+        summary.records += len(records)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def write_partition(store: ObjectStore, job: str, day: str, records: list[dict[str, Any]]) -> str:
+    """Publish one partition's records as its single part, then delete stale objects."""
+    prefix = output_prefix(job, day)
+    key = prefix + PART_NAME
+    with open_gzip_write(store, key) as out:
+        for record in records:
+            out.write(orjson.dumps(record) + b"\n")
+    for obj in store.list(prefix, include_hidden=True):
+        if obj.key != key:
+            store.delete(obj.key)
+    return key

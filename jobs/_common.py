@@ -1,0 +1,166 @@
+"""What the aggregation jobs share: event validation, orjson protocols, percentiles.
+
+Imports only the standard library and orjson, because it runs on the EMR nodes next to
+the job scripts (shipped to the tasks by `warehouse aggregate` as a --py-files zip).
+
+An event is malformed, and skipped with a counter in the group `MALFORMED` named after
+the first bad field, when the line is not a JSON object or when any field the jobs read
+has the wrong type: `ts` (ISO 8601 with `Z` or an explicit offset, converted to UTC),
+`ip` (non-empty string), `user`, `slug`, `user_agent` (string or null; an empty `user`
+counts as null), `status` (integer), `duration_ms` (null or a number >= 0), `params`
+(object of strings). All three jobs skip the same events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import orjson
+
+MALFORMED = "malformed events"
+EVENTS = "events"  # counter "valid": events the job used
+
+_TS_Z = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$", re.ASCII)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class RawLineProtocol:
+    """Input protocol: the line as bytes (key None); the mapper validates it."""
+
+    def read(self, line: bytes) -> tuple[None, bytes]:
+        return None, line
+
+    def write(self, key: Any, value: bytes) -> bytes:
+        return value
+
+
+class OrjsonProtocol:
+    """Internal protocol: orjson key TAB orjson value.
+
+    A key that is a JSON array decodes to a tuple, so it stays hashable where Spark's
+    combineByKey groups decoded keys.
+    """
+
+    def read(self, line: bytes) -> tuple[Any, Any]:
+        k, v = line.split(b"\t", 1)
+        key = orjson.loads(k)
+        return (tuple(key) if isinstance(key, list) else key), orjson.loads(v)
+
+    def write(self, key: Any, value: Any) -> bytes:
+        return orjson.dumps(key) + b"\t" + orjson.dumps(value)
+
+
+class OrjsonValueProtocol:
+    """Output protocol: one JSON object per line (the key is dropped)."""
+
+    def read(self, line: bytes) -> tuple[None, Any]:
+        return None, orjson.loads(line)
+
+    def write(self, key: Any, value: Any) -> bytes:
+        return orjson.dumps(value)
+
+
+class EventParser:
+    """Validate event lines; caches per-date work so the common case stays cheap."""
+
+    def __init__(self) -> None:
+        self._day_epoch: dict[str, int | None] = {}
+        self.valid = 0
+
+    def _day(self, day: str) -> int | None:
+        """Return the epoch seconds of a YYYY-MM-DD date's midnight, None if invalid."""
+        try:
+            return self._day_epoch[day]
+        except KeyError:
+            pass
+        try:
+            d = dt.date.fromisoformat(day)
+            epoch: int | None = (d - _EPOCH.date()).days * 86400
+        except ValueError:
+            epoch = None
+        self._day_epoch[day] = epoch
+        return epoch
+
+    def timestamp(self, ts: str) -> tuple[str, float] | None:
+        """Return (UTC date, epoch seconds) of an ISO timestamp, None when malformed."""
+        m = _TS_Z.match(ts)
+        if m is not None:
+            day, hh, mm, ss, frac = m.groups()
+            base = self._day(day)
+            h, mi, s = int(hh), int(mm), int(ss)
+            if base is None or h > 23 or mi > 59 or s > 59:
+                return None
+            seconds: float = base + h * 3600 + mi * 60 + s
+            if frac:
+                seconds += float(frac)
+            return day, seconds
+        try:
+            when = dt.datetime.fromisoformat(ts)
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            return None  # a naive time has no defined UTC date
+        when = when.astimezone(dt.UTC)
+        return when.date().isoformat(), (when - _EPOCH).total_seconds()
+
+    def parse(self, line: bytes) -> dict[str, Any] | str:
+        """Return the event with `dt` and `t` (UTC epoch seconds) added, or the bad field."""
+        try:
+            ev = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return "json"
+        if not isinstance(ev, dict):
+            return "json"
+        ts = ev.get("ts")
+        if not isinstance(ts, str):
+            return "ts"
+        when = self.timestamp(ts)
+        if when is None:
+            return "ts"
+        ev["dt"], ev["t"] = when
+        ip = ev.get("ip")
+        if not isinstance(ip, str) or not ip:
+            return "ip"
+        status = ev.get("status")
+        if type(status) is not int:
+            return "status"
+        for key in ("user", "slug", "user_agent"):
+            value = ev.get(key)
+            if value is not None and not isinstance(value, str):
+                return key
+        if ev.get("user") == "":
+            ev["user"] = None
+        duration = ev.get("duration_ms")
+        if duration is not None and (
+            type(duration) not in (int, float) or duration < 0
+        ):
+            return "duration_ms"
+        params = ev.get("params")
+        if params is None:
+            return "params"
+        if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+            return "params"
+        self.valid += 1
+        return ev
+
+
+def nearest_rank(ordered: list[Any], pct: int) -> Any:
+    """Return the nearest-rank percentile `pct` (1-100) of sorted values, None if empty."""
+    n = len(ordered)
+    if not n:
+        return None
+    rank = max(1, -(-pct * n // 100))  # ceil(pct * n / 100) in integers
+    return ordered[rank - 1]
+
+
+def slug_order(slug: str | None) -> tuple[bool, str]:
+    """Return the sort key of a slug: null first, then ascending."""
+    return (slug is not None, slug or "")
+
+
+def top_counts(counts: dict[Any, int], n: int) -> list[dict[str, Any]]:
+    """Return the `n` most frequent slugs as [{slug, n}], ties broken by slug (null first)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], slug_order(kv[0])))
+    return [{"slug": slug, "n": count} for slug, count in ranked[:n]]

@@ -1,0 +1,123 @@
+"""daily_actions: hits, distinct users and IPs, errors and latency per (dt, slug).
+
+Input: event lines (gzipped JSON, see DESIGN.md). Output: one JSON object per (dt, slug),
+slug null for unmatched paths, with exactly these keys:
+
+    dt             STRING  UTC date of the events' ts (YYYY-MM-DD)
+    slug           STRING  view name, null where no URL pattern matched
+    hits           BIGINT  events
+    users          BIGINT  distinct non-null `user`
+    ips            BIGINT  distinct client `ip`
+    server_errors  BIGINT  events with status >= 500
+    client_errors  BIGINT  events with 400 <= status <= 499
+    p50_ms         DOUBLE  nearest-rank median of duration_ms (null where no durations)
+    p95_ms         DOUBLE  nearest-rank 95th percentile of duration_ms (null likewise)
+
+Malformed events are counted (group "malformed events") and skipped. The mapper combines
+in memory (one partial state per (dt, slug) per map task), so the shuffle is small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from _common import (
+    EVENTS,
+    MALFORMED,
+    EventParser,
+    OrjsonProtocol,
+    OrjsonValueProtocol,
+    RawLineProtocol,
+    nearest_rank,
+)
+from mrjob.job import MRJob
+from mrjob.step import MRStep
+
+# partial state per (dt, slug): [hits, users, ips, server_errors, client_errors, durations]
+State = list[Any]
+
+
+class DailyActions(MRJob):
+    """Per (dt, slug): hits, users, ips, server/client errors, p50/p95 duration."""
+
+    INPUT_PROTOCOL = RawLineProtocol
+    INTERNAL_PROTOCOL = OrjsonProtocol
+    OUTPUT_PROTOCOL = OrjsonValueProtocol
+
+    def steps(self) -> list[MRStep]:
+        return [
+            MRStep(
+                mapper_init=self.init_state,
+                mapper=self.map_event,
+                mapper_final=self.emit_state,
+                reducer=self.reduce_state,
+            )
+        ]
+
+    def init_state(self) -> None:
+        self._parser = EventParser()
+        self._state: dict[tuple[str, str | None], State] = {}
+
+    def map_event(self, _: None, line: bytes) -> None:
+        # returns None (nothing to yield per event): mrjob treats that as no output
+        ev = self._parser.parse(line)
+        if isinstance(ev, str):
+            self.increment_counter(MALFORMED, ev)
+            return
+        key = (ev["dt"], ev["slug"])
+        st = self._state.get(key)
+        if st is None:
+            st = self._state[key] = [0, set(), set(), 0, 0, []]
+        st[0] += 1
+        user = ev["user"]
+        if user is not None:
+            st[1].add(user)
+        st[2].add(ev["ip"])
+        status = ev["status"]
+        if status >= 500:
+            st[3] += 1
+        elif status >= 400:
+            st[4] += 1
+        duration = ev["duration_ms"]
+        if duration is not None:
+            st[5].append(duration)
+
+    def emit_state(self) -> Iterator[tuple[Any, State]]:
+        for key, (hits, users, ips, s5, s4, durations) in self._state.items():
+            yield key, [hits, sorted(users), sorted(ips), s5, s4, durations]
+        self._state.clear()
+        if self._parser.valid:
+            self.increment_counter(EVENTS, "valid", self._parser.valid)
+
+    def reduce_state(
+        self, key: tuple[str, str | None], states: Iterable[State]
+    ) -> Iterator[tuple[None, dict[str, Any]]]:
+        hits = s5 = s4 = 0
+        users: set[str] = set()
+        ips: set[str] = set()
+        durations: list[float] = []
+        for h, u, i, e5, e4, d in states:
+            hits += h
+            users.update(u)
+            ips.update(i)
+            s5 += e5
+            s4 += e4
+            durations.extend(d)
+        durations.sort()
+        day, slug = key
+        yield None, {
+            "dt": day,
+            "slug": slug,
+            "hits": hits,
+            "users": len(users),
+            "ips": len(ips),
+            "server_errors": s5,
+            "client_errors": s4,
+            "p50_ms": nearest_rank(durations, 50),
+            "p95_ms": nearest_rank(durations, 95),
+        }
+
+
+if __name__ == "__main__":
+    DailyActions.run()

@@ -1,0 +1,103 @@
+"""top_params: the most frequent values of each URL parameter per (dt, slug).
+
+For every (dt, slug, param) the --top-n (default 10) most frequent values of the captured
+URL parameter `param` (e.g. the most viewed object ids), ranked 1..N by hits descending,
+ties broken by value ascending (so ranks are unique). Events without a slug carry no
+params and add nothing.
+
+Output: one JSON object per (dt, slug, param, value) kept, with exactly these keys:
+
+    dt     STRING  UTC date of the events' ts
+    slug   STRING  view name
+    param  STRING  parameter name
+    value  STRING  parameter value (as captured from the path)
+    hits   BIGINT  events with this value
+    rank   INT     1 = most frequent
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from _common import (
+    EVENTS,
+    MALFORMED,
+    EventParser,
+    OrjsonProtocol,
+    OrjsonValueProtocol,
+    RawLineProtocol,
+)
+from mrjob.job import MRJob
+from mrjob.step import MRStep
+
+Key = tuple[str, str | None, str]
+
+
+class TopParams(MRJob):
+    """Per (dt, slug, param): the top N values with their hits and rank."""
+
+    INPUT_PROTOCOL = RawLineProtocol
+    INTERNAL_PROTOCOL = OrjsonProtocol
+    OUTPUT_PROTOCOL = OrjsonValueProtocol
+
+    def configure_args(self) -> None:
+        super().configure_args()
+        self.add_passthru_arg(
+            "--top-n", type=int, default=10, help="values kept per (dt, slug, param)"
+        )
+
+    def steps(self) -> list[MRStep]:
+        return [
+            MRStep(
+                mapper_init=self.init_counts,
+                mapper=self.map_event,
+                mapper_final=self.emit_counts,
+                reducer=self.reduce_counts,
+            )
+        ]
+
+    def init_counts(self) -> None:
+        self._parser = EventParser()
+        self._counts: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def map_event(self, _: None, line: bytes) -> None:
+        # counts in memory (in-mapper combining); nothing is yielded per event
+        ev = self._parser.parse(line)
+        if isinstance(ev, str):
+            self.increment_counter(MALFORMED, ev)
+            return
+        day, slug = ev["dt"], ev["slug"]
+        for param, value in ev["params"].items():
+            self._counts[(day, slug, param)][value] += 1
+
+    def emit_counts(self) -> Iterator[tuple[Key, list[list[Any]]]]:
+        for key, values in self._counts.items():
+            yield key, [[value, n] for value, n in values.items()]
+        self._counts.clear()
+        if self._parser.valid:
+            self.increment_counter(EVENTS, "valid", self._parser.valid)
+
+    def reduce_counts(
+        self, key: Key, parts: Iterable[list[list[Any]]]
+    ) -> Iterator[tuple[None, dict[str, Any]]]:
+        totals: dict[str, int] = defaultdict(int)
+        for part in parts:
+            for value, n in part:
+                totals[value] += n
+        ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+        day, slug, param = key
+        for rank, (value, hits) in enumerate(ranked[: self.options.top_n], start=1):
+            yield None, {
+                "dt": day,
+                "slug": slug,
+                "param": param,
+                "value": value,
+                "hits": hits,
+                "rank": rank,
+            }
+
+
+if __name__ == "__main__":
+    TopParams.run()
