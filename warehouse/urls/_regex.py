@@ -1,0 +1,177 @@
+"""A small tokenizer for Python regular expressions, enough to rewrite groups safely.
+
+The dump needs to join the regexes of nested include() levels into one full-path regex
+(renumbering back-references, renaming duplicate group names); the resolver needs to turn
+every capturing group into a non-capturing one before it puts a pattern into a combined
+alternation. Both only have to know where escapes, character classes and group openings
+are, which is what `tokenize` yields. Verbose-mode regexes (`(?x)`, where `#` starts a
+comment) are reported by `uses_verbose` so callers can avoid rewriting them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_OCTAL = "01234567"
+_FLAGS_RE = re.compile(r"\(\?([aiLmsux]+)\)")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical unit of a regex: `kind` says what it is, `text` is its exact source."""
+
+    kind: str
+    text: str
+    name: str = ""
+    number: int = 0
+
+
+# Token kinds:
+#   char      a literal or meta character outside classes (".", "^", "$", "|", "*", ...)
+#   esc       a backslash escape that is not a back-reference
+#   backref   \N (number) or (?P=name) (name)
+#   class     a whole character class [...]
+#   cap       "(" opening a plain capturing group
+#   named     "(?P<name>" opening a named group
+#   open      any other "(?..." opening: (?: (?= (?! (?<= (?<! (?> (?flags:
+#   flags     a global inline-flag group such as "(?i)"
+#   cond      "(?(id)" opening a conditional group (name or number)
+#   comment   "(?#...)"
+#   close     ")"
+
+
+def tokenize(rx: str) -> list[Token]:
+    """Return the tokens of regex `rx`; raises ValueError on an unterminated construct."""
+    out: list[Token] = []
+    i, n = 0, len(rx)
+    while i < n:
+        c = rx[i]
+        if c == "\\":
+            if i + 1 >= n:
+                raise ValueError(f"trailing backslash in {rx!r}")
+            d = rx[i + 1]
+            if d.isdigit() and d != "0":
+                # Python: three octal digits make a character, else up to two digits a group.
+                if i + 3 < n and all(ch in _OCTAL for ch in rx[i + 1 : i + 4]):
+                    out.append(Token("esc", rx[i : i + 4]))
+                    i += 4
+                    continue
+                j = i + 2
+                if j < n and rx[j].isdigit():
+                    j += 1
+                out.append(Token("backref", rx[i:j], number=int(rx[i + 1 : j])))
+                i = j
+                continue
+            out.append(Token("esc", rx[i : i + 2]))
+            i += 2
+        elif c == "[":
+            j = i + 1
+            if j < n and rx[j] == "^":
+                j += 1
+            if j < n and rx[j] == "]":
+                j += 1
+            while j < n and rx[j] != "]":
+                j += 2 if rx[j] == "\\" else 1
+            if j >= n:
+                raise ValueError(f"unterminated character class in {rx!r}")
+            out.append(Token("class", rx[i : j + 1]))
+            i = j + 1
+        elif c == "(":
+            if rx.startswith("(?P<", i):
+                j = rx.index(">", i)
+                out.append(Token("named", rx[i : j + 1], name=rx[i + 4 : j]))
+                i = j + 1
+            elif rx.startswith("(?P=", i):
+                j = rx.index(")", i)
+                out.append(Token("backref", rx[i : j + 1], name=rx[i + 4 : j]))
+                i = j + 1
+            elif rx.startswith("(?#", i):
+                j = rx.index(")", i)
+                out.append(Token("comment", rx[i : j + 1]))
+                i = j + 1
+            elif rx.startswith("(?(", i):
+                j = rx.index(")", i)
+                out.append(Token("cond", rx[i : j + 1], name=rx[i + 3 : j]))
+                i = j + 1
+            elif rx.startswith("(?", i):
+                m = _FLAGS_RE.match(rx, i)
+                if m:
+                    out.append(Token("flags", m.group(0), name=m.group(1)))
+                    i = m.end()
+                    continue
+                j = i + 2
+                if rx.startswith("<=", j) or rx.startswith("<!", j):
+                    j += 2
+                elif j < n and rx[j] in ":=!>":
+                    j += 1
+                else:
+                    while j < n and rx[j] not in ":)":
+                        j += 1
+                    j += 1
+                out.append(Token("open", rx[i:j]))
+                i = j
+            else:
+                out.append(Token("cap", "("))
+                i += 1
+        elif c == ")":
+            out.append(Token("close", ")"))
+            i += 1
+        else:
+            out.append(Token("char", c))
+            i += 1
+    return out
+
+
+def render(tokens: list[Token]) -> str:
+    """Return the regex text of `tokens`."""
+    return "".join(t.text for t in tokens)
+
+
+def uses_verbose(tokens: list[Token]) -> bool:
+    """Return True when an inline flag turns on verbose mode (our tokenizer ignores it)."""
+    for t in tokens:
+        if t.kind == "flags" and "x" in t.name:
+            return True
+        if t.kind == "open" and t.text.startswith("(?") and t.text.endswith(":"):
+            on = t.text[2:-1].split("-", 1)[0]
+            if "x" in on:
+                return True
+    return False
+
+
+def has_backrefs(tokens: list[Token]) -> bool:
+    """Return True when the regex refers to its own groups (back-references, conditionals)."""
+    return any(t.kind in ("backref", "cond") for t in tokens)
+
+
+def top_level_alternation(tokens: list[Token]) -> bool:
+    """Return True when `|` appears outside every group (so the regex needs wrapping)."""
+    depth = 0
+    for t in tokens:
+        if t.kind in ("cap", "named", "open", "cond"):
+            depth += 1
+        elif t.kind == "close":
+            depth -= 1
+        elif t.kind == "char" and t.text == "|" and depth == 0:
+            return True
+    return False
+
+
+def is_literal(tokens: list[Token]) -> bool:
+    """Return True when the regex matches exactly one fixed string (no metacharacters)."""
+    for t in tokens:
+        if t.kind == "char":
+            if t.text in ".^$*+?{}|":
+                return False
+        elif t.kind == "esc":
+            if t.text[1].isalnum():
+                return False
+        else:
+            return False
+    return True
+
+
+def strip_captures(tokens: list[Token]) -> list[Token]:
+    """Return `tokens` with every capturing group (plain or named) made non-capturing."""
+    return [Token("open", "(?:") if t.kind in ("cap", "named") else t for t in tokens]

@@ -1,0 +1,322 @@
+"""Dump a Django project's URL patterns as full-path regexes, in Django's resolution order.
+
+`dump_patterns` walks Django's own resolver tree (the root `URLResolver(RegexPattern("^/"))`
+that `django.urls.resolve` uses) and joins the regex of every level into one Python regex
+over the whole path, leading slash included. Each entry is
+
+    {"name": "<view_name>", "regex": "<full-path regex>"}                   (always)
+    {..., "convert": {"pk": "int"}}                                            (when needed)
+
+`name` is exactly `resolve(path).view_name` (namespaces joined with ":", or the view's
+dotted path for unnamed patterns): it is computed by Django's own `ResolverMatch`.
+`convert` lists path() parameters that use Django's `int` converter; the resolver emits
+their canonical text ("0012" -> "12"), what Django's converter turns into the same int.
+
+How each level's Django semantics become one regex:
+- path() routes are anchored at the start of what is left of the path; endpoints end in
+  `\\Z` (Django's own translation).
+- re_path() regexes are *searched* (Django calls `regex.search`), so a regex that does not
+  start with `^` may skip text: it becomes `[\\s\\S]*?(?:regex)`. An endpoint regex ending
+  in `$` is full-matched by Django: it becomes `(?:regex)\\Z` anchored at its start.
+- include() prefixes are matched once and never revisited when the included patterns fail,
+  so non-literal prefixes are wrapped in an atomic group `(?>...)`.
+- Leading inline flags `(?i)` become scoped groups `(?i:...)`; numeric back-references are
+  renumbered; a group name used again by an inner level is kept only for the inner one
+  (Django's inner kwargs override the outer ones).
+
+Documented limits (where the dump cannot reproduce Django without running Python code):
+- custom converters whose `to_python` raises ValueError for some text their regex matches
+  (Django then tries the next pattern; the dump only has the regex);
+- `i18n_patterns`: the language prefix is the one active while dumping
+  (settings.LANGUAGE_CODE), not every language;
+- `^`/`\\A` anywhere but at the start of a re_path regex, and look-behinds reaching into
+  an include() prefix (Django matches each level on its own substring); the dump logs a
+  warning when it sees such a `^`;
+- an outer and an inner level capturing the same name where the inner group is optional
+  and does not participate (Django keeps the outer value; the dump keeps the inner group).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from warehouse.errors import ConfigError, InputMissing, WarehouseError
+from warehouse.urls._regex import (
+    Token,
+    has_backrefs,
+    is_literal,
+    render,
+    tokenize,
+    top_level_alternation,
+)
+
+log = logging.getLogger(__name__)
+
+_LEADING_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+_INSTALL_HINT = "pip install 'warehouse[django]'"
+
+
+@dataclass
+class _Piece:
+    """One level's regex, rewritten to be embedded in the full-path regex."""
+
+    tokens: list[Token]
+    converters: dict[str, str]
+
+
+def dump_patterns(
+    urlconf: str, *, settings: str | None = None, pythonpath: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Return the URL patterns of `urlconf` in resolution order; raises ConfigError/InputMissing."""
+    with _sys_path(pythonpath or []):
+        _setup_django(urlconf, settings)
+        from django.urls import get_resolver
+
+        root = get_resolver(urlconf)
+        try:
+            top = list(root.url_patterns)
+        except ModuleNotFoundError as e:
+            raise InputMissing(
+                f"cannot import URLconf {urlconf!r} (module {e.name!r} not found): "
+                "check --urlconf and add its folder with --pythonpath DIR"
+            ) from e
+        except Exception as e:
+            raise ConfigError(
+                f"URLconf {urlconf!r} failed to load: {type(e).__name__}: {_one_line(e)}"
+            ) from e
+        out: list[dict[str, Any]] = []
+        try:
+            _walk(top, [_piece(root.pattern, endpoint=False)], [], [], out)
+        except WarehouseError:
+            raise
+        except Exception as e:
+            raise ConfigError(
+                f"URLconf {urlconf!r} (or one of its include()s) is invalid: "
+                f"{type(e).__name__}: {_one_line(e)}"
+            ) from e
+        return out
+
+
+def write_patterns(patterns: list[dict[str, Any]], output: str | None) -> None:
+    """Write the dump as JSON (one pattern per line) to `output` atomically, or to stdout."""
+    lines = ",\n".join(json.dumps(p, ensure_ascii=False) for p in patterns)
+    text = "[\n" + lines + "\n]\n" if patterns else "[]\n"
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise InputMissing(f"cannot write {output}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(output) + ".", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# --- Django -----------------------------------------------------------------------------
+
+
+@contextmanager
+def _sys_path(dirs: list[str]) -> Iterator[None]:
+    """Put `dirs` first on sys.path while the URLconf is imported, then restore it."""
+    saved = list(sys.path)
+    sys.path[:0] = [os.path.abspath(d) for d in dirs]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+def _setup_django(urlconf: str, settings_module: str | None) -> None:
+    """Configure Django: the given settings module, else minimal settings with ROOT_URLCONF."""
+    try:
+        import django
+        from django.conf import settings
+    except ImportError as e:
+        raise ConfigError(
+            f"`urls dump` needs Django, which is not installed: {_INSTALL_HINT}"
+        ) from e
+    if settings.configured:
+        # Another dump in this process configured Django already; get_resolver(urlconf)
+        # does not depend on ROOT_URLCONF, so that is enough.
+        return
+    if settings_module:
+        try:
+            importlib.import_module(settings_module)
+        except ImportError as e:
+            raise ConfigError(
+                f"cannot import Django settings {settings_module!r}: {_one_line(e)}; "
+                "check --settings and --pythonpath"
+            ) from e
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    else:
+        settings.configure(
+            ROOT_URLCONF=urlconf,
+            INSTALLED_APPS=[],
+            USE_I18N=True,
+            DEBUG=False,
+            SECRET_KEY="warehouse-urls-dump",  # not a secret: nothing is signed while dumping
+        )
+    try:
+        django.setup()
+    except Exception as e:
+        raise ConfigError(f"Django setup failed: {type(e).__name__}: {_one_line(e)}") from e
+
+
+def _walk(
+    patterns: list[Any],
+    pieces: list[_Piece],
+    app_names: list[str | None],
+    namespaces: list[str | None],
+    out: list[dict[str, Any]],
+) -> None:
+    from django.urls import URLPattern, URLResolver
+    from django.urls.resolvers import ResolverMatch
+
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            _walk(
+                list(p.url_patterns),
+                [*pieces, _piece(p.pattern, endpoint=False)],
+                [*app_names, p.app_name],
+                [*namespaces, p.namespace],
+                out,
+            )
+        elif isinstance(p, URLPattern):
+            match = ResolverMatch(
+                p.callback, (), {}, p.pattern.name, app_names=app_names, namespaces=namespaces
+            )
+            regex, convert = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
+            try:
+                re.compile(regex)
+            except re.error as e:
+                raise ConfigError(
+                    f"URL pattern {p.pattern.describe()} of view {match.view_name} "
+                    f"gives an invalid full-path regex ({e}): please report it"
+                ) from e
+            entry: dict[str, Any] = {"name": match.view_name, "regex": regex}
+            if convert:
+                entry["convert"] = convert
+            out.append(entry)
+        else:
+            log.warning("skipping unknown URL entry %r (neither URLPattern nor URLResolver)", p)
+
+
+def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
+    """Rewrite one level's pattern so it can be embedded after the previous levels."""
+    from django.urls.converters import IntConverter
+    from django.urls.resolvers import LocalePrefixPattern, RoutePattern
+
+    if isinstance(pattern, LocalePrefixPattern):
+        return _Piece(tokenize(re.escape(pattern.language_prefix)), {})
+    rx: str = pattern.regex.pattern
+    converters: dict[str, str] = {}
+    if isinstance(pattern, RoutePattern):
+        converters = {
+            name: "int" for name, conv in pattern.converters.items() if type(conv) is IntConverter
+        }
+        # Django's own translation: "^" + route + ("\Z" for endpoints), always searched
+        # from the start, so it is anchored.
+        body = tokenize(rx)
+        if body and body[0].kind == "char" and body[0].text == "^":
+            body = body[1:]
+        return _Piece(_atomic(body) if not endpoint else body, converters)
+
+    flags = ""
+    while m := _LEADING_FLAGS.match(rx):
+        flags += m.group(1)
+        rx = rx[m.end() :]
+    fullmatch = endpoint and pattern.regex.pattern.endswith("$")
+    tokens = tokenize(rx)
+    anchored = bool(tokens) and tokens[0].text in ("^", "\\A")
+    alternation = top_level_alternation(tokens)
+    if anchored and (fullmatch or not alternation):
+        tokens = tokens[1:]
+    else:
+        anchored = False
+    if any(t.text in ("^", "\\A") and t.kind in ("char", "esc") for t in tokens):
+        log.warning(
+            "regex %r uses ^ or \\A after its start; Django matches it against the rest of "
+            "the path, the full-path regex cannot (pattern may never match)",
+            pattern.regex.pattern,
+        )
+    if alternation:
+        tokens = _group("(?:", tokens)
+    if fullmatch:
+        tokens = [*tokens, Token("esc", "\\Z")]
+    elif not anchored:
+        tokens = [*tokenize("[\\s\\S]*?"), *tokens]
+    if flags:
+        tokens = _group(f"(?{flags}:", tokens)
+    return _Piece(tokens if endpoint else _atomic(tokens), converters)
+
+
+def _group(opening: str, tokens: list[Token]) -> list[Token]:
+    return [Token("open", opening), *tokens, Token("close", ")")]
+
+
+def _atomic(tokens: list[Token]) -> list[Token]:
+    """Wrap an include() prefix so the full regex never backtracks into it (Django doesn't)."""
+    return tokens if is_literal(tokens) else _group("(?>", tokens)
+
+
+def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str]]:
+    """Join the levels into one regex: renumber back-references, drop outer duplicate names."""
+    offsets: list[int] = []
+    total = 0
+    for piece in pieces:
+        offsets.append(total)
+        total += sum(1 for t in piece.tokens if t.kind in ("cap", "named"))
+    seen: set[str] = set()
+    parts: list[str] = []
+    convert: dict[str, str] = {}
+    for piece, offset in zip(reversed(pieces), reversed(offsets), strict=True):
+        tokens = list(piece.tokens)
+        if has_backrefs(tokens) and offset:
+            tokens = [_renumber(t, offset) for t in tokens]
+        names = set()
+        for i, t in enumerate(tokens):
+            if t.kind == "named":
+                if t.name in seen:
+                    tokens[i] = Token("cap", "(")
+                else:
+                    names.add(t.name)
+        for name, kind in piece.converters.items():
+            if name not in seen:
+                convert.setdefault(name, kind)
+        seen |= names
+        parts.append(render(tokens))
+    return "^" + "".join(reversed(parts)), dict(sorted(convert.items()))
+
+
+def _renumber(t: Token, offset: int) -> Token:
+    if t.kind == "backref" and t.number:
+        n = t.number + offset
+        if n > 99:
+            log.warning("back-reference %s cannot be renumbered past 99", t.text)
+            return t
+        return Token("backref", f"\\{n}(?:)", number=n)
+    if t.kind == "cond" and t.name.isdigit():
+        n = int(t.name) + offset
+        return Token("cond", f"(?({n})", name=str(n))
+    return t
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
