@@ -1,0 +1,217 @@
+"""Parsed log fields + URL resolution -> behaviour events (DESIGN.md's event schema).
+
+`event_builder()` returns one closure per (format, resolver, [logs] ip/user) that turns
+the regex groups of a matched line straight into the event dict, without building an
+intermediate record: this is the hot path of `warehouse parse`. Keys always come in
+`EVENT_KEYS` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from warehouse.errors import ConfigError
+from warehouse.logs import BAD_STATUS, BAD_TIME, LogFormat, TimeCache, compile_format
+from warehouse.logs import directives as d
+from warehouse.logs.parser import split_request, unescape
+
+EVENT_KEYS = (
+    "ts", "ip", "vhost", "user", "method", "path", "query", "protocol", "status", "bytes",
+    "referer", "user_agent", "duration_ms", "slug", "params",
+)  # fmt: skip
+
+Event = dict[str, Any]
+# groups of a match -> event, or a reject reason (str)
+Builder = Callable[[tuple[Any, ...]], "Event | str"]
+
+_KNOWN_METHODS = frozenset(
+    ("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")
+)
+# (record key, factor to milliseconds), first present wins
+_DURATIONS = (
+    ("duration_us", 0.001),
+    ("duration_ms", 1),
+    ("duration_sec", 1000),
+    ("duration_s", 1000),
+)
+
+
+class Resolves(Protocol):
+    """What events need from the URL resolver (warehouse.urls.resolver.Resolver)."""
+
+    def resolve(self, path: str) -> tuple[str | None, dict[str, str]]:
+        """Return (slug, params) for a raw percent-encoded path; (None, {}) if unmatched."""
+        ...
+
+
+class NoPatterns:
+    """The resolver used when no pattern dump is configured: every slug is null."""
+
+    def resolve(self, path: str) -> tuple[str | None, dict[str, str]]:
+        """Return (None, {}): nothing to match against."""
+        return None, {}
+
+
+def field_for(directive: str, fmt: LogFormat, what: str, default: str) -> int:
+    """Return the group index of a configured field (`%u`, `%{X}C`, ...); -1 when absent.
+
+    Raises ConfigError when a non-default field is configured but the format lacks it.
+    """
+    try:
+        name = compile_format(directive).names[0]
+    except ConfigError:
+        raise ConfigError(f"[logs] {what} = {directive!r} is not a log format field") from None
+    if fmt.has(name):
+        return fmt.index[name]
+    if directive != default:
+        raise ConfigError(
+            f"[logs] {what} = {directive!r} but the log format {fmt.source!r} has no such "
+            f"field; add it to the format or change [logs] {what}"
+        )
+    return -1
+
+
+def _index(fmt: LogFormat, *names: str) -> int:
+    for name in names:
+        if fmt.has(name):
+            return fmt.index[name]
+    return -1
+
+
+def event_builder(
+    fmt: LogFormat, resolver: Resolves | None = None, *, ip: str = "%h", user: str = "%u"
+) -> Builder:
+    """Return a function: regex groups of one line -> event dict, or a reject reason.
+
+    Raises ConfigError when [logs] ip/user name fields the format does not have.
+    """
+    resolve = (resolver or NoPatterns()).resolve
+    tf = fmt.time_field
+    if tf is None:
+        raise ConfigError(f"log format {fmt.source!r} has no time field (%t or $time_local)")
+    i_time = fmt.index[tf.name]
+    times = TimeCache(tf.time or "clf")
+    tcache = times.cache
+    i_ip = field_for(ip, fmt, "ip", "%h")
+    if i_ip < 0:
+        i_ip = _index(fmt, "remote_addr", "peer_addr")
+    i_host = _index(fmt, "remote_host", "remote_addr")
+    xff = i_ip >= 0 and fmt.fields[i_ip].name.startswith("header_in:")
+    i_user = field_for(user, fmt, "user", "%u")
+    i_vhost = _index(fmt, "server_name", "canonical_server_name", "host")
+    i_req = _index(fmt, "request")
+    i_method = _index(fmt, "method")
+    i_upath = _index(fmt, "url_path", "request_uri")
+    i_query = _index(fmt, "query_string", "args")
+    i_proto = _index(fmt, "protocol")
+    i_status = _index(fmt, "status", "original_status")
+    i_bytes = _index(fmt, "bytes", "bytes_out")
+    i_ref = _index(fmt, "header_in:referer")
+    i_ua = _index(fmt, "header_in:user-agent")
+    i_dur, dur_factor = -1, 1.0
+    for name, factor in _DURATIONS:
+        if fmt.has(name):
+            i_dur, dur_factor = fmt.index[name], factor
+            break
+    dur_int = i_dur >= 0 and fmt.fields[i_dur].kind == d.INT and dur_factor >= 1
+
+    def text(g: tuple[Any, ...], i: int) -> str | None:
+        if i < 0:
+            return None
+        v = g[i]
+        if v == "-" or not v:
+            return None
+        return unescape(v) if "\\" in v else v
+
+    def request_parts(g: tuple[Any, ...]) -> tuple[Any, Any, Any, Any]:
+        """Method, path, query, protocol: from %r, else from %m %U %q %H."""
+        method = text(g, i_method)
+        target = text(g, i_upath)
+        query = text(g, i_query)
+        if query is not None and query.startswith("?"):
+            query = query[1:] or None
+        path = target
+        if target is not None and i_query < 0 and "?" in target:  # $request_uri
+            path, _, q = target.partition("?")
+            query = q or None
+        return method, path, query, text(g, i_proto)
+
+    def build(g: tuple[Any, ...]) -> Event | str:
+        t = g[i_time]
+        ts = tcache.get(t)
+        if ts is None:
+            ts = times(t)
+            if ts is None:
+                return BAD_TIME
+        if i_req >= 0:
+            req = g[i_req]
+            if "\\" in req:
+                req = unescape(req)
+            parts = req.split(" ")
+            if len(parts) == 3 and parts[0] in _KNOWN_METHODS:
+                method, target, protocol = parts
+                path, sep, query = target.partition("?")
+                if not sep or not query:
+                    query = None
+            else:
+                method, path, query, protocol = split_request(req)
+        else:
+            method, path, query, protocol = request_parts(g)
+        if i_status >= 0:
+            s = g[i_status]
+            if s == "-":
+                return BAD_STATUS
+            status: int | None = int(s)
+        else:
+            status = None
+        if i_ip >= 0:
+            addr = g[i_ip]
+            if xff:
+                addr = addr.split(",", 1)[0].strip()
+                if (not addr or addr == "-") and i_host >= 0:
+                    addr = g[i_host]
+        else:
+            addr = None
+        if path is not None:
+            slug, params = resolve(path)
+        else:
+            slug, params = None, {}
+        nbytes = g[i_bytes] if i_bytes >= 0 else "-"
+        if i_dur >= 0 and (dv := g[i_dur]) != "-":
+            duration: float | int | None = (
+                int(dv) * int(dur_factor) if dur_int else round(float(dv) * dur_factor, 3)
+            )
+        else:
+            duration = None
+        return {
+            "ts": ts,
+            "ip": addr,
+            "vhost": text(g, i_vhost) if i_vhost >= 0 else None,
+            "user": text(g, i_user) if i_user >= 0 else None,
+            "method": method,
+            "path": path,
+            "query": query,
+            "protocol": protocol,
+            "status": status,
+            "bytes": None if nbytes == "-" else int(nbytes),
+            "referer": text(g, i_ref),
+            "user_agent": text(g, i_ua),
+            "duration_ms": duration,
+            "slug": slug,
+            "params": params,
+        }
+
+    return build
+
+
+def make_event(
+    fmt: LogFormat, line: str, resolver: Resolves | None = None, *, ip: str = "%h", user: str = "%u"
+) -> Event | str:
+    """Return the event of one line (or a reject reason); convenience for tests and tools."""
+    m = fmt.regex.fullmatch(line)
+    if m is None:
+        from warehouse.logs import NO_MATCH
+
+        return NO_MATCH
+    return event_builder(fmt, resolver, ip=ip, user=user)(m.groups())

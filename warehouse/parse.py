@@ -1,0 +1,432 @@
+"""`warehouse parse`: access logs -> events (gzipped JSON lines per UTC date) + rejects.
+
+Layout, for an input whose canonical name hashes to H (see `InputSource.part_id`):
+
+- events:  ROOT/events/dt=YYYY-MM-DD/H-NNNN.json.gz (NNNN: the input's byte range)
+- rejects: ROOT/rejects/dt=<UTC date of the run>/H-NNNN.json.gz
+- state:   ROOT/_state/parse/H.json lists the objects the last run of H wrote.
+
+Plain local files larger than RANGE_BYTES are cut into fixed byte ranges (a line belongs
+to the range holding its first byte), so part names depend on the input only, never on
+--workers: a re-run overwrites the same objects. Every object is published atomically
+on clean close. After all of an input's ranges are published, objects listed in its old
+state file but not written this time are deleted: stale partitions (an input that now
+touches fewer dates) and the rejects of an earlier run filed under an earlier run date.
+A crash before that step leaves the old objects until the next successful run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import IO, Any
+
+import orjson
+
+from warehouse.config import Config, S3Config
+from warehouse.errors import EXIT_FAILED, ConfigError
+from warehouse.events import Builder, NoPatterns, Resolves, event_builder
+from warehouse.inputs import InputSource, expand_inputs
+from warehouse.logs import EMPTY, MAX_LINE, NO_MATCH, TOO_LONG, compile_format
+from warehouse.progress import Progress
+from warehouse.storage import ObjectStore, open_gzip_write, open_maybe_gzip, open_store, read_bytes
+from warehouse.storage import write_bytes as store_write_bytes
+
+log = logging.getLogger(__name__)
+
+RANGE_BYTES = 64 << 20  # plain local files are split into ranges of this size
+CHUNK = 4 << 20  # read size; lines are split and decoded a chunk at a time
+_OVERLONG = 4 * MAX_LINE + 4  # bytes without a newline that surely exceed MAX_LINE chars
+_DUMPS_OPT = orjson.OPT_APPEND_NEWLINE
+
+__all__ = ["ParseSummary", "expand_inputs", "parse_logs"]
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What a worker process needs (picklable)."""
+
+    fmt: str
+    patterns: str | None
+    ip: str
+    user: str
+    root: str
+    s3: S3Config
+    run_date: str
+
+
+@dataclass(frozen=True)
+class _Task:
+    source: InputSource
+    index: int
+    start: int
+    end: int | None  # None: to the end of the input
+
+
+@dataclass
+class _Result:
+    source: str
+    lines: int = 0
+    events: int = 0
+    unmatched: int = 0
+    nbytes: int = 0
+    rejects: Counter[str] = field(default_factory=Counter)
+    keys: list[str] = field(default_factory=list)
+    partitions: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ParseSummary:
+    """What `parse` did: counts, rate, where output went, partitions touched, exit code."""
+
+    output: str
+    inputs: int = 0
+    lines: int = 0
+    events: int = 0
+    unmatched: int = 0
+    seconds: float = 0.0
+    rejects: Counter[str] = field(default_factory=Counter)
+    partitions: set[str] = field(default_factory=set)
+    patterns: str | None = None
+    max_reject_ratio: float = 0.5
+
+    @property
+    def rejected(self) -> int:
+        """Number of rejected lines."""
+        return sum(self.rejects.values())
+
+    @property
+    def exit_code(self) -> int:
+        """5 when the share of rejected lines exceeds [logs] max_reject_ratio, else 0."""
+        if self.lines and self.rejected / self.lines > self.max_reject_ratio:
+            return EXIT_FAILED
+        return 0
+
+    def line(self) -> str:
+        """Return the one-line summary printed by the CLI."""
+        rate = self.lines / self.seconds if self.seconds > 0 else 0.0
+        reasons = ", ".join(f"{r}: {n}" for r, n in self.rejects.most_common())
+        parts = sorted(self.partitions)
+        if not parts:
+            where = "no partitions"
+        elif len(parts) <= 3:
+            where = "partitions " + " ".join(parts)
+        else:
+            where = f"{len(parts)} partitions {parts[0]}..{parts[-1]}"
+        unmatched = f"{self.unmatched} unmatched paths"
+        if self.patterns is None:
+            unmatched += " (no patterns: every slug is null)"
+        text = (
+            f"parse: {self.lines} lines from {self.inputs} inputs, {self.events} events, "
+            f"{self.rejected} rejects{f' ({reasons})' if reasons else ''}, {unmatched}, "
+            f"{rate:,.0f} lines/s in {self.seconds:.2f}s -> {self.output} ({where})"
+        )
+        if self.exit_code:
+            text += (
+                f"; FAILED: {self.rejected / self.lines:.0%} of lines rejected, more than "
+                f"[logs] max_reject_ratio {self.max_reject_ratio}: check --format"
+            )
+        return text
+
+
+def parse_logs(
+    cfg: Config,
+    inputs: list[str],
+    *,
+    patterns: str | None = None,
+    fmt: str | None = None,
+    workers: int | None = None,
+    source_name: str | None = None,
+    progress: bool = False,
+    stdin: IO[bytes] | None = None,
+) -> ParseSummary:
+    """Parse `inputs` into ROOT/events and ROOT/rejects; return the summary.
+
+    Raises ConfigError (bad format, [logs] ip/user, patterns file, stdin without a name)
+    and InputMissing (an input that does not exist) before writing anything.
+    """
+    started = time.monotonic()
+    fmt_text = fmt or cfg.logs.format
+    compiled = compile_format(fmt_text)
+    event_builder(compiled, None, ip=cfg.logs.ip, user=cfg.logs.user)  # validate early
+    patterns_path = patterns or cfg.logs.patterns
+    if patterns_path is not None and not os.path.isfile(patterns_path):
+        raise ConfigError(
+            f"patterns file {patterns_path} does not exist: run `warehouse urls dump`"
+        )
+    sources = expand_inputs(cfg, inputs, source_name=source_name)
+    settings = _Settings(
+        fmt_text,
+        patterns_path,
+        cfg.logs.ip,
+        cfg.logs.user,
+        cfg.root,
+        cfg.s3,
+        dt.datetime.now(dt.UTC).date().isoformat(),
+    )
+    store = open_store(cfg.root, cfg.s3)
+    summary = ParseSummary(
+        output=store.uri("events"),
+        inputs=len(sources),
+        patterns=patterns_path,
+        max_reject_ratio=cfg.logs.max_reject_ratio,
+    )
+    tasks = _plan(sources)
+    total = (
+        None
+        if any(s.gz or s.stdin or s.size is None for s in sources)
+        else sum(s.size or 0 for s in sources)
+    )
+    bar = Progress(total, "parse", enabled=progress)
+    nworkers = max(1, workers or cfg.logs.workers)
+    by_source: dict[str, list[_Result]] = {s.name: [] for s in sources}
+    remaining = Counter(t.source.name for t in tasks)
+    done_sources: list[InputSource] = []
+
+    def finished(task: _Task, result: _Result) -> None:
+        by_source[task.source.name].append(result)
+        remaining[task.source.name] -= 1
+        if remaining[task.source.name] == 0:
+            _retire_stale(store, task.source, by_source[task.source.name])
+            done_sources.append(task.source)
+
+    pool_tasks = [t for t in tasks if not t.source.stdin]
+    if nworkers > 1 and len(pool_tasks) > 1:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(nworkers, len(pool_tasks)), mp_context=ctx) as ex:
+            futures = [(t, ex.submit(_run_task, settings, t, None)) for t in pool_tasks]
+            for t in [t for t in tasks if t.source.stdin]:
+                finished(t, _run_task(settings, t, bar, stdin))
+            for t, fut in futures:
+                res = fut.result()
+                bar.advance(res.nbytes, res.lines)
+                finished(t, res)
+    else:
+        for t in tasks:
+            finished(t, _run_task(settings, t, bar, stdin))
+    bar.close()
+    for results in by_source.values():
+        for r in results:
+            summary.lines += r.lines
+            summary.events += r.events
+            summary.unmatched += r.unmatched
+            summary.rejects.update(r.rejects)
+            summary.partitions |= r.partitions
+    summary.seconds = time.monotonic() - started
+    log.info("parse: %s", summary.line())
+    return summary
+
+
+def _plan(sources: list[InputSource]) -> list[_Task]:
+    """Cut inputs into tasks: fixed byte ranges for big plain local files, else whole."""
+    tasks = []
+    for src in sources:
+        local = not src.stdin and not src.root.startswith("s3://")
+        if local and not src.gz and src.size and src.size > RANGE_BYTES:
+            n = -(-src.size // RANGE_BYTES)
+            for i in range(n):
+                end = (i + 1) * RANGE_BYTES if i + 1 < n else None
+                tasks.append(_Task(src, i, i * RANGE_BYTES, end))
+        else:
+            tasks.append(_Task(src, 0, 0, None))
+    return tasks
+
+
+def _state_key(src: InputSource) -> str:
+    return f"_state/parse/{src.part_id}.json"
+
+
+def _retire_stale(store: ObjectStore, src: InputSource, results: list[_Result]) -> None:
+    """Delete what the input's previous run wrote and this run did not; record this run."""
+    keys = sorted({k for r in results for k in r.keys})
+    state_key = _state_key(src)
+    old: list[str] = []
+    if store.exists(state_key):
+        try:
+            old = list(orjson.loads(read_bytes(store, state_key)).get("keys", []))
+        except (orjson.JSONDecodeError, AttributeError):
+            log.warning("ignoring unreadable state %s", store.uri(state_key))
+    for key in sorted(set(old) - set(keys)):
+        log.info("removing stale %s (earlier run of %s)", store.uri(key), src.name)
+        store.delete(key)
+    state = {"source": src.name, "keys": keys}
+    store_write_bytes(store, state_key, orjson.dumps(state, option=orjson.OPT_INDENT_2))
+
+
+@functools.lru_cache(maxsize=4)
+def _components(settings: _Settings) -> tuple[Any, Builder]:
+    """Compile the format and load the resolver once per process."""
+    fmt = compile_format(settings.fmt)
+    resolver: Resolves
+    if settings.patterns is None:
+        resolver = NoPatterns()
+    else:
+        from warehouse.urls.resolver import Resolver
+
+        resolver = Resolver.from_file(settings.patterns)
+    return fmt, event_builder(fmt, resolver, ip=settings.ip, user=settings.user)
+
+
+def _open_input(task: _Task, settings: _Settings, stdin: IO[bytes] | None) -> IO[bytes]:
+    src = task.source
+    if src.stdin:
+        return stdin if stdin is not None else sys.stdin.buffer
+    store = open_store(src.root, settings.s3)
+    if src.gz:
+        return open_maybe_gzip(store, src.key)
+    f = store.open_read(src.key)
+    if task.start:
+        f.seek(task.start - 1)
+        f.readline()  # the line that holds byte start-1 belongs to the previous range
+    return f
+
+
+def _blocks(f: IO[bytes], task: _Task) -> Iterator[tuple[list[str], int]]:
+    """Yield (decoded lines, bytes consumed) a chunk at a time; overlong lines cut short."""
+    pos = task.start
+    if task.start:
+        pos = f.tell()
+    end = task.end
+    pending = b""
+    skipping = False  # inside an overlong line already reported
+    while True:
+        size = CHUNK if end is None else min(CHUNK, end - pos)
+        chunk = f.read(size) if size > 0 else b""
+        if not chunk:
+            if end is not None and pos >= end and pending and not skipping:
+                pending += f.readline(_OVERLONG)  # finish the line begun inside the range
+                if pending.endswith(b"\n"):
+                    pending = pending[:-2] if pending.endswith(b"\r\n") else pending[:-1]
+            if pending and not skipping:
+                yield _decode(pending[:_OVERLONG]), len(pending)
+            return
+        pos += len(chunk)
+        if skipping:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                continue
+            chunk = chunk[nl + 1 :]
+            skipping = False
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            pending = data
+            if len(pending) > _OVERLONG:
+                yield _decode(pending[:_OVERLONG]), len(pending)
+                pending = b""
+                skipping = True
+            continue
+        pending = data[cut + 1 :]
+        yield _decode(data[:cut]), cut + 1
+        if len(pending) > _OVERLONG:
+            yield _decode(pending[:_OVERLONG]), len(pending)
+            pending = b""
+            skipping = True
+
+
+def _decode(block: bytes) -> list[str]:
+    text = block.decode("utf-8", "backslashreplace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text.split("\n")
+
+
+def _run_task(
+    settings: _Settings, task: _Task, bar: Progress | None, stdin: IO[bytes] | None = None
+) -> _Result:
+    """Parse one input range; publish its event and reject parts; return the counts."""
+    fmt, build = _components(settings)
+    match = fmt.regex.fullmatch
+    dumps = orjson.dumps
+    opt = _DUMPS_OPT
+    store = open_store(settings.root, settings.s3)
+    src = task.source
+    name = f"{src.part_id}-{task.index:04d}.json.gz"
+    res = _Result(src.name)
+    if task.start:  # line numbers continue those of the earlier ranges
+        with _open_input(_Task(src, 0, 0, None), settings, None) as f0:
+            lineno = _count_newlines(f0, task.start)
+    else:
+        lineno = 0
+    first_lineno = lineno
+    bufs: dict[str, list[bytes]] = {}
+    writers: dict[str, IO[bytes]] = {}
+    rejects: list[bytes] = []
+    reject_writer: list[IO[bytes]] = []
+    unmatched = events = 0
+    with ExitStack() as stack:
+        f = _open_input(task, settings, stdin)
+        if not src.stdin:
+            stack.callback(f.close)
+
+        def reject(n: int, reason: str, line: str) -> None:
+            res.rejects[reason] += 1
+            rec = {"source": src.name, "lineno": n, "reason": reason, "line": line[:MAX_LINE]}
+            rejects.append(dumps(rec, option=opt))
+
+        for lines, nbytes in _blocks(f, task):
+            long = max(map(len, lines)) > MAX_LINE
+            for line in lines:
+                lineno += 1
+                m = match(line)
+                if m is None or (long and len(line) > MAX_LINE):
+                    reason = TOO_LONG if len(line) > MAX_LINE else EMPTY if not line else NO_MATCH
+                    reject(lineno, reason, line)
+                    continue
+                ev: Any = build(m.groups())
+                if ev.__class__ is str:
+                    reject(lineno, ev, line)
+                    continue
+                events += 1
+                if ev["slug"] is None:
+                    unmatched += 1
+                day = ev["ts"][:10]
+                buf = bufs.get(day)
+                if buf is None:
+                    buf = bufs[day] = []
+                    key = f"events/dt={day}/{name}"
+                    writers[day] = stack.enter_context(open_gzip_write(store, key))
+                    res.keys.append(key)
+                buf.append(dumps(ev, option=opt))
+            for day, buf in bufs.items():
+                if buf:
+                    writers[day].write(b"".join(buf))
+                    buf.clear()
+            if rejects:
+                if not reject_writer:
+                    key = f"rejects/dt={settings.run_date}/{name}"
+                    reject_writer.append(stack.enter_context(open_gzip_write(store, key)))
+                    res.keys.append(key)
+                reject_writer[0].write(b"".join(rejects))
+                rejects.clear()
+            if bar is not None:
+                bar.advance(nbytes, len(lines))
+            res.nbytes += nbytes
+    res.lines = lineno - first_lineno
+    res.events = events
+    res.unmatched = unmatched
+    res.partitions = set(bufs)
+    return res
+
+
+def _count_newlines(f: IO[bytes], limit: int) -> int:
+    """Return the number of b"\\n" in the first `limit` bytes of `f`."""
+    n = 0
+    left = limit
+    while left > 0:
+        chunk = f.read(min(CHUNK * 4, left))
+        if not chunk:
+            break
+        n += chunk.count(b"\n")
+        left -= len(chunk)
+    return n
