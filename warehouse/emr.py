@@ -1,0 +1,250 @@
+"""EMR helpers (boto3): the master's private address, clusters, steps, artifacts.
+
+The client is created on first use from `[emr]` (region, endpoint_url) and can be
+injected. Nothing here runs at import time. Tests talk to moto's server on 127.0.0.1.
+
+- `master_private_address` is what `[ssh.NAME] bind_address` should be on the master in
+  gateway mode: the tunnel listens there so Sqoop mappers on the core nodes reach it
+  (the `ssh -g` lesson), instead of 127.0.0.1, which only the master itself can reach.
+- `submit_run` adds `warehouse run` as a step (command-runner.jar) on the master.
+- `upload_artifacts` copies bootstrap/*.sh (and a wheel) to `[emr] artifacts_uri`, and
+  `bootstrap_actions` returns the matching BootstrapActions for RunJobFlow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from warehouse.config import Config
+from warehouse.errors import ConfigError, InputMissing, SourceUnavailable
+from warehouse.resources import resource_dir
+from warehouse.storage import ObjectStore, open_store
+
+# Where the bootstrap actions put things on the cluster (bootstrap/README.md).
+REMOTE_PREFIX = "/opt/warehouse"
+REMOTE_BIN = "/usr/local/bin/warehouse"
+REMOTE_CONFIG = "/etc/warehouse/warehouse.toml"
+ACTIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+_PRIVATE_DNS = re.compile(r"^ip-(\d+)-(\d+)-(\d+)-(\d+)(\.|$)")
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """One EMR cluster as listed: id, name, state."""
+
+    id: str
+    name: str
+    state: str
+
+
+def _api_error(what: str, exc: Exception) -> Exception:
+    """Map a botocore error to a WarehouseError naming the call and the cluster."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        msg = exc.response.get("Error", {}).get("Message", "")
+        if code in ("InvalidRequestException", "ValidationException", "ResourceNotFoundException"):
+            return ConfigError(f"EMR {what}: {code}: {msg}; check [emr] cluster_id")
+        return SourceUnavailable(f"EMR {what}: {code}: {msg}")
+    return SourceUnavailable(f"EMR {what}: {type(exc).__name__}: {exc}; check [emr] region/endpoint")
+
+
+class Emr:
+    """The EMR API for one configuration; `client` is a boto3 EMR client (lazy default)."""
+
+    def __init__(self, cfg: Config, *, client: Any = None) -> None:
+        self.cfg = cfg
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client(
+                "emr", region_name=self.cfg.emr.region, endpoint_url=self.cfg.emr.endpoint_url
+            )
+        return self._client
+
+    def _call(self, what: str, method: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, method)(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise _api_error(what, exc) from None
+
+    def cluster_id(self, cluster_id: str | None = None) -> str:
+        """Return the given cluster id or `[emr] cluster_id`; raises ConfigError."""
+        cid = cluster_id or self.cfg.emr.cluster_id
+        if not cid:
+            raise ConfigError("no EMR cluster: set [emr] cluster_id or pass one")
+        return cid
+
+    def list_clusters(self, states: tuple[str, ...] = ACTIVE_STATES) -> list[ClusterInfo]:
+        """Return the clusters in `states` (all pages), newest first as EMR lists them."""
+        out: list[ClusterInfo] = []
+        kwargs: dict[str, Any] = {"ClusterStates": list(states)}
+        while True:
+            page = self._call("ListClusters", "list_clusters", **kwargs)
+            for c in page.get("Clusters", []):
+                out.append(ClusterInfo(c["Id"], c.get("Name", ""), c["Status"]["State"]))
+            marker = page.get("Marker")
+            if not marker:
+                return out
+            kwargs["Marker"] = marker
+
+    def master_private_address(self, cluster_id: str | None = None) -> str:
+        """Return the master node's private IP; raises ConfigError/SourceUnavailable."""
+        cid = self.cluster_id(cluster_id)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors: list[str] = []
+        # Instance groups or instance fleets: each kind of cluster rejects the other query.
+        for selector in ({"InstanceGroupTypes": ["MASTER"]}, {"InstanceFleetType": "MASTER"}):
+            try:
+                page = self.client.list_instances(ClusterId=cid, **selector)
+            except (ClientError, BotoCoreError) as exc:
+                errors.append(str(_api_error(f"ListInstances {cid}", exc)))
+                continue
+            for inst in page.get("Instances", []):
+                state = inst.get("Status", {}).get("State", "")
+                if inst.get("PrivateIpAddress") and state != "TERMINATED":
+                    return str(inst["PrivateIpAddress"])
+        desc = self._call(f"DescribeCluster {cid}", "describe_cluster", ClusterId=cid)["Cluster"]
+        dns = desc.get("MasterPublicDnsName") or ""
+        m = _PRIVATE_DNS.match(dns)
+        if m:
+            return ".".join(m.group(i) for i in range(1, 5))
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.ip_address(dns))
+        detail = f" ({errors[-1]})" if errors else ""
+        raise SourceUnavailable(
+            f"EMR cluster {cid}: no running master instance found{detail}, and its DNS name "
+            f"{dns or '(none)'} does not name a private address; is the cluster up?"
+        )
+
+    def submit_run(
+        self,
+        dates: list[dt.date] | None = None,
+        *,
+        cluster_id: str | None = None,
+        only: str | None = None,
+        force: bool = False,
+        action_on_failure: str = "CONTINUE",
+    ) -> str:
+        """Add `warehouse run` as a step on the cluster; return the step id."""
+        cid = self.cluster_id(cluster_id)
+        args = run_step_args(dates, only=only, force=force)
+        label = " ".join(args[args.index("run") :])
+        step = {
+            "Name": label,
+            "ActionOnFailure": action_on_failure,
+            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
+        }
+        resp = self._call(f"AddJobFlowSteps {cid}", "add_job_flow_steps", JobFlowId=cid, Steps=[step])
+        return str(resp["StepIds"][0])
+
+    def step_state(self, step_id: str, cluster_id: str | None = None) -> str:
+        """Return a step's state (PENDING, RUNNING, COMPLETED, FAILED, ...)."""
+        cid = self.cluster_id(cluster_id)
+        resp = self._call(f"DescribeStep {step_id}", "describe_step", ClusterId=cid, StepId=step_id)
+        return str(resp["Step"]["Status"]["State"])
+
+
+def run_step_args(
+    dates: list[dt.date] | None, *, only: str | None = None, force: bool = False
+) -> list[str]:
+    """Return the command-runner.jar argv of `warehouse run` on the master."""
+    args = [REMOTE_BIN, "--config", REMOTE_CONFIG, "-v", "run"]
+    if dates:
+        first, last = min(dates), max(dates)
+        if first == last:
+            args += ["--date", first.isoformat()]
+        else:
+            args += ["--from", first.isoformat(), "--to", last.isoformat()]
+    if only:
+        args += ["--only", only]
+    if force:
+        args.append("--force")
+    return args
+
+
+SCRIPTS = ("install-toolkit.sh", "install-sqoop.sh", "setup-cron.sh")
+
+
+def upload_artifacts(
+    cfg: Config, *, wheel: str | Path | None = None, store: ObjectStore | None = None
+) -> dict[str, str]:
+    """Copy the bootstrap scripts (and a wheel) to `[emr] artifacts_uri`; return name -> URI."""
+    if store is None:
+        if not cfg.emr.artifacts_uri:
+            raise ConfigError("[emr] artifacts_uri is not set (e.g. s3://bucket/warehouse/artifacts)")
+        store = open_store(cfg.emr.artifacts_uri, cfg.s3)
+    files = [resource_dir("bootstrap") / name for name in SCRIPTS]
+    if wheel is not None:
+        w = Path(wheel)
+        if not w.name.endswith(".whl"):
+            raise ConfigError(f"{w} is not a wheel; build one with `python -m build --wheel`")
+        files.append(w)
+    out: dict[str, str] = {}
+    for path in files:
+        try:
+            src = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:
+            raise InputMissing(f"{path} does not exist") from None
+        with src, store.open_write(path.name) as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        out[path.name] = store.uri(path.name)
+    return out
+
+
+def bootstrap_actions(
+    artifacts: dict[str, str],
+    *,
+    version: str | None = None,
+    config_uri: str | None = None,
+    release_label: str = "emr-7.4.0",
+) -> list[dict[str, Any]]:
+    """Return RunJobFlow BootstrapActions for uploaded artifacts (see bootstrap/README.md)."""
+    wheel = next((uri for name, uri in artifacts.items() if name.endswith(".whl")), None)
+    if wheel is None and version is None:
+        raise ConfigError("give a wheel among the artifacts or a pinned version")
+    toolkit = ["--wheel", wheel] if wheel else ["--version", str(version)]
+    actions: list[dict[str, Any]] = [
+        {
+            "Name": "install warehouse toolkit",
+            "ScriptBootstrapAction": {"Path": artifacts["install-toolkit.sh"], "Args": toolkit},
+        }
+    ]
+    if not _release_at_least(release_label, (7, 5)):
+        actions.append(
+            {
+                "Name": "install Sqoop JDBC driver (master)",
+                "ScriptBootstrapAction": {
+                    "Path": artifacts["install-sqoop.sh"],
+                    "Args": ["--release", release_label],
+                },
+            }
+        )
+    cron_args = ["--config-uri", config_uri] if config_uri else []
+    actions.append(
+        {
+            "Name": "install nightly crontab (master)",
+            "ScriptBootstrapAction": {"Path": artifacts["setup-cron.sh"], "Args": cron_args},
+        }
+    )
+    return actions
+
+
+def _release_at_least(label: str, version: tuple[int, int]) -> bool:
+    m = re.match(r"^emr-(\d+)\.(\d+)", label)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= version  # type: ignore[union-attr]
