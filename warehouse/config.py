@@ -135,6 +135,9 @@ class MysqlSourceConfig:
 
     def password(self) -> str:
         """Return the password from `password_file` or `password_env`; raises ConfigError."""
+    driver: str = _opt("auto", '"auto" (mysqlclient when installed), "mysqlclient" or "pymysql"')
+    sqoop_direct: bool = _opt(False, "sqoop --direct (mysqldump; values as mysqldump prints them)")
+    sqoop_bin: str = _opt("sqoop", "the sqoop executable on the EMR master")
         if self.password_file:
             try:
                 return Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
@@ -480,6 +483,8 @@ def validate(cfg: Config) -> list[str]:
         if src.workers < 1 or src.split_workers < 1:
             problems.append(f"{where} workers and split_workers must be at least 1")
     return problems
+        if src.driver not in ("auto", "mysqlclient", "pymysql"):
+            problems.append(f'{where} driver must be "auto", "mysqlclient" or "pymysql"')
 
 
 def _release_at_least(label: str, version: tuple[int, int]) -> bool:

@@ -1,0 +1,209 @@
+"""Open MySQL sessions for imports with either driver (mysqlclient or PyMySQL).
+
+Both drivers are configured to return the same row tuples: integers as int, FLOAT/DOUBLE
+as float, DECIMAL/DATE/DATETIME/TIMESTAMP/TIME as the server's text (str), character
+columns as str, binary columns (and BIT) as bytes. `text_bytes=True` returns character
+columns as bytes too (the engine then decodes them with backslashreplace): the fallback
+when a column holds bytes that are not valid UTF-8.
+
+Sessions run with `time_zone = '+00:00'`, a read timeout (a frozen bastion or server
+surfaces as an error, not a hang) and a long `net_write_timeout` (the server may wait
+while we compress). Errors never carry the password (`mask_secret`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from warehouse.errors import ConfigError, SourceUnavailable, mask_secret
+
+log = logging.getLogger(__name__)
+
+DRIVERS = ("auto", "mysqlclient", "pymysql")
+
+# MySQL field type codes (include/mysql_com.h), shared by both drivers
+_T_DECIMAL, _T_TINY, _T_SHORT, _T_LONG, _T_FLOAT, _T_DOUBLE = 0, 1, 2, 3, 4, 5
+_T_TIMESTAMP, _T_LONGLONG, _T_INT24, _T_DATE, _T_TIME, _T_DATETIME, _T_YEAR = 7, 8, 9, 10, 11, 12, 13
+_T_NEWDATE, _T_NEWDECIMAL = 14, 246
+_INTS = (_T_TINY, _T_SHORT, _T_LONG, _T_LONGLONG, _T_INT24, _T_YEAR)
+_FLOATS = (_T_FLOAT, _T_DOUBLE)
+_TEXTUAL = (_T_DECIMAL, _T_NEWDECIMAL, _T_TIMESTAMP, _T_DATE, _T_TIME, _T_DATETIME, _T_NEWDATE)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and as whom to connect (the password travels only in memory)."""
+
+    source: str
+    host: str
+    port: int
+    user: str
+    password: str
+    read_timeout: float
+    connect_timeout: float = 15.0
+    via: str = ""  # "through [ssh.NAME] ..." for messages
+
+    def where(self) -> str:
+        """Return `[mysql.NAME] user@host:port (via ...)` for messages."""
+        via = f" {self.via}" if self.via else ""
+        return f"[mysql.{self.source}] {self.user}@{self.host}:{self.port}{via}"
+
+
+def resolve_driver(name: str) -> str:
+    """Return the driver to use: `auto` picks mysqlclient (C) when installed, else PyMySQL."""
+    if name not in DRIVERS:
+        raise ConfigError(f"MySQL driver {name!r} unknown; use one of {', '.join(DRIVERS)}")
+    if name == "auto":
+        return "mysqlclient" if importlib.util.find_spec("MySQLdb") is not None else "pymysql"
+    if importlib.util.find_spec("MySQLdb" if name == "mysqlclient" else "pymysql") is None:
+        raise ConfigError(
+            f"MySQL driver {name} is not installed; pip install "
+            f"{'mysqlclient (needs libmariadb-dev)' if name == 'mysqlclient' else 'PyMySQL'}"
+        )
+    return name
+
+
+def driver_errors(driver: str) -> tuple[type[BaseException], ...]:
+    """Return the driver's base exception classes."""
+    if driver == "mysqlclient":
+        import MySQLdb
+
+        return (MySQLdb.Error,)
+    import pymysql
+
+    return (pymysql.err.Error,)
+
+
+def error_code(exc: BaseException) -> int | None:
+    """Return the MySQL error number of a driver exception, if any."""
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], int):
+        return int(args[0])
+    return None
+
+
+# client-side codes that mean the server or the path to it is gone
+UNAVAILABLE_CODES = {1040, 1044, 1045, 1049, 1129, 1130, 1203, 2002, 2003, 2005, 2006,
+                     2013, 2026, 2055}
+
+
+def describe_error(ep: Endpoint, exc: BaseException) -> str:
+    """Return a one-line description of a driver error with the password masked."""
+    code = error_code(exc)
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    text = str(args[1]) if len(args) > 1 else str(exc)
+    text = mask_secret(text, ep.password)
+    return f"MySQL {ep.where()}: {'error ' + str(code) + ': ' if code else ''}{text}"
+
+
+def connect(
+    ep: Endpoint, driver: str, *, database: str | None = None, text_bytes: bool = False
+) -> Any:
+    """Return an open session (autocommit off, UTC); raises SourceUnavailable naming the host."""
+    try:
+        if driver == "mysqlclient":
+            conn = _mysqlclient(ep, database, text_bytes)
+        else:
+            conn = _pymysql(ep, database, text_bytes)
+    except driver_errors(driver) as exc:
+        code = error_code(exc)
+        hint = {
+            1045: "check user and password_file/password_env",
+            1049: "check the databases list",
+            2003: "check host/port (as seen from the bastion) and the tunnel",
+            2013: "the connection dropped; check the tunnel and the server",
+        }.get(code or 0, "check the server and the tunnel")
+        raise SourceUnavailable(f"{describe_error(ep, exc)}; {hint}") from None
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SET time_zone = '+00:00'")
+            cur.execute("SET SESSION net_write_timeout = 3600")
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        finally:
+            cur.close()
+    except driver_errors(driver) as exc:
+        conn.close()
+        raise SourceUnavailable(describe_error(ep, exc)) from None
+    return conn
+
+
+def _mysqlclient(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
+    import MySQLdb
+    from MySQLdb.converters import conversions
+
+    # keep the default encoders (parameters), replace every decoder
+    conv: dict[Any, Any] = {k: v for k, v in conversions.items() if not isinstance(k, int)}
+    conv.update({t: int for t in _INTS})
+    conv.update({t: float for t in _FLOATS})
+    conv.update({t: str for t in _TEXTUAL})
+    kwargs: dict[str, Any] = {
+        "host": ep.host,
+        "port": ep.port,
+        "user": ep.user,
+        "password": ep.password,
+        "charset": "utf8mb4",
+        "use_unicode": not text_bytes,
+        "conv": conv,
+        "connect_timeout": max(1, int(ep.connect_timeout)),
+        "read_timeout": max(1, int(ep.read_timeout)),
+        "write_timeout": max(1, int(ep.read_timeout)),
+        "autocommit": False,
+    }
+    if database:
+        kwargs["database"] = database
+    return MySQLdb.connect(**kwargs)
+
+
+def _ascii(v: bytes | str) -> str:
+    return v.decode("ascii") if isinstance(v, bytes) else v
+
+
+def _pymysql(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
+    import pymysql
+    from pymysql.converters import conversions
+
+    conv: dict[Any, Any] = {k: v for k, v in conversions.items() if not isinstance(k, int)}
+    conv.update({t: int for t in _INTS})
+    conv.update({t: float for t in _FLOATS})
+    conv.update({t: _ascii for t in _TEXTUAL})
+    return pymysql.connect(
+        host=ep.host,
+        port=ep.port,
+        user=ep.user,
+        password=ep.password,
+        database=database,
+        charset="utf8mb4",
+        use_unicode=not text_bytes,
+        conv=conv,
+        connect_timeout=ep.connect_timeout,
+        read_timeout=ep.read_timeout,
+        write_timeout=ep.read_timeout,
+        autocommit=False,
+    )
+
+
+def stream_cursor(conn: Any, driver: str) -> Any:
+    """Return an unbuffered (server-side streaming) cursor of `conn`."""
+    if driver == "mysqlclient":
+        import MySQLdb.cursors
+
+        return conn.cursor(MySQLdb.cursors.SSCursor)
+    import pymysql.cursors
+
+    return conn.cursor(pymysql.cursors.SSCursor)
+
+
+def close_quietly(obj: Any) -> None:
+    """Close a cursor or connection whose session may be broken, keeping the first error.
+
+    An SSCursor closed after error 2013 raises (PyMySQL: AttributeError from close());
+    callers close with this in `finally` so the real error is the one reported.
+    """
+    try:
+        obj.close()
+    except Exception as exc:  # the real error is already propagating
+        log.debug("ignored while closing %r: %s", obj, exc)

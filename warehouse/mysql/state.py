@@ -1,0 +1,82 @@
+"""Per-table import state (the watermark) in the warehouse root.
+
+`ROOT/_state/mysql/<source>/<database>/<table>.json` holds the engine, the column
+signature of the last load (schema drift detection), the incremental mode/column, the
+last value read (the watermark) and the `load=` partitions that belong to the table. It
+is written (atomically, by the store) only after a load's files are complete AND the
+load is registered in Hive (when `[hive]` is configured): a failed or interrupted import
+leaves the previous state, so the next run repeats the same range.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from warehouse.errors import JobFailed
+from warehouse.mysql.schema import SourceColumn
+from warehouse.storage import ObjectStore
+from warehouse.storage.base import read_bytes, write_bytes
+
+VERSION = 1
+
+
+def state_key(source: str, database: str, table: str) -> str:
+    """Return the store key of a table's state file."""
+    return f"_state/mysql/{source}/{database}/{table}.json"
+
+
+def data_prefix(source: str, database: str, table: str) -> str:
+    """Return the root-relative folder of a table's loads."""
+    return f"mysql/{source}/{database}/{table}"
+
+
+def signature(columns: Sequence[SourceColumn]) -> list[list[str]]:
+    """Return the column signature compared for drift: [[name, COLUMN_TYPE], ...]."""
+    return [[c.name, c.column_type.lower()] for c in columns]
+
+
+@dataclass
+class TableState:
+    """A table's state as stored; `last_value` is text (as the server printed it)."""
+
+    engine: str
+    columns: list[list[str]]
+    mode: str = "full"  # full, append, lastmodified
+    column: str | None = None
+    last_value: str | None = None
+    loads: list[str] = field(default_factory=list)
+    updated: str = ""
+    version: int = VERSION
+
+    def to_json(self) -> bytes:
+        """Return the state as pretty JSON bytes."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode("utf-8") + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes, where: str) -> TableState:
+        """Parse stored state; raises JobFailed naming the file when it is unreadable."""
+        try:
+            raw: dict[str, Any] = json.loads(data)
+            return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+        except (ValueError, TypeError) as exc:
+            raise JobFailed(
+                f"import state {where} is corrupt ({exc}); fix it or delete it and run with --full"
+            ) from None
+
+
+def load_state(store: ObjectStore, source: str, database: str, table: str) -> TableState | None:
+    """Return the stored state, or None before the first successful load."""
+    key = state_key(source, database, table)
+    if not store.exists(key):
+        return None
+    return TableState.from_json(read_bytes(store, key), store.uri(key))
+
+
+def save_state(
+    store: ObjectStore, source: str, database: str, table: str, state: TableState
+) -> None:
+    """Write the state atomically."""
+    write_bytes(store, state_key(source, database, table), state.to_json())
