@@ -174,6 +174,21 @@ def _check(summary: Any) -> Any:
 # the run
 
 
+def _job_dates(job: str, partitions: list[str]) -> list[dt.date]:
+    """Return the dates to aggregate for touched partitions.
+
+    A job that reads neighbouring days (sessions: a session crosses midnight) is also
+    re-run for the day before each touched date, whose result the new events can change;
+    never for later days, which their own nights produce.
+    """
+    from warehouse.aggregate import input_dates
+
+    days = sorted({dt.date.fromisoformat(p) for p in partitions})
+    if not days:
+        return []
+    return [d for d in input_dates(job, days) if d <= days[-1]]
+
+
 def day_input(template: str, day: dt.date) -> str:
     """Return `[logs] input` expanded for `day` ({date:%Y/%m/%d}); raises ConfigError."""
     moment = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
@@ -219,7 +234,6 @@ class _Night:
         self.ran: set[tuple[dt.date, str]] = set()
         self.results: dict[tuple[dt.date, str], StageResult] = {}
         self.summary = RunSummary(dates, store.uri(RUNS_PREFIX))
-        self._hive_applied = False
         self._host = socket.gethostname()
 
     # -- bookkeeping ---------------------------------------------------------------------
@@ -318,13 +332,6 @@ class _Night:
             return [day.isoformat()]
         return None
 
-    def _ensure_hive(self) -> None:
-        if not self._hive_applied:
-            from warehouse.hive.manage import apply
-
-            _check(apply(self.cfg))
-            self._hive_applied = True
-
     # -- stages --------------------------------------------------------------------------
 
     def _stage_parse(self) -> None:
@@ -372,7 +379,6 @@ class _Night:
         with self._recording(recs):
             from warehouse.hive.manage import register_partitions
 
-            self._ensure_hive()
             union = sorted({p for _, parts in todo for p in parts})
             summary = _check(register_partitions(self.cfg, "events", union))
             for day, rec in recs:
@@ -419,7 +425,7 @@ class _Night:
                 pending = [(d, p, r) for d, p, r in todo if job not in r["jobs"]]
                 if not pending:
                     continue
-                state = self._run_job(job, sorted({x for _, p, _ in pending for x in p}))
+                state = self._run_job(job, _job_dates(job, [x for _, p, _ in pending for x in p]))
                 for day, _, rec in pending:
                     rec["jobs"][job] = state
                     if state["status"] != OK:
@@ -432,21 +438,19 @@ class _Night:
                 else:
                     self._end(day, rec, detail=f"{len(jobs)} jobs")
 
-    def _run_job(self, job: str, partitions: list[str]) -> dict[str, Any]:
-        """Run one aggregate job over `partitions` and register its output; return its state."""
+    def _run_job(self, job: str, days: list[dt.date]) -> dict[str, Any]:
+        """Run one aggregate job over `days` and register its output; return its state."""
         from warehouse.aggregate import run_aggregate
 
         t0 = time.monotonic()
-        state: dict[str, Any] = {"started": _now()}
+        state: dict[str, Any] = {"started": _now(), "dates": [d.isoformat() for d in days]}
         try:
-            days = [dt.date.fromisoformat(p) for p in partitions]
             summary = _check(run_aggregate(self.cfg, job, days, runner=self.cfg.aggregate.runner))
             state.update(summary=summary.line(), counts=_counts(summary))
             state["partitions"] = sorted(summary.partitions)
             if self.cfg.hive is not None and summary.partitions:
                 from warehouse.hive.manage import register_partitions
 
-                self._ensure_hive()
                 reg = _check(register_partitions(self.cfg, f"agg_{job}", sorted(summary.partitions)))
                 state["registered"] = reg.line()
             state.update(status=OK, exit_code=0, error=None)
