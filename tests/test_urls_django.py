@@ -1,0 +1,376 @@
+"""`urls dump` and the resolver checked against Django itself.
+
+For every path of a large corpus (paths sampled from every pattern's regex, near-misses
+made from them, percent-encoded and unicode variants, junk), the resolver must answer
+what `django.urls.resolve(unquote(path))` answers: the same view_name (or None for
+Resolver404) and the same captured kwargs (our text equal after Django's converter).
+Two URLconfs: tests/django_sample (hand-written, ~350 patterns, every Django feature)
+and the 300-pattern one from bench/generate.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from warehouse.cli import cli
+from warehouse.errors import ConfigError, InputMissing
+from warehouse.urls.dump import dump_patterns, write_patterns
+from warehouse.urls.resolver import NaiveResolver, Resolver
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = "tests.django_sample.urls"
+
+
+def _load_generate() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "bench" / "generate.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+generate = _load_generate()
+
+
+@pytest.fixture(scope="module")
+def django_resolve() -> Callable[[str, str], tuple[str | None, dict[str, Any]]]:
+    """Return Django's answer for a raw path: (view_name or None, URL-captured kwargs)."""
+    pytest.importorskip("django")
+    import django
+    from django.conf import settings as dj_settings
+
+    if not dj_settings.configured:
+        dj_settings.configure(ROOT_URLCONF=SAMPLE, INSTALLED_APPS=[], SECRET_KEY="test")
+        django.setup()
+    from django.urls import Resolver404, resolve
+
+    def answer(path: str, urlconf: str) -> tuple[str | None, dict[str, Any]]:
+        try:
+            m = resolve(unquote(path), urlconf=urlconf)
+        except Resolver404:
+            return None, {}
+        # URL-captured kwargs at every level: kwargs minus extra kwargs, leaf captures win.
+        params = {k: v for k, v in m.kwargs.items() if k not in (m.extra_kwargs or {})}
+        params.update(m.captured_kwargs or {})
+        return m.view_name, params
+
+    return answer
+
+
+@pytest.fixture(scope="module")
+def sample_patterns(django_resolve: Any) -> list[dict[str, Any]]:
+    return dump_patterns(SAMPLE)
+
+
+def _same(
+    ours: tuple[str | None, dict[str, str]], theirs: tuple[str | None, dict[str, Any]]
+) -> bool:
+    """True when slugs are equal and each param's text equals Django's converted value."""
+    if ours[0] != theirs[0] or set(ours[1]) != set(theirs[1]):
+        return False
+    for k, v in theirs[1].items():
+        text = ours[1][k]
+        if isinstance(v, int):
+            if int(text) != v:  # Django's int converters: "0012" and "12" both give 12
+                return False
+        elif isinstance(v, uuid.UUID):
+            if uuid.UUID(text) != v:
+                return False
+        elif text != v:
+            return False
+    return True
+
+
+def _variants(path: str) -> Iterator[str]:
+    """Raw (as logged) variants of a decoded path: encodings and near-misses."""
+    yield quote(path, safe="/-_.~:@!$&'()*+,;=")
+    yield path  # raw unicode in the log
+    yield quote(path, safe="")  # even the slashes encoded
+    yield path[:-1]
+    yield path + "x"
+    yield path + "/"
+    yield path + "\n"
+    yield path.upper()
+    yield path.replace("/", "//", 1)
+    yield path.replace("/", "%2F")
+    yield path[1:]  # no leading slash
+    yield "".join("a" if c.isdigit() else c for c in path)
+    yield "".join("0" + c if c.isdigit() else c for c in path)  # leading zeros for ints
+    yield path.rstrip("/") + "/extra/"
+
+
+FIXED = [
+    "",
+    "*",
+    "/",
+    "//",
+    "http://example.com/blog/",
+    "/%",
+    "/%zz",
+    "/%FF",
+    "/blog/%FF/",
+    "/caf%C3%A9/x/",
+    "/café/x/",
+    "/stra%C3%9Fe/",
+    "/strasse/",
+    "/ids/7/p/0012/",
+    "/ids/7/q/",
+    "/aaab/",
+    "/aab/",
+    "/ab/",
+    "/b/",
+    "/aaab",
+    "/blog/0012/",
+    "/blog/0012/07/x/",
+    "/blog/" + "9" * 5000 + "/",
+    "/blog/id/" + "9" * 5000 + "/",
+    "/exact",
+    "/exact\n",
+    "/prefix-onlyanything/at/all",
+    "/x/12/",
+    "/y/12/",
+    "/z/12/",
+    "/CASE/Word/",
+    "/case/word/",
+    "/x/feed.xml",
+    "/feed.xml",
+    "/x/y/rss.xml",
+    "/atom.xml",
+    "/AB-12",
+    "/ABCD-12",
+    "/wp-login.php",
+    "/a/b/c.php",
+    "/blog/twice/ab-ab/",
+    "/blog/twice/ab-ba/",
+    "/blog/echo/echo/",
+    "/blog/ab/ab/",
+    "/accounts/bob/posts/twice/x-x/",
+    "/api/v7/anything/here",
+    "/api/v2/users/3/a/b",
+    "/news/popular/",
+    "/blog/popular/",
+    "/en/about/",
+    "/de/%C3%BCber-uns/",
+    "/blog/2013/",
+    "/blog/2013/05/",
+    "/blog/2013/05/17/",
+]
+
+
+def _corpus(patterns: list[dict[str, Any]], seed: int, per_pattern: int) -> list[str]:
+    samples = generate.sample_paths(patterns, seed, per_pattern=per_pattern)
+    paths = list(FIXED)
+    for group in samples:
+        for p in group:
+            paths.extend(_variants(p))
+    return list(dict.fromkeys(paths))
+
+
+def _check_all(
+    paths: list[str], patterns: list[dict[str, Any]], urlconf: str, django_resolve: Any
+) -> tuple[int, int]:
+    fast, fast_cached, naive = (
+        Resolver(patterns, cache_size=0),
+        Resolver(patterns),
+        NaiveResolver(patterns),
+    )
+    bad = []
+    matched = 0
+    for p in paths:
+        theirs = django_resolve(p, urlconf)
+        ours = fast.resolve(p)
+        matched += ours[0] is not None
+        if not (
+            _same(ours, theirs) and naive.resolve(p) == ours and fast_cached.resolve(p) == ours
+        ):
+            bad.append((p[:200], ours, theirs))
+    assert not bad, f"{len(bad)} of {len(paths)} paths differ from Django, e.g. {bad[:5]}"
+    return len(paths), matched
+
+
+def test_sample_dump_shape(sample_patterns: list[dict[str, Any]]) -> None:
+    by_name = {p["name"]: p for p in sample_patterns}
+    assert len(sample_patterns) > 300
+    assert (
+        by_name["api:v2:users-field"]["regex"] == r"^/api/v2/users/(?P<pk>[0-9]+)/(?P<field>.+)\Z"
+    )
+    assert by_name["api:v2:users-field"]["convert"] == {"pk": "int"}
+    assert "accounts:user-blog:post" in by_name and "news:post" in by_name
+    assert by_name["functools.partial"]["regex"] == r"^/legal/\Z"
+    assert "tests.django_sample.views.Feed" in by_name
+    assert "blog:tests.django_sample.views.listing" in by_name  # unnamed view in a namespace
+    # Django's own semantics: prefixes are atomic, unanchored re_path regexes are searched.
+    assert by_name["greedy-ab"]["regex"] == r"^/(?>(?P<a>a+))ab/\Z"
+    assert by_name["any-feed"]["regex"] == r"^/[\s\S]*?(?P<kind>rss|atom)\.xml\Z"
+    assert by_name["case-insensitive"]["regex"] == r"^/(?i:case/(?P<word>[a-z]+)/$\Z)"
+    names = [p["name"] for p in sample_patterns]
+    assert names.index("localized") < names.index("blog:index") < names.index("vanity")
+
+
+def test_sample_agrees_with_django(
+    sample_patterns: list[dict[str, Any]], django_resolve: Any
+) -> None:
+    paths = _corpus(sample_patterns, seed=7, per_pattern=4)
+    total, matched = _check_all(paths, sample_patterns, SAMPLE, django_resolve)
+    assert total > 10_000
+    assert 0.2 * total < matched < 0.95 * total  # both hits and misses are exercised
+
+
+@pytest.fixture(scope="module")
+def generated(
+    tmp_path_factory: pytest.TempPathFactory, django_resolve: Any
+) -> tuple[str, list[dict[str, Any]]]:
+    folder = tmp_path_factory.mktemp("gen")
+    (folder / "gen_urls_300.py").write_text(generate.generate_urls_py(300, 11), encoding="utf-8")
+    sys.path.insert(0, str(folder))
+    try:
+        return "gen_urls_300", dump_patterns("gen_urls_300")
+    finally:
+        sys.path.remove(str(folder))
+
+
+def test_generated_agrees_with_django(
+    generated: tuple[str, list[dict[str, Any]]], django_resolve: Any
+) -> None:
+    urlconf, patterns = generated
+    assert len(patterns) == 300
+    paths = _corpus(patterns, seed=3, per_pattern=2)
+    total, matched = _check_all(paths, patterns, urlconf, django_resolve)
+    assert total > 5_000 and matched > 0.2 * total
+
+
+@st.composite
+def _raw_paths(draw: st.DrawFn, patterns: list[dict[str, Any]]) -> str:
+    kind = draw(st.integers(0, 3))
+    if kind == 3:
+        return draw(st.text(alphabet="/abcxyz0123456789-_.%éAZ\n", max_size=30))
+    rx = patterns[draw(st.integers(0, len(patterns) - 1))]["regex"]
+    path = draw(st.from_regex(rx.replace("(?>", "(?:"), fullmatch=False))
+    if kind == 1:
+        path = quote(path, safe="/")
+    elif kind == 2:
+        i = draw(st.integers(0, len(path)))
+        path = path[:i] + draw(st.text(alphabet="/a0-%.", max_size=3)) + path[i:]
+    return path
+
+
+def test_hypothesis_agrees_with_django(
+    sample_patterns: list[dict[str, Any]], django_resolve: Any
+) -> None:
+    fast, naive = Resolver(sample_patterns), NaiveResolver(sample_patterns)
+
+    @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_raw_paths(sample_patterns))
+    def check(path: str) -> None:
+        theirs = django_resolve(path, SAMPLE)
+        ours = fast.resolve(path)
+        assert _same(ours, theirs), (path, ours, theirs)
+        assert naive.resolve(path) == ours
+
+    check()
+
+
+# --- CLI and errors ---------------------------------------------------------------------
+
+
+def test_cli_dump_to_file(tmp_path: Path, sample_patterns: list[dict[str, Any]]) -> None:
+    out = tmp_path / "urls.json"
+    result = CliRunner().invoke(
+        cli, ["urls", "dump", "--urlconf", SAMPLE, "--pythonpath", str(REPO), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(sample_patterns)} patterns from {SAMPLE} -> {out}" in result.output
+    assert json.loads(out.read_text(encoding="utf-8")) == sample_patterns
+    assert [p.name for p in tmp_path.iterdir()] == ["urls.json"]  # no temp file left
+    r = Resolver.from_file(str(out))
+    assert r.resolve("/blog/2013/05/") == ("blog:month", {"year": "2013", "month": "5"})
+
+
+def test_cli_dump_stdout_from_pythonpath(tmp_path: Path, django_resolve: Any) -> None:
+    (tmp_path / "mysite_cli_urls.py").write_text(
+        "from django.urls import path, include\n"
+        "def v(request, **kw): pass\n"
+        "urlpatterns = [path('shop/<int:pk>/', v, name='item'),\n"
+        "               path('x/', include(([path('<slug:s>/', v)], 'x')))]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["urls", "dump", "--urlconf", "mysite_cli_urls", "--pythonpath", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        {"name": "item", "regex": r"^/shop/(?P<pk>[0-9]+)/\Z", "convert": {"pk": "int"}},
+        {"name": "x:mysite_cli_urls.v", "regex": r"^/x/(?P<s>[-a-zA-Z0-9_]+)/\Z"},
+    ]
+
+
+def test_cli_dump_missing_module(tmp_path: Path, django_resolve: Any) -> None:
+    result = CliRunner().invoke(
+        cli, ["urls", "dump", "--urlconf", "no_such_urls_mod", "-o", str(tmp_path / "o.json")]
+    )
+    assert result.exit_code == InputMissing.exit_code
+    assert "cannot import URLconf 'no_such_urls_mod'" in result.output
+    assert "--pythonpath" in result.output
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_dump_broken_module(tmp_path: Path, django_resolve: Any) -> None:
+    (tmp_path / "broken_urls_mod.py").write_text(
+        "import nonexistent_dependency_xyz\n", encoding="utf-8"
+    )
+    with pytest.raises(InputMissing, match="nonexistent_dependency_xyz"):
+        dump_patterns("broken_urls_mod", pythonpath=[str(tmp_path)])
+    (tmp_path / "bad_urls_mod.py").write_text("urlpatterns = 5\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"URLconf 'bad_urls_mod' failed to load: ImproperlyConfigured"
+    ):
+        dump_patterns("bad_urls_mod", pythonpath=[str(tmp_path)])
+
+
+def test_dump_without_django_says_how_to_install(tmp_path: Path) -> None:
+    # -S leaves site-packages (and so Django) out; warehouse.urls.dump needs only the stdlib
+    # until it imports Django.
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+        "from warehouse.urls.dump import dump_patterns\n"
+        "from warehouse.errors import ConfigError\n"
+        "try:\n    dump_patterns('x.urls')\n"
+        "except ConfigError as e:\n    print(e.exit_code, e)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        "2 `urls dump` needs Django, which is not installed: pip install 'warehouse[django]'"
+    )
+
+
+def test_write_patterns_atomic_and_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pats = [{"name": "café", "regex": r"^/café/\Z"}]
+    out = tmp_path / "u.json"
+    write_patterns(pats, str(out))
+    assert json.loads(out.read_text(encoding="utf-8")) == pats
+    assert "café" in out.read_text(encoding="utf-8")  # UTF-8, not \u escapes
+    write_patterns(pats, None)
+    assert json.loads(capsys.readouterr().out) == pats
+    with pytest.raises(InputMissing, match="does not exist"):
+        write_patterns(pats, str(tmp_path / "missing" / "u.json"))
+    assert os.listdir(tmp_path) == ["u.json"]

@@ -1,0 +1,169 @@
+"""The resolver on literal dumps (no Django): index, ordering, decoding, params, errors."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+
+from warehouse.errors import ConfigError, InputMissing
+from warehouse.urls._regex import is_literal, strip_captures, tokenize, top_level_alternation
+from warehouse.urls.resolver import NaiveResolver, Resolver, bucket_key
+
+PATTERNS = [
+    {"name": "home", "regex": r"^/\Z"},
+    {"name": "robots", "regex": r"^/robots\.txt\Z"},
+    {"name": "lang", "regex": r"^/(?P<lang>en|de)/(?P<page>[-\w]+)/$\Z"},
+    {"name": "blog:post", "regex": r"^/blog/(?P<pk>[0-9]+)/\Z", "convert": {"pk": "int"}},
+    {"name": "blog:slug", "regex": r"^/blog/(?P<slug>[-a-zA-Z0-9_]+)/\Z"},
+    {"name": "blog:old", "regex": r"^/blog/old/(\d+)/$\Z"},
+    {"name": "echo", "regex": r"^/echo/(?P<w>[a-z]+)/(?P=w)/\Z"},
+    {"name": "flags", "regex": r"(?i)^/CASE/(?P<x>[a-z]+)/\Z"},
+    {"name": "catchall", "regex": r"^/(?P<rest>.+)\.php\Z"},
+    {"name": "blog:late", "regex": r"^/blog/late\.php\Z"},
+    {"name": "prefix", "regex": r"^/pre(?P<tail>fix)?"},
+]
+
+
+@pytest.fixture(params=["fast", "fast-nocache", "naive"])
+def resolver(request: pytest.FixtureRequest) -> Resolver | NaiveResolver:
+    if request.param == "naive":
+        return NaiveResolver(PATTERNS)
+    return Resolver(PATTERNS, cache_size=0 if request.param == "fast-nocache" else 128)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/", ("home", {})),
+        ("", (None, {})),
+        ("*", (None, {})),
+        ("robots.txt", (None, {})),
+        ("http://example.com/", (None, {})),
+        ("/robots.txt", ("robots", {})),
+        ("/robots.txt\n", (None, {})),
+        ("/en/about/", ("lang", {"lang": "en", "page": "about"})),
+        ("/en/about/\n", (None, {})),
+        ("/blog/0012/", ("blog:post", {"pk": "12"})),
+        ("/blog/hello/", ("blog:slug", {"slug": "hello"})),
+        ("/blog/old/7/", ("blog:old", {})),
+        ("/blog/old/x/", (None, {})),
+        ("/echo/ab/ab/", ("echo", {"w": "ab"})),
+        ("/echo/ab/ba/", (None, {})),
+        ("/case/Word/", ("flags", {"x": "Word"})),
+        ("/Case/word/", ("flags", {"x": "word"})),
+        # A fallback pattern listed before a bucket pattern wins.
+        ("/blog/late.php", ("catchall", {"rest": "blog/late"})),
+        ("/prefix/anything/else", ("prefix", {"tail": "fix"})),
+        ("/pre", ("prefix", {})),
+        # Percent-decoding first (unquote): %2F is a slash, invalid escapes stay, bad UTF-8 -> U+FFFD.
+        ("%2F", ("home", {})),
+        ("/blog/%68ello/", ("blog:slug", {"slug": "hello"})),
+        ("/en/caf%C3%A9/", ("lang", {"lang": "en", "page": "café"})),
+        ("/en/%FF/", (None, {})),
+        ("/en/%zz/", (None, {})),
+        ("/blog/1%2F2/", (None, {})),
+    ],
+)
+def test_resolve(resolver: Resolver | NaiveResolver, path: str, expected: tuple) -> None:
+    assert resolver.resolve(path) == expected
+
+
+def test_int_converter_overflow_moves_to_next_pattern(resolver: Resolver | NaiveResolver) -> None:
+    # int() refuses more than 4300 digits: Django's converter raises ValueError and the
+    # next pattern is tried (here blog:slug, whose slug regex accepts digits).
+    digits = "9" * 5000
+    assert resolver.resolve(f"/blog/{digits}/") == ("blog:slug", {"slug": digits})
+
+
+def test_index_shape() -> None:
+    r = Resolver(PATTERNS)
+    assert r.stats() == {"patterns": 11, "buckets": 4, "fallback": 4, "largest_bucket": 4}
+    assert len(r) == 11
+
+
+@pytest.mark.parametrize(
+    ("regex", "key"),
+    [
+        (r"^/blog/(?P<pk>[0-9]+)/\Z", "blog"),
+        (r"^/robots\.txt\Z", "robots.txt"),
+        (r"^/robots\.txt$", None),  # `$` also matches before a trailing newline
+        (r"^/robots\.txt$\Z", "robots.txt"),
+        (r"^/\Z", ""),
+        (r"^/blogs?/", None),  # the last literal is optional
+        (r"^/blog", None),  # the segment may continue
+        (r"^/(?>blog/(?P<x>\d+))/", "blog"),
+        (r"^/(?:blog/)x", "blog"),
+        (r"^/(?:blog|news)/", None),
+        (r"(?i)^/blog/", None),
+        (r"^/(?i:blog)/", None),
+        (r"/blog/", None),  # not anchored
+        (r"^/[\s\S]*?feed/", None),
+        (r"^/caf\u00e9/", "café"),
+    ],
+)
+def test_bucket_key(regex: str, key: str | None) -> None:
+    assert bucket_key(regex) == key
+
+
+def test_cache_hits_and_info() -> None:
+    r = Resolver(PATTERNS, cache_size=16)
+    first = r.resolve("/blog/0012/")
+    assert r.resolve("/blog/0012/") is first
+    info = r.cache_info()
+    assert (info.hits, info.misses, info.maxsize) == (1, 1, 16)
+    assert Resolver(PATTERNS, cache_size=0).cache_info() is None
+
+
+def test_pickle_rebuilds_index() -> None:
+    r = pickle.loads(pickle.dumps(Resolver(PATTERNS, cache_size=8)))
+    assert r.resolve("/blog/0012/") == ("blog:post", {"pk": "12"})
+    assert r.cache_info().maxsize == 8
+
+
+def test_from_file(tmp_path: Path) -> None:
+    f = tmp_path / "urls.json"
+    f.write_text(json.dumps(PATTERNS), encoding="utf-8")
+    assert Resolver.from_file(str(f)).resolve("/en/x/") == ("lang", {"lang": "en", "page": "x"})
+
+
+def test_from_file_missing(tmp_path: Path) -> None:
+    with pytest.raises(
+        InputMissing, match=r"nope\.json not found: create it with `warehouse urls dump"
+    ):
+        Resolver.from_file(str(tmp_path / "nope.json"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", r"is not valid JSON"),
+        ('{"name": "x"}', r"must be a JSON array"),
+        ('[{"name": "x"}]', r"entry 0 must be an object with string `name` and `regex`"),
+        ('[{"name": "x", "regex": "^/(unclosed"}]', r"entry 0 \(x\) has an invalid regex"),
+        (
+            '[{"name": "x", "regex": "^/", "convert": [1]}]',
+            r"entry 0 \(x\): `convert` must be an object",
+        ),
+    ],
+)
+def test_from_file_malformed(tmp_path: Path, content: str, message: str) -> None:
+    f = tmp_path / "urls.json"
+    f.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        Resolver.from_file(str(f))
+
+
+def test_tokenizer_rewrites() -> None:
+    rx = r"^/a\(b[)(\]]+(?P<n>x(y))(?:z)(?=q)\1"
+    tokens = tokenize(rx)
+    assert "".join(t.text for t in tokens) == rx
+    kinds = [t.kind for t in tokens]
+    assert kinds.count("cap") == 1 and kinds.count("named") == 1 and kinds.count("backref") == 1
+    stripped = "".join(t.text for t in strip_captures(tokens))
+    assert stripped == r"^/a\(b[)(\]]+(?:x(?:y))(?:z)(?=q)\1"
+    assert top_level_alternation(tokenize("a|b")) and not top_level_alternation(tokenize("(a|b)"))
+    assert is_literal(tokenize(r"blog\-x/")) and not is_literal(tokenize(r"\d/"))
+    assert tokenize(r"\101")[0].kind == "esc"  # three octal digits: a character

@@ -1,0 +1,353 @@
+"""Resolve logged request paths to Django view names, exactly as Django would, but fast.
+
+`Resolver(patterns)` takes the list written by `warehouse urls dump` (dicts with `name`,
+`regex` and optionally `convert`) and answers `resolve(path) -> (slug, params)` for the
+raw, percent-encoded path of a log line (no query string):
+
+- the path is decoded with `urllib.parse.unquote` (invalid or non-UTF-8 escapes become
+  U+FFFD), then matched: the answer equals `django.urls.resolve(unquote(path))`:
+  `slug` is its `view_name`, or None where Django raises Resolver404 (an empty path, `*`,
+  anything not starting with `/`);
+- `params` holds the keyword arguments captured from the URL at every include() level
+  (inner levels override outer ones, groups that did not participate are left out),
+  never the extra kwargs given to path(); values are the matched text, except for
+  Django's `int` converter whose value is the canonical decimal text ("0012" -> "12"),
+  which Django's converter turns into the same int. A value too long for `int()`
+  (over 4300 digits) makes the pattern fail, as in Django, and the next one is tried.
+- the returned dict may be shared between calls (cached): treat it as read-only.
+
+How it stays fast and nearly flat in the number of patterns: patterns whose regex starts
+with a literal first segment (`^/blog/...`, `^/robots\\.txt\\Z`) go into a bucket for that
+segment; the rest form a fallback list. For a path whose first segment is `blog`, the
+candidates are bucket "blog" plus the fallback list, merged in the dump's order (so a
+fallback pattern listed before a bucket pattern still wins), compiled into one
+alternation whose alternatives end in an empty marker group `()`: `m.lastindex` names the
+first pattern that matched, and only that pattern is matched again for its groups.
+Patterns that cannot be put in an alternation (back-references, inline global flags)
+are tried on their own at their place in the order. Results go to an LRU cache keyed on
+the raw path.
+
+`NaiveResolver` is the straightforward loop over every regex (the 2013 approach): the
+benchmark's baseline and the tests' second opinion.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from re import _parser as _sre  # type: ignore[attr-defined]
+from typing import Any
+from urllib.parse import unquote
+
+from warehouse.errors import ConfigError, InputMissing
+from warehouse.urls._regex import has_backrefs, render, strip_captures, tokenize
+
+Resolution = tuple[str | None, dict[str, str]]
+
+_EMPTY: dict[str, str] = {}
+_MISS: Resolution = (None, _EMPTY)
+DEFAULT_CACHE_SIZE = 1 << 16
+
+
+@dataclass(frozen=True)
+class _Entry:
+    index: int
+    name: str
+    regex: re.Pattern[str]
+    ints: tuple[str, ...]
+    groups: bool
+    alt: str | None  # the regex with capturing groups removed, None when it must run solo
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    regex: re.Pattern[str]
+    entries: tuple[_Entry, ...]
+    solo: bool
+
+
+class _Base:
+    """Pattern loading and the Django-faithful extraction of params shared by both resolvers."""
+
+    def __init__(self, patterns: Sequence[Mapping[str, Any]], *, source: str = "patterns") -> None:
+        self._patterns = [dict(p) for p in patterns]
+        self._source = source
+        self._entries = [_entry(i, p, source) for i, p in enumerate(self._patterns)]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _params(self, entry: _Entry, path: str) -> dict[str, str] | None:
+        """Return the params of `entry` on `path`, or None when a converter rejects them."""
+        if not entry.groups:
+            return _EMPTY
+        m = entry.regex.match(path)
+        if m is None:  # pragma: no cover - callers only pass matching entries
+            return None
+        params = {k: v for k, v in m.groupdict().items() if v is not None}
+        for k in entry.ints:
+            v = params.get(k)
+            if v is not None:
+                try:
+                    params[k] = str(int(v))
+                except ValueError:  # e.g. more digits than int() accepts: Django moves on
+                    return None
+        return params
+
+    def _scan(self, entries: Sequence[_Entry], path: str) -> Resolution:
+        for entry in entries:
+            if entry.regex.match(path):
+                params = self._params(entry, path)
+                if params is not None:
+                    return entry.name, params
+        return _MISS
+
+
+class NaiveResolver(_Base):
+    """Try every pattern's regex in order for every path (the 2013 loop); same answers."""
+
+    def resolve(self, path: str) -> Resolution:
+        """Return (view name or None, params) for a raw percent-encoded path."""
+        if "%" in path:
+            path = unquote(path)
+        if not path.startswith("/"):
+            return _MISS
+        return self._scan(self._entries, path)
+
+
+class Resolver(_Base):
+    """Fast resolver over a URL-pattern dump: prefix buckets, marker alternations, LRU cache.
+
+    `resolve(path) -> (slug, params)` is the only call the pipeline needs; see the module
+    docstring for the exact semantics. `cache_size=0` turns the cache off.
+    """
+
+    resolve: Callable[[str], Resolution]
+
+    def __init__(
+        self,
+        patterns: Sequence[Mapping[str, Any]],
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        *,
+        source: str = "patterns",
+    ) -> None:
+        super().__init__(patterns, source=source)
+        self._cache_size = cache_size
+        self._buckets: dict[str, list[_Entry]] = {}
+        self._fallback: list[_Entry] = []
+        for e in self._entries:
+            key = bucket_key(e.regex.pattern)
+            if key is None:
+                self._fallback.append(e)
+            else:
+                self._buckets.setdefault(key, []).append(e)
+        self._chains: dict[str, tuple[_Chunk, ...]] = {}
+        self._fallback_chain = _chain(self._fallback)
+        if cache_size > 0:
+            self.resolve = functools.lru_cache(maxsize=cache_size)(self._resolve)
+        else:
+            self.resolve = self._resolve
+
+    @classmethod
+    def from_file(cls, path: str, cache_size: int = DEFAULT_CACHE_SIZE) -> Resolver:
+        """Return a Resolver for a dump file; raises InputMissing or ConfigError."""
+        return cls(load_patterns(path), cache_size, source=path)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Compiled chains and the cache are rebuilt in the receiving process.
+        return {"patterns": self._patterns, "cache_size": self._cache_size, "source": self._source}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["patterns"], state["cache_size"], source=state["source"])  # type: ignore[misc]
+
+    def cache_info(self) -> Any:
+        """Return functools' CacheInfo(hits, misses, maxsize, currsize), or None without cache."""
+        info = getattr(self.resolve, "cache_info", None)
+        return info() if info else None
+
+    def stats(self) -> dict[str, int]:
+        """Return the index shape: patterns, buckets, fallback patterns, largest bucket."""
+        return {
+            "patterns": len(self._entries),
+            "buckets": len(self._buckets),
+            "fallback": len(self._fallback),
+            "largest_bucket": max((len(b) for b in self._buckets.values()), default=0),
+        }
+
+    def _resolve(self, path: str) -> Resolution:
+        if "%" in path:
+            path = unquote(path)
+        if not path.startswith("/"):
+            return _MISS
+        i = path.find("/", 1)
+        seg = path[1:i] if i > 0 else path[1:]
+        chain = self._chains.get(seg)
+        if chain is None:
+            chain = self._chain_for(seg)
+        for chunk in chain:
+            m = chunk.regex.match(path)
+            if m is None:
+                continue
+            k = 0 if chunk.solo else m.lastindex - 1  # type: ignore[operator]
+            entry = chunk.entries[k]
+            params = self._params(entry, path)
+            if params is not None:
+                return entry.name, params
+            # A converter rejected the winner (Django then tries the next pattern).
+            return self._scan(self._candidates(seg)[self._position(seg, entry) + 1 :], path)
+        return _MISS
+
+    def _chain_for(self, seg: str) -> tuple[_Chunk, ...]:
+        if seg not in self._buckets:
+            return self._fallback_chain
+        chain = _chain(self._candidates(seg))
+        self._chains[seg] = chain
+        return chain
+
+    def _candidates(self, seg: str) -> list[_Entry]:
+        bucket = self._buckets.get(seg)
+        if not bucket:
+            return self._fallback
+        return sorted([*bucket, *self._fallback], key=lambda e: e.index)
+
+    def _position(self, seg: str, entry: _Entry) -> int:
+        return [e.index for e in self._candidates(seg)].index(entry.index)
+
+
+def load_patterns(path: str) -> list[dict[str, Any]]:
+    """Return the pattern list of a dump file; raises InputMissing or ConfigError."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError as e:
+        raise InputMissing(
+            f"URL-pattern dump {path} not found: create it with "
+            f"`warehouse urls dump --urlconf MODULE -o {path}`"
+        ) from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(
+            f"URL-pattern dump {path} is not valid JSON ({e}): regenerate it with `warehouse urls dump`"
+        ) from e
+    except OSError as e:
+        raise InputMissing(f"cannot read URL-pattern dump {path}: {e.strerror}") from e
+    if not isinstance(data, list):
+        raise ConfigError(
+            f"URL-pattern dump {path} must be a JSON array of {{name, regex}} objects: "
+            "regenerate it with `warehouse urls dump`"
+        )
+    return data
+
+
+def bucket_key(regex: str) -> str | None:
+    """Return the literal first path segment every match of `regex` has, or None."""
+    try:
+        parsed = _sre.parse(regex)
+    except re.error:
+        return None
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    items = _flatten(parsed.data)
+    first = next(items, None)
+    if (
+        first is None
+        or str(first[0]) != "AT"
+        or str(first[1]) not in ("AT_BEGINNING", "AT_BEGINNING_STRING")
+    ):
+        return None
+    chars: list[str] = []
+    nxt = None
+    for op, av in items:
+        if str(op) == "LITERAL":
+            chars.append(chr(av))
+            continue
+        nxt = (str(op), str(av))
+        break
+    text = "".join(chars)
+    if not text.startswith("/"):
+        return None
+    end = text.find("/", 1)
+    if end > 0:
+        return text[1:end]
+    # The literal is the whole path ("^/robots\.txt\Z"): its segment is complete only when
+    # the regex ends right there (a `$` alone would also allow a trailing newline).
+    if nxt == ("AT", "AT_END_STRING"):
+        return text[1:]
+    if nxt == ("AT", "AT_END"):
+        after = next(items, None)
+        if after is not None and (str(after[0]), str(after[1])) == ("AT", "AT_END_STRING"):
+            return text[1:]
+    return None
+
+
+def _flatten(items: Any) -> Iterator[tuple[Any, Any]]:
+    """Yield a parsed regex's items in sequence, entering plain (unquantified) groups."""
+    for op, av in items:
+        name = str(op)
+        if name == "SUBPATTERN" and not av[1] and not av[2]:
+            yield from _flatten(av[3])
+        elif name == "ATOMIC_GROUP":
+            yield from _flatten(av)
+        else:
+            yield op, av
+
+
+def _entry(i: int, p: Any, source: str) -> _Entry:
+    if (
+        not isinstance(p, Mapping)
+        or not isinstance(p.get("name"), str)
+        or not isinstance(p.get("regex"), str)
+    ):
+        raise ConfigError(
+            f"{source}: entry {i} must be an object with string `name` and `regex`: "
+            "regenerate it with `warehouse urls dump`"
+        )
+    name, rx = p["name"], p["regex"]
+    try:
+        compiled = re.compile(rx)
+    except re.error as e:
+        raise ConfigError(f"{source}: entry {i} ({name}) has an invalid regex: {e}") from e
+    convert = p.get("convert") or {}
+    if not isinstance(convert, Mapping):
+        raise ConfigError(f"{source}: entry {i} ({name}): `convert` must be an object")
+    ints = tuple(k for k, v in convert.items() if v == "int" and k in compiled.groupindex)
+    return _Entry(i, name, compiled, ints, bool(compiled.groupindex), _alternative(rx))
+
+
+def _alternative(rx: str) -> str | None:
+    """Return `rx` without capturing groups for a combined alternation, or None (run solo)."""
+    try:
+        tokens = tokenize(rx)
+    except ValueError:
+        return None
+    if has_backrefs(tokens) or any(t.kind == "flags" for t in tokens):
+        return None
+    alt = render(strip_captures(tokens))
+    try:
+        re.compile(alt)
+    except re.error:
+        return None
+    return alt
+
+
+def _chain(entries: Sequence[_Entry]) -> tuple[_Chunk, ...]:
+    """Group consecutive alternation-safe entries into one compiled regex each."""
+    chunks: list[_Chunk] = []
+    run: list[_Entry] = []
+
+    def flush() -> None:
+        if run:
+            combined = "|".join(f"(?:{e.alt})()" for e in run)
+            chunks.append(_Chunk(re.compile(combined), tuple(run), False))
+            run.clear()
+
+    for e in entries:
+        if e.alt is None:
+            flush()
+            chunks.append(_Chunk(e.regex, (e,), True))
+        else:
+            run.append(e)
+    flush()
+    return tuple(chunks)
