@@ -17,6 +17,8 @@ thin part that runs on a cluster. Decisions:
   engine (lossless JSON) for such tables.
 - `--direct` (mysqldump) cannot run a free-form query: with `direct = true` the argv uses
   `--table/--columns/--where` and values are as mysqldump prints them (not verified here).
+- No `--driver`: Sqoop then picks its MySQL manager from the `jdbc:mysql:` URL (which
+  `--direct` needs); the cluster must have MySQL Connector/J in Sqoop's lib folder.
 - Incremental: `--incremental append|lastmodified --check-column C --last-value V`, plus
   our own upper bound in the WHERE (the watermark is the MAX read before the import).
 """
@@ -76,7 +78,8 @@ def _select_expr(col: SourceColumn) -> str:
     q = quote(col.name)
     kind = col.kind
     if kind == "b64":
-        return f"TO_BASE64({q}) AS {q}"
+        # MySQL's TO_BASE64 wraps lines every 76 characters; the python engine does not
+        return f"REPLACE(TO_BASE64({q}), CHAR(10), '') AS {q}"
     if kind == "bit":
         return f"LPAD(BIN({q}), {col.bit_width}, '0') AS {q}"
     if kind == "raw" or (col.data_type in ("decimal", "numeric") and (col.precision or 0) > 38):
@@ -98,7 +101,6 @@ def sqoop_argv(plan: SqoopPlan, *, sqoop_bin: str = "sqoop") -> list[str]:
         argv += ["-D", f"mapreduce.job.name={plan.job_name}"]
     argv += [
         "--connect", jdbc_url(plan.jdbc_host, plan.jdbc_port, plan.database),
-        "--driver", "com.mysql.jdbc.Driver",
         "--username", plan.username,
         "--password-file", plan.password_file,
         "--target-dir", plan.target_dir,
