@@ -483,7 +483,8 @@ def register_partitions(
     """Register the partitions of `table` that exist in the root and not in the metastore.
 
     `dates` (date objects or "YYYY-MM-DD" strings) limits a dt-partitioned table to those
-    dates; None takes every partition found. The table must exist (`hive apply`).
+    dates; None takes every partition found. The warehouse's own tables are created when
+    missing; any other table must exist (ConfigError otherwise).
     Exit code 4 when dates were given and none has data; raises ConfigError for dates on
     a table without `dt`, SourceUnavailable when the server is down.
     """
@@ -491,7 +492,17 @@ def register_partitions(
     store = store_for_config(cfg)
     root_uri = _root_uri(cfg, store)
     with _session(cfg, client) as hive:
-        spec = find_spec(cfg, table) or _spec_from_metastore(cfg, hive, table, root_uri)
+        spec = find_spec(cfg, table)
+        if spec is None:
+            spec = _spec_from_metastore(cfg, hive, table, root_uri)
+        elif hive.execute(render_database(cfg.hive_or_default().database)) and (
+            spec.name.lower() not in _table_names(hive, cfg.hive_or_default().database)
+        ):
+            # One of our own tables: create it rather than fail the nightly run.
+            created = ensure_tables(cfg, [spec], client=hive)
+            if created.exit_code:
+                created.partitions_mode = True
+                return created
         if days is not None and "dt" not in spec.partition_names:
             raise ConfigError(
                 f"table {table} is partitioned by {', '.join(spec.partition_names)}, not dt: "

@@ -1,0 +1,89 @@
+"""The Hive client without a server: a down server is exit 3, one line naming host:port."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.fixtures._util import free_port
+from warehouse.cli import cli
+from warehouse.config import config_from_dict
+from warehouse.errors import ConfigError, SourceUnavailable
+from warehouse.hive import manage
+from warehouse.hive.client import Result
+
+
+def _config(tmp_path: Path, port: int) -> Path:
+    conf = tmp_path / "w.toml"
+    conf.write_text(
+        f'[warehouse]\nroot = "{tmp_path / "root"}"\n\n'
+        f'[hive]\nhost = "127.0.0.1"\nport = {port}\ndialect = "spark"\n',
+        encoding="utf-8",
+    )
+    return conf
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["hive", "query", "SELECT 1"],
+        ["hive", "apply"],
+        ["hive", "partitions", "--table", "events", "--all"],
+    ],
+)
+def test_down_server_is_exit_3_with_one_line(tmp_path: Path, args: list[str]) -> None:
+    port = free_port()  # nothing listens here
+    result = CliRunner().invoke(cli, ["--config", str(_config(tmp_path, port)), *args])
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "unreachable" in lines[0]
+
+
+def test_password_comes_from_the_environment_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config_from_dict(
+        {
+            "warehouse": {"root": str(tmp_path)},
+            "hive": {"port": free_port(), "auth": "LDAP", "password_env": "WH_TEST_HIVE_PW"},
+        }
+    )
+    monkeypatch.delenv("WH_TEST_HIVE_PW", raising=False)
+    with pytest.raises(ConfigError, match=r"\$WH_TEST_HIVE_PW is not set"):
+        manage.run_query(cfg, "SELECT 1")
+    monkeypatch.setenv("WH_TEST_HIVE_PW", "s3cret-value")
+    with pytest.raises(SourceUnavailable) as err:
+        manage.run_query(cfg, "SELECT 1")
+    assert "s3cret-value" not in str(err.value)
+
+
+def test_empty_sql_and_bad_dates_are_usage_errors(tmp_path: Path) -> None:
+    cfg = config_from_dict({"warehouse": {"root": str(tmp_path)}, "hive": {"port": free_port()}})
+    with pytest.raises(ConfigError, match="no SQL"):
+        manage.run_query(cfg, "-- nothing\n;")
+    with pytest.raises(ConfigError, match="bad partition date"):
+        manage.register_partitions(cfg, "events", ["2012-13-45"])
+
+
+def test_format_result_shapes() -> None:
+    result = Result(columns=("t.a", "b"), rows=((1, "x|y"), (None, "line\nbreak")))
+    assert manage.format_result(result, "table").splitlines() == [
+        "   a | b",
+        "-----+------------",
+        "   1 | x|y",
+        "NULL | line\\nbreak",
+        "(2 rows)",
+    ]
+    assert manage.format_result(result, "tsv") == "a\tb\n1\tx|y\n\\N\tline\\nbreak\n"
+    assert manage.format_result(result, "json") == (
+        '{"a": 1, "b": "x|y"}\n{"a": null, "b": "line\\nbreak"}\n'
+    )
+    assert (
+        manage.format_result(Result(statements=2), "table") == "OK (2 statements, no result set)\n"
+    )
+    assert manage.format_result(Result(), "json") == ""
+    with pytest.raises(ConfigError):
+        manage.format_result(result, "xml")
