@@ -82,6 +82,10 @@ class LogFormat:
         self.pattern = "".join(parts)
         try:
             self.regex = re.compile(self.pattern, re.DOTALL)
+            # Second chance for servers that leave quotes inside quoted fields unescaped:
+            # each quoted field ends at the first `"` that lets the rest of the line match.
+            loose = self.pattern.replace("(" + d.QUOTED + ")", "(.*?)")
+            self.relaxed = re.compile(loose, re.DOTALL) if loose != self.pattern else None
         except re.error as exc:
             raise ConfigError(f"log format {source!r} does not compile: {exc}") from None
         self.names: tuple[str, ...] = tuple(f.name for f in fields)
@@ -91,6 +95,13 @@ class LogFormat:
 
     def __repr__(self) -> str:
         return f"LogFormat({self.source!r})"
+
+    def match(self, line: str) -> re.Match[str] | None:
+        """Return the match of `line` (strict, else with unescaped quotes allowed), or None."""
+        m = self.regex.fullmatch(line)
+        if m is None and self.relaxed is not None:
+            m = self.relaxed.fullmatch(line)
+        return m
 
     def has(self, name: str) -> bool:
         """Return True when the format captures the record key `name`."""
