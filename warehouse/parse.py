@@ -152,6 +152,7 @@ def parse_logs(
     progress: bool = False,
     stdin: IO[bytes] | None = None,
     range_bytes: int = RANGE_BYTES,
+    run_date: dt.date | None = None,
 ) -> ParseSummary:
     """Parse `inputs` into ROOT/events and ROOT/rejects; return the summary.
 
@@ -175,7 +176,7 @@ def parse_logs(
         cfg.logs.user,
         cfg.root,
         cfg.s3,
-        dt.datetime.now(dt.UTC).date().isoformat(),
+        (run_date or dt.datetime.now(dt.UTC).date()).isoformat(),
     )
     store = open_store(cfg.root, cfg.s3)
     summary = ParseSummary(
@@ -369,12 +370,7 @@ def _parse_task(
     src = task.source
     name = f"{src.part_id}-{task.index:04d}.json.gz"
     res = _Result(src.name)
-    if task.start:  # line numbers continue those of the earlier ranges
-        with _open_input(_Task(src, 0, 0, None), settings, None) as f0:
-            lineno = _count_newlines(f0, task.start)
-    else:
-        lineno = 0
-    first_lineno = lineno
+    lineno = 0
     bufs: dict[str, list[bytes]] = {}
     writers: dict[str, IO[bytes]] = {}
     rejects: list[bytes] = []
@@ -384,6 +380,10 @@ def _parse_task(
         f = _open_input(task, settings, stdin)
         if not src.stdin:
             stack.callback(f.close)
+        if task.start:  # line numbers continue those of the earlier ranges
+            with _open_input(_Task(src, 0, 0, None), settings, None) as f0:
+                lineno = _count_newlines(f0, f.tell())
+        first_lineno = lineno
 
         def reject(n: int, reason: str, line: str) -> None:
             res.rejects[reason] += 1
