@@ -16,6 +16,7 @@ INT = "int"  # digits; "-" -> None
 NUM = "num"  # decimal number (nginx $request_time); "-" -> None
 TIME = "time"  # a timestamp; see timestamps.py for the variants
 REQUEST = "request"  # the request line, kept as text (split by events)
+FLAG = "flag"  # raw text where "-" is a value (%X: connection aborted)
 
 # Regex bodies (Python and Java agree on these constructs).
 QUOTED = r'[^"\\]*(?:\\.[^"\\]*)*'  # inside "...": backslash escapes allowed
@@ -61,7 +62,7 @@ APACHE_PLAIN: dict[str, Spec] = {
     "q": Spec("query_string", STR, "query_string", r"(?:\?[^\s\"]*)?"),
     "m": Spec("method", STR, "method"),
     "H": Spec("protocol", STR, "protocol"),
-    "X": Spec("connection_status", STR, "connection_status", r"[-+X]"),
+    "X": Spec("connection_status", FLAG, "connection_status", r"[-+X]"),
     "k": Spec("keepalives", INT, "keepalives", DIGITS),
     "I": Spec("bytes_in", INT, "bytes_in", DIGITS),
     "O": Spec("bytes_out", INT, "bytes_out", DIGITS),

@@ -137,7 +137,7 @@ class LineParser:
                 value = self._times[i](raw)
                 if value is None:
                     return Reject(BAD_TIME)
-            elif raw == "-" and f.kind != d.REQUEST:
+            elif raw == "-" and f.kind != d.FLAG:
                 value = None
             elif f.kind == d.INT:
                 value = int(raw) if raw.isdigit() else raw
