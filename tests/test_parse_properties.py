@@ -1,0 +1,134 @@
+"""Property tests: random bytes and random log lines never crash; every line is counted."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from warehouse.config import config_from_dict
+from warehouse.events import event_builder
+from warehouse.logs import MAX_LINE, TOO_LONG, LineParser, Reject, compile_format
+from warehouse.parse import parse_logs
+
+FORMATS = ["combined", "common", "vhost_combined", "gunicorn", '%h %t "%r" %>s %D %{X}i']
+
+
+def _line_count(data: bytes) -> int:
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _run(data: bytes, fmt: str = "combined") -> tuple[int, int, int, Path]:
+    root = Path(tempfile.mkdtemp(prefix="wh-prop-"))
+    summary = parse_logs(
+        config_from_dict({}, root=str(root)),
+        ["-"],
+        source_name="prop",
+        stdin=io.BytesIO(data),
+        fmt=fmt,
+    )
+    return summary.lines, summary.events, summary.rejected, root
+
+
+def _stored_lines(root: Path, sub: str) -> int:
+    n = 0
+    for p in (root / sub).rglob("*.json.gz") if (root / sub).exists() else []:
+        with gzip.open(p, "rt", encoding="utf-8") as f:
+            for line in f:
+                json.loads(line)
+                n += 1
+    return n
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=3000))
+def test_random_bytes_every_line_accounted(data: bytes) -> None:
+    lines, events, rejected, root = _run(data)
+    try:
+        assert lines == _line_count(data)
+        assert events + rejected == lines
+        assert _stored_lines(root, "events") == events
+        assert _stored_lines(root, "rejects") == rejected
+    finally:
+        shutil.rmtree(root)
+
+
+_field = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40
+)  # any text, including quotes, backslashes, newlines-free control characters
+_ip = st.one_of(st.ip_addresses().map(str), _field)
+
+
+@st.composite
+def _log_lines(draw: st.DrawFn) -> bytes:
+    parts = []
+    for _ in range(draw(st.integers(1, 15))):
+        day = draw(st.integers(1, 31))
+        month = draw(st.sampled_from(["Jan", "Feb", "May", "Dec", "Foo"]))
+        year = draw(st.integers(1, 9999))
+        tz = draw(st.sampled_from(["+0000", "-0700", "+0530", "+9999", "X"]))
+        hms = draw(st.sampled_from(["10:05:03", "23:59:60", "99:00:00", "00:00:00"]))
+        status = draw(st.sampled_from(["200", "404", "-", "9999", "abc"]))
+        size = draw(st.sampled_from(["0", "-", "123456", "-5"]))
+        line = (
+            f"{draw(_ip)} - {draw(_field)} [{day:02d}/{month}/{year:04d}:{hms} {tz}] "
+            f'"{draw(_field)}" {status} {size} "{draw(_field)}" "{draw(_field)}"'
+        )
+        parts.append(line.replace("\n", " ").replace("\r", " ").encode("utf-8", "surrogatepass"))
+    return b"\n".join(parts) + draw(st.sampled_from([b"", b"\n", b"\r\n"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_log_lines(), st.sampled_from(FORMATS))
+def test_random_log_lines_every_line_accounted(data: bytes, fmt: str) -> None:
+    lines, events, rejected, root = _run(data, fmt)
+    shutil.rmtree(root)
+    assert lines == _line_count(data) and events + rejected == lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(_field, _field, _field, _ip, st.sampled_from(FORMATS))
+def test_parser_and_builder_never_raise(a: str, b: str, c: str, ip: str, fmt: str) -> None:
+    f = compile_format(fmt)
+    build = event_builder(f)
+    for line in (
+        f'{ip} - - [17/May/2015:10:05:03 +0000] "{a}" 200 1 "{b}" "{c}"',
+        f"{ip} {a} {b} {c}",
+        a + b,
+    ):
+        rec = LineParser(f).parse(line)
+        assert isinstance(rec, (dict, Reject))
+        m = f.match(line)
+        if m is not None:
+            ev = build(m.groups())
+            assert isinstance(ev, (dict, str))
+            if isinstance(ev, dict):
+                json.dumps(ev)
+
+
+def test_overlong_line_is_one_reject_and_the_rest_parses() -> None:
+    good = b'1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1 "-" "-"\n'
+    huge = b"9.9.9.9 " + b"x" * (5 * MAX_LINE) + b"\n"
+    big_no_newline_end = b"z" * (6 * MAX_LINE)
+    data = good + huge + good + big_no_newline_end
+    root = Path(tempfile.mkdtemp(prefix="wh-long-"))
+    summary = parse_logs(
+        config_from_dict({}, root=str(root)), ["-"], source_name="long", stdin=io.BytesIO(data)
+    )
+    assert summary.lines == 4 and summary.events == 2
+    assert summary.rejects == {TOO_LONG: 2}
+    rejects = []
+    for p in (root / "rejects").rglob("*.json.gz"):
+        with gzip.open(p, "rt") as f:
+            rejects += [json.loads(x) for x in f]
+    assert sorted(r["lineno"] for r in rejects) == [2, 4]
+    assert all(len(r["line"]) == MAX_LINE for r in rejects)
+    shutil.rmtree(root)
