@@ -237,12 +237,15 @@ def _route_line(rng: random.Random, code: str, label: str, used: set[str]) -> st
     return code.format(v=view, n=name)
 
 
-def dump_urls_py(text: str, *, python: str = sys.executable) -> list[dict[str, Any]]:
-    """Return the `warehouse urls dump` of a urls.py text (Django runs in a subprocess)."""
+def dump_urls_py(
+    text: str, *, module: str = "gen_urls", python: str = sys.executable
+) -> list[dict[str, Any]]:
+    """Return the `warehouse urls dump` of a urls.py text saved as `module` (Django runs in
+    a subprocess); unnamed views are named after `module`."""
     with tempfile.TemporaryDirectory(prefix="gen-urls-") as tmp:
-        Path(tmp, "gen_urls.py").write_text(text, encoding="utf-8")
+        Path(tmp, f"{module}.py").write_text(text, encoding="utf-8")
         out = Path(tmp, "urls.json")
-        _run_dump(python, "gen_urls", tmp, out)
+        _run_dump(python, module, tmp, out)
         data: list[dict[str, Any]] = json.loads(out.read_text(encoding="utf-8"))
         return data
 
@@ -307,11 +310,10 @@ class _Sampler:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
 
-    def sample(self, regex: str) -> str | None:
+    def sample(self, parsed: Any) -> str | None:
+        """Return one random string for an `sre_parse.parse` result, or None."""
         try:
-            parsed = sre_parse.parse(regex)
-            groups: dict[int, str] = {}
-            return self._seq(parsed, groups)
+            return self._seq(parsed, {})
         except _GiveUp:
             return None
 
@@ -427,9 +429,10 @@ def sample_paths(
     out: list[list[str]] = []
     for p in patterns:
         rx = re.compile(p["regex"])
+        parsed = sre_parse.parse(p["regex"])
         found: list[str] = []
         for _ in range(per_pattern * 3):
-            s = sampler.sample(p["regex"])
+            s = sampler.sample(parsed)
             if s is not None and s.startswith("/") and rx.match(s) and s not in found:
                 found.append(s)
             if len(found) >= per_pattern:
@@ -494,10 +497,15 @@ def generate_log(
     seed: int,
     patterns: Sequence[dict[str, Any]],
     gz: bool = False,
+    variety: int = 32,
 ) -> dict[str, int]:
-    """Write a combined-format access log of `n_lines` lines; return counts of line kinds."""
+    """Write a combined-format access log of `n_lines` lines; return counts of line kinds.
+
+    Each pattern contributes up to `variety` distinct concrete paths (popular ones more
+    often), so the log repeats paths the way real traffic does.
+    """
     rng = random.Random(seed)
-    pools = [p for p in sample_paths(patterns, seed) if p]
+    pools = [p for p in sample_paths(patterns, seed, per_pattern=variety) if p]
     if not pools:
         raise ValueError("no pattern yielded a sample path")
     order = list(range(len(pools)))

@@ -170,8 +170,3 @@ def is_literal(tokens: list[Token]) -> bool:
         else:
             return False
     return True
-
-
-def strip_captures(tokens: list[Token]) -> list[Token]:
-    """Return `tokens` with every capturing group (plain or named) made non-capturing."""
-    return [Token("open", "(?:") if t.kind in ("cap", "named") else t for t in tokens]

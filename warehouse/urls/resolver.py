@@ -36,14 +36,20 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from re import _parser as _sre  # type: ignore[attr-defined]
 from typing import Any
 from urllib.parse import unquote
 
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.urls._regex import has_backrefs, render, strip_captures, tokenize
+from warehouse.urls._regex import (
+    Token,
+    has_backrefs,
+    render,
+    tokenize,
+    top_level_alternation,
+    uses_verbose,
+)
 
 Resolution = tuple[str | None, dict[str, str]]
 
@@ -52,21 +58,53 @@ _MISS: Resolution = (None, _EMPTY)
 DEFAULT_CACHE_SIZE = 1 << 16
 
 
-@dataclass(frozen=True)
 class _Entry:
-    index: int
-    name: str
-    regex: re.Pattern[str]
-    ints: tuple[str, ...]
-    groups: bool
-    alt: str | None  # the regex with capturing groups removed, None when it must run solo
+    """One dump entry; its own regex is compiled only when needed (winners, solos)."""
+
+    __slots__ = ("alt", "groups", "index", "ints", "key", "name", "regex", "source", "text")
+
+    def __init__(
+        self, index: int, name: str, text: str, ints: tuple[str, ...], source: str
+    ) -> None:
+        self.index = index
+        self.name = name
+        self.text = text
+        self.ints = ints
+        self.source = source
+        self.regex: re.Pattern[str] | None = None
+        try:
+            tokens = tokenize(text)
+        except ValueError:
+            tokens = None
+        # Whether the regex has named groups (Django passes only those as kwargs).
+        self.groups = "(?P<" in text
+        self.key = _bucket_key(tokens) if tokens else None
+        self.alt = _alternative(tokens) if tokens else None  # (regex, group names) or None
+
+    def compile(self) -> re.Pattern[str]:
+        """Return the compiled regex; raises ConfigError naming the entry when it is invalid."""
+        if self.regex is None:
+            try:
+                self.regex = re.compile(self.text)
+            except re.error as e:
+                raise ConfigError(
+                    f"{self.source}: entry {self.index} ({self.name}) has an invalid regex: {e}"
+                ) from e
+        return self.regex
 
 
 @dataclass(frozen=True)
 class _Chunk:
+    """One compiled regex of a chain: a single entry (solo) or an alternation of entries.
+
+    For an alternation, `table[m.lastindex]` gives the winning entry and where its named
+    groups are in the combined regex, so its params come from the same match.
+    """
+
     regex: re.Pattern[str]
     entries: tuple[_Entry, ...]
     solo: bool
+    table: tuple[tuple[_Entry, tuple[tuple[str, int], ...]] | None, ...] = ()
 
 
 class _Base:
@@ -84,10 +122,23 @@ class _Base:
         """Return the params of `entry` on `path`, or None when a converter rejects them."""
         if not entry.groups:
             return _EMPTY
-        m = entry.regex.match(path)
+        m = (entry.regex or entry.compile()).match(path)
         if m is None:  # pragma: no cover - callers only pass matching entries
             return None
-        params = {k: v for k, v in m.groupdict().items() if v is not None}
+        return _convert(entry, {k: v for k, v in m.groupdict().items() if v is not None})
+
+    def _scan(self, entries: Sequence[_Entry], path: str) -> Resolution:
+        for entry in entries:
+            if (entry.regex or entry.compile()).match(path):
+                params = self._params(entry, path)
+                if params is not None:
+                    return entry.name, params
+        return _MISS
+
+
+def _convert(entry: _Entry, params: dict[str, str]) -> dict[str, str] | None:
+    """Apply Django's int converter to `params` (canonical text), None when it would fail."""
+    if entry.ints:
         for k in entry.ints:
             v = params.get(k)
             if v is not None:
@@ -95,19 +146,16 @@ class _Base:
                     params[k] = str(int(v))
                 except ValueError:  # e.g. more digits than int() accepts: Django moves on
                     return None
-        return params
-
-    def _scan(self, entries: Sequence[_Entry], path: str) -> Resolution:
-        for entry in entries:
-            if entry.regex.match(path):
-                params = self._params(entry, path)
-                if params is not None:
-                    return entry.name, params
-        return _MISS
+    return params
 
 
 class NaiveResolver(_Base):
     """Try every pattern's regex in order for every path (the 2013 loop); same answers."""
+
+    def __init__(self, patterns: Sequence[Mapping[str, Any]], *, source: str = "patterns") -> None:
+        super().__init__(patterns, source=source)
+        for e in self._entries:
+            e.compile()
 
     def resolve(self, path: str) -> Resolution:
         """Return (view name or None, params) for a raw percent-encoded path."""
@@ -139,7 +187,7 @@ class Resolver(_Base):
         self._buckets: dict[str, list[_Entry]] = {}
         self._fallback: list[_Entry] = []
         for e in self._entries:
-            key = bucket_key(e.regex.pattern)
+            key = e.key
             if key is None:
                 self._fallback.append(e)
             else:
@@ -153,8 +201,15 @@ class Resolver(_Base):
 
     @classmethod
     def from_file(cls, path: str, cache_size: int = DEFAULT_CACHE_SIZE) -> Resolver:
-        """Return a Resolver for a dump file; raises InputMissing or ConfigError."""
-        return cls(load_patterns(path), cache_size, source=path)
+        """Return a compiled Resolver for a dump file; raises InputMissing or ConfigError."""
+        resolver = cls(load_patterns(path), cache_size, source=path)
+        resolver.compile_all()
+        return resolver
+
+    def compile_all(self) -> None:
+        """Compile every bucket now (validates every regex; do it before forking workers)."""
+        for seg in self._buckets:
+            self._chain_for(seg)
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled chains and the cache are rebuilt in the receiving process.
@@ -191,9 +246,18 @@ class Resolver(_Base):
             m = chunk.regex.match(path)
             if m is None:
                 continue
-            k = 0 if chunk.solo else m.lastindex - 1  # type: ignore[operator]
-            entry = chunk.entries[k]
-            params = self._params(entry, path)
+            params: dict[str, str] | None
+            if chunk.solo:
+                entry = chunk.entries[0]
+                params = _convert(entry, {k: v for k, v in m.groupdict().items() if v is not None})
+            else:
+                entry, where = chunk.table[m.lastindex]  # type: ignore[index,misc]
+                if where:
+                    params = {k: v for k, i in where if (v := m.group(i)) is not None}
+                    if entry.ints:
+                        params = _convert(entry, params)
+                else:
+                    params = _EMPTY
             if params is not None:
                 return entry.name, params
             # A converter rejected the winner (Django then tries the next pattern).
@@ -244,54 +308,85 @@ def load_patterns(path: str) -> list[dict[str, Any]]:
 def bucket_key(regex: str) -> str | None:
     """Return the literal first path segment every match of `regex` has, or None."""
     try:
-        parsed = _sre.parse(regex)
-    except re.error:
+        return _bucket_key(tokenize(regex))
+    except ValueError:
         return None
-    if parsed.state.flags & re.IGNORECASE:
+
+
+_META = frozenset(".^$*+?{}[]|()")
+_QUANT = frozenset("?*+{")
+
+
+def _literal(t: Token) -> str | None:
+    if t.kind == "char":
+        return None if t.text in _META else t.text
+    if t.kind == "esc" and not t.text[1].isalnum():
+        return t.text[1]
+    return None
+
+
+def _quantified(tokens: list[Token], i: int) -> bool:
+    return i < len(tokens) and tokens[i].kind == "char" and tokens[i].text in _QUANT
+
+
+def _group_end(tokens: list[Token], i: int) -> int | None:
+    """Return the index of the `)` closing the group opened at `i`, or None if it has a `|`."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        t = tokens[j]
+        if t.kind in ("cap", "named", "open", "cond"):
+            depth += 1
+        elif t.kind == "close":
+            depth -= 1
+            if depth == 0:
+                return j
+        elif depth == 1 and t.kind == "char" and t.text == "|":
+            return None
+    return None
+
+
+def _bucket_key(tokens: list[Token]) -> str | None:
+    """The literal first segment of a tokenized full-path regex (conservative: None if unsure)."""
+    if not tokens or tokens[0].text not in ("^", "\\A") or tokens[0].kind not in ("char", "esc"):
         return None
-    items = _flatten(parsed.data)
-    first = next(items, None)
     if (
-        first is None
-        or str(first[0]) != "AT"
-        or str(first[1]) not in ("AT_BEGINNING", "AT_BEGINNING_STRING")
+        top_level_alternation(tokens)
+        or any(t.kind == "flags" for t in tokens)
+        or uses_verbose(tokens)
     ):
         return None
     chars: list[str] = []
-    nxt = None
-    for op, av in items:
-        if str(op) == "LITERAL":
-            chars.append(chr(av))
+    i, n = 1, len(tokens)
+    while i < n:
+        t = tokens[i]
+        if t.kind in ("cap", "named") or (t.kind == "open" and t.text in ("(?:", "(?>")):
+            # A plain, unquantified group without alternatives: its content is required in
+            # sequence, so the literal run continues inside it.
+            end = _group_end(tokens, i)
+            if end is None or _quantified(tokens, end + 1):
+                break
+            i += 1
             continue
-        nxt = (str(op), str(av))
-        break
+        if t.kind == "close":  # the end of a group entered above
+            i += 1
+            continue
+        lit = _literal(t)
+        if lit is None or _quantified(tokens, i + 1):
+            break
+        chars.append(lit)
+        i += 1
     text = "".join(chars)
     if not text.startswith("/"):
         return None
     end = text.find("/", 1)
     if end > 0:
         return text[1:end]
-    # The literal is the whole path ("^/robots\.txt\Z"): its segment is complete only when
+    # The literal is the whole path ("^/robots\\.txt\\Z"): its segment is complete only when
     # the regex ends right there (a `$` alone would also allow a trailing newline).
-    if nxt == ("AT", "AT_END_STRING"):
+    rest = [t.text for t in tokens[i:] if t.kind != "close"]
+    if rest[:1] == ["\\Z"] or rest[:2] == ["$", "\\Z"]:
         return text[1:]
-    if nxt == ("AT", "AT_END"):
-        after = next(items, None)
-        if after is not None and (str(after[0]), str(after[1])) == ("AT", "AT_END_STRING"):
-            return text[1:]
     return None
-
-
-def _flatten(items: Any) -> Iterator[tuple[Any, Any]]:
-    """Yield a parsed regex's items in sequence, entering plain (unquantified) groups."""
-    for op, av in items:
-        name = str(op)
-        if name == "SUBPATTERN" and not av[1] and not av[2]:
-            yield from _flatten(av[3])
-        elif name == "ATOMIC_GROUP":
-            yield from _flatten(av)
-        else:
-            yield op, av
 
 
 def _entry(i: int, p: Any, source: str) -> _Entry:
@@ -305,31 +400,33 @@ def _entry(i: int, p: Any, source: str) -> _Entry:
             "regenerate it with `warehouse urls dump`"
         )
     name, rx = p["name"], p["regex"]
-    try:
-        compiled = re.compile(rx)
-    except re.error as e:
-        raise ConfigError(f"{source}: entry {i} ({name}) has an invalid regex: {e}") from e
     convert = p.get("convert") or {}
     if not isinstance(convert, Mapping):
         raise ConfigError(f"{source}: entry {i} ({name}): `convert` must be an object")
-    ints = tuple(k for k, v in convert.items() if v == "int" and k in compiled.groupindex)
-    return _Entry(i, name, compiled, ints, bool(compiled.groupindex), _alternative(rx))
+    ints = tuple(k for k, v in convert.items() if v == "int" and f"(?P<{k}>" in rx)
+    return _Entry(i, name, rx, ints, source)
 
 
-def _alternative(rx: str) -> str | None:
-    """Return `rx` without capturing groups for a combined alternation, or None (run solo)."""
-    try:
-        tokens = tokenize(rx)
-    except ValueError:
+def _alternative(tokens: list[Token]) -> tuple[str, tuple[str, ...]] | None:
+    """Return the regex for a combined alternation and its group names in order, or None.
+
+    Named groups become plain numbered groups (names may repeat across alternatives),
+    unnamed ones non-capturing (Django ignores them once a named group exists, and without
+    named groups there are no params). None means the entry must run on its own.
+    """
+    if has_backrefs(tokens) or any(t.kind == "flags" for t in tokens) or uses_verbose(tokens):
         return None
-    if has_backrefs(tokens) or any(t.kind == "flags" for t in tokens):
-        return None
-    alt = render(strip_captures(tokens))
-    try:
-        re.compile(alt)
-    except re.error:
-        return None
-    return alt
+    out: list[Token] = []
+    names: list[str] = []
+    for t in tokens:
+        if t.kind == "named":
+            names.append(t.name)
+            out.append(Token("cap", "("))
+        elif t.kind == "cap":
+            out.append(Token("open", "(?:"))
+        else:
+            out.append(t)
+    return render(out), tuple(names)
 
 
 def _chain(entries: Sequence[_Entry]) -> tuple[_Chunk, ...]:
@@ -338,15 +435,30 @@ def _chain(entries: Sequence[_Entry]) -> tuple[_Chunk, ...]:
     run: list[_Entry] = []
 
     def flush() -> None:
-        if run:
-            combined = "|".join(f"(?:{e.alt})()" for e in run)
-            chunks.append(_Chunk(re.compile(combined), tuple(run), False))
-            run.clear()
+        if not run:
+            return
+        parts: list[str] = []
+        table: list[tuple[_Entry, tuple[tuple[str, int], ...]] | None] = [None]
+        for e in run:
+            alt, names = e.alt  # type: ignore[misc]
+            base = len(table)
+            where = tuple((name, base + k) for k, name in enumerate(names))
+            table.extend([None] * len(names))
+            table.append((e, where))  # the marker group closes last: m.lastindex
+            parts.append(f"(?:{alt})()")
+        try:
+            combined = re.compile("|".join(parts))
+        except re.error:
+            for e in run:  # name the broken entry; else run them one by one
+                chunks.append(_Chunk(e.compile(), (e,), True))
+        else:
+            chunks.append(_Chunk(combined, tuple(run), False, tuple(table)))
+        run.clear()
 
     for e in entries:
         if e.alt is None:
             flush()
-            chunks.append(_Chunk(e.regex, (e,), True))
+            chunks.append(_Chunk(e.compile(), (e,), True))
         else:
             run.append(e)
     flush()
