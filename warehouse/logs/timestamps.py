@@ -10,6 +10,7 @@ python-dateutil. A time without a zone is taken as UTC. Output has whole seconds
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable
 
 from dateutil import parser as du_parser
@@ -91,10 +92,13 @@ def _strftime(fmt: str) -> Callable[[str], str | None]:
 
 def _fallback(text: str) -> str | None:
     """Last resort: python-dateutil; None when it cannot read the text either."""
-    try:
-        return _iso(du_parser.parse(text))
-    except (ValueError, OverflowError, TypeError):
-        return None
+    with warnings.catch_warnings():
+        # an unknown zone name makes the time ambiguous: a bad timestamp, not UTC
+        warnings.simplefilter("error", du_parser.UnknownTimezoneWarning)
+        try:
+            return _iso(du_parser.parse(text))
+        except (ValueError, OverflowError, TypeError, du_parser.UnknownTimezoneWarning):
+            return None
 
 
 class _ClfByHour:
