@@ -10,6 +10,7 @@ and the 300-pattern one from bench/generate.py.
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import os
@@ -374,3 +375,33 @@ def test_write_patterns_atomic_and_stdout(
     with pytest.raises(InputMissing, match="does not exist"):
         write_patterns(pats, str(tmp_path / "missing" / "u.json"))
     assert os.listdir(tmp_path) == ["u.json"]
+
+
+# --- the bundled sample site --------------------------------------------------------------
+
+
+def test_sample_site_dump_is_current_and_agrees_on_the_sample_log(django_resolve: Any) -> None:
+    conf = REPO / "conf" / "sample"
+    patterns = dump_patterns("sample_site.urls", pythonpath=[str(conf)])
+    committed = json.loads((conf / "urls.json").read_text(encoding="utf-8"))
+    assert patterns == committed, "regenerate conf/sample/urls.json with `warehouse urls dump`"
+    with gzip.open(
+        conf / "access-combined-10k.log.gz", "rt", encoding="utf-8", errors="replace"
+    ) as f:
+        paths = [line.split('"')[1].split(" ")[1].split("?")[0] for line in f]
+    sys.path.insert(0, str(conf))
+    try:
+        distinct, _ = _check_all(
+            sorted(set(paths)), patterns, "sample_site.urls", django_resolve
+        )
+    finally:
+        sys.path.remove(str(conf))
+    assert distinct > 1000
+    r = Resolver.from_file(str(conf / "urls.json"))
+    hits = sum(1 for p in paths if r.resolve(p)[0] is not None)
+    assert hits > 0.95 * len(paths)
+    assert r.resolve("/blog/geekery/ssl-latency.html") == (
+        "blog:post",
+        {"category": "geekery", "slug": "ssl-latency"},
+    )
+    assert r.resolve("/blog/tags/jquery%20mobile") == ("blog:tag", {"tag": "jquery mobile"})
