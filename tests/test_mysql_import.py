@@ -130,14 +130,19 @@ def _driver_available(driver: str) -> None:
         service_missing("mysqlclient (pip install mysqlclient; apt libmariadb-dev)")
 
 
-@pytest.fixture(scope="module")
-def nasty_db(mariadb) -> str:
+def make_nasty_db(mariadb) -> str:
+    """Create `nastydb` with the nasty table (and an excluded junk_tmp) readable by USER."""
     db = mariadb.create_database("nastydb")
     mariadb.execute(NASTY_DDL, database=db)
     _insert(mariadb, db, "nasty", NASTY_ROWS)
     mariadb.execute("CREATE TABLE junk_tmp (id INT PRIMARY KEY)", database=db)
     mariadb.create_user(USER, PASSWORD, db)
     return db
+
+
+@pytest.fixture(scope="module")
+def nasty_db(mariadb) -> str:
+    return make_nasty_db(mariadb)
 
 
 @pytest.mark.parametrize("driver", ["mysqlclient", "pymysql"])
@@ -249,8 +254,8 @@ def test_unknown_host_key_refused(tmp_path, sshd, mariadb, nasty_db):
 # -- incremental ---------------------------------------------------------------------------
 
 
-@pytest.fixture()
-def inc_db(mariadb) -> str:
+def make_inc_db(mariadb) -> str:
+    """Create `incdb` with audit (append), items (lastmodified) and plain tables."""
     db = mariadb.create_database("incdb")
     mariadb.execute("CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(50))",
                     database=db)
@@ -262,6 +267,11 @@ def inc_db(mariadb) -> str:
     mariadb.execute("CREATE TABLE plain (id INT PRIMARY KEY, v INT)", database=db)
     mariadb.create_user(USER, PASSWORD, db)
     return db
+
+
+@pytest.fixture()
+def inc_db(mariadb) -> str:
+    return make_inc_db(mariadb)
 
 
 INCREMENTAL = {

@@ -244,3 +244,16 @@ def test_sqoop_password_file_is_private_and_removed():
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         assert Path(path).read_text() == "pa$$\nword"  # exactly, no trailing newline added
     assert not os.path.exists(path)
+
+
+def test_batch_encoder_splits_lines_exactly():
+    from warehouse.mysql.python_engine import batch_encoder
+
+    cols = (col("id", "int"), col("t", "text"))
+    encode, _ = batch_encoder(cols)
+    rows = [(1, "plain"), (2, None), (3, ""), (4, "a\nb")]
+    assert encode(rows).splitlines() == [orjson.dumps({"id": r[0], "t": r[1]}) for r in rows]
+    tricky = [(1, 'x"},{"id":9'), (2, "},{"), (3, "{},{}")]
+    lines = encode(tricky).splitlines()
+    assert [orjson.loads(x) for x in lines] == [{"id": r[0], "t": r[1]} for r in tricky]
+    assert encode([]) == b""

@@ -362,12 +362,12 @@ def _pump(conn: socket.socket, chan: paramiko.Channel, closing: threading.Event)
                 return
             try:
                 chan.sendall(data)
-            except (OSError, paramiko.SSHException):
+            except (OSError, EOFError, paramiko.SSHException):
                 return
         if chan in readable:
             try:
                 data = chan.recv(_BUF)
-            except (OSError, paramiko.SSHException):
+            except (OSError, EOFError, paramiko.SSHException):
                 return
             if not data:
                 return

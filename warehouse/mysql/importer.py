@@ -31,22 +31,19 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from warehouse.config import Config, IncrementalConfig, MysqlSourceConfig
 from warehouse.errors import (
-    EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_UNAVAILABLE,
     ConfigError,
     JobFailed,
     SourceUnavailable,
     WarehouseError,
-    combined_exit_code,
     mask_secret,
 )
-from warehouse.hive.spec import Column, TableSpec
 from warehouse.mysql import schema as sch
 from warehouse.mysql.connect import (
     UNAVAILABLE_CODES,
@@ -58,92 +55,14 @@ from warehouse.mysql.connect import (
     error_code,
     resolve_driver,
 )
+from warehouse.mysql.hive_tables import latest_view_sql, register_load, table_spec
 from warehouse.mysql.python_engine import ExportError, ExportJob, Query, export, export_split
-from warehouse.mysql.sqoop import TEXT_FORMAT, SqoopPlan, password_file, run_sqoop, sqoop_argv
+from warehouse.mysql.results import ImportSummary, TableResult
+from warehouse.mysql.sqoop import SqoopPlan, password_file, run_sqoop, sqoop_argv
 from warehouse.mysql.state import TableState, data_prefix, load_state, save_state, signature
 from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)
-
-
-# -- results ---------------------------------------------------------------------------
-
-
-@dataclass
-class TableResult:
-    """One table's outcome."""
-
-    source: str
-    database: str
-    table: str
-    engine: str = "python"
-    mode: str = "full"
-    rows: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    load: str | None = None
-    hive_table: str | None = None
-    non_utf8: int = 0
-    error: str | None = None
-    exit_code: int = 0
-
-    @property
-    def name(self) -> str:
-        """Return `source.database.table`."""
-        return f"{self.source}.{self.database}.{self.table}"
-
-    def line(self) -> str:
-        """Return one line: name, mode, rows, bytes, seconds and the error if any."""
-        head = f"{self.name} [{self.engine} {self.mode}]"
-        if self.error:
-            return f"{head} FAILED after {self.seconds:.1f}s: {self.error}"
-        extra = f", {self.non_utf8} non-UTF-8 values escaped" if self.non_utf8 else ""
-        return (
-            f"{head} {self.rows:,} rows, {_size(self.bytes)} in {self.seconds:.1f}s"
-            f" -> load={self.load or '(no new rows)'}{extra}"
-        )
-
-
-@dataclass
-class ImportSummary:
-    """All tables of one `warehouse import`; `.line()` for the CLI, `.exit_code` for cron."""
-
-    root: str
-    tables: list[TableResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> list[TableResult]:
-        """Return the tables (or sources) that failed."""
-        return [t for t in self.tables if t.error]
-
-    @property
-    def exit_code(self) -> int:
-        """Return 0, or 2/3 (config, source unavailable) over 5 (a table failed)."""
-        return combined_exit_code(t.exit_code for t in self.tables)
-
-    def line(self) -> str:
-        """Return the summary: totals, then one segment per table."""
-        rows = sum(t.rows for t in self.tables)
-        size = sum(t.bytes for t in self.tables)
-        ok = len(self.tables) - len(self.failed)
-        rate = rows / self.seconds if self.seconds > 0 else 0.0
-        head = (
-            f"import: {len(self.tables)} tables ({ok} ok, {len(self.failed)} failed), "
-            f"{rows:,} rows, {_size(size)} in {self.seconds:.1f}s ({rate:,.0f} rows/s) "
-            f"-> {self.root.rstrip('/')}/mysql"
-        )
-        if not self.tables:
-            return head + " (nothing selected)"
-        return head + " | " + " | ".join(t.line() for t in self.tables)
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"  # pragma: no cover
 
 
 # -- selection -------------------------------------------------------------------------
@@ -367,42 +286,6 @@ def _load_stamp(previous: Sequence[str]) -> str:
     return stamp
 
 
-def table_spec(
-    source: str,
-    database: str,
-    table: str,
-    columns: Sequence[sch.SourceColumn],
-    *,
-    engine: str,
-    zero_dates: bool = True,
-) -> TableSpec:
-    """Return the Hive TableSpec of an imported table (partitioned by `load`)."""
-    return TableSpec(
-        name=sch.hive_name(source, database, table),
-        columns=tuple(Column(c.name.lower(), sch.hive_type(c, zero_dates=zero_dates))
-                      for c in columns),
-        location=data_prefix(source, database, table),
-        storage="json" if engine == "python" else "text",
-        partition_by=(Column("load", "STRING"),),
-        text_format=TEXT_FORMAT if engine == "sqoop" else None,
-        comment=f"MySQL {source}.{database}.{table} ({engine} engine)",
-    )
-
-
-def latest_view_sql(database: str, spec: TableSpec, key: Sequence[str], column: str) -> str:
-    """Return the SELECT of the `<table>_latest` view: the newest row per key."""
-    from warehouse.hive.render import quote_ident, table_ref
-
-    cols = ", ".join(quote_ident(c.name) for c in (*spec.columns, *spec.partition_by))
-    part = ", ".join(quote_ident(k.lower()) for k in key)
-    order = f"{quote_ident(column.lower())} DESC, {quote_ident('load')} DESC"
-    return (
-        f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {part} "
-        f"ORDER BY {order}) AS {quote_ident('wh_rank')} FROM {table_ref(database, spec.name)}) "
-        f"{quote_ident('ranked')} WHERE {quote_ident('wh_rank')} = 1"
-    )
-
-
 def import_table(
     cfg: Config,
     src: MysqlSourceConfig,
@@ -532,7 +415,7 @@ def _import_table(
                           zero_dates=p.zero_dates)
         res.hive_table = spec.name
         if cfg.hive is not None:
-            _register(cfg, spec, stamp, dropped=[x for x in known if x not in new_loads],
+            register_load(cfg, spec, stamp, dropped=[x for x in known if x not in new_loads],
                       replace=res.mode == "full",
                       view=(inc, key) if inc is not None and inc.mode == "lastmodified" else None)
     new_state = TableState(
@@ -653,43 +536,6 @@ def _sqoop_export(
     return files
 
 
-def _register(
-    cfg: Config,
-    spec: TableSpec,
-    stamp: str,
-    *,
-    dropped: Sequence[str],
-    replace: bool,
-    view: tuple[IncrementalConfig, list[str]] | None,
-) -> None:
-    """Create the Hive table, add the load partition, drop replaced ones, refresh the view."""
-    from warehouse.hive.client import connect as hive_connect
-    from warehouse.hive.manage import add_partitions, ensure_tables, ensure_view
-    from warehouse.hive.render import quote_string, table_ref
-
-    hc = cfg.hive_or_default()
-    with hive_connect(cfg) as client:
-        made = ensure_tables(cfg, [spec], replace=replace, client=client)
-        if made.exit_code:
-            raise JobFailed(f"Hive table {spec.name}: {made.line()}")
-        added = add_partitions(cfg, spec, [{"load": stamp}], client=client)
-        if added.exit_code:
-            raise JobFailed(f"Hive table {spec.name}: {added.line()}")
-        for old in dropped:
-            client.execute(
-                f"ALTER TABLE {table_ref(hc.database, spec.name)} DROP IF EXISTS "
-                f"PARTITION (`load` = {quote_string(old)})"
-            )
-        if view is not None:
-            inc, key = view
-            made_view = ensure_view(
-                cfg, f"{spec.name}_latest", latest_view_sql(hc.database, spec, key, inc.column),
-                client=client,
-            )
-            if made_view.exit_code:
-                raise JobFailed(f"Hive view {spec.name}_latest: {made_view.line()}")
-
-
 def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str]) -> None:
     """Delete `load=` folders that no saved state lists (left by a crashed import)."""
     keep = {f"load={k}" for k in known}
@@ -707,7 +553,6 @@ def _delete_prefix(store: ObjectStore, prefix: str) -> None:
 
 
 __all__ = [
-    "EXIT_CONFIG",
     "ImportSummary",
     "TableResult",
     "import_source",

@@ -125,12 +125,9 @@ def _ascii(v: Any) -> Any:
     return v.decode("ascii") if isinstance(v, bytes) else v
 
 
-def row_encoder(
-    columns: Sequence[SourceColumn], *, text_bytes: bool = False
-) -> tuple[Callable[[Sequence[Any]], bytes], _Utf8Counter]:
-    """Return (encode(row) -> one JSON line as bytes, the non-UTF-8 counter)."""
-    names = [c.name.lower() for c in columns]
-    counter = _Utf8Counter()
+def _fixes(
+    columns: Sequence[SourceColumn], text_bytes: bool, counter: _Utf8Counter
+) -> list[tuple[int, Callable[[Any], Any]]]:
     fixes: list[tuple[int, Callable[[Any], Any]]] = []
     for i, col in enumerate(columns):
         kind = col.kind
@@ -142,23 +139,52 @@ def row_encoder(
             fixes.append((i, counter))
         elif kind == "raw" and text_bytes:
             fixes.append((i, _ascii))
+    return fixes
+
+
+def batch_encoder(
+    columns: Sequence[SourceColumn], *, text_bytes: bool = False
+) -> tuple[Callable[[Sequence[Sequence[Any]]], bytes], _Utf8Counter]:
+    """Return (encode(rows) -> JSON lines as bytes, the non-UTF-8 counter).
+
+    orjson serialises a whole batch as one array (about 4x cheaper than one call per
+    row); the array becomes lines by turning the `},{` between objects into `}\n{`.
+    That is exact when the array holds exactly len(rows) - 1 such sequences; a batch
+    whose text contains `},{` is serialised row by row instead.
+    """
+    names = [c.name.lower() for c in columns]
+    counter = _Utf8Counter()
+    fixes = _fixes(columns, text_bytes, counter)
     dumps = orjson.dumps
     opt = orjson.OPT_APPEND_NEWLINE
 
-    if not fixes:
+    def fixed(row: Sequence[Any]) -> list[Any]:
+        values = list(row)
+        for i, fn in fixes:
+            values[i] = fn(values[i])
+        return values
 
-        def encode(row: Sequence[Any]) -> bytes:
-            return dumps(dict(zip(names, row, strict=True)), option=opt)
-
-    else:
-
-        def encode(row: Sequence[Any]) -> bytes:
-            values = list(row)
-            for i, fn in fixes:
-                values[i] = fn(values[i])
-            return dumps(dict(zip(names, values, strict=True)), option=opt)
+    def encode(rows: Sequence[Sequence[Any]]) -> bytes:
+        if fixes:
+            objs = [dict(zip(names, fixed(r), strict=True)) for r in rows]
+        else:
+            objs = [dict(zip(names, r, strict=True)) for r in rows]
+        if not objs:
+            return b""
+        data = dumps(objs)
+        if data.count(b"},{") == len(objs) - 1:
+            return data[1:-1].replace(b"},{", b"}\n{") + b"\n"
+        return b"".join([dumps(o, option=opt) for o in objs])
 
     return encode, counter
+
+
+def row_encoder(
+    columns: Sequence[SourceColumn], *, text_bytes: bool = False
+) -> tuple[Callable[[Sequence[Any]], bytes], _Utf8Counter]:
+    """Return (encode(row) -> one JSON line as bytes, the non-UTF-8 counter)."""
+    encode_batch, counter = batch_encoder(columns, text_bytes=text_bytes)
+    return (lambda row: encode_batch([row])), counter
 
 
 def select_sql(database: str, table: str, columns: Sequence[SourceColumn], query: Query) -> str:
@@ -221,7 +247,7 @@ def _export_once(
 ) -> ExportResult:
     ep = job.endpoint
     errors = driver_errors(job.driver)
-    encode, counter = row_encoder(job.columns, text_bytes=text_bytes)
+    encode, counter = batch_encoder(job.columns, text_bytes=text_bytes)
     result = ExportResult()
     sql = select_sql(job.database, job.table, job.columns, job.query)
     conn = connect(ep, job.driver, database=job.database, text_bytes=text_bytes)
@@ -275,7 +301,7 @@ def _write_part(
     cur: Any,
     store: ObjectStore,
     key: str,
-    encode: Callable[[Sequence[Any]], bytes],
+    encode: Callable[[Sequence[Sequence[Any]]], bytes],
     job: ExportJob,
     on_rows: Callable[[int], None] | None,
 ) -> int:
@@ -285,7 +311,7 @@ def _write_part(
             rows = cur.fetchmany(min(job.fetch_batch, job.rows_per_part - written))
             if not rows:
                 break
-            out.write(b"".join(map(encode, rows)))
+            out.write(encode(rows))
             written += len(rows)
             if on_rows is not None:
                 on_rows(len(rows))

@@ -1,0 +1,86 @@
+"""What `warehouse import` reports: one TableResult per table and the ImportSummary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from warehouse.errors import combined_exit_code
+
+
+@dataclass
+class TableResult:
+    """One table's outcome."""
+
+    source: str
+    database: str
+    table: str
+    engine: str = "python"
+    mode: str = "full"
+    rows: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    load: str | None = None
+    hive_table: str | None = None
+    non_utf8: int = 0
+    error: str | None = None
+    exit_code: int = 0
+
+    @property
+    def name(self) -> str:
+        """Return `source.database.table`."""
+        return f"{self.source}.{self.database}.{self.table}"
+
+    def line(self) -> str:
+        """Return one line: name, mode, rows, bytes, seconds and the error if any."""
+        head = f"{self.name} [{self.engine} {self.mode}]"
+        if self.error:
+            return f"{head} FAILED after {self.seconds:.1f}s: {self.error}"
+        extra = f", {self.non_utf8} non-UTF-8 values escaped" if self.non_utf8 else ""
+        return (
+            f"{head} {self.rows:,} rows, {_size(self.bytes)} in {self.seconds:.1f}s"
+            f" -> load={self.load or '(no new rows)'}{extra}"
+        )
+
+
+@dataclass
+class ImportSummary:
+    """All tables of one `warehouse import`; `.line()` for the CLI, `.exit_code` for cron."""
+
+    root: str
+    tables: list[TableResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[TableResult]:
+        """Return the tables (or sources) that failed."""
+        return [t for t in self.tables if t.error]
+
+    @property
+    def exit_code(self) -> int:
+        """Return 0, or 2/3 (config, source unavailable) over 5 (a table failed)."""
+        return combined_exit_code(t.exit_code for t in self.tables)
+
+    def line(self) -> str:
+        """Return the summary: totals, then one segment per table."""
+        rows = sum(t.rows for t in self.tables)
+        size = sum(t.bytes for t in self.tables)
+        ok = len(self.tables) - len(self.failed)
+        rate = rows / self.seconds if self.seconds > 0 else 0.0
+        head = (
+            f"import: {len(self.tables)} tables ({ok} ok, {len(self.failed)} failed), "
+            f"{rows:,} rows, {_size(size)} in {self.seconds:.1f}s ({rate:,.0f} rows/s) "
+            f"-> {self.root.rstrip('/')}/mysql"
+        )
+        if not self.tables:
+            return head + " (nothing selected)"
+        return head + " | " + " | ".join(t.line() for t in self.tables)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover
+
+
