@@ -186,7 +186,13 @@ class HiveClient:
             if cursor.description is None:
                 return Result(sql=sql)
             columns = tuple(str(d[0]) for d in cursor.description)
-            rows = tuple(tuple(r) for r in cursor.fetchall())
+            try:
+                fetched = cursor.fetchall()
+            except TypeError:
+                # Spark 3.5 declares a `Result` column for DDL, then sends no column data,
+                # which PyHive 0.7 cannot unwrap: that is a statement without a result set.
+                return Result(sql=sql)
+            rows = tuple(tuple(r) for r in fetched)
             return Result(columns=columns, rows=rows, sql=sql)
         except (TTransportException, ConnectionError, EOFError) as exc:
             self._conn = None
