@@ -166,6 +166,22 @@ FIXED = [
     "/news/popular/",
     "/blog/popular/",
     "/en/about/",
+    "/x/old-site/page/7/",
+    "/old-site/page/07/",
+    "/a/b/old-site/page/7/x",
+    "/mixed/exact/",
+    "/MIXED/EXACT/",
+    "/en-us/welcome/",
+    "/start/",
+    "/begin/",
+    "/begin/\n",
+    "/go/5",
+    "/go/5/x",
+    "/x/go/5",
+    "/mirror-5",
+    "/x/y/mirror-5/z",
+    "/en/welcome/",
+    "/de/welcome/",
     "/de/%C3%BCber-uns/",
     "/blog/2013/",
     "/blog/2013/05/",
@@ -219,6 +235,13 @@ def test_sample_dump_shape(sample_patterns: list[dict[str, Any]]) -> None:
     assert by_name["greedy-ab"]["regex"] == r"^/(?>(?P<a>a+))ab/\Z"
     assert by_name["any-feed"]["regex"] == r"^/[\s\S]*?(?P<kind>rss|atom)\.xml\Z"
     assert by_name["case-insensitive"]["regex"] == r"^/(?i:case/(?P<word>[a-z]+)/$\Z)"
+    assert by_name["old-page"]["regex"] == r"^/(?>[\s\S]*?old-site/)page/(?P<n>[0-9]+)/\Z"
+    assert by_name["mixed-exact"]["regex"] == r"^/(?>(?i:MiXeD/))exact/\Z"
+    assert by_name["welcome"]["regex"] == r"^/en\-us/welcome/\Z"
+    assert by_name["start"]["regex"] == r"^/(?:start/$|begin/$)\Z"
+    assert by_name["mixed-anchor"]["regex"] == (
+        r"^/(?:(?:go/(?P<x>\d+)|mirror-(\d+))|[\s\S]+?mirror-(?:\d+))"
+    )
     names = [p["name"] for p in sample_patterns]
     assert names.index("localized") < names.index("blog:index") < names.index("vanity")
 
@@ -391,9 +414,7 @@ def test_sample_site_dump_is_current_and_agrees_on_the_sample_log(django_resolve
         paths = [line.split('"')[1].split(" ")[1].split("?")[0] for line in f]
     sys.path.insert(0, str(conf))
     try:
-        distinct, _ = _check_all(
-            sorted(set(paths)), patterns, "sample_site.urls", django_resolve
-        )
+        distinct, _ = _check_all(sorted(set(paths)), patterns, "sample_site.urls", django_resolve)
     finally:
         sys.path.remove(str(conf))
     assert distinct > 1000
@@ -405,3 +426,20 @@ def test_sample_site_dump_is_current_and_agrees_on_the_sample_log(django_resolve
         {"category": "geekery", "slug": "ssl-latency"},
     )
     assert r.resolve("/blog/tags/jquery%20mobile") == ("blog:tag", {"tag": "jquery mobile"})
+
+
+def test_dump_warns_where_a_regex_cannot_be_followed(
+    tmp_path: Path, django_resolve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "warn_urls_mod.py").write_text(
+        "from django.urls import re_path\n"
+        "def v(request, **kw): pass\n"
+        "urlpatterns = [re_path(r'(?:^a|b)/$', v, name='inner-anchor'),\n"
+        "               re_path(r'^c(?P<n>1)|d(?P<m>2)', v, name='mixed-named')]\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING", logger="warehouse.urls.dump"):
+        patterns = dump_patterns("warn_urls_mod", pythonpath=[str(tmp_path)])
+    assert [p["name"] for p in patterns] == ["inner-anchor", "mixed-named"]
+    assert "uses ^ or \\A after its start" in caplog.text
+    assert "mixes alternatives with and without ^" in caplog.text

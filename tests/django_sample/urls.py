@@ -8,6 +8,7 @@ without `^` (Django *searches* them), inline flags, back-references, unicode rou
 
 from __future__ import annotations
 
+from django.conf.urls.i18n import i18n_patterns
 from django.urls import include, path, re_path, register_converter
 
 from tests.django_sample import converters, views
@@ -145,4 +146,13 @@ urlpatterns = [
     path("<slug:user>/", views.detail, name="vanity"),
     re_path(r"^(?P<code>[A-Z]{2,3})-(?P<num>\d+)$", views.detail, name="ticket"),
     path("<path:anything>.php", views.page, name="php"),
+    # No ^ on an include() prefix: Django searches it, so it may start anywhere.
+    re_path(r"old-site/", include([path("page/<int:n>/", views.page, name="old-page")])),
+    # Inline flags on a prefix apply to the prefix only.
+    re_path(r"(?i)^MiXeD/", include([path("exact/", views.page, name="mixed-exact")])),
+    # Anchors at the start of each alternative: full-matched, then searched.
+    re_path(r"^start/$|^begin/$", views.page, name="start"),
+    re_path(r"^go/(?P<x>\d+)|mirror-(\d+)", views.page, name="mixed-anchor"),
+    # The active language's prefix only (settings.LANGUAGE_CODE while dumping).
+    *i18n_patterns(path("welcome/", views.page, name="welcome")),
 ]

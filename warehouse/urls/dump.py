@@ -57,7 +57,6 @@ from warehouse.urls._regex import (
     is_literal,
     render,
     tokenize,
-    top_level_alternation,
 )
 
 log = logging.getLogger(__name__)
@@ -243,28 +242,77 @@ def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
         flags += m.group(1)
         rx = rx[m.end() :]
     fullmatch = endpoint and pattern.regex.pattern.endswith("$")
-    tokens = tokenize(rx)
-    anchored = bool(tokens) and tokens[0].text in ("^", "\\A")
-    alternation = top_level_alternation(tokens)
-    if anchored and (fullmatch or not alternation):
-        tokens = tokens[1:]
-    else:
-        anchored = False
-    if any(t.text in ("^", "\\A") and t.kind in ("char", "esc") for t in tokens):
+    # Each top-level alternative that starts with ^ (or \A) is anchored at the start of
+    # what is left of the path; inside the full-path regex that anchor must go.
+    branches = _branches(tokenize(rx))
+    anchored = [
+        bool(b) and b[0].kind in ("char", "esc") and b[0].text in ("^", "\\A") for b in branches
+    ]
+    branches = [b[1:] if a else b for b, a in zip(branches, anchored, strict=True)]
+    if any(t.text in ("^", "\\A") and t.kind in ("char", "esc") for b in branches for t in b):
         log.warning(
             "regex %r uses ^ or \\A after its start; Django matches it against the rest of "
-            "the path, the full-path regex cannot (pattern may never match)",
+            "the path, the full-path regex cannot (the pattern may never match)",
             pattern.regex.pattern,
         )
-    if alternation:
-        tokens = _group("(?:", tokens)
+    every = _join(branches)
     if fullmatch:
-        tokens = [*tokens, Token("esc", "\\Z")]
-    elif not anchored:
-        tokens = [*tokenize("[\\s\\S]*?"), *tokens]
+        # Django full-matches: anchored at the start whatever the regex says.
+        tokens = [*every, Token("esc", "\\Z")]
+    elif all(anchored):
+        tokens = every
+    elif not any(anchored):
+        # Django searches: the match may start anywhere (leftmost first).
+        tokens = [*_SKIP, *every]
+    else:
+        # Mixed: at the start every alternative may match, further on only unanchored ones,
+        # which must then appear twice: possible only without named groups or back-refs.
+        rest = _join([b for b, a in zip(branches, anchored, strict=True) if not a])
+        if any(t.kind in ("named", "backref", "cond") for t in rest) or has_backrefs(every):
+            log.warning(
+                "regex %r mixes alternatives with and without ^ and has named groups; "
+                "the alternatives with ^ are treated as unanchored",
+                pattern.regex.pattern,
+            )
+            tokens = [*_SKIP, *_join(branches)]
+        else:
+            rest = [Token("open", "(?:") if t.kind == "cap" else t for t in rest]
+            tokens = _group("(?:", [*every, Token("char", "|"), *_SKIP_ONE, *rest])
     if flags:
         tokens = _group(f"(?{flags}:", tokens)
     return _Piece(tokens if endpoint else _atomic(tokens), converters)
+
+
+_SKIP = tokenize("[\\s\\S]*?")
+_SKIP_ONE = tokenize("[\\s\\S]+?")
+
+
+def _branches(tokens: list[Token]) -> list[list[Token]]:
+    """Split a regex at its top-level `|`."""
+    out: list[list[Token]] = [[]]
+    depth = 0
+    for t in tokens:
+        if t.kind in ("cap", "named", "open", "cond"):
+            depth += 1
+        elif t.kind == "close":
+            depth -= 1
+        elif depth == 0 and t.kind == "char" and t.text == "|":
+            out.append([])
+            continue
+        out[-1].append(t)
+    return out
+
+
+def _join(branches: list[list[Token]]) -> list[Token]:
+    """Join alternatives with `|`, grouped when there are several."""
+    if len(branches) == 1:
+        return branches[0]
+    joined: list[Token] = []
+    for i, b in enumerate(branches):
+        if i:
+            joined.append(Token("char", "|"))
+        joined.extend(b)
+    return _group("(?:", joined)
 
 
 def _group(opening: str, tokens: list[Token]) -> list[Token]:
