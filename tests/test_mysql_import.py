@@ -329,6 +329,11 @@ def test_incremental_append_and_lastmodified_across_three_loads(tmp_path, sshd, 
     by = {t.table: t for t in s3.tables}
     assert by["audit"].rows == 0 and by["audit"].load is None
 
+    # load 4: nothing changed at all: no new partition for either table
+    s4 = run_import(cfg, f"src.{inc_db}", engine=None, full=False)
+    assert s4.exit_code == 0, s4.line()
+    assert {t.table: t.load for t in s4.tables if t.table != "plain"} == {"audit": None, "items": None}
+
     audit = _read_rows(root, "src", inc_db, "audit")
     assert sorted(r["id"] for r in audit) == [1, 2, 3, 4, 5]  # each row exactly once
     assert len(_state(root, "src", inc_db, "audit")["loads"]) == 2
@@ -409,3 +414,35 @@ def test_killing_sshd_mid_import_keeps_previous_data_and_watermark(
     assert files_after == files_before
     store = LocalStore(str(root))
     assert not [o for o in store.list("mysql", include_hidden=True) if "/_" in o.key]
+
+
+def test_split_workers_read_key_ranges_in_parallel(tmp_path, sshd, mariadb):
+    db = mariadb.create_database("splitdb")
+    mariadb.execute("CREATE TABLE s (id INT PRIMARY KEY, v VARCHAR(20))", database=db)
+    mariadb.execute("INSERT INTO s SELECT seq * 3, CONCAT('v', seq) FROM seq_1_to_30000",
+                    database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    cfg = _config(tmp_path, sshd, mariadb, [db], split_workers=3)
+    summary = run_import(cfg, None, engine=None, full=False)
+    assert summary.exit_code == 0, summary.line()
+    assert summary.tables[0].rows == 30000
+    rows = _read_rows(Path(cfg.root), "src", db, "s")
+    assert sorted(r["id"] for r in rows) == [3 * i for i in range(1, 30001)]
+    parts = sorted(p.name for p in (Path(cfg.root) / "mysql/src" / db / "s").glob("load=*/*"))
+    assert [p[:8] for p in parts] == ["part-000", "part-001", "part-002"]
+
+
+def test_sqoop_engine_without_sqoop_fails_table_and_keeps_state(tmp_path, sshd, mariadb, nasty_db):
+    cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"],
+                  sqoop_bin=str(tmp_path / "no-such-sqoop"))
+    summary = run_import(cfg, None, engine="sqoop", full=False)
+    assert summary.exit_code == 5
+    assert "Sqoop exists only on EMR releases up to 7.4" in summary.line()
+    assert PASSWORD not in summary.line()
+    assert not (Path(cfg.root) / state_key("src", nasty_db, "nasty")).exists()
+    # and an engine switch after a python load needs --full for incremental tables
+    inc = {f"{nasty_db}.nasty": {"mode": "append", "column": "id"}}
+    cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"], incremental=inc)
+    assert run_import(cfg, None, engine=None, full=False).exit_code == 0
+    switched = run_import(cfg, None, engine="sqoop", full=False)
+    assert switched.exit_code == 5 and "engine changed from python to sqoop" in switched.line()

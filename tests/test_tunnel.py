@@ -235,3 +235,13 @@ def test_mariadb_through_the_tunnel(sshd, mariadb, tmp_path: Path):
         finally:
             for c in conns:
                 c.close()
+
+
+def test_gateway_bind_address_listens_only_there(sshd, echo_server):
+    """bind_address = the master's private address (127.0.0.2 stands in for it here)."""
+    cfg = _ssh(sshd, bind_address="127.0.0.2")
+    with open_tunnel(cfg, "127.0.0.1", echo_server) as (host, port):
+        assert host == "127.0.0.2"
+        assert _roundtrip("127.0.0.2", port, b"from a worker node") == b"from a worker node"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()

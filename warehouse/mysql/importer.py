@@ -356,6 +356,12 @@ def _import_table(
         key = [k.strip() for k in (inc.key or "").split(",") if k.strip()] or p.key
         if inc.mode == "lastmodified" and not key:
             raise ConfigError(f"{name}: lastmodified needs key = \"...\" (no primary key)")
+        unknown = [k for k in key if k.lower() not in cols]
+        if unknown:
+            raise ConfigError(
+                f"[mysql.{src.name}] incremental {p.database}.{p.table}: key column(s) "
+                f"{', '.join(unknown)} not in the table"
+            )
     incremental = inc is not None and state is not None and not full
     if incremental and state is not None:
         if state.engine != eng:
@@ -385,8 +391,10 @@ def _import_table(
     if inc is not None:
         col = sch.quote(cols[inc.column.lower()].name)
         upper = _max_value(ep, driver, p, col)
-        if upper is None:
-            query = query.and_("1 = 0")  # empty table: nothing to read yet
+        if upper is None or (inc.mode == "lastmodified" and last is not None and upper == last):
+            # empty table, or nothing modified after the watermark: rows that share the
+            # watermark's timestamp are read again (>=) as soon as a newer row exists
+            query = query.and_("1 = 0")
         else:
             query = query.and_(f"{col} <= %s", upper)
             if last is not None:
