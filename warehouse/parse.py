@@ -45,7 +45,7 @@ from warehouse.storage import write_bytes as store_write_bytes
 
 log = logging.getLogger(__name__)
 
-RANGE_BYTES = 64 << 20  # plain local files are split into ranges of this size
+RANGE_BYTES = 32 << 20  # plain local files are split into ranges of this size
 CHUNK = 1 << 20  # read size; lines are split and decoded a chunk at a time
 BATCH = 512  # lines between writes to the gzip streams
 _OVERLONG = 4 * MAX_LINE + 4  # bytes without a newline that surely exceed MAX_LINE chars
@@ -418,7 +418,7 @@ def _parse_task(
                         key = f"events/dt={day}/{name}"
                         writers[day] = stack.enter_context(open_gzip_write(store, key))
                         res.keys.append(key)
-                    buf.append(dumps(ev, option=opt))
+                    buf.append(dumps(ev, None, opt))
                 # small batches: buffers stay in the CPU cache and memory is reused
                 for day, buf in bufs.items():
                     if buf:

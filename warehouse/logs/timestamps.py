@@ -152,6 +152,7 @@ class TimeCache:
     def __init__(self, variant: str) -> None:
         self._convert = converter(variant)
         self.cache: dict[str, str | None] = {}
+        self.miss = self._make_miss()
 
     def __call__(self, text: str) -> str | None:
         """Return the ISO-UTC string for `text`, or None when it is not a valid time."""
@@ -160,13 +161,17 @@ class TimeCache:
             return self.miss(text)
         return value  # type: ignore[return-value]
 
-    def miss(self, text: str) -> str | None:
-        """Convert `text` (not in the cache, or cached as bad) and remember the answer."""
-        cache = self.cache
-        if len(cache) >= CACHE_SIZE:
-            cache.clear()
-        value = cache[text] = self._convert(text)
-        return value
+    def _make_miss(self) -> Callable[[str], str | None]:
+        cache, convert = self.cache, self._convert
+
+        def miss(text: str) -> str | None:
+            """Convert `text` (not in the cache, or cached as bad); remember the answer."""
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            value = cache[text] = convert(text)
+            return value
+
+        return miss
 
 
 _UNSET: object = object()
