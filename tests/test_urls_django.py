@@ -443,3 +443,75 @@ def test_dump_warns_where_a_regex_cannot_be_followed(
     assert [p["name"] for p in patterns] == ["inner-anchor", "mixed-named"]
     assert "uses ^ or \\A after its start" in caplog.text
     assert "mixes alternatives with and without ^" in caplog.text
+
+
+_ORACLE = """
+import json, sys
+import django
+from urllib.parse import unquote
+django.setup()
+from django.urls import Resolver404, resolve
+out = []
+for path in json.load(open(sys.argv[1], encoding="utf-8")):
+    try:
+        m = resolve(unquote(path))
+    except Resolver404:
+        out.append([None, {}])
+        continue
+    params = {k: v for k, v in m.kwargs.items() if k not in (m.extra_kwargs or {})}
+    params.update(m.captured_kwargs or {})
+    out.append([m.view_name, {k: v if isinstance(v, int) else str(v) for k, v in params.items()}])
+json.dump(out, open(sys.argv[2], "w", encoding="utf-8"))
+"""
+
+
+def test_real_project_with_settings_agrees(tmp_path: Path) -> None:
+    """A project with --settings (admin, auth): dump via the CLI, Django in its own process."""
+    site = tmp_path / "realsite"
+    site.mkdir()
+    (site / "__init__.py").write_text("", encoding="utf-8")
+    (site / "settings.py").write_text(
+        "SECRET_KEY = 'test-only'\n"
+        "INSTALLED_APPS = ['django.contrib.admin', 'django.contrib.auth',\n"
+        "    'django.contrib.contenttypes', 'django.contrib.sessions', 'django.contrib.messages']\n"
+        "ROOT_URLCONF = 'realsite.urls'\n",
+        encoding="utf-8",
+    )
+    (site / "urls.py").write_text(
+        "from django.contrib import admin\n"
+        "from django.urls import include, path\n"
+        "urlpatterns = [path('admin/', admin.site.urls),\n"
+        "               path('accounts/', include('django.contrib.auth.urls'))]\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}",
+        "DJANGO_SETTINGS_MODULE": "",
+    }
+    dump = tmp_path / "urls.json"
+    argv = [sys.executable, "-c", "from warehouse.cli import main; main()", "urls", "dump",
+            "--settings", "realsite.settings", "--urlconf", "realsite.urls",
+            "--pythonpath", str(tmp_path), "-o", str(dump)]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    patterns = json.loads(dump.read_text(encoding="utf-8"))
+    names = {p["name"] for p in patterns}
+    assert {"admin:index", "admin:auth_user_change", "password_reset_confirm"} <= names
+    paths = _corpus(patterns, seed=5, per_pattern=4)
+    (tmp_path / "paths.json").write_text(json.dumps(paths), encoding="utf-8")
+    env["DJANGO_SETTINGS_MODULE"] = "realsite.settings"
+    proc = subprocess.run(
+        [sys.executable, "-c", _ORACLE, str(tmp_path / "paths.json"), str(tmp_path / "django.json")],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    theirs = json.loads((tmp_path / "django.json").read_text(encoding="utf-8"))
+    r = Resolver.from_file(str(dump))
+    bad = [
+        (p, r.resolve(p), t)
+        for p, t in zip(paths, theirs, strict=True)
+        if not _same(r.resolve(p), t)
+    ]
+    assert not bad, f"{len(bad)} of {len(paths)} differ, e.g. {bad[:5]}"
+    assert sum(1 for t in theirs if t[0]) > len(paths) // 3
