@@ -446,3 +446,13 @@ def test_sqoop_engine_without_sqoop_fails_table_and_keeps_state(tmp_path, sshd, 
     assert run_import(cfg, None, engine=None, full=False).exit_code == 0
     switched = run_import(cfg, None, engine="sqoop", full=False)
     assert switched.exit_code == 5 and "engine changed from python to sqoop" in switched.line()
+
+
+def test_unreadable_database_is_reported_not_skipped(tmp_path, sshd, mariadb, nasty_db):
+    mariadb.create_database("hidden_db")  # exists, but USER has no grant on it
+    cfg = _config(tmp_path, sshd, mariadb, [nasty_db, "hidden_db"], exclude=["*_tmp"])
+    summary = run_import(cfg, None, engine=None, full=False)
+    assert summary.exit_code == 5
+    by = {(t.database, t.table): t for t in summary.tables}
+    assert by[(nasty_db, "nasty")].error is None and by[(nasty_db, "nasty")].rows == 5
+    assert "database hidden_db not found" in (by[("hidden_db", "*")].error or "")

@@ -159,8 +159,8 @@ def import_source(
         password = src.password()
         driver = resolve_driver(_driver_name(src))
         with _endpoint(cfg, src, password) as (ep, tunnel):
-            plan = _plan_tables(src, sel, ep, driver)
-            results = _run_tables(
+            plan, failures = _plan_tables(src, sel, ep, driver)
+            results = failures + _run_tables(
                 cfg, src, plan, ep, driver, tunnel, store=store, engine=engine, full=full,
                 progress=progress,
             )
@@ -214,14 +214,19 @@ class _Planned:
 
 def _plan_tables(
     src: MysqlSourceConfig, sel: Selector, ep: Endpoint, driver: str
-) -> list[_Planned]:
-    """List the selected tables and read their columns (one metadata session)."""
+) -> tuple[list[_Planned], list[TableResult]]:
+    """List the selected tables and read their columns (one metadata session).
+
+    Returns (tables to import, failures): a database the user cannot see (absent, or no
+    privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import.
+    """
     databases = [sel.database] if sel.database else list(src.databases)
     for db in databases:
         sch.check_ident("database", db)
     errors = driver_errors(driver)
     conn = connect(ep, driver)
     planned: list[_Planned] = []
+    failures: list[TableResult] = []
     try:
         cur = conn.cursor()
         try:
@@ -231,6 +236,16 @@ def _plan_tables(
         finally:
             cur.close()
         for db in databases:
+            if not sch.database_exists(conn, db):
+                msg = (
+                    f"database {db} not found on {ep.where()} or user {ep.user} has no "
+                    f"privileges on it; check [mysql.{src.name}] databases and the grants"
+                )
+                failures.append(
+                    TableResult(src.name, db, "*", engine=src.engine, error=msg,
+                                exit_code=EXIT_FAILED)
+                )
+                continue
             names = sch.list_tables(conn, db)
             if sel.table:
                 wanted = [sel.table] if sel.table in names else []
@@ -247,7 +262,7 @@ def _plan_tables(
         raise SourceUnavailable(describe_error(ep, exc)) from None
     finally:
         close_quietly(conn)
-    return planned
+    return planned, failures
 
 
 def _run_tables(
@@ -415,6 +430,7 @@ def _import_table(
         for f in files:
             store.delete(f)
         res.load = None
+        res.bytes = 0
         new_loads = list(known)
     else:
         res.load = stamp

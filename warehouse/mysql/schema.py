@@ -158,6 +158,16 @@ def select_tables(
     return sorted(t for t in tables if hit(t, include) and not hit(t, exclude))
 
 
+def database_exists(conn: Any, database: str) -> bool:
+    """Return True when `database` exists and the session's user can see it."""
+    with _cursor(conn) as cur:
+        cur.execute(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+            (database,),
+        )
+        return cur.fetchone() is not None
+
+
 def list_tables(conn: Any, database: str) -> list[str]:
     """Return the base tables of `database` from information_schema."""
     with _cursor(conn) as cur:
