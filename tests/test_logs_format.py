@@ -259,3 +259,19 @@ def test_serde_regex_is_java_compatible_and_matches() -> None:
     ]
     m = re.match(f.serde_regex(), COMBINED_LINE)
     assert m is not None and m.group(4) == "17/May/2015:10:05:03 +0000"
+
+
+@pytest.mark.timeout(120)  # a hang here is the quadratic backtracking the guard prevents
+def test_unescaped_quotes_get_a_second_chance_and_hostile_lines_stay_cheap() -> None:
+    line = (
+        '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /a HTTP/1.1" 200 1 "-" '
+        '"Mozilla/5.0 (compatible; "quoted" agent \\"escaped\\")"'
+    )
+    fmt = compile_format("combined")
+    assert fmt.regex.fullmatch(line) is None  # strict (and Hive's serde regex) say no
+    rec = LineParser(fmt).parse(line)
+    assert isinstance(rec, dict)
+    assert rec["header_in:user-agent"] == 'Mozilla/5.0 (compatible; "quoted" agent "escaped")'
+    hostile = '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "' + '" 200 1 "' * 6000 + ' "x" "y'
+    assert len(hostile) > 8192
+    assert LineParser(fmt).parse(hostile) == Reject(NO_MATCH)  # strict match only

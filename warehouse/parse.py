@@ -39,6 +39,7 @@ from warehouse.errors import EXIT_FAILED, ConfigError
 from warehouse.events import Builder, NoPatterns, Resolves, event_builder
 from warehouse.inputs import InputSource, expand_inputs
 from warehouse.logs import EMPTY, MAX_LINE, NO_MATCH, TOO_LONG, compile_format
+from warehouse.logs.format import RELAXED_MAX
 from warehouse.progress import Progress
 from warehouse.storage import ObjectStore, open_gzip_write, open_maybe_gzip, open_store, read_bytes
 from warehouse.storage import write_bytes as store_write_bytes
@@ -396,7 +397,7 @@ def _parse_task(
                 for line in lines[j : j + BATCH]:
                     lineno += 1
                     m = match(line)
-                    if m is None and relaxed is not None:
+                    if m is None and relaxed is not None and len(line) <= RELAXED_MAX:
                         m = relaxed(line)
                     if m is None or (long and len(line) > MAX_LINE):
                         reason = (

@@ -31,6 +31,10 @@ _APACHE_TOKEN = re.compile(
 _NGINX_TOKEN = re.compile(r"\$(?:\{(?P<b>[A-Za-z0-9_]+)\}|(?P<v>[A-Za-z_][A-Za-z0-9_]*))")
 _GUNICORN_TOKEN = re.compile(r"%\((?P<atom>\{[^}]*\}[ioe]|[A-Za-z])\)s")
 _NGINX_HINT = re.compile(r"\$\{?[A-Za-z_]")
+# The relaxed second match (unescaped quotes inside quoted fields) backtracks in time
+# quadratic in the line length on hostile input; above this length a line gets the strict
+# match only (worst case ~50 ms per line at this limit).
+RELAXED_MAX = 8192
 _APACHE_ESCAPES = {'\\"': '"', "\\t": "\t", "\\n": "\n", "\\\\": "\\"}
 
 
@@ -99,7 +103,7 @@ class LogFormat:
     def match(self, line: str) -> re.Match[str] | None:
         """Return the match of `line` (strict, else with unescaped quotes allowed), or None."""
         m = self.regex.fullmatch(line)
-        if m is None and self.relaxed is not None:
+        if m is None and self.relaxed is not None and len(line) <= RELAXED_MAX:
             m = self.relaxed.fullmatch(line)
         return m
 
