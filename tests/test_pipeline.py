@@ -86,13 +86,24 @@ def base_config(tmp: Path, *, runner: str = "inline", **sections: Any) -> dict[s
     return data
 
 
+def _toml_value(v: Any) -> str:
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return json.dumps(v)  # strings, ints, floats: JSON's syntax is valid TOML here
+
+
 def write_config(path: Path, data: dict[str, Any]) -> Path:
-    """Write a config dict as TOML (the tiny subset these tests use)."""
+    """Write a config dict as TOML; {"ssh": {"bastion": {...}}} becomes [ssh.bastion]."""
     out = []
     for section, table in data.items():
-        out.append(f"[{section}]")
-        for k, v in table.items():
-            out.append(f"{k} = {json.dumps(v)}")
+        named = section in ("ssh", "mysql")
+        for name, body in (table.items() if named else [(None, table)]):
+            out.append(f"[{section}.{name}]" if named else f"[{section}]")
+            out.extend(f"{k} = {_toml_value(v)}" for k, v in body.items())
     path.write_text("\n".join(out) + "\n")
     return path
 

@@ -248,7 +248,7 @@ class _Night:
 
     def _result(self, day: dt.date, stage: str, status: str, detail: str = "", code: int = 0) -> None:
         self.results[(day, stage)] = StageResult(day, stage, status, detail, code)
-        log.info("%s %s: %s %s", day, stage, status, detail)
+        log.info("%s %s: %s%s", day, stage, status, f" ({detail})" if detail else "")
 
     def _needs(self, day: dt.date, stage: str, upstream: tuple[str, ...] = ()) -> bool:
         """Return True when (day, stage) must run: forced, upstream re-ran, or not done."""
