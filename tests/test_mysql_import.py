@@ -368,10 +368,12 @@ def test_schema_drift_fails_table_others_continue(tmp_path, sshd, mariadb, inc_d
 # -- a bastion that dies mid-import ---------------------------------------------------------
 
 
+@pytest.mark.parametrize("how", ["kill", "freeze"])
 def test_killing_sshd_mid_import_keeps_previous_data_and_watermark(
-    tmp_path, sshd_factory, mariadb
+    tmp_path, sshd_factory, mariadb, how
 ):
-    db = mariadb.create_database("bigdb")
+    """kill: sshd and its sessions die (RST); freeze: SIGSTOP, no FIN (the watchdog's case)."""
+    db = mariadb.create_database(f"bigdb_{how}")
     mariadb.execute("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))", database=db)
     mariadb.execute(
         "INSERT INTO big SELECT seq, REPEAT('x', 150) FROM seq_1_to_200000", database=db
@@ -379,7 +381,7 @@ def test_killing_sshd_mid_import_keeps_previous_data_and_watermark(
     mariadb.create_user(USER, PASSWORD, db)
     bastion = sshd_factory()
     cfg = _config(tmp_path, bastion, mariadb, [db],
-                  incremental={"bigdb.big": {"mode": "append", "column": "id"}})
+                  incremental={f"{db}.big": {"mode": "append", "column": "id"}})
     root = Path(cfg.root)
     first = run_import(cfg, None, engine=None, full=False)
     assert first.exit_code == 0, first.line()
@@ -400,12 +402,17 @@ def test_killing_sshd_mid_import_keeps_previous_data_and_watermark(
         return any(p.name.startswith("_") for p in (root / "mysql").rglob("*"))
 
     wait_for(writing, 60, "the second import to start writing", poll=0.01)
-    bastion.kill()
-    t.join(timeout=120)
+    try:
+        bastion.kill() if how == "kill" else bastion.freeze()
+        t.join(timeout=120)
+    finally:
+        bastion.thaw()
     summary = outcome["summary"]
     assert summary.exit_code == 3, summary.line()
     assert f"127.0.0.1:{bastion.port}" in summary.line()
     assert "previous data and watermark kept" in summary.line()
+    if how == "freeze":
+        assert "stopped answering keepalives" in summary.line()
     assert (root / state_key("src", db, "big")).read_bytes() == state_before
     files_after = sorted(
         (str(p.relative_to(root)), p.stat().st_size) for p in (root / "mysql").rglob("*")
@@ -456,3 +463,41 @@ def test_unreadable_database_is_reported_not_skipped(tmp_path, sshd, mariadb, na
     by = {(t.database, t.table): t for t in summary.tables}
     assert by[(nasty_db, "nasty")].error is None and by[(nasty_db, "nasty")].rows == 5
     assert "database hidden_db not found" in (by[("hidden_db", "*")].error or "")
+
+
+def test_import_to_s3_root_with_split_workers(tmp_path, sshd, mariadb, nasty_db, moto_server,
+                                              s3_client, s3_bucket):
+    """The same import into s3:// (moto's server): incremental state and parts on S3."""
+    db = mariadb.create_database("s3db")
+    mariadb.execute("CREATE TABLE s (id INT PRIMARY KEY, v VARCHAR(20))", database=db)
+    mariadb.execute("INSERT INTO s SELECT seq, CONCAT('v', seq) FROM seq_1_to_25000", database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    pw = tmp_path / "db.pass"
+    pw.write_text(PASSWORD)
+    cfg = config_from_dict(
+        {
+            "warehouse": {"root": f"s3://{s3_bucket}/wh"},
+            "s3": {"endpoint_url": moto_server},
+            "ssh": {"bastion": sshd.ssh_section()},
+            "mysql": {"src": mariadb.mysql_section(
+                [db], USER, str(pw), tunnel="bastion", split_workers=2,
+                incremental={"s3db.s": {"mode": "append", "column": "id"}})},
+        }
+    )
+    first = run_import(cfg, None, engine=None, full=False)
+    assert first.exit_code == 0, first.line()
+    mariadb.execute("INSERT INTO s SELECT seq, 'new' FROM seq_25001_to_25010", database=db)
+    second = run_import(cfg, None, engine=None, full=False)
+    assert second.exit_code == 0, second.line()
+    assert [t.rows for t in first.tables + second.tables] == [25000, 10]
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="wh/")["Contents"]]
+    parts = [k for k in keys if k.endswith(".json.gz")]
+    ids = []
+    for key in parts:
+        body = s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+        ids += [json.loads(line)["id"] for line in gzip.decompress(body).splitlines()]
+    assert sorted(ids) == list(range(1, 25011))
+    state = json.loads(s3_client.get_object(
+        Bucket=s3_bucket, Key=f"wh/{state_key('src', db, 's')}")["Body"].read())
+    assert state["last_value"] == "25010" and len(state["loads"]) == 2
+    assert not [k for k in keys if "/_" in k.split("wh/", 1)[1] and "_state" not in k]
