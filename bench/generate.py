@@ -452,7 +452,7 @@ _UAS = [
     "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
     "curl/8.4.0",
     "python-requests/2.31.0",
-    'Mozilla/5.0 (compatible; "quoted" agent \\"escaped\\")',
+    'Mozilla/5.0 (compatible; "quoted" agent; back\\slash)',  # Apache escapes both
     "-",
 ]
 _STATIC = [
@@ -485,6 +485,8 @@ _JUNK = [
     "/%zz/bad-escape",
     "/%FF%FE/binary",
 ]
+# Apache writes " and \ inside quoted fields as \" and \\.
+_UAS_LOGGED = [ua.replace("\\", "\\\\").replace('"', '\\"') for ua in _UAS]
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _OFFSETS = [(0, "+0000"), (-5 * 3600, "-0500"), (3600, "+0100"), (19800, "+0530")]
 _START = 1_362_000_000  # 2013-02-27T21:20:00Z: the era of the original toolkit
@@ -571,7 +573,7 @@ def generate_log(
                     ["https://www.google.com/", "https://example.org/blog/", "https://t.co/x1y2"]
                 )
             )
-            ua = _UAS[int(len(_UAS) * rand() ** 1.5)]
+            ua = _UAS_LOGGED[int(len(_UAS) * rand() ** 1.5)]
             user = "-" if rand() < 0.95 else rng.choice(["alice", "bob", "carol"])
             buf.append(
                 f'{host} - {user} [{ts}] "{method} {target} HTTP/1.1" {status} {size} "{ref}" "{ua}"\n'.encode()
