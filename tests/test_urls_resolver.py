@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.urls._regex import is_literal, tokenize, top_level_alternation
-from warehouse.urls.resolver import NaiveResolver, Resolver, _alternative, bucket_key
+from warehouse.urls._regex import alternation_form, is_literal, tokenize, top_level_alternation
+from warehouse.urls.resolver import NaiveResolver, Resolver, bucket_key
 
 PATTERNS = [
     {"name": "home", "regex": r"^/\Z"},
@@ -166,8 +166,8 @@ def test_tokenizer_rewrites() -> None:
     assert "".join(t.text for t in tokens) == rx
     kinds = [t.kind for t in tokens]
     assert kinds.count("cap") == 1 and kinds.count("named") == 1 and kinds.count("backref") == 1
-    assert _alternative(tokens) is None  # a back-reference: must run on its own
-    assert _alternative(tokenize(r"^/a[(]+(?P<n>x(y))(?P<m>z)")) == (
+    assert alternation_form(tokens) is None  # a back-reference: must run on its own
+    assert alternation_form(tokenize(r"^/a[(]+(?P<n>x(y))(?P<m>z)")) == (
         r"^/a[(]+(x(?:y))(z)",
         ("n", "m"),
     )

@@ -4,7 +4,8 @@ The dump needs to join the regexes of nested include() levels into one full-path
 (renumbering back-references, renaming duplicate group names); the resolver needs to turn
 every capturing group into a non-capturing one before it puts a pattern into a combined
 alternation. Both only have to know where escapes, character classes and group openings
-are, which is what `tokenize` yields. Verbose-mode regexes (`(?x)`, where `#` starts a
+are, which is what `tokenize` yields. The resolver's index also asks which literal first
+path segment every match of a regex has (`first_segment`). Verbose-mode regexes (`(?x)`, where `#` starts a
 comment) are reported by `uses_verbose` so callers can avoid rewriting them.
 """
 
@@ -170,3 +171,112 @@ def is_literal(tokens: list[Token]) -> bool:
         else:
             return False
     return True
+
+
+# --- analysis used by the resolver's index ---------------------------------------------
+
+
+def bucket_key(regex: str) -> str | None:
+    """Return the literal first path segment every match of `regex` has, or None."""
+    try:
+        return first_segment(tokenize(regex))
+    except ValueError:
+        return None
+
+
+_META = frozenset(".^$*+?{}[]|()")
+_QUANT = frozenset("?*+{")
+
+
+def _literal(t: Token) -> str | None:
+    if t.kind == "char":
+        return None if t.text in _META else t.text
+    if t.kind == "esc" and not t.text[1].isalnum():
+        return t.text[1]
+    return None
+
+
+def _quantified(tokens: list[Token], i: int) -> bool:
+    return i < len(tokens) and tokens[i].kind == "char" and tokens[i].text in _QUANT
+
+
+def _group_end(tokens: list[Token], i: int) -> int | None:
+    """Return the index of the `)` closing the group opened at `i`, or None if it has a `|`."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        t = tokens[j]
+        if t.kind in ("cap", "named", "open", "cond"):
+            depth += 1
+        elif t.kind == "close":
+            depth -= 1
+            if depth == 0:
+                return j
+        elif depth == 1 and t.kind == "char" and t.text == "|":
+            return None
+    return None
+
+
+def first_segment(tokens: list[Token]) -> str | None:
+    """Return the literal first segment of a tokenized full-path regex (None when unsure)."""
+    if not tokens or tokens[0].text not in ("^", "\\A") or tokens[0].kind not in ("char", "esc"):
+        return None
+    if (
+        top_level_alternation(tokens)
+        or any(t.kind == "flags" for t in tokens)
+        or uses_verbose(tokens)
+    ):
+        return None
+    chars: list[str] = []
+    i, n = 1, len(tokens)
+    while i < n:
+        t = tokens[i]
+        if t.kind in ("cap", "named") or (t.kind == "open" and t.text in ("(?:", "(?>")):
+            # A plain, unquantified group without alternatives: its content is required in
+            # sequence, so the literal run continues inside it.
+            end = _group_end(tokens, i)
+            if end is None or _quantified(tokens, end + 1):
+                break
+            i += 1
+            continue
+        if t.kind == "close":  # the end of a group entered above
+            i += 1
+            continue
+        lit = _literal(t)
+        if lit is None or _quantified(tokens, i + 1):
+            break
+        chars.append(lit)
+        i += 1
+    text = "".join(chars)
+    if not text.startswith("/"):
+        return None
+    end = text.find("/", 1)
+    if end > 0:
+        return text[1:end]
+    # The literal is the whole path ("^/robots\\.txt\\Z"): its segment is complete only when
+    # the regex ends right there (a `$` alone would also allow a trailing newline).
+    rest = [t.text for t in tokens[i:] if t.kind != "close"]
+    if rest[:1] == ["\\Z"] or rest[:2] == ["$", "\\Z"]:
+        return text[1:]
+    return None
+
+
+def alternation_form(tokens: list[Token]) -> tuple[str, tuple[str, ...]] | None:
+    """Return the regex for a combined alternation and its group names in order, or None.
+
+    Named groups become plain numbered groups (names may repeat across alternatives),
+    unnamed ones non-capturing (Django ignores them once a named group exists, and without
+    named groups there are no params). None means the entry must run on its own.
+    """
+    if has_backrefs(tokens) or any(t.kind == "flags" for t in tokens) or uses_verbose(tokens):
+        return None
+    out: list[Token] = []
+    names: list[str] = []
+    for t in tokens:
+        if t.kind == "named":
+            names.append(t.name)
+            out.append(Token("cap", "("))
+        elif t.kind == "cap":
+            out.append(Token("open", "(?:"))
+        else:
+            out.append(t)
+    return render(out), tuple(names)

@@ -45,14 +45,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.urls._regex import (
-    Token,
-    has_backrefs,
-    render,
-    tokenize,
-    top_level_alternation,
-    uses_verbose,
-)
+from warehouse.urls._regex import alternation_form, bucket_key, first_segment, tokenize
+
+__all__ = ["DEFAULT_CACHE_SIZE", "NaiveResolver", "Resolver", "bucket_key", "load_patterns"]
 
 Resolution = tuple[str | None, dict[str, str]]
 
@@ -81,8 +76,8 @@ class _Entry:
             tokens = None
         # Whether the regex has named groups (Django passes only those as kwargs).
         self.groups = "(?P<" in text
-        self.key = _bucket_key(tokens) if tokens else None
-        self.alt = _alternative(tokens) if tokens else None  # (regex, group names) or None
+        self.key = first_segment(tokens) if tokens else None
+        self.alt = alternation_form(tokens) if tokens else None  # (regex, group names) or None
 
     def compile(self) -> re.Pattern[str]:
         """Return the compiled regex; raises ConfigError naming the entry when it is invalid."""
@@ -308,90 +303,6 @@ def load_patterns(path: str) -> list[dict[str, Any]]:
     return data
 
 
-def bucket_key(regex: str) -> str | None:
-    """Return the literal first path segment every match of `regex` has, or None."""
-    try:
-        return _bucket_key(tokenize(regex))
-    except ValueError:
-        return None
-
-
-_META = frozenset(".^$*+?{}[]|()")
-_QUANT = frozenset("?*+{")
-
-
-def _literal(t: Token) -> str | None:
-    if t.kind == "char":
-        return None if t.text in _META else t.text
-    if t.kind == "esc" and not t.text[1].isalnum():
-        return t.text[1]
-    return None
-
-
-def _quantified(tokens: list[Token], i: int) -> bool:
-    return i < len(tokens) and tokens[i].kind == "char" and tokens[i].text in _QUANT
-
-
-def _group_end(tokens: list[Token], i: int) -> int | None:
-    """Return the index of the `)` closing the group opened at `i`, or None if it has a `|`."""
-    depth = 0
-    for j in range(i, len(tokens)):
-        t = tokens[j]
-        if t.kind in ("cap", "named", "open", "cond"):
-            depth += 1
-        elif t.kind == "close":
-            depth -= 1
-            if depth == 0:
-                return j
-        elif depth == 1 and t.kind == "char" and t.text == "|":
-            return None
-    return None
-
-
-def _bucket_key(tokens: list[Token]) -> str | None:
-    """The literal first segment of a tokenized full-path regex (conservative: None if unsure)."""
-    if not tokens or tokens[0].text not in ("^", "\\A") or tokens[0].kind not in ("char", "esc"):
-        return None
-    if (
-        top_level_alternation(tokens)
-        or any(t.kind == "flags" for t in tokens)
-        or uses_verbose(tokens)
-    ):
-        return None
-    chars: list[str] = []
-    i, n = 1, len(tokens)
-    while i < n:
-        t = tokens[i]
-        if t.kind in ("cap", "named") or (t.kind == "open" and t.text in ("(?:", "(?>")):
-            # A plain, unquantified group without alternatives: its content is required in
-            # sequence, so the literal run continues inside it.
-            end = _group_end(tokens, i)
-            if end is None or _quantified(tokens, end + 1):
-                break
-            i += 1
-            continue
-        if t.kind == "close":  # the end of a group entered above
-            i += 1
-            continue
-        lit = _literal(t)
-        if lit is None or _quantified(tokens, i + 1):
-            break
-        chars.append(lit)
-        i += 1
-    text = "".join(chars)
-    if not text.startswith("/"):
-        return None
-    end = text.find("/", 1)
-    if end > 0:
-        return text[1:end]
-    # The literal is the whole path ("^/robots\\.txt\\Z"): its segment is complete only when
-    # the regex ends right there (a `$` alone would also allow a trailing newline).
-    rest = [t.text for t in tokens[i:] if t.kind != "close"]
-    if rest[:1] == ["\\Z"] or rest[:2] == ["$", "\\Z"]:
-        return text[1:]
-    return None
-
-
 def _entry(i: int, p: Any, source: str) -> _Entry:
     if (
         not isinstance(p, Mapping)
@@ -408,28 +319,6 @@ def _entry(i: int, p: Any, source: str) -> _Entry:
         raise ConfigError(f"{source}: entry {i} ({name}): `convert` must be an object")
     ints = tuple(k for k, v in convert.items() if v == "int" and f"(?P<{k}>" in rx)
     return _Entry(i, name, rx, ints, source)
-
-
-def _alternative(tokens: list[Token]) -> tuple[str, tuple[str, ...]] | None:
-    """Return the regex for a combined alternation and its group names in order, or None.
-
-    Named groups become plain numbered groups (names may repeat across alternatives),
-    unnamed ones non-capturing (Django ignores them once a named group exists, and without
-    named groups there are no params). None means the entry must run on its own.
-    """
-    if has_backrefs(tokens) or any(t.kind == "flags" for t in tokens) or uses_verbose(tokens):
-        return None
-    out: list[Token] = []
-    names: list[str] = []
-    for t in tokens:
-        if t.kind == "named":
-            names.append(t.name)
-            out.append(Token("cap", "("))
-        elif t.kind == "cap":
-            out.append(Token("open", "(?:"))
-        else:
-            out.append(t)
-    return render(out), tuple(names)
 
 
 def _chain(entries: Sequence[_Entry]) -> tuple[_Chunk, ...]:
