@@ -7,6 +7,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from warehouse.errors import ConfigError, InputMissing
 from warehouse.urls._regex import alternation_form, is_literal, tokenize, top_level_alternation
@@ -174,3 +176,36 @@ def test_tokenizer_rewrites() -> None:
     assert top_level_alternation(tokenize("a|b")) and not top_level_alternation(tokenize("(a|b)"))
     assert is_literal(tokenize(r"blog\-x/")) and not is_literal(tokenize(r"\d/"))
     assert tokenize(r"\101")[0].kind == "esc"  # three octal digits: a character
+
+
+POOL = [
+    r"^/blog/(?P<pk>[0-9]+)/\Z",
+    r"^/blog/(?P<slug>[-\w]+)/\Z",
+    r"^/blog/(?P<w>[a-z]+)/(?P=w)/\Z",  # back-reference: runs on its own
+    r"(?i)^/blog/(?P<x>[a-z]+)/\Z",  # global flag: runs on its own
+    r"^/(?P<s>[a-z]+)/(?P<pk>[0-9]+)/\Z",  # no literal segment: fallback
+    r"^/[\s\S]*?(?P<kind>rss|atom)\.xml\Z",
+    r"^/shop/\Z",
+    r"^/shop/(?P<a>a+)?(?P<b>b)?/\Z",
+    r"^/(?>shop/(?P<cat>[a-z]+))/(?P<pk>[0-9]+)\Z",
+    r"^/\Z",
+    r"^/(?:x|y)/\Z",
+    r"^/x/(\d+)-\1/\Z",
+    r"^/shop",
+]
+PATHS = st.text(alphabet="/abxyshopblogrssatom.xml0129-AB%", max_size=24).map(lambda s: "/" + s)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    order=st.permutations(range(len(POOL))),
+    ints=st.sets(st.sampled_from(["pk", "a"])),
+    paths=st.lists(PATHS, min_size=1, max_size=30),
+)
+def test_fast_equals_naive_for_any_order(
+    order: list[int], ints: set[str], paths: list[str]
+) -> None:
+    pats = [{"name": f"p{i}", "regex": POOL[i], "convert": {k: "int" for k in ints}} for i in order]
+    fast, naive = Resolver(pats, cache_size=0), NaiveResolver(pats)
+    for p in [*paths, "/blog/12/", "/blog/ab/ab/", "/x/3-3/", "/shop/ab/", "/q/rss.xml"]:
+        assert fast.resolve(p) == naive.resolve(p), p
