@@ -165,10 +165,11 @@ def batch_encoder(
         return values
 
     def encode(rows: Sequence[Sequence[Any]]) -> bytes:
+        # strict=False: the SELECT lists exactly these columns; strict costs ~0.4 us a row
         if fixes:
-            objs = [dict(zip(names, fixed(r), strict=True)) for r in rows]
+            objs = [dict(zip(names, fixed(r), strict=False)) for r in rows]
         else:
-            objs = [dict(zip(names, r, strict=True)) for r in rows]
+            objs = [dict(zip(names, r, strict=False)) for r in rows]
         if not objs:
             return b""
         data = dumps(objs)
