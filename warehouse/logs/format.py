@@ -35,6 +35,7 @@ _NGINX_HINT = re.compile(r"\$\{?[A-Za-z_]")
 # quadratic in the line length on hostile input; above this length a line gets the strict
 # match only (worst case ~50 ms per line at this limit).
 RELAXED_MAX = 8192
+_ATOMIC = {d.DIGITS, d.NUMBER, d.STATUS}
 _APACHE_ESCAPES = {'\\"': '"', "\\t": "\t", "\\n": "\n", "\\\\": "\\"}
 
 
@@ -70,7 +71,12 @@ class LogFormat:
             text, spec = piece
             before = pieces[i - 1] if i > 0 else None
             after = pieces[i + 1] if i + 1 < len(pieces) else None
-            body = spec.regex if spec.regex is not None else _context_regex(spec, before, after)
+            if spec.regex is None:
+                body = _context_regex(spec, before, after)
+            elif spec.regex in _ATOMIC:
+                body = f"(?>{spec.regex})"  # numbers end at a non-digit: never backtrack
+            else:
+                body = spec.regex
             parts.append(f"{spec.prefix}({body}){spec.suffix}")
             name, column = spec.name, spec.column
             seen[name] = seen.get(name, 0) + 1
@@ -88,7 +94,7 @@ class LogFormat:
             self.regex = re.compile(self.pattern, re.DOTALL)
             # Second chance for servers that leave quotes inside quoted fields unescaped:
             # each quoted field ends at the first `"` that lets the rest of the line match.
-            loose = self.pattern.replace("(" + d.QUOTED + ")", "(.*?)")
+            loose = self.pattern.replace("(" + d.QUOTED + ")", "(" + d.QUOTED_RELAXED + ")")
             self.relaxed = re.compile(loose, re.DOTALL) if loose != self.pattern else None
         except re.error as exc:
             raise ConfigError(f"log format {source!r} does not compile: {exc}") from None
@@ -132,8 +138,8 @@ def _context_regex(spec: d.Spec, before: _Piece | None, after: _Piece | None) ->
     if isinstance(after, str):
         stop = after[0]
         if stop.isspace():
-            return r"\S*"
-        return r"[^\s" + ("\\" + stop if stop in "\\]^-[" else stop) + "]*"
+            return r"\S*+"
+        return r"[^\s" + ("\\" + stop if stop in "\\]^-[" else stop) + "]*+"
     return ".*?"
 
 

@@ -168,7 +168,11 @@ class TimeCache:
             """Convert `text` (not in the cache, or cached as bad); remember the answer."""
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
-            value = cache[text] = convert(text)
+            try:
+                value = convert(text)
+            except (OverflowError, ValueError):  # e.g. year 1 shifted by a zone offset
+                value = None
+            cache[text] = value
             return value
 
         return miss
