@@ -17,7 +17,9 @@ How each level's Django semantics become one regex:
   `\\Z` (Django's own translation).
 - re_path() regexes are *searched* (Django calls `regex.search`), so a regex that does not
   start with `^` may skip text: it becomes `[\\s\\S]*?(?:regex)`. An endpoint regex ending
-  in `$` is full-matched by Django: it becomes `(?:regex)\\Z` anchored at its start.
+  in `$` is full-matched by Django: it becomes `(?:regex)\\Z` anchored at its start. A `^`
+  at the start of each top-level alternative is handled (`^a/$|^b/$`, and mixes of
+  anchored and unanchored alternatives when the unanchored ones have no named groups).
 - include() prefixes are matched once and never revisited when the included patterns fail,
   so non-literal prefixes are wrapped in an atomic group `(?>...)`.
 - Leading inline flags `(?i)` become scoped groups `(?i:...)`; numeric back-references are
@@ -29,9 +31,11 @@ Documented limits (where the dump cannot reproduce Django without running Python
   (Django then tries the next pattern; the dump only has the regex);
 - `i18n_patterns`: the language prefix is the one active while dumping
   (settings.LANGUAGE_CODE), not every language;
-- `^`/`\\A` anywhere but at the start of a re_path regex, and look-behinds reaching into
-  an include() prefix (Django matches each level on its own substring); the dump logs a
-  warning when it sees such a `^`;
+- `^`/`\\A` anywhere but at the start of a re_path regex or of its top-level alternatives,
+  and look-behinds reaching into an include() prefix (Django matches each level on its own
+  substring); the dump logs a warning when it sees such a `^`;
+- regexes in verbose mode `(?x)` are copied as they are (group renumbering and the
+  resolver's index skip them; they still resolve, one by one);
 - an outer and an inner level capturing the same name where the inner group is optional
   and does not participate (Django keeps the outer value; the dump keeps the inner group).
 """
