@@ -26,7 +26,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -196,26 +196,26 @@ def parse_logs(
     nworkers = max(1, workers or cfg.logs.workers)
     by_source: dict[str, list[_Result]] = {s.name: [] for s in sources}
     remaining = Counter(t.source.name for t in tasks)
-    done_sources: list[InputSource] = []
 
     def finished(task: _Task, result: _Result) -> None:
         by_source[task.source.name].append(result)
         remaining[task.source.name] -= 1
         if remaining[task.source.name] == 0:
             _retire_stale(store, task.source, by_source[task.source.name])
-            done_sources.append(task.source)
 
     pool_tasks = [t for t in tasks if not t.source.stdin]
     if nworkers > 1 and len(pool_tasks) > 1:
+        # spawn, not fork: the parent may hold threads (boto3, a test's moto server)
         ctx = get_context("spawn")
+        pool_tasks.sort(key=_work, reverse=True)  # biggest first: workers finish together
         with ProcessPoolExecutor(max_workers=min(nworkers, len(pool_tasks)), mp_context=ctx) as ex:
-            futures = [(t, ex.submit(_run_task, settings, t, None)) for t in pool_tasks]
+            futures = {ex.submit(_run_task, settings, t, None): t for t in pool_tasks}
             for t in [t for t in tasks if t.source.stdin]:
                 finished(t, _run_task(settings, t, bar, stdin))
-            for t, fut in futures:
+            for fut in as_completed(futures):
                 res = fut.result()
                 bar.advance(res.nbytes, res.lines)
-                finished(t, res)
+                finished(futures[fut], res)
     else:
         for t in tasks:
             finished(t, _run_task(settings, t, bar, stdin))
@@ -245,6 +245,16 @@ def _plan(sources: list[InputSource], range_bytes: int) -> list[_Task]:
         else:
             tasks.append(_Task(src, 0, 0, None))
     return tasks
+
+
+def _work(task: _Task) -> int:
+    """Estimated bytes of text in a task (gzip: about 4x its size)."""
+    size = task.source.size or 0
+    if task.end is not None:
+        size = task.end - task.start
+    elif task.start:
+        size -= task.start
+    return size * 4 if task.source.gz else size
 
 
 def _state_key(src: InputSource) -> str:
