@@ -113,6 +113,7 @@ def _pipeline(path: Path, urls: Path, workers: int) -> tuple[Any, float, float]:
 
 
 def main() -> None:
+    global REPEAT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--patterns", type=int, default=300)
@@ -120,7 +121,6 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=REPEAT, help="best of N runs per row")
     ap.add_argument("--write", metavar="FILE", help="also write the results as markdown")
     args = ap.parse_args()
-    global REPEAT
     REPEAT = args.repeat
     plain, gz, urls = _data(args.lines, args.patterns)
     rows: list[tuple[str, str, str, str]] = []
