@@ -153,6 +153,15 @@ urlpatterns = [
     # Anchors at the start of each alternative: full-matched, then searched.
     re_path(r"^start/$|^begin/$", views.page, name="start"),
     re_path(r"^go/(?P<x>\d+)|mirror-(\d+)", views.page, name="mixed-anchor"),
+    re_path(
+        r"""(?x)
+        ^verbose/        # the section
+        (?P<num>\d+)     # a number
+        /$""",
+        views.page,
+        name="verbose",
+    ),
+    re_path(r"(?x) ^ v2/ (?P<a> [a-z]+ ) / ", include([path("x/", views.page, name="v2x")])),
     # The active language's prefix only (settings.LANGUAGE_CODE while dumping).
     *i18n_patterns(path("welcome/", views.page, name="welcome")),
 ]

@@ -246,6 +246,8 @@ def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
         flags += m.group(1)
         rx = rx[m.end() :]
     fullmatch = endpoint and pattern.regex.pattern.endswith("$")
+    if "x" in flags:
+        return _Piece(_verbose(rx, flags, fullmatch, endpoint), converters)
     # Each top-level alternative that starts with ^ (or \A) is anchored at the start of
     # what is left of the path; inside the full-path regex that anchor must go.
     branches = _branches(tokenize(rx))
@@ -285,6 +287,20 @@ def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
     if flags:
         tokens = _group(f"(?{flags}:", tokens)
     return _Piece(tokens if endpoint else _atomic(tokens), converters)
+
+
+def _verbose(rx: str, flags: str, fullmatch: bool, endpoint: bool) -> list[Token]:
+    """Embed a verbose-mode regex as it is (comments and spaces kept, a newline ends them)."""
+    m = re.match(r"\s*(\^|\\A)", rx)
+    body = rx[m.end() :] if m else rx
+    text = f"(?{flags}:(?:{body}\n)"
+    if fullmatch:
+        text += "\\Z"
+    elif not m:
+        text = "[\\s\\S]*?" + text
+    text += ")"
+    tokens = [Token("char", c) for c in text]  # opaque: never rewritten, only concatenated
+    return tokens if endpoint else _group("(?>", tokens)
 
 
 _SKIP = tokenize("[\\s\\S]*?")
