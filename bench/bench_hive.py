@@ -64,6 +64,10 @@ def main() -> None:
         for i, day in enumerate(days):
             with open_gzip_write(store, f"bench/dt={day}/part-0.json.gz") as f:
                 f.write(b'{"n": %d}\n' % i)
+        # A day still being written: only a temporary name so far.
+        wip = root / "bench" / "dt=2099-01-01"
+        wip.mkdir(parents=True)
+        (wip / "_tmp.part-0.json.gz").write_bytes(b"")
         root_uri = location_uri(store.uri(""))
         times: dict[str, float] = {}
         with connect(cfg) as hive:
@@ -100,7 +104,14 @@ def main() -> None:
             t0 = time.perf_counter()
             hive.execute(f"MSCK REPAIR TABLE {table_ref('bench', 't_msck')}")
             times["msck re-run"] = time.perf_counter() - t0
-            for name in ("t_batched", "t_loop", "t_msck"):
+            wip_seen = {
+                name: any(
+                    "2099-01-01" in str(r[0])
+                    for r in hive.execute(f"SHOW PARTITIONS {table_ref('bench', name)}").rows
+                )
+                for name in ("t_batched", "t_msck")
+            }
+            for name in ("t_batched", "t_loop"):
                 n = hive.execute(f"SELECT count(*) FROM {table_ref('bench', name)}").rows[0][0]
                 assert n == len(days), (name, n)
     finally:
@@ -111,6 +122,8 @@ def main() -> None:
     print(f"partitions: {args.partitions} (Spark Thrift server, local files)")
     for name, secs in times.items():
         print(f"{name:>16}: {secs:7.2f} s  ({secs / base:5.1f}x batched)")
+    for name, seen in wip_seen.items():
+        print(f"{name}: registered the folder holding only a temporary file: {seen}")
 
 
 if __name__ == "__main__":
