@@ -162,6 +162,12 @@ def test_gunicorn_format_string_and_atoms() -> None:
     assert isinstance(rec, dict), rec
     assert rec["duration_sec"] == 0.25 and rec["duration_ms"] == 250
     assert rec["pid"] == "<42>" and rec["header_in:x-request-id"] == "r1" and rec["args"] == "b=1"
+    # WSGI environ keys are captured as text; unknown one-letter atoms are an error
+    env = compile_format("%(h)s %(HTTP_HOST)s %(t)s")
+    rec = LineParser(env).parse("1.1.1.1 example.org [05/Feb/2021:07:08:09 +0000]")
+    assert isinstance(rec, dict) and rec["var:HTTP_HOST"] == "example.org"
+    with pytest.raises(ConfigError, match="gunicorn atom"):
+        compile_format("%(h)s %(Z)s")
 
 
 def test_escaped_quotes_and_hex_escapes() -> None:

@@ -29,7 +29,7 @@ _APACHE_TOKEN = re.compile(
     r"(?P<code>\^[a-zA-Z]{2}|[a-zA-Z%])"
 )
 _NGINX_TOKEN = re.compile(r"\$(?:\{(?P<b>[A-Za-z0-9_]+)\}|(?P<v>[A-Za-z_][A-Za-z0-9_]*))")
-_GUNICORN_TOKEN = re.compile(r"%\((?P<atom>\{[^}]*\}[ioe]|[A-Za-z])\)s")
+_GUNICORN_TOKEN = re.compile(r"%\((?P<atom>\{[^}]*\}[ioe]|[A-Za-z_][A-Za-z0-9_]*)\)s")
 _NGINX_HINT = re.compile(r"\$\{?[A-Za-z_]")
 # The relaxed second match (unescaped quotes inside quoted fields) backtracks in time
 # quadratic in the line length on hostile input; above this length a line gets the strict
@@ -239,6 +239,8 @@ def _gunicorn_pieces(text: str, source: str) -> list[_Piece]:
                 if isinstance(first, str):  # every mapped atom is a bare directive
                     raise ConfigError(f"log format {source!r}: bad gunicorn atom %({atom})s")
                 spec = first[1]
+            elif len(atom) > 1:  # a WSGI environ key such as %(HTTP_HOST)s: plain text
+                spec = d.Spec(f"var:{atom}", d.STR, re.sub(r"[^a-z0-9_]", "_", atom.lower()))
             else:
                 raise ConfigError(f"log format {source!r}: unknown gunicorn atom %({atom})s")
         pieces.append((m.group(0), spec))
