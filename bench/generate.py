@@ -631,10 +631,10 @@ def _malformed(rng: random.Random, i: int) -> bytes:
 def main(argv: list[str] | None = None) -> None:
     """Write OUT/urls.py, OUT/urls.json and OUT/access.log[.gz]."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patterns", type=int, default=300)
-    ap.add_argument("--lines", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=2013)
-    ap.add_argument("--out", default=str(HERE / "_data" / "p300"))
+    ap.add_argument("--patterns", type=int, default=300, help="URL patterns (default 300)")
+    ap.add_argument("--lines", type=int, default=1_000_000, help="log lines (default 1M)")
+    ap.add_argument("--seed", type=int, default=2013, help="same seed, same bytes")
+    ap.add_argument("--out", default=str(HERE / "_data" / "p300"), help="output folder")
     ap.add_argument("--gz", action="store_true", help="gzip the access log")
     args = ap.parse_args(argv)
     out = Path(args.out)
