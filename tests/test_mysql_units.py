@@ -257,3 +257,10 @@ def test_batch_encoder_splits_lines_exactly():
     lines = encode(tricky).splitlines()
     assert [orjson.loads(x) for x in lines] == [{"id": r[0], "t": r[1]} for r in tricky]
     assert encode([]) == b""
+
+
+def test_endpoint_repr_hides_the_password():
+    from warehouse.mysql.connect import Endpoint
+
+    ep = Endpoint("shop", "127.0.0.1", 3306, "etl", "pa55-Secret", 30.0)
+    assert "pa55-Secret" not in repr(ep) and "pa55-Secret" not in ep.where()

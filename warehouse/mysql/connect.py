@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from warehouse.errors import ConfigError, SourceUnavailable, mask_secret
@@ -41,8 +41,8 @@ class Endpoint:
     host: str
     port: int
     user: str
-    password: str
-    read_timeout: float
+    password: str = field(repr=False)  # never in a repr, log or traceback summary
+    read_timeout: float = 600.0
     connect_timeout: float = 15.0
     via: str = ""  # "through [ssh.NAME] ..." for messages
 
