@@ -545,3 +545,38 @@ def test_hive_through_the_ssh_tunnel(hive_server: Any, sshd: Any, tmp_path: Path
     summary = manage.apply(cfg)
     assert summary.exit_code == 0 and "via [ssh.bastion]" in summary.line()
     assert manage.run_query(cfg, "SELECT 40 + 2").rows == ((42,),)
+
+
+def test_access_raw_reads_the_days_log_folder_in_place(hive_server: Any, tmp_path: Path) -> None:
+    from warehouse.config import config_from_dict
+
+    with gzip.open(_sample_log(), "rb") as f:
+        lines = f.read().splitlines()[:500]
+    logs = tmp_path / "logs"
+    day_dir = logs / "2015" / "05" / "19"
+    day_dir.mkdir(parents=True)
+    (day_dir / "access.log").write_bytes(b"\n".join(lines[:300]) + b"\n")
+    with gzip.open(day_dir / "access.log.1.gz", "wb") as f:
+        f.write(b"\n".join(lines[300:]) + b"\n")
+    (logs / "2015" / "05" / "20").mkdir(parents=True)
+    (logs / "2015" / "05" / "20" / ".access.log.swp").write_bytes(b"x")  # nothing final
+    db = _db()
+    cfg = config_from_dict(
+        {
+            "warehouse": {"root": str(tmp_path / "root")},
+            "hive": hive_server.hive_dict(db),
+            "logs": {"input": str(logs) + "/{date:%Y/%m/%d}/", "format": "combined"},
+        }
+    )
+    summary = manage.register_partitions(cfg, "access_raw", ["2015-05-19", "2015-05-20"])
+    assert (summary.found, summary.added, summary.no_data) == (1, 1, ["2015-05-20"])
+    assert summary.exit_code == 0
+    rows = manage.run_query(
+        cfg, "SELECT dt, count(*), count(status) FROM access_raw GROUP BY dt"
+    ).rows
+    assert rows == (("2015-05-19", 500, 500),)
+    parts = manage.run_query(cfg, "DESCRIBE FORMATTED access_raw PARTITION (dt='2015-05-19')")
+    where = [r[1] for r in parts.rows if str(r[0]).strip() == "Location"]
+    assert where and where[0].rstrip("/").endswith("logs/2015/05/19")
+    again = manage.register_partitions(cfg, "access_raw", ["2015-05-19"])
+    assert (again.added, again.present) == (0, 1)

@@ -49,7 +49,7 @@ from warehouse.hive.render import (
 )
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.tables import find_spec, warehouse_specs
-from warehouse.storage import ObjectStore, store_for_config
+from warehouse.storage import ObjectStore, open_store, store_for_config
 
 log = logging.getLogger(__name__)
 
@@ -357,13 +357,15 @@ def add_partitions(
     spec: TableSpec,
     partitions: Sequence[Mapping[str, str]],
     *,
+    locations: Mapping[tuple[str, ...], str] | None = None,
     client: HiveClient | None = None,
 ) -> HiveSummary:
     """Register `partitions` ({column: value} each) of `spec` that the metastore lacks.
 
-    Each partition's LOCATION is `<root>/<spec.location>/k=v/...`; many go in one
-    `ALTER TABLE ... ADD IF NOT EXISTS` statement. Does not look at the files (see
-    `register_partitions` for that). Raises ConfigError for a partition missing a column.
+    Each partition's LOCATION is `<root>/<spec.location>/k=v/...`, or the URI that
+    `locations` gives for its values tuple; many go in one `ALTER TABLE ... ADD IF NOT
+    EXISTS` statement. Does not look at the files (see `register_partitions` for that).
+    Raises ConfigError for a partition missing a column.
     """
     hc = cfg.hive_or_default()
     root_uri = _root_uri(cfg)
@@ -384,7 +386,12 @@ def add_partitions(
         have = _registered(hive, hc.database, spec) if wanted else set()
         missing = [wanted[k] for k in sorted(wanted) if k not in have]
         summary.present = len(wanted) - len(missing)
-        statements = render_add_partitions(spec, missing, root_uri=root_uri, database=hc.database)
+        where = None
+        if locations:
+            where = [locations.get(tuple(p[n] for n in spec.partition_names)) for p in missing]
+        statements = render_add_partitions(
+            spec, missing, root_uri=root_uri, database=hc.database, locations=where
+        )
         try:
             hive.execute_many(statements)
         except QueryFailed as exc:
@@ -473,6 +480,47 @@ def _spec_from_metastore(cfg: Config, client: HiveClient, table: str, root_uri: 
     )
 
 
+def _is_day_folder(template: str | None) -> bool:
+    """Return True when `[logs] input` depends on the date (maybe one folder per day)."""
+    return bool(template and "{date" in template)
+
+
+def _folder(uri: str) -> bool:
+    """Return True when `uri` names a folder: s3://.../ or an existing local directory."""
+    if "://" in uri and not uri.startswith("file://"):
+        return uri.endswith("/")
+    return Path(uri.removeprefix("file://")).is_dir()
+
+
+def _raw_log_folders(
+    cfg: Config, days: Sequence[str], copied: list[dict[str, str]]
+) -> tuple[list[dict[str, str]], dict[tuple[str, ...], str]]:
+    """Return access_raw partitions for `days` that point at the day's `[logs] input` folder.
+
+    A copy under ROOT/raw/dt=D/ wins; otherwise the day's input folder counts when it
+    holds at least one object with a final name.
+    """
+    template = cfg.logs.input or ""
+    have = {p["dt"] for p in copied}
+    found = list(copied)
+    locations: dict[tuple[str, ...], str] = {}
+    for day in days:
+        if day in have:
+            continue
+        when = dt.datetime.combine(dt.date.fromisoformat(day), dt.time())
+        try:
+            folder = template.format(date=when)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"[logs] input {template!r} cannot be expanded: {exc}") from None
+        if not _folder(folder):
+            continue  # one file per day (or none): Hive needs a folder per partition
+        logs = open_store(folder, cfg.s3)
+        if next(iter(logs.list("")), None) is not None:
+            found.append({"dt": day})
+            locations[(day,)] = location_uri(logs.uri(""))
+    return sorted(found, key=lambda p: p["dt"]), locations
+
+
 def register_partitions(
     cfg: Config,
     table: str,
@@ -483,7 +531,9 @@ def register_partitions(
     """Register the partitions of `table` that exist in the root and not in the metastore.
 
     `dates` (date objects or "YYYY-MM-DD" strings) limits a dt-partitioned table to those
-    dates; None takes every partition found. The warehouse's own tables are created when
+    dates; None takes every partition found. For `access_raw` with dates, a day missing
+    under ROOT/raw/ is taken from `[logs] input` when that expands to a folder for the
+    day (e.g. ".../{date:%Y/%m/%d}/"): the partition then points at that folder. The warehouse's own tables are created when
     missing; any other table must exist (ConfigError otherwise).
     Exit code 4 when dates were given and none has data; raises ConfigError for dates on
     a table without `dt`, SourceUnavailable when the server is down.
@@ -509,7 +559,10 @@ def register_partitions(
                 "use --all"
             )
         found = find_partitions(store, spec, days)
-        summary = add_partitions(cfg, spec, found, client=hive)
+        locations: dict[tuple[str, ...], str] = {}
+        if spec.name == "access_raw" and days is not None and _is_day_folder(cfg.logs.input):
+            found, locations = _raw_log_folders(cfg, days, found)
+        summary = add_partitions(cfg, spec, found, locations=locations, client=hive)
     if days is not None:
         have = {p["dt"] for p in found}
         summary.no_data = [d for d in days if d not in have]

@@ -191,23 +191,30 @@ def render_add_partitions(
     root_uri: str,
     database: str,
     per_statement: int = PARTITIONS_PER_STATEMENT,
+    locations: Sequence[str | None] | None = None,
 ) -> list[str]:
     """Return `ALTER TABLE ... ADD IF NOT EXISTS PARTITION ... LOCATION ...` statements.
 
-    Up to `per_statement` partitions go in each statement; each gets an explicit LOCATION
-    `<table location>/k=v/...`. Raises ValueError when a partition misses a column.
+    Up to `per_statement` partitions go in each statement; each gets an explicit LOCATION:
+    `locations[i]` (a full URI) when given, else `<table location>/k=v/...` under the
+    root. Raises ValueError when a partition misses a column.
     """
+    if locations is not None and len(locations) != len(partitions):
+        raise ValueError(
+            f"table {spec.name}: {len(locations)} locations for {len(partitions)} partitions"
+        )
     statements = []
     for start in range(0, len(partitions), per_statement):
         lines = []
-        for values in partitions[start : start + per_statement]:
-            where = partition_path(spec, values)
+        for i in range(start, min(start + per_statement, len(partitions))):
+            values = partitions[i]
+            where = location_uri(root_uri, partition_path(spec, values))
+            if locations is not None and locations[i]:
+                where = location_uri(locations[i] or "")
             cols = ", ".join(
                 f"{quote_ident(n)} = {quote_string(values[n])}" for n in spec.partition_names
             )
-            lines.append(
-                f"  PARTITION ({cols}) LOCATION {quote_string(location_uri(root_uri, where))}"
-            )
+            lines.append(f"  PARTITION ({cols}) LOCATION {quote_string(where)}")
         statements.append(
             _render(
                 "add_partitions.hql",
