@@ -303,3 +303,27 @@ def test_killed_mid_aggregate_resumes_to_same_result(tmp_path: Path) -> None:
     assert tree(killed / "root", "aggregates") == tree(clean / "root", "aggregates")
     # event part names hash the input's absolute path, which differs: compare by partition
     assert events_by_partition(killed / "root") == events_by_partition(clean / "root")
+
+
+def test_run_on_an_s3_root_with_s3_logs(tmp_path: Path, moto_server: str, s3_client: Any,
+                                       s3_bucket: str) -> None:
+    """The same run with the logs and the root on S3 (moto's server): records land there too."""
+    write_day_logs(tmp_path / "logs", [DAY1, DAY2])
+    for day in (DAY1, DAY2):
+        key = f"access/{day:%Y/%m/%d}/access.log.gz"
+        s3_client.upload_file(str(tmp_path / "logs" / f"{day:%Y/%m/%d}" / "access.log.gz"), s3_bucket, key)
+    data = base_config(tmp_path)
+    data["warehouse"]["root"] = f"s3://{s3_bucket}/warehouse"
+    data["logs"]["input"] = f"s3://{s3_bucket}/access/{{date:%Y/%m/%d}}/"
+    data["s3"] = {"endpoint_url": moto_server}
+    cfg = config_from_dict(data)
+    first = run_nightly(cfg, [DAY1, DAY2])
+    assert first.exit_code == 0, first.line()
+    assert f"records: s3://{s3_bucket}/warehouse/_state/runs" in first.line()
+    keys = {o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="warehouse/")["Contents"]}
+    assert "warehouse/_state/runs/2015-05-19/aggregate.json" in keys
+    assert "warehouse/aggregates/sessions/dt=2015-05-18/part-00000.json.gz" in keys
+    rec = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="warehouse/_state/runs/2015-05-18/parse.json")["Body"].read())
+    assert rec["status"] == "ok" and rec["input"] == f"s3://{s3_bucket}/access/2015/05/18/"
+    again = run_nightly(cfg, [DAY1, DAY2])
+    assert "parse 2 complete" in again.line() and "aggregate 2 complete" in again.line()
