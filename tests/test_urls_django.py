@@ -49,8 +49,13 @@ generate = _load_generate()
 
 
 @pytest.fixture(scope="module")
-def django_resolve() -> Callable[[str, str], tuple[str | None, dict[str, Any]]]:
-    """Return Django's answer for a raw path: (view_name or None, URL-captured kwargs)."""
+def django_resolve() -> Callable[..., tuple[str | None, dict[str, Any]]]:
+    """Return Django's answer for a raw path: (view_name or None, captured kwargs).
+
+    `prefix=False`: `ResolverMatch.captured_kwargs` (the endpoint pattern's captures), what
+    params hold by default; `prefix=True`: every URL-captured kwarg (kwargs minus the extra
+    kwargs, the endpoint's captures winning), what `prefix_params=True` gives.
+    """
     pytest.importorskip("django")
     import django
     from django.conf import settings as dj_settings
@@ -60,12 +65,13 @@ def django_resolve() -> Callable[[str, str], tuple[str | None, dict[str, Any]]]:
         django.setup()
     from django.urls import Resolver404, resolve
 
-    def answer(path: str, urlconf: str) -> tuple[str | None, dict[str, Any]]:
+    def answer(path: str, urlconf: str, prefix: bool = False) -> tuple[str | None, dict[str, Any]]:
         try:
             m = resolve(unquote(path), urlconf=urlconf)
         except Resolver404:
             return None, {}
-        # URL-captured kwargs at every level: kwargs minus extra kwargs, leaf captures win.
+        if not prefix:
+            return m.view_name, dict(m.captured_kwargs or {})
         params = {k: v for k, v in m.kwargs.items() if k not in (m.extra_kwargs or {})}
         params.update(m.captured_kwargs or {})
         return m.view_name, params
@@ -211,6 +217,10 @@ def _check_all(
         Resolver(patterns),
         NaiveResolver(patterns),
     )
+    wide, wide_naive = (
+        Resolver(patterns, prefix_params=True),
+        NaiveResolver(patterns, prefix_params=True),
+    )
     bad = []
     matched = 0
     for p in paths:
@@ -221,6 +231,9 @@ def _check_all(
             _same(ours, theirs) and naive.resolve(p) == ours and fast_cached.resolve(p) == ours
         ):
             bad.append((p[:200], ours, theirs))
+        theirs_wide, ours_wide = django_resolve(p, urlconf, prefix=True), wide.resolve(p)
+        if not (_same(ours_wide, theirs_wide) and wide_naive.resolve(p) == ours_wide):
+            bad.append((p[:200], ("prefix_params", ours_wide), theirs_wide))
     assert not bad, f"{len(bad)} of {len(paths)} paths differ from Django, e.g. {bad[:5]}"
     return len(paths), matched
 
@@ -232,6 +245,10 @@ def test_sample_dump_shape(sample_patterns: list[dict[str, Any]]) -> None:
         by_name["api:v2:users-field"]["regex"] == r"^/api/v2/users/(?P<pk>[0-9]+)/(?P<field>.+)\Z"
     )
     assert by_name["api:v2:users-field"]["convert"] == {"pk": "int"}
+    assert "from_prefix" not in by_name["api:v2:users-field"]
+    assert by_name["accounts:user-blog:post"]["from_prefix"] == ["username"]
+    assert by_name["api:vx:future"]["from_prefix"] == ["version"]
+    assert "from_prefix" not in by_name["inner-id"]  # the inner "id" replaces the outer one
     assert "accounts:user-blog:post" in by_name and "news:post" in by_name
     assert by_name["functools.partial"]["regex"] == r"^/legal/\Z"
     assert "tests.django_sample.views.Feed" in by_name
@@ -463,8 +480,7 @@ for path in json.load(open(sys.argv[1], encoding="utf-8")):
     except Resolver404:
         out.append([None, {}])
         continue
-    params = {k: v for k, v in m.kwargs.items() if k not in (m.extra_kwargs or {})}
-    params.update(m.captured_kwargs or {})
+    params = m.captured_kwargs or {}
     out.append([m.view_name, {k: v if isinstance(v, int) else str(v) for k, v in params.items()}])
 json.dump(out, open(sys.argv[2], "w", encoding="utf-8"))
 """

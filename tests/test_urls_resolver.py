@@ -209,3 +209,30 @@ def test_fast_equals_naive_for_any_order(
     fast, naive = Resolver(pats, cache_size=0), NaiveResolver(pats)
     for p in [*paths, "/blog/12/", "/blog/ab/ab/", "/x/3-3/", "/shop/ab/", "/q/rss.xml"]:
         assert fast.resolve(p) == naive.resolve(p), p
+
+
+PREFIXED = [
+    {
+        "name": "org:repo",
+        "regex": r"^/(?>(?P<org>[-\w]+)/v(?P<v>[0-9]+)/)repo/(?P<pk>[0-9]+)/\Z",
+        "convert": {"v": "int", "pk": "int"},
+        "from_prefix": ["org", "v"],
+    },
+    {"name": "any", "regex": r"^/(?P<rest>.+)\Z"},
+]
+
+
+@pytest.mark.parametrize("make", [Resolver, NaiveResolver])
+def test_prefix_captures_left_out_unless_asked(make: type) -> None:
+    # Django's captured_kwargs holds the endpoint's own captures only.
+    assert make(PREFIXED).resolve("/acme/v02/repo/007/") == ("org:repo", {"pk": "7"})
+    wide = make(PREFIXED, prefix_params=True).resolve("/acme/v02/repo/007/")
+    assert wide == ("org:repo", {"org": "acme", "v": "2", "pk": "7"})
+    # A prefix's int converter still decides whether the pattern matches at all.
+    huge = "/acme/v" + "9" * 5000 + "/repo/1/"
+    assert make(PREFIXED).resolve(huge) == ("any", {"rest": huge[1:]})
+
+
+def test_from_prefix_must_be_a_list_of_names() -> None:
+    with pytest.raises(ConfigError, match=r"entry 0 \(x\): `from_prefix` must be a list of names"):
+        Resolver([{"name": "x", "regex": "^/", "from_prefix": "org"}])

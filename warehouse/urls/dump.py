@@ -6,11 +6,15 @@ over the whole path, leading slash included. Each entry is
 
     {"name": "<view_name>", "regex": "<full-path regex>"}                   (always)
     {..., "convert": {"pk": "int"}}                                            (when needed)
+    {..., "from_prefix": ["org"]}                                              (when needed)
 
 `name` is exactly `resolve(path).view_name` (namespaces joined with ":", or the view's
 dotted path for unnamed patterns): it is computed by Django's own `ResolverMatch`.
 `convert` lists path() parameters that use Django's `int` converter; the resolver emits
 their canonical text ("0012" -> "12"), what Django's converter turns into the same int.
+`from_prefix` lists the groups captured by include() prefixes: Django passes them to the
+view but leaves them out of `ResolverMatch.captured_kwargs` (which holds the endpoint
+pattern's own captures), so the resolver leaves them out of params unless asked.
 
 How each level's Django semantics become one regex:
 - path() routes are anchored at the start of what is left of the path; endpoints end in
@@ -36,8 +40,9 @@ Documented limits (where the dump cannot reproduce Django without running Python
   substring); the dump logs a warning when it sees such a `^`;
 - regexes in verbose mode `(?x)` are copied as they are (group renumbering and the
   resolver's index skip them; they still resolve, one by one);
-- an outer and an inner level capturing the same name where the inner group is optional
-  and does not participate (Django keeps the outer value; the dump keeps the inner group).
+- with the resolver's `prefix_params=True` only: an outer and an inner level capturing the
+  same name where the inner group is optional and does not participate (Django's kwargs
+  keep the outer value; the dump keeps the inner group).
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ class _Piece:
 
     tokens: list[Token]
     converters: dict[str, str]
+    opaque: bool = False  # verbose mode: kept as it is, never rewritten
 
 
 def dump_patterns(
@@ -205,7 +211,7 @@ def _walk(
             match = ResolverMatch(
                 p.callback, (), {}, p.pattern.name, app_names=app_names, namespaces=namespaces
             )
-            regex, convert = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
+            regex, convert, from_prefix = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
             try:
                 re.compile(regex)
             except re.error as e:
@@ -216,6 +222,8 @@ def _walk(
             entry: dict[str, Any] = {"name": match.view_name, "regex": regex}
             if convert:
                 entry["convert"] = convert
+            if from_prefix:
+                entry["from_prefix"] = from_prefix
             out.append(entry)
         else:
             log.warning("skipping unknown URL entry %r (neither URLPattern nor URLResolver)", p)
@@ -247,7 +255,7 @@ def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
         rx = rx[m.end() :]
     fullmatch = endpoint and pattern.regex.pattern.endswith("$")
     if "x" in flags:
-        return _Piece(_verbose(rx, flags, fullmatch, endpoint), converters)
+        return _Piece(_verbose(rx, flags, fullmatch, endpoint), converters, opaque=True)
     # Each top-level alternative that starts with ^ (or \A) is anchored at the start of
     # what is left of the path; inside the full-path regex that anchor must go.
     branches = _branches(tokenize(rx))
@@ -344,8 +352,12 @@ def _atomic(tokens: list[Token]) -> list[Token]:
     return tokens if is_literal(tokens) else _group("(?>", tokens)
 
 
-def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str]]:
-    """Join the levels into one regex: renumber back-references, drop outer duplicate names."""
+def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], list[str]]:
+    """Join the levels into one regex: renumber back-references, drop outer duplicate names.
+
+    Returns the regex, the int converters by group name, and the names captured by
+    include() prefixes (not in Django's `captured_kwargs`).
+    """
     offsets: list[int] = []
     total = 0
     for piece in pieces:
@@ -354,7 +366,11 @@ def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str]]:
     seen: set[str] = set()
     parts: list[str] = []
     convert: dict[str, str] = {}
-    for piece, offset in zip(reversed(pieces), reversed(offsets), strict=True):
+    from_prefix: set[str] = set()
+    last = len(pieces) - 1
+    for k, piece, offset in zip(
+        range(last, -1, -1), reversed(pieces), reversed(offsets), strict=True
+    ):
         tokens = list(piece.tokens)
         if has_backrefs(tokens) and offset:
             tokens = [_renumber(t, offset) for t in tokens]
@@ -365,12 +381,16 @@ def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str]]:
                     tokens[i] = Token("cap", "(")
                 else:
                     names.add(t.name)
+        if piece.opaque:
+            names = set(re.compile(render(tokens)).groupindex) - seen
         for name, kind in piece.converters.items():
             if name not in seen:
                 convert.setdefault(name, kind)
+        if k < last:
+            from_prefix |= names
         seen |= names
         parts.append(render(tokens))
-    return "^" + "".join(reversed(parts)), dict(sorted(convert.items()))
+    return "^" + "".join(reversed(parts)), dict(sorted(convert.items())), sorted(from_prefix)
 
 
 def _renumber(t: Token, offset: int) -> Token:

@@ -8,9 +8,12 @@ raw, percent-encoded path of a log line (no query string):
   U+FFFD), then matched: the answer equals `django.urls.resolve(unquote(path))`:
   `slug` is its `view_name`, or None where Django raises Resolver404 (an empty path, `*`,
   anything not starting with `/`);
-- `params` holds the keyword arguments captured from the URL at every include() level
-  (inner levels override outer ones, groups that did not participate are left out),
-  never the extra kwargs given to path(); values are the matched text, except for
+- `params` equals Django's `ResolverMatch.captured_kwargs`: the keyword arguments the
+  endpoint pattern captured (groups that did not participate are left out), never the
+  extra kwargs given to path(). Captures of include() prefixes (the dump's `from_prefix`)
+  are left out as Django leaves them out of `captured_kwargs`; `prefix_params=True` adds
+  them (then params equal Django's `kwargs` minus the extra kwargs; inner levels win).
+  Values are the matched text, except for
   Django's `int` converter whose value is the canonical decimal text ("0012" -> "12"),
   which Django's converter turns into the same int. A value too long for `int()`
   (over 4300 digits) makes the pattern fail, as in Django, and the next one is tried.
@@ -59,15 +62,24 @@ DEFAULT_CACHE_SIZE = 1 << 16
 class _Entry:
     """One dump entry; its own regex is compiled only when needed (winners, solos)."""
 
-    __slots__ = ("alt", "groups", "index", "ints", "key", "name", "regex", "source", "text")
+    __slots__ = (
+        "alt", "drop", "groups", "index", "ints", "key", "name", "regex", "source", "text",
+    )  # fmt: skip
 
     def __init__(
-        self, index: int, name: str, text: str, ints: tuple[str, ...], source: str
+        self,
+        index: int,
+        name: str,
+        text: str,
+        ints: tuple[str, ...],
+        drop: frozenset[str],
+        source: str,
     ) -> None:
         self.index = index
         self.name = name
         self.text = text
         self.ints = ints
+        self.drop = drop  # named groups left out of params (include() prefix captures)
         self.source = source
         self.regex: re.Pattern[str] | None = None
         try:
@@ -108,10 +120,17 @@ class _Chunk:
 class _Base:
     """Pattern loading and the Django-faithful extraction of params shared by both resolvers."""
 
-    def __init__(self, patterns: Sequence[Mapping[str, Any]], *, source: str = "patterns") -> None:
+    def __init__(
+        self,
+        patterns: Sequence[Mapping[str, Any]],
+        *,
+        prefix_params: bool = False,
+        source: str = "patterns",
+    ) -> None:
         self._patterns = [dict(p) for p in patterns]
         self._source = source
-        self._entries = [_entry(i, p, source) for i, p in enumerate(self._patterns)]
+        self._prefix_params = prefix_params
+        self._entries = [_entry(i, p, source, prefix_params) for i, p in enumerate(self._patterns)]
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -123,7 +142,7 @@ class _Base:
         m = (entry.regex or entry.compile()).match(path)
         if m is None:  # pragma: no cover - callers only pass matching entries
             return None
-        return _convert(entry, {k: v for k, v in m.groupdict().items() if v is not None})
+        return _convert(entry, _kept(m))
 
     def _scan(self, entries: Sequence[_Entry], path: str) -> Resolution:
         for entry in entries:
@@ -134,8 +153,14 @@ class _Base:
         return _MISS
 
 
+def _kept(m: re.Match[str]) -> dict[str, str]:
+    """The participating named groups of a match."""
+    return {k: v for k, v in m.groupdict().items() if v is not None}
+
+
 def _convert(entry: _Entry, params: dict[str, str]) -> dict[str, str] | None:
-    """Apply Django's int converter to `params` (canonical text), None when it would fail."""
+    """Apply Django's int converter to `params` (canonical text), None when it would fail;
+    then leave out the include() prefix captures unless they were asked for."""
     if entry.ints:
         for k in entry.ints:
             v = params.get(k)
@@ -144,14 +169,23 @@ def _convert(entry: _Entry, params: dict[str, str]) -> dict[str, str] | None:
                     params[k] = str(int(v))
                 except ValueError:  # e.g. more digits than int() accepts: Django moves on
                     return None
+    if entry.drop:
+        for k in entry.drop:
+            params.pop(k, None)
     return params
 
 
 class NaiveResolver(_Base):
     """Try every pattern's regex in order for every path (the 2013 loop); same answers."""
 
-    def __init__(self, patterns: Sequence[Mapping[str, Any]], *, source: str = "patterns") -> None:
-        super().__init__(patterns, source=source)
+    def __init__(
+        self,
+        patterns: Sequence[Mapping[str, Any]],
+        *,
+        prefix_params: bool = False,
+        source: str = "patterns",
+    ) -> None:
+        super().__init__(patterns, prefix_params=prefix_params, source=source)
         for e in self._entries:
             e.compile()
 
@@ -178,9 +212,10 @@ class Resolver(_Base):
         patterns: Sequence[Mapping[str, Any]],
         cache_size: int = DEFAULT_CACHE_SIZE,
         *,
+        prefix_params: bool = False,
         source: str = "patterns",
     ) -> None:
-        super().__init__(patterns, source=source)
+        super().__init__(patterns, prefix_params=prefix_params, source=source)
         self._cache_size = cache_size
         self._buckets: dict[str, list[_Entry]] = {}
         self._fallback: list[_Entry] = []
@@ -198,9 +233,11 @@ class Resolver(_Base):
             self.resolve = self._resolve
 
     @classmethod
-    def from_file(cls, path: str, cache_size: int = DEFAULT_CACHE_SIZE) -> Resolver:
+    def from_file(
+        cls, path: str, cache_size: int = DEFAULT_CACHE_SIZE, *, prefix_params: bool = False
+    ) -> Resolver:
         """Return a compiled Resolver for a dump file; raises InputMissing or ConfigError."""
-        resolver = cls(load_patterns(path), cache_size, source=path)
+        resolver = cls(load_patterns(path), cache_size, prefix_params=prefix_params, source=path)
         resolver.compile_all()
         return resolver
 
@@ -211,10 +248,20 @@ class Resolver(_Base):
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled chains and the cache are rebuilt in the receiving process.
-        return {"patterns": self._patterns, "cache_size": self._cache_size, "source": self._source}
+        return {
+            "patterns": self._patterns,
+            "cache_size": self._cache_size,
+            "prefix_params": self._prefix_params,
+            "source": self._source,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["patterns"], state["cache_size"], source=state["source"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["patterns"],
+            state["cache_size"],
+            prefix_params=state["prefix_params"],
+            source=state["source"],
+        )
 
     def cache_info(self) -> Any:
         """Return functools' CacheInfo(hits, misses, maxsize, currsize), or None without cache."""
@@ -247,12 +294,12 @@ class Resolver(_Base):
             params: dict[str, str] | None
             if chunk.solo:
                 entry = chunk.entries[0]
-                params = _convert(entry, {k: v for k, v in m.groupdict().items() if v is not None})
+                params = _convert(entry, _kept(m))
             else:
                 entry, where = chunk.table[m.lastindex]  # type: ignore[index,misc]
                 if where:
                     params = {k: v for k, i in where if (v := m.group(i)) is not None}
-                    if entry.ints:
+                    if entry.ints or entry.drop:
                         params = _convert(entry, params)
                 else:
                     params = _EMPTY
@@ -303,7 +350,7 @@ def load_patterns(path: str) -> list[dict[str, Any]]:
     return data
 
 
-def _entry(i: int, p: Any, source: str) -> _Entry:
+def _entry(i: int, p: Any, source: str, prefix_params: bool) -> _Entry:
     if (
         not isinstance(p, Mapping)
         or not isinstance(p.get("name"), str)
@@ -318,7 +365,11 @@ def _entry(i: int, p: Any, source: str) -> _Entry:
     if not isinstance(convert, Mapping):
         raise ConfigError(f"{source}: entry {i} ({name}): `convert` must be an object")
     ints = tuple(k for k, v in convert.items() if v == "int" and f"(?P<{k}>" in rx)
-    return _Entry(i, name, rx, ints, source)
+    from_prefix = p.get("from_prefix") or []
+    if not isinstance(from_prefix, list) or not all(isinstance(n, str) for n in from_prefix):
+        raise ConfigError(f"{source}: entry {i} ({name}): `from_prefix` must be a list of names")
+    drop: frozenset[str] = frozenset() if prefix_params else frozenset(from_prefix)
+    return _Entry(i, name, rx, ints, drop, source)
 
 
 def _chain(entries: Sequence[_Entry]) -> tuple[_Chunk, ...]:
@@ -334,7 +385,7 @@ def _chain(entries: Sequence[_Entry]) -> tuple[_Chunk, ...]:
         for e in run:
             alt, names = e.alt  # type: ignore[misc]
             base = len(table)
-            where = tuple((name, base + k) for k, name in enumerate(names))
+            where = tuple((n, base + k) for k, n in enumerate(names))
             table.extend([None] * len(names))
             table.append((e, where))  # the marker group closes last: m.lastindex
             parts.append(f"(?:{alt})()")
