@@ -348,3 +348,25 @@ def test_progress_bar_draws_only_when_enabled() -> None:
     off.advance(5, 5)
     off.close()
     assert quiet.getvalue() == "" and off.lines == 5
+
+
+def test_tiny_ranges_with_a_line_longer_than_several_ranges(tmp_path: Path) -> None:
+    good = Path(SAMPLE).read_bytes().split(b"\n")[:40]
+    lines = good[:10] + [b"junk " * 100] + good[10:25] + [b"", b"x"] + good[25:]
+    src = tmp_path / "tiny.log"
+    src.write_bytes(b"\n".join(lines))  # no newline at the end
+    whole = parse_logs(cfg_for(tmp_path / "a"), [str(src)])
+    split = parse_logs(cfg_for(tmp_path / "b"), [str(src)], range_bytes=97, workers=2)
+    assert whole.lines == split.lines == len(lines) == 43
+    assert whole.events == split.events == 40 and split.rejected == 3
+    a = {k.split("/")[1]: sorted(map(str, v)) for k, v in read_tree(tmp_path / "a", "events").items()}
+    merged: dict[str, list[str]] = {}
+    for k, v in read_tree(tmp_path / "b", "events").items():
+        merged.setdefault(k.split("/")[1], []).extend(map(str, v))
+    assert a == {k: sorted(v) for k, v in merged.items()}
+    rejects = [r for rows in read_tree(tmp_path / "b", "rejects").values() for r in rows]
+    assert sorted((r["lineno"], r["reason"]) for r in rejects) == [
+        (11, "no match for format"),
+        (27, "empty line"),
+        (28, "no match for format"),
+    ]

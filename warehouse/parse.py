@@ -74,6 +74,7 @@ class _Task:
     index: int
     start: int
     end: int | None  # None: to the end of the input
+    lineno: int = 0  # lines of the input before this range's first line
 
 
 @dataclass
@@ -239,12 +240,39 @@ def _plan(sources: list[InputSource], range_bytes: int) -> list[_Task]:
         local = not src.stdin and not src.root.startswith("s3://")
         if local and not src.gz and src.size and src.size > range_bytes:
             n = -(-src.size // range_bytes)
-            for i in range(n):
-                end = (i + 1) * range_bytes if i + 1 < n else None
-                tasks.append(_Task(src, i, i * range_bytes, end))
+            starts = [i * range_bytes for i in range(n)]
+            offsets = _lines_before(os.path.join(src.root, src.key), starts)
+            for i, (start, before) in enumerate(zip(starts, offsets, strict=True)):
+                end = starts[i + 1] if i + 1 < n else None
+                tasks.append(_Task(src, i, start, end, before))
         else:
             tasks.append(_Task(src, 0, 0, None))
     return tasks
+
+
+def _lines_before(path: str, starts: list[int]) -> list[int]:
+    """Return, per range start, the number of lines before the range's first line.
+
+    A range's first line starts after the first newline at or after byte start-1, so
+    the answer is the count of newlines in [0, start-1) plus that one. One read of the
+    file (about 0.1 s per 200 MB from the page cache).
+    """
+    out: list[int] = []
+    count = pos = 0
+    with open(path, "rb") as f:
+        for start in starts:
+            if start == 0:
+                out.append(0)
+                continue
+            stop = start - 1
+            while pos < stop:
+                chunk = f.read(min(CHUNK * 4, stop - pos))
+                if not chunk:
+                    break
+                count += chunk.count(b"\n")
+                pos += len(chunk)
+            out.append(count + 1)
+    return out
 
 
 def _work(task: _Task) -> int:
@@ -381,7 +409,6 @@ def _parse_task(
     src = task.source
     name = f"{src.part_id}-{task.index:04d}.json.gz"
     res = _Result(src.name)
-    lineno = 0
     bufs: dict[str, list[bytes]] = {}
     writers: dict[str, IO[bytes]] = {}
     rejects: list[bytes] = []
@@ -391,10 +418,7 @@ def _parse_task(
         f = _open_input(task, settings, stdin)
         if not src.stdin:
             stack.callback(f.close)
-        if task.start:  # line numbers continue those of the earlier ranges
-            with _open_input(_Task(src, 0, 0, None), settings, None) as f0:
-                lineno = _count_newlines(f0, f.tell())
-        first_lineno = lineno
+        lineno = first_lineno = task.lineno  # line numbers continue earlier ranges
 
         def reject(n: int, reason: str, line: str) -> None:
             res.rejects[reason] += 1
@@ -450,16 +474,3 @@ def _parse_task(
     res.unmatched = unmatched
     res.partitions = set(bufs)
     return res
-
-
-def _count_newlines(f: IO[bytes], limit: int) -> int:
-    """Return the number of b"\\n" in the first `limit` bytes of `f`."""
-    n = 0
-    left = limit
-    while left > 0:
-        chunk = f.read(min(CHUNK * 4, left))
-        if not chunk:
-            break
-        n += chunk.count(b"\n")
-        left -= len(chunk)
-    return n
