@@ -352,7 +352,7 @@ def test_progress_bar_draws_only_when_enabled() -> None:
 
 def test_tiny_ranges_with_a_line_longer_than_several_ranges(tmp_path: Path) -> None:
     good = Path(SAMPLE).read_bytes().split(b"\n")[:40]
-    lines = good[:10] + [b"junk " * 100] + good[10:25] + [b"", b"x"] + good[25:]
+    lines = [*good[:10], b"junk " * 100, *good[10:25], b"", b"x", *good[25:]]
     src = tmp_path / "tiny.log"
     src.write_bytes(b"\n".join(lines))  # no newline at the end
     whole = parse_logs(cfg_for(tmp_path / "a"), [str(src)])
