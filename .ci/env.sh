@@ -1,5 +1,6 @@
-# Sourced by .ci/test and .ci/demo: make a Python 3.11 venv in .venv with the package.
-# Usage: . .ci/env.sh EXTRAS    (EXTRAS like "test" or "" for the plain package)
+# shellcheck shell=bash
+# Sourced by .ci/test and .ci/demo: helpers to install Debian packages (apt_need) and to
+# make a Python 3.11 venv in .venv with the package and some extras (setup_venv EXTRAS).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -18,20 +19,33 @@ apt_need() {
     fi
 }
 
-PY="$(command -v python3.11 || command -v python3)"
-if ! "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
-    echo "warehouse needs Python 3.11 (mrjob breaks on 3.12+); found $("$PY" --version)" >&2
-    exit 2
-fi
-if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
-    apt_need python3-venv
-fi
-if [ ! -x .venv/bin/python ]; then
-    echo "== creating .venv with $PY"
-    "$PY" -m venv .venv
-fi
-echo "== pip install -e .[${1:-}]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${1:-}]" 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c 'import warehouse' # fail here if the install did not work
-export PATH="$PWD/.venv/bin:$PATH"
+# _pip ARGS...: pip install quietly; on failure show pip's output and stop.
+_pip() {
+    local out
+    if ! out=$(.venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1); then
+        printf '%s\n' "$out" | grep -v '^WARNING: Location' >&2
+        echo "pip install $* failed" >&2
+        exit 1
+    fi
+    printf '%s\n' "$out" | grep -v -e '^WARNING: Location' -e '^$' || true
+}
+
+setup_venv() {
+    PY="$(command -v python3.11 || command -v python3)"
+    if ! "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
+        echo "warehouse needs Python 3.11 (mrjob breaks on 3.12+); found $("$PY" --version)" >&2
+        exit 2
+    fi
+    if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
+        apt_need python3-venv
+    fi
+    if [ ! -x .venv/bin/python ]; then
+        echo "== creating .venv with $PY"
+        "$PY" -m venv .venv
+    fi
+    echo "== pip install -e .[${1:-}]"
+    _pip -U pip
+    _pip -e ".[${1:-}]"
+    .venv/bin/python -c 'import warehouse' # fail here if the install did not work
+    export PATH="$PWD/.venv/bin:$PATH"
+}
