@@ -212,3 +212,38 @@ def test_split_statements_respects_quotes_and_comments() -> None:
         "SELECT `we;ird` FROM t",
     ]
     assert split_statements(" ;\n-- only a comment\n") == []
+
+
+def test_parse_describe_reads_hive_and_spark_layouts() -> None:
+    from warehouse.hive.manage import parse_describe
+
+    hive3 = [  # Hive 3.1 DESCRIBE FORMATTED: partition columns only in their own section
+        ("# col_name            ", "data_type           ", "comment             "),
+        ("ts", "string", ""),
+        ("params", "map<string,string>", ""),
+        ("", None, None),
+        ("# Partition Information", None, None),
+        ("# col_name            ", "data_type           ", "comment             "),
+        ("dt", "string", ""),
+        ("", None, None),
+        ("# Detailed Table Information", None, None),
+        ("Database:           ", "warehouse           ", None),
+        ("Location:           ", "s3://b/p/events     ", None),
+        ("Table Type:         ", "EXTERNAL_TABLE      ", None),
+    ]
+    spark = [
+        ("ts", "string", None),
+        ("params", "map<string,string>", None),
+        ("dt", "string", None),
+        ("# Partition Information", "", ""),
+        ("# col_name", "data_type", "comment"),
+        ("dt", "string", None),
+        ("", "", ""),
+        ("# Detailed Table Information", "", ""),
+        ("Location", "file:/srv/w/events", ""),
+    ]
+    for rows, where in ((hive3, "s3://b/p/events"), (spark, "file:/srv/w/events")):
+        got = parse_describe(rows)
+        assert got.columns == (("ts", "string"), ("params", "map<string,string>"), ("dt", "string"))
+        assert got.partitions == ("dt",)
+        assert got.location == where

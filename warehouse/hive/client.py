@@ -163,6 +163,8 @@ class HiveClient:
         }
         if self.auth in ("LDAP", "CUSTOM"):
             kwargs["password"] = self._password
+        elif self.auth == "KERBEROS":
+            kwargs["kerberos_service_name"] = "hive"  # EMR's principal hive/_HOST; untested here
         try:
             self._conn = hive.connect(**kwargs)
         except TTransportException as exc:

@@ -207,9 +207,13 @@ class _Described:
 
 def _describe(client: HiveClient, database: str, name: str) -> _Described:
     """Return a table's columns (partition columns included), partition names and location."""
-    rows = client.execute(f"DESCRIBE FORMATTED {table_ref(database, name)}").rows
+    return parse_describe(client.execute(f"DESCRIBE FORMATTED {table_ref(database, name)}").rows)
+
+
+def parse_describe(rows: Sequence[Sequence[Any]]) -> _Described:
+    """Return columns, partition names and location from DESCRIBE FORMATTED rows (Hive or Spark)."""
     columns: list[tuple[str, str]] = []
-    partitions: list[str] = []
+    partitions: list[tuple[str, str]] = []
     location = ""
     section = "columns"
     for row in rows:
@@ -228,10 +232,13 @@ def _describe(client: HiveClient, database: str, name: str) -> _Described:
         elif section == "columns" and not key and columns:
             section = "gap"  # Hive leaves a blank row before the partition section
         elif section == "partitions" and key:
-            partitions.append(key.lower())
+            partitions.append((key.lower(), _norm_type(value)))
         elif section == "details" and key.rstrip(":") == "Location":
             location = value
-    return _Described(tuple(columns), tuple(partitions), location)
+    # Spark lists partition columns among the columns too; Hive only in its own section.
+    named = {n for n, _ in columns}
+    columns += [p for p in partitions if p[0] not in named]
+    return _Described(tuple(columns), tuple(n for n, _ in partitions), location)
 
 
 def _differences(spec: TableSpec, got: _Described, root_uri: str) -> list[str]:
@@ -619,7 +626,9 @@ def format_result(result: Result, fmt: str = "table") -> str:
         raise ConfigError(f"unknown output format {fmt!r}: use table, tsv or json")
     cols = [c.split(".", 1)[1] if "." in c else c for c in result.columns]
     if not cols:
-        return f"OK ({result.statements} statements, no result set)\n" if fmt == "table" else ""
+        n = result.statements
+        note = f"OK ({n} statement{'s' if n != 1 else ''}, no result set)\n"
+        return note if fmt == "table" else ""
     if fmt == "json":
         return "".join(
             json.dumps(
