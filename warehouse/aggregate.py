@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -174,6 +175,9 @@ def job_args(
     if conf is None and runner in _REMOTE_RUNNERS:
         conf = str(resource("conf", "mrjob.conf"))
     args += ["--conf-path", conf] if conf else ["--no-conf"]
+    if conf is None and runner in ("local", "spark"):
+        # without a config, tasks use this interpreter (it has mrjob and orjson)
+        args += ["--python-bin", sys.executable]
     for path in py_files:
         args += ["--py-files", path]
     if job == "sessions":
@@ -225,18 +229,69 @@ def _common_zip(workdir: Path) -> str:
 def _staged_inputs(
     store: ObjectStore, keys: Sequence[str], runner: str, workdir: Path
 ) -> Iterator[list[str]]:
-    """Yield input paths/URIs for mrjob: the store's own, or local copies of S3 objects."""
-    if runner in _REMOTE_RUNNERS or not store.uri("").startswith("s3://"):
+    """Yield input paths/URIs for mrjob: the store's own, or local copies/links.
+
+    hadoop/emr read s3:// themselves. inline/local get local copies of S3 objects. Spark
+    gets links with plain names, because mrjob percent-encodes the `=` of dt=D into a
+    file:// URI that Hadoop's file system then cannot find.
+    """
+    remote = store.uri("").startswith("s3://")
+    if runner in _REMOTE_RUNNERS or (not remote and runner != "spark"):
         yield [store.uri(k) for k in keys]
         return
-    local: list[str] = []
-    for key in keys:
-        dest = workdir / "input" / key
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with store.open_read(key) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-        local.append(str(dest))
-    yield local
+    folder = workdir / "input"
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[str] = []
+    for i, key in enumerate(keys):
+        dest = folder / f"{i:06d}-{key.rsplit('/', 1)[-1].replace('=', '_')}"
+        if remote:
+            with store.open_read(key) as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        else:
+            dest.symlink_to(store.uri(key))
+        staged.append(str(dest))
+    yield staged
+
+
+@contextmanager
+def _runner_env(cfg: Config, runner: str) -> Iterator[None]:
+    """Set WAREHOUSE_RESOURCES and WAREHOUSE_WHEEL (used by conf/mrjob.conf) for one run."""
+    values = {"WAREHOUSE_RESOURCES": str(resource_dir("bootstrap").parent)}
+    if cfg.aggregate.wheel:
+        values["WAREHOUSE_WHEEL"] = cfg.aggregate.wheel
+    added = [k for k in values if k not in os.environ]
+    for key in added:
+        os.environ[key] = values[key]
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def _conf_problem(cfg: Config, runner: str) -> str | None:
+    """Return why the emr runner cannot start with this configuration, None when it can."""
+    if runner != "emr":
+        return None
+    conf = Path(cfg.aggregate.mrjob_conf or resource("conf", "mrjob.conf"))
+    try:
+        text = conf.read_text(encoding="utf-8")
+    except OSError as exc:
+        return f"mrjob config {conf} unreadable: {exc.strerror}; fix [aggregate] mrjob_conf"
+    if "$WAREHOUSE_WHEEL" in text and not (cfg.aggregate.wheel or os.environ.get("WAREHOUSE_WHEEL")):
+        return (
+            f"{conf} bootstraps the nodes from a wheel: build one (python -m build --wheel) "
+            "and set [aggregate] wheel or WAREHOUSE_WHEEL"
+        )
+    return None
+
+
+def _spark_submit_args(runner: str) -> list[str]:
+    """Point mrjob at the venv's spark-submit when it is not on PATH (pyspark installs it)."""
+    if runner != "spark" or shutil.which("spark-submit"):
+        return []
+    beside = Path(sys.executable).parent / "spark-submit"
+    return ["--spark-submit-bin", str(beside)] if beside.exists() else []
 
 
 def _sum_counters(counters: Sequence[dict[str, dict[str, int]]], group: str) -> dict[str, int]:
@@ -272,6 +327,11 @@ def run_aggregate(
         summary.error = f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}"
         summary.exit_code = EXIT_CONFIG
         return summary
+    problem = _conf_problem(cfg, runner)
+    if problem:
+        summary.error = problem
+        summary.exit_code = EXIT_CONFIG
+        return summary
     store = store or store_for_config(cfg)
     summary.output = store.uri(f"aggregates/{job}/")
     wanted = {d.isoformat() for d in dates}
@@ -304,11 +364,12 @@ def run_aggregate(
         workdir = Path(tmp)
         py_files = [] if runner == "inline" else [_common_zip(workdir)]
         with _staged_inputs(store, keys, runner, workdir) as inputs:
-            argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra_args)
+            extra = [*_spark_submit_args(runner), *extra_args]
+            argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra)
             log.info("mrjob %s %s", job, " ".join(argv[: len(argv) - len(inputs)]))
             mr_job = job_cls(argv)
             try:
-                with mr_job.make_runner() as mr_runner:
+                with _runner_env(cfg, runner), mr_job.make_runner() as mr_runner:
                     mr_runner.run()
                     for _, record in mr_job.parse_output(mr_runner.cat_output()):
                         day_records = by_day.get(record["dt"])

@@ -80,6 +80,9 @@ class AggregateConfig:
     mrjob_conf: str | None = _opt(None, "mrjob.conf for the emr/hadoop runners", path=True)
     session_gap_minutes: int = _opt(30, "inactivity that splits a session")
     top_n: int = _opt(10, "values kept per (slug, param) by top_params")
+    wheel: str | None = _opt(
+        None, "wheel of this toolkit that the emr runner's bootstrap installs on the nodes", path=True
+    )
 
 
 @dataclass(frozen=True)
