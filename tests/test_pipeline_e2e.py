@@ -55,6 +55,10 @@ def _snapshot(hive_server: Any, database: str, mysql_db: str) -> dict[str, Any]:
     """Return what a Hive user sees: counts per partition and every aggregate row."""
     snap: dict[str, Any] = {
         "events": _hive(hive_server, database, "SELECT dt, count(*) FROM events GROUP BY dt ORDER BY dt"),
+        "access_raw": _hive(
+            hive_server, database,
+            "SELECT dt, count(*) FROM access_raw WHERE remote_host IS NOT NULL GROUP BY dt ORDER BY dt",
+        ),
         "customers": _hive(hive_server, database, f"SELECT id, name FROM mysql_shop_{mysql_db}_customers ORDER BY id"),
         "orders": _hive(hive_server, database, f"SELECT id, customer_id, total FROM mysql_shop_{mysql_db}_orders ORDER BY id"),
     }
@@ -82,7 +86,7 @@ def shop(mariadb: Any) -> str:
 def test_nightly_run_end_to_end(
     tmp_path: Path, hive_server: Any, mariadb: Any, sshd: Any, shop: str
 ) -> None:
-    write_day_logs(tmp_path / "logs", [DAY1, DAY2])
+    counts = write_day_logs(tmp_path / "logs", [DAY1, DAY2])
     pw = tmp_path / "shop.pass"
     pw.write_text(PASSWORD + "\n")
     pw.chmod(0o600)
@@ -116,6 +120,8 @@ def test_nightly_run_end_to_end(
     assert snap["events"] == [(dt_.split("=")[1], len(lines)) for dt_, lines in sorted(files.items())]
     assert [r[0] for r in snap["events"]] == ["2015-05-17", "2015-05-18", "2015-05-19"]
     assert snap["customers"] == [(1, "Ada"), (2, None), (3, "tab\there")]
+    # access_raw: one partition per log day, over that day's raw folder, every line readable
+    assert snap["access_raw"] == [(str(DAY1), counts[DAY1]), (str(DAY2), counts[DAY2])]
     assert [r[0] for r in snap["orders"]] == [1, 2]
     for job in JOBS:
         assert len(snap[f"{job}_partitions"]) == 3, job

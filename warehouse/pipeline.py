@@ -13,6 +13,8 @@ A record left "running" by a killed run counts as not done. The aggregate stage 
 records each job as it finishes, so a run killed half-way resumes with the jobs that
 had not finished (their outputs replace the partitions, so the result is the same).
 
+The events stage registers the touched `events` partitions and the day's `access_raw`
+partition (the raw log folder of that day, when `[logs] input` names a folder per day).
 Dependencies: events and aggregate need that day's parse; import needs nothing (it
 copies MySQL's current state, so a backfill imports once, for its last date).
 Stages whose section is absent ([hive], [mysql.*]) are skipped and said so.
@@ -34,7 +36,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warehouse.config import Config
-from warehouse.errors import ConfigError, WarehouseError, combined_exit_code
+from warehouse.errors import (
+    EXIT_INPUT_MISSING,
+    ConfigError,
+    WarehouseError,
+    combined_exit_code,
+)
 from warehouse.lock import run_lock
 from warehouse.storage import ObjectStore, read_bytes, store_for_config, write_bytes
 
@@ -381,7 +388,12 @@ class _Night:
 
             union = sorted({p for _, parts in todo for p in parts})
             summary = _check(register_partitions(self.cfg, "events", union))
+            # access_raw: the day's raw log folder itself (partition = the log's day)
+            raw = register_partitions(self.cfg, "access_raw", [day for day, _ in todo])
+            if raw.exit_code != EXIT_INPUT_MISSING:  # 4: no per-day log folder; nothing to add
+                _check(raw)
             for day, rec in recs:
+                rec["access_raw"] = raw.line()
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
 
     def _missing_events(self, day: dt.date, stage: str) -> None:
