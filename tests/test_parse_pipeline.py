@@ -219,13 +219,21 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "%Z" in res.output
     res = runner.invoke(cli, ["--root", root, "parse"])
     assert res.exit_code == 2
-    # a valid but wrong format: every line rejected -> 5, and the rejects are kept
+    res = runner.invoke(cli, ["--root", root, "parse", SAMPLE, "--workers", "2"])
+    assert res.exit_code == 0 and "9999 events" in res.output
+    good = read_tree(Path(root), "events")
+    # a valid but wrong format: every line rejected -> 5, the rejects are kept, and the
+    # good events of the earlier run of this input are not wiped
     res = runner.invoke(cli, ["--root", root, "parse", SAMPLE, "--format", "common"])
     assert res.exit_code == 5, res.output
     assert "10000 rejects" in res.output and "max_reject_ratio" in res.output
     assert sum(len(v) for v in read_tree(Path(root), "rejects").values()) == 10000
-    res = runner.invoke(cli, ["--root", root, "parse", SAMPLE, "--workers", "2"])
-    assert res.exit_code == 0 and "9999 events" in res.output
+    assert read_tree(Path(root), "events") == good
+    # the next good run cleans up after both
+    res = runner.invoke(cli, ["--root", root, "parse", SAMPLE])
+    assert res.exit_code == 0
+    assert sum(len(v) for v in read_tree(Path(root), "rejects").values()) == 1
+    assert read_tree(Path(root), "events") == good
 
 
 def test_config_ip_and_user_must_exist_in_the_format(tmp_path: Path) -> None:
@@ -359,7 +367,9 @@ def test_tiny_ranges_with_a_line_longer_than_several_ranges(tmp_path: Path) -> N
     split = parse_logs(cfg_for(tmp_path / "b"), [str(src)], range_bytes=97, workers=2)
     assert whole.lines == split.lines == len(lines) == 43
     assert whole.events == split.events == 40 and split.rejected == 3
-    a = {k.split("/")[1]: sorted(map(str, v)) for k, v in read_tree(tmp_path / "a", "events").items()}
+    a = {
+        k.split("/")[1]: sorted(map(str, v)) for k, v in read_tree(tmp_path / "a", "events").items()
+    }
     merged: dict[str, list[str]] = {}
     for k, v in read_tree(tmp_path / "b", "events").items():
         merged.setdefault(k.split("/")[1], []).extend(map(str, v))

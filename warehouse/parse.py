@@ -103,6 +103,7 @@ class ParseSummary:
     partitions: set[str] = field(default_factory=set)
     patterns: str | None = None
     max_reject_ratio: float = 0.5
+    rejects_output: str = ""
 
     @property
     def rejected(self) -> int:
@@ -132,7 +133,8 @@ class ParseSummary:
             unmatched += " (no patterns: every slug is null)"
         text = (
             f"parse: {self.lines} lines from {self.inputs} inputs, {self.events} events, "
-            f"{self.rejected} rejects{f' ({reasons})' if reasons else ''}, {unmatched}, "
+            f"{self.rejected} rejects{f' ({reasons}) in {self.rejects_output}' if reasons else ''}, "
+            f"{unmatched}, "
             f"{rate:,.0f} lines/s in {self.seconds:.2f}s -> {self.output} ({where})"
         )
         if self.exit_code:
@@ -186,6 +188,7 @@ def parse_logs(
         inputs=len(sources),
         patterns=patterns_path,
         max_reject_ratio=cfg.logs.max_reject_ratio,
+        rejects_output=store.uri(f"rejects/dt={settings.run_date}"),
     )
     tasks = _plan(sources, range_bytes)
     total = (
@@ -202,7 +205,11 @@ def parse_logs(
         by_source[task.source.name].append(result)
         remaining[task.source.name] -= 1
         if remaining[task.source.name] == 0:
-            _retire_stale(store, task.source, by_source[task.source.name])
+            results = by_source[task.source.name]
+            lines = sum(r.lines for r in results)
+            rejected = sum(sum(r.rejects.values()) for r in results)
+            failed = bool(lines) and rejected / lines > cfg.logs.max_reject_ratio
+            _retire_stale(store, task.source, results, keep_old=failed)
 
     pool_tasks = [t for t in tasks if not t.source.stdin]
     if nworkers > 1 and len(pool_tasks) > 1:
@@ -289,8 +296,15 @@ def _state_key(src: InputSource) -> str:
     return f"_state/parse/{src.part_id}.json"
 
 
-def _retire_stale(store: ObjectStore, src: InputSource, results: list[_Result]) -> None:
-    """Delete what the input's previous run wrote and this run did not; record this run."""
+def _retire_stale(
+    store: ObjectStore, src: InputSource, results: list[_Result], *, keep_old: bool
+) -> None:
+    """Delete what the input's previous run wrote and this run did not; record this run.
+
+    With `keep_old` (this run rejected too many lines: probably a wrong --format) nothing
+    is deleted and the state lists old and new objects, so the next good run of the input
+    cleans up after both instead of a bad run wiping good events.
+    """
     keys = sorted({k for r in results for k in r.keys})
     state_key = _state_key(src)
     old: list[str] = []
@@ -299,9 +313,13 @@ def _retire_stale(store: ObjectStore, src: InputSource, results: list[_Result]) 
             old = list(orjson.loads(read_bytes(store, state_key)).get("keys", []))
         except (orjson.JSONDecodeError, AttributeError):
             log.warning("ignoring unreadable state %s", store.uri(state_key))
-    for key in sorted(set(old) - set(keys)):
-        log.info("removing stale %s (earlier run of %s)", store.uri(key), src.name)
-        store.delete(key)
+    if keep_old:
+        log.warning("%s: too many rejects, keeping the objects of its earlier run", src.name)
+        keys = sorted(set(keys) | set(old))
+    else:
+        for key in sorted(set(old) - set(keys)):
+            log.info("removing stale %s (earlier run of %s)", store.uri(key), src.name)
+            store.delete(key)
     state = {"source": src.name, "keys": keys}
     store_write_bytes(store, state_key, orjson.dumps(state, option=orjson.OPT_INDENT_2))
 
