@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -298,6 +300,40 @@ def _export_once(
     return result
 
 
+class _Pipe:
+    """Compress and write in a second thread (ISA-L releases the GIL while compressing).
+
+    At most `depth` encoded batches wait in the queue, so memory stays bounded.
+    """
+
+    def __init__(self, out: Any, depth: int = 4) -> None:
+        self._out = out
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="export-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                self._out.write(item)
+        except BaseException as exc:  # handed to the producer in write()/close()
+            self._error = exc
+            while self._queue.get() is not None:
+                pass
+
+    def write(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 def _write_part(
     cur: Any,
     store: ObjectStore,
@@ -308,14 +344,18 @@ def _write_part(
 ) -> int:
     written = 0
     with open_gzip_write(store, key) as out:
-        while written < job.rows_per_part:
-            rows = cur.fetchmany(min(job.fetch_batch, job.rows_per_part - written))
-            if not rows:
-                break
-            out.write(encode(rows))
-            written += len(rows)
-            if on_rows is not None:
-                on_rows(len(rows))
+        pipe = _Pipe(out)
+        try:
+            while written < job.rows_per_part:
+                rows = cur.fetchmany(min(job.fetch_batch, job.rows_per_part - written))
+                if not rows:
+                    break
+                pipe.write(encode(rows))
+                written += len(rows)
+                if on_rows is not None:
+                    on_rows(len(rows))
+        finally:
+            pipe.close()
     return written
 
 
