@@ -327,3 +327,27 @@ def test_run_on_an_s3_root_with_s3_logs(tmp_path: Path, moto_server: str, s3_cli
     assert rec["status"] == "ok" and rec["input"] == f"s3://{s3_bucket}/access/2015/05/18/"
     again = run_nightly(cfg, [DAY1, DAY2])
     assert "parse 2 complete" in again.line() and "aggregate 2 complete" in again.line()
+
+
+def test_summary_line_and_exit_code_precedence() -> None:
+    from warehouse.pipeline import RunSummary, StageResult
+
+    d1, d2 = DAY1, DAY2
+    s = RunSummary([d1, d2], "/root/_state/runs", [
+        StageResult(d1, "parse", "ok", "2 partitions"),
+        StageResult(d2, "parse", "complete"),
+        StageResult(d1, "aggregate", "failed", "sessions: job failed", 5),
+        StageResult(d2, "aggregate", "failed", "hive down at 127.0.0.1:10000", 3),
+        StageResult(d1, "import", "skipped", "a backfill imports once, for its last date"),
+        StageResult(d2, "import", "ok"),
+    ])
+    assert s.exit_code == 3  # source unavailable wins over job failed
+    assert s.line() == (
+        "run 2015-05-18..2015-05-19 (2 dates): parse 1 ok 1 complete, "
+        "aggregate 2 failed [2015-05-18 2015-05-19], "
+        "import 1 ok 1 skipped (a backfill imports once, for its last date); "
+        "exit 3; first failure: 2015-05-18 aggregate: sessions: job failed; "
+        "records: /root/_state/runs"
+    )
+    one = RunSummary([d1], "r", [StageResult(d1, "parse", "failed", "no logs", 4)])
+    assert one.line() == "run 2015-05-18: parse failed (exit 4); exit 4; first failure: 2015-05-18 parse: no logs; records: r"
