@@ -264,3 +264,18 @@ def test_endpoint_repr_hides_the_password():
 
     ep = Endpoint("shop", "127.0.0.1", 3306, "etl", "pa55-Secret", 30.0)
     assert "pa55-Secret" not in repr(ep) and "pa55-Secret" not in ep.where()
+
+
+def test_engine_sqoop_refused_on_emr_7_5(tmp_path):
+    from warehouse.config import config_from_dict
+    from warehouse.mysql.importer import run_import
+
+    pw = tmp_path / "pw"
+    pw.write_text("x")
+    cfg = config_from_dict({
+        "warehouse": {"root": str(tmp_path / "root")},
+        "emr": {"release_label": "emr-7.5.0"},
+        "mysql": {"s": {"user": "u", "password_file": str(pw), "databases": ["d"]}},
+    })
+    with pytest.raises(ConfigError, match="has no Sqoop"):
+        run_import(cfg, None, engine="sqoop", full=False)
