@@ -82,7 +82,7 @@ def test_int_converter_overflow_moves_to_next_pattern(resolver: Resolver | Naive
 
 def test_index_shape() -> None:
     r = Resolver(PATTERNS)
-    assert r.stats() == {"patterns": 11, "buckets": 4, "fallback": 4, "largest_bucket": 4}
+    assert r.stats() == {"patterns": 11, "prefixes": 4, "fallback": 4, "most_candidates": 8}
     assert len(r) == 11
 
 
@@ -236,3 +236,21 @@ def test_prefix_captures_left_out_unless_asked(make: type) -> None:
 def test_from_prefix_must_be_a_list_of_names() -> None:
     with pytest.raises(ConfigError, match=r"entry 0 \(x\): `from_prefix` must be a list of names"):
         Resolver([{"name": "x", "regex": "^/", "from_prefix": "org"}])
+
+
+def test_deep_index_keeps_order_and_prefix_heavy_sites_flat() -> None:
+    # Everything under /api/v1/: the index goes down to the resource segment.
+    pats = [{"name": "first", "regex": r"^/api/(?P<any>[a-z0-9]+)/users/\Z"}]
+    for i in range(400):
+        pats.append({"name": f"r{i}:list", "regex": rf"^/api/v1/r{i}/\Z"})
+        pats.append({"name": f"r{i}:one", "regex": rf"^/api/v1/r{i}/(?P<pk>[0-9]+)/\Z"})
+    pats.append({"name": "late", "regex": r"^/api/v1/(?P<res>[a-z0-9]+)/(?P<pk>[0-9]+)/\Z"})
+    r = Resolver(pats, cache_size=0)
+    assert r.stats()["most_candidates"] == 4  # first + late + the resource's own two
+    assert r.resolve("/api/v1/users/") == ("first", {"any": "v1"})  # the earlier pattern wins
+    assert r.resolve("/api/v1/r7/12/") == ("r7:one", {"pk": "12"})
+    assert r.resolve("/api/v1/zz/12/") == ("late", {"res": "zz", "pk": "12"})
+    assert r.resolve("/api/v1/r7") == (None, {})
+    naive = NaiveResolver(pats)
+    for p in ["/api/v1/r399/", "/api/v2/r1/", "/api/v1/", "/api/v1/r1/x/", "/api/", "/api"]:
+        assert r.resolve(p) == naive.resolve(p)

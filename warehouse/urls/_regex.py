@@ -4,8 +4,8 @@ The dump needs to join the regexes of nested include() levels into one full-path
 (renumbering back-references, renaming duplicate group names); the resolver needs to turn
 every capturing group into a non-capturing one before it puts a pattern into a combined
 alternation. Both only have to know where escapes, character classes and group openings
-are, which is what `tokenize` yields. The resolver's index also asks which literal first
-path segment every match of a regex has (`first_segment`). Verbose-mode regexes (`(?x)`, where `#` starts a
+are, which is what `tokenize` yields. The resolver's index also asks which literal leading
+path segments every match of a regex has (`literal_segments`). Verbose-mode regexes (`(?x)`, where `#` starts a
 comment) are reported by `uses_verbose` so callers can avoid rewriting them.
 """
 
@@ -176,14 +176,6 @@ def is_literal(tokens: list[Token]) -> bool:
 # --- analysis used by the resolver's index ---------------------------------------------
 
 
-def bucket_key(regex: str) -> str | None:
-    """Return the literal first path segment every match of `regex` has, or None."""
-    try:
-        return first_segment(tokenize(regex))
-    except ValueError:
-        return None
-
-
 _META = frozenset(".^$*+?{}[]|()")
 _QUANT = frozenset("?*+{")
 
@@ -216,16 +208,21 @@ def _group_end(tokens: list[Token], i: int) -> int | None:
     return None
 
 
-def first_segment(tokens: list[Token]) -> str | None:
-    """Return the literal first segment of a tokenized full-path regex (None when unsure)."""
+def literal_segments(tokens: list[Token]) -> list[str]:
+    """Return the literal leading path segments every match of a full-path regex has.
+
+    `^/api/v1/(?P<pk>...)` gives ["api", "v1"]; `^/robots\\.txt\\Z` gives ["robots.txt"];
+    `^/\\Z` gives [""]; anything not anchored at a literal `/` gives []. Conservative: a
+    segment counts only when a literal `/` (or the end of the regex) closes it.
+    """
     if not tokens or tokens[0].text not in ("^", "\\A") or tokens[0].kind not in ("char", "esc"):
-        return None
+        return []
     if (
         top_level_alternation(tokens)
         or any(t.kind == "flags" for t in tokens)
         or uses_verbose(tokens)
     ):
-        return None
+        return []
     chars: list[str] = []
     i, n = 1, len(tokens)
     while i < n:
@@ -248,16 +245,23 @@ def first_segment(tokens: list[Token]) -> str | None:
         i += 1
     text = "".join(chars)
     if not text.startswith("/"):
-        return None
-    end = text.find("/", 1)
-    if end > 0:
-        return text[1:end]
-    # The literal is the whole path ("^/robots\\.txt\\Z"): its segment is complete only when
-    # the regex ends right there (a `$` alone would also allow a trailing newline).
+        return []
+    parts = text[1:].split("/")
+    # The text after the last "/" is a whole segment only when the regex ends right there
+    # (a `$` alone would also allow a trailing newline).
     rest = [t.text for t in tokens[i:] if t.kind != "close"]
     if rest[:1] == ["\\Z"] or rest[:2] == ["$", "\\Z"]:
-        return text[1:]
-    return None
+        return parts
+    return parts[:-1]
+
+
+def bucket_key(regex: str) -> str | None:
+    """Return the literal first path segment every match of `regex` has, or None."""
+    try:
+        segments = literal_segments(tokenize(regex))
+    except ValueError:
+        return None
+    return segments[0] if segments else None
 
 
 def alternation_form(tokens: list[Token]) -> tuple[str, tuple[str, ...]] | None:

@@ -42,13 +42,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.urls._regex import alternation_form, bucket_key, first_segment, tokenize
+from warehouse.urls._regex import alternation_form, bucket_key, literal_segments, tokenize
 
 __all__ = ["DEFAULT_CACHE_SIZE", "NaiveResolver", "Resolver", "bucket_key", "load_patterns"]
 
@@ -57,13 +57,17 @@ Resolution = tuple[str | None, dict[str, str]]
 _EMPTY: dict[str, str] = {}
 _MISS: Resolution = (None, _EMPTY)
 DEFAULT_CACHE_SIZE = 1 << 16
+# An index node is split by the next path segment only when its subtree holds more
+# patterns than this: deep enough for sites with everything under /api/v1/, without
+# compiling thousands of tiny alternations for ordinary ones.
+_SPLIT_ABOVE = 32
 
 
 class _Entry:
     """One dump entry; its own regex is compiled only when needed (winners, solos)."""
 
     __slots__ = (
-        "alt", "drop", "groups", "index", "ints", "key", "name", "regex", "source", "text",
+        "alt", "drop", "groups", "index", "ints", "name", "regex", "segments", "source", "text",
     )  # fmt: skip
 
     def __init__(
@@ -88,7 +92,7 @@ class _Entry:
             tokens = None
         # Whether the regex has named groups (Django passes only those as kwargs).
         self.groups = "(?P<" in text
-        self.key = first_segment(tokens) if tokens else None
+        self.segments = tuple(literal_segments(tokens)) if tokens else ()
         self.alt = alternation_form(tokens) if tokens else None  # (regex, group names) or None
 
     def compile(self) -> re.Pattern[str]:
@@ -198,8 +202,47 @@ class NaiveResolver(_Base):
         return self._scan(self._entries, path)
 
 
+class _Node:
+    """A node of the literal-segment index: patterns whose regex starts with exactly the
+    segments on the way here, and the alternations for paths that stop here."""
+
+    __slots__ = ("candidates", "chain", "children", "entries", "parent")
+
+    def __init__(self, parent: _Node | None) -> None:
+        self.parent = parent
+        self.children: dict[str, _Node] = {}
+        self.entries: list[_Entry] = []
+        self.candidates: list[_Entry] | None = None  # own + ancestors' entries, in order
+        self.chain: tuple[_Chunk, ...] | None = None
+
+    def build(self) -> tuple[_Chunk, ...]:
+        """Compile the candidates of a path whose segments lead here (and no further)."""
+        found: list[_Entry] = []
+        node: _Node | None = self
+        while node is not None:
+            found.extend(node.entries)
+            node = node.parent
+        self.candidates = sorted(found, key=lambda e: e.index)
+        self.chain = _chain(self.candidates)
+        return self.chain
+
+    def walk(self) -> Iterator[_Node]:
+        yield self
+        for child in self.children.values():
+            yield from child.walk()
+
+    def collapse(self, limit: int) -> int:
+        """Fold small subtrees into their top node (fewer, larger alternations to compile:
+        a pattern kept higher up is merely tried on more paths); return the subtree size."""
+        size = len(self.entries) + sum(c.collapse(limit) for c in self.children.values())
+        if self.parent is not None and size <= limit and self.children:
+            self.entries = [e for n in self.walk() for e in n.entries]
+            self.children = {}
+        return size
+
+
 class Resolver(_Base):
-    """Fast resolver over a URL-pattern dump: prefix buckets, marker alternations, LRU cache.
+    """Fast resolver over a URL-pattern dump: segment index, marker alternations, LRU cache.
 
     `resolve(path) -> (slug, params)` is the only call the pipeline needs; see the module
     docstring for the exact semantics. `cache_size=0` turns the cache off.
@@ -217,16 +260,17 @@ class Resolver(_Base):
     ) -> None:
         super().__init__(patterns, prefix_params=prefix_params, source=source)
         self._cache_size = cache_size
-        self._buckets: dict[str, list[_Entry]] = {}
-        self._fallback: list[_Entry] = []
+        self._root = _Node(None)  # its entries: the fallback list
         for e in self._entries:
-            key = e.key
-            if key is None:
-                self._fallback.append(e)
-            else:
-                self._buckets.setdefault(key, []).append(e)
-        self._chains: dict[str, tuple[_Chunk, ...]] = {}
-        self._fallback_chain = _chain(self._fallback)
+            node = self._root
+            for seg in e.segments:
+                child = node.children.get(seg)
+                if child is None:
+                    child = node.children[seg] = _Node(node)
+                node = child
+            node.entries.append(e)
+        self._root.collapse(_SPLIT_ABOVE)
+        self._root.build()  # the fallback chain, also validating those regexes
         if cache_size > 0:
             self.resolve = functools.lru_cache(maxsize=cache_size)(self._resolve)
         else:
@@ -242,9 +286,10 @@ class Resolver(_Base):
         return resolver
 
     def compile_all(self) -> None:
-        """Compile every bucket now (validates every regex; do it before forking workers)."""
-        for seg in self._buckets:
-            self._chain_for(seg)
+        """Compile every index node now (validates every regex; do it before forking)."""
+        for node in self._root.walk():
+            if node.chain is None:
+                node.build()
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled chains and the cache are rebuilt in the receiving process.
@@ -269,12 +314,22 @@ class Resolver(_Base):
         return info() if info else None
 
     def stats(self) -> dict[str, int]:
-        """Return the index shape: patterns, buckets, fallback patterns, largest bucket."""
+        """Return the index shape: patterns, index nodes holding patterns, fallback patterns,
+        and the most candidates a single path can meet."""
+        nodes = [n for n in self._root.walk() if n.entries and n is not self._root]
+        most = 0
+        for n in self._root.walk():
+            count = 0
+            up: _Node | None = n
+            while up is not None:
+                count += len(up.entries)
+                up = up.parent
+            most = max(most, count)
         return {
             "patterns": len(self._entries),
-            "buckets": len(self._buckets),
-            "fallback": len(self._fallback),
-            "largest_bucket": max((len(b) for b in self._buckets.values()), default=0),
+            "prefixes": len(nodes),
+            "fallback": len(self._root.entries),
+            "most_candidates": most,
         }
 
     def _resolve(self, path: str) -> Resolution:
@@ -282,11 +337,19 @@ class Resolver(_Base):
             path = unquote(path)
         if not path.startswith("/"):
             return _MISS
-        i = path.find("/", 1)
-        seg = path[1:i] if i > 0 else path[1:]
-        chain = self._chains.get(seg)
-        if chain is None:
-            chain = self._chain_for(seg)
+        # Follow the path's segments down the index as far as it has them.
+        node = self._root
+        start = 1
+        while node.children:
+            end = path.find("/", start)
+            child = node.children.get(path[start:end] if end >= 0 else path[start:])
+            if child is None:
+                break
+            node = child
+            if end < 0:
+                break
+            start = end + 1
+        chain = node.chain or node.build()
         for chunk in chain:
             m = chunk.regex.match(path)
             if m is None:
@@ -306,24 +369,9 @@ class Resolver(_Base):
             if params is not None:
                 return entry.name, params
             # A converter rejected the winner (Django then tries the next pattern).
-            return self._scan(self._candidates(seg)[self._position(seg, entry) + 1 :], path)
+            candidates = node.candidates or []
+            return self._scan(candidates[candidates.index(entry) + 1 :], path)
         return _MISS
-
-    def _chain_for(self, seg: str) -> tuple[_Chunk, ...]:
-        if seg not in self._buckets:
-            return self._fallback_chain
-        chain = _chain(self._candidates(seg))
-        self._chains[seg] = chain
-        return chain
-
-    def _candidates(self, seg: str) -> list[_Entry]:
-        bucket = self._buckets.get(seg)
-        if not bucket:
-            return self._fallback
-        return sorted([*bucket, *self._fallback], key=lambda e: e.index)
-
-    def _position(self, seg: str, entry: _Entry) -> int:
-        return [e.index for e in self._candidates(seg)].index(entry.index)
 
 
 def load_patterns(path: str) -> list[dict[str, Any]]:
