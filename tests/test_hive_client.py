@@ -87,3 +87,16 @@ def test_format_result_shapes() -> None:
     assert manage.format_result(Result(), "json") == ""
     with pytest.raises(ConfigError):
         manage.format_result(result, "xml")
+
+
+def test_missing_hql_file_is_exit_4(tmp_path: Path) -> None:
+    conf = _config(tmp_path, free_port())
+    result = CliRunner().invoke(
+        cli, ["--config", str(conf), "hive", "query", "-f", str(tmp_path / "nope.hql")]
+    )
+    assert result.exit_code == 4
+    assert "nope.hql" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    both = CliRunner().invoke(
+        cli, ["--config", str(conf), "hive", "query", "SELECT 1", "-f", "x.hql"]
+    )
+    assert both.exit_code == 2

@@ -267,7 +267,15 @@ def hive_query(state: _State, sql: str | None, file: str | None, fmt: str) -> No
 
     if bool(sql) == bool(file):
         raise ConfigError("give SQL or -f FILE")
-    text = sql if sql else Path(file or "").read_text(encoding="utf-8")
+    if sql:
+        text = sql
+    else:
+        from warehouse.errors import InputMissing
+
+        try:
+            text = Path(file or "").read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputMissing(f"cannot read HQL file {file}: {exc.strerror}") from None
     result = run_query(state.cfg, text)
     click.echo(format_result(result, fmt), nl=False)
 

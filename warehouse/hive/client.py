@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.config import Config, HiveConfig
-from warehouse.errors import ConfigError, QueryFailed, SourceUnavailable
+from warehouse.errors import ConfigError, InputMissing, QueryFailed, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -231,11 +231,11 @@ class HiveClient:
         return self.execute_many(split_statements(text))
 
     def execute_file(self, path: str | Path) -> Result:
-        """Run the statements of an .hql file; raises InputMissing-style ConfigError if absent."""
+        """Run the statements of an .hql file; raises InputMissing when it cannot be read."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"cannot read HQL file {path}: {exc.strerror}") from None
+            raise InputMissing(f"cannot read HQL file {path}: {exc.strerror}") from None
         return self.execute_script(text)
 
     def close(self) -> None:
