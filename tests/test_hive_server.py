@@ -580,3 +580,24 @@ def test_access_raw_reads_the_days_log_folder_in_place(hive_server: Any, tmp_pat
     assert where and where[0].rstrip("/").endswith("logs/2015/05/19")
     again = manage.register_partitions(cfg, "access_raw", ["2015-05-19"])
     assert (again.added, again.present) == (0, 1)
+
+
+def test_hive_dialect_json_ddl_gets_past_the_parser(hive_server: Any, tmp_path: Path) -> None:
+    """EMR's Hive cannot run here: Spark's HiveQL grammar accepts the `hive` dialect's JSON
+    DDL and stops only at the SerDe class, which pyspark does not ship."""
+    from warehouse.errors import QueryFailed
+    from warehouse.hive.client import HiveClient
+    from warehouse.hive.render import location_uri
+    from warehouse.hive.tables import aggregate_spec, events_spec
+
+    db = _db()
+    with HiveClient(hive_server.host, hive_server.port) as client:
+        client.execute(f"CREATE DATABASE `{db}`")
+        for spec in (events_spec(), aggregate_spec("sessions")):
+            (statement,) = manage.render_table(
+                spec, dialect="hive", root_uri=location_uri(str(tmp_path)), database=db
+            )
+            with pytest.raises(QueryFailed) as err:
+                client.execute(statement)
+            assert "org.apache.hadoop.hive.serde2.JsonSerDe not found" in str(err.value)
+            assert "PARSE_SYNTAX_ERROR" not in str(err.value)
