@@ -1,0 +1,166 @@
+"""`warehouse aggregate` end to end: local and spark runners against brute force, the CLI,
+re-runs that replace partitions, failures that write nothing, and an S3 warehouse root."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.test_aggregate_corpus import (
+    BRUTE,
+    START,
+    assert_same,
+    make_corpus,
+    read_output,
+    read_partition_lines,
+    valid_events,
+)
+from warehouse.aggregate import JOB_COLUMNS, run_aggregate
+from warehouse.cli import cli
+from warehouse.config import config_from_dict
+
+DAYS = 3
+DATES = [START + dt.timedelta(days=i) for i in range(DAYS)]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("small")
+    make_corpus(root, 4000, DAYS, seed=3)
+    good, _ = valid_events(read_partition_lines(root, [d.isoformat() for d in DATES]))
+    return root, good
+
+
+def _fresh_root(src: Path, dest: Path) -> Path:
+    """Copy only the events of a corpus, so each runner writes its own aggregates."""
+    for path in (src / "events").rglob("*.json.gz"):
+        target = dest / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    return dest
+
+
+def _check(root: Path, good: list[dict[str, Any]], job: str) -> None:
+    got = read_output(root, job)
+    assert set(got) == {d.isoformat() for d in DATES}
+    assert_same([r for recs in got.values() for r in recs], BRUTE[job](good))
+
+
+@pytest.mark.parametrize("job", sorted(JOB_COLUMNS))
+def test_local_runner_matches_brute_force(small: Any, tmp_path: Path, job: str) -> None:
+    root = _fresh_root(small[0], tmp_path)
+    cfg = config_from_dict({"warehouse": {"root": str(root)}})
+    summary = run_aggregate(cfg, job, DATES, runner="local")
+    assert summary.exit_code == 0, summary.line()
+    assert summary.events == 4000 and sum(summary.malformed.values()) > 0
+    _check(root, small[1], job)
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("job", sorted(JOB_COLUMNS))
+def test_spark_runner_matches_brute_force(
+    small: Any, tmp_path: Path, job: str, spark_runner_args: list[str]
+) -> None:
+    root = _fresh_root(small[0], tmp_path)
+    cfg = config_from_dict({"warehouse": {"root": str(root)}})
+    summary = run_aggregate(cfg, job, DATES, runner="spark", extra_args=spark_runner_args)
+    assert summary.exit_code == 0, summary.line()
+    assert summary.events == 4000 and sum(summary.malformed.values()) > 0
+    _check(root, small[1], job)
+
+
+def test_cli_aggregate_prints_a_summary_and_exits_0(small: Any, tmp_path: Path) -> None:
+    root = _fresh_root(small[0], tmp_path)
+    result = CliRunner().invoke(
+        cli,
+        ["--root", str(root), "aggregate", "top_params", "--from", str(DATES[0]),
+         "--to", str(DATES[-1]), "-r", "inline"],
+    )
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith(f"aggregate top_params [inline] {DATES[0]}..{DATES[-1]}: 3 partitions")
+    assert "4000 events" in line and "malformed skipped" in line
+    _check(root, small[1], "top_params")
+
+
+def test_cli_exit_codes_for_missing_input_and_unknown_job(tmp_path: Path) -> None:
+    (tmp_path / "events").mkdir()
+    missing = CliRunner().invoke(
+        cli, ["--root", str(tmp_path), "aggregate", "daily_actions", "--date", "2024-01-01", "-r", "inline"]
+    )
+    assert missing.exit_code == 4
+    assert "no event partitions" in missing.output and "warehouse parse" in missing.output
+    unknown = CliRunner().invoke(
+        cli, ["--root", str(tmp_path), "aggregate", "weekly", "--date", "2024-01-01", "-r", "inline"]
+    )
+    assert unknown.exit_code == 2 and "unknown job 'weekly'" in unknown.output
+    assert not (tmp_path / "aggregates").exists()
+
+
+def test_rerun_replaces_the_partition_and_removes_stale_parts(small: Any, tmp_path: Path) -> None:
+    root = _fresh_root(small[0], tmp_path)
+    cfg = config_from_dict({"warehouse": {"root": str(root)}})
+    part = root / "aggregates" / "daily_actions" / f"dt={DATES[1]}"
+    part.mkdir(parents=True)
+    (part / "part-00007.json.gz").write_bytes(gzip.compress(b'{"dt": "stale"}\n'))
+    (part / "_tmp.part-00000.json.gz").write_bytes(b"left by a crash")
+    first = run_aggregate(cfg, "daily_actions", [DATES[1]], runner="inline")
+    before = gzip.decompress((part / "part-00000.json.gz").read_bytes())
+    second = run_aggregate(cfg, "daily_actions", [DATES[1]], runner="inline")
+    assert first.partitions == second.partitions == {DATES[1].isoformat()}
+    assert sorted(p.name for p in part.iterdir()) == ["part-00000.json.gz"]
+    assert gzip.decompress((part / "part-00000.json.gz").read_bytes()) == before
+    assert not (root / "aggregates" / "daily_actions" / f"dt={DATES[0]}").exists()
+
+
+def test_partial_dates_run_and_report_the_missing_ones(small: Any, tmp_path: Path) -> None:
+    root = _fresh_root(small[0], tmp_path)
+    cfg = config_from_dict({"warehouse": {"root": str(root)}})
+    later = DATES[-1] + dt.timedelta(days=5)
+    summary = run_aggregate(cfg, "daily_actions", [DATES[0], later], runner="inline")
+    assert summary.exit_code == 0
+    assert summary.partitions == {DATES[0].isoformat()}
+    assert f"no input for {later}" in summary.line()
+
+
+def test_corrupt_input_fails_the_job_and_writes_nothing(small: Any, tmp_path: Path) -> None:
+    root = _fresh_root(small[0], tmp_path)
+    cfg = config_from_dict({"warehouse": {"root": str(root)}})
+    run_aggregate(cfg, "daily_actions", [DATES[0]], runner="inline")
+    out = root / "aggregates" / "daily_actions" / f"dt={DATES[0]}" / "part-00000.json.gz"
+    before = out.read_bytes()
+    victim = next((root / "events" / f"dt={DATES[0]}").glob("*.json.gz"))
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64  # a corrupted block
+    victim.write_bytes(bytes(data))
+    summary = run_aggregate(cfg, "daily_actions", [DATES[0]], runner="inline")
+    assert summary.exit_code == 5
+    assert "failed on runner inline" in summary.line()
+    assert out.read_bytes() == before
+
+
+def test_s3_root_inline(small: Any, moto_server: str, s3_client: Any, s3_bucket: str) -> None:
+    src, good = small
+    for path in (src / "events").rglob("*.json.gz"):
+        key = "wh/" + str(path.relative_to(src))
+        s3_client.put_object(Bucket=s3_bucket, Key=key, Body=path.read_bytes())
+    cfg = config_from_dict(
+        {"warehouse": {"root": f"s3://{s3_bucket}/wh"}, "s3": {"endpoint_url": moto_server}}
+    )
+    summary = run_aggregate(cfg, "sessions", DATES, runner="inline")
+    assert summary.exit_code == 0, summary.line()
+    assert summary.output == f"s3://{s3_bucket}/wh/aggregates/sessions/"
+    records = []
+    for day in DATES:
+        keys = [o["Key"] for o in s3_client.list_objects_v2(
+            Bucket=s3_bucket, Prefix=f"wh/aggregates/sessions/dt={day}/")["Contents"]]
+        assert keys == [f"wh/aggregates/sessions/dt={day}/part-00000.json.gz"]
+        body = s3_client.get_object(Bucket=s3_bucket, Key=keys[0])["Body"].read()
+        records += [json.loads(line) for line in gzip.decompress(body).splitlines()]
+    assert_same(records, BRUTE["sessions"](good))
