@@ -129,8 +129,12 @@ _APP_ROUTES = [
 ]
 
 
-def generate_urls_py(n_patterns: int, seed: int) -> str:
-    """Return the text of a realistic Django urls.py with exactly `n_patterns` endpoints."""
+def generate_urls_py(n_patterns: int, seed: int, prefix: str = "") -> str:
+    """Return the text of a realistic Django urls.py with exactly `n_patterns` endpoints.
+
+    `prefix` (e.g. "api/v1/") puts every app under one include() with that route, like an
+    API-only project: then every path shares its first segments.
+    """
     rng = random.Random(seed)
     lines = [
         f'"""Generated URLconf: {n_patterns} patterns, seed {seed} (bench/generate.py)."""',
@@ -204,13 +208,15 @@ def generate_urls_py(n_patterns: int, seed: int) -> str:
                 break
             body.append(_route_line(rng, code, label, used))
         app_blocks.append(f"{ident} = [\n    " + ",\n    ".join(body) + ",\n]\n")
-        prefix = base + "/"
-        app_entries.append(f'path("{prefix}", include(({ident}, "{base}")))')
+        app_entries.append(f'path("{base}/", include(({ident}, "{base}")))')
         k += 1
     lines.extend(app_blocks)
     # Apps listed alphabetically, as many projects do: the apps of a smaller generated
     # URLconf (same seed) are spread through a larger one instead of all coming first.
     app_entries.sort()
+    if prefix:
+        lines.append("apps = [\n    " + ",\n    ".join(app_entries) + ",\n]\n")
+        app_entries = [f'path("{prefix}", include(apps))']
     entries = top[:-1] + app_entries[: len(app_entries) // 3] + top[-1:]
     entries += app_entries[len(app_entries) // 3 :] + bottom
     lines.append("urlpatterns = [\n    " + ",\n    ".join(entries) + ",\n]\n")
@@ -635,12 +641,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lines", type=int, default=1_000_000, help="log lines (default 1M)")
     ap.add_argument("--seed", type=int, default=2013, help="same seed, same bytes")
     ap.add_argument("--out", default=str(HERE / "_data" / "p300"), help="output folder")
+    ap.add_argument("--prefix", default="", help='put every app under one route, e.g. "api/v1/"')
     ap.add_argument("--gz", action="store_true", help="gzip the access log")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    text = generate_urls_py(args.patterns, args.seed)
+    text = generate_urls_py(args.patterns, args.seed, prefix=args.prefix)
     (out / "urls.py").write_text(text, encoding="utf-8")
     _run_dump(sys.executable, "urls", str(out), out / "urls.json")
     patterns = json.loads((out / "urls.json").read_text(encoding="utf-8"))

@@ -19,19 +19,20 @@ raw, percent-encoded path of a log line (no query string):
   (over 4300 digits) makes the pattern fail, as in Django, and the next one is tried.
 - the returned dict may be shared between calls (cached): treat it as read-only.
 
-How it stays fast and nearly flat in the number of patterns: patterns whose regex starts
-with a literal first segment (`^/blog/...`, `^/robots\\.txt\\Z`) go into a bucket for that
-segment; the rest form a fallback list. For a path whose first segment is `blog`, the
-candidates are bucket "blog" plus the fallback list, merged in the dump's order (so a
-fallback pattern listed before a bucket pattern still wins), compiled into one
-alternation whose alternatives end in an empty marker group `()`: `m.lastindex` names the
-first pattern that matched (Python's `re` tries alternatives in order), and the params
-are read from that pattern's own groups in the same match (named groups are renumbered,
-so names may repeat across alternatives). Patterns that cannot be put in an alternation
-(back-references, inline global flags, verbose mode) are tried on their own at their
-place in the order. Buckets compile lazily (`compile_all()` does all of them; from_file
-calls it, which also validates every regex). Results go to an LRU cache keyed on the raw
-path: a hit costs tens of nanoseconds.
+How it stays fast and nearly flat in the number of patterns: every pattern whose regex
+starts with literal path segments (`^/blog/...`, `^/api/v1/users/...`, `^/robots\\.txt\\Z`)
+sits in an index node for those segments (a trie; a node is split by the next segment only
+when it holds more than 32 patterns); the rest form a fallback list at the root. A path
+follows its own segments down the index; its candidates are the patterns of the nodes on
+the way plus the fallback list, merged in the dump's order (so a fallback pattern listed
+before an indexed one still wins), compiled into one alternation whose alternatives end in
+an empty marker group `()`: `m.lastindex` names the first pattern that matched (Python's
+`re` tries alternatives in order), and the params are read from that pattern's own groups
+in the same match (named groups are renumbered, so names may repeat across alternatives).
+Patterns that cannot be put in an alternation (back-references, inline global flags,
+verbose mode) are tried on their own at their place in the order. Index nodes compile
+lazily (`compile_all()` does all of them; from_file calls it, which also validates every
+regex). Results go to an LRU cache keyed on the raw path: a hit costs tens of nanoseconds.
 
 `NaiveResolver` is the straightforward loop over every regex (the 2013 approach): the
 benchmark's baseline and the tests' second opinion.
