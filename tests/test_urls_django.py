@@ -536,3 +536,18 @@ def test_real_project_with_settings_agrees(tmp_path: Path) -> None:
     ]
     assert not bad, f"{len(bad)} of {len(paths)} differ, e.g. {bad[:5]}"
     assert sum(1 for t in theirs if t[0]) > len(paths) // 3
+
+
+def test_cli_dump_bad_settings_module(tmp_path: Path) -> None:
+    # In a subprocess: --settings configures Django for the whole process.
+    (tmp_path / "bad_settings_mod.py").write_text("raise KeyError('DB_URL')\n", encoding="utf-8")
+    argv = [sys.executable, "-c", "from warehouse.cli import main; main()", "urls", "dump",
+            "--settings", "bad_settings_mod", "--urlconf", "x.urls",
+            "--pythonpath", str(tmp_path)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == ConfigError.exit_code
+    assert proc.stderr.strip() == (
+        "error: cannot import Django settings 'bad_settings_mod': KeyError: 'DB_URL'; "
+        "check --settings and --pythonpath"
+    )

@@ -168,10 +168,10 @@ def _setup_django(urlconf: str, settings_module: str | None) -> None:
     if settings_module:
         try:
             importlib.import_module(settings_module)
-        except ImportError as e:
+        except Exception as e:
             raise ConfigError(
-                f"cannot import Django settings {settings_module!r}: {_one_line(e)}; "
-                "check --settings and --pythonpath"
+                f"cannot import Django settings {settings_module!r}: "
+                f"{type(e).__name__}: {_one_line(e)}; check --settings and --pythonpath"
             ) from e
         os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     else:
