@@ -100,3 +100,34 @@ def test_missing_hql_file_is_exit_4(tmp_path: Path) -> None:
         cli, ["--config", str(conf), "hive", "query", "SELECT 1", "-f", "x.hql"]
     )
     assert both.exit_code == 2
+
+
+def test_partitions_are_found_on_s3_without_work_in_progress(
+    moto_server: str, s3_bucket: str
+) -> None:
+    """The listing side of `register_partitions` on an S3 root (moto's server, real boto3)."""
+    from warehouse.hive.manage import find_partitions
+    from warehouse.hive.render import location_uri, render_add_partitions
+    from warehouse.hive.tables import aggregate_spec, events_spec
+    from warehouse.storage import store_for_config, write_bytes
+
+    cfg = config_from_dict(
+        {"warehouse": {"root": f"s3://{s3_bucket}/wh"}, "s3": {"endpoint_url": moto_server}}
+    )
+    store = store_for_config(cfg)
+    write_bytes(store, "events/dt=2012-01-14/a1.json.gz", b"x")
+    write_bytes(store, "events/dt=2012-01-14/_tmp.a2.json.gz", b"x")
+    write_bytes(store, "events/dt=2012-01-15/_tmp.a1.json.gz", b"x")  # still being written
+    write_bytes(store, "events/dt=2012-01-16/.a1.json.gz", b"x")
+    write_bytes(store, "events/stray.json.gz", b"x")  # not in a partition folder
+    write_bytes(store, "aggregates/sessions/dt=2012-01-14/p.json.gz", b"x")
+    spec = events_spec()
+    assert find_partitions(store, spec) == [{"dt": "2012-01-14"}]
+    assert find_partitions(store, spec, ["2012-01-15", "2012-01-16"]) == []
+    assert find_partitions(store, aggregate_spec("sessions"), ["2012-01-14"]) == [
+        {"dt": "2012-01-14"}
+    ]
+    (statement,) = render_add_partitions(
+        spec, [{"dt": "2012-01-14"}], root_uri=location_uri(store.uri("")), database="w"
+    )
+    assert f"LOCATION 's3://{s3_bucket}/wh/events/dt=2012-01-14'" in statement
