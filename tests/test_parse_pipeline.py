@@ -153,10 +153,12 @@ def test_rerun_with_any_workers_overwrites_the_same_parts(tmp_path: Path) -> Non
     first = parse_logs(cfg, [str(big)], workers=1, range_bytes=1 << 20)
     one = read_tree(root, "events")
     rej_one = read_tree(root, "rejects")
-    second = parse_logs(cfg, [str(big)], workers=2, range_bytes=1 << 20)
+    second = parse_logs(cfg, [str(big)], workers=2, range_bytes=1 << 20, start_method="spawn")
     two = read_tree(root, "events")
     assert one == two  # same objects, same content: no duplicates
     assert read_tree(root, "rejects") == rej_one
+    parse_logs(cfg, [str(big)], workers=3, range_bytes=1 << 20, start_method="fork")
+    assert read_tree(root, "events") == one and read_tree(root, "rejects") == rej_one
     lines, per_day, bad = expected_from(str(big))
     for s in (first, second):
         assert s.lines == lines and s.events == sum(per_day.values())

@@ -23,6 +23,7 @@ import gc
 import logging
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from typing import IO, Any
 
 import orjson
@@ -157,11 +159,14 @@ def parse_logs(
     stdin: IO[bytes] | None = None,
     range_bytes: int = RANGE_BYTES,
     run_date: dt.date | None = None,
+    start_method: str | None = None,
 ) -> ParseSummary:
     """Parse `inputs` into ROOT/events and ROOT/rejects; return the summary.
 
     Raises ConfigError (bad format, [logs] ip/user, patterns file, stdin without a name)
     and InputMissing (an input that does not exist) before writing anything.
+    `range_bytes`, `run_date` and `start_method` (worker processes: "fork" or "spawn";
+    default fork unless other threads run) exist for tests and tools.
     """
     started = time.monotonic()
     fmt_text = fmt or cfg.logs.format
@@ -213,8 +218,13 @@ def parse_logs(
 
     pool_tasks = [t for t in tasks if not t.source.stdin]
     if nworkers > 1 and len(pool_tasks) > 1:
-        # spawn, not fork: the parent may hold threads (boto3, a test's moto server)
-        ctx = get_context("spawn")
+        # fork shares the compiled format and resolver (compiled here first) and skips
+        # interpreter start-up; with other threads alive (a boto3 transfer, a test's
+        # server) forking is unsafe, so spawn then.
+        method = start_method or ("fork" if threading.active_count() == 1 else "spawn")
+        if method == "fork":
+            _components(settings)
+        ctx: BaseContext = get_context(method)
         pool_tasks.sort(key=_work, reverse=True)  # biggest first: workers finish together
         with ProcessPoolExecutor(max_workers=min(nworkers, len(pool_tasks)), mp_context=ctx) as ex:
             futures = {ex.submit(_run_task, settings, t, None): t for t in pool_tasks}
