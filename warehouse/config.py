@@ -135,12 +135,12 @@ class MysqlSourceConfig:
     split_workers: int = _opt(1, "parallel primary-key ranges per table (separate snapshots)")
     sqoop_mappers: int = _opt(4, "sqoop -m")
     read_timeout_seconds: float = _opt(600.0, "MySQL read timeout (detects a frozen bastion)")
-
-    def password(self) -> str:
-        """Return the password from `password_file` or `password_env`; raises ConfigError."""
     driver: str = _opt("auto", '"auto" (mysqlclient when installed), "mysqlclient" or "pymysql"')
     sqoop_direct: bool = _opt(False, "sqoop --direct (mysqldump; values as mysqldump prints them)")
     sqoop_bin: str = _opt("sqoop", "the sqoop executable on the EMR master")
+
+    def password(self) -> str:
+        """Return the password from `password_file` or `password_env`; raises ConfigError."""
         if self.password_file:
             try:
                 return Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
@@ -483,11 +483,11 @@ def validate(cfg: Config) -> list[str]:
             problems.append(f"{where} password_file {src.password_file} is missing or unreadable")
         if src.password_file and src.password_env:
             problems.append(f"{where} set password_file or password_env, not both")
+        if src.driver not in ("auto", "mysqlclient", "pymysql"):
+            problems.append(f'{where} driver must be "auto", "mysqlclient" or "pymysql"')
         if src.workers < 1 or src.split_workers < 1:
             problems.append(f"{where} workers and split_workers must be at least 1")
     return problems
-        if src.driver not in ("auto", "mysqlclient", "pymysql"):
-            problems.append(f'{where} driver must be "auto", "mysqlclient" or "pymysql"')
 
 
 def _release_at_least(label: str, version: tuple[int, int]) -> bool:
