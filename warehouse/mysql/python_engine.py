@@ -14,9 +14,16 @@ lossless (see `warehouse.mysql.schema` for the table):
   those values are written with backslashreplace (`\\xff`), like events and rejects;
   the count is reported (`non_utf8`).
 
+Speed (bench/results_import.md): mysqlclient's C converters return the server's text
+for DECIMAL/DATE/TIME without Python calls; each fetched batch becomes dicts through a
+compiled constant-key comprehension and ONE orjson call (see `batch_encoder`); a second
+thread compresses and writes while the next batch is fetched and encoded.
+
 `split_workers > 1` reads ranges of a single-column integer primary key in parallel
-processes. Each range is its own snapshot: a table written to during the import may be
-copied at slightly different moments per range (off by default, documented).
+processes (multiprocessing "spawn": a script calling it needs the usual
+`if __name__ == "__main__":` guard; the `warehouse` command has it). Each range is its
+own snapshot: a table written to during the import may be copied at slightly different
+moments per range (off by default, documented).
 """
 
 from __future__ import annotations
