@@ -158,7 +158,7 @@ def test_a_changed_spec_is_reported_not_dropped(hive_server: Any, tmp_path: Path
     summary = manage.ensure_tables(cfg, [changed])
     assert summary.exit_code == 5
     assert summary.changed and "+b string" in summary.line() and "n bigint->int" in summary.line()
-    assert "drop them" in summary.line()
+    assert "--replace" in summary.line()
     # Left alone: the old columns and the data are still there.
     rows = manage.run_query(cfg, "SELECT a, n, dt FROM things").rows
     assert rows == (("x", 1, "2012-01-14"),)
@@ -601,3 +601,26 @@ def test_hive_dialect_json_ddl_gets_past_the_parser(hive_server: Any, tmp_path: 
                 client.execute(statement)
             assert "org.apache.hadoop.hive.serde2.JsonSerDe not found" in str(err.value)
             assert "PARSE_SYNTAX_ERROR" not in str(err.value)
+
+
+def test_apply_reports_a_new_log_format_and_replaces_on_request(
+    hive_server: Any, tmp_path: Path
+) -> None:
+    db = _db()
+    root = tmp_path / "root"
+    hive = hive_server.hive_dict(db)
+    combined = _write_config(
+        tmp_path / "a.toml", root, hive, extra='\n[logs]\nformat = "combined"\n'
+    )
+    common = _write_config(tmp_path / "b.toml", root, hive, extra='\n[logs]\nformat = "common"\n')
+    assert _cli("--config", str(combined), "hive", "apply").exit_code == 0
+    changed = _cli("--config", str(common), "hive", "apply")
+    assert changed.exit_code == 5
+    assert (
+        "4 unchanged, 1 changed" in changed.output
+        and "access_raw (columns -referer" in changed.output
+    )
+    replaced = _cli("--config", str(common), "hive", "apply", "--replace")
+    assert replaced.exit_code == 0 and "1 replaced" in replaced.output
+    again = _cli("--config", str(common), "hive", "apply")
+    assert again.exit_code == 0 and "5 unchanged" in again.output

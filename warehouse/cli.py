@@ -231,12 +231,13 @@ def hive() -> None:
 
 
 @hive.command("apply")
+@click.option("--replace", is_flag=True, help="drop and re-create tables whose spec changed (files stay)")
 @pass_state
-def hive_apply(state: _State) -> None:
+def hive_apply(state: _State, replace: bool) -> None:
     """Create the database and every table (idempotent; changed specs are reported)."""
     from warehouse.hive.manage import apply
 
-    _finish(apply(state.cfg))
+    _finish(apply(state.cfg, replace=replace))
 
 
 @hive.command("partitions")

@@ -120,7 +120,8 @@ class HiveSummary:
             if self.changed:
                 text += (
                     f"; differ from their spec (left as they are): {'; '.join(self.changed)}"
-                    " - drop them (external tables: the files stay) and re-run"
+                    " - re-run with --replace (replace=True) or drop them (external tables:"
+                    " the files stay)"
                 )
         if self.failed:
             text += f"; {len(self.failed)} failed: {'; '.join(self.failed)}"
