@@ -1,4 +1,5 @@
-"""Expand `parse` inputs (files, .gz, directories, globs, s3:// keys and prefixes, `-`).
+"""`parse` inputs: expand specs (files, .gz, directories, globs, s3:// keys and prefixes,
+`-`) and read them as decoded line blocks, whole or by byte range.
 
 Each input becomes an `InputSource` with a canonical name (absolute path, `s3://` URI, or
 `stdin:<source-name>`): part files are named from a hash of that name, so the same input
@@ -12,12 +13,15 @@ import fnmatch
 import glob
 import hashlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from warehouse.config import Config
+from warehouse.config import Config, S3Config
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.storage import is_hidden, open_store
+from warehouse.storage import is_hidden, open_maybe_gzip, open_store
 
 _GLOB_CHARS = "*?["
 
@@ -118,4 +122,101 @@ def _expand_s3(cfg: Config, spec: str) -> list[InputSource]:
         out.append(InputSource(f"{root}/{obj.key}", root, obj.key, obj.size))
     if not out:
         raise InputMissing(f"input {spec}: no objects under that key or prefix")
+    return out
+
+
+# --- reading ----------------------------------------------------------------------------
+
+CHUNK = 1 << 20  # read size; lines are split and decoded a chunk at a time
+
+
+def open_input(
+    src: InputSource, s3: S3Config, start: int = 0, stdin: IO[bytes] | None = None
+) -> IO[bytes]:
+    """Return a binary reader of `src` (decompressed), positioned at the first line that
+    begins at or after byte `start`; raises InputMissing or SourceUnavailable."""
+    if src.stdin:
+        return stdin if stdin is not None else sys.stdin.buffer
+    store = open_store(src.root, s3)
+    if src.gz:
+        return open_maybe_gzip(store, src.key)
+    f = store.open_read(src.key)
+    if start:
+        f.seek(start - 1)
+        f.readline()  # the line that holds byte start-1 belongs to the previous range
+    return f
+
+
+def read_blocks(
+    f: IO[bytes], end: int | None = None, *, max_line: int
+) -> Iterator[tuple[list[str], int]]:
+    """Yield (decoded lines, bytes consumed), a chunk at a time, up to the line that holds
+    byte `end` (None: to EOF). Lines are split on \\n (\\r\\n too), decoded as UTF-8 with
+    backslashreplace; a line longer than 4*max_line+4 bytes (surely over `max_line`
+    characters) is cut there and its rest skipped, so memory stays bounded."""
+    overlong = 4 * max_line + 4
+    pos = f.tell() if end is not None else 0
+    pending = b""
+    skipping = False  # inside an overlong line already reported
+    while True:
+        size = CHUNK if end is None else min(CHUNK, end - pos)
+        chunk = f.read(size) if size > 0 else b""
+        if not chunk:
+            if end is not None and pos >= end and pending and not skipping:
+                pending += f.readline(overlong)  # finish the line begun inside the range
+                if pending.endswith(b"\n"):
+                    pending = pending[:-2] if pending.endswith(b"\r\n") else pending[:-1]
+            if pending and not skipping:
+                yield _decode(pending[:overlong]), len(pending)
+            return
+        pos += len(chunk)
+        if skipping:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                continue
+            chunk = chunk[nl + 1 :]
+            skipping = False
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            pending = data
+            if len(pending) > overlong:
+                yield _decode(pending[:overlong]), len(pending)
+                pending = b""
+                skipping = True
+            continue
+        pending = data[cut + 1 :]
+        yield _decode(data[:cut]), cut + 1
+        if len(pending) > overlong:
+            yield _decode(pending[:overlong]), len(pending)
+            pending = b""
+            skipping = True
+
+
+def _decode(block: bytes) -> list[str]:
+    text = block.decode("utf-8", "backslashreplace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text.split("\n")
+
+
+def lines_before(path: str, starts: list[int]) -> list[int]:
+    """Return, per range start, the number of lines of the file before the range's first
+    line: the newlines in [0, start-1) plus the one that ends the line holding start-1.
+    One read of the file (about 0.1 s per 200 MB from the page cache)."""
+    out: list[int] = []
+    count = pos = 0
+    with open(path, "rb") as f:
+        for start in starts:
+            if start == 0:
+                out.append(0)
+                continue
+            stop = start - 1
+            while pos < stop:
+                chunk = f.read(min(CHUNK * 4, stop - pos))
+                if not chunk:
+                    break
+                count += chunk.count(b"\n")
+                pos += len(chunk)
+            out.append(count + 1)
     return out
