@@ -156,6 +156,8 @@ def test_emr_runner_against_moto(emr_setup: dict[str, Any], job: str, n_steps: i
     assert summary.exit_code == 0, summary.line()
     assert summary.partitions == {d.isoformat() for d in dates}
     assert len(cluster.done) == n_steps
+    # read_logs: false in conf/mrjob.conf: no counters, and the summary says so
+    assert not summary.counters_read and "counts not read" in summary.line()
 
     # the output came back from S3 through mrjob's cat_output and matches brute force
     days = [d.isoformat() for d in dates]

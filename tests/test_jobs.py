@@ -226,3 +226,36 @@ def test_gzip_output_is_json_lines_under_the_partition(week: tuple[Path, Any]) -
     with gzip.open(files[0], "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
     assert rows and rows[0]["slug"] is None  # sorted by slug, null first
+
+
+# ---------------------------------------------------------------------------------------
+# the mrjob command line per runner (pure)
+
+
+def test_job_args_per_runner(tmp_path: Path) -> None:
+    import sys
+
+    from warehouse.aggregate import input_dates, job_args, mrjob_conf_path
+    from warehouse.resources import resource
+
+    shipped = str(resource("conf", "mrjob.conf"))
+    cfg = config_from_dict({"aggregate": {"session_gap_minutes": 45, "top_n": 3}}, path=tmp_path / "w.toml")
+    assert mrjob_conf_path(cfg) == shipped
+    assert job_args(cfg, "sessions", "emr", ["s3://b/e/dt=2024-03-08/p.json.gz"], py_files=["c.zip"]) == [
+        "-r", "emr", "--conf-path", shipped, "--py-files", "c.zip",
+        "--gap-minutes", "45", "--top-n", "3", "s3://b/e/dt=2024-03-08/p.json.gz",
+    ]
+    # local/spark tasks run this interpreter unless the conf names a python_bin
+    assert job_args(cfg, "daily_actions", "local", ["a.json.gz"]) == [
+        "-r", "local", "--conf-path", shipped, "--python-bin", sys.executable, "a.json.gz",
+    ]
+    assert job_args(cfg, "top_params", "hadoop", ["x"], extra_args=["--jobconf", "k=v"]) == [
+        "-r", "hadoop", "--conf-path", shipped, "--top-n", "3", "--jobconf", "k=v", "x",
+    ]
+    own = tmp_path / "mrjob.conf"
+    own.write_text("runners:\n  local:\n    python_bin: /opt/py/bin/python3.11\n")
+    cfg2 = config_from_dict({"aggregate": {"mrjob_conf": str(own)}})
+    assert job_args(cfg2, "daily_actions", "local", ["a"]) == ["-r", "local", "--conf-path", str(own), "a"]
+    day = START
+    assert input_dates("sessions", [day]) == [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)]
+    assert input_dates("daily_actions", [day]) == [day]

@@ -105,6 +105,7 @@ class AggregateSummary:
     malformed: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     dropped: int = 0
+    counters_read: bool = True
     seconds: float = 0.0
     error: str | None = None
     exit_code: int = EXIT_OK
@@ -118,11 +119,14 @@ class AggregateSummary:
         skipped = sum(self.malformed.values())
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.malformed.items()))
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
-        parts = [
-            f"{len(self.partitions)} partitions, {self.records} records",
-            f"{self.events} events from {self.inputs} files ({rate:,.0f} events/s)",
-            f"{skipped} malformed skipped" + (f" ({reasons})" if reasons else ""),
-        ]
+        parts = [f"{len(self.partitions)} partitions, {self.records} records"]
+        if self.counters_read:
+            parts += [
+                f"{self.events} events from {self.inputs} files ({rate:,.0f} events/s)",
+                f"{skipped} malformed skipped" + (f" ({reasons})" if reasons else ""),
+            ]
+        else:  # e.g. emr with read_logs: false
+            parts.append(f"{self.inputs} files; event and malformed counts not read (no counters)")
         if self.dropped:
             parts.append(f"{self.dropped} records of neighbouring dates not written")
         if self.missing:
@@ -160,6 +164,23 @@ def input_dates(job: str, dates: Sequence[dt.date]) -> list[dt.date]:
     return sorted(wanted)
 
 
+def mrjob_conf_path(cfg: Config) -> str:
+    """Return the mrjob.conf in use: `[aggregate] mrjob_conf`, else the shipped one."""
+    return cfg.aggregate.mrjob_conf or str(resource("conf", "mrjob.conf"))
+
+
+def _conf_sets(conf: str, runner: str, key: str) -> bool:
+    """Return True when the mrjob.conf `conf` sets `key` for `runner` (False if unreadable)."""
+    import yaml  # mrjob's own dependency
+
+    try:
+        data = yaml.safe_load(Path(conf).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    section = (data.get("runners") or {}).get(runner) or {}
+    return isinstance(section, dict) and key in section
+
+
 def job_args(
     cfg: Config,
     job: str,
@@ -170,13 +191,10 @@ def job_args(
     extra_args: Sequence[str] = (),
 ) -> list[str]:
     """Return the mrjob command line for `job` on `runner` over `inputs` (paths or URIs)."""
-    args = ["-r", runner]
-    conf = cfg.aggregate.mrjob_conf
-    if conf is None and runner in _REMOTE_RUNNERS:
-        conf = str(resource("conf", "mrjob.conf"))
-    args += ["--conf-path", conf] if conf else ["--no-conf"]
-    if conf is None and runner in ("local", "spark"):
-        # without a config, tasks use this interpreter (it has mrjob and orjson)
+    conf = mrjob_conf_path(cfg)
+    args = ["-r", runner, "--conf-path", conf]
+    if runner in ("local", "spark") and not _conf_sets(conf, runner, "python_bin"):
+        # tasks on this machine use this interpreter (it has mrjob and orjson)
         args += ["--python-bin", sys.executable]
     for path in py_files:
         args += ["--py-files", path]
@@ -273,7 +291,7 @@ def _conf_problem(cfg: Config, runner: str) -> str | None:
     """Return why the emr runner cannot start with this configuration, None when it can."""
     if runner != "emr":
         return None
-    conf = Path(cfg.aggregate.mrjob_conf or resource("conf", "mrjob.conf"))
+    conf = Path(mrjob_conf_path(cfg))
     try:
         text = conf.read_text(encoding="utf-8")
     except OSError as exc:
@@ -388,6 +406,7 @@ def run_aggregate(
                 summary.seconds = time.monotonic() - started
                 return summary
 
+    summary.counters_read = any(counters)
     summary.malformed = _sum_counters(counters, MALFORMED_GROUP)
     summary.events = sum(_sum_counters(counters, EVENTS_GROUP).values())
     for out_day, records in by_day.items():
