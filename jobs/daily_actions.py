@@ -34,6 +34,8 @@ from _common import (
 from mrjob.job import MRJob
 from mrjob.step import MRStep
 
+# a map task buffers the states of at most this many events before emitting them
+FLUSH_EVENTS = 1_000_000
 # partial state per (dt, slug): [hits, users, ips, server_errors, client_errors, durations]
 State = list[Any]
 
@@ -44,6 +46,13 @@ class DailyActions(MRJob):
     INPUT_PROTOCOL = RawLineProtocol
     INTERNAL_PROTOCOL = OrjsonProtocol
     OUTPUT_PROTOCOL = OrjsonValueProtocol
+
+    def configure_args(self) -> None:
+        super().configure_args()
+        self.add_passthru_arg(
+            "--flush-events", type=int, default=FLUSH_EVENTS,
+            help="a map task emits its partial states after this many events (bounds memory)",
+        )
 
     def steps(self) -> list[MRStep]:
         return [
@@ -58,13 +67,14 @@ class DailyActions(MRJob):
     def init_state(self) -> None:
         self._parser = EventParser()
         self._state: dict[tuple[str, str | None], State] = {}
+        self._buffered = 0
 
-    def map_event(self, _: None, line: bytes) -> None:
-        # returns None (nothing to yield per event): mrjob treats that as no output
+    def map_event(self, _: None, line: bytes) -> list[tuple[Any, State]] | None:
+        # combines in memory; yields only when the buffer is full (None: no output)
         ev = self._parser.parse(line)
         if isinstance(ev, str):
             self.increment_counter(MALFORMED, ev)
-            return
+            return None
         key = (ev["dt"], ev["slug"])
         st = self._state.get(key)
         if st is None:
@@ -82,11 +92,22 @@ class DailyActions(MRJob):
         duration = ev["duration_ms"]
         if duration is not None:
             st[5].append(duration)
+        self._buffered += 1
+        if self._buffered >= self.options.flush_events:
+            return self._drain()
+        return None
+
+    def _drain(self) -> list[tuple[Any, State]]:
+        out: list[tuple[Any, State]] = [
+            (key, [hits, sorted(users), sorted(ips), s5, s4, durations])
+            for key, (hits, users, ips, s5, s4, durations) in self._state.items()
+        ]
+        self._state.clear()
+        self._buffered = 0
+        return out
 
     def emit_state(self) -> Iterator[tuple[Any, State]]:
-        for key, (hits, users, ips, s5, s4, durations) in self._state.items():
-            yield key, [hits, sorted(users), sorted(ips), s5, s4, durations]
-        self._state.clear()
+        yield from self._drain()
         if self._parser.valid:
             self.increment_counter(EVENTS, "valid", self._parser.valid)
 

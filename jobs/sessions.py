@@ -43,6 +43,8 @@ from _common import (
 from mrjob.job import MRJob
 from mrjob.step import MRStep
 
+# a map task buffers at most this many events (~150 bytes each) before emitting them
+FLUSH_EVENTS = 1_000_000
 # one event of a visitor: [epoch seconds, dt, slug]
 Hit = list[Any]
 # one visitor's sessions starting on one dt: [lengths, actions, [[entry, exit], ...]]
@@ -64,6 +66,10 @@ class Sessions(MRJob):
         self.add_passthru_arg(
             "--top-n", type=int, default=10, help="entry/exit slugs kept per date"
         )
+        self.add_passthru_arg(
+            "--flush-events", type=int, default=FLUSH_EVENTS,
+            help="a map task emits its buffered events after this many (bounds memory)",
+        )
 
     def steps(self) -> list[MRStep]:
         return [
@@ -79,20 +85,31 @@ class Sessions(MRJob):
     def init_visitors(self) -> None:
         self._parser = EventParser()
         self._visitors: dict[tuple[Any, ...], list[Hit]] = defaultdict(list)
+        self._buffered = 0
 
-    def map_event(self, _: None, line: bytes) -> None:
-        # groups in memory per visitor (in-mapper combining); nothing is yielded per event
+    def map_event(self, _: None, line: bytes) -> list[tuple[tuple[Any, ...], list[Hit]]] | None:
+        # groups in memory per visitor (in-mapper combining); yields only when the buffer
+        # is full (the reducer merges a visitor's parts from any number of emits)
         ev = self._parser.parse(line)
         if isinstance(ev, str):
             self.increment_counter(MALFORMED, ev)
-            return
+            return None
         user = ev["user"]
         visitor = ("u", user) if user is not None else ("a", ev["ip"], ev["user_agent"])
         self._visitors[visitor].append([ev["t"], ev["dt"], ev["slug"]])
+        self._buffered += 1
+        if self._buffered >= self.options.flush_events:
+            return self._drain()
+        return None
+
+    def _drain(self) -> list[tuple[tuple[Any, ...], list[Hit]]]:
+        out = list(self._visitors.items())
+        self._visitors.clear()
+        self._buffered = 0
+        return out
 
     def emit_visitors(self) -> Iterator[tuple[tuple[Any, ...], list[Hit]]]:
-        yield from self._visitors.items()
-        self._visitors.clear()
+        yield from self._drain()
         if self._parser.valid:
             self.increment_counter(EVENTS, "valid", self._parser.valid)
 

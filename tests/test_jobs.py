@@ -259,3 +259,12 @@ def test_job_args_per_runner(tmp_path: Path) -> None:
     day = START
     assert input_dates("sessions", [day]) == [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)]
     assert input_dates("daily_actions", [day]) == [day]
+
+
+@pytest.mark.parametrize("job", ["daily_actions", "sessions"])
+def test_flushing_map_buffers_gives_the_same_result(job: str, tmp_path: Path) -> None:
+    make_corpus(tmp_path, 3000, 2, seed=21, parts=1)
+    lines = read_partition_lines(tmp_path, ["2024-03-08", "2024-03-09"])
+    good, _ = valid_events(lines)
+    records, _ = _run(job, lines, "--flush-events", "7")
+    assert_same(records, BRUTE[job](good))
