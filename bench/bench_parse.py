@@ -172,8 +172,8 @@ def main() -> None:
     ratios = [
         f"ours / apachelogs, parse-only on the same subset: {ours_sub_cpu / theirs_cpu:.1f}x "
         f"per CPU-second ({ours_sub / theirs:.1f}x wall)",
-        f"2 workers / 1 worker (plain): {two / one:.2f}x wall; CPU per line "
-        f"{one_cpu / two_cpu:.2f}x of one worker's (the parallel overhead)",
+        f"2 workers / 1 worker (plain): {two / one:.2f}x wall; lines per CPU-second "
+        f"{two_cpu / one_cpu:.2f}x of one worker's (below 1: the parallel overhead)",
         f"pipeline 1 worker plain: {one:,.0f} lines/s wall, {one_cpu:,.0f} lines/CPU-s "
         f"(target 150,000 per core)",
         f"pipeline 1 worker .gz: {gz1:,.0f} lines/s wall, {gz1_cpu:,.0f} lines/CPU-s",
