@@ -145,7 +145,7 @@ def read_record(store: ObjectStore, day: dt.date, stage: str) -> dict[str, Any] 
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _counts(summary: Any) -> dict[str, int | float]:
