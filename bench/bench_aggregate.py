@@ -116,6 +116,10 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--runners", default="inline,local,spark")
     ap.add_argument("--workdir", default="/tmp/bench-aggregate")
+    ap.add_argument(
+        "--ablation", action="store_true",
+        help="also run inline/local with --flush-events 1 (no in-mapper combining)",
+    )
     args = ap.parse_args()
 
     root = Path(args.workdir)
@@ -130,21 +134,24 @@ def main() -> None:
     t = time.perf_counter()
     floor_records = plain_loop(root, days)
     floor = time.perf_counter() - t
-    print(f"{'plain loop (json)':<20} {floor:7.1f}s  {args.events / floor:>10,.0f} events/s  1.00x")
+    print(f"{'plain loop (json)':<28} {floor:7.1f}s  {args.events / floor:>10,.0f} events/s  1.00x")
 
     cfg = config_from_dict({"warehouse": {"root": str(root)}})
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # keep Spark on loopback
-    for runner in args.runners.split(","):
-        extra = SPARK_ARGS if runner == "spark" else []
+    plan = [(r, SPARK_ARGS if r == "spark" else [], "") for r in args.runners.split(",")]
+    if args.ablation:
+        plan += [(r, ["--flush-events", "1"], " no-combine") for r in ("inline", "local")]
+    for runner, extra, label in plan:
         t = time.perf_counter()
         summary = run_aggregate(cfg, "daily_actions", dates, runner=runner, extra_args=extra)
         took = time.perf_counter() - t
+        name = f"mrjob {runner}{label}"
         if summary.exit_code:
-            print(f"{runner:<20} FAILED: {summary.line()}")
+            print(f"{name:<28} FAILED: {summary.line()}")
             continue
         got = read_output(root, "daily_actions")
         assert_same([r for d in days for r in got[d]], floor_records)
-        print(f"{'mrjob ' + runner:<20} {took:7.1f}s  {args.events / took:>10,.0f} events/s  "
+        print(f"{name:<28} {took:7.1f}s  {args.events / took:>10,.0f} events/s  "
               f"{took / floor:.2f}x   (output identical to the plain loop)")
 
 
