@@ -1,0 +1,341 @@
+"""Import one table: drift checks, bounds, export (python or sqoop), Hive, state.
+
+The steps and their order are described in `warehouse.mysql.importer`; this module holds
+the per-table part so that the entry point stays about selection and sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from warehouse.config import Config, IncrementalConfig, MysqlSourceConfig
+from warehouse.errors import (
+    EXIT_FAILED,
+    EXIT_UNAVAILABLE,
+    ConfigError,
+    JobFailed,
+    WarehouseError,
+    mask_secret,
+)
+from warehouse.mysql import schema as sch
+from warehouse.mysql.connect import (
+    UNAVAILABLE_CODES,
+    Endpoint,
+    close_quietly,
+    connect,
+    describe_error,
+    driver_errors,
+    error_code,
+)
+from warehouse.mysql.hive_tables import register_load, table_spec
+from warehouse.mysql.python_engine import ExportError, ExportJob, Query, export, export_split
+from warehouse.mysql.results import TableResult
+from warehouse.mysql.sqoop import SqoopPlan, password_file, run_sqoop, sqoop_argv
+from warehouse.mysql.state import TableState, data_prefix, load_state, save_state, signature
+from warehouse.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Planned:
+    database: str
+    table: str
+    columns: list[sch.SourceColumn]
+    key: list[str]
+    zero_dates: bool
+
+
+
+def incremental_for(src: MysqlSourceConfig, database: str, table: str) -> IncrementalConfig | None:
+    inc = src.incremental
+    return inc.get(f"{database}.{table}".lower()) or inc.get(table.lower())
+
+
+# -- one table -------------------------------------------------------------------------
+
+
+def _load_stamp(previous: Sequence[str]) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    while stamp in previous:  # pragma: no cover - microsecond collision
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return stamp
+
+
+def import_table(
+    cfg: Config,
+    src: MysqlSourceConfig,
+    p: Planned,
+    ep: Endpoint,
+    driver: str,
+    tunnel: Any = None,
+    *,
+    store: ObjectStore,
+    engine: str | None = None,
+    full: bool = False,
+) -> TableResult:
+    """Import one table; return its result (errors are caught and reported in it)."""
+    eng = engine or src.engine
+    inc = incremental_for(src, p.database, p.table)
+    res = TableResult(src.name, p.database, p.table, engine=eng)
+    started = time.monotonic()
+    try:
+        _import_table(cfg, src, p, ep, driver, store, eng, inc, full, res)
+    except ExportError as exc:
+        res.error = str(exc)
+        res.exit_code = EXIT_UNAVAILABLE if exc.unavailable else EXIT_FAILED
+    except WarehouseError as exc:
+        res.error = str(exc)
+        res.exit_code = exc.exit_code
+    except Exception as exc:
+        log.exception("import of %s failed", res.name)
+        res.error = f"unexpected {type(exc).__name__}: {exc}"
+        res.exit_code = EXIT_FAILED
+    if res.error and tunnel is not None and not tunnel.alive:
+        from warehouse.tunnel import describe
+
+        reason = tunnel.error or f"SSH bastion {describe(tunnel.cfg)} closed the connection"
+        res.error = f"{reason}; previous data and watermark kept ({res.error})"
+        res.exit_code = EXIT_UNAVAILABLE
+    if res.error:
+        res.error = mask_secret(res.error, ep.password)
+        res.rows = res.bytes = 0
+        log.error("%s", res.line())
+    res.seconds = time.monotonic() - started
+    return res
+
+
+def _import_table(
+    cfg: Config,
+    src: MysqlSourceConfig,
+    p: Planned,
+    ep: Endpoint,
+    driver: str,
+    store: ObjectStore,
+    eng: str,
+    inc: IncrementalConfig | None,
+    full: bool,
+    res: TableResult,
+) -> None:
+    name = f"{src.name}.{p.database}.{p.table}"
+    if not p.columns:
+        raise JobFailed(f"table {name}: no columns (dropped while importing?)")
+    state = load_state(store, src.name, p.database, p.table)
+    cols = {c.name.lower(): c for c in p.columns}
+    key: list[str] = list(p.key)
+    if inc is not None:
+        if inc.column.lower() not in cols:
+            raise ConfigError(
+                f"[mysql.{src.name}] incremental {p.database}.{p.table}: column {inc.column!r} "
+                "not in the table"
+            )
+        key = [k.strip() for k in (inc.key or "").split(",") if k.strip()] or p.key
+        if inc.mode == "lastmodified" and not key:
+            raise ConfigError(f"{name}: lastmodified needs key = \"...\" (no primary key)")
+        unknown = [k for k in key if k.lower() not in cols]
+        if unknown:
+            raise ConfigError(
+                f"[mysql.{src.name}] incremental {p.database}.{p.table}: key column(s) "
+                f"{', '.join(unknown)} not in the table"
+            )
+    incremental = inc is not None and state is not None and not full
+    if incremental and state is not None:
+        if state.engine != eng:
+            raise JobFailed(
+                f"table {name}: engine changed from {state.engine} to {eng} since the last "
+                f"load; run `warehouse import {name} --full`"
+            )
+        if state.columns != signature(p.columns):
+            raise JobFailed(
+                f"table {name}: schema changed since the last load ({_drift(state.columns, p.columns)}); "
+                f"run `warehouse import {name} --full`"
+            )
+        if inc is not None and (state.mode != inc.mode or (state.column or "") != inc.column):
+            raise JobFailed(
+                f"table {name}: incremental settings changed since the last load; "
+                f"run `warehouse import {name} --full`"
+            )
+    res.mode = (inc.mode if incremental and inc else "full")
+    known = state.loads if state else []
+    _remove_orphans(store, data_prefix(src.name, p.database, p.table), known)
+    stamp = _load_stamp(known)
+    prefix = f"{data_prefix(src.name, p.database, p.table)}/load={stamp}"
+    # bounds of this load
+    query = Query()
+    last = state.last_value if (incremental and state) else None
+    upper: str | None = None
+    if inc is not None:
+        col = sch.quote(cols[inc.column.lower()].name)
+        upper = _max_value(ep, driver, p, col)
+        if upper is None or (inc.mode == "lastmodified" and last is not None and upper == last):
+            # empty table, or nothing modified after the watermark: rows that share the
+            # watermark's timestamp are read again (>=) as soon as a newer row exists
+            query = query.and_("1 = 0")
+        else:
+            query = query.and_(f"{col} <= %s", upper)
+            if last is not None:
+                op = ">" if inc.mode == "append" else ">="
+                query = query.and_(f"{col} {op} %s", last)
+    if eng == "python":
+        job = ExportJob(
+            endpoint=ep, driver=driver, database=p.database, table=p.table,
+            columns=tuple(p.columns), store_root=store.uri(""), s3=cfg.s3, prefix=prefix,
+            query=query,
+        )
+        out = _python_export(job, src, p, ep, driver, store)
+        res.rows, res.bytes, res.non_utf8 = out.rows, out.bytes, out.non_utf8
+        files = out.files
+    else:
+        files = _sqoop_export(cfg, src, p, ep, store, prefix, inc, last, upper, res)
+    if res.mode != "full" and res.rows == 0:
+        for f in files:
+            store.delete(f)
+        res.load = None
+        res.bytes = 0
+        new_loads = list(known)
+    else:
+        res.load = stamp
+        new_loads = [*known, stamp] if res.mode != "full" else [stamp]
+        spec = table_spec(src.name, p.database, p.table, p.columns, engine=eng,
+                          zero_dates=p.zero_dates)
+        res.hive_table = spec.name
+        if cfg.hive is not None:
+            register_load(cfg, spec, stamp, dropped=[x for x in known if x not in new_loads],
+                      replace=res.mode == "full",
+                      view=(inc, key) if inc is not None and inc.mode == "lastmodified" else None)
+    new_state = TableState(
+        engine=eng,
+        columns=signature(p.columns),
+        mode=inc.mode if inc else "full",
+        column=inc.column if inc else None,
+        last_value=upper if (inc is not None and upper is not None) else last,
+        loads=new_loads,
+        updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    save_state(store, src.name, p.database, p.table, new_state)
+    for old in known:
+        if old not in new_loads:
+            _delete_prefix(store, f"{data_prefix(src.name, p.database, p.table)}/load={old}")
+
+
+def _drift(before: list[list[str]], columns: Sequence[sch.SourceColumn]) -> str:
+    now = signature(columns)
+    b, a = dict((n, t) for n, t in before), dict((n, t) for n, t in now)
+    notes = [f"+{n}" for n in a if n not in b] + [f"-{n}" for n in b if n not in a]
+    notes += [f"{n} {b[n]}->{a[n]}" for n in a if n in b and a[n] != b[n]]
+    return ", ".join(notes) or "column order"
+
+
+def _max_value(ep: Endpoint, driver: str, p: Planned, col: str) -> str | None:
+    conn = connect(ep, driver, database=p.database)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SELECT CAST(MAX({col}) AS CHAR) FROM {sch.qualified(p.database, p.table)}")
+            row = cur.fetchone()
+        finally:
+            close_quietly(cur)
+    except driver_errors(driver) as exc:
+        code = error_code(exc)
+        raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
+    finally:
+        close_quietly(conn)
+    if not row or row[0] is None:
+        return None
+    v = row[0]
+    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+
+
+def _python_export(
+    job: ExportJob, src: MysqlSourceConfig, p: Planned, ep: Endpoint, driver: str,
+    store: ObjectStore,
+) -> Any:
+    int_key = (
+        len(p.key) == 1
+        and next((c for c in p.columns if c.name == p.key[0]), None) is not None
+        and next(c for c in p.columns if c.name == p.key[0]).kind == "int"
+    )
+    if src.split_workers > 1 and int_key:
+        lo, hi = _key_bounds(ep, driver, p, p.key[0], job.query)
+        if lo is not None and hi is not None and hi - lo > 10_000:
+            return export_split(job, p.key[0], lo, hi, src.split_workers)
+    return export(job, store=store)
+
+
+def _key_bounds(
+    ep: Endpoint, driver: str, p: Planned, key: str, query: Query
+) -> tuple[int | None, int | None]:
+    conn = connect(ep, driver, database=p.database)
+    try:
+        cur = conn.cursor()
+        try:
+            sql = f"SELECT MIN({sch.quote(key)}), MAX({sch.quote(key)}) FROM " \
+                  f"{sch.qualified(p.database, p.table)}"
+            if query.where:
+                sql += f" WHERE {query.where}"
+            cur.execute(sql, query.params or None)
+            row = cur.fetchone()
+        finally:
+            close_quietly(cur)
+    except driver_errors(driver) as exc:
+        code = error_code(exc)
+        raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
+    finally:
+        close_quietly(conn)
+    if not row or row[0] is None:
+        return None, None
+    return int(row[0]), int(row[1])
+
+
+def _sqoop_export(
+    cfg: Config,
+    src: MysqlSourceConfig,
+    p: Planned,
+    ep: Endpoint,
+    store: ObjectStore,
+    prefix: str,
+    inc: IncrementalConfig | None,
+    last: str | None,
+    upper: str | None,
+    res: TableResult,
+) -> list[str]:
+    key = p.key[0] if len(p.key) == 1 else None
+    with password_file(ep.password) as pw_uri:
+        plan = SqoopPlan(
+            jdbc_host=ep.host, jdbc_port=ep.port, database=p.database, table=p.table,
+            username=ep.user, password_file=pw_uri, target_dir=store.uri(prefix),
+            columns=tuple(p.columns), mappers=src.sqoop_mappers, split_by=key,
+            incremental=inc.mode if (inc and last is not None) else None,
+            check_column=inc.column if inc else None, last_value=last, upper_bound=upper,
+            direct=src.sqoop_direct,
+            job_name=f"warehouse-import-{src.name}-{p.database}-{p.table}",
+        )
+        argv = sqoop_argv(plan, sqoop_bin=src.sqoop_bin)
+        tail = run_sqoop(argv, secrets=[ep.password])
+    m = re.search(r"Retrieved (\d+) records", tail)
+    res.rows = int(m.group(1)) if m else 0
+    files = [o.key for o in store.list(prefix)]
+    res.bytes = sum(o.size for o in store.list(prefix))
+    return files
+
+
+def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str]) -> None:
+    """Delete `load=` folders that no saved state lists (left by a crashed import)."""
+    keep = {f"load={k}" for k in known}
+    for obj in list(store.list(prefix + "/", include_hidden=True)):
+        rel = obj.key[len(prefix) + 1 :]
+        folder = rel.split("/", 1)[0]
+        if folder.startswith("load=") and folder not in keep:
+            log.info("removing %s left by an interrupted import", obj.key)
+            store.delete(obj.key)
+
+
+def _delete_prefix(store: ObjectStore, prefix: str) -> None:
+    for obj in list(store.list(prefix + "/", include_hidden=True)):
+        store.delete(obj.key)
