@@ -231,3 +231,37 @@ def test_emr_step_failure_writes_nothing(emr_setup: dict[str, Any]) -> None:
     assert summary.exit_code == 5
     assert "failed on runner emr" in summary.line() and not summary.partitions
     assert old.read_bytes() == b"previous run"
+
+
+def test_emr_reads_an_s3_root_in_place(emr_setup: dict[str, Any]) -> None:
+    import gzip
+    import json
+
+    import boto3
+
+    root, s3, bucket = emr_setup["root"], emr_setup["s3"], emr_setup["bucket"]
+    for path in (root / "events").rglob("*.json.gz"):
+        s3.put_object(Bucket=bucket, Key=f"wh/{path.relative_to(root)}", Body=path.read_bytes())
+    cfg = config_from_dict(
+        {
+            "warehouse": {"root": f"s3://{bucket}/wh"},
+            "s3": {"endpoint_url": emr_setup["endpoint"]},
+            "aggregate": {
+                "mrjob_conf": emr_setup["cfg"].aggregate.mrjob_conf,
+                "wheel": emr_setup["cfg"].aggregate.wheel,
+            },
+        }
+    )
+    with FakeCluster(s3, root, "daily_actions", 1) as cluster:
+        summary = run_aggregate(cfg, "daily_actions", [START], runner="emr")
+    assert summary.exit_code == 0, summary.line()
+    emr = boto3.client("emr", endpoint_url=emr_setup["endpoint"], region_name=REGION)
+    (step,) = emr.list_steps(ClusterId=cluster.cluster_id)["Steps"]
+    args = step["Config"]["Args"]
+    inputs = [args[i + 1] for i, a in enumerate(args) if a == "-input"]
+    assert inputs and all(u.startswith(f"s3://{bucket}/wh/events/dt={START}/") for u in inputs)
+    assert not [k for k in cluster.uploads if k.startswith("tmp/") and k.endswith(".json.gz")]
+    key = f"wh/aggregates/daily_actions/dt={START}/part-00000.json.gz"
+    body = gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    good, _ = valid_events(read_partition_lines(root, [START.isoformat()]))
+    assert_same([json.loads(x) for x in body.splitlines()], BRUTE["daily_actions"](good))

@@ -397,10 +397,13 @@ def run_aggregate(
                             day_records.append(record)
                     counters = mr_runner.counters()
             except Exception as exc:  # any runner or task failure: report, write nothing
-                log.error("job %s failed on runner %s", job, runner, exc_info=True)
+                log.debug("job %s failed on runner %s", job, runner, exc_info=True)
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                if len(first) > 240:  # mrjob puts whole spark-submit/hadoop commands here
+                    first = first[:240] + "..."
                 summary.error = (
-                    f"job {job} failed on runner {runner}: {type(exc).__name__}: "
-                    f"{str(exc).splitlines()[0] if str(exc) else ''}; run with -v for details"
+                    f"job {job} failed on runner {runner}: {type(exc).__name__}: {first}; "
+                    "the runner's log above has the cause (-vv for the traceback)"
                 )
                 summary.exit_code = EXIT_FAILED
                 summary.seconds = time.monotonic() - started
