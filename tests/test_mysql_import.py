@@ -501,3 +501,11 @@ def test_import_to_s3_root_with_split_workers(tmp_path, sshd, mariadb, nasty_db,
         Bucket=s3_bucket, Key=f"wh/{state_key('src', db, 's')}")["Body"].read())
     assert state["last_value"] == "25010" and len(state["loads"]) == 2
     assert not [k for k in keys if "/_" in k.split("wh/", 1)[1] and "_state" not in k]
+
+
+def test_progress_lines_on_stderr(tmp_path, sshd, mariadb, nasty_db, capsys):
+    cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"])
+    summary = run_import(cfg, None, engine=None, full=False, progress=True)
+    assert summary.exit_code == 0
+    err = capsys.readouterr().err
+    assert f"src.{nasty_db}.nasty [python full] 5 rows" in err

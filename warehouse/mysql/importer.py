@@ -259,6 +259,27 @@ def _plan_tables(
     return planned, failures
 
 
+class _Ticker:
+    """Progress on a terminal: one stderr line per table every few seconds while it runs."""
+
+    EVERY = 5.0
+
+    def __init__(self, name: str, lock: threading.Lock) -> None:
+        self.name, self.lock = name, lock
+        self.rows = 0
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, n: int) -> None:
+        self.rows += n
+        now = time.monotonic()
+        if now - self.last >= self.EVERY:
+            self.last = now
+            rate = self.rows / (now - self.started)
+            with self.lock:
+                print(f"  {self.name}: {self.rows:,} rows ({rate:,.0f} rows/s)",
+                      file=sys.stderr, flush=True)
+
+
 def _run_tables(
     cfg: Config,
     src: MysqlSourceConfig,
@@ -275,7 +296,9 @@ def _run_tables(
     lock = threading.Lock()
 
     def one(p: Planned) -> TableResult:
-        res = import_table(cfg, src, p, ep, driver, tunnel, store=store, engine=engine, full=full)
+        ticker = _Ticker(f"{src.name}.{p.database}.{p.table}", lock) if progress else None
+        res = import_table(cfg, src, p, ep, driver, tunnel, store=store, engine=engine,
+                           full=full, on_rows=ticker)
         if progress:
             with lock:
                 print(res.line(), file=sys.stderr, flush=True)

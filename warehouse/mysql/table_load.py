@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,14 +79,18 @@ def import_table(
     store: ObjectStore,
     engine: str | None = None,
     full: bool = False,
+    on_rows: Callable[[int], None] | None = None,
 ) -> TableResult:
-    """Import one table; return its result (errors are caught and reported in it)."""
+    """Import one table; return its result (errors are caught and reported in it).
+
+    `on_rows(n)` is called as batches are written (python engine, one process).
+    """
     eng = engine or src.engine
     inc = incremental_for(src, p.database, p.table)
     res = TableResult(src.name, p.database, p.table, engine=eng)
     started = time.monotonic()
     try:
-        _import_table(cfg, src, p, ep, driver, store, eng, inc, full, res)
+        _import_table(cfg, src, p, ep, driver, store, eng, inc, full, res, on_rows)
     except ExportError as exc:
         res.error = str(exc)
         res.exit_code = EXIT_UNAVAILABLE if exc.unavailable else EXIT_FAILED
@@ -122,6 +126,7 @@ def _import_table(
     inc: IncrementalConfig | None,
     full: bool,
     res: TableResult,
+    on_rows: Callable[[int], None] | None = None,
 ) -> None:
     name = f"{src.name}.{p.database}.{p.table}"
     if not p.columns:
@@ -188,7 +193,7 @@ def _import_table(
             columns=tuple(p.columns), store_root=store.uri(""), s3=cfg.s3, prefix=prefix,
             query=query,
         )
-        out = _python_export(job, src, p, ep, driver, store)
+        out = _python_export(job, src, p, ep, driver, store, on_rows)
         res.rows, res.bytes, res.non_utf8 = out.rows, out.bytes, out.non_utf8
         files = out.files
     else:
@@ -254,7 +259,7 @@ def _max_value(ep: Endpoint, driver: str, p: Planned, col: str) -> str | None:
 
 def _python_export(
     job: ExportJob, src: MysqlSourceConfig, p: Planned, ep: Endpoint, driver: str,
-    store: ObjectStore,
+    store: ObjectStore, on_rows: Callable[[int], None] | None = None,
 ) -> Any:
     int_key = (
         len(p.key) == 1
@@ -265,7 +270,7 @@ def _python_export(
         lo, hi = _key_bounds(ep, driver, p, p.key[0], job.query)
         if lo is not None and hi is not None and hi - lo > 10_000:
             return export_split(job, p.key[0], lo, hi, src.split_workers)
-    return export(job, store=store)
+    return export(job, store=store, on_rows=on_rows)
 
 
 def _key_bounds(
