@@ -157,3 +157,11 @@ def test_configured_fields_must_exist(tmp_path: Path) -> None:
         event_builder(f, user="nonsense")
     with pytest.raises(ConfigError, match="no time field"):
         event_builder(compile_format('%h "%r" %>s'))
+
+
+def test_time_split_over_several_directives() -> None:
+    f = compile_format('%h [%{%d/%b/%Y %T}t.%{msec_frac}t %{%z}t] "%r" %>s %b')
+    ev = make_event(f, '1.1.1.1 [17/May/2015 00:05:03.123 +0200] "GET / HTTP/1.1" 200 5')
+    assert isinstance(ev, dict) and ev["ts"] == "2015-05-16T22:05:03Z"
+    bad = '1.1.1.1 [31/Feb/2015 00:05:03.123 +0200] "GET / HTTP/1.1" 200 5'
+    assert make_event(f, bad) == BAD_TIME

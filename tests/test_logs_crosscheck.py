@@ -27,6 +27,7 @@ FORMATS = {
         '"%{Content-Type}o" %s'
     ),
     "custom_epoch": '%{sec}t %h "%r" %>s %B %{us}T "%{User-Agent}i" %{remote}p',
+    "custom_split_time": '%h [%{%d/%b/%Y %T}t.%{msec_frac}t %{%z}t] "%r" %>s %b',
 }
 
 
@@ -95,6 +96,9 @@ def _value(r: random.Random, directive: str) -> str:
         "%u": lambda: _maybe(r, lambda: f"user{r.randrange(1000)}"),
         "%t": lambda: _clf_time(r),
         "%{sec}t": lambda: str(r.randrange(1_000_000_000, 1_700_000_000)),
+        "%{%d/%b/%Y %T}t": lambda: _clf_time(r)[1:21].replace(":", " ", 1),
+        "%{msec_frac}t": lambda: f"{r.randrange(1000):03d}",
+        "%{%z}t": lambda: r.choice(["+0000", "-0700", "+0530", "+1400"]),
         "%r": lambda: _request(r),
         "%>s": lambda: str(r.choice([200, 200, 304, 404, 500, 302])),
         "%s": lambda: str(r.choice([200, 301, 404])),
@@ -157,10 +161,12 @@ def test_same_fields_and_values_as_apachelogs(name: str) -> None:
         entry = theirs.parse(line)
         assert isinstance(mine, dict), (line, mine)
         for f in fields:
+            if f.kind == "time" and f.name.startswith("time#"):
+                continue  # a later part of a split time: read with the first part
             if f.kind == "time":
                 expected = _normal(entry.request_time)
             else:
                 expected = _normal(entry.directives[f.directive])
             assert mine[f.name] == expected, (line, f.directive, mine[f.name], expected)
             compared += 1
-    assert compared == 2000 * len(fields)
+    assert compared == 2000 * len([f for f in fields if not f.name.startswith("time#")])

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from warehouse.errors import ConfigError
 from warehouse.logs import BAD_STATUS, BAD_TIME, LogFormat, TimeCache, compile_format
 from warehouse.logs import directives as d
+from warehouse.logs.format import TIME_JOIN
 from warehouse.logs.parser import split_request, unescape
 
 EVENT_KEYS = (
@@ -87,11 +88,9 @@ def event_builder(
     Raises ConfigError when [logs] ip/user name fields the format does not have.
     """
     resolve = (resolver or NoPatterns()).resolve
-    tf = fmt.time_field
-    if tf is None:
+    if fmt.time_variant is None:
         raise ConfigError(f"log format {fmt.source!r} has no time field (%t or $time_local)")
-    i_time = fmt.index[tf.name]
-    times = TimeCache(tf.time or "clf")
+    times = TimeCache(fmt.time_variant)
     tcache = times.cache
     i_ip = field_for(ip, fmt, "ip", "%h")
     if i_ip < 0:
@@ -116,7 +115,7 @@ def event_builder(
     # than a generic closure; this is the pipeline's hottest function).
     code: list[str] = ["def build(g):"]
     emit = code.append
-    emit(f"    t = g[{i_time}]")
+    emit("    t = " + " + SEP + ".join(f"g[{i}]" for i in fmt.time_parts))
     emit("    ts = tget(t)")
     emit("    if ts is None:")
     emit("        ts = times(t)")
@@ -183,6 +182,7 @@ def event_builder(
     )
     namespace: dict[str, Any] = {
         "tget": tcache.get,
+        "SEP": TIME_JOIN,
         "times": times.miss,
         "BAD_TIME": BAD_TIME,
         "BAD_STATUS": BAD_STATUS,

@@ -35,6 +35,7 @@ _NGINX_HINT = re.compile(r"\$\{?[A-Za-z_]")
 # quadratic in the line length on hostile input; above this length a line gets the strict
 # match only (worst case ~50 ms per line at this limit).
 RELAXED_MAX = 8192
+TIME_JOIN = "\x1f"  # joins the texts of a time split over several %{...}t directives
 _ATOMIC = {d.DIGITS, d.NUMBER, d.STATUS}
 _APACHE_ESCAPES = {'\\"': '"', "\\t": "\t", "\\n": "\n", "\\\\": "\\"}
 
@@ -102,6 +103,18 @@ class LogFormat:
         self.index: dict[str, int] = {f.name: i for i, f in enumerate(fields)}
         times = [f for f in fields if f.kind == d.TIME]
         self.time_field: Field | None = times[0] if times else None
+        # Apache formats may split the time over several %{...}t directives (e.g.
+        # `%{%d/%b/%Y %T}t.%{msec_frac}t %{%z}t`): strftime parts are read together, their
+        # texts joined by \x1f and parsed with the joined strftime formats.
+        strf = [f for f in times if (f.time or "").startswith("strftime:")]
+        if len(strf) > 1 and times[0] is strf[0]:
+            self.time_parts: tuple[int, ...] = tuple(self.index[f.name] for f in strf)
+            self.time_variant: str | None = "strftime:" + TIME_JOIN.join(
+                (f.time or "")[len("strftime:") :] for f in strf
+            )
+        else:
+            self.time_parts = (self.index[times[0].name],) if times else ()
+            self.time_variant = (times[0].time or "clf") if times else None
 
     def __repr__(self) -> str:
         return f"LogFormat({self.source!r})"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from warehouse.logs import directives as d
-from warehouse.logs.format import LogFormat
+from warehouse.logs.format import TIME_JOIN, LogFormat
 from warehouse.logs.timestamps import TimeCache
 
 MAX_LINE = 65536  # characters; longer lines are rejected ("line too long")
@@ -141,13 +141,20 @@ class LineParser:
             "        return R_NO_MATCH",
             "    g = m.groups()",
         ]
+        parts = fmt.time_parts
+        ns["SEP"] = TIME_JOIN
         for i, f in enumerate(fmt.fields):
             v = f"v{i}"
             code.append(f"    {v} = g[{i}]")
+            if f.kind == d.TIME and len(parts) > 1 and i in parts[1:]:
+                continue  # a later part of a split time: read with the first; text kept
             if f.kind == d.TIME:
-                ns[f"times{i}"] = TimeCache(f.time or "clf")
+                ns[f"times{i}"] = TimeCache(
+                    (fmt.time_variant or "clf") if parts and i == parts[0] else (f.time or "clf")
+                )
+                text = " + SEP + ".join(f"g[{j}]" for j in parts) if i == parts[0] else v
                 code += [
-                    f"    {v} = times{i}({v})",
+                    f"    {v} = times{i}({text})",
                     f"    if {v} is None:",
                     "        return R_BAD_TIME",
                 ]
