@@ -395,3 +395,69 @@ def test_tiny_ranges_with_a_line_longer_than_several_ranges(tmp_path: Path) -> N
         (27, "empty line"),
         (28, "no match for format"),
     ]
+
+
+def test_cli_nginx_and_gunicorn_logs_end_to_end(tmp_path: Path, patterns_file: str) -> None:
+    nginx_fmt = (
+        '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent" $request_time $host'
+    )
+    nginx = tmp_path / "nginx.log"
+    nginx.write_text(
+        '203.0.113.5 - bob [17/May/2015:23:30:00 -0100] "GET /blog/hi/?x=1 HTTP/2.0" 200 512 '
+        '"-" "curl/8" 0.250 shop.example\n'
+        '2001:db8::9 - - [18/May/2015:00:00:01 +0000] "POST / HTTP/1.1" 201 0 "https://a/" '
+        '"ua \\"q\\"" 1.5 shop.example\n'
+        "garbage\n"
+    )
+    runner = CliRunner()
+    root = tmp_path / "wh"
+    res = runner.invoke(
+        cli,
+        [
+            "--root",
+            str(root),
+            "parse",
+            str(nginx),
+            "--format",
+            nginx_fmt,
+            "--patterns",
+            patterns_file,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "3 lines" in res.output and "2 events" in res.output and "1 rejects" in res.output
+    events = [e for rows in read_tree(root, "events").values() for e in rows]
+    assert {k.split("/")[1] for k in read_tree(root, "events")} == {"dt=2015-05-18"}
+    by_ip = {e["ip"]: e for e in events}
+    first, second = by_ip["203.0.113.5"], by_ip["2001:db8::9"]
+    assert first["ts"] == "2015-05-18T00:30:00Z" and first["user"] == "bob"
+    assert first["slug"] == "blog:post" and first["params"] == {"slug": "hi"}
+    assert first["query"] == "x=1" and first["duration_ms"] == 250.0
+    assert first["vhost"] == "shop.example" and first["bytes"] == 512
+    assert second["slug"] == "home" and second["user_agent"] == 'ua "q"'
+    assert second["duration_ms"] == 1500.0 and second["method"] == "POST"
+
+    guni = tmp_path / "gunicorn.log"
+    guni.write_text(
+        '10.0.0.7 - - [05/Feb/2021:07:08:09 +0000] "GET /blog/x-1/ HTTP/1.1" 200 12 "-" '
+        '"python-requests/2.31"\n'
+    )
+    root2 = tmp_path / "wh2"
+    res = runner.invoke(
+        cli,
+        [
+            "--root",
+            str(root2),
+            "parse",
+            str(guni),
+            "--format",
+            "gunicorn",
+            "--patterns",
+            patterns_file,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    (only,) = [e for rows in read_tree(root2, "events").values() for e in rows]
+    assert only["slug"] == "blog:post" and only["params"] == {"slug": "x-1"}
+    assert only["ts"] == "2021-02-05T07:08:09Z"
