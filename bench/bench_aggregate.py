@@ -117,6 +117,10 @@ def main() -> None:
     ap.add_argument("--runners", default="inline,local,spark")
     ap.add_argument("--workdir", default="/tmp/bench-aggregate")
     ap.add_argument(
+        "--sessions", default="",
+        help="also time the 2-step sessions job on these runners (no floor; e.g. inline,local)",
+    )
+    ap.add_argument(
         "--ablation", action="store_true",
         help="also run inline/local with --flush-events 1 (no in-mapper combining)",
     )
@@ -153,6 +157,14 @@ def main() -> None:
         assert_same([r for d in days for r in got[d]], floor_records)
         print(f"{name:<28} {took:7.1f}s  {args.events / took:>10,.0f} events/s  "
               f"{took / floor:.2f}x   (output identical to the plain loop)")
+    for runner in filter(None, args.sessions.split(",")):
+        extra = SPARK_ARGS if runner == "spark" else []
+        t = time.perf_counter()
+        summary = run_aggregate(cfg, "sessions", dates, runner=runner, extra_args=extra)
+        took = time.perf_counter() - t
+        status = "ok" if summary.exit_code == 0 else summary.line()
+        print(f"{'sessions ' + runner:<28} {took:7.1f}s  {args.events / took:>10,.0f} events/s  "
+              f"(2 steps; {status})")
 
 
 if __name__ == "__main__":
