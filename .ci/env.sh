@@ -43,9 +43,11 @@ setup_venv() {
         echo "== creating .venv with $PY"
         "$PY" -m venv .venv
     fi
-    echo "== pip install -e .[${1:-}]"
+    local target="."
+    if [ -n "${1:-}" ]; then target=".[$1]"; fi
+    echo "== pip install -e $target"
     _pip -U pip
-    _pip -e ".[${1:-}]"
+    _pip -e "$target"
     .venv/bin/python -c 'import warehouse' # fail here if the install did not work
     export PATH="$PWD/.venv/bin:$PATH"
 }
