@@ -56,7 +56,6 @@ def django_resolve() -> Callable[..., tuple[str | None, dict[str, Any]]]:
     params hold by default; `prefix=True`: every URL-captured kwarg (kwargs minus the extra
     kwargs, the endpoint's captures winning), what `prefix_params=True` gives.
     """
-    pytest.importorskip("django")
     import django
     from django.conf import settings as dj_settings
 
