@@ -1,7 +1,8 @@
-"""What the aggregation jobs share: event validation, orjson protocols, percentiles.
+"""What the aggregation jobs share: the EventJob base, event validation, orjson protocols,
+percentiles.
 
-Imports only the standard library and orjson, because it runs on the EMR nodes next to
-the job scripts (shipped to the tasks by `warehouse aggregate` as a --py-files zip).
+Imports only the standard library, mrjob and orjson, because it runs on the EMR nodes next
+to the job scripts (shipped to the tasks by `warehouse aggregate` as a --py-files zip).
 
 An event is malformed, and skipped with a counter in the group `MALFORMED` named after
 the first bad field, when the line is not a JSON object or when any field the jobs read
@@ -15,9 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
+from mrjob.job import MRJob
+from mrjob.step import MRStep
 
 MALFORMED = "malformed events"
 EVENTS = "events"  # counter "valid": events the job used
@@ -144,6 +148,77 @@ class EventParser:
             return "params"
         self.valid += 1
         return ev
+
+
+class EventJob(MRJob):
+    """An MRJob over event lines whose first step combines in the mapper.
+
+    The mapper parses each line, counts a malformed one and skips it, and hands a valid
+    event to `buffer_event`; `drain_buffer` yields the partial states and empties them, at
+    the end of the map task and, when FLUSH_EVENTS is set (option --flush-events), every
+    that many events so the buffer's memory stays bounded. `event_step(reducer)` is the
+    subclass's first step.
+    """
+
+    INPUT_PROTOCOL = RawLineProtocol
+    INTERNAL_PROTOCOL = OrjsonProtocol
+    OUTPUT_PROTOCOL = OrjsonValueProtocol
+    FLUSH_EVENTS: int | None = None  # default of --flush-events; None: no option, no flush
+
+    def configure_args(self) -> None:
+        super().configure_args()
+        if self.FLUSH_EVENTS is not None:
+            self.add_passthru_arg(
+                "--flush-events", type=int, default=self.FLUSH_EVENTS,
+                help="a map task emits what it buffered after this many events (bounds memory)",
+            )
+
+    def event_step(self, reducer: Callable[..., Any]) -> MRStep:
+        """Return the step whose mapper buffers events and whose reducer is `reducer`."""
+        return MRStep(
+            mapper_init=self.init_events,
+            mapper=self.map_event,
+            mapper_final=self.emit_events,
+            reducer=reducer,
+        )
+
+    def init_buffer(self) -> None:
+        """Set up the empty buffer of partial states."""
+        raise NotImplementedError
+
+    def buffer_event(self, ev: dict[str, Any]) -> None:
+        """Fold one valid event into the buffer."""
+        raise NotImplementedError
+
+    def drain_buffer(self) -> Iterable[tuple[Any, Any]]:
+        """Return the buffered (key, partial state) pairs and empty the buffer."""
+        raise NotImplementedError
+
+    def init_events(self) -> None:
+        self._parser = EventParser()
+        self._flush_at: int | None = (
+            None if self.FLUSH_EVENTS is None else self.options.flush_events
+        )
+        self._buffered = 0
+        self.init_buffer()
+
+    def map_event(self, _: None, line: bytes) -> Iterable[tuple[Any, Any]] | None:
+        # combines in memory; yields only when the buffer is full (None: no output)
+        ev = self._parser.parse(line)
+        if isinstance(ev, str):
+            self.increment_counter(MALFORMED, ev)
+            return None
+        self.buffer_event(ev)
+        self._buffered += 1
+        if self._flush_at is not None and self._buffered >= self._flush_at:
+            self._buffered = 0
+            return self.drain_buffer()
+        return None
+
+    def emit_events(self) -> Iterator[tuple[Any, Any]]:
+        yield from self.drain_buffer()
+        if self._parser.valid:
+            self.increment_counter(EVENTS, "valid", self._parser.valid)
 
 
 def nearest_rank(ordered: list[Any], pct: int) -> Any:

@@ -22,59 +22,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from _common import (
-    EVENTS,
-    MALFORMED,
-    EventParser,
-    OrjsonProtocol,
-    OrjsonValueProtocol,
-    RawLineProtocol,
-    nearest_rank,
-)
-from mrjob.job import MRJob
+from _common import EventJob, nearest_rank
 from mrjob.step import MRStep
 
-# a map task buffers the states of at most this many events before emitting them
-FLUSH_EVENTS = 1_000_000
 # partial state per (dt, slug): [hits, users, ips, server_errors, client_errors, durations]
 State = list[Any]
 
 
-class DailyActions(MRJob):
+class DailyActions(EventJob):
     """Per (dt, slug): hits, users, ips, server/client errors, p50/p95 duration."""
 
-    INPUT_PROTOCOL = RawLineProtocol
-    INTERNAL_PROTOCOL = OrjsonProtocol
-    OUTPUT_PROTOCOL = OrjsonValueProtocol
-
-    def configure_args(self) -> None:
-        super().configure_args()
-        self.add_passthru_arg(
-            "--flush-events", type=int, default=FLUSH_EVENTS,
-            help="a map task emits its partial states after this many events (bounds memory)",
-        )
+    # a map task buffers the states of at most this many events before emitting them
+    FLUSH_EVENTS = 1_000_000
 
     def steps(self) -> list[MRStep]:
-        return [
-            MRStep(
-                mapper_init=self.init_state,
-                mapper=self.map_event,
-                mapper_final=self.emit_state,
-                reducer=self.reduce_state,
-            )
-        ]
+        return [self.event_step(self.reduce_state)]
 
-    def init_state(self) -> None:
-        self._parser = EventParser()
+    def init_buffer(self) -> None:
         self._state: dict[tuple[str, str | None], State] = {}
-        self._buffered = 0
 
-    def map_event(self, _: None, line: bytes) -> list[tuple[Any, State]] | None:
-        # combines in memory; yields only when the buffer is full (None: no output)
-        ev = self._parser.parse(line)
-        if isinstance(ev, str):
-            self.increment_counter(MALFORMED, ev)
-            return None
+    def buffer_event(self, ev: dict[str, Any]) -> None:
         key = (ev["dt"], ev["slug"])
         st = self._state.get(key)
         if st is None:
@@ -92,24 +59,14 @@ class DailyActions(MRJob):
         duration = ev["duration_ms"]
         if duration is not None:
             st[5].append(duration)
-        self._buffered += 1
-        if self._buffered >= self.options.flush_events:
-            return self._drain()
-        return None
 
-    def _drain(self) -> list[tuple[Any, State]]:
+    def drain_buffer(self) -> list[tuple[Any, State]]:
         out: list[tuple[Any, State]] = [
             (key, [hits, sorted(users), sorted(ips), s5, s4, durations])
             for key, (hits, users, ips, s5, s4, durations) in self._state.items()
         ]
         self._state.clear()
-        self._buffered = 0
         return out
-
-    def emit_state(self) -> Iterator[tuple[Any, State]]:
-        yield from self._drain()
-        if self._parser.valid:
-            self.increment_counter(EVENTS, "valid", self._parser.valid)
 
     def reduce_state(
         self, key: tuple[str, str | None], states: Iterable[State]

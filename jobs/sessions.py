@@ -29,34 +29,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from _common import (
-    EVENTS,
-    MALFORMED,
-    EventParser,
-    OrjsonProtocol,
-    OrjsonValueProtocol,
-    RawLineProtocol,
-    nearest_rank,
-    slug_order,
-    top_counts,
-)
-from mrjob.job import MRJob
+from _common import EventJob, nearest_rank, slug_order, top_counts
 from mrjob.step import MRStep
 
-# a map task buffers at most this many events (~150 bytes each) before emitting them
-FLUSH_EVENTS = 1_000_000
 # one event of a visitor: [epoch seconds, dt, slug]
 Hit = list[Any]
 # one visitor's sessions starting on one dt: [lengths, actions, [[entry, exit], ...]]
 Visits = list[Any]
 
 
-class Sessions(MRJob):
+class Sessions(EventJob):
     """Per dt: sessions, visitors, mean/median length, mean actions, top entry/exit."""
 
-    INPUT_PROTOCOL = RawLineProtocol
-    INTERNAL_PROTOCOL = OrjsonProtocol
-    OUTPUT_PROTOCOL = OrjsonValueProtocol
+    # a map task buffers at most this many events (~150 bytes each) before emitting them
+    FLUSH_EVENTS = 1_000_000
 
     def configure_args(self) -> None:
         super().configure_args()
@@ -66,52 +52,24 @@ class Sessions(MRJob):
         self.add_passthru_arg(
             "--top-n", type=int, default=10, help="entry/exit slugs kept per date"
         )
-        self.add_passthru_arg(
-            "--flush-events", type=int, default=FLUSH_EVENTS,
-            help="a map task emits its buffered events after this many (bounds memory)",
-        )
 
     def steps(self) -> list[MRStep]:
-        return [
-            MRStep(
-                mapper_init=self.init_visitors,
-                mapper=self.map_event,
-                mapper_final=self.emit_visitors,
-                reducer=self.split_sessions,
-            ),
-            MRStep(reducer=self.reduce_day),
-        ]
+        return [self.event_step(self.split_sessions), MRStep(reducer=self.reduce_day)]
 
-    def init_visitors(self) -> None:
-        self._parser = EventParser()
+    def init_buffer(self) -> None:
         self._visitors: dict[tuple[Any, ...], list[Hit]] = defaultdict(list)
-        self._buffered = 0
 
-    def map_event(self, _: None, line: bytes) -> list[tuple[tuple[Any, ...], list[Hit]]] | None:
-        # groups in memory per visitor (in-mapper combining); yields only when the buffer
-        # is full (the reducer merges a visitor's parts from any number of emits)
-        ev = self._parser.parse(line)
-        if isinstance(ev, str):
-            self.increment_counter(MALFORMED, ev)
-            return None
+    def buffer_event(self, ev: dict[str, Any]) -> None:
+        # groups in memory per visitor (in-mapper combining; the reducer merges a
+        # visitor's parts from any number of emits)
         user = ev["user"]
         visitor = ("u", user) if user is not None else ("a", ev["ip"], ev["user_agent"])
         self._visitors[visitor].append([ev["t"], ev["dt"], ev["slug"]])
-        self._buffered += 1
-        if self._buffered >= self.options.flush_events:
-            return self._drain()
-        return None
 
-    def _drain(self) -> list[tuple[tuple[Any, ...], list[Hit]]]:
+    def drain_buffer(self) -> list[tuple[tuple[Any, ...], list[Hit]]]:
         out = list(self._visitors.items())
         self._visitors.clear()
-        self._buffered = 0
         return out
-
-    def emit_visitors(self) -> Iterator[tuple[tuple[Any, ...], list[Hit]]]:
-        yield from self._drain()
-        if self._parser.valid:
-            self.increment_counter(EVENTS, "valid", self._parser.valid)
 
     def split_sessions(
         self, _visitor: tuple[Any, ...], parts: Iterable[list[Hit]]

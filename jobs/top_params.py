@@ -21,26 +21,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from _common import (
-    EVENTS,
-    MALFORMED,
-    EventParser,
-    OrjsonProtocol,
-    OrjsonValueProtocol,
-    RawLineProtocol,
-)
-from mrjob.job import MRJob
+from _common import EventJob
 from mrjob.step import MRStep
 
 Key = tuple[str, str | None, str]
 
 
-class TopParams(MRJob):
+class TopParams(EventJob):
     """Per (dt, slug, param): the top N values with their hits and rank."""
-
-    INPUT_PROTOCOL = RawLineProtocol
-    INTERNAL_PROTOCOL = OrjsonProtocol
-    OUTPUT_PROTOCOL = OrjsonValueProtocol
 
     def configure_args(self) -> None:
         super().configure_args()
@@ -49,35 +37,21 @@ class TopParams(MRJob):
         )
 
     def steps(self) -> list[MRStep]:
-        return [
-            MRStep(
-                mapper_init=self.init_counts,
-                mapper=self.map_event,
-                mapper_final=self.emit_counts,
-                reducer=self.reduce_counts,
-            )
-        ]
+        return [self.event_step(self.reduce_counts)]
 
-    def init_counts(self) -> None:
-        self._parser = EventParser()
+    def init_buffer(self) -> None:
         self._counts: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
-    def map_event(self, _: None, line: bytes) -> None:
-        # counts in memory (in-mapper combining); nothing is yielded per event
-        ev = self._parser.parse(line)
-        if isinstance(ev, str):
-            self.increment_counter(MALFORMED, ev)
-            return
+    def buffer_event(self, ev: dict[str, Any]) -> None:
+        # counts in memory (in-mapper combining); emitted only at the end of the map task
         day, slug = ev["dt"], ev["slug"]
         for param, value in ev["params"].items():
             self._counts[(day, slug, param)][value] += 1
 
-    def emit_counts(self) -> Iterator[tuple[Key, list[list[Any]]]]:
+    def drain_buffer(self) -> Iterator[tuple[Key, list[list[Any]]]]:
         for key, values in self._counts.items():
             yield key, [[value, n] for value, n in values.items()]
         self._counts.clear()
-        if self._parser.valid:
-            self.increment_counter(EVENTS, "valid", self._parser.valid)
 
     def reduce_counts(
         self, key: Key, parts: Iterable[list[list[Any]]]
