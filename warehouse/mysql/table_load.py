@@ -237,12 +237,15 @@ def _drift(before: list[list[str]], columns: Sequence[sch.SourceColumn]) -> str:
     return ", ".join(notes) or "column order"
 
 
-def _max_value(ep: Endpoint, driver: str, p: Planned, col: str) -> str | None:
+def _first_row(
+    ep: Endpoint, driver: str, p: Planned, sql: str, params: Any = None
+) -> Any:
+    """Return the first row of `sql` in `p`'s database (None if none); raises ExportError."""
     conn = connect(ep, driver, database=p.database)
     try:
         cur = conn.cursor()
         try:
-            cur.execute(f"SELECT CAST(MAX({col}) AS CHAR) FROM {sch.qualified(p.database, p.table)}")
+            cur.execute(sql, params)
             row = cur.fetchone()
         finally:
             close_quietly(cur)
@@ -251,6 +254,13 @@ def _max_value(ep: Endpoint, driver: str, p: Planned, col: str) -> str | None:
         raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
     finally:
         close_quietly(conn)
+    return row
+
+
+def _max_value(ep: Endpoint, driver: str, p: Planned, col: str) -> str | None:
+    row = _first_row(
+        ep, driver, p, f"SELECT CAST(MAX({col}) AS CHAR) FROM {sch.qualified(p.database, p.table)}"
+    )
     if not row or row[0] is None:
         return None
     v = row[0]
@@ -276,23 +286,11 @@ def _python_export(
 def _key_bounds(
     ep: Endpoint, driver: str, p: Planned, key: str, query: Query
 ) -> tuple[int | None, int | None]:
-    conn = connect(ep, driver, database=p.database)
-    try:
-        cur = conn.cursor()
-        try:
-            sql = f"SELECT MIN({sch.quote(key)}), MAX({sch.quote(key)}) FROM " \
-                  f"{sch.qualified(p.database, p.table)}"
-            if query.where:
-                sql += f" WHERE {query.where}"
-            cur.execute(sql, query.params or None)
-            row = cur.fetchone()
-        finally:
-            close_quietly(cur)
-    except driver_errors(driver) as exc:
-        code = error_code(exc)
-        raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
-    finally:
-        close_quietly(conn)
+    sql = f"SELECT MIN({sch.quote(key)}), MAX({sch.quote(key)}) FROM " \
+          f"{sch.qualified(p.database, p.table)}"
+    if query.where:
+        sql += f" WHERE {query.where}"
+    row = _first_row(ep, driver, p, sql, query.params or None)
     if not row or row[0] is None:
         return None, None
     return int(row[0]), int(row[1])
