@@ -146,17 +146,25 @@ def has_backrefs(tokens: list[Token]) -> bool:
     return any(t.kind in ("backref", "cond") for t in tokens)
 
 
-def top_level_alternation(tokens: list[Token]) -> bool:
-    """Return True when `|` appears outside every group (so the regex needs wrapping)."""
+def split_branches(tokens: list[Token]) -> list[list[Token]]:
+    """Return the regex's top-level alternatives (split at each `|` outside every group)."""
+    out: list[list[Token]] = [[]]
     depth = 0
     for t in tokens:
         if t.kind in ("cap", "named", "open", "cond"):
             depth += 1
         elif t.kind == "close":
             depth -= 1
-        elif t.kind == "char" and t.text == "|" and depth == 0:
-            return True
-    return False
+        elif depth == 0 and t.kind == "char" and t.text == "|":
+            out.append([])
+            continue
+        out[-1].append(t)
+    return out
+
+
+def top_level_alternation(tokens: list[Token]) -> bool:
+    """Return True when `|` appears outside every group (so the regex needs wrapping)."""
+    return len(split_branches(tokens)) > 1
 
 
 def is_literal(tokens: list[Token]) -> bool:

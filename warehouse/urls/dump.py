@@ -65,6 +65,7 @@ from warehouse.urls._regex import (
     has_backrefs,
     is_literal,
     render,
+    split_branches,
     tokenize,
 )
 
@@ -258,7 +259,7 @@ def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
         return _Piece(_verbose(rx, flags, fullmatch, endpoint), converters, opaque=True)
     # Each top-level alternative that starts with ^ (or \A) is anchored at the start of
     # what is left of the path; inside the full-path regex that anchor must go.
-    branches = _branches(tokenize(rx))
+    branches = split_branches(tokenize(rx))
     anchored = [
         bool(b) and b[0].kind in ("char", "esc") and b[0].text in ("^", "\\A") for b in branches
     ]
@@ -313,22 +314,6 @@ def _verbose(rx: str, flags: str, fullmatch: bool, endpoint: bool) -> list[Token
 
 _SKIP = tokenize("[\\s\\S]*?")
 _SKIP_ONE = tokenize("[\\s\\S]+?")
-
-
-def _branches(tokens: list[Token]) -> list[list[Token]]:
-    """Split a regex at its top-level `|`."""
-    out: list[list[Token]] = [[]]
-    depth = 0
-    for t in tokens:
-        if t.kind in ("cap", "named", "open", "cond"):
-            depth += 1
-        elif t.kind == "close":
-            depth -= 1
-        elif depth == 0 and t.kind == "char" and t.text == "|":
-            out.append([])
-            continue
-        out[-1].append(t)
-    return out
 
 
 def _join(branches: list[list[Token]]) -> list[Token]:
