@@ -18,6 +18,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from tests.test_pipeline import PATTERNS  # URL patterns of the sample log
 from warehouse.cli import cli
 from warehouse.hive import manage
 from warehouse.hive.spec import Column, TableSpec, TextFormat
@@ -223,15 +224,6 @@ def test_events_columns_read_back(hive_server: Any, tmp_path: Path) -> None:
         min(e["ts"] for e in events),
         max(e["ts"] for e in events),
     )
-
-
-PATTERNS = [
-    {"name": "home", "regex": r"^/\Z"},
-    {"name": "blog:tag", "regex": r"^/blog/tags/(?P<tag>[^/]+)\Z"},
-    {"name": "blog:post", "regex": r"^/blog/geekery/(?P<slug>[^/]+)\.html\Z"},
-    {"name": "presentation", "regex": r"^/presentations/(?P<talk>[^/]+)/"},
-    {"name": "project", "regex": r"^/projects/(?P<project>[^/]+)/"},
-]
 
 
 def _sample_log() -> Path:
