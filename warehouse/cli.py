@@ -155,7 +155,9 @@ def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], o
 @click.option("--patterns", metavar="FILE", help="URL-pattern dump (default: [logs] patterns)")
 @click.option("--format", "fmt", metavar="NAME|FORMAT", help="preset or LogFormat (default: [logs] format)")
 @click.option("--workers", type=click.IntRange(min=1), help="parser processes (default: [logs] workers)")
-@click.option("--source-name", metavar="NAME", help="name of stdin input (required for -)")
+@click.option(
+    "--source-name", metavar="NAME", help="name of stdin input (required for -; NAME.gz: gzip)"
+)
 @click.option("--register", is_flag=True, help="register the touched partitions in Hive")
 @pass_state
 def parse(
@@ -349,9 +351,10 @@ def config() -> None:
 @pass_state
 def config_check(state: _State) -> None:
     """Validate the configuration, report every problem, print the active values."""
-    from warehouse.config import describe
+    from warehouse.config import check, describe
 
     cfg = state.cfg
+    check(cfg)
     click.echo(describe(cfg))
     click.echo(f"config check: ok ({cfg.path or 'embedded defaults'})")
 

@@ -165,7 +165,9 @@ class CronConfig:
 
     schedule: str = _opt("30 2 * * *", "crontab time fields of the nightly run (UTC)")
     log_dir: str = _opt("~/warehouse-logs", "folder of the dated run logs", path=True)
-    lock_file: str = _opt("/tmp/warehouse-run.lock", "flock file that prevents overlap")
+    lock_file: str = _opt(
+        "/tmp/warehouse-run.lock", "flock file that prevents overlap", path=True
+    )
     warehouse_bin: str | None = _opt(None, "absolute path of the `warehouse` executable")
     environment: Mapping[str, str] = field(
         default_factory=dict, metadata={"help": "extra environment variables for cron"}
@@ -488,6 +490,26 @@ def validate(cfg: Config) -> list[str]:
         if src.workers < 1 or src.split_workers < 1:
             problems.append(f"{where} workers and split_workers must be at least 1")
     return problems
+
+
+def check(cfg: Config) -> None:
+    """Check what loading leaves to `config check`; raises ConfigError listing every problem.
+
+    Loading checks keys, types and cross-field rules for every command; this also compiles
+    `[logs] format` with `ip`/`user` and requires the `patterns` and `mrjob_conf` files, so
+    a config that `parse` or `aggregate` would refuse fails here (and the EMR launch).
+    """
+    from warehouse.events import format_problems  # the log-format engine, only when asked
+
+    problems = format_problems(cfg.logs.format, cfg.logs.ip, cfg.logs.user)
+    for key, value in (
+        ("[logs] patterns", cfg.logs.patterns),
+        ("[aggregate] mrjob_conf", cfg.aggregate.mrjob_conf),
+    ):
+        if value and "://" not in value and not os.path.isfile(value):
+            problems.append(f"{key} file {value} does not exist")
+    if problems:
+        raise ConfigError(_join(cfg.path, problems))
 
 
 def _release_at_least(label: str, version: tuple[int, int]) -> bool:

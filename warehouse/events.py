@@ -73,6 +73,23 @@ def field_for(directive: str, fmt: LogFormat, what: str, default: str) -> int:
     return -1
 
 
+def format_problems(fmt_text: str, ip: str = "%h", user: str = "%u") -> list[str]:
+    """Return what makes a log format unusable for events (with [logs] ip/user); [] if fine."""
+    try:
+        fmt = compile_format(fmt_text)
+    except ConfigError as exc:
+        return [f"[logs] format: {exc}"]
+    problems: list[str] = []
+    if fmt.time_variant is None:
+        problems.append(f"log format {fmt.source!r} has no time field (%t or $time_local)")
+    for what, directive, default in (("ip", ip, "%h"), ("user", user, "%u")):
+        try:
+            field_for(directive, fmt, what, default)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def _index(fmt: LogFormat, *names: str) -> int:
     for name in names:
         if fmt.has(name):

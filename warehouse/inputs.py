@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from isal import igzip
+
 from warehouse.config import Config, S3Config
 from warehouse.errors import ConfigError, InputMissing
 from warehouse.storage import is_hidden, open_maybe_gzip, open_store
@@ -136,7 +138,9 @@ def open_input(
     """Return a binary reader of `src` (decompressed), positioned at the first line that
     begins at or after byte `start`; raises InputMissing or SourceUnavailable."""
     if src.stdin:
-        return stdin if stdin is not None else sys.stdin.buffer
+        f = stdin if stdin is not None else sys.stdin.buffer
+        # `--source-name NAME.gz` says the piped bytes are gzip, as `.gz` does for files
+        return igzip.GzipFile(fileobj=f, mode="rb") if src.gz else f  # type: ignore[return-value]
     store = open_store(src.root, s3)
     if src.gz:
         return open_maybe_gzip(store, src.key)

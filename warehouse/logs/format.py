@@ -150,6 +150,12 @@ def _context_regex(spec: d.Spec, before: _Piece | None, after: _Piece | None) ->
         return ".*?"  # unquoted but contains spaces: the next literal ends it
     if isinstance(after, str):
         stop = after[0]
+        if spec.name == "header_in:x-forwarded-for":
+            # "client, proxy1, proxy2": hops joined by ", " (the load-balancer format
+            # `%{X-Forwarded-For}i %l %u %t ...` writes the header unquoted)
+            other = "" if stop.isspace() else ("\\" + stop if stop in "\\]^-[" else stop)
+            hop = r"[^\s," + other + "]*+"
+            return rf"{hop}(?:,[ \t]*+{hop})*+"
         if stop.isspace():
             return r"\S*+"
         return r"[^\s" + ("\\" + stop if stop in "\\]^-[" else stop) + "]*+"

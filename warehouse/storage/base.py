@@ -73,8 +73,10 @@ def open_gzip_write(
     store: ObjectStore, key: str, level: int = GZIP_LEVEL
 ) -> Iterator[IO[bytes]]:
     """Stream gzip-compressed bytes to `key` (published only when the block exits cleanly)."""
+    # filename="": otherwise gzip records the writer's temporary name (`_tmp.*.<random>`)
+    # in the header, and re-runs would write different bytes for the same content.
     with store.open_write(key) as raw, igzip.GzipFile(
-        fileobj=raw, mode="wb", compresslevel=level, mtime=0
+        filename="", fileobj=raw, mode="wb", compresslevel=level, mtime=0
     ) as gz:
         yield gz  # type: ignore[misc]
 
