@@ -189,3 +189,20 @@ def test_gzipped_stdin_named_gz_is_decompressed(tmp_path: Path) -> None:
     (part,) = (root / "events" / "dt=2026-11-22").iterdir()
     events = [json.loads(x) for x in gzip.decompress(part.read_bytes()).splitlines()]
     assert len(events) == 3 and events[0]["path"] == "/a"
+
+
+@pytest.mark.parametrize("kind", ["truncated", "not gzip"])
+def test_corrupt_gz_input_is_one_line_exit_5(tmp_path: Path, kind: str) -> None:
+    # a log cut mid-upload or a plain file named .gz: before, a traceback and exit 1
+    line = b'10.0.0.1 - - [22/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'
+    blob = gzip.compress(line * 2000)
+    bad = tmp_path / "access.log.gz"
+    bad.write_bytes(blob[: len(blob) // 2] if kind == "truncated" else line)
+    root = tmp_path / "root"
+    result = CliRunner().invoke(cli, ["--root", str(root), "parse", str(bad)])
+    assert result.exit_code == 5, result.output
+    assert "corrupt or truncated gzip" in result.output and str(bad) in result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    # nothing of the bad input is published (partial parts stay hidden or are removed)
+    visible = [p for p in root.rglob("*.json.gz") if not p.name.startswith(("_", "."))]
+    assert visible == []

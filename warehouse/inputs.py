@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import gzip
 import hashlib
 import os
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from isal import igzip
+from isal.igzip_lib import IsalError
 
 from warehouse.config import Config, S3Config
-from warehouse.errors import ConfigError, InputMissing
+from warehouse.errors import ConfigError, InputMissing, JobFailed
 from warehouse.storage import is_hidden, open_maybe_gzip, open_store
 
 _GLOB_CHARS = "*?["
@@ -140,15 +143,53 @@ def open_input(
     if src.stdin:
         f = stdin if stdin is not None else sys.stdin.buffer
         # `--source-name NAME.gz` says the piped bytes are gzip, as `.gz` does for files
-        return igzip.GzipFile(fileobj=f, mode="rb") if src.gz else f  # type: ignore[return-value]
+        if not src.gz:
+            return f
+        gz = cast(IO[bytes], igzip.GzipFile(fileobj=f, mode="rb"))
+        return _CheckedGzip(gz, src.name)  # type: ignore[return-value]
     store = open_store(src.root, s3)
     if src.gz:
-        return open_maybe_gzip(store, src.key)
+        return _CheckedGzip(open_maybe_gzip(store, src.key), src.name)  # type: ignore[return-value]
     f = store.open_read(src.key)
     if start:
         f.seek(start - 1)
         f.readline()  # the line that holds byte start-1 belongs to the previous range
     return f
+
+
+# isal's stubs declare IsalError as an instance; at run time it is the exception class
+_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, cast(type[Exception], IsalError))
+
+
+class _CheckedGzip:
+    """A gzip reader whose corrupt or truncated data fails with one line naming the input."""
+
+    def __init__(self, f: IO[bytes], name: str) -> None:
+        self._f = f
+        self._name = name
+
+    def _fail(self, exc: Exception) -> JobFailed:
+        return JobFailed(
+            f"input {self._name}: corrupt or truncated gzip ({exc}); fetch it again or move it away"
+        )
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._f.read(size)
+        except _GZIP_ERRORS as exc:
+            raise self._fail(exc) from None
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            return self._f.readline(size)
+        except _GZIP_ERRORS as exc:
+            raise self._fail(exc) from None
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def close(self) -> None:
+        self._f.close()
 
 
 def read_blocks(
