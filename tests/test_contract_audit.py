@@ -206,3 +206,20 @@ def test_corrupt_gz_input_is_one_line_exit_5(tmp_path: Path, kind: str) -> None:
     # nothing of the bad input is published (partial parts stay hidden or are removed)
     visible = [p for p in root.rglob("*.json.gz") if not p.name.startswith(("_", "."))]
     assert visible == []
+
+
+@pytest.mark.parametrize(
+    ("fmt", "line"),
+    [
+        # a health check straight to the instance: no X-Forwarded-For, and no %h to fall
+        # back on
+        (LB_FORMAT, '- - - [22/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"'),
+        ('%t "%r" %>s %b', '[22/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5'),
+    ],
+)
+def test_ip_is_always_a_non_empty_string(fmt: str, line: str) -> None:
+    # DESIGN's schema: ip is a string; the jobs count an event without one as malformed
+    # and skip it, so a null here silently drops requests from every aggregate.
+    ev = make_event(compile_format(fmt), line, ip="%{X-Forwarded-For}i" if "X-F" in fmt else "%h")
+    assert isinstance(ev, dict), ev
+    assert ev["ip"] == "-"

@@ -164,9 +164,12 @@ def event_builder(
         if xff:
             emit("    addr = addr.split(',', 1)[0].strip()")
             emit("    if not addr or addr == '-':")
-            emit(f"        addr = {f'g[{i_host}]' if i_host >= 0 else 'None'}")
+            emit(f"        addr = {f'g[{i_host}]' if i_host >= 0 else repr('-')}")
+        # `ip` is a non-empty string (DESIGN's schema; the jobs skip anything else)
+        emit("    if not addr:")
+        emit("        addr = '-'")
     else:
-        emit("    addr = None")
+        emit("    addr = '-'")
     emit("    if path is None:")
     emit("        slug, params = None, {}")
     emit("    else:")
