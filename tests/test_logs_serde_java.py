@@ -52,6 +52,8 @@ FORMATS = [
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time $time_iso8601',
     '%h %{%d/%b/%Y:%H:%M:%S %z}t %D %{ms}T "%r" %X %400,501{User-agent}i %U%q',
+    # behind a load balancer: the header unquoted, hops joined by ", "
+    '%{X-Forwarded-For}i %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"',
 ]
 EXTRA = [
     '2001:db8::1 - bob [17/May/2015:10:05:03 +0200] "GET /a\\"b\\\\c HTTP/1.1" 200 - "-" '
@@ -59,6 +61,7 @@ EXTRA = [
     'www.example.com:443 ::1 - - [17/May/2015:10:05:03 +0000] "-" 408 0 "-" "-"',
     '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "\\x16\\x03\\x01" 400 226 "-" "-"',
     '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /é HTTP/1.1" 200 5 "-" "ünïcode"',
+    '203.0.113.9, 10.0.0.2,10.0.0.3 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "ua"',
 ]
 
 
