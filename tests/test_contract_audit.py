@@ -223,3 +223,21 @@ def test_ip_is_always_a_non_empty_string(fmt: str, line: str) -> None:
     ev = make_event(compile_format(fmt), line, ip="%{X-Forwarded-For}i" if "X-F" in fmt else "%h")
     assert isinstance(ev, dict), ev
     assert ev["ip"] == "-"
+
+
+def test_aggregate_date_defaults_to_yesterday(tmp_path: Path) -> None:
+    # DESIGN's CLI block: `aggregate JOB [--date D | --from D --to D]`, optional like run's
+    import datetime as dt
+
+    day = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    line = '10.0.0.1 - - [{}:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'.format(
+        dt.date.fromisoformat(day).strftime("%d/%b/%Y")
+    )
+    log = tmp_path / "a.log"
+    log.write_text(line)
+    root = tmp_path / "root"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--root", str(root), "parse", str(log)]).exit_code == 0
+    result = runner.invoke(cli, ["--root", str(root), "aggregate", "daily_actions", "-r", "inline"])
+    assert result.exit_code == 0, result.output
+    assert (root / "aggregates" / "daily_actions" / f"dt={day}" / "part-00000.json.gz").exists()

@@ -209,11 +209,12 @@ def aggregate(
     runner: str | None,
     register: bool,
 ) -> None:
-    """Run an mrjob aggregation over event partitions into ROOT/aggregates/JOB/."""
+    """Run an mrjob aggregation over event partitions into ROOT/aggregates/JOB/ (default
+    date: yesterday UTC, as for `run`)."""
     from warehouse.aggregate import run_aggregate
 
     cfg = state.cfg
-    dates = date_range(date, start, end)
+    dates = date_range(date, start, end, default="yesterday")
     summary = run_aggregate(cfg, job, dates, runner=runner or cfg.aggregate.runner)
     click.echo(summary.line())
     if register and summary.partitions:
