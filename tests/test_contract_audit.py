@@ -203,9 +203,33 @@ def test_corrupt_gz_input_is_one_line_exit_5(tmp_path: Path, kind: str) -> None:
     assert result.exit_code == 5, result.output
     assert "corrupt or truncated gzip" in result.output and str(bad) in result.output
     assert isinstance(result.exception, SystemExit), result.exception
-    # nothing of the bad input is published (partial parts stay hidden or are removed)
-    visible = [p for p in root.rglob("*.json.gz") if not p.name.startswith(("_", "."))]
-    assert visible == []
+    # no events of the bad input are published (partial parts stay hidden or are removed)
+    events = [p for p in (root / "events").rglob("*") if p.is_file()] if (root / "events").exists() else []
+    assert events == []
+    # the input is set aside with a reason in the rejects
+    (rej,) = [p for p in (root / "rejects").rglob("*.json.gz") if not p.name.startswith(("_", "."))]
+    (rec,) = [json.loads(x) for x in gzip.decompress(rej.read_bytes()).splitlines()]
+    assert rec["source"] == str(bad) and rec["reason"] == "corrupt input"
+    assert "corrupt or truncated gzip" in rec["line"]
+
+
+def test_corrupt_gz_input_does_not_stop_the_others(tmp_path: Path) -> None:
+    line = b'10.0.0.1 - - [22/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'
+    blob = gzip.compress(line * 2000)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a-broken.log.gz").write_bytes(blob[: len(blob) // 2])
+    (logs / "b-good.log.gz").write_bytes(gzip.compress(line * 7))
+    (logs / "c-good.log").write_bytes(line * 5)
+    root = tmp_path / "root"
+    for workers in ("1", "2"):
+        result = CliRunner().invoke(cli, ["--root", str(root), "parse", str(logs), "--workers", workers])
+        assert result.exit_code == 5, result.output
+        assert "12 events" in result.output and "1 inputs set aside" in result.output
+        assert "a-broken.log.gz" in result.output
+        parts = sorted((root / "events" / "dt=2026-11-22").glob("*.json.gz"))
+        n = sum(len(gzip.decompress(p.read_bytes()).splitlines()) for p in parts)
+        assert n == 12
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,10 @@ def open_input(
     return f
 
 
+class CorruptInput(JobFailed):
+    """An input's gzip data is corrupt or truncated; the input is set aside (exit 5)."""
+
+
 # isal's stubs declare IsalError as an instance; at run time it is the exception class
 _GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, cast(type[Exception], IsalError))
 
@@ -168,8 +172,8 @@ class _CheckedGzip:
         self._f = f
         self._name = name
 
-    def _fail(self, exc: Exception) -> JobFailed:
-        return JobFailed(
+    def _fail(self, exc: Exception) -> CorruptInput:
+        return CorruptInput(
             f"input {self._name}: corrupt or truncated gzip ({exc}); fetch it again or move it away"
         )
 

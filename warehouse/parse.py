@@ -37,7 +37,14 @@ import orjson
 from warehouse.config import Config, S3Config
 from warehouse.errors import EXIT_FAILED, ConfigError
 from warehouse.events import Builder, NoPatterns, Resolves, event_builder
-from warehouse.inputs import InputSource, expand_inputs, lines_before, open_input, read_blocks
+from warehouse.inputs import (
+    CorruptInput,
+    InputSource,
+    expand_inputs,
+    lines_before,
+    open_input,
+    read_blocks,
+)
 from warehouse.logs import EMPTY, MAX_LINE, NO_MATCH, TOO_LONG, compile_format
 from warehouse.logs.format import RELAXED_MAX
 from warehouse.progress import Progress
@@ -85,6 +92,7 @@ class _Result:
     rejects: Counter[str] = field(default_factory=Counter)
     keys: list[str] = field(default_factory=list)
     partitions: set[str] = field(default_factory=set)
+    broken: str | None = None  # why the whole input was set aside (corrupt gzip)
 
 
 @dataclass
@@ -102,6 +110,7 @@ class ParseSummary:
     patterns: str | None = None
     max_reject_ratio: float = 0.5
     rejects_output: str = ""
+    broken: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -110,10 +119,14 @@ class ParseSummary:
 
     @property
     def exit_code(self) -> int:
-        """5 when the share of rejected lines exceeds [logs] max_reject_ratio, else 0."""
-        if self.lines and self.rejected / self.lines > self.max_reject_ratio:
+        """5 when an input was set aside or too many lines were rejected, else 0."""
+        if self.broken or self._too_many_rejects:
             return EXIT_FAILED
         return 0
+
+    @property
+    def _too_many_rejects(self) -> bool:
+        return bool(self.lines) and self.rejected / self.lines > self.max_reject_ratio
 
     def line(self) -> str:
         """Return the one-line summary printed by the CLI."""
@@ -135,7 +148,9 @@ class ParseSummary:
             f"{unmatched}, "
             f"{rate:,.0f} lines/s in {self.seconds:.2f}s -> {self.output} ({where})"
         )
-        if self.exit_code:
+        if self.broken:
+            text += f"; FAILED: {len(self.broken)} inputs set aside: " + "; ".join(self.broken)
+        if self._too_many_rejects:
             text += (
                 f"; FAILED: {self.rejected / self.lines:.0%} of lines rejected, more than "
                 f"[logs] max_reject_ratio {self.max_reject_ratio}: check --format"
@@ -210,6 +225,7 @@ def parse_logs(
             lines = sum(r.lines for r in results)
             rejected = sum(sum(r.rejects.values()) for r in results)
             failed = bool(lines) and rejected / lines > cfg.logs.max_reject_ratio
+            failed = failed or any(r.broken for r in results)
             _retire_stale(store, task.source, results, keep_old=failed)
 
     pool_tasks = [t for t in tasks if not t.source.stdin]
@@ -241,6 +257,8 @@ def parse_logs(
             summary.unmatched += r.unmatched
             summary.rejects.update(r.rejects)
             summary.partitions |= r.partitions
+            if r.broken:
+                summary.broken.append(r.broken)
     summary.seconds = time.monotonic() - started
     log.info("parse: %s", summary.line())
     return summary
@@ -327,9 +345,28 @@ def _run_task(
     gc.disable()  # the loop makes no reference cycles; collections only cost time (~5%)
     try:
         return _parse_task(settings, task, bar, stdin)
+    except CorruptInput as exc:
+        return _set_aside(settings, task, str(exc))
     finally:
         if enabled:
             gc.enable()
+
+
+def _set_aside(settings: _Settings, task: _Task, why: str) -> _Result:
+    """Record a whole input as one reject (its parts were not published); return that.
+
+    A corrupt or truncated gzip cannot be read to its end, so none of its events are
+    published (a half-uploaded log must not look complete); the reject says why, and the
+    objects of the input's earlier good run are kept.
+    """
+    store = open_store(settings.root, settings.s3)
+    src = task.source
+    key = f"rejects/dt={settings.run_date}/{src.part_id}-{task.index:04d}.json.gz"
+    rec = {"source": src.name, "lineno": None, "reason": "corrupt input", "line": why}
+    with open_gzip_write(store, key) as f:
+        f.write(orjson.dumps(rec, option=_DUMPS_OPT))
+    log.error("%s", why)
+    return _Result(src.name, keys=[key], broken=why)
 
 
 def _parse_task(
