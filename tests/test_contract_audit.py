@@ -265,3 +265,18 @@ def test_aggregate_date_defaults_to_yesterday(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["--root", str(root), "aggregate", "daily_actions", "-r", "inline"])
     assert result.exit_code == 0, result.output
     assert (root / "aggregates" / "daily_actions" / f"dt={day}" / "part-00000.json.gz").exists()
+
+
+def test_aggregate_with_a_vanished_mrjob_conf_is_a_config_error(tmp_path: Path) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from warehouse.aggregate import run_aggregate
+    from warehouse.config import config_from_dict
+
+    cfg = config_from_dict({}, root=str(tmp_path / "root"))
+    missing = str(tmp_path / "gone" / "mrjob.conf")
+    cfg = dataclasses.replace(cfg, aggregate=dataclasses.replace(cfg.aggregate, mrjob_conf=missing))
+    summary = run_aggregate(cfg, "daily_actions", [dt.date(2026, 11, 22)], runner="inline")
+    assert summary.exit_code == 2
+    assert missing in summary.line() and "mrjob_conf" in summary.line()

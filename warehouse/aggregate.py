@@ -288,15 +288,13 @@ def _runner_env(cfg: Config, runner: str) -> Iterator[None]:
 
 
 def _conf_problem(cfg: Config, runner: str) -> str | None:
-    """Return why the emr runner cannot start with this configuration, None when it can."""
-    if runner != "emr":
-        return None
+    """Return why `runner` cannot start with this configuration, None when it can."""
     conf = Path(mrjob_conf_path(cfg))
     try:
         text = conf.read_text(encoding="utf-8")
     except OSError as exc:
         return f"mrjob config {conf} unreadable: {exc.strerror}; fix [aggregate] mrjob_conf"
-    if "$WAREHOUSE_WHEEL" in text and not (cfg.aggregate.wheel or os.environ.get("WAREHOUSE_WHEEL")):
+    if runner == "emr" and "$WAREHOUSE_WHEEL" in text and not (cfg.aggregate.wheel or os.environ.get("WAREHOUSE_WHEEL")):
         return (
             f"{conf} bootstraps the nodes from a wheel: build one (python -m build --wheel) "
             "and set [aggregate] wheel or WAREHOUSE_WHEEL"
