@@ -184,6 +184,10 @@ def test_escaped_quotes_and_hex_escapes() -> None:
 def test_unescape_and_split_request() -> None:
     assert unescape("plain") == "plain"
     assert unescape('a\\"b\\\\c\\t') == 'a"b\\c\t'
+    # nginx log_format escape=json writes control characters as \u00XX
+    assert unescape("tab\\u0009end") == "tab\tend"
+    assert unescape("\\u00e9\\xc3\\xa9") == "\u00e9\u00e9"
+    assert unescape("\\\\u0041") == "\\u0041"  # an escaped backslash, then text
     assert split_request("GET /a?b=1&c HTTP/1.1") == ("GET", "/a", "b=1&c", "HTTP/1.1")
     assert split_request("GET /") == ("GET", "/", None, None)
     assert split_request("GET /a b c HTTP/1.0") == ("GET", "/a b c", None, "HTTP/1.0")

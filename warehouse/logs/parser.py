@@ -24,7 +24,7 @@ TOO_LONG = "line too long"
 EMPTY = "empty line"
 BAD_STATUS = "bad status"
 
-_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|.)")
+_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|.)")
 _SIMPLE = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "v": "\v", "f": "\f"}
 _METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
 _KNOWN_METHODS = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"}
@@ -37,7 +37,7 @@ class Reject(NamedTuple):
 
 
 def unescape(text: str) -> str:
-    """Return `text` with Apache/nginx log escapes (\\" \\\\ \\xHH \\t ...) undone.
+    """Return `text` with Apache/nginx log escapes (\\" \\\\ \\xHH \\uHHHH \\t ...) undone.
 
     `\\xHH` sequences become bytes decoded as UTF-8; bytes that still do not decode stay
     as `\\xHH` text (the same form as backslashreplace gives undecodable input).
@@ -57,6 +57,8 @@ def unescape(text: str) -> str:
         esc = m.group(1)
         if esc[0] == "x" and len(esc) == 3:
             out.append(int(esc[1:], 16))
+        elif esc[0] == "u" and len(esc) == 5:
+            out += chr(int(esc[1:], 16)).encode("utf-8", "surrogatepass")
         else:
             out += _SIMPLE.get(esc, esc).encode("utf-8", "surrogatepass")
         pos = m.end()
@@ -66,6 +68,8 @@ def unescape(text: str) -> str:
 
 def _simple(m: re.Match[str]) -> str:
     esc = m.group(1)
+    if esc[0] == "u" and len(esc) == 5:  # nginx escape=json: \u00XX
+        return chr(int(esc[1:], 16))
     return _SIMPLE.get(esc, esc)
 
 
