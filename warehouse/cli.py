@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from warehouse.config import Config, load_config
-from warehouse.errors import ConfigError, WarehouseError
+from warehouse.errors import ConfigError, InputMissing, WarehouseError
 
 log = logging.getLogger("warehouse")
 
@@ -274,8 +274,6 @@ def hive_query(state: _State, sql: str | None, file: str | None, fmt: str) -> No
     if sql:
         text = sql
     else:
-        from warehouse.errors import InputMissing
-
         try:
             text = Path(file or "").read_text(encoding="utf-8")
         except OSError as exc:
