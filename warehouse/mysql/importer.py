@@ -241,12 +241,30 @@ def _plan_tables(
                 )
                 continue
             names = sch.list_tables(conn, db)
+            views = sch.list_views(conn, db)
             if sel.table:
                 wanted = [sel.table] if sel.table in names else []
+                if not wanted and sel.table in views:
+                    raise ConfigError(
+                        f"{db}.{sel.table} in [mysql.{src.name}] is a view; views are not "
+                        "imported (only base tables)"
+                    )
                 if not wanted:
                     raise ConfigError(f"table {db}.{sel.table} not found in [mysql.{src.name}]")
             else:
                 wanted = sch.select_tables(db, names, src.tables, src.exclude)
+                if not wanted:
+                    log.warning(
+                        "[mysql.%s] %s: tables %s minus exclude %s match none of its %d "
+                        "base tables", src.name, db, list(src.tables), list(src.exclude),
+                        len(names),
+                    )
+                skipped = sch.select_tables(db, views, src.tables, src.exclude)
+                if skipped:
+                    log.warning(
+                        "[mysql.%s] %s: skipping %d view(s), only base tables are imported: %s",
+                        src.name, db, len(skipped), ", ".join(skipped),
+                    )
             for t in wanted:
                 planned.append(
                     Planned(db, t, sch.read_columns(conn, db, t), sch.primary_key(conn, db, t),
@@ -256,7 +274,35 @@ def _plan_tables(
         raise SourceUnavailable(describe_error(ep, exc)) from None
     finally:
         close_quietly(conn)
-    return planned, failures
+    return _drop_name_clashes(src, planned, failures)
+
+
+def _drop_name_clashes(
+    src: MysqlSourceConfig, planned: list[Planned], failures: list[TableResult]
+) -> tuple[list[Planned], list[TableResult]]:
+    """Fail (exit 5) the planned tables whose Hive name another planned table shares.
+
+    `mysql_<source>_<database>_<table>` is lower-case with other characters as `_`, so
+    `Orders` and `orders`, `my-table` and `my_table`, or databases differing only by case
+    would overwrite one another's Hive table; none of them is imported.
+    """
+    by_name: dict[str, list[Planned]] = {}
+    for p in planned:
+        by_name.setdefault(sch.hive_name(src.name, p.database, p.table), []).append(p)
+    keep: list[Planned] = []
+    for p in planned:
+        group = by_name[sch.hive_name(src.name, p.database, p.table)]
+        if len(group) == 1:
+            keep.append(p)
+            continue
+        others = ", ".join(f"{q.database}.{q.table}" for q in group if q is not p)
+        msg = (
+            f"Hive name {sch.hive_name(src.name, p.database, p.table)} is shared with "
+            f"{others}; exclude or rename one of them in [mysql.{src.name}]"
+        )
+        failures.append(TableResult(src.name, p.database, p.table, engine=src.engine,
+                                    error=msg, exit_code=EXIT_FAILED))
+    return keep, failures
 
 
 class _Ticker:

@@ -214,9 +214,20 @@ def row_encoder(
     return (lambda row: encode_batch([row])), counter
 
 
+def _select_expr(col: SourceColumn) -> str:
+    """Return the select-list expression of one column.
+
+    FLOAT goes through `+ 0E0` (a DOUBLE): the server's text for a FLOAT has only
+    6 significant digits (16777217 reads back as 16777200, 3.1415927 as 3.14159), the
+    double is the stored single-precision value exactly.
+    """
+    q = quote(col.name)
+    return f"{q} + 0E0" if col.data_type == "float" else q
+
+
 def select_sql(database: str, table: str, columns: Sequence[SourceColumn], query: Query) -> str:
     """Return the SELECT for `columns` of `database.table` with the query's WHERE."""
-    cols = ", ".join(quote(c.name) for c in columns)
+    cols = ", ".join(_select_expr(c) for c in columns)
     sql = f"SELECT {cols} FROM {qualified(database, table)}"
     return f"{sql} WHERE {query.where}" if query.where else sql
 

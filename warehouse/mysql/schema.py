@@ -179,6 +179,17 @@ def list_tables(conn: Any, database: str) -> list[str]:
         return sorted(_text(r[0]) for r in cur.fetchall())
 
 
+def list_views(conn: Any, database: str) -> list[str]:
+    """Return the views of `database` (not imported: only base tables are)."""
+    with _cursor(conn) as cur:
+        cur.execute(
+            "SELECT TABLE_NAME FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'VIEW'",
+            (database,),
+        )
+        return sorted(_text(r[0]) for r in cur.fetchall())
+
+
 def read_columns(conn: Any, database: str, table: str) -> list[SourceColumn]:
     """Return the columns of `database.table` in ordinal order (empty when it is absent)."""
     with _cursor(conn) as cur:

@@ -178,7 +178,12 @@ def _import_table(
     if inc is not None:
         col = sch.quote(cols[inc.column.lower()].name)
         upper = _max_value(ep, driver, p, col)
-        if upper is None or (inc.mode == "lastmodified" and last is not None and upper == last):
+        if not incremental:
+            # a full load (the first, or --full) copies every row, NULL check column too;
+            # later incremental loads cannot see rows whose check column is NULL
+            if upper is not None:
+                query = query.and_(f"{col} <= %s OR {col} IS NULL", upper)
+        elif upper is None or (inc.mode == "lastmodified" and last is not None and upper == last):
             # empty table, or nothing modified after the watermark: rows that share the
             # watermark's timestamp are read again (>=) as soon as a newer row exists
             query = query.and_("1 = 0")

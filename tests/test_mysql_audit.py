@@ -1,0 +1,99 @@
+"""Acceptance audit of `warehouse import` on tables unlike ours (names, keys, types, views).
+
+Through the real tunnel and MariaDB fixtures; files only (no Hive), to stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.test_mysql_import import PASSWORD, USER, _config, _read_rows
+from warehouse.mysql.importer import run_import
+
+pytestmark = pytest.mark.mysql
+
+
+@pytest.fixture(scope="module")
+def odd_dbs(mariadb) -> tuple[str, str]:
+    """Two databases differing only by case, with clashing names, a view and odd values."""
+    upper, lower = mariadb.create_database("AuditDb"), mariadb.create_database("auditdb")
+    for sql in (
+        "CREATE TABLE `Order` (`Select` INT PRIMARY KEY, `key` VARCHAR(5), `sp ace` INT)",
+        "INSERT INTO `Order` VALUES (1, 'k', 5)",
+        "CREATE TABLE `my-table` (id INT PRIMARY KEY)",
+        "CREATE TABLE `my_table` (id INT PRIMARY KEY)",
+        "CREATE TABLE fl (id INT PRIMARY KEY, f FLOAT, f2 FLOAT(10,4))",
+        "INSERT INTO fl VALUES (1, 16777217, 123456.1234), (2, 3.14159274, NULL), (3, 1.5, -0.25)",
+        "CREATE TABLE lm (id INT PRIMARY KEY, m DATETIME NULL, v INT)",
+        "INSERT INTO lm VALUES (1, '2024-01-01 00:00:00', 1), (2, NULL, 2), (3, NULL, 3)",
+        "CREATE TABLE allnull (id INT PRIMARY KEY, m DATETIME NULL)",
+        "INSERT INTO allnull VALUES (1, NULL), (2, NULL)",
+        "CREATE VIEW v_order AS SELECT `Select` FROM `Order`",
+    ):
+        mariadb.execute(sql, database=upper)
+    mariadb.execute("CREATE TABLE `ORDER` (x INT PRIMARY KEY)", database=lower)
+    mariadb.execute("INSERT INTO `ORDER` VALUES (42)", database=lower)
+    mariadb.create_user(USER, PASSWORD, upper, lower)
+    return upper, lower
+
+
+def test_hive_name_clashes_fail_those_tables_only(tmp_path, sshd, mariadb, odd_dbs):
+    upper, lower = odd_dbs
+    cfg = _config(tmp_path, sshd, mariadb, [upper, lower], exclude=["fl", "lm", "allnull"])
+    summary = run_import(cfg, None, engine=None, full=False)
+    by = {t.name: t for t in summary.tables}
+    assert summary.exit_code == 5, summary.line()
+    for name, other in [
+        (f"src.{upper}.Order", f"{lower}.ORDER"), (f"src.{lower}.ORDER", f"{upper}.Order"),
+        (f"src.{upper}.my-table", f"{upper}.my_table"),
+        (f"src.{upper}.my_table", f"{upper}.my-table"),
+    ]:
+        assert by[name].exit_code == 5 and other in (by[name].error or ""), summary.line()
+        assert "Hive name" in (by[name].error or "")
+    assert not (tmp_path / "root" / "mysql" / "src" / upper / "Order").exists()
+
+
+def test_float_keeps_its_stored_value(tmp_path, sshd, mariadb, odd_dbs):
+    upper, _ = odd_dbs
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["fl"])
+    summary = run_import(cfg, None, engine=None, full=False)
+    assert summary.exit_code == 0, summary.line()
+    rows = {r["id"]: r for r in _read_rows(tmp_path / "root", "src", upper, "fl")}
+    assert rows[1]["f"] == 16777216.0  # the server's FLOAT text says 16777200
+    assert rows[1]["f2"] == 123456.125
+    assert abs(rows[2]["f"] - 3.1415927) < 1e-7 and rows[2]["f2"] is None  # text: 3.14159
+    assert rows[3]["f"] == 1.5 and rows[3]["f2"] == -0.25
+
+
+def test_first_incremental_load_keeps_null_check_column_rows(tmp_path, sshd, mariadb, odd_dbs):
+    upper, _ = odd_dbs
+    inc = {
+        "lm": {"mode": "lastmodified", "column": "m", "key": "id"},
+        "allnull": {"mode": "lastmodified", "column": "m", "key": "id"},
+    }
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["lm", "allnull"], incremental=inc)
+    summary = run_import(cfg, None, engine=None, full=False)
+    assert summary.exit_code == 0, summary.line()
+    root = tmp_path / "root"
+    assert sorted(r["id"] for r in _read_rows(root, "src", upper, "lm")) == [1, 2, 3]
+    assert sorted(r["id"] for r in _read_rows(root, "src", upper, "allnull")) == [1, 2]
+    again = run_import(cfg, None, engine=None, full=False)  # nothing newer: no new load
+    assert again.exit_code == 0 and all(t.load is None for t in again.tables), again.line()
+    assert sorted(r["id"] for r in _read_rows(root, "src", upper, "lm")) == [1, 2, 3]
+
+
+def test_views_and_empty_globs_are_said(tmp_path, sshd, mariadb, odd_dbs, caplog):
+    upper, _ = odd_dbs
+    caplog.set_level(logging.WARNING)
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["v_*", "fl"])
+    summary = run_import(cfg, None, engine=None, full=False)
+    assert summary.exit_code == 0 and [t.table for t in summary.tables] == ["fl"]
+    assert "skipping 1 view(s)" in caplog.text and "v_order" in caplog.text
+    one = run_import(cfg, f"src.{upper}.v_order", engine=None, full=False)
+    assert one.exit_code == 2 and "is a view" in one.line(), one.line()
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["nomatch*"])
+    none = run_import(cfg, None, engine=None, full=False)
+    assert none.exit_code == 0 and not none.tables
+    assert "match none of its" in caplog.text and "nomatch*" in caplog.text
