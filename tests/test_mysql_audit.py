@@ -31,6 +31,9 @@ def odd_dbs(mariadb) -> tuple[str, str]:
         "CREATE TABLE allnull (id INT PRIMARY KEY, m DATETIME NULL)",
         "INSERT INTO allnull VALUES (1, NULL), (2, NULL)",
         "CREATE VIEW v_order AS SELECT `Select` FROM `Order`",
+        "CREATE TABLE ub (u BINARY(16) PRIMARY KEY, v INT)",
+        "INSERT INTO ub VALUES (UNHEX('FF00112233445566778899AABBCCDDEE'), 1),"
+        " (UNHEX('00112233445566778899AABBCCDDEEFF'), 2)",
     ):
         mariadb.execute(sql, database=upper)
     mariadb.execute("CREATE TABLE `ORDER` (x INT PRIMARY KEY)", database=lower)
@@ -97,3 +100,25 @@ def test_views_and_empty_globs_are_said(tmp_path, sshd, mariadb, odd_dbs, caplog
     none = run_import(cfg, None, engine=None, full=False)
     assert none.exit_code == 0 and not none.tables
     assert "match none of its" in caplog.text and "nomatch*" in caplog.text
+
+
+def test_binary_watermark_is_refused_and_others_import(tmp_path, sshd, mariadb, odd_dbs):
+    upper, _ = odd_dbs
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["ub", "fl"],
+                  incremental={"ub": {"mode": "append", "column": "u"}})
+    summary = run_import(cfg, None, engine=None, full=False)
+    by = {t.table: t for t in summary.tables}
+    assert summary.exit_code == 2 and by["fl"].error is None, summary.line()
+    assert by["ub"].exit_code == 2 and "binary(16)" in (by["ub"].error or ""), summary.line()
+
+
+def test_dropped_table_is_said(tmp_path, sshd, mariadb, odd_dbs, caplog):
+    upper, _ = odd_dbs
+    mariadb.execute("CREATE TABLE gone_soon (id INT PRIMARY KEY)", database=upper)
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["gone_soon", "fl"])
+    assert run_import(cfg, None, engine=None, full=False).exit_code == 0
+    mariadb.execute("DROP TABLE gone_soon", database=upper)
+    caplog.set_level(logging.WARNING)
+    summary = run_import(cfg, None, engine=None, full=False)
+    assert summary.exit_code == 0 and [t.table for t in summary.tables] == ["fl"]
+    assert "no longer in the database" in caplog.text and "gone_soon" in caplog.text

@@ -52,6 +52,7 @@ from warehouse.mysql.connect import (
 )
 from warehouse.mysql.hive_tables import latest_view_sql, table_spec
 from warehouse.mysql.results import ImportSummary, TableResult
+from warehouse.mysql.state import state_key
 from warehouse.mysql.table_load import Planned, import_table
 from warehouse.storage import ObjectStore, store_for_config
 
@@ -162,7 +163,7 @@ def import_source(
         password = src.password()
         driver = resolve_driver(_driver_name(src))
         with _endpoint(cfg, src, password) as (ep, tunnel):
-            plan, failures = _plan_tables(src, sel, ep, driver)
+            plan, failures = _plan_tables(src, sel, ep, driver, store)
             results = failures + _run_tables(
                 cfg, src, plan, ep, driver, tunnel, store=store, engine=engine, full=full,
                 progress=progress,
@@ -207,7 +208,8 @@ def _endpoint(
 
 
 def _plan_tables(
-    src: MysqlSourceConfig, sel: Selector, ep: Endpoint, driver: str
+    src: MysqlSourceConfig, sel: Selector, ep: Endpoint, driver: str,
+    store: ObjectStore | None = None,
 ) -> tuple[list[Planned], list[TableResult]]:
     """List the selected tables and read their columns (one metadata session).
 
@@ -259,6 +261,8 @@ def _plan_tables(
                         "base tables", src.name, db, list(src.tables), list(src.exclude),
                         len(names),
                     )
+                if store is not None:
+                    _warn_vanished(store, src, db, names)
                 skipped = sch.select_tables(db, views, src.tables, src.exclude)
                 if skipped:
                     log.warning(
@@ -275,6 +279,26 @@ def _plan_tables(
     finally:
         close_quietly(conn)
     return _drop_name_clashes(src, planned, failures)
+
+
+def _warn_vanished(
+    store: ObjectStore, src: MysqlSourceConfig, db: str, names: Sequence[str]
+) -> None:
+    """Warn about tables imported before that the database no longer has (dropped or
+    renamed): their files, state and Hive table are kept as they were, not updated."""
+    prefix = f"{state_key(src.name, db, 'x').rsplit('/', 1)[0]}/"
+    present = set(names)
+    gone = sorted(
+        rel[: -len(".json")]
+        for rel in (o.key[len(prefix):] for o in store.list(prefix, include_hidden=True))
+        if rel.endswith(".json") and "/" not in rel and rel[: -len(".json")] not in present
+    )
+    if gone:
+        log.warning(
+            "[mysql.%s] %s: %d table(s) imported before are no longer in the database "
+            "(dropped or renamed), their last load stays as it was: %s",
+            src.name, db, len(gone), ", ".join(gone),
+        )
 
 
 def _drop_name_clashes(

@@ -140,6 +140,13 @@ def _import_table(
                 f"[mysql.{src.name}] incremental {p.database}.{p.table}: column {inc.column!r} "
                 "not in the table"
             )
+        check = cols[inc.column.lower()]
+        if check.kind in ("b64", "bit"):
+            raise ConfigError(
+                f"[mysql.{src.name}] incremental {p.database}.{p.table}: column {inc.column!r} "
+                f"is {check.column_type}; a binary column cannot be a watermark (use an "
+                "integer, decimal, date/time or text column, or drop the incremental entry)"
+            )
         key = [k.strip() for k in (inc.key or "").split(",") if k.strip()] or p.key
         if inc.mode == "lastmodified" and not key:
             raise ConfigError(f"{name}: lastmodified needs key = \"...\" (no primary key)")
