@@ -31,6 +31,7 @@ def odd_dbs(mariadb) -> tuple[str, str]:
         "CREATE TABLE allnull (id INT PRIMARY KEY, m DATETIME NULL)",
         "INSERT INTO allnull VALUES (1, NULL), (2, NULL)",
         "CREATE VIEW v_order AS SELECT `Select` FROM `Order`",
+        "CREATE TABLE withload (id INT PRIMARY KEY, `Load` VARCHAR(5))",
         "CREATE TABLE ub (u BINARY(16) PRIMARY KEY, v INT)",
         "INSERT INTO ub VALUES (UNHEX('FF00112233445566778899AABBCCDDEE'), 1),"
         " (UNHEX('00112233445566778899AABBCCDDEEFF'), 2)",
@@ -44,7 +45,7 @@ def odd_dbs(mariadb) -> tuple[str, str]:
 
 def test_hive_name_clashes_fail_those_tables_only(tmp_path, sshd, mariadb, odd_dbs):
     upper, lower = odd_dbs
-    cfg = _config(tmp_path, sshd, mariadb, [upper, lower], exclude=["fl", "lm", "allnull"])
+    cfg = _config(tmp_path, sshd, mariadb, [upper, lower], exclude=["fl", "lm", "allnull", "withload"])
     summary = run_import(cfg, None, engine=None, full=False)
     by = {t.name: t for t in summary.tables}
     assert summary.exit_code == 5, summary.line()
@@ -122,3 +123,13 @@ def test_dropped_table_is_said(tmp_path, sshd, mariadb, odd_dbs, caplog):
     summary = run_import(cfg, None, engine=None, full=False)
     assert summary.exit_code == 0 and [t.table for t in summary.tables] == ["fl"]
     assert "no longer in the database" in caplog.text and "gone_soon" in caplog.text
+
+
+def test_column_named_load_fails_before_export(tmp_path, sshd, mariadb, odd_dbs):
+    upper, _ = odd_dbs
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["withload", "fl"])
+    summary = run_import(cfg, None, engine=None, full=False)
+    by = {t.table: t for t in summary.tables}
+    assert summary.exit_code == 5 and by["fl"].error is None, summary.line()
+    assert "Load" in (by["withload"].error or "") and "partition" in (by["withload"].error or "")
+    assert not (tmp_path / "root" / "mysql" / "src" / upper / "withload").exists()

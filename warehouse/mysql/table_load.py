@@ -133,6 +133,14 @@ def _import_table(
         raise JobFailed(f"table {name}: no columns (dropped while importing?)")
     state = load_state(store, src.name, p.database, p.table)
     cols = {c.name.lower(): c for c in p.columns}
+    reserved = ["load"] + (["wh_rank"] if inc is not None and inc.mode == "lastmodified" else [])
+    taken = [c.name for c in p.columns if c.name.lower() in reserved]
+    if taken:
+        raise JobFailed(
+            f"table {name}: column {', '.join(taken)} clashes with the Hive table's own "
+            "`load` partition column (or the _latest view's `wh_rank`); exclude the table "
+            "or import a view of it that renames the column"
+        )
     key: list[str] = list(p.key)
     if inc is not None:
         if inc.column.lower() not in cols:
