@@ -57,6 +57,12 @@ def test_hive_name_clashes_fail_those_tables_only(tmp_path, sshd, mariadb, odd_d
         assert by[name].exit_code == 5 and other in (by[name].error or ""), summary.line()
         assert "Hive name" in (by[name].error or "")
     assert not (tmp_path / "root" / "mysql" / "src" / upper / "Order").exists()
+    for selector in (f"src.{upper}", f"src.{upper}.Order"):  # the clash is outside the run
+        one = run_import(cfg, selector, engine=None, full=False)
+        order = next(t for t in one.tables if t.table == "Order")
+        assert order.exit_code == 5 and f"{lower}.ORDER" in (order.error or ""), one.line()
+    one = run_import(cfg, f"src.{upper}.my-table", engine=None, full=False)
+    assert one.exit_code == 5 and f"{upper}.my_table" in one.line(), one.line()
 
 
 def test_float_keeps_its_stored_value(tmp_path, sshd, mariadb, odd_dbs):
@@ -133,3 +139,16 @@ def test_column_named_load_fails_before_export(tmp_path, sshd, mariadb, odd_dbs)
     assert summary.exit_code == 5 and by["fl"].error is None, summary.line()
     assert "Load" in (by["withload"].error or "") and "partition" in (by["withload"].error or "")
     assert not (tmp_path / "root" / "mysql" / "src" / upper / "withload").exists()
+
+
+def test_drift_on_an_incremental_table_names_its_mode(tmp_path, sshd, mariadb, odd_dbs):
+    upper, _ = odd_dbs
+    mariadb.execute("CREATE TABLE drifty (id INT PRIMARY KEY)", database=upper)
+    mariadb.execute("INSERT INTO drifty VALUES (1)", database=upper)
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["drifty"],
+                  incremental={"drifty": {"mode": "append", "column": "id"}})
+    assert run_import(cfg, None, engine=None, full=False).exit_code == 0
+    mariadb.execute("ALTER TABLE drifty ADD COLUMN z INT", database=upper)
+    summary = run_import(cfg, None, engine=None, full=False)
+    line = summary.tables[0].line()
+    assert summary.exit_code == 5 and "[python append] FAILED" in line and "--full" in line, line

@@ -274,11 +274,23 @@ def _plan_tables(
                     Planned(db, t, sch.read_columns(conn, db, t), sch.primary_key(conn, db, t),
                              zero_dates)
                 )
+        # tables of the source's other databases that a full run would import: a
+        # one-database or one-table run must not take a Hive name one of them holds
+        peers: list[tuple[str, str]] = []
+        for db in src.databases:
+            if db in databases or not sch.database_exists(conn, db):
+                continue
+            peers += [(db, t) for t in sch.select_tables(
+                db, sch.list_tables(conn, db), src.tables, src.exclude)]
+        if sel.table:
+            peers += [(p.database, t) for p in planned[:1] for t in sch.select_tables(
+                p.database, sch.list_tables(conn, p.database), src.tables, src.exclude)
+                if t != p.table]
     except errors as exc:
         raise SourceUnavailable(describe_error(ep, exc)) from None
     finally:
         close_quietly(conn)
-    return _drop_name_clashes(src, planned, failures)
+    return _drop_name_clashes(src, planned, failures, peers)
 
 
 def _warn_vanished(
@@ -302,24 +314,30 @@ def _warn_vanished(
 
 
 def _drop_name_clashes(
-    src: MysqlSourceConfig, planned: list[Planned], failures: list[TableResult]
+    src: MysqlSourceConfig,
+    planned: list[Planned],
+    failures: list[TableResult],
+    peers: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[Planned], list[TableResult]]:
-    """Fail (exit 5) the planned tables whose Hive name another planned table shares.
+    """Fail (exit 5) the planned tables whose Hive name another selected table shares.
 
     `mysql_<source>_<database>_<table>` is lower-case with other characters as `_`, so
     `Orders` and `orders`, `my-table` and `my_table`, or databases differing only by case
-    would overwrite one another's Hive table; none of them is imported.
+    would overwrite one another's Hive table; none of them is imported. `peers` are
+    (database, table) pairs of the source not imported in this run.
     """
-    by_name: dict[str, list[Planned]] = {}
-    for p in planned:
-        by_name.setdefault(sch.hive_name(src.name, p.database, p.table), []).append(p)
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    for db, t in [*((p.database, p.table) for p in planned), *peers]:
+        group = by_name.setdefault(sch.hive_name(src.name, db, t), [])
+        if (db, t) not in group:
+            group.append((db, t))
     keep: list[Planned] = []
     for p in planned:
         group = by_name[sch.hive_name(src.name, p.database, p.table)]
         if len(group) == 1:
             keep.append(p)
             continue
-        others = ", ".join(f"{q.database}.{q.table}" for q in group if q is not p)
+        others = ", ".join(f"{db}.{t}" for db, t in group if (db, t) != (p.database, p.table))
         msg = (
             f"Hive name {sch.hive_name(src.name, p.database, p.table)} is shared with "
             f"{others}; exclude or rename one of them in [mysql.{src.name}]"

@@ -165,6 +165,7 @@ def _import_table(
                 f"{', '.join(unknown)} not in the table"
             )
     incremental = inc is not None and state is not None and not full
+    res.mode = (inc.mode if incremental and inc else "full")
     if incremental and state is not None:
         if state.engine != eng:
             raise JobFailed(
@@ -181,7 +182,6 @@ def _import_table(
                 f"table {name}: incremental settings changed since the last load; "
                 f"run `warehouse import {name} --full`"
             )
-    res.mode = (inc.mode if incremental and inc else "full")
     known = state.loads if state else []
     _remove_orphans(store, data_prefix(src.name, p.database, p.table), known)
     stamp = _load_stamp(known)
