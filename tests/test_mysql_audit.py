@@ -11,6 +11,8 @@ import pytest
 
 from tests.test_mysql_import import PASSWORD, USER, _config, _read_rows
 from warehouse.mysql.importer import run_import
+from warehouse.mysql.schema import SourceColumn
+from warehouse.mysql.sqoop import SqoopPlan, sqoop_argv
 
 pytestmark = pytest.mark.mysql
 
@@ -152,3 +154,14 @@ def test_drift_on_an_incremental_table_names_its_mode(tmp_path, sshd, mariadb, o
     summary = run_import(cfg, None, engine=None, full=False)
     line = summary.tables[0].line()
     assert summary.exit_code == 5 and "[python append] FAILED" in line and "--full" in line, line
+
+
+def test_sqoop_full_load_of_incremental_table_keeps_nulls_and_float_digits():
+    cols = (SourceColumn("id", "int", "int(11)"), SourceColumn("m", "datetime", "datetime"),
+            SourceColumn("f", "float", "float"))
+    plan = SqoopPlan(jdbc_host="h", jdbc_port=1, database="d", table="t", username="u",
+                     password_file="file:///p", target_dir="s3://b/x", columns=cols,
+                     check_column="m", upper_bound="2024-01-02 00:00:00", include_nulls=True)
+    query = (argv := sqoop_argv(plan))[argv.index("--query") + 1]
+    assert "`f` + 0E0 AS `f`" in query
+    assert "WHERE (`m` <= '2024-01-02 00:00:00' OR `m` IS NULL) AND $CONDITIONS" in query

@@ -57,6 +57,7 @@ class SqoopPlan:
     check_column: str | None = None
     last_value: str | None = None
     upper_bound: str | None = None
+    include_nulls: bool = False  # a full load of an incremental table: NULL check column too
     direct: bool = False
     job_name: str | None = None
 
@@ -82,6 +83,9 @@ def _select_expr(col: SourceColumn) -> str:
         return f"REPLACE(TO_BASE64({q}), CHAR(10), '') AS {q}"
     if kind == "bit":
         return f"LPAD(BIN({q}), {col.bit_width}, '0') AS {q}"
+    if col.data_type == "float":
+        # the server's text for a FLOAT has 6 significant digits; the DOUBLE is exact
+        return f"{q} + 0E0 AS {q}"
     if kind == "raw" or (col.data_type in ("decimal", "numeric") and (col.precision or 0) > 38):
         return f"CAST({q} AS CHAR) AS {q}"
     return q
@@ -90,7 +94,10 @@ def _select_expr(col: SourceColumn) -> str:
 def _bounds(plan: SqoopPlan) -> str:
     if plan.check_column and plan.upper_bound is not None:
         value = plan.upper_bound.replace("\\", "\\\\").replace("'", "''")
-        return f"{quote(plan.check_column)} <= '{value}'"
+        bound = f"{quote(plan.check_column)} <= '{value}'"
+        if plan.include_nulls:
+            return f"({bound} OR {quote(plan.check_column)} IS NULL)"
+        return bound
     return ""
 
 

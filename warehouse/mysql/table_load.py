@@ -217,7 +217,8 @@ def _import_table(
         res.rows, res.bytes, res.non_utf8 = out.rows, out.bytes, out.non_utf8
         files = out.files
     else:
-        files = _sqoop_export(cfg, src, p, ep, store, prefix, inc, last, upper, res)
+        files = _sqoop_export(cfg, src, p, ep, store, prefix, inc, last, upper, res,
+                              include_nulls=not incremental)
     if res.mode != "full" and res.rows == 0:
         for f in files:
             store.delete(f)
@@ -327,6 +328,8 @@ def _sqoop_export(
     last: str | None,
     upper: str | None,
     res: TableResult,
+    *,
+    include_nulls: bool = False,
 ) -> list[str]:
     key = p.key[0] if len(p.key) == 1 else None
     with password_file(ep.password) as pw_uri:
@@ -336,6 +339,7 @@ def _sqoop_export(
             columns=tuple(p.columns), mappers=src.sqoop_mappers, split_by=key,
             incremental=inc.mode if (inc and last is not None) else None,
             check_column=inc.column if inc else None, last_value=last, upper_bound=upper,
+            include_nulls=include_nulls,
             direct=src.sqoop_direct,
             job_name=f"warehouse-import-{src.name}-{p.database}-{p.table}",
         )
