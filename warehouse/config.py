@@ -129,7 +129,10 @@ class MysqlSourceConfig:
     exclude: tuple[str, ...] = _opt((), "globs to leave out")
     incremental: Mapping[str, IncrementalConfig] = field(
         default_factory=dict,
-        metadata={"help": '{"db.table" = {mode, column, key}} for incremental loads'},
+        metadata={
+            "help": '{"db.table" = {mode, column, key}} for incremental loads; key defaults '
+            "to the primary key"
+        },
     )
     workers: int = _opt(4, "tables imported at once")
     split_workers: int = _opt(1, "parallel primary-key ranges per table (separate snapshots)")
@@ -322,9 +325,7 @@ def _incremental(where: str, value: Any, problems: list[str]) -> Any:
         extra = set(spec) - {"mode", "column", "key"}
         if extra:
             problems.append(f"{where}.{table} unknown keys {sorted(extra)}")
-        key = spec.get("key")
-        if mode == "lastmodified" and not key:
-            problems.append(f"{where}.{table} lastmodified needs key = \"<primary key column>\"")
+        key = spec.get("key")  # default: the table's primary key (checked per table)
         out[table.lower()] = IncrementalConfig(mode=mode, column=spec["column"], key=key)
     return out
 
