@@ -184,7 +184,7 @@ def parse(
     )
     click.echo(summary.line())
     if register and summary.partitions:
-        from warehouse.hive.manage import register_partitions
+        from warehouse.hive.partitions import register_partitions
 
         click.echo(register_partitions(cfg, "events", sorted(summary.partitions)).line())
     if summary.exit_code:
@@ -218,7 +218,7 @@ def aggregate(
     summary = run_aggregate(cfg, job, dates, runner=runner or cfg.aggregate.runner)
     click.echo(summary.line())
     if register and summary.partitions:
-        from warehouse.hive.manage import register_partitions
+        from warehouse.hive.partitions import register_partitions
 
         click.echo(register_partitions(cfg, f"agg_{job}", sorted(summary.partitions)).line())
     if summary.exit_code:
@@ -252,7 +252,7 @@ def hive_partitions(
     state: _State, table: str, date: str | None, start: str | None, end: str | None, all_: bool
 ) -> None:
     """Register partitions present in the root and missing from the metastore."""
-    from warehouse.hive.manage import register_partitions
+    from warehouse.hive.partitions import register_partitions
 
     dates = None if all_ else date_range(date, start, end)
     if all_ and (date or start or end):

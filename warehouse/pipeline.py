@@ -384,7 +384,7 @@ class _Night:
             return
         recs = [(day, self._start(day, "events", partitions=parts)) for day, parts in todo]
         with self._recording(recs):
-            from warehouse.hive.manage import register_partitions
+            from warehouse.hive.partitions import register_partitions
 
             union = sorted({p for _, parts in todo for p in parts})
             summary = _check(register_partitions(self.cfg, "events", union))
@@ -461,7 +461,7 @@ class _Night:
             state.update(summary=summary.line(), counts=_counts(summary))
             state["partitions"] = sorted(summary.partitions)
             if self.cfg.hive is not None and summary.partitions:
-                from warehouse.hive.manage import register_partitions
+                from warehouse.hive.partitions import register_partitions
 
                 reg = _check(register_partitions(self.cfg, f"agg_{job}", sorted(summary.partitions)))
                 state["registered"] = reg.line()

@@ -65,7 +65,8 @@ def register_load(
 ) -> None:
     """Create the Hive table, add the load partition, drop replaced ones, refresh the view."""
     from warehouse.hive.client import connect as hive_connect
-    from warehouse.hive.manage import add_partitions, ensure_tables, ensure_view
+    from warehouse.hive.manage import ensure_tables, ensure_view
+    from warehouse.hive.partitions import add_partitions
     from warehouse.hive.render import quote_string, table_ref
 
     hc = cfg.hive_or_default()

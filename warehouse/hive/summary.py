@@ -1,0 +1,73 @@
+"""What a Hive operation did: HiveSummary, its one-line text and its exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from warehouse.errors import EXIT_FAILED, EXIT_INPUT_MISSING, combined_exit_code
+
+__all__ = ["HiveSummary"]
+
+
+@dataclass
+class HiveSummary:
+    """What a Hive operation did; `.line()` for the CLI, `.exit_code` for cron."""
+
+    action: str
+    target: str
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    found: int = 0
+    added: int = 0
+    present: int = 0
+    statements: int = 0
+    no_data: list[str] = field(default_factory=list)
+    partitions_mode: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """Return 5 if a table failed or drifted from its spec, 4 if no requested date had data."""
+        codes = []
+        if self.failed or self.changed:
+            codes.append(EXIT_FAILED)
+        if self.partitions_mode and self.no_data and not self.found:
+            codes.append(EXIT_INPUT_MISSING)
+        return combined_exit_code(codes)
+
+    def line(self) -> str:
+        """Return the one-line summary."""
+        if self.partitions_mode:
+            text = (
+                f"{self.action}: {self.found} partitions in the root, {self.added} added, "
+                f"{self.present} already registered ({self.statements} statements; {self.target})"
+            )
+            if self.no_data:
+                text += f"; no data for {len(self.no_data)}: {_few(self.no_data)}"
+        else:
+            total = sum(
+                map(len, (self.created, self.unchanged, self.replaced, self.changed, self.failed))
+            )
+            text = (
+                f"{self.action}: {total} objects in {self.target}: {len(self.created)} created, "
+                f"{len(self.unchanged)} unchanged, {len(self.changed)} changed"
+            )
+            if self.replaced:
+                text += f", {len(self.replaced)} replaced"
+            if self.changed:
+                text += (
+                    f"; differ from their spec (left as they are): {'; '.join(self.changed)}"
+                    " - re-run with --replace (replace=True) or drop them (external tables:"
+                    " the files stay)"
+                )
+        if self.failed:
+            text += f"; {len(self.failed)} failed: {'; '.join(self.failed)}"
+        return text
+
+
+def _few(items: Sequence[str], n: int = 5) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
