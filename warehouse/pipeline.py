@@ -22,17 +22,13 @@ Stages whose section is absent ([hive], [mysql.*]) are skipped and said so.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 import socket
 import time
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from warehouse.config import Config
@@ -43,122 +39,29 @@ from warehouse.errors import (
     combined_exit_code,
 )
 from warehouse.lock import run_lock
-from warehouse.storage import ObjectStore, read_bytes, store_for_config, write_bytes
+from warehouse.runrecords import (
+    RUNS_PREFIX,
+    read_record,
+    summary_counts,
+    utc_now,
+    write_record,
+)
+from warehouse.runsummary import (
+    BLOCKED,
+    COMPLETE,
+    FAILED,
+    OK,
+    SKIPPED,
+    STAGES,
+    RunSummary,
+    StageResult,
+)
+from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)
 
-STAGES = ("parse", "events", "aggregate", "import")
-RUNS_PREFIX = "_state/runs"
-
-OK, COMPLETE, SKIPPED, BLOCKED, FAILED = "ok", "complete", "skipped", "blocked", "failed"
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """What one stage did for one date in this invocation."""
-
-    day: dt.date
-    stage: str
-    status: str  # ok | complete (done before) | skipped | blocked | failed
-    detail: str = ""
-    exit_code: int = 0
-
-
-@dataclass
-class RunSummary:
-    """The outcome of `warehouse run`: one StageResult per (date, stage)."""
-
-    dates: list[dt.date]
-    records_uri: str
-    results: list[StageResult] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        """Return the combined exit code of the failed stages (0 when none failed)."""
-        return combined_exit_code(r.exit_code for r in self.results if r.status == FAILED)
-
-    def failed(self) -> list[StageResult]:
-        """Return the failed stage results, in run order."""
-        return [r for r in self.results if r.status == FAILED]
-
-    def line(self) -> str:
-        """Return the one-line summary: each stage's outcome, the exit code, the records."""
-        first, last = self.dates[0], self.dates[-1]
-        span = first.isoformat() if first == last else f"{first}..{last} ({len(self.dates)} dates)"
-        parts = []
-        for stage in STAGES:
-            rows = [r for r in self.results if r.stage == stage]
-            if rows:
-                parts.append(_stage_text(stage, rows, single=len(self.dates) == 1))
-        text = f"run {span}: " + ", ".join(parts)
-        failed = self.failed()
-        if failed:
-            f = failed[0]
-            text += f"; exit {self.exit_code}; first failure: {f.day} {f.stage}: {f.detail}"
-        else:
-            text += "; exit 0"
-        return f"{text}; records: {self.records_uri}"
-
-
-def _stage_text(stage: str, rows: list[StageResult], *, single: bool) -> str:
-    if single:
-        r = rows[0]
-        if r.status == FAILED:
-            return f"{stage} failed (exit {r.exit_code})"
-        return f"{stage} {r.status}" + (f" ({r.detail})" if r.detail else "")
-    counts = Counter(r.status for r in rows)
-    bits = []
-    for status in (OK, COMPLETE, SKIPPED, BLOCKED, FAILED):
-        if not counts[status]:
-            continue
-        bit = f"{counts[status]} {status}"
-        if status in (FAILED, BLOCKED):
-            bit += " [" + " ".join(str(r.day) for r in rows if r.status == status) + "]"
-        if status == SKIPPED:
-            reasons = sorted({r.detail for r in rows if r.status == SKIPPED and r.detail})
-            if reasons:
-                bit += f" ({'; '.join(reasons)})"
-        bits.append(bit)
-    return f"{stage} " + " ".join(bits)
-
-
 # ---------------------------------------------------------------------------------------
-# run records
-
-
-def record_key(day: dt.date, stage: str) -> str:
-    """Return the store key of the run record of (day, stage)."""
-    return f"{RUNS_PREFIX}/{day.isoformat()}/{stage}.json"
-
-
-def read_record(store: ObjectStore, day: dt.date, stage: str) -> dict[str, Any] | None:
-    """Return the run record of (day, stage), or None when the stage never started."""
-    key = record_key(day, stage)
-    if not store.exists(key):
-        return None
-    try:
-        data = json.loads(read_bytes(store, key))
-    except ValueError:
-        log.warning("run record %s is not JSON; treating the stage as not done", store.uri(key))
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _counts(summary: Any) -> dict[str, int | float]:
-    """Return the numeric fields of a flow's summary (for the run record)."""
-    if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
-        items: Mapping[str, Any] = {f.name: getattr(summary, f.name) for f in dataclasses.fields(summary)}
-    else:
-        items = getattr(summary, "__dict__", {})
-    return {
-        k: v
-        for k, v in items.items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and not k.startswith("_")
-    }
+# stage outcomes
 
 
 class _StageFailed(WarehouseError):
@@ -269,7 +172,7 @@ class _Night:
             "stage": stage,
             "date": day.isoformat(),
             "status": "running",
-            "started": _now(),
+            "started": utc_now(),
             "ended": None,
             "seconds": None,
             "exit_code": None,
@@ -285,25 +188,20 @@ class _Night:
         return rec
 
     def _save(self, day: dt.date, rec: dict[str, Any]) -> None:
-        data = {k: v for k, v in rec.items() if not k.startswith("_")}
-        write_bytes(
-            self.store,
-            record_key(day, rec["stage"]),
-            json.dumps(data, indent=1, sort_keys=True).encode() + b"\n",
-        )
+        write_record(self.store, day, rec)
 
     def _end(
         self, day: dt.date, rec: dict[str, Any], *, error: str | None = None, code: int = 0,
         summary: Any = None, detail: str = "",
     ) -> None:
-        rec["ended"] = _now()
+        rec["ended"] = utc_now()
         rec["seconds"] = round(time.monotonic() - rec["_t0"], 3)
         rec["exit_code"] = code
         rec["status"] = FAILED if code else OK
         rec["error"] = error
         if summary is not None:
             rec["summary"] = summary.line()
-            rec["counts"] = _counts(summary)
+            rec["counts"] = summary_counts(summary)
         self._save(day, rec)
         if code:
             self._result(day, rec["stage"], FAILED, error or "", code)
@@ -455,10 +353,10 @@ class _Night:
         from warehouse.aggregate import run_aggregate
 
         t0 = time.monotonic()
-        state: dict[str, Any] = {"started": _now(), "dates": [d.isoformat() for d in days]}
+        state: dict[str, Any] = {"started": utc_now(), "dates": [d.isoformat() for d in days]}
         try:
             summary = _check(run_aggregate(self.cfg, job, days, runner=self.cfg.aggregate.runner))
-            state.update(summary=summary.line(), counts=_counts(summary))
+            state.update(summary=summary.line(), counts=summary_counts(summary))
             state["partitions"] = sorted(summary.partitions)
             if self.cfg.hive is not None and summary.partitions:
                 from warehouse.hive.partitions import register_partitions

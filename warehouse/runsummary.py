@@ -1,0 +1,82 @@
+"""The outcome of `warehouse run`: a StageResult per (date, stage), summed up in one line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from warehouse.errors import combined_exit_code
+
+STAGES = ("parse", "events", "aggregate", "import")
+
+OK, COMPLETE, SKIPPED, BLOCKED, FAILED = "ok", "complete", "skipped", "blocked", "failed"
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What one stage did for one date in this invocation."""
+
+    day: dt.date
+    stage: str
+    status: str  # ok | complete (done before) | skipped | blocked | failed
+    detail: str = ""
+    exit_code: int = 0
+
+
+@dataclass
+class RunSummary:
+    """The outcome of `warehouse run`: one StageResult per (date, stage)."""
+
+    dates: list[dt.date]
+    records_uri: str
+    results: list[StageResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """Return the combined exit code of the failed stages (0 when none failed)."""
+        return combined_exit_code(r.exit_code for r in self.results if r.status == FAILED)
+
+    def failed(self) -> list[StageResult]:
+        """Return the failed stage results, in run order."""
+        return [r for r in self.results if r.status == FAILED]
+
+    def line(self) -> str:
+        """Return the one-line summary: each stage's outcome, the exit code, the records."""
+        first, last = self.dates[0], self.dates[-1]
+        span = first.isoformat() if first == last else f"{first}..{last} ({len(self.dates)} dates)"
+        parts = []
+        for stage in STAGES:
+            rows = [r for r in self.results if r.stage == stage]
+            if rows:
+                parts.append(_stage_text(stage, rows, single=len(self.dates) == 1))
+        text = f"run {span}: " + ", ".join(parts)
+        failed = self.failed()
+        if failed:
+            f = failed[0]
+            text += f"; exit {self.exit_code}; first failure: {f.day} {f.stage}: {f.detail}"
+        else:
+            text += "; exit 0"
+        return f"{text}; records: {self.records_uri}"
+
+
+def _stage_text(stage: str, rows: list[StageResult], *, single: bool) -> str:
+    if single:
+        r = rows[0]
+        if r.status == FAILED:
+            return f"{stage} failed (exit {r.exit_code})"
+        return f"{stage} {r.status}" + (f" ({r.detail})" if r.detail else "")
+    counts = Counter(r.status for r in rows)
+    bits = []
+    for status in (OK, COMPLETE, SKIPPED, BLOCKED, FAILED):
+        if not counts[status]:
+            continue
+        bit = f"{counts[status]} {status}"
+        if status in (FAILED, BLOCKED):
+            bit += " [" + " ".join(str(r.day) for r in rows if r.status == status) + "]"
+        if status == SKIPPED:
+            reasons = sorted({r.detail for r in rows if r.status == SKIPPED and r.detail})
+            if reasons:
+                bit += f" ({'; '.join(reasons)})"
+        bits.append(bit)
+    return f"{stage} " + " ".join(bits)
