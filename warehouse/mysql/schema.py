@@ -170,22 +170,20 @@ def database_exists(conn: Any, database: str) -> bool:
 
 def list_tables(conn: Any, database: str) -> list[str]:
     """Return the base tables of `database` from information_schema."""
-    with _cursor(conn) as cur:
-        cur.execute(
-            "SELECT TABLE_NAME FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
-            (database,),
-        )
-        return sorted(_text(r[0]) for r in cur.fetchall())
+    return _list_names(conn, database, "BASE TABLE")
 
 
 def list_views(conn: Any, database: str) -> list[str]:
     """Return the views of `database` (not imported: only base tables are)."""
+    return _list_names(conn, database, "VIEW")
+
+
+def _list_names(conn: Any, database: str, table_type: str) -> list[str]:
     with _cursor(conn) as cur:
         cur.execute(
             "SELECT TABLE_NAME FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'VIEW'",
-            (database,),
+            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = %s",
+            (database, table_type),
         )
         return sorted(_text(r[0]) for r in cur.fetchall())
 
