@@ -11,7 +11,6 @@ and the 300-pattern one from bench/generate.py.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,7 +18,6 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -28,6 +26,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests._bench import load_generate
 from warehouse.cli import cli
 from warehouse.errors import ConfigError, InputMissing
 from warehouse.urls.dump import dump_patterns, write_patterns
@@ -37,15 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = "tests.django_sample.urls"
 
 
-def _load_generate() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "bench" / "generate.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-generate = _load_generate()
+generate = load_generate()
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import re
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests._bench import load_generate
 from warehouse.urls.resolver import Resolver
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,15 +21,7 @@ COMBINED = re.compile(
 )
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "bench" / "generate.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _load()
+gen = load_generate()
 
 
 @pytest.fixture(scope="module")
