@@ -67,6 +67,10 @@ class ObjectStore(Protocol):
         """Move a finished object from `src` to `dst`, replacing `dst`."""
         ...
 
+    def prune(self, prefix: str) -> int:
+        """Remove empty folders under `prefix` (left by failed writes); return how many."""
+        ...
+
 
 @contextmanager
 def open_gzip_write(

@@ -203,6 +203,10 @@ class S3Store:
         """Delete the object (missing is fine)."""
         self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
 
+    def prune(self, prefix: str) -> int:
+        """Return 0: S3 has no folders, a prefix vanishes with its last object."""
+        return 0
+
     def publish(self, src: str, dst: str) -> None:
         """Server-side copy `src` to `dst`, then delete `src` (S3 has no rename)."""
         self.client.copy(
