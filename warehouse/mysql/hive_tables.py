@@ -243,6 +243,7 @@ def register_load(
     *,
     dropped: Sequence[str],
     view: tuple[IncrementalConfig, list[str]] | None,
+    if_missing: bool = False,
 ) -> None:
     """Create (or re-create) the Hive table, register every load of the table that the
     metastore lacks, drop replaced loads and refresh the view; raises JobFailed.
@@ -250,8 +251,12 @@ def register_load(
     Every load (not just the new one) is registered, so a metastore that missed earlier
     loads (a new cluster, `[hive]` added later) catches up; for the same reason a table
     whose DDL differs from the source's (an old root's guessed types) is replaced.
+    `if_missing`: do nothing when the metastore has the table already (a load without new
+    rows costs no statement).
     """
     ms = registrar.metastore()
+    if if_missing and spec.name.lower() in ms.tables():
+        return
     views = views_of(ms.database, spec, view[0].mode, view[0].column, view[1]) if view else []
     item = TableSync(spec, [{"load": x} for x in loads], drop=[{"load": x} for x in dropped],
                      views=views)

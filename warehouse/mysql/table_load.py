@@ -224,7 +224,11 @@ def _import_table(
     else:
         files = _sqoop_export(cfg, src, p, ep, store, prefix, inc, last, upper, res,
                               include_nulls=not incremental)
-    if res.mode != "full" and res.rows == 0:
+    spec = table_spec(src.name, p.database, p.table, p.columns, engine=eng,
+                      zero_dates=p.zero_dates)
+    res.hive_table = spec.name
+    no_rows = res.mode != "full" and res.rows == 0
+    if no_rows:
         for f in files:
             store.delete(f)
         res.load = None
@@ -233,18 +237,15 @@ def _import_table(
     else:
         res.load = stamp
         new_loads = [*known, stamp] if res.mode != "full" else [stamp]
-        spec = table_spec(src.name, p.database, p.table, p.columns, engine=eng,
-                          zero_dates=p.zero_dates)
-        res.hive_table = spec.name
-        if cfg.hive is not None:
-            reg = hive or HiveRegistrar(cfg)
-            try:
-                register_load(reg, spec, new_loads,
-                              dropped=[x for x in known if x not in new_loads],
-                              view=(inc, key) if inc is not None else None)
-            finally:
-                if reg is not hive:
-                    reg.close()
+    if cfg.hive is not None and new_loads:
+        # no new rows: only a metastore that lacks the table (new cluster) is updated
+        reg = hive or HiveRegistrar(cfg)
+        try:
+            register_load(reg, spec, new_loads, dropped=[x for x in known if x not in new_loads],
+                          view=(inc, key) if inc is not None else None, if_missing=no_rows)
+        finally:
+            if reg is not hive:
+                reg.close()
     new_state = TableState(
         engine=eng,
         columns=signature(p.columns),
