@@ -46,6 +46,7 @@ from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
 
 SPEC_PROPERTY = "warehouse.spec"
+VIEWS_PROPERTY = "warehouse.views"  # fingerprint of the table's views, kept on the table
 
 __all__ = ["SPEC_PROPERTY", "Metastore", "TableSync", "open_metastore", "render_table",
            "sync_tables"]
@@ -58,7 +59,9 @@ class TableSync:
     `partitions`: every partition it should have ({column: value} each; None leaves
     partitions alone); `locations` maps a partition's values tuple to a full URI when it
     is not `<root>/<location>/k=v`; `drop`: partitions to remove; `views`: (name, SELECT)
-    pairs created or replaced after the table.
+    pairs created or replaced after the table. `new`: when the table exists already, add
+    only these (ADD IF NOT EXISTS, no SHOW PARTITIONS: the importer's new load); a table
+    created or replaced gets every partition of `partitions`.
     """
 
     spec: TableSpec
@@ -66,6 +69,7 @@ class TableSync:
     locations: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     drop: Sequence[Mapping[str, str]] = ()
     views: Sequence[tuple[str, str]] = ()
+    new: Sequence[Mapping[str, str]] | None = None
 
 
 def dialect_of(cfg: Config) -> Dialect:
@@ -76,12 +80,22 @@ def dialect_of(cfg: Config) -> Dialect:
     return d  # type: ignore[return-value]
 
 
-def render_table(spec: TableSpec, *, dialect: Dialect, root_uri: str, database: str) -> list[str]:
-    """Return the CREATE statements for `spec` with its DDL fingerprint in TBLPROPERTIES."""
+def render_table(
+    spec: TableSpec, *, dialect: Dialect, root_uri: str, database: str,
+    extra: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Return the CREATE statements for `spec` with its DDL fingerprint in TBLPROPERTIES
+    (and the `extra` properties, which are not part of the fingerprint)."""
     plain = render_create(spec, dialect=dialect, root_uri=root_uri, database=database)
     digest = hashlib.sha256("\n".join(plain).encode("utf-8")).hexdigest()[:16]
-    stamped = dc_replace(spec, properties={**spec.properties, SPEC_PROPERTY: digest})
+    props = {**spec.properties, SPEC_PROPERTY: digest, **(extra or {})}
+    stamped = dc_replace(spec, properties=props)
     return render_create(stamped, dialect=dialect, root_uri=root_uri, database=database)
+
+
+def _views_fingerprint(views: Sequence[tuple[str, str]]) -> str:
+    text = "\n".join(f"{n.lower()}\n{' '.join(sql.split())}" for n, sql in views)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _fingerprint(statements: Sequence[str]) -> str:
@@ -152,31 +166,61 @@ class Metastore:
         the partition counts). A QueryFailed is recorded, not raised; SourceUnavailable is.
         """
         spec = item.spec
+        views_fp = _views_fingerprint(item.views) if item.views else ""
         with self.lock:
             try:
-                fresh = self._ensure(spec, summary, replace=replace)
+                fresh, props = self._ensure(spec, summary, replace=replace, views_fp=views_fp)
             except (QueryFailed, ValueError) as exc:
                 summary.failed.append(f"{spec.name}: {exc}")
                 return False
             if fresh is None:
                 return False
             try:
-                if item.partitions is not None:
+                if item.new is not None and not fresh:
+                    self._add(dc_replace(item, partitions=item.new), summary, fresh=True)
+                elif item.partitions is not None:
                     self._add(item, summary, fresh=fresh)
                 if item.drop and not fresh:
                     self._drop(spec, item.drop)
             except (QueryFailed, ValueError) as exc:
                 summary.failed.append(f"{spec.name} partitions: {exc}")
                 return False
-            ok = True
-            for name, select in item.views:
-                ok = self.view(name, select, summary) and ok
-            return ok
+            return self._views(item, summary, fresh=fresh, props=props, views_fp=views_fp)
 
-    def _ensure(self, spec: TableSpec, summary: HiveSummary, *, replace: bool) -> bool | None:
-        """Create `spec` when missing; True when (re)created, False when kept, None if not."""
+    def _views(
+        self, item: TableSync, summary: HiveSummary, *, fresh: bool, props: Mapping[str, str],
+        views_fp: str,
+    ) -> bool:
+        """Create or replace the item's views, unless the table says they are current."""
+        if not item.views:
+            return True
+        names = {n.lower() for n, _ in item.views}
+        if not fresh and props.get(VIEWS_PROPERTY) == views_fp and names <= self.tables():
+            summary.unchanged.extend(n for n, _ in item.views)  # same SQL, still there
+            return True
+        ok = True
+        for name, select in item.views:
+            ok = self.view(name, select, summary) and ok
+        if ok and not fresh:
+            try:
+                self.client.execute(
+                    f"ALTER TABLE {table_ref(self.database, item.spec.name)} SET TBLPROPERTIES "
+                    f"({quote_string(VIEWS_PROPERTY)} = {quote_string(views_fp)})"
+                )
+            except QueryFailed as exc:
+                summary.failed.append(f"{item.spec.name}: {exc}")
+                return False
+        return ok
+
+    def _ensure(
+        self, spec: TableSpec, summary: HiveSummary, *, replace: bool, views_fp: str = ""
+    ) -> tuple[bool | None, dict[str, str]]:
+        """Create `spec` when missing; return (True when (re)created, False when kept, None
+        when it differs and is left alone; the existing table's properties)."""
+        extra = {VIEWS_PROPERTY: views_fp} if views_fp else None
         statements = render_table(
-            spec, dialect=self.dialect, root_uri=self.root_uri, database=self.database
+            spec, dialect=self.dialect, root_uri=self.root_uri, database=self.database,
+            extra=extra,
         )
         existing = self.tables()
         name = spec.name.lower()
@@ -184,19 +228,19 @@ class Metastore:
             self.client.execute_many(statements)
             existing.add(name)
             summary.created.append(spec.name)
-            return True
+            return True, {}
         props = table_properties(self.client, self.database, spec.name)
         if props.get(SPEC_PROPERTY) == _fingerprint(statements):
             summary.unchanged.append(spec.name)
-            return False
+            return False, props
         if replace:
             self.client.execute(f"DROP TABLE IF EXISTS {table_ref(self.database, spec.name)}")
             self.client.execute_many(statements)
             summary.replaced.append(spec.name)
-            return True
+            return True, {}
         notes = differences(spec, describe(self.client, self.database, spec.name), self.root_uri)
         summary.changed.append(f"{spec.name} ({'; '.join(notes)})")
-        return None
+        return None, props
 
     def registered(self, spec: TableSpec) -> set[tuple[str, ...]]:
         """Return the values tuples of the partitions `spec`'s table has in the metastore."""

@@ -243,14 +243,17 @@ def register_load(
     *,
     dropped: Sequence[str],
     view: tuple[IncrementalConfig, list[str]] | None,
+    new: Sequence[str] = (),
     if_missing: bool = False,
 ) -> None:
     """Create (or re-create) the Hive table, register every load of the table that the
     metastore lacks, drop replaced loads and refresh the view; raises JobFailed.
 
-    Every load (not just the new one) is registered, so a metastore that missed earlier
-    loads (a new cluster, `[hive]` added later) catches up; for the same reason a table
-    whose DDL differs from the source's (an old root's guessed types) is replaced.
+    A table the metastore lacks (a new cluster, `[hive]` added later) is created with
+    every load of `loads`; an existing one gets the `new` loads only (ADD IF NOT EXISTS,
+    without listing its partitions: `warehouse hive apply` registers any other missing
+    load). A table whose DDL differs from the source's (an old root's guessed types) is
+    replaced, with every load.
     `if_missing`: do nothing when the metastore has the table already (a load without new
     rows costs no statement).
     """
@@ -259,7 +262,7 @@ def register_load(
         return
     views = views_of(ms.database, spec, view[0].mode, view[0].column, view[1]) if view else []
     item = TableSync(spec, [{"load": x} for x in loads], drop=[{"load": x} for x in dropped],
-                     views=views)
+                     views=views, new=[{"load": x} for x in new])
     summary = HiveSummary("hive import", "")
     if not ms.sync(item, summary, replace=True):
         raise JobFailed(f"Hive table {spec.name}: {'; '.join(summary.failed or summary.changed)}")

@@ -242,7 +242,8 @@ def _import_table(
         reg = hive or HiveRegistrar(cfg)
         try:
             register_load(reg, spec, new_loads, dropped=[x for x in known if x not in new_loads],
-                          view=(inc, key) if inc is not None else None, if_missing=no_rows)
+                          view=(inc, key) if inc is not None else None,
+                          new=[] if no_rows else [stamp], if_missing=no_rows)
         finally:
             if reg is not hive:
                 reg.close()
