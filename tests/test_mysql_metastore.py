@@ -16,6 +16,7 @@ import pytest
 import tomlkit
 from click.testing import CliRunner
 
+from tests.test_mysql_hive import _hive_rows
 from tests.test_mysql_import import (
     COLUMNS,
     EXPECTED_SQL,
@@ -68,17 +69,6 @@ def _cli(toml: Path, *args: str) -> str:
     res = CliRunner().invoke(cli, ["--config", str(toml), *args])
     assert res.exit_code == 0, res.output
     return res.output
-
-
-def _hive_rows(hive_server, database: str, sql: str) -> list[dict[str, Any]]:
-    conn = hive_server.connect(database)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        names = [d[0].split(".")[-1] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-    finally:
-        conn.close()
 
 
 def _norm(column: str, value: Any) -> Any:
