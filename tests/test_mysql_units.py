@@ -156,7 +156,7 @@ def test_table_spec_and_view():
     assert text.storage == "text" and text.text_format is not None
     assert text.text_format.field_delim == "\x01" and text.text_format.null_string == "\\N"
     sql = latest_view_sql("warehouse", spec, ["id"], "created")
-    assert "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `created` DESC, `load` DESC)" in sql
+    assert "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `load` DESC, `created` DESC)" in sql
     assert "FROM `warehouse`.`mysql_shop_main_orders`" in sql and sql.endswith("= 1")
 
 
