@@ -103,8 +103,11 @@ def _append(
         b = Bounds(query=query, upper=upper_text, skip=not wanted,
                    sqoop_last=str(wanted[0][0] - 1) if wanted else None,
                    sqoop_where=wm.ranges_sql(col, wanted) if wanted else "1 = 0")
-    else:  # a full load: the id gaps of the last `lag` ids are checked from here on
-        wanted = [[max(upper - int(lag), 0) + 1, upper]] if lag >= 1 else []
+    else:
+        # a full load: from here on the gaps of the last `lag` ids are checked, and every
+        # gap while a write transaction is open (its rows may commit below MAX)
+        first = 1 if writers else max(upper - int(lag), 0) + 1
+        wanted = [[first, upper]] if first <= upper else []
         b = Bounds(query=_full(col, upper_text), upper=upper_text)
     gaps: wm.Ranges = []
     if wanted:

@@ -59,9 +59,10 @@ def parse_time(text: str | None) -> tuple[dt.datetime, int] | None:
 
 def format_time(value: dt.datetime, digits: int) -> str:
     """Return `value` as server text with `digits` fraction digits (-1: a DATE), rounded down."""
+    day = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"  # strftime drops year zeros
     if digits < 0:
-        return value.strftime("%Y-%m-%d")
-    text = value.strftime("%Y-%m-%d %H:%M:%S")
+        return day
+    text = f"{day} {value.hour:02d}:{value.minute:02d}:{value.second:02d}"
     return f"{text}.{value.microsecond:06d}"[: len(text) + 1 + digits] if digits else text
 
 
@@ -149,7 +150,7 @@ def prune_missing(
     floor = upper - int(lag)  # ids <= floor are forgotten unless a transaction holds them
     if writers:
         still = bool(set(writers) & set(old_writers or ()))
-        if still:
+        if still or seen_to is None:  # (seen_to None: a full load, nothing known before)
             floor = min(floor, min((a for a, _ in missing), default=floor) - 1)
         elif seen_to is not None:
             floor = min(floor, seen_to)
