@@ -141,3 +141,22 @@ def test_latest_view_leaves_out_deleted_keys():
     assert sql.endswith("(`gone`.`wh_deleted` IS NULL OR `gone`.`wh_deleted` < "
                         "`ranked`.`load`)")
     assert sql.startswith("SELECT `ranked`.`id`, `ranked`.`name`,")
+
+
+def test_config_check_names_bad_incremental_keys(tmp_path):
+    from click.testing import CliRunner
+
+    from warehouse.cli import cli
+
+    path = tmp_path / "warehouse.toml"
+    path.write_text(
+        '[mysql.shop]\nuser = "etl"\ndatabases = ["shop"]\nincremental = { "shop.orders" = '
+        '{ mode = "lastmodified", column = "modified", lag = "soon", deletes = 1 }, '
+        '"shop.audit" = { mode = "append", column = "id", lag = "5m" } }\n'
+    )
+    result = CliRunner().invoke(cli, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 2, result.output
+    assert "3 problems" in result.output
+    assert 'incremental.shop.orders lag must be a time span such as "15m"' in result.output
+    assert "incremental.shop.orders deletes must be true or false" in result.output
+    assert "incremental.shop.audit lag must be a whole number of ids" in result.output

@@ -181,7 +181,8 @@ def _import_table(
                 f"table {name}: schema changed since the last load ({_drift(state.columns, p.columns)}); "
                 f"run `warehouse import {name} --full`"
             )
-        if inc is not None and (state.mode != inc.mode or (state.column or "") != inc.column):
+        if inc is not None and (state.mode != inc.mode or (state.column or "") != inc.column
+                                or (state.key and state.key != key)):
             raise JobFailed(
                 f"table {name}: incremental settings changed since the last load; "
                 f"run `warehouse import {name} --full`"
@@ -189,8 +190,8 @@ def _import_table(
     known = state.loads if state else []
     base = data_prefix(src.name, p.database, p.table)
     _remove_orphans(store, base, known)
+    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads if state else [])
     known_deletes = list(state.deletes_loads) if (state and incremental) else []
-    _remove_orphans(store, f"{base}/_deletes", known_deletes)
     stamp = _load_stamp(known)
     prefix = f"{base}/load={stamp}"
     bounds = Bounds()
@@ -200,7 +201,7 @@ def _import_table(
     keys = None
     if inc is not None and inc.deletes:
         key_cols = check_key_columns(p.columns, key, f"table {name}")
-        same = incremental and state is not None and state.key == key and state.keys_load
+        same = incremental and state is not None and state.keys_load
         keys = KeyReconciler(
             store, p.database, p.table, key_cols, driver,
             previous=f"{keys_folder(src.name, p.database, p.table)}/{state.keys_load}.json.gz"
@@ -241,7 +242,8 @@ def _import_table(
     spec = table_spec(src.name, p.database, p.table, p.columns, engine=eng,
                       zero_dates=p.zero_dates)
     dspec = deletes_spec(spec, key) if keys is not None else None
-    if res.load is not None or deleted:
+    toggled = state is not None and state.deletes != (keys is not None)
+    if res.load is not None or deleted or toggled:
         res.hive_table = spec.name
         if cfg.hive is not None:
             old_deletes = [x for x in (state.deletes_loads if state else [])
