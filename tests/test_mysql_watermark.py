@@ -160,3 +160,21 @@ def test_config_check_names_bad_incremental_keys(tmp_path):
     assert 'incremental.shop.orders lag must be a time span such as "15m"' in result.output
     assert "incremental.shop.orders deletes must be true or false" in result.output
     assert "incremental.shop.audit lag must be a whole number of ids" in result.output
+
+
+def test_imported_objects_from_a_saved_state():
+    from warehouse.mysql.hive_tables import imported_objects
+    from warehouse.mysql.state import TableState
+
+    spec = table_spec("shop", "main", "orders", COLS, engine="python")
+    state = TableState(engine="python", columns=[], mode="lastmodified", column="created",
+                       key=["id"], deletes=True, deletes_loads=["20240101T000000000000Z"])
+    objs = imported_objects("wh", spec, state)
+    assert [(t.name, parts) for t, parts in objs.tables] == [
+        ("mysql_shop_main_orders_deletes", ("20240101T000000000000Z",))]
+    assert objs.views == (("mysql_shop_main_orders_latest", latest_view_sql(
+        "wh", spec, ["id"], "created", deletes_spec(spec, ["id"]))),)
+    plain = TableState(engine="python", columns=[], mode="append", column="id", key=["id"])
+    assert imported_objects("wh", spec, plain).tables == ()
+    assert "LEFT JOIN" not in imported_objects("wh", spec, plain).views[0][1]
+    assert imported_objects("wh", spec, TableState(engine="python", columns=[])).views == ()

@@ -11,13 +11,14 @@ keys deleted since (`deletes = true`: the `<table>_deletes` table, see
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from warehouse.config import Config
 from warehouse.errors import JobFailed
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.mysql import schema as sch
 from warehouse.mysql.sqoop import TEXT_FORMAT
-from warehouse.mysql.state import data_prefix
+from warehouse.mysql.state import TableState, data_prefix
 
 
 def table_spec(
@@ -89,6 +90,30 @@ def latest_view_sql(
         f"({q('gone')}.{q('wh_deleted')} IS NULL OR "
         f"{q('gone')}.{q('wh_deleted')} < {q('ranked')}.{q('load')})"
     )
+
+
+@dataclass(frozen=True)
+class ImportedObjects:
+    """The Hive objects of one imported table besides its own table (for `hive apply`)."""
+
+    tables: tuple[tuple[TableSpec, tuple[str, ...]], ...]  # (spec, its `load` partitions)
+    views: tuple[tuple[str, str], ...]  # (view name, SELECT)
+
+
+def imported_objects(database: str, spec: TableSpec, state: TableState) -> ImportedObjects:
+    """Return the `_deletes` table and `_latest` view a table's saved state calls for.
+
+    `database` is the Hive database, `spec` the table's own spec (`table_spec`), `state`
+    its `_state` file: incremental tables get `<table>_latest`, `deletes = true` tables
+    also `<table>_deletes` with its partitions. States written before the `key` field
+    existed carry no key: no view then (the next import writes it).
+    """
+    if state.mode == "full" or not state.column or not state.key:
+        return ImportedObjects((), ())
+    gone = deletes_spec(spec, state.key) if state.deletes else None
+    view = (f"{spec.name}_latest", latest_view_sql(database, spec, state.key, state.column, gone))
+    tables = ((gone, tuple(state.deletes_loads)),) if gone else ()
+    return ImportedObjects(tables, (view,))
 
 
 def register_load(
