@@ -31,7 +31,16 @@ import orjson
 
 from warehouse.errors import JobFailed
 from warehouse.mysql import schema as sch
-from warehouse.mysql.connect import close_quietly, connect, stream_cursor
+from warehouse.mysql.connect import (
+    UNAVAILABLE_CODES,
+    close_quietly,
+    connect,
+    describe_error,
+    driver_errors,
+    error_code,
+    stream_cursor,
+)
+from warehouse.mysql.python_engine import ExportError
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import open_gzip_write
 
@@ -153,7 +162,7 @@ class KeyReconciler:
         self.done = True
 
     def run(self, ep: Any) -> None:
-        """Read the keys in a consistent snapshot of their own."""
+        """Read the keys in a consistent snapshot of their own; raises ExportError."""
         conn = connect(ep, self.driver, database=self.database)
         try:
             plain = conn.cursor()
@@ -163,6 +172,9 @@ class KeyReconciler:
                 plain.close()
             self(conn)
             conn.commit()
+        except driver_errors(self.driver) as exc:
+            code = error_code(exc)
+            raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
         finally:
             close_quietly(conn)
 
@@ -194,3 +206,11 @@ class KeyReconciler:
                 pass
         if self.previous is not None and self.deleted == 0:
             self.store.delete(self.deletes_key)
+
+
+def remove_old_snapshots(store: ObjectStore, folder: str, keep: str | None) -> None:
+    """Delete the key snapshots other than `keep` (older ones, or left by a crash)."""
+    wanted = f"{folder}/{keep}.json.gz" if keep else None
+    for obj in list(store.list(folder + "/", include_hidden=True)):
+        if obj.key != wanted:
+            store.delete(obj.key)

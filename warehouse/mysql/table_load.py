@@ -34,7 +34,12 @@ from warehouse.mysql.connect import (
     driver_errors,
     error_code,
 )
-from warehouse.mysql.deletes import KeyReconciler, check_key_columns, keys_folder
+from warehouse.mysql.deletes import (
+    KeyReconciler,
+    check_key_columns,
+    keys_folder,
+    remove_old_snapshots,
+)
 from warehouse.mysql.hive_tables import deletes_spec, register_load, table_spec
 from warehouse.mysql.python_engine import ExportError, ExportJob, Query, export, export_split
 from warehouse.mysql.results import TableResult
@@ -275,8 +280,8 @@ def _import_table(
         if old not in new_state.deletes_loads:
             _delete_prefix(store, f"{base}/_deletes/load={old}")
     if keys is not None or (state and state.keys_load):
-        _remove_old_snapshots(store, keys_folder(src.name, p.database, p.table),
-                              new_state.keys_load)
+        remove_old_snapshots(store, keys_folder(src.name, p.database, p.table),
+                             new_state.keys_load)
 
 
 def _probe(
@@ -293,14 +298,6 @@ def _probe(
         raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
     finally:
         close_quietly(conn)
-
-
-def _remove_old_snapshots(store: ObjectStore, folder: str, keep: str | None) -> None:
-    """Delete key snapshots other than the state's (older ones, or left by a crash)."""
-    wanted = f"{folder}/{keep}.json.gz" if keep else None
-    for obj in list(store.list(folder + "/", include_hidden=True)):
-        if obj.key != wanted:
-            store.delete(obj.key)
 
 
 def _drift(before: list[list[str]], columns: Sequence[sch.SourceColumn]) -> str:
