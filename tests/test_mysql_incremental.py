@@ -308,3 +308,63 @@ def test_sqoop_argv_carries_the_lag_window(tmp_path, sshd, mariadb):
     argv = (tmp_path / "argv.txt").read_text().splitlines()
     assert argv[argv.index("--incremental") + 1] == "lastmodified"
     assert argv[argv.index("--last-value") + 1] == lower_bound(before, 600) < before
+
+
+def test_a_transaction_open_across_two_imports_still_arrives_without_lag(
+    tmp_path, sshd, mariadb
+):
+    """With INNODB_TRX readable and lag 0, T1 stays open across two imports while other
+    transactions commit: its rows arrive at the import after its commit, once."""
+    db = make_late_db(mariadb, "latelong")
+    cfg = late_config(tmp_path, sshd, mariadb, db, user=ADMIN,
+                      incremental=incremental(db, {"payment": 0, "rental": 0, "pairs": 0}))
+    root = Path(cfg.root)
+    _imported(cfg, db)
+    t1 = OpenTransaction(mariadb, db)
+    t1.run("UPDATE payment SET amount = 10.00 WHERE id = 100")
+    t1.run("INSERT INTO rental (what) VALUES ('late')")
+    try:
+        for i in range(2):
+            mariadb.execute(f"UPDATE payment SET amount = {i + 20} WHERE id = 200", database=db)
+            mariadb.execute(f"INSERT INTO rental (what) VALUES ('r{i}')", database=db)
+            _imported(cfg, db)
+            assert_files_equal_mariadb(mariadb, root, db)
+            assert _state(root, "src", db, "rental")["missing"] == [[4, 4]]
+    finally:
+        t1.commit()
+    _imported(cfg, db)
+    assert_files_equal_mariadb(mariadb, root, db)
+    assert copies(root, db, "rental", "id") == [1, 2, 3, 4, 5, 6]
+    assert _state(root, "src", db, "rental")["missing"] == []
+
+
+def test_deletes_with_text_and_binary_keys_in_any_collation(tmp_path, sshd, mariadb):
+    """Keys are merged in binary order whatever the collation (case, accents, bytes)."""
+    db = mariadb.create_database("keysdb")
+    mariadb.execute("CREATE TABLE words (w VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, "
+                    "n INT, m DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) "
+                    "ON UPDATE CURRENT_TIMESTAMP(6))", database=db)
+    mariadb.execute("CREATE TABLE blobs (h BINARY(4) PRIMARY KEY, id INT NOT NULL)",
+                    database=db)
+    words = ["a", "B", "c", "É", "f", "z", "Ω", "日本", "😀", "A1"]
+    for i, w in enumerate(words):
+        mariadb.execute("INSERT INTO words (w, n) VALUES (%s, %s)", (w, i), database=db)
+    for i in range(6):
+        mariadb.execute("INSERT INTO blobs VALUES (%s, %s)", (bytes([255 - i, 0, i, 7]), i),
+                        database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    cfg = late_config(tmp_path, sshd, mariadb, db, incremental={
+        f"{db}.words": {"mode": "lastmodified", "column": "m", "deletes": True},
+        f"{db}.blobs": {"mode": "append", "column": "id", "deletes": True},
+    })
+    _imported(cfg, db)
+    mariadb.execute("DELETE FROM words WHERE w IN ('B', 'É', '😀')", database=db)
+    mariadb.execute("DELETE FROM blobs WHERE id IN (0, 4)", database=db)
+    by = _imported(cfg, db)
+    assert by["words"].deleted == 3 and by["blobs"].deleted == 2
+    root = Path(cfg.root)
+    assert sorted(latest_from_files(root, db, "words", ["w"])) == sorted(
+        (r[0],) for r in _query(mariadb, db, "SELECT w FROM words"))
+    got = latest_from_files(root, db, "blobs", ["h"])
+    assert sorted(r["id"] for r in got.values()) == [1, 2, 3, 5]
+    assert _imported(cfg, db)["words"].deleted == 0
