@@ -148,6 +148,19 @@ class OpenTransaction:
         self.conn.close()
 
 
+def t1_open_t2_committed(mariadb, db: str) -> OpenTransaction:
+    """T1 updates payment 100 and inserts a rental, and stays open (returned); T2 updates
+    payment 200, inserts a rental and commits."""
+    t1 = OpenTransaction(mariadb, db)
+    t1.run("UPDATE payment SET amount = 10.00 WHERE id = 100")
+    t1.run("INSERT INTO rental (what) VALUES ('late')")
+    t2 = OpenTransaction(mariadb, db)
+    t2.run("UPDATE payment SET amount = 20.00 WHERE id = 200")
+    t2.run("INSERT INTO rental (what) VALUES ('early')")
+    t2.commit()
+    return t1
+
+
 def _imported(cfg: Config, db: str) -> dict[str, Any]:
     summary = run_import(cfg, f"src.{db}", engine=None, full=False)
     assert summary.exit_code == 0, summary.line()
@@ -166,14 +179,7 @@ def test_late_commits_arrive_at_the_next_import(tmp_path, sshd, mariadb, user, l
     _imported(cfg, db)
     assert_files_equal_mariadb(mariadb, root, db)
 
-    # T1 updates payment 100 and inserts a rental, and stays open; T2 does the same, commits
-    t1 = OpenTransaction(mariadb, db)
-    t1.run("UPDATE payment SET amount = 10.00 WHERE id = 100")
-    t1.run("INSERT INTO rental (what) VALUES ('late')")
-    t2 = OpenTransaction(mariadb, db)
-    t2.run("UPDATE payment SET amount = 20.00 WHERE id = 200")
-    t2.run("INSERT INTO rental (what) VALUES ('early')")
-    t2.commit()
+    t1 = t1_open_t2_committed(mariadb, db)
     try:
         by = _imported(cfg, db)  # sees T2 only
         assert by["payment"].rows >= 1 and by["rental"].rows == 1
@@ -200,13 +206,7 @@ def test_lag_zero_without_innodb_trx_loses_late_commits_as_documented(tmp_path, 
     cfg = late_config(tmp_path, sshd, mariadb, db,
                       incremental=incremental(db, {"payment": 0, "rental": 0}))
     _imported(cfg, db)
-    t1 = OpenTransaction(mariadb, db)
-    t1.run("UPDATE payment SET amount = 10.00 WHERE id = 100")
-    t1.run("INSERT INTO rental (what) VALUES ('late')")
-    t2 = OpenTransaction(mariadb, db)
-    t2.run("UPDATE payment SET amount = 20.00 WHERE id = 200")
-    t2.run("INSERT INTO rental (what) VALUES ('early')")
-    t2.commit()
+    t1 = t1_open_t2_committed(mariadb, db)
     try:
         _imported(cfg, db)
     finally:

@@ -40,7 +40,7 @@ from warehouse.mysql.connect import (
     error_code,
     stream_cursor,
 )
-from warehouse.mysql.python_engine import ExportError
+from warehouse.mysql.python_engine import ExportError, begin_snapshot
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import open_gzip_write
 
@@ -165,11 +165,7 @@ class KeyReconciler:
         """Read the keys in a consistent snapshot of their own; raises ExportError."""
         conn = connect(ep, self.driver, database=self.database)
         try:
-            plain = conn.cursor()
-            try:
-                plain.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            finally:
-                plain.close()
+            begin_snapshot(conn)
             self(conn)
             conn.commit()
         except driver_errors(self.driver) as exc:

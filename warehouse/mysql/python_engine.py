@@ -297,11 +297,7 @@ def _export_once(
     cur = None
     try:
         try:
-            plain = conn.cursor()
-            try:
-                plain.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            finally:
-                plain.close()
+            begin_snapshot(conn)
             cur = stream_cursor(conn, job.driver)
             cur.execute(sql, job.query.params or None)
             part = 0
@@ -340,6 +336,15 @@ def _export_once(
         info.size for key in result.files for info in store.list(key) if info.key == key
     )
     return result
+
+
+def begin_snapshot(conn: Any) -> None:
+    """Start a read-only transaction with a consistent snapshot on `conn`."""
+    plain = conn.cursor()
+    try:
+        plain.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    finally:
+        plain.close()
 
 
 class _Pipe:
