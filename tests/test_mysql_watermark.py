@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
@@ -103,14 +104,38 @@ def test_prune_missing_keeps_what_an_open_transaction_may_still_commit():
                          old_writers=None) == gaps
 
 
+def _batches(keys: list, size: int) -> list[list]:
+    return [keys[i:i + size] for i in range(0, len(keys), size)]
+
+
 def test_deleted_keys_merges_sorted_streams():
     old = [(1, "a"), (1, "b"), (2, "a"), (3, "z")]
     new = [(1, "a"), (2, "a"), (2, "b"), (4, "q")]
-    assert list(deleted_keys(old, new)) == [(1, "b"), (3, "z")]
-    assert list(deleted_keys(old, [])) == old
-    assert list(deleted_keys([], new)) == []
+    flat = [k for b in deleted_keys(_batches(old, 2), _batches(new, 3)) for k in b]
+    assert flat == [(1, "b"), (3, "z")]
+    assert [k for b in deleted_keys([old], []) for k in b] == old
+    assert list(deleted_keys([], [new])) == []
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_deleted_keys_equals_a_set_difference_with_any_batching_and_window(seed):
+    rng = random.Random(seed)
+    old = sorted(rng.sample(range(2000), rng.randint(0, 400)))
+    new = sorted(set(rng.sample(old, len(old) // 2) if old else [])
+                 | set(rng.sample(range(3000), rng.randint(0, 900))))
+    got = [k[0] for b in deleted_keys(_batches([(k,) for k in old], rng.randint(1, 50)),
+                                      _batches([(k,) for k in new], rng.randint(1, 50)),
+                                      window=rng.randint(1, 60)) for k in b]
+    assert got == sorted(set(old) - set(new))
+
+
+def test_keys_out_of_order_are_refused():
+    from warehouse.mysql.deletes import _ascending
+
+    with pytest.raises(JobFailed, match="not in ascending binary order"):
+        list(_ascending([[(1,), (3,)], [(2,)]], "keys"))
     with pytest.raises(JobFailed):
-        list(deleted_keys([(2,), (1,)], []))
+        list(_ascending([[(2,), (1,)]], "keys"))
 
 
 def test_key_select_orders_in_binary_and_refuses_floats():

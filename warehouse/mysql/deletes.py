@@ -10,8 +10,9 @@ sorted streams). Layout, under the table's folder and the state folder:
   encoded as in the table's files (the `_` prefix keeps the folder out of the table's own
   partitions). Hive table `mysql_<source>_<database>_<table>_deletes`.
 - `ROOT/_state/mysql/<source>/<database>/<table>.keys/<stamp>.json.gz`: the key
-  snapshot of load `<stamp>` (JSON arrays, binary key parts as base64), referenced by
-  the state file; older snapshots are removed once the state is saved.
+  snapshot of load `<stamp>` (per line up to 10,000 keys, column by column: one JSON
+  array per key column; binary key parts as base64), referenced by the state file; older
+  snapshots are removed once the state is saved.
 
 A delete at load D hides the copies of that key from loads up to D; a copy from a later
 load (the key inserted again) shows. The python engine reads the keys in the same
@@ -23,7 +24,9 @@ until the next `--full`).
 from __future__ import annotations
 
 import base64
+import bisect
 import gzip
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -45,6 +48,7 @@ from warehouse.storage import ObjectStore
 from warehouse.storage.base import open_gzip_write
 
 Key = tuple[Any, ...]
+BATCH = 10_000  # keys per fetch and per snapshot line
 
 
 def keys_folder(source: str, database: str, table: str) -> str:
@@ -82,53 +86,94 @@ def keys_sql(database: str, table: str, cols: Sequence[sch.SourceColumn]) -> str
             f"ORDER BY {exprs}")
 
 
-def _decoders(cols: Sequence[sch.SourceColumn]) -> list[Callable[[Any], Any]]:
-    def as_int(v: Any) -> Any:
-        return int(v)
+def _row_decoder(cols: Sequence[sch.SourceColumn]) -> Callable[[Sequence[Any]], list[Key]]:
+    """Return driver rows -> key tuples (ints as they come; text as str; binary as bytes)."""
+    kinds = ["int" if c.kind == "int" else "b64" if c.kind == "b64" else "str" for c in cols]
+    if all(k == "int" for k in kinds):
+        return lambda rows: [tuple(r) for r in rows]
 
-    def as_bytes(v: Any) -> Any:
-        return bytes(v) if not isinstance(v, str) else v.encode("utf-8")
-
-    def as_str(v: Any) -> Any:
+    def one(v: Any, kind: str) -> Any:
+        if kind == "int":
+            return int(v)
+        if kind == "b64":
+            return bytes(v) if not isinstance(v, str) else v.encode("utf-8")
         return v.decode("utf-8") if isinstance(v, bytes | bytearray) else str(v)
 
-    return [as_int if c.kind == "int" else as_bytes if c.kind == "b64" else as_str for c in cols]
+    return lambda rows: [tuple(one(v, k) for v, k in zip(r, kinds, strict=True)) for r in rows]
 
 
 def _to_json(key: Key) -> list[Any]:
     return [base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v for v in key]
 
 
-def _from_json(values: list[Any], cols: Sequence[sch.SourceColumn]) -> Key:
-    return tuple(base64.b64decode(v) if c.kind == "b64" else v
-                 for v, c in zip(values, cols, strict=True))
+def _dump_batch(keys: list[Key], binary: Sequence[bool]) -> bytes:
+    """Return one snapshot line: the batch column by column (flat arrays parse fastest)."""
+    columns = list(zip(*keys, strict=True))
+    return orjson.dumps([
+        [base64.b64encode(v).decode("ascii") for v in col] if is_bin else col
+        for col, is_bin in zip(columns, binary, strict=True)
+    ]) + b"\n"
 
 
-def deleted_keys(old: Iterable[Key], new: Iterable[Key]) -> Iterator[Key]:
-    """Yield the keys of `old` absent from `new` (both ascending; raises JobFailed if not)."""
-    it = iter(new)
-    cur = next(it, None)
-    prev_old: Key | None = None
-    for k in old:
-        if prev_old is not None and k <= prev_old:
-            raise JobFailed("key snapshot is not in ascending order; run with --full")
-        prev_old = k
-        while cur is not None and cur < k:
-            cur = next(it, None)
-        if cur != k:
-            yield k
+def _load_batch(line: bytes, binary: Sequence[bool]) -> list[Key]:
+    columns = [
+        [base64.b64decode(v) for v in col] if is_bin else col
+        for col, is_bin in zip(orjson.loads(line), binary, strict=True)
+    ]
+    return list(zip(*columns, strict=True))
 
 
-def _checked(keys: Iterable[Key], where: str) -> Iterator[Key]:
+def _ascending(batches: Iterable[list[Key]], what: str) -> Iterator[list[Key]]:
+    """Yield the batches, checking that keys strictly ascend; raises JobFailed."""
     prev: Key | None = None
-    for k in keys:
-        if prev is not None and k <= prev:
+    for batch in batches:
+        if not batch:
+            continue
+        if (prev is not None and batch[0] <= prev) or not all(
+            map(operator.lt, batch, batch[1:])
+        ):
             raise JobFailed(
-                f"{where}: the server returned keys out of binary order ({prev!r}, {k!r}); "
-                "deletes cannot be reconciled for this key (set key = ... or deletes = false)"
+                f"{what} are not in ascending binary order; deletes cannot be reconciled "
+                "for this key (set key = ... or deletes = false, then --full)"
             )
-        prev = k
-        yield k
+        prev = batch[-1]
+        yield batch
+
+
+MERGE_WINDOW = 200_000  # new keys held at most while one batch of old keys is compared
+
+
+def deleted_keys(old: Iterable[list[Key]], new: Iterable[list[Key]], *,
+                 window: int = MERGE_WINDOW) -> Iterator[list[Key]]:
+    """Yield batches of the keys of `old` absent from `new` (batches of ascending keys).
+
+    Compares a batch of old keys with a set of the new keys up to its last key, so the
+    work is in C (set lookups) and memory stays bounded by about `window` new keys.
+    """
+    new_it = iter(new)
+    pending: list[Key] = []
+    exhausted = False
+    for batch in old:
+        i = 0
+        while i < len(batch):
+            top = batch[-1]
+            while not exhausted and (not pending or pending[-1] < top) \
+                    and len(pending) < window:
+                nxt = next(new_it, None)
+                if nxt is None:
+                    exhausted = True
+                else:
+                    pending.extend(nxt)
+            covered = exhausted or (bool(pending) and pending[-1] >= top)
+            hi = top if covered else pending[-1]
+            j = bisect.bisect_right(batch, hi, lo=i)
+            cut = bisect.bisect_right(pending, hi)
+            seen = set(pending[:cut])
+            del pending[:cut]
+            gone = [k for k in batch[i:j] if k not in seen]
+            if gone:
+                yield gone
+            i = j
 
 
 class KeyReconciler:
@@ -150,13 +195,12 @@ class KeyReconciler:
 
     def __call__(self, conn: Any) -> None:
         """Stream the keys in `conn`'s current transaction; write snapshot and deletes."""
-        decode = _decoders(self.cols)
+        decode = _row_decoder(self.cols)
         cur = stream_cursor(conn, self.driver)
         try:
             cur.execute(keys_sql(self.database, self.table, self.cols))
-            rows = (tuple(f(v) for f, v in zip(decode, r, strict=True))
-                    for batch in iter(lambda: cur.fetchmany(10_000), ()) for r in batch)
-            self._write(_checked(rows, self.where))
+            batches = (decode(rows) for rows in iter(lambda: cur.fetchmany(BATCH), ()))
+            self._write(_ascending(batches, f"{self.where}: the keys the server returned"))
         finally:
             close_quietly(cur)
         self.done = True
@@ -174,34 +218,38 @@ class KeyReconciler:
         finally:
             close_quietly(conn)
 
-    def _old(self) -> Iterator[Key]:
+    def _old(self) -> Iterator[list[Key]]:
         if self.previous is None or not self.store.exists(self.previous):
             return
         with self.store.open_read(self.previous) as raw, gzip.open(raw, "rb") as f:
             for line in f:
-                yield _from_json(orjson.loads(line), self.cols)
+                yield _load_batch(line, [c.kind == "b64" for c in self.cols])
 
-    def _write(self, keys: Iterable[Key]) -> None:
+    def _write(self, batches: Iterable[list[Key]]) -> None:
         names = [c.name.lower() for c in self.cols]
+        binary = [c.kind == "b64" for c in self.cols]
         self.deleted = 0
         with open_gzip_write(self.store, self.snapshot) as snap:
 
-            def tee() -> Iterator[Key]:
-                for k in keys:
-                    snap.write(orjson.dumps(_to_json(k)) + b"\n")
-                    yield k
+            def tee() -> Iterator[list[Key]]:
+                for batch in batches:
+                    snap.write(_dump_batch(batch, binary))
+                    yield batch
 
             new = tee()
             if self.previous is not None:
+                old = _ascending(self._old(), f"{self.where}: the key snapshot {self.previous}")
                 with open_gzip_write(self.store, self.deletes_key) as out:
-                    for k in deleted_keys(self._old(), new):
-                        row = dict(zip(names, _to_json(k), strict=True))
-                        out.write(orjson.dumps(row) + b"\n")
-                        self.deleted += 1
+                    for gone in deleted_keys(old, new):
+                        out.write(b"".join(
+                            orjson.dumps(dict(zip(names, _to_json(k), strict=True))) + b"\n"
+                            for k in gone))
+                        self.deleted += len(gone)
             for _ in new:  # the keys after the last old one belong to the snapshot too
                 pass
         if self.previous is not None and self.deleted == 0:
             self.store.delete(self.deletes_key)
+
 
 
 def remove_old_snapshots(store: ObjectStore, folder: str, keep: str | None) -> None:
