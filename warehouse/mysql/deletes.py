@@ -108,7 +108,7 @@ def _to_json(key: Key) -> list[Any]:
 
 def _dump_batch(keys: list[Key], binary: Sequence[bool]) -> bytes:
     """Return one snapshot line: the batch column by column (flat arrays parse fastest)."""
-    columns = list(zip(*keys, strict=True))
+    columns = [list(map(operator.itemgetter(i), keys)) for i in range(len(binary))]
     return orjson.dumps([
         [base64.b64encode(v).decode("ascii") for v in col] if is_bin else col
         for col, is_bin in zip(columns, binary, strict=True)
@@ -170,7 +170,7 @@ def deleted_keys(old: Iterable[list[Key]], new: Iterable[list[Key]], *,
             cut = bisect.bisect_right(pending, hi)
             seen = set(pending[:cut])
             del pending[:cut]
-            gone = [k for k in batch[i:j] if k not in seen]
+            gone = sorted(set(batch[i:j]).difference(seen))  # set work, no Python loop
             if gone:
                 yield gone
             i = j
