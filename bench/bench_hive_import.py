@@ -69,7 +69,8 @@ def worker(args: argparse.Namespace) -> None:
     cfg = _cfg(args.root, args.port, args.database)
     inc = IncrementalConfig("lastmodified", "modified", "id")
     tables = _tables(args.tables)
-    shared = "registrar" in inspect.signature(hive_tables.register_load).parameters
+    params = inspect.signature(hive_tables.register_load).parameters
+    shared = "registrar" in params
     reg = hive_tables.HiveRegistrar(cfg) if shared else None
     out: dict[str, float] = {}
     loads: list[str] = []
@@ -78,13 +79,14 @@ def worker(args: argparse.Namespace) -> None:
         loads.append(stamp)
         t0 = time.perf_counter()
         for _, spec, lastmod in tables:
-            view = (inc, ["id"]) if lastmod else None
             if reg is not None:
-                hive_tables.register_load(reg, spec, list(loads), dropped=[], view=view,
-                                          new=[stamp])
-            else:
-                old_register: Any = hive_tables.register_load  # the before revision's
-                old_register(cfg, spec, stamp, dropped=[], replace=False, view=view)
+                hive_tables.register_load(reg, spec, list(loads), dropped=[], new=[stamp],
+                                          view=("modified", ["id"]) if lastmod else None)
+            else:  # the before revision's: view=(IncrementalConfig, key) until issue 10
+                view = ((inc if "deletes" not in params else "modified"), ["id"])
+                old_register: Any = hive_tables.register_load
+                old_register(cfg, spec, stamp, dropped=[], replace=False,
+                             view=view if lastmod else None)
         out[step] = time.perf_counter() - t0
     if reg is not None:
         reg.close()
@@ -113,7 +115,7 @@ def apply_worker(args: argparse.Namespace) -> None:
             column="modified" if lastmod else None,
             loads=["20240101T000000000000Z", "20240102T000000000000Z"] if lastmod
             else ["20240102T000000000000Z"],
-            schema=schema_record(cols, zero_dates=True, key=["id"]),
+            schema=schema_record(cols, zero_dates=True), key=["id"] if lastmod else [],
         )
         save_state(store, "src", "db", name, state)
     out: dict[str, float] = {}

@@ -129,7 +129,7 @@ def test_fresh_metastore_equals_mariadb_after_one_hive_apply(
     _cli(no_hive, "import")
     root = tmp_path / "root"
     items_state = json.loads((root / state_key("src", meta, "items")).read_text())
-    assert len(items_state["loads"]) == 3 and items_state["schema"]["key"] == ["id"]
+    assert len(items_state["loads"]) == 3 and items_state["key"] == ["id"]
     # a leftover of an interrupted import: never registered
     (root / "mysql/src" / meta / "items/load=20000101T000000000000Z").mkdir()
     ((root / "mysql/src" / meta / "items/load=20000101T000000000000Z/part-000-00000.json.gz")
@@ -175,14 +175,15 @@ def test_roots_written_before_the_schema_was_recorded(tmp_path, sshd, mariadb, h
     for table in ("items", "audit", "plain"):
         key = root / state_key("src", meta, table)
         state = json.loads(key.read_text())
-        del state["schema"]
+        del state["schema"], state["key"]  # as written before either was recorded
         key.write_text(json.dumps(state))
     toml = _write_config(tmp_path / "old.toml", tmp_path, sshd, mariadb, hive_server,
                          [meta], "meta_old")
-    # the row key of items is not recorded and not configured: its view cannot be made
+    # the row keys are not recorded and not configured: the views cannot be made
     res = CliRunner().invoke(cli, ["--config", str(toml), "hive", "apply"])
     assert res.exit_code == 0, res.output
-    assert "1 not made: mysql_src_metadb_items_latest" in res.output
+    assert "2 not made: mysql_src_metadb_audit_latest" in res.output
+    assert "; mysql_src_metadb_items_latest (" in res.output
     assert "warehouse import src.metadb.items" in res.output
     rows = _hive_rows(hive_server, "meta_old", "SELECT id, name, CAST(price AS STRING) AS p, "
                       "modified FROM mysql_src_metadb_items")

@@ -12,6 +12,7 @@ the field metadata; `describe()` prints the active values with secrets masked.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -69,6 +70,28 @@ class HiveConfig:
     auth: str = _opt("NONE", "PyHive auth mechanism: NONE, LDAP, CUSTOM or KERBEROS")
     password_env: str | None = _opt(None, "environment variable holding the Hive password")
     timeout_seconds: float = _opt(30.0, "connect timeout")
+    views: str | None = _opt(
+        None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
+    )
+    reports: str | None = _opt(
+        None, "folder of *.hql files, a SELECT with ${dt} each (run materialises report_<name>)",
+        path=True,
+    )
+
+
+@dataclass(frozen=True)
+class GlueConfig:
+    """`[glue]`: the AWS Glue Data Catalog that holds the tables (no HiveServer2 needed)."""
+
+    database: str = _opt("warehouse", "Glue database holding the warehouse tables")
+    region: str = _opt("us-east-1", "AWS region of the catalog")
+    endpoint_url: str | None = _opt(None, "Glue API endpoint (test server); unset for AWS")
+    catalog_id: str | None = _opt(None, "AWS account id of the catalog; unset: the caller's")
+    projection: bool = _opt(
+        False, "write Athena partition projection on dt-partitioned tables (no partition calls)"
+    )
+    projection_start: str = _opt("2000-01-01", "first dt that partition projection covers")
+    timeout_seconds: float = _opt(30.0, "connect and read timeout of each Glue call")
 
 
 @dataclass(frozen=True)
@@ -103,13 +126,41 @@ class SshConfig:
     connect_timeout_seconds: float = _opt(15.0, "TCP/SSH handshake timeout")
 
 
+DEFAULT_LAG = {"lastmodified": 900.0, "append": 1000.0}  # 15 minutes; 1000 ids
+_SPAN_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_span(value: Any) -> float | None:
+    """Return a time span in seconds from `90`, `"90s"`, `"15m"`, `"2h"` or `"1d"` (None if bad)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value.lower())
+        if m:
+            return float(m.group(1)) * _SPAN_UNITS[m.group(2) or "s"]
+    return None
+
+
 @dataclass(frozen=True)
 class IncrementalConfig:
-    """One table's incremental mode: append by an id, or lastmodified by a timestamp."""
+    """One table's incremental mode: append by an id, or lastmodified by a timestamp.
+
+    `lag` is the re-read window behind the watermark: seconds for lastmodified (a time
+    column), ids for append (an integer column); `deletes` reconciles primary keys.
+    """
 
     mode: str
     column: str
     key: str | None = None
+    lag: float | None = None  # None: DEFAULT_LAG[mode]
+    deletes: bool = False
+
+    @property
+    def lag_value(self) -> float:
+        """Return the lag in effect (the mode's default when not set)."""
+        return DEFAULT_LAG[self.mode] if self.lag is None else self.lag
 
 
 @dataclass(frozen=True)
@@ -130,8 +181,9 @@ class MysqlSourceConfig:
     incremental: Mapping[str, IncrementalConfig] = field(
         default_factory=dict,
         metadata={
-            "help": '{"db.table" = {mode, column, key}} for incremental loads; key defaults '
-            "to the primary key"
+            "help": '{"db.table" = {mode, column, key, lag, deletes}} for incremental loads; '
+            "key defaults to the primary key; lag (re-read window) defaults to 15m for "
+            "lastmodified and 1000 ids for append; deletes = true records deleted keys"
         },
     )
     workers: int = _opt(4, "tables imported at once")
@@ -199,6 +251,7 @@ class Config:
     s3: S3Config = field(default_factory=S3Config)
     logs: LogsConfig = field(default_factory=LogsConfig)
     hive: HiveConfig | None = None
+    glue: GlueConfig | None = None
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)
     ssh: Mapping[str, SshConfig] = field(default_factory=dict)
     mysql: Mapping[str, MysqlSourceConfig] = field(default_factory=dict)
@@ -322,18 +375,49 @@ def _incremental(where: str, value: Any, problems: list[str]) -> Any:
         if mode not in ("append", "lastmodified"):
             problems.append(f"{where}.{table} mode must be append or lastmodified, not {mode!r}")
             continue
-        extra = set(spec) - {"mode", "column", "key"}
+        extra = set(spec) - {"mode", "column", "key", "lag", "deletes"}
         if extra:
             problems.append(f"{where}.{table} unknown keys {sorted(extra)}")
         key = spec.get("key")  # default: the table's primary key (checked per table)
-        out[table.lower()] = IncrementalConfig(mode=mode, column=spec["column"], key=key)
+        if key is not None and not (isinstance(key, str) and key.strip(" ,")):
+            problems.append(f'{where}.{table} key must be "col" or "col1,col2"')
+            continue
+        lag = _lag(f"{where}.{table}", mode, spec.get("lag"), problems)
+        deletes = spec.get("deletes", False)
+        if not isinstance(deletes, bool):
+            problems.append(f"{where}.{table} deletes must be true or false")
+            continue
+        if lag is _BAD:
+            continue
+        out[table.lower()] = IncrementalConfig(
+            mode=mode, column=spec["column"], key=key, lag=lag, deletes=deletes
+        )
     return out
+
+
+def _lag(where: str, mode: str, value: Any, problems: list[str]) -> Any:
+    """Return the lag of one incremental table (None: the default), or _BAD."""
+    if value is None:
+        return None
+    if mode == "append":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"{where} lag must be a whole number of ids (>= 0) for append")
+            return _BAD
+        return float(value)
+    span = parse_span(value)
+    if span is None:
+        problems.append(
+            f'{where} lag must be a time span such as "15m", "2h", "1d" or seconds (>= 0)'
+        )
+        return _BAD
+    return span
 
 
 _SECTIONS: dict[str, type] = {
     "s3": S3Config,
     "logs": LogsConfig,
     "hive": HiveConfig,
+    "glue": GlueConfig,
     "aggregate": AggregateConfig,
     "cron": CronConfig,
     "emr": EmrConfig,
@@ -422,6 +506,22 @@ def _join(path: Path | None, problems: list[str]) -> str:
     return f"{where}: {len(problems)} problems: " + "; ".join(problems)
 
 
+def _glue_problems(glue: GlueConfig) -> list[str]:
+    """Return what is wrong in `[glue]` (Glue's database names: lower-case, <= 255 chars)."""
+    problems = []
+    if not re.fullmatch(r"[a-z0-9_]{1,255}", glue.database):
+        problems.append(
+            f"[glue] database {glue.database!r} must be lower-case letters, digits or _"
+        )
+    try:
+        dt.date.fromisoformat(glue.projection_start)
+    except ValueError:
+        problems.append(f"[glue] projection_start {glue.projection_start!r} is not YYYY-MM-DD")
+    if glue.timeout_seconds <= 0:
+        problems.append("[glue] timeout_seconds must be positive")
+    return problems
+
+
 def validate(cfg: Config) -> list[str]:
     """Return the cross-field problems of a config (empty when it is consistent)."""
     problems: list[str] = []
@@ -436,6 +536,8 @@ def validate(cfg: Config) -> list[str]:
             problems.append(f'[hive] dialect must be "hive" or "spark", not {cfg.hive.dialect!r}')
         if cfg.hive.tunnel and cfg.hive.tunnel not in cfg.ssh:
             problems.append(f"[hive] tunnel {cfg.hive.tunnel!r} has no [ssh.{cfg.hive.tunnel}]")
+    if cfg.glue is not None:
+        problems.extend(_glue_problems(cfg.glue))
     unknown = [j for j in cfg.aggregate.jobs if j not in KNOWN_JOBS]
     if unknown:
         problems.append(

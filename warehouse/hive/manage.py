@@ -25,14 +25,16 @@ from typing import Any
 from warehouse.config import Config
 from warehouse.errors import ConfigError
 from warehouse.hive.client import HiveClient, Result, split_statements
+from warehouse.hive.ddl import SPEC_PROPERTY, render_table
 from warehouse.hive.metastore import parse_describe
 from warehouse.hive.partitions import add_partitions, find_partitions, register_partitions
 from warehouse.hive.render import render_view
 from warehouse.hive.session import session, target
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
-from warehouse.hive.sync import SPEC_PROPERTY, TableSync, open_metastore, render_table, sync_tables
+from warehouse.hive.sync import TableSync, open_metastore, sync_tables
 from warehouse.hive.tables import warehouse_specs
+from warehouse.hive.userviews import apply_views
 from warehouse.storage import store_for_config
 
 log = logging.getLogger(__name__)
@@ -76,12 +78,16 @@ def ensure_tables(
 def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = None,
           extra: Sequence[TableSync] = ()) -> HiveSummary:
     """Create the warehouse's tables (events, access_raw, agg_<job>) and register the
-    partitions the root holds for them, then the `extra` tables (e.g. MySQL imports),
+    partitions the root holds for them, then the `extra` tables (e.g. MySQL imports), then
+    the user's views of `[hive] views` in dependency order (`warehouse.hive.userviews`),
     in one session; return the HiveSummary."""
     store = store_for_config(cfg)
     items = [TableSync(spec, find_partitions(store, spec)) for spec in warehouse_specs(cfg)]
-    return sync_tables(cfg, [*items, *extra], replace=replace, client=client,
-                       action="hive apply")
+    with session(cfg, client) as hive:
+        summary = sync_tables(cfg, [*items, *extra], replace=replace, client=hive,
+                              action="hive apply")
+        apply_views(cfg, hive, summary)
+    return summary
 
 
 def ensure_view(

@@ -18,7 +18,6 @@ its partitions are then registered again from the item).
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from dataclasses import replace as dc_replace
 from warehouse.config import Config
 from warehouse.errors import ConfigError, QueryFailed
 from warehouse.hive.client import HiveClient
+from warehouse.hive.ddl import SPEC_PROPERTY, fingerprint, render_table, statements_fingerprint
 from warehouse.hive.metastore import Described, describe, norm_type, table_names, table_properties
 from warehouse.hive.render import (
     Dialect,
@@ -45,11 +45,9 @@ from warehouse.hive.session import session, target, warehouse_root_uri
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
 
-SPEC_PROPERTY = "warehouse.spec"
 VIEWS_PROPERTY = "warehouse.views"  # fingerprint of the table's views, kept on the table
 
-__all__ = ["SPEC_PROPERTY", "Metastore", "TableSync", "open_metastore", "render_table",
-           "sync_tables"]
+__all__ = ["Metastore", "TableSync", "open_metastore", "sync_tables"]
 
 
 @dataclass(frozen=True)
@@ -80,27 +78,23 @@ def dialect_of(cfg: Config) -> Dialect:
     return d  # type: ignore[return-value]
 
 
-def render_table(
+def _render(
     spec: TableSpec, *, dialect: Dialect, root_uri: str, database: str,
     extra: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Return the CREATE statements for `spec` with its DDL fingerprint in TBLPROPERTIES
-    (and the `extra` properties, which are not part of the fingerprint)."""
-    plain = render_create(spec, dialect=dialect, root_uri=root_uri, database=database)
-    digest = hashlib.sha256("\n".join(plain).encode("utf-8")).hexdigest()[:16]
-    props = {**spec.properties, SPEC_PROPERTY: digest, **(extra or {})}
-    stamped = dc_replace(spec, properties=props)
-    return render_create(stamped, dialect=dialect, root_uri=root_uri, database=database)
+    """Return `render_table`'s statements (warehouse.hive.ddl) with the `extra` properties,
+    which are not part of the DDL fingerprint."""
+    if not extra:
+        return render_table(spec, dialect=dialect, root_uri=root_uri, database=database)
+    digest = fingerprint(spec, dialect=dialect, root_uri=root_uri, database=database)
+    props = {**spec.properties, SPEC_PROPERTY: digest, **extra}
+    return render_create(dc_replace(spec, properties=props), dialect=dialect,
+                         root_uri=root_uri, database=database)
 
 
 def _views_fingerprint(views: Sequence[tuple[str, str]]) -> str:
     text = "\n".join(f"{n.lower()}\n{' '.join(sql.split())}" for n, sql in views)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _fingerprint(statements: Sequence[str]) -> str:
-    m = re.search(rf"'{re.escape(SPEC_PROPERTY)}' = '([0-9a-f]+)'", "\n".join(statements))
-    return m.group(1) if m else ""
 
 
 def _same_location(a: str, b: str) -> bool:
@@ -218,7 +212,7 @@ class Metastore:
         """Create `spec` when missing; return (True when (re)created, False when kept, None
         when it differs and is left alone; the existing table's properties)."""
         extra = {VIEWS_PROPERTY: views_fp} if views_fp else None
-        statements = render_table(
+        statements = _render(
             spec, dialect=self.dialect, root_uri=self.root_uri, database=self.database,
             extra=extra,
         )
@@ -230,7 +224,7 @@ class Metastore:
             summary.created.append(spec.name)
             return True, {}
         props = table_properties(self.client, self.database, spec.name)
-        if props.get(SPEC_PROPERTY) == _fingerprint(statements):
+        if props.get(SPEC_PROPERTY) == statements_fingerprint(statements):
             summary.unchanged.append(spec.name)
             return False, props
         if replace:

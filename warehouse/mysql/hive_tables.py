@@ -2,29 +2,33 @@
 
 Tables are `mysql_<source>_<database>_<table>` (lower-case), EXTERNAL, partitioned by
 `load` (the UTC timestamp folder of each load), stored as JSON (python engine) or as
-Sqoop's delimited text (`TEXT_FORMAT`). Lastmodified tables also get the view
-`<table>_latest`: the newest row per key (ties: the later load).
+Sqoop's delimited text (`TEXT_FORMAT`). Incremental tables (append and lastmodified) also
+get the view `<table>_latest`: each key once, its copy of the latest load, without the
+keys deleted since (`deletes = true`: the `<table>_deletes` table, see
+`warehouse.mysql.deletes`).
 
 The root is the source of truth: `imported_tables(store)` rebuilds every imported
-table's Hive objects (table, every load of the state, views) from the state files alone
-(`ROOT/_state/mysql/<source>/<database>/<table>.json`, whose `schema` records the source
-columns, the zero-date mode and the row key), so a fresh metastore needs no MySQL. States
-written before `schema` was recorded hold only `[name, COLUMN_TYPE]` pairs: the types are
-read from COLUMN_TYPE and DATE/DATETIME are taken as STRING (zero dates allowed, the
-MariaDB default) until the next import records the exact schema and re-creates the table.
+table's Hive objects (table, every load of the state, `_deletes` table, views) from the
+state files alone (`ROOT/_state/mysql/<source>/<database>/<table>.json`, whose `schema`
+records the source columns and the zero-date mode, and `key` the row identity), so a
+fresh metastore needs no MySQL. States written before `schema` was recorded hold only
+`[name, COLUMN_TYPE]` pairs: the types are read from COLUMN_TYPE and DATE/DATETIME are
+taken as STRING (zero dates allowed, the MariaDB default) until the next import records
+the exact schema and re-creates the table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from warehouse.config import Config, IncrementalConfig
+from warehouse.config import Config
 from warehouse.errors import JobFailed
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.summary import HiveSummary
@@ -62,37 +66,85 @@ def table_spec(
     )
 
 
-def latest_view_sql(database: str, spec: TableSpec, key: Sequence[str], column: str) -> str:
-    """Return the SELECT of the `<table>_latest` view: the newest row per key."""
-    from warehouse.hive.render import quote_ident, table_ref
-
-    cols = ", ".join(quote_ident(c.name) for c in (*spec.columns, *spec.partition_by))
-    part = ", ".join(quote_ident(k.lower()) for k in key)
-    order = f"{quote_ident(column.lower())} DESC, {quote_ident('load')} DESC"
-    return (
-        f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {part} "
-        f"ORDER BY {order}) AS {quote_ident('wh_rank')} FROM {table_ref(database, spec.name)}) "
-        f"{quote_ident('ranked')} WHERE {quote_ident('wh_rank')} = 1"
+def deletes_spec(spec: TableSpec, key: Sequence[str]) -> TableSpec:
+    """Return the TableSpec of `<table>_deletes`: the key columns, JSON, by `load`."""
+    by = {c.name: c for c in spec.columns}
+    return TableSpec(
+        name=f"{spec.name}_deletes",
+        columns=tuple(by[k.lower()] for k in key),
+        location=f"{spec.location}/_deletes",
+        storage="json",
+        partition_by=(Column("load", "STRING"),),
+        comment=f"keys deleted from {spec.name}, per load (warehouse.mysql.deletes)",
     )
 
 
-def views_of(
-    database: str, spec: TableSpec, mode: str, column: str | None, key: Sequence[str]
-) -> list[tuple[str, str]]:
-    """Return the (name, SELECT) views an imported table gets for its incremental mode."""
-    if mode != "lastmodified" or not column or not key:
-        return []
-    return [(f"{spec.name}_latest", latest_view_sql(database, spec, key, column))]
+def latest_view_sql(
+    database: str, spec: TableSpec, key: Sequence[str], column: str,
+    deletes: TableSpec | None = None,
+) -> str:
+    """Return the SELECT of the `<table>_latest` view: each key once, as MySQL holds it.
+
+    The newest copy of a key is the one of the latest load (a later snapshot never holds
+    an older version of a row), then the larger check column. With `deletes` (the
+    `<table>_deletes` spec) a key deleted at load D is left out unless a copy from a load
+    after D exists (inserted again); a delete and a copy of the same load: deleted.
+    """
+    from warehouse.hive.render import quote_ident as q
+    from warehouse.hive.render import table_ref
+
+    names = [c.name for c in (*spec.columns, *spec.partition_by)]
+    cols = ", ".join(q(n) for n in names)
+    part = ", ".join(q(k.lower()) for k in key)
+    order = f"{q('load')} DESC, {q(column.lower())} DESC"
+    ranked = (
+        f"(SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY {order}) AS "
+        f"{q('wh_rank')} FROM {table_ref(database, spec.name)}) {q('ranked')}"
+    )
+    if deletes is None:
+        return f"SELECT {cols} FROM {ranked} WHERE {q('wh_rank')} = 1"
+    dkeys = ", ".join(q(k.lower()) for k in key)
+    on = " AND ".join(f"{q('ranked')}.{q(k.lower())} = {q('gone')}.{q(k.lower())}" for k in key)
+    qualified = ", ".join(f"{q('ranked')}.{q(n)}" for n in names)
+    return (
+        f"SELECT {qualified} FROM {ranked} LEFT JOIN (SELECT {dkeys}, MAX({q('load')}) AS "
+        f"{q('wh_deleted')} FROM {table_ref(database, deletes.name)} GROUP BY {dkeys}) "
+        f"{q('gone')} ON {on} WHERE {q('ranked')}.{q('wh_rank')} = 1 AND "
+        f"({q('gone')}.{q('wh_deleted')} IS NULL OR "
+        f"{q('gone')}.{q('wh_deleted')} < {q('ranked')}.{q('load')})"
+    )
+
+
+@dataclass(frozen=True)
+class ImportedObjects:
+    """The Hive objects of one imported table besides its own table (for `hive apply`)."""
+
+    tables: tuple[tuple[TableSpec, tuple[str, ...]], ...]  # (spec, its `load` partitions)
+    views: tuple[tuple[str, str], ...]  # (view name, SELECT)
+
+
+def imported_objects(database: str, spec: TableSpec, state: TableState) -> ImportedObjects:
+    """Return the `_deletes` table and `_latest` view a table's saved state calls for.
+
+    `database` is the Hive database, `spec` the table's own spec (`table_spec`), `state`
+    its `_state` file: incremental tables get `<table>_latest`, `deletes = true` tables
+    also `<table>_deletes` with its partitions. States written before the `key` field
+    existed carry no key: no view then (the next import writes it).
+    """
+    if state.mode == "full" or not state.column or not state.key:
+        return ImportedObjects((), ())
+    gone = deletes_spec(spec, state.key) if state.deletes else None
+    view = (f"{spec.name}_latest", latest_view_sql(database, spec, state.key, state.column, gone))
+    tables = ((gone, tuple(state.deletes_loads)),) if gone else ()
+    return ImportedObjects(tables, (view,))
 
 
 # -- the schema recorded in the state ---------------------------------------------------
 
 
-def schema_record(
-    columns: Sequence[sch.SourceColumn], *, zero_dates: bool, key: Sequence[str]
-) -> dict[str, Any]:
-    """Return the state's `schema` entry: what rendering the Hive objects needs."""
-    return {"columns": [asdict(c) for c in columns], "zero_dates": zero_dates, "key": list(key)}
+def schema_record(columns: Sequence[sch.SourceColumn], *, zero_dates: bool) -> dict[str, Any]:
+    """Return the state's `schema` entry: what rendering the Hive table needs."""
+    return {"columns": [asdict(c) for c in columns], "zero_dates": zero_dates}
 
 
 _TYPE_RE = re.compile(r"^\s*([a-z]+)(?:\s+precision)?\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?")
@@ -109,16 +161,15 @@ def column_from_type(name: str, column_type: str) -> sch.SourceColumn:
     return sch.SourceColumn(name, data_type, column_type, True, precision, scale)
 
 
-def _stored_columns(state: TableState) -> tuple[list[sch.SourceColumn], bool, list[str] | None]:
-    """Return (columns, zero_dates, key or None when unknown) from a stored state."""
+def _stored_columns(state: TableState) -> tuple[list[sch.SourceColumn], bool]:
+    """Return (columns, zero_dates) from a stored state (see the module docstring)."""
     rec = state.schema or {}
     if rec.get("columns"):
         fields = sch.SourceColumn.__dataclass_fields__
         cols = [sch.SourceColumn(**{k: v for k, v in c.items() if k in fields})
                 for c in rec["columns"]]
-        return cols, bool(rec.get("zero_dates", True)), list(rec.get("key") or [])
-    cols = [column_from_type(str(n), str(t)) for n, t in state.columns]
-    return cols, True, None
+        return cols, bool(rec.get("zero_dates", True))
+    return [column_from_type(str(n), str(t)) for n, t in state.columns], True
 
 
 def imported_table(
@@ -129,23 +180,27 @@ def imported_table(
     *,
     hive_database: str,
     key_hint: Sequence[str] = (),
-) -> tuple[TableSync, str | None]:
-    """Return the table's TableSync (every load of the state, its views) and a note when
-    a view cannot be made (the row key of a state written before it was recorded, with
-    no `key` in the config)."""
-    cols, zero_dates, key = _stored_columns(state)
+) -> tuple[list[TableSync], str | None]:
+    """Return the TableSyncs of an imported table (its `_deletes` table first, then the
+    table with every load of the state and its `_latest` view) and a note when the view
+    cannot be made (the row key of a state written before it was recorded, with no `key`
+    in the config)."""
+    cols, zero_dates = _stored_columns(state)
     spec = table_spec(source, database, table, cols, engine=state.engine, zero_dates=zero_dates)
     note = None
-    if key is None:
-        key = list(key_hint)
-        if not key and state.mode == "lastmodified":
+    if state.mode != "full" and not state.key:
+        if key_hint:
+            state = dataclasses.replace(state, key=list(key_hint))
+        else:
             note = (
                 f"{spec.name}_latest (the row key of {source}.{database}.{table} is not "
                 f"recorded in the root yet: run `warehouse import {source}.{database}.{table}`"
                 " once, or set its incremental `key`)"
             )
-    views = views_of(hive_database, spec, state.mode, state.column, key)
-    return TableSync(spec, [{"load": x} for x in state.loads], views=views), note
+    objs = imported_objects(hive_database, spec, state)
+    items = [TableSync(t, [{"load": x} for x in loads]) for t, loads in objs.tables]
+    items.append(TableSync(spec, [{"load": x} for x in state.loads], views=objs.views))
+    return items, note
 
 
 def imported_tables(
@@ -180,9 +235,9 @@ def imported_tables(
             notes.append(f"{name} ({exc})")
             continue
         hint = _key_hint(cfg, source, database, table)
-        item, note = imported_table(source, database, table, state,
+        made, note = imported_table(source, database, table, state,
                                     hive_database=hive_database, key_hint=hint)
-        items.append(item)
+        items.extend(made)
         if note:
             notes.append(note)
     return items, notes
@@ -241,30 +296,45 @@ def register_load(
     spec: TableSpec,
     loads: Sequence[str],
     *,
+    new: Sequence[str],
     dropped: Sequence[str],
-    view: tuple[IncrementalConfig, list[str]] | None,
-    new: Sequence[str] = (),
+    view: tuple[str, list[str]] | None,
+    deletes: tuple[TableSpec, Sequence[str], Sequence[str], Sequence[str]] | None = None,
     if_missing: bool = False,
 ) -> None:
-    """Create (or re-create) the Hive table, register every load of the table that the
-    metastore lacks, drop replaced loads and refresh the view; raises JobFailed.
+    """Bring an imported table's Hive objects in line after a load; raises JobFailed.
 
-    A table the metastore lacks (a new cluster, `[hive]` added later) is created with
-    every load of `loads`; an existing one gets the `new` loads only (ADD IF NOT EXISTS,
-    without listing its partitions: `warehouse hive apply` registers any other missing
-    load). A table whose DDL differs from the source's (an old root's guessed types) is
-    replaced, with every load.
-    `if_missing`: do nothing when the metastore has the table already (a load without new
-    rows costs no statement).
+    `loads` are all the table's loads, `new` those this import wrote, `dropped` those a
+    full load replaced; `view` is (check column, key) of an incremental table; `deletes`
+    is (the `_deletes` spec, all its loads, the new ones, the dropped ones). A table the
+    metastore lacks (a new cluster, `[hive]` added later) is created with every load; an
+    existing one gets the new loads only (ADD IF NOT EXISTS, without listing its
+    partitions: `warehouse hive apply` registers any other missing load). A table whose
+    DDL differs from the source's (an old root's guessed types) is replaced, with every
+    load. `if_missing`: do nothing when the metastore has the table already (a load
+    without new rows costs no statement).
     """
     ms = registrar.metastore()
     if if_missing and spec.name.lower() in ms.tables():
         return
-    views = views_of(ms.database, spec, view[0].mode, view[0].column, view[1]) if view else []
-    item = TableSync(spec, [{"load": x} for x in loads], drop=[{"load": x} for x in dropped],
-                     views=views, new=[{"load": x} for x in new])
+    items: list[TableSync] = []
+    gone = None
+    if deletes is not None:
+        gone, all_deletes, new_deletes, dropped_deletes = deletes
+        items.append(TableSync(gone, [{"load": x} for x in all_deletes],
+                               new=[{"load": x} for x in new_deletes],
+                               drop=[{"load": x} for x in dropped_deletes]))
+    views = []
+    if view is not None:
+        column, key = view
+        views = [(f"{spec.name}_latest", latest_view_sql(ms.database, spec, key, column, gone))]
+    items.append(TableSync(spec, [{"load": x} for x in loads], drop=[{"load": x} for x in dropped],
+                           views=views, new=[{"load": x} for x in new]))
     summary = HiveSummary("hive import", "")
-    if not ms.sync(item, summary, replace=True):
-        raise JobFailed(f"Hive table {spec.name}: {'; '.join(summary.failed or summary.changed)}")
-    if summary.replaced and spec.name in summary.replaced:
+    for item in items:
+        if not ms.sync(item, summary, replace=True):
+            raise JobFailed(
+                f"Hive table {item.spec.name}: {'; '.join(summary.failed or summary.changed)}"
+            )
+    if spec.name in summary.replaced:
         log.info("Hive table %s re-created from the source's schema", spec.name)

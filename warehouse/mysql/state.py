@@ -22,7 +22,7 @@ from warehouse.mysql.schema import SourceColumn
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import read_bytes, write_bytes
 
-VERSION = 1
+VERSION = 2
 
 
 def state_key(source: str, database: str, table: str) -> str:
@@ -51,11 +51,23 @@ class TableState:
     last_value: str | None = None
     loads: list[str] = field(default_factory=list)
     updated: str = ""
-    # what `hive apply` needs to render the Hive table and views without MySQL:
-    # {"columns": [SourceColumn fields...], "zero_dates": bool, "key": [...]}; absent in
-    # states written before it was recorded (see warehouse.mysql.hive_tables)
+    # what `hive apply` needs to render the Hive table without MySQL (with `key` below
+    # for the views): {"columns": [SourceColumn fields...], "zero_dates": bool}; absent
+    # in states written before it was recorded (see warehouse.mysql.hive_tables)
     schema: dict[str, Any] | None = None
     version: int = VERSION
+    # late commits (warehouse.mysql.watermark): MAX at the last probe, append ids still
+    # missing, write transactions open at the probe (None: INNODB_TRX unreadable), and
+    # the checksum of the window the next lastmodified load re-reads
+    max_value: str | None = None
+    missing: list[list[int]] = field(default_factory=list)
+    writers: list[str] | None = None
+    window: dict[str, Any] | None = None
+    # the row identity of the _latest view, and deletes (warehouse.mysql.deletes)
+    key: list[str] = field(default_factory=list)
+    deletes: bool = False
+    deletes_loads: list[str] = field(default_factory=list)
+    keys_load: str | None = None
 
     def to_json(self) -> bytes:
         """Return the state as pretty JSON bytes."""
