@@ -34,7 +34,8 @@ pytestmark = [pytest.mark.mysql, pytest.mark.hive, pytest.mark.slow]
 DECIMALS = {"dec10", "ub"}
 INC = {
     "metadb.audit": {"mode": "append", "column": "id"},
-    "metadb.items": {"mode": "lastmodified", "column": "modified"},  # key: the primary key
+    # key: the primary key; deletes: the _latest view leaves deleted keys out
+    "metadb.items": {"mode": "lastmodified", "column": "modified", "deletes": True},
 }
 
 
@@ -83,7 +84,7 @@ def _assert_equals_mariadb(hive_server, hive_db: str, mariadb, meta: str, nasty:
                   "FROM items ORDER BY id")
     assert [(r["id"], r["name"], r["price"], r["modified"]) for r in latest] == [
         tuple(r) for r in want]
-    audit = _hive_rows(hive_server, hive_db, "SELECT id, what FROM mysql_src_metadb_audit "
+    audit = _hive_rows(hive_server, hive_db, "SELECT id, what FROM mysql_src_metadb_audit_latest "
                        "ORDER BY id")
     assert [(r["id"], r["what"]) for r in audit] == [
         tuple(r) for r in _query(mariadb, meta, "SELECT id, what FROM audit ORDER BY id")]
@@ -112,6 +113,7 @@ def test_fresh_metastore_equals_mariadb_after_one_hive_apply(
     _insert(mariadb, meta, "items", [
         {"id": 1, "name": "one", "price": "1.00", "modified": "2024-01-01 00:00:00"},
         {"id": 2, "name": "two", "price": "2.00", "modified": "2024-01-01 00:00:00"},
+        {"id": 4, "name": "four", "price": "4.00", "modified": "2024-01-01 00:00:00"},
     ])
     _insert(mariadb, meta, "audit", [{"what": "a"}, {"what": "b"}])
     _insert(mariadb, meta, "plain", [{"id": 1, "v": 10}])
@@ -125,6 +127,7 @@ def test_fresh_metastore_equals_mariadb_after_one_hive_apply(
     _cli(no_hive, "import")
     mariadb.execute("UPDATE items SET name = 'TWO', modified = '2024-01-04' WHERE id = 2",
                     database=meta)
+    mariadb.execute("DELETE FROM items WHERE id = 4", database=meta)
     _insert(mariadb, meta, "audit", [{"what": "d"}, {"what": "e"}])
     _cli(no_hive, "import")
     root = tmp_path / "root"
@@ -143,7 +146,8 @@ def test_fresh_metastore_equals_mariadb_after_one_hive_apply(
     _assert_equals_mariadb(hive_server, "meta_fresh", mariadb, meta, nasty)
     parts = _hive_rows(hive_server, "meta_fresh", "SHOW PARTITIONS mysql_src_metadb_items")
     assert len(parts) == 3  # the leftover folder is not a load
-    for table in ("events", "access_raw", "mysql_src_metadb_items_latest"):
+    for table in ("events", "access_raw", "mysql_src_metadb_items_latest",
+                  "mysql_src_metadb_items_deletes", "mysql_src_metadb_audit_latest"):
         assert _hive_rows(hive_server, "meta_fresh", f"SHOW TABLES LIKE '{table}'")
     # idempotent: nothing to create or add the second time
     again = _cli(fresh, "hive", "apply")

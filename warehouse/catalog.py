@@ -76,7 +76,9 @@ def register_partitions(
         ) from None
     if dates is not None:
         raise ConfigError(f"table {table} is partitioned by load, not dt: use --all")
-    summary = sync_tables(cfg, [item], client=client,
+    # with its `_deletes` table, which its `_latest` view reads (made before the view)
+    group = [i for i in items if i.spec.name in (item.spec.name, f"{item.spec.name}_deletes")]
+    summary = sync_tables(cfg, group, client=client,
                           action=f"hive partitions {database}.{item.spec.name}")
     summary.partitions_mode = True
     summary.skipped.extend(n for n in notes if n.startswith(f"{item.spec.name}_latest "))
