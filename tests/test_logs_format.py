@@ -285,3 +285,18 @@ def test_unescaped_quotes_get_a_second_chance_and_hostile_lines_stay_cheap() -> 
     hostile = '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "' + '" 200 1 "' * 6000 + ' "x" "y'
     assert len(hostile) > 8192
     assert Classifier(fmt).record(hostile) == NO_MATCH  # strict match only
+
+
+@pytest.mark.timeout(60)  # a hang here: the user field retrying the relaxed match per split
+def test_hostile_lines_against_the_user_field_stay_cheap() -> None:
+    brackets = '1.2.3.4 - ' + 'u [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1 "' * 130
+    spaces = "1.2.3.4 - " + "a [b] " * 1300 + "x"
+    for preset in ("combined", "main", "gunicorn"):
+        classify = Classifier(compile_format(preset)).classify
+        for _ in range(20):
+            assert classify(brackets + "x") == NO_MATCH
+            assert classify(spaces) == NO_MATCH
+    # a name with an escaped quote is still one user
+    line = '1.2.3.4 - J \\"Q\\" S [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1 "-" "-"'
+    rec = parse("combined", line)
+    assert isinstance(rec, dict) and rec["remote_user"] == 'J "Q" S'

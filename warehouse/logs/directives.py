@@ -27,7 +27,7 @@ QUOTED = r'[^"\\]*+(?:\\.[^"\\]*+)*+'
 # quote that lets the rest of the line match (escapes still read the same way). A quote
 # followed by ` "` never is inside: that is a field boundary, and a line with more quoted
 # fields than the format (nginx's `main` read as `combined`) must not fold them into one.
-QUOTED_RELAXED = r'[^"\\]*(?:(?:\\.|"(?! "))[^"\\]*)*?'
+QUOTED_RELAXED = r'[^"\\]*+(?:(?:\\.|"(?! "))[^"\\]*+)*?'
 # gunicorn writes `"` as `\"` and every other backslash as is: inside the field a quote
 # follows a backslash; a backslash before the closing quote is the value's last character
 QUOTED_GUNICORN = r'[^"\\]*+(?:\\"?[^"\\]*+)*'

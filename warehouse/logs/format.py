@@ -161,8 +161,9 @@ def _context_regex(
         return ".*"
     if spec.name == "remote_user" and isinstance(after, str) and after[:1].isspace():
         # Basic-auth names are logged as sent, spaces included (`John Smith`): the user
-        # ends at the first space after which the rest of the line matches
-        return ".*?"
+        # ends at the first space after which the rest of the line matches. A `"` is
+        # escaped in it (`\"`), which keeps a hostile line from trying every split.
+        return r'(?:[^"\\]|\\.)*?'
     if spec.kind == d.REQUEST or spec.name == "header_in:user-agent":
         return ".*?"  # unquoted but contains spaces: the next literal ends it
     if isinstance(after, str):
