@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from warehouse.config import config_from_dict
@@ -166,3 +166,31 @@ def test_overlong_line_is_one_reject_and_the_rest_parses() -> None:
     assert sorted(r["lineno"] for r in rejects) == [2, 4]
     assert all(len(r["line"]) == MAX_LINE for r in rejects)
     shutil.rmtree(root)
+
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_text, _text, _text, _text)
+@example("John Smith\\", "x\\", "r\\", "ua\\")
+@example('J "Q" S', 'a"b\\', '"', '\\"\\\\')
+def test_gunicorn_values_come_back_exactly(user: str, target: str, referer: str, ua: str) -> None:
+    # gunicorn writes each value with `"` as `\"` and nothing else changed
+    def esc(v: str) -> str:
+        return v.replace('"', '\\"')
+
+    target = "/" + target.replace(" ", "_")
+    line = (
+        f'10.0.0.1 - {esc(user)} [05/Feb/2021:07:08:09 +0000] "GET {esc(target)} HTTP/1.1" '
+        f'200 12 "{esc(referer)}" "{esc(ua)}"'
+    )
+    fields = Classifier(compile_format("gunicorn")).classify(line)
+    if user == "-" or " [" in user:
+        return  # "-" is gunicorn's "no user"; a name holding " [" can split elsewhere
+    assert isinstance(fields, tuple), line
+    rec = dict(zip(compile_format("gunicorn").names, fields, strict=True))
+    assert rec["remote_user"] == user
+    assert rec["request"] == f"GET {target} HTTP/1.1"
+    assert rec["header_in:referer"] == (None if referer == "-" else referer)
+    assert rec["header_in:user-agent"] == (None if ua == "-" else ua)

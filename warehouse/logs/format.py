@@ -163,7 +163,8 @@ def _context_regex(
         # Basic-auth names are logged as sent, spaces included (`John Smith`): the user
         # ends at the first space after which the rest of the line matches. A `"` is
         # escaped in it (`\"`), which keeps a hostile line from trying every split.
-        return r'(?:[^"\\]|\\.)*?'
+        # gunicorn's backslashes are literal: a name may end in one.
+        return r'(?:[^"\\]|\\"?)*?' if syntax == "gunicorn" else r'(?:[^"\\]|\\.)*?'
     if spec.kind == d.REQUEST or spec.name == "header_in:user-agent":
         return ".*?"  # unquoted but contains spaces: the next literal ends it
     if isinstance(after, str):
