@@ -51,7 +51,13 @@ _APACHE_ROLES = {
 
 
 # what an unquoted value of these roles can be (numbers end where the digits end)
-_TYPED = {"status": r"\d{3}", "bytes": r"\d+|-", "micros": r"\d+", "seconds": r"\d+\.\d+|-"}
+_TYPED = {
+    "ip": r"\S+",
+    "status": r"\d{3}",
+    "bytes": r"\d+|-",
+    "micros": r"\d+",
+    "seconds": r"\d+\.\d+|-",
+}
 
 
 def _text(raw: str | None) -> str | None:
