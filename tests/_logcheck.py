@@ -70,14 +70,18 @@ def _read_gz_tree(base: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def read_lines(path: Path) -> list[str]:
-    """Return the lines of a log (gzip or plain) as latin-1 text, without line ends."""
+    """Return the lines of a log (gzip or plain) as latin-1 text, without LF or CRLF ends.
+
+    Servers escape a CR inside a field, so a CR before the LF is the line end (Apache on
+    Windows writes CRLF).
+    """
     data = path.read_bytes()
     if path.suffix == ".gz":
         data = gzip.decompress(data)
     lines = data.decode("latin-1").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return lines
+    return [line.removesuffix("\r") for line in lines]
 
 
 def _day(line: str, expected: dict[str, Any] | None) -> str:

@@ -10,6 +10,7 @@ Every line must be an event or a reject; no case may be rejected or differ.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,12 @@ from tests.fixtures.webservers import LOGS, SERVERS, WebServers
 # when the parser is fixed, the test passes, fails as XPASS, and the entry must go.
 _SPACE = "issue 9 #2: a user name with a space (Basic auth) is rejected: no match for format"
 _GUNICORN = "issue 9 #3: gunicorn escapes only the double quote; backslashes read as escapes"
+_MAIN_AS_COMBINED = (
+    "issue 9 #4: a `main` log read as combined: every line becomes an event whose user "
+    "agent is '<ua>\" \"<xff>', nothing is rejected, and no hint names the format"
+)
+_CRLF = "issue 9 #1: the last CRLF line of each 1 MiB read block keeps its \\r and is rejected"
+_UA_SENT = "Mozilla/5.0 (X11; Linux x86_64) test"
 KNOWN: dict[tuple[str, str], str] = {
     **{
         (log, case): _SPACE
@@ -109,3 +116,134 @@ def test_every_line_is_an_event_or_a_reject(
     assert numbered == list(range(1, len(p.lines) + 1)), "lines not sent by the corpus"
     silent = {c for c, ns in cases.items() if not ns}
     assert silent == SILENT[LOGS[log].server]
+
+
+# What the client sent, as every server that logs the field must report it (checks the
+# reference against the servers, independently of the parser under test).
+SENT: dict[str, dict[str, str]] = {
+    "user-space": {"user": "John Smith"},
+    "user-backslash": {"user": "DOMAIN\\jsmith"},
+    "user-quote": {"user": 'say "hi"'},
+    "user-unicode": {"user": "Jörg 日本"},
+    "path-backslash": {"path": "/a\\b/back\\slash", "user_agent": _UA_SENT},
+    "query-think": {
+        "query": "s=/Index/\\think\\app/invokefunction&function=call_user_func_array"
+        "&vars[0]=md5&vars[1][]=HelloThinkPHP"
+    },
+    "query-quotes": {"path": "/search", "query": 'q=\\"y\\"&r="z"'},
+    "ua-backslash-end": {"user_agent": "Mozilla\\"},
+    "ua-quotes-backslashes": {"user_agent": 'a "quoted" \\"x\\" \\\\ thing\\n\\t'},
+    "referer-quotes": {"referer": 'http://x/"a" b\\c'},
+    "xff-chain": {"ip": "203.0.113.7"},
+}
+_FIELD_IN_FORMAT = {
+    "user": ("%u", "$remote_user", "%(u)s"),
+    "user_agent": ("%{User-agent}i", "%{User-Agent}i", "$http_user_agent", "%(a)s"),
+    "referer": ("%{Referer}i", "$http_referer", "%(f)s"),
+    "path": ("%r", "%U", "$request", "%(r)s"),
+    "query": ("%r", "%q", "$request", "%(r)s"),
+    "ip": ("%{X-Forwarded-For}i", "$http_x_forwarded_for"),
+}
+
+
+def _has(log: str, key: str) -> bool:
+    spec = LOGS[log]
+    if key == "ip" and spec.ip is None:
+        return False
+    return any(d in spec.format for d in _FIELD_IN_FORMAT[key])
+
+
+@pytest.mark.parametrize("log", sorted(LOGS))
+def test_reference_reads_what_the_client_sent(
+    parsed: dict[str, Checked], served: dict[str, dict[str, list[int]]], log: str
+) -> None:
+    compared = 0
+    for case, fields in SENT.items():
+        for n in served[log][case]:
+            expected = parsed[log].expected[n]
+            assert expected is not None, parsed[log].lines[n - 1]
+            for key, value in fields.items():
+                if _has(log, key):
+                    assert expected[key] == value, (case, key, parsed[log].lines[n - 1])
+                    compared += 1
+    assert compared >= 5
+
+
+def test_what_real_servers_write(webservers: WebServers) -> None:
+    """DESIGN.md's "What real servers write", checked on the servers' own bytes."""
+    text = {log: webservers.log_path(log).read_bytes() for log in LOGS}
+    # gunicorn escapes only `"` (as \"); a backslash stays one backslash
+    assert b'"GET /a\\b/back\\slash HTTP/1.1"' in text["gunicorn-default"]
+    assert b'"Mozilla\\"\n' in text["gunicorn-default"]
+    assert b'say \\"hi\\"' in text["gunicorn-default"]
+    # Apache and nginx log a Basic-auth user name with its spaces
+    for log in ("apache-combined", "nginx-combined", "gunicorn-default"):
+        assert b" John Smith [" in text[log], log
+    # nginx escapes " and \ as \xXX; Apache as \" and \\
+    assert b"DOMAIN\\x5Cjsmith" in text["nginx-combined"]
+    assert b"DOMAIN\\\\jsmith" in text["apache-combined"]
+    # nginx's stock `main` is combined plus "$http_x_forwarded_for"
+    combined = text["nginx-combined"].splitlines()
+    main = text["nginx-main"].splitlines()
+    assert len(main) == len(combined)
+    xff = [m for m in main if m.endswith(b'"203.0.113.7, 10.0.0.1, 127.0.0.1"')]
+    assert len(xff) == 1
+    assert all(m.startswith(c) for m, c in zip(main, combined, strict=True))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 #4: nginx's `main` is not a --format preset")
+def test_nginx_main_preset_reads_the_main_log(
+    parsed: dict[str, Checked], webservers: WebServers, tmp_path: Path
+) -> None:
+    spec = LOGS["nginx-main"]
+    p = check_log(
+        webservers.log_path("nginx-main"), "main", tmp_path / "r", reader_for("nginx", spec.format)
+    )
+    assert p.exit_code == 0, p.output
+    assert p.events == parsed["nginx-main"].events
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=_MAIN_AS_COMBINED))
+        for f in ("nginx", "combined")
+    ],
+)
+def test_main_log_read_as_combined_never_gives_corrupted_events(
+    webservers: WebServers, tmp_path: Path, fmt: str
+) -> None:
+    """Every line of a `main` log has a field combined lacks: each must be set aside."""
+    combined = reader_for("nginx", LOGS["nginx-combined"].format)
+    p = check_log(webservers.log_path("nginx-main"), fmt, tmp_path / "r", combined)
+    assert all(e is None for e in p.expected.values())  # the reference reads none
+    problems = [p.problem(n) for n in range(1, len(p.lines) + 1)]
+    assert not any(problems), [x for x in problems if x][:3]
+    assert p.exit_code == 5 and "main" in p.output, p.output
+
+
+@pytest.mark.xfail(strict=True, reason=_CRLF)
+def test_crlf_log_gives_the_events_of_the_lf_log(
+    parsed: dict[str, Checked], webservers: WebServers, tmp_path: Path
+) -> None:
+    """Apache on Windows writes CRLF: the same log with CRLF must give the same events."""
+    lf = webservers.log_path("apache-combined").read_bytes()
+    crlf = tmp_path / "crlf.log"
+    crlf.write_bytes(lf.replace(b"\n", b"\r\n"))
+    p = check_log(
+        crlf, "combined", tmp_path / "r", reader_for("apache", LOGS["apache-combined"].format)
+    )
+    assert p.rejects == parsed["apache-combined"].rejects
+    assert p.events == parsed["apache-combined"].events
+
+
+@pytest.mark.xfail(strict=True, reason=_CRLF)
+def test_one_line_crlf_log_gives_its_event(webservers: WebServers, tmp_path: Path) -> None:
+    first = webservers.log_path("apache-combined").read_bytes().split(b"\n")[0]
+    one = tmp_path / "one.log"
+    one.write_bytes(first + b"\r\n")
+    p = check_log(
+        one, "combined", tmp_path / "r", reader_for("apache", LOGS["apache-combined"].format)
+    )
+    assert p.n_events == 1 and not p.rejects, p.output
+    assert p.problem(1) is None
