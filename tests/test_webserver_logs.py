@@ -22,37 +22,9 @@ from tests.fixtures.webservers import LOGS, SERVERS, WebServers
 
 # (log, case) -> why today's parser gets that line wrong. Each entry is an xfail(strict):
 # when the parser is fixed, the test passes, fails as XPASS, and the entry must go.
-_SPACE = "issue 9 #2: a user name with a space (Basic auth) is rejected: no match for format"
-_GUNICORN = "issue 9 #3: gunicorn escapes only the double quote; backslashes read as escapes"
-_MAIN_AS_COMBINED = (
-    "issue 9 #4: a `main` log read as combined: every line becomes an event whose user "
-    "agent is '<ua>\" \"<xff>', nothing is rejected, and no hint names the format"
-)
-_CRLF = "issue 9 #1: the last CRLF line of each 1 MiB read block keeps its \\r and is rejected"
+# (Empty since the fixes of issue 9: user names with spaces, gunicorn escaping, %U%q.)
+KNOWN: dict[tuple[str, str], str] = {}
 _UA_SENT = "Mozilla/5.0 (X11; Linux x86_64) test"
-KNOWN: dict[tuple[str, str], str] = {
-    **{
-        (log, case): _SPACE
-        for log in LOGS
-        if log not in ("nginx-json", "nginx-iso8601-xff")  # user quoted, or no user
-        for case in ("user-space", "user-quote", "user-unicode")
-    },
-    **{
-        (log, case): _GUNICORN
-        for log in ("gunicorn-default", "gunicorn-D")
-        for case in (
-            "user-backslash",
-            "path-backslash",
-            "query-think",
-            "ua-backslash-end",
-            "ua-quotes-backslashes",
-            "referer-quotes",
-        )
-    },
-    ("apache-custom-UqD", "query-quotes"): (
-        "issue 9 #5: %q beside %U: an escaped quote in the query puts it all in path"
-    ),
-}
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +163,6 @@ def test_what_real_servers_write(webservers: WebServers) -> None:
     assert all(m.startswith(c) for m, c in zip(main, combined, strict=True))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 #4: nginx's `main` is not a --format preset")
 def test_nginx_main_preset_reads_the_main_log(
     parsed: dict[str, Checked], webservers: WebServers, tmp_path: Path
 ) -> None:
@@ -203,13 +174,7 @@ def test_nginx_main_preset_reads_the_main_log(
     assert p.events == parsed["nginx-main"].events
 
 
-@pytest.mark.parametrize(
-    "fmt",
-    [
-        pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=_MAIN_AS_COMBINED))
-        for f in ("nginx", "combined")
-    ],
-)
+@pytest.mark.parametrize("fmt", ["nginx", "combined"])
 def test_main_log_read_as_combined_never_gives_corrupted_events(
     webservers: WebServers, tmp_path: Path, fmt: str
 ) -> None:
@@ -222,7 +187,6 @@ def test_main_log_read_as_combined_never_gives_corrupted_events(
     assert p.exit_code == 5 and "main" in p.output, p.output
 
 
-@pytest.mark.xfail(strict=True, reason=_CRLF)
 def test_crlf_log_gives_the_events_of_the_lf_log(
     parsed: dict[str, Checked], webservers: WebServers, tmp_path: Path
 ) -> None:
@@ -237,7 +201,6 @@ def test_crlf_log_gives_the_events_of_the_lf_log(
     assert p.events == parsed["apache-combined"].events
 
 
-@pytest.mark.xfail(strict=True, reason=_CRLF)
 def test_one_line_crlf_log_gives_its_event(webservers: WebServers, tmp_path: Path) -> None:
     first = webservers.log_path("apache-combined").read_bytes().split(b"\n")[0]
     one = tmp_path / "one.log"
