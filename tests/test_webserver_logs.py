@@ -141,7 +141,7 @@ def test_reference_reads_what_the_client_sent(
     assert compared >= 5
 
 
-def test_what_real_servers_write(webservers: WebServers) -> None:
+def test_what_real_servers_write(webservers: WebServers, served: Any) -> None:
     """DESIGN.md's "What real servers write", checked on the servers' own bytes."""
     text = {log: webservers.log_path(log).read_bytes() for log in LOGS}
     # gunicorn escapes only `"` (as \"); a backslash stays one backslash
@@ -176,7 +176,7 @@ def test_nginx_main_preset_reads_the_main_log(
 
 @pytest.mark.parametrize("fmt", ["nginx", "combined"])
 def test_main_log_read_as_combined_never_gives_corrupted_events(
-    webservers: WebServers, tmp_path: Path, fmt: str
+    webservers: WebServers, served: Any, tmp_path: Path, fmt: str
 ) -> None:
     """Every line of a `main` log has a field combined lacks: each must be set aside."""
     combined = reader_for("nginx", LOGS["nginx-combined"].format)
@@ -201,7 +201,9 @@ def test_crlf_log_gives_the_events_of_the_lf_log(
     assert p.events == parsed["apache-combined"].events
 
 
-def test_one_line_crlf_log_gives_its_event(webservers: WebServers, tmp_path: Path) -> None:
+def test_one_line_crlf_log_gives_its_event(
+    webservers: WebServers, served: Any, tmp_path: Path
+) -> None:
     first = webservers.log_path("apache-combined").read_bytes().split(b"\n")[0]
     one = tmp_path / "one.log"
     one.write_bytes(first + b"\r\n")
