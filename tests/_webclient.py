@@ -75,6 +75,8 @@ CORPUS: dict[str, bytes] = {
     "pct-encoded-crlf-path": req("/inject%0D%0AX-Injected:%20yes/page"),
     "pct-bad": req("/100%/x%zz?p=%"),
     "long-url": req(_LONG_PATH + "?" + "k=v&" * 500),
+    # its log line is over the 65,536 characters the README sets as the limit
+    "over-long-url": req("/over/" + "x" * 70000),
     "absolute-uri": req("http://example.com:8080/abs/path?x=1#frag"),
     "absolute-uri-https": req("https://user@example.com/"),
     "options-star": req("*", method=b"OPTIONS"),
