@@ -52,6 +52,9 @@ CORPUS: dict[str, bytes] = {
     "missing-404": req("/missing/page?x=1", headers=(_UA,)),
     "head": req("/", method=b"HEAD"),
     "post-body": req("/form?a=1", method=b"POST", body=b"a=1&b=2"),
+    "expect-100": req(
+        "/expect", method=b"POST", headers=((b"Expect", b"100-continue"),), body=b"x=1"
+    ),
     "http10-no-host": req("/old-client", proto=b"HTTP/1.0", host=False),
     "http09": b"GET /zero-nine\r\n",
     "user-space": req("/auth/space", headers=((b"Authorization", _basic(b"John Smith")),)),
@@ -60,6 +63,20 @@ CORPUS: dict[str, bytes] = {
     "user-unicode": req("/auth/u", headers=((b"Authorization", _basic("Jörg 日本".encode())),)),
     "user-latin1": req("/auth/l", headers=((b"Authorization", _basic(b"J\xf6rg")),)),
     "user-dash": req("/auth/d", headers=((b"Authorization", _basic(b"-")),)),
+    "user-bracket": req("/auth/br", headers=((b"Authorization", _basic(b"a [b] c")),)),
+    # the name ends at the first ':' of the decoded credentials: `x [01/Jan/2020`
+    "user-timestamp": req(
+        "/auth/ts",
+        headers=((b"Authorization", _basic(b'x [01/Jan/2020:00:00:00 +0000] "GET / HTTP/1.1"')),),
+    ),
+    "user-tab": req("/auth/tab", headers=((b"Authorization", _basic(b"a\tb")),)),
+    "user-empty": req("/auth/e", headers=((b"Authorization", _basic(b"")),)),
+    "user-nul": req("/auth/nul", headers=((b"Authorization", _basic(b"a\x00b")),)),
+    # gunicorn writes these names raw: the server itself cuts its line in two
+    "user-newline": req("/auth/nl", headers=((b"Authorization", _basic(b"evil\ninjected")),)),
+    "user-crlf": req("/auth/crlf", headers=((b"Authorization", _basic(b"a\r\nb")),)),
+    "auth-bad-base64": req("/auth/bad", headers=((b"Authorization", b"Basic !!!notbase64"),)),
+    "auth-bearer": req("/auth/bearer", headers=((b"Authorization", b"Bearer abc.def"),)),
     "path-backslash": req(b"/a\\b/back\\slash", headers=(_UA,)),
     "query-think": req(
         b"/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array"
@@ -92,6 +109,7 @@ CORPUS: dict[str, bytes] = {
         "/ua-q", headers=((b"User-Agent", b'a "quoted" \\"x\\" \\\\ thing\\n\\t'),)
     ),
     "ua-tab": req("/ua-tab", headers=((b"User-Agent", b"a\tb"),)),
+    "ua-nul": req("/ua-nul", headers=((b"User-Agent", b"a\x00b"),)),
     "ua-utf8": req("/ua-u", headers=((b"User-Agent", "Mözilla/5.0 日本".encode()),)),
     "ua-latin1": req("/ua-l", headers=((b"User-Agent", b"M\xf6zilla"),)),
     "referer-quotes": req("/ref", headers=((b"Referer", b'http://x/"a" b\\c'),)),
@@ -139,10 +157,15 @@ SILENT: dict[str, frozenset[str]] = {
             "junk-line",
             "http2-preface",
             "empty-connection",
+            "ua-nul",
         }
     ),
 }
 SILENT["gunicorn-D"] = SILENT["gunicorn"]
+# Cases whose log lines no reader can take for one request: the server wrote the client's
+# newline raw (gunicorn escapes only `"`), so each half must be set aside as a reject.
+BROKEN: dict[str, frozenset[str]] = {"gunicorn": frozenset({"user-newline", "user-crlf"})}
+BROKEN["gunicorn-D"] = BROKEN["gunicorn"]
 
 
 class _Server(Protocol):
