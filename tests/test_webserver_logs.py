@@ -18,7 +18,7 @@ import pytest
 from tests._logcheck import Checked, check_log
 from tests._reflogs import reader_for
 from tests._webclient import BROKEN, CORPUS, SILENT, send_corpus
-from tests.fixtures.webservers import LOGS, SERVERS, WebServers
+from tests.fixtures.webservers import LOGS, OFFSETS, SERVERS, WebServers
 
 _APACHE = [log for log, spec in LOGS.items() if spec.server == "apache"]
 _EMPTY_USER = (
@@ -180,6 +180,10 @@ def test_reference_reads_what_the_client_sent(
 def test_what_real_servers_write(webservers: WebServers, served: Any) -> None:
     """DESIGN.md's "What real servers write", checked on the servers' own bytes."""
     text = {log: webservers.log_path(log).read_bytes() for log in LOGS}
+    # each server writes its local time with its offset (TZ), nginx's ISO time too
+    for log, spec in LOGS.items():
+        offset = OFFSETS[spec.server.removesuffix("-D")].encode()
+        assert offset + b"]" in text[log] or offset[:3] + b":" + offset[3:] in text[log], log
     # gunicorn escapes only `"` (as \"); a backslash stays one backslash
     assert b'"GET /a\\b/back\\slash HTTP/1.1"' in text["gunicorn-default"]
     assert b'"Mozilla\\"\n' in text["gunicorn-default"]
