@@ -70,6 +70,13 @@ class HiveConfig:
     auth: str = _opt("NONE", "PyHive auth mechanism: NONE, LDAP, CUSTOM or KERBEROS")
     password_env: str | None = _opt(None, "environment variable holding the Hive password")
     timeout_seconds: float = _opt(30.0, "connect timeout")
+    views: str | None = _opt(
+        None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
+    )
+    reports: str | None = _opt(
+        None, "folder of *.hql files, a SELECT with ${dt} each (run materialises report_<name>)",
+        path=True,
+    )
 
 
 @dataclass(frozen=True)

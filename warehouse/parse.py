@@ -393,7 +393,7 @@ def _parse_task(
     writers: dict[str, IO[bytes]] = {}
     rejects: list[bytes] = []
     reject_writer: list[IO[bytes]] = []
-    unmatched = events = 0
+    unmatched = 0
     with ExitStack() as stack:
         f = open_input(src, settings.s3, task.start, stdin)
         if not src.stdin:
@@ -416,7 +416,6 @@ def _parse_task(
                         reject(lineno, fields, line)
                         continue
                     ev = build(fields)
-                    events += 1
                     if ev["slug"] is None:
                         unmatched += 1
                     day = ev["ts"][:10]
@@ -443,7 +442,7 @@ def _parse_task(
                 bar.advance(nbytes, len(lines))
             res.nbytes += nbytes
     res.lines = lineno - first_lineno
-    res.events = events
+    res.events = res.lines - sum(res.rejects.values())  # every line is one or the other
     res.unmatched = unmatched
     res.partitions = set(bufs)
     return res

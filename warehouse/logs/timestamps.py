@@ -34,6 +34,8 @@ MAX_OFFSET = dt.timedelta(hours=14)  # the widest real UTC offsets: -12:00 and +
 _CLF = re.compile(
     r"([0-9]{2})/([A-Z][a-z]{2})/([0-9]{4}):([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{4})"
 )
+_NONE = "?"  # not a prefix: marks an hour not seen yet (identity compared)
+_SIXTY = frozenset(f"{i:02d}" for i in range(60))
 _OFFSET = re.compile(r"[+-]([0-9]{2}):?([0-9]{2})\Z")
 _LEAP = re.compile(r"(.*[0-9]{2}:[0-9]{2}:)60((?:[.,][0-9]*)?(?:[ ]?(?:[+-][0-9:]{4,5}|Z|UTC|GMT))?)\Z")
 
@@ -54,7 +56,7 @@ def _clf(text: str) -> str | None:
     """`17/May/2015:10:05:03 +0000` without strptime (10x faster), else dateutil."""
     m = _CLF.fullmatch(text)
     if m is None:
-        return _fallback(text.replace(":", " ", 1))
+        return _fallback(text.replace(":", " ", 1)) if text.isascii() else None
     day, mon, year, hh, mm, ss, sign, zone = m.groups()
     oh, om = int(zone[:2]), int(zone[2:])
     if om > 59 or dt.timedelta(hours=oh, minutes=om) > MAX_OFFSET or mon not in _MONTHS:
@@ -137,50 +139,57 @@ def _fallback(text: str) -> str | None:
             return None
 
 
-class _ClfByHour:
+def _clf_by_hour() -> Callable[[str], str | None]:
     """CLF times with a whole-hour offset: convert the hour once, then splice min:sec.
 
     Logs of busy sites repeat each hour thousands of times but each second only a few:
     this turns a datetime computation per distinct second into two slices and a concat.
+    (A closure: calling it is cheaper than an instance's __call__ on this hot path.)
     """
+    hours: dict[str, str | None] = {}
 
-    def __init__(self) -> None:
-        self.hours: dict[str, str | None] = {}
-
-    def __call__(self, text: str) -> str | None:
+    def convert(text: str) -> str | None:
         if len(text) == 26 and text[24:26] == "00" and text[14] == ":" and text[17] == ":":
             mm, ss = text[15:17], text[18:20]
-            mmss = mm + ss
-            if mmss.isdigit() and mmss.isascii() and "00" <= mm < "60" > ss:
+            if mm in _SIXTY and ss in _SIXTY:  # ASCII 00-59 (int() takes any digits)
                 key = text[:14] + text[20:]
-                try:
-                    prefix = self.hours[key]
-                except KeyError:
-                    if len(self.hours) >= CACHE_SIZE:
-                        self.hours.clear()
+                prefix = hours.get(key, _NONE)
+                if prefix is _NONE:
+                    if len(hours) >= CACHE_SIZE:
+                        hours.clear()
                     base = _clf(text[:14] + ":00:00" + text[20:])
-                    prefix = self.hours[key] = base[:14] if base is not None else None
+                    prefix = hours[key] = base[:14] if base is not None else None
                 if prefix is None:
                     return None
                 return prefix + mm + ":" + ss + "Z"
         return _clf(text)
 
+    return convert
+
 
 def converter(variant: str) -> Callable[[str], str | None]:
     """Return the uncached text -> ISO-UTC function of a time variant."""
     if variant == "clf":
-        return _ClfByHour()
+        return _clf_by_hour()  # checks its digits itself, on the fast path
+    convert: Callable[[str], str | None]
     if variant == "iso":
-        return _isoform
-    if variant == "sec":
-        return _epoch(1)
-    if variant == "msec":
-        return _epoch(1000)
-    if variant == "usec":
-        return _epoch(1_000_000)
-    if variant.startswith("strftime:"):
-        return _strftime(variant[len("strftime:") :])
-    return _fallback
+        convert = _isoform
+    elif variant == "sec":
+        convert = _epoch(1)
+    elif variant == "msec":
+        convert = _epoch(1000)
+    elif variant == "usec":
+        convert = _epoch(1_000_000)
+    elif variant.startswith("strftime:"):
+        convert = _strftime(variant[len("strftime:") :])
+    else:
+        convert = _fallback
+
+    def ascii_only(text: str) -> str | None:
+        # a non-ASCII digit (`5٣`) is no digit to a log reader; int() would take it
+        return convert(text) if text.isascii() else None
+
+    return ascii_only
 
 
 class TimeCache:
@@ -206,8 +215,7 @@ class TimeCache:
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
             try:
-                # a non-ASCII digit (`5٣`) is no digit to a log reader: int() would take it
-                value = convert(text) if text.isascii() else None
+                value = convert(text)
             except (OverflowError, ValueError):  # e.g. year 1 shifted by a zone offset
                 value = None
             cache[text] = value
