@@ -20,6 +20,8 @@ from tests._reflogs import reader_for
 from tests._webclient import BROKEN, CORPUS, SILENT, send_corpus
 from tests.fixtures.webservers import LOGS, OFFSETS, SERVERS, WebServers
 
+pytestmark = pytest.mark.webservers
+
 _APACHE = [log for log, spec in LOGS.items() if spec.server == "apache"]
 _EMPTY_USER = (
     'Apache writes an empty %u as "" (mod_log_config; apachelogs reads it as empty): the '
