@@ -223,19 +223,45 @@ PREFIXED = [
 
 
 @pytest.mark.parametrize("make", [Resolver, NaiveResolver])
-def test_prefix_captures_left_out_unless_asked(make: type) -> None:
-    # Django's captured_kwargs holds the endpoint's own captures only.
-    assert make(PREFIXED).resolve("/acme/v02/repo/007/") == ("org:repo", {"pk": "7"})
-    wide = make(PREFIXED, prefix_params=True).resolve("/acme/v02/repo/007/")
-    assert wide == ("org:repo", {"org": "acme", "v": "2", "pk": "7"})
+def test_prefix_captures_are_params(make: type) -> None:
+    # Every level's captures, as the view receives them (Django's kwargs); the
+    # `from_prefix` of older dumps is ignored.
+    assert make(PREFIXED).resolve("/acme/v02/repo/007/") == (
+        "org:repo",
+        {"org": "acme", "v": "2", "pk": "7"},
+    )
     # A prefix's int converter still decides whether the pattern matches at all.
     huge = "/acme/v" + "9" * 5000 + "/repo/1/"
     assert make(PREFIXED).resolve(huge) == ("any", {"rest": huge[1:]})
 
 
-def test_from_prefix_must_be_a_list_of_names() -> None:
-    with pytest.raises(ConfigError, match=r"entry 0 \(x\): `from_prefix` must be a list of names"):
-        Resolver([{"name": "x", "regex": "^/", "from_prefix": "org"}])
+@pytest.mark.parametrize("make", [Resolver, NaiveResolver])
+def test_extra_kwargs_and_format_suffix(make: type) -> None:
+    pats = [
+        {"name": "shadow", "regex": r"^/s/(?P<pk>[0-9]+)/(?P<x>[a-z]+)/\Z", "extra": ["pk"]},
+        {
+            "name": "api-root",
+            "regex": r"^/api/(?P<format>\.(?:json|api)/?)\Z",
+            "convert": {"format": "drf_format_suffix"},
+        },
+    ]
+    r = make(pats)
+    assert r.resolve("/s/12/ab/") == ("shadow", {"x": "ab"})
+    assert r.resolve("/api/.json/") == ("api-root", {"format": "json"})
+    assert r.resolve("/api/.api") == ("api-root", {"format": "api"})
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"extra": "pk"}, r"entry 0 \(x\): `extra` must be a list of names"),
+        ({"convert": {"pk": "float"}}, r"entry 0 \(x\): unknown converter 'float' for 'pk'"),
+        ({"convert": ["pk"]}, r"entry 0 \(x\): `convert` must be an object"),
+    ],
+)
+def test_bad_entry_keys(entry: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Resolver([{"name": "x", "regex": "^/(?P<pk>.)", **entry}])
 
 
 def test_deep_index_keeps_order_and_prefix_heavy_sites_flat() -> None:

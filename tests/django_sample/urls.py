@@ -121,6 +121,13 @@ urlpatterns = [
     path("legal/", views.legal),  # functools.partial: view_name "functools.partial"
     path("robots.txt", views.page, name="robots"),
     path("favicon.ico", views.page),
+    # Extra kwargs named like a capture: Django's kwargs hold the extra value, not the text.
+    path("shadow/<int:pk>/<slug:s>/", views.detail, {"pk": 0}, name="shadowed"),
+    path(
+        "t/<slug:tenant>/",
+        include([path("<int:pk>/", views.detail, name="tenant-item")]),
+        {"tenant": "fixed"},
+    ),
     # A catch-all without a literal first segment, listed early: it shadows later routes.
     re_path(r"^(?P<lang>en|de|fr)/(?P<page>[-\w]+)/$", views.page, name="localized"),
     # Listed before the apps: wins over blog:feed, news:feed... (first match wins).

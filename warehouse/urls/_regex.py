@@ -12,14 +12,12 @@ comment) are reported by `uses_verbose` so callers can avoid rewriting them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
-_OCTAL = "01234567"
 _FLAGS_RE = re.compile(r"\(\?([aiLmsux]+)\)")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One lexical unit of a regex: `kind` says what it is, `text` is its exact source."""
 
     kind: str
@@ -42,85 +40,70 @@ class Token:
 #   close     ")"
 
 
+# One alternative per token kind, tried in this order at each position (the group
+# name says the kind); `bad` catches what cannot start a valid token.
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<esc_octal>\\[1-7][0-7]{2})
+  | (?P<backref>\\[1-9][0-9]?)
+  | (?P<esc>\\[\s\S])
+  | (?P<klass>\[\^?+\]?+(?:[^\]\\]|\\[\s\S])*+\])
+  | (?P<named>\(\?P<(?P<gname>[^>]*)>)
+  | (?P<nbackref>\(\?P=(?P<bname>[^)]*)\))
+  | (?P<comment>\(\?\#[^)]*\))
+  | (?P<cond>\(\?\((?P<cname>[^)]*)\))
+  | (?P<flags>\(\?(?P<fl>[aiLmsux]+)\))
+  | (?P<open>\(\?(?:<=|<!|[:=!>]|[^:)]*[:)]?))
+  | (?P<cap>\()
+  | (?P<close>\))
+  | (?P<bad>\\|\[)
+  | (?P<char>[\s\S])
+    """,
+    re.VERBOSE,
+)
+
+
 def tokenize(rx: str) -> list[Token]:
-    """Return the tokens of regex `rx`; raises ValueError on an unterminated construct."""
+    """Return the tokens of regex `rx`; raises ValueError on an unterminated construct or
+    unbalanced parentheses."""
     out: list[Token] = []
-    i, n = 0, len(rx)
-    while i < n:
-        c = rx[i]
-        if c == "\\":
-            if i + 1 >= n:
-                raise ValueError(f"trailing backslash in {rx!r}")
-            d = rx[i + 1]
-            if d.isdigit() and d != "0":
-                # Python: three octal digits make a character, else up to two digits a group.
-                if i + 3 < n and all(ch in _OCTAL for ch in rx[i + 1 : i + 4]):
-                    out.append(Token("esc", rx[i : i + 4]))
-                    i += 4
-                    continue
-                j = i + 2
-                if j < n and rx[j].isdigit():
-                    j += 1
-                out.append(Token("backref", rx[i:j], number=int(rx[i + 1 : j])))
-                i = j
-                continue
-            out.append(Token("esc", rx[i : i + 2]))
-            i += 2
-        elif c == "[":
-            j = i + 1
-            if j < n and rx[j] == "^":
-                j += 1
-            if j < n and rx[j] == "]":
-                j += 1
-            while j < n and rx[j] != "]":
-                j += 2 if rx[j] == "\\" else 1
-            if j >= n:
-                raise ValueError(f"unterminated character class in {rx!r}")
-            out.append(Token("class", rx[i : j + 1]))
-            i = j + 1
-        elif c == "(":
-            if rx.startswith("(?P<", i):
-                j = rx.index(">", i)
-                out.append(Token("named", rx[i : j + 1], name=rx[i + 4 : j]))
-                i = j + 1
-            elif rx.startswith("(?P=", i):
-                j = rx.index(")", i)
-                out.append(Token("backref", rx[i : j + 1], name=rx[i + 4 : j]))
-                i = j + 1
-            elif rx.startswith("(?#", i):
-                j = rx.index(")", i)
-                out.append(Token("comment", rx[i : j + 1]))
-                i = j + 1
-            elif rx.startswith("(?(", i):
-                j = rx.index(")", i)
-                out.append(Token("cond", rx[i : j + 1], name=rx[i + 3 : j]))
-                i = j + 1
-            elif rx.startswith("(?", i):
-                m = _FLAGS_RE.match(rx, i)
-                if m:
-                    out.append(Token("flags", m.group(0), name=m.group(1)))
-                    i = m.end()
-                    continue
-                j = i + 2
-                if rx.startswith("<=", j) or rx.startswith("<!", j):
-                    j += 2
-                elif j < n and rx[j] in ":=!>":
-                    j += 1
-                else:
-                    while j < n and rx[j] not in ":)":
-                        j += 1
-                    j += 1
-                out.append(Token("open", rx[i:j]))
-                i = j
-            else:
-                out.append(Token("cap", "("))
-                i += 1
-        elif c == ")":
-            out.append(Token("close", ")"))
-            i += 1
-        else:
-            out.append(Token("char", c))
-            i += 1
+    depth = 0
+    for m in _TOKEN_RE.finditer(rx):
+        kind = m.lastgroup
+        text = m.group()
+        if kind == "char":
+            out.append(Token("char", text))
+        elif kind == "esc" or kind == "esc_octal":
+            out.append(Token("esc", text))
+        elif kind == "named":
+            out.append(Token("named", text, name=m.group("gname")))
+            depth += 1
+        elif kind == "cap" or kind == "open":
+            out.append(Token(kind, text))
+            depth += 1
+        elif kind == "close":
+            out.append(Token("close", text))
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced parenthesis in {rx!r}")
+        elif kind == "klass":
+            out.append(Token("class", text))
+        elif kind == "backref":
+            out.append(Token("backref", text, number=int(text[1:])))
+        elif kind == "nbackref":
+            out.append(Token("backref", text, name=m.group("bname")))
+        elif kind == "cond":
+            out.append(Token("cond", text, name=m.group("cname")))
+            depth += 1
+        elif kind == "flags":
+            out.append(Token("flags", text, name=m.group("fl")))
+        elif kind == "comment":
+            out.append(Token("comment", text))
+        else:  # bad
+            what = "trailing backslash" if text == "\\" else "unterminated character class"
+            raise ValueError(f"{what} in {rx!r}")
+    if depth:
+        raise ValueError(f"missing ), unterminated group in {rx!r}")
     return out
 
 

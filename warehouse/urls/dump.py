@@ -6,15 +6,17 @@ over the whole path, leading slash included. Each entry is
 
     {"name": "<view_name>", "regex": "<full-path regex>"}                   (always)
     {..., "convert": {"pk": "int"}}                                            (when needed)
-    {..., "from_prefix": ["org"]}                                              (when needed)
+    {..., "extra": ["pk"]}                                                     (when needed)
 
 `name` is exactly `resolve(path).view_name` (namespaces joined with ":", or the view's
 dotted path for unnamed patterns): it is computed by Django's own `ResolverMatch`.
-`convert` lists path() parameters that use Django's `int` converter; the resolver emits
-their canonical text ("0012" -> "12"), what Django's converter turns into the same int.
-`from_prefix` lists the groups captured by include() prefixes: Django passes them to the
-view but leaves them out of `ResolverMatch.captured_kwargs` (which holds the endpoint
-pattern's own captures), so the resolver leaves them out of params unless asked.
+`convert` names, per path() parameter, what its converter does to the matched text where
+that changes it (the kinds of `warehouse.urls.resolver.CONVERTERS`): `int` for Django's
+int converter and converters that behave like it, `drf_format_suffix` for Django REST
+framework's format suffixes (".json/" -> "json"). Converters that keep the text (str,
+slug, path, uuid, and custom ones found to) need nothing. `extra` lists captured names that
+an extra kwarg of path()/include() shadows: Django's `kwargs` hold the extra value there,
+so they are not params. Every other named group of every level is a param.
 
 How each level's Django semantics become one regex:
 - path() routes are anchored at the start of what is left of the path; endpoints end in
@@ -32,17 +34,20 @@ How each level's Django semantics become one regex:
 
 Documented limits (where the dump cannot reproduce Django without running Python code):
 - custom converters whose `to_python` raises ValueError for some text their regex matches
-  (Django then tries the next pattern; the dump only has the regex);
+  (Django then tries the next pattern; the dump only has the regex), or turns the text
+  into something other than itself or an int: the dump warns, naming the pattern, and
+  params hold the matched text. A custom converter is classified by calling its
+  `to_python` on a few sample texts its regex matches;
 - `i18n_patterns`: the language prefix is the one active while dumping
-  (settings.LANGUAGE_CODE), not every language;
+  (settings.LANGUAGE_CODE), not every language; the dump warns, naming the patterns;
 - `^`/`\\A` anywhere but at the start of a re_path regex or of its top-level alternatives,
   and look-behinds reaching into an include() prefix (Django matches each level on its own
   substring); the dump logs a warning when it sees such a `^`;
 - regexes in verbose mode `(?x)` are copied as they are (group renumbering and the
   resolver's index skip them; they still resolve, one by one);
-- with the resolver's `prefix_params=True` only: an outer and an inner level capturing the
-  same name where the inner group is optional and does not participate (Django's kwargs
-  keep the outer value; the dump keeps the inner group).
+- an outer and an inner level capturing the same name where the inner group is optional
+  and does not participate (Django's kwargs keep the outer value; the dump keeps the inner
+  group only, so that param is missing).
 """
 
 from __future__ import annotations
@@ -195,24 +200,36 @@ def _walk(
     app_names: list[str | None],
     namespaces: list[str | None],
     out: list[dict[str, Any]],
+    extras: frozenset[str] = frozenset(),
 ) -> None:
     from django.urls import URLPattern, URLResolver
-    from django.urls.resolvers import ResolverMatch
+    from django.urls.resolvers import LocalePrefixPattern, ResolverMatch
 
     for p in patterns:
         if isinstance(p, URLResolver):
+            inner = list(p.url_patterns)
+            if isinstance(p.pattern, LocalePrefixPattern):
+                log.warning(
+                    "i18n_patterns (%s%s): only the prefix of the language active while "
+                    "dumping (%r) is in the dump; paths under other languages' prefixes get "
+                    "no slug (null)",
+                    ", ".join(q.pattern.describe() for q in inner[:3]),
+                    ", ..." if len(inner) > 3 else "",
+                    "/" + p.pattern.language_prefix,
+                )
             _walk(
-                list(p.url_patterns),
+                inner,
                 [*pieces, _piece(p.pattern, endpoint=False)],
                 [*app_names, p.app_name],
                 [*namespaces, p.namespace],
                 out,
+                extras | set(p.default_kwargs or ()),
             )
         elif isinstance(p, URLPattern):
             match = ResolverMatch(
                 p.callback, (), {}, p.pattern.name, app_names=app_names, namespaces=namespaces
             )
-            regex, convert, from_prefix = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
+            regex, convert, names = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
             try:
                 re.compile(regex)
             except re.error as e:
@@ -223,8 +240,9 @@ def _walk(
             entry: dict[str, Any] = {"name": match.view_name, "regex": regex}
             if convert:
                 entry["convert"] = convert
-            if from_prefix:
-                entry["from_prefix"] = from_prefix
+            shadowed = (extras | set(p.default_args or ())) & names
+            if shadowed:
+                entry["extra"] = sorted(shadowed)
             out.append(entry)
         else:
             log.warning("skipping unknown URL entry %r (neither URLPattern nor URLResolver)", p)
@@ -232,7 +250,6 @@ def _walk(
 
 def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
     """Rewrite one level's pattern so it can be embedded after the previous levels."""
-    from django.urls.converters import IntConverter
     from django.urls.resolvers import LocalePrefixPattern, RoutePattern
 
     if isinstance(pattern, LocalePrefixPattern):
@@ -240,9 +257,18 @@ def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
     rx: str = pattern.regex.pattern
     converters: dict[str, str] = {}
     if isinstance(pattern, RoutePattern):
-        converters = {
-            name: "int" for name, conv in pattern.converters.items() if type(conv) is IntConverter
-        }
+        for name, conv in pattern.converters.items():
+            kind = _converter_kind(conv)
+            if kind == _UNKNOWN:
+                cls = type(conv)
+                log.warning(
+                    "URL pattern %s: converter %s.%s of <%s> turns the matched text into a "
+                    "value the dump cannot reproduce (or rejects some matches); params hold "
+                    "the matched text",
+                    pattern.describe(), cls.__module__, cls.__qualname__, name,
+                )  # fmt: skip
+            elif kind is not None:
+                converters[name] = kind
         # Django's own translation: "^" + route + ("\Z" for endpoints), always searched
         # from the start, so it is anchored.
         body = tokenize(rx)
@@ -337,11 +363,10 @@ def _atomic(tokens: list[Token]) -> list[Token]:
     return tokens if is_literal(tokens) else _group("(?>", tokens)
 
 
-def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], list[str]]:
+def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], set[str]]:
     """Join the levels into one regex: renumber back-references, drop outer duplicate names.
 
-    Returns the regex, the int converters by group name, and the names captured by
-    include() prefixes (not in Django's `captured_kwargs`).
+    Returns the regex, the converter kinds by group name, and every group name it captures.
     """
     offsets: list[int] = []
     total = 0
@@ -351,11 +376,7 @@ def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], list[str]]:
     seen: set[str] = set()
     parts: list[str] = []
     convert: dict[str, str] = {}
-    from_prefix: set[str] = set()
-    last = len(pieces) - 1
-    for k, piece, offset in zip(
-        range(last, -1, -1), reversed(pieces), reversed(offsets), strict=True
-    ):
+    for piece, offset in zip(reversed(pieces), reversed(offsets), strict=True):
         tokens = list(piece.tokens)
         if has_backrefs(tokens) and offset:
             tokens = [_renumber(t, offset) for t in tokens]
@@ -371,11 +392,9 @@ def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], list[str]]:
         for name, kind in piece.converters.items():
             if name not in seen:
                 convert.setdefault(name, kind)
-        if k < last:
-            from_prefix |= names
         seen |= names
         parts.append(render(tokens))
-    return "^" + "".join(reversed(parts)), dict(sorted(convert.items())), sorted(from_prefix)
+    return "^" + "".join(reversed(parts)), dict(sorted(convert.items())), seen
 
 
 def _renumber(t: Token, offset: int) -> Token:
@@ -389,6 +408,54 @@ def _renumber(t: Token, offset: int) -> Token:
         n = int(t.name) + offset
         return Token("cond", f"(?({n})", name=str(n))
     return t
+
+
+_UNKNOWN = "?"
+# Texts to classify a custom converter by: those its regex matches are given to to_python.
+_PROBES = (
+    "0", "7", "12", "0012", "2013", "65535", "123456789", "a", "abc", "ABC", "Abc", "x1",
+    "abc-def_1", "deadbeef", "0a1b", "json", "2013-05-17", "a.b", "a b", "a/b", "-", "_",
+    "00000000-0000-0000-0000-000000000000", "9d2a7b3c-1e4f-4a6b-8c9d-0e1f2a3b4c5d",
+)  # fmt: skip
+
+
+def _converter_kind(conv: Any) -> str | None:
+    """Return the dump's `convert` kind for a path() converter, None when Django keeps the
+    matched text (or an equal value), or _UNKNOWN when it cannot be reproduced."""
+    from django.urls.converters import IntConverter, StringConverter, UUIDConverter
+
+    cls = type(conv)
+    fn = getattr(cls, "to_python", None)
+    if fn is IntConverter.to_python:
+        return "int"
+    if fn in (StringConverter.to_python, UUIDConverter.to_python):
+        return None  # a UUID's text is exactly str(UUID) (the regex allows lower case only)
+    if cls.__module__ == "rest_framework.urlpatterns" and cls.__name__ == "FormatSuffixConverter":
+        return "drf_format_suffix"
+    # A custom converter: call it on the sample texts its regex matches.
+    try:
+        regex = re.compile(str(conv.regex))
+    except (re.error, AttributeError, TypeError):
+        return _UNKNOWN
+    same = ints = 0
+    for text in _PROBES:
+        if not regex.fullmatch(text):
+            continue
+        try:
+            value = conv.to_python(text)
+        except Exception:
+            return _UNKNOWN  # it rejects a text its regex matches
+        if type(value) is str and value == text:
+            same += 1
+        elif type(value) is int and text.isdecimal() and value == int(text):
+            ints += 1
+        else:
+            return _UNKNOWN
+    if same and not ints:
+        return None
+    if ints and not same:
+        return "int"
+    return _UNKNOWN
 
 
 def _one_line(err: BaseException) -> str:
