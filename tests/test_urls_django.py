@@ -404,6 +404,93 @@ def test_dump_warns_where_a_regex_cannot_be_followed(
     assert "mixes alternatives with and without ^" in caplog.text
 
 
+def test_prefix_captures_reach_the_events(tmp_path: Path, django_resolve: Any) -> None:
+    """The issue's case, through both commands: `urls dump`, then `parse` writes events
+    whose params hold the include() prefix's user_id beside the endpoint's order_id."""
+    (tmp_path / "shop_prefix_urls.py").write_text(
+        "from django.urls import include, path\n"
+        "def v(request, **kw): pass\n"
+        "account_urls = [path('orders/<int:order_id>/', v, name='order'),\n"
+        "                path('edit/', v, {'user_id': 0}, name='edit')]\n"
+        "urlpatterns = [path('users/<int:user_id>/', include(account_urls))]\n",
+        encoding="utf-8",
+    )
+    dump, root = tmp_path / "urls.json", tmp_path / "root"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["urls", "dump", "--urlconf", "shop_prefix_urls",
+                              "--pythonpath", str(tmp_path), "-o", str(dump)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    log = tmp_path / "access.log"
+    log.write_text(
+        "".join(
+            f'10.0.0.1 - - [14/Jan/2012:14:25:0{i} +0000] "GET {p} HTTP/1.1" 200 5 "-" "ua"\n'
+            for i, p in enumerate(["/users/0042/orders/7/", "/users/42/edit/", "/users/x/"])
+        ),
+        encoding="utf-8",
+    )
+    res = runner.invoke(cli, ["--root", str(root), "parse", str(log), "--patterns", str(dump),
+                              "--format", "combined"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    events = [
+        json.loads(line)
+        for part in sorted(root.glob("events/dt=2012-01-14/*.json.gz"))
+        for line in gzip.decompress(part.read_bytes()).decode("utf-8").splitlines()
+    ]
+    got = sorted((e["path"], e["slug"], e["params"]) for e in events)
+    assert got == [
+        ("/users/0042/orders/7/", "order", {"user_id": "42", "order_id": "7"}),
+        ("/users/42/edit/", "edit", {}),  # the extra kwarg replaces the capture in Django
+        ("/users/x/", None, {}),
+    ]
+    for path, slug, params in got:
+        assert same((slug, params), django_resolve(path, "shop_prefix_urls"))
+
+
+def test_dump_warns_for_converters_it_cannot_reproduce_and_i18n(
+    tmp_path: Path, django_resolve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "conv_urls_mod.py").write_text(
+        "from django.conf.urls.i18n import i18n_patterns\n"
+        "from django.urls import path, register_converter\n"
+        "class Upper:\n"
+        "    regex = '[a-z]+'\n"
+        "    def to_python(self, value): return value.upper()\n"
+        "    def to_url(self, value): return value.lower()\n"
+        "class NoZero:\n"
+        "    regex = '[0-9]+'\n"
+        "    def to_python(self, value):\n"
+        "        if int(value) == 0: raise ValueError(value)\n"
+        "        return int(value)\n"
+        "    def to_url(self, value): return str(value)\n"
+        "class Year:\n"
+        "    regex = '[0-9]{4}'\n"
+        "    def to_python(self, value): return int(value)\n"
+        "    def to_url(self, value): return '%04d' % value\n"
+        "register_converter(Upper, 'wh_upper')\n"
+        "register_converter(NoZero, 'wh_nozero')\n"
+        "register_converter(Year, 'wh_year')\n"
+        "def v(request, **kw): pass\n"
+        "urlpatterns = [path('u/<wh_upper:word>/', v, name='upper'),\n"
+        "               path('n/<wh_nozero:n>/', v, name='nozero'),\n"
+        "               path('y/<wh_year:y>/', v, name='year'),\n"
+        "               *i18n_patterns(path('hello/', v, name='hello'))]\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING", logger="warehouse.urls.dump"):
+        patterns = dump_patterns("conv_urls_mod", pythonpath=[str(tmp_path)])
+    by_name = {p["name"]: p for p in patterns}
+    assert by_name["year"]["convert"] == {"y": "int"}  # found to act as int: reproduced
+    assert "convert" not in by_name["upper"] and "convert" not in by_name["nozero"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any("'u/<wh_upper:word>/' [name='upper']" in w and "conv_urls_mod.Upper" in w
+               for w in warnings), warnings  # fmt: skip
+    assert any("'n/<wh_nozero:n>/' [name='nozero']" in w for w in warnings), warnings
+    assert not any("wh_year" in w for w in warnings)
+    assert any(w.startswith("i18n_patterns ('hello/' [name='hello'])") and "'/en-us/'" in w
+               for w in warnings), warnings  # fmt: skip
+    assert len(warnings) == 3
+
+
 def test_real_project_with_settings_agrees(tmp_path: Path) -> None:
     """A project with --settings (admin, auth): dump via the CLI, Django in its own process."""
     project(
