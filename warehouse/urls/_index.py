@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from warehouse.errors import ConfigError
-from warehouse.urls._regex import alternation_form, literal_segments, tokenize
+from warehouse.urls._regex import analyse, tokenize
 
 # A transform turns the matched text of a group into its param text; ValueError means
 # Django's converter rejects the match (the next pattern is tried).
@@ -63,9 +63,10 @@ class Entry:
             raise ConfigError(f"{source}: entry {index} ({name}) has an invalid regex: {e}") from e
         # Whether the regex has named groups (Django passes only those as kwargs).
         self.groups = any(t.kind == "named" for t in tokens)
-        self.segments = tuple(literal_segments(tokens))
+        segments, alt = analyse(tokens)
+        self.segments = tuple(segments)
         # (regex, group names) for a combined alternation, or None: run it alone.
-        self.alt = alternation_form(tokens)
+        self.alt = alt
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -145,7 +146,7 @@ def chain(entries: Sequence[Entry]) -> tuple[Chunk, ...]:
         parts: list[str] = []
         table: list[tuple[Entry, tuple[tuple[str, int], ...]] | None] = [None]
         for e in run:
-            alt, names = e.alt  # type: ignore[misc]
+            alt, names = e.alt or ("", ())  # only entries with an alternation form get here
             base = len(table)
             where = tuple((n, base + k) for k, n in enumerate(names))
             table.extend([None] * len(names))

@@ -41,10 +41,12 @@ class Token(NamedTuple):
 
 
 # One alternative per token kind, tried in this order at each position (the group
-# name says the kind); `bad` catches what cannot start a valid token.
+# name says the kind; plain characters first, the common case); `bad` catches what
+# cannot start a valid token.
 _TOKEN_RE = re.compile(
     r"""
-    (?P<esc_octal>\\[1-7][0-7]{2})
+    (?P<char>[^\\\[()])
+  | (?P<esc_octal>\\[1-7][0-7]{2})
   | (?P<backref>\\[1-9][0-9]?)
   | (?P<esc>\\[\s\S])
   | (?P<klass>\[\^?+\]?+(?:[^\]\\]|\\[\s\S])*+\])
@@ -57,7 +59,6 @@ _TOKEN_RE = re.compile(
   | (?P<cap>\()
   | (?P<close>\))
   | (?P<bad>\\|\[)
-  | (?P<char>[\s\S])
     """,
     re.VERBOSE,
 )
@@ -199,6 +200,39 @@ def _group_end(tokens: list[Token], i: int) -> int | None:
     return None
 
 
+def _facts(tokens: list[Token]) -> tuple[bool, bool, bool]:
+    """Return (top-level `|`, inline flags or verbose mode, back-references) in one pass."""
+    depth = 0
+    pipe = flags = refs = False
+    for t in tokens:
+        kind = t.kind
+        if kind == "char":
+            if depth == 0 and t.text == "|":
+                pipe = True
+        elif kind == "close":
+            depth -= 1
+        elif kind in ("cap", "named"):
+            depth += 1
+        elif kind == "open":
+            depth += 1
+            if t.text.endswith(":") and "x" in t.text[2:-1].split("-", 1)[0]:
+                flags = True  # verbose mode inside a scoped group
+        elif kind == "cond":
+            depth += 1
+            refs = True
+        elif kind == "flags":
+            flags = True
+        elif kind == "backref":
+            refs = True
+    return pipe, flags, refs
+
+
+def analyse(tokens: list[Token]) -> tuple[list[str], tuple[str, tuple[str, ...]] | None]:
+    """Return `literal_segments(tokens)` and `alternation_form(tokens)` in one go."""
+    facts = _facts(tokens)
+    return _segments(tokens, facts), _alternation(tokens, facts)
+
+
 def literal_segments(tokens: list[Token]) -> list[str]:
     """Return the literal leading path segments every match of a full-path regex has.
 
@@ -206,13 +240,14 @@ def literal_segments(tokens: list[Token]) -> list[str]:
     `^/\\Z` gives [""]; anything not anchored at a literal `/` gives []. Conservative: a
     segment counts only when a literal `/` (or the end of the regex) closes it.
     """
+    return _segments(tokens, _facts(tokens))
+
+
+def _segments(tokens: list[Token], facts: tuple[bool, bool, bool]) -> list[str]:
     if not tokens or tokens[0].text not in ("^", "\\A") or tokens[0].kind not in ("char", "esc"):
         return []
-    if (
-        top_level_alternation(tokens)
-        or any(t.kind == "flags" for t in tokens)
-        or uses_verbose(tokens)
-    ):
+    pipe, flags, _ = facts
+    if pipe or flags:
         return []
     chars: list[str] = []
     i, n = 1, len(tokens)
@@ -240,7 +275,12 @@ def literal_segments(tokens: list[Token]) -> list[str]:
     parts = text[1:].split("/")
     # The text after the last "/" is a whole segment only when the regex ends right there
     # (a `$` alone would also allow a trailing newline).
-    rest = [t.text for t in tokens[i:] if t.kind != "close"]
+    rest: list[str] = []
+    for t in tokens[i:]:
+        if t.kind != "close":
+            rest.append(t.text)
+            if len(rest) == 2:
+                break
     if rest[:1] == ["\\Z"] or rest[:2] == ["$", "\\Z"]:
         return parts
     return parts[:-1]
@@ -262,7 +302,14 @@ def alternation_form(tokens: list[Token]) -> tuple[str, tuple[str, ...]] | None:
     unnamed ones non-capturing (Django ignores them once a named group exists, and without
     named groups there are no params). None means the entry must run on its own.
     """
-    if has_backrefs(tokens) or any(t.kind == "flags" for t in tokens) or uses_verbose(tokens):
+    return _alternation(tokens, _facts(tokens))
+
+
+def _alternation(
+    tokens: list[Token], facts: tuple[bool, bool, bool]
+) -> tuple[str, tuple[str, ...]] | None:
+    _, flags, refs = facts
+    if flags or refs:
         return None
     out: list[Token] = []
     names: list[str] = []
