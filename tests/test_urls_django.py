@@ -86,6 +86,9 @@ FIXED = [
     "/strasse/",
     "/ids/7/p/0012/",
     "/ids/7/q/",
+    "/opt/12/end/",
+    "/opt/12/vab/stop/",
+    "/opt/12/v/end/",
     "/aaab/",
     "/aab/",
     "/ab/",
@@ -184,6 +187,15 @@ def test_sample_dump_shape(sample_patterns: list[dict[str, Any]]) -> None:
     assert by_name["about"]["regex"] == r"^/about/\Z" and "extra" not in by_name["about"]
     assert by_name["shadowed"]["extra"] == ["pk"]  # path()'s extra kwarg replaces the capture
     assert by_name["tenant-item"]["extra"] == ["tenant"]  # include()'s extra kwarg does too
+    # The outer "id" stays as the fallback for an inner "id" that does not participate.
+    assert by_name["opt"]["outer"] == {"_wh1_id": "id"}
+    assert by_name["opt"]["regex"] == (
+        r"^/(?>opt/(?P<_wh1_id>[0-9]+)/)(?:v(?P<id>[a-z]+)/)?(?P<tail>end|stop)/$\Z"
+    )
+    assert by_name["inner-id"]["outer"] == {"_wh1_id": "id"}
+    r = Resolver(sample_patterns)
+    assert r.resolve("/opt/12/end/") == ("opt", {"id": "12", "tail": "end"})
+    assert r.resolve("/opt/12/vab/stop/") == ("opt", {"id": "ab", "tail": "stop"})
     assert by_name["blog:year"]["convert"] == {"year": "int"}  # custom, found to act as int
     assert "convert" not in by_name["blog:author"]  # custom, found to keep the text
     assert "accounts:user-blog:post" in by_name and "news:post" in by_name

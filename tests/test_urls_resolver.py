@@ -249,6 +249,15 @@ def test_extra_kwargs_and_format_suffix(make: type) -> None:
     assert r.resolve("/s/12/ab/") == ("shadow", {"x": "ab"})
     assert r.resolve("/api/.json/") == ("api-root", {"format": "json"})
     assert r.resolve("/api/.api") == ("api-root", {"format": "api"})
+    # An outer capture stands in for an inner group of the same name that did not take part.
+    outer = make([{
+        "name": "o",
+        "regex": r"^/(?>(?P<_wh1_id>[0-9]+)/)(?:x(?P<id>[a-z]+)/)?\Z",
+        "convert": {"_wh1_id": "int"},
+        "outer": {"_wh1_id": "id"},
+    }])  # fmt: skip
+    assert outer.resolve("/007/") == ("o", {"id": "7"})
+    assert outer.resolve("/007/xab/") == ("o", {"id": "ab"})
 
 
 @pytest.mark.parametrize(
@@ -257,6 +266,7 @@ def test_extra_kwargs_and_format_suffix(make: type) -> None:
         ({"extra": "pk"}, r"entry 0 \(x\): `extra` must be a list of names"),
         ({"convert": {"pk": "float"}}, r"entry 0 \(x\): unknown converter 'float' for 'pk'"),
         ({"convert": ["pk"]}, r"entry 0 \(x\): `convert` must be an object"),
+        ({"outer": ["pk"]}, r"entry 0 \(x\): `outer` must map group names to names"),
     ],
 )
 def test_bad_entry_keys(entry: dict, message: str) -> None:

@@ -140,6 +140,11 @@ urlpatterns = [
     path("accounts/", include(accounts)),
     path("files/<path:name>", views.detail, name="file"),
     path("ids/<str:id>/", include(nested_ids)),
+    # The inner "id" is optional: when it does not take part, Django keeps the outer one.
+    re_path(
+        r"^opt/(?P<id>[0-9]+)/",
+        include([re_path(r"^(?:v(?P<id>[a-z]+)/)?(?P<tail>end|stop)/$", views.detail, name="opt")]),
+    ),
     re_path(r"^(?P<a>a+)", include(greedy)),  # Django never backtracks into a prefix
     path("café/<str:name>/", views.page, name="cafe"),
     path("straße/", views.page, name="strasse"),

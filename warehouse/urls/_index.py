@@ -33,6 +33,8 @@ class Entry:
         "groups",
         "index",
         "name",
+        "outer",
+        "post",
         "segments",
         "source",
         "text",
@@ -46,12 +48,15 @@ class Entry:
         convs: tuple[tuple[str, Transform], ...],
         drop: frozenset[str],
         source: str,
+        outer: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.index = index
         self.name = name
         self.text = text
         self.convs = convs
         self.drop = drop  # named groups that are not params (Django's extra kwargs)
+        self.outer = outer  # (private group, the name it stands in for), innermost first
+        self.post = bool(convs or drop or outer)  # whether params() has work to do
         self.source = source
         self._regex: re.Pattern[str] | None = None
         # The cheap check at load: the tokenizer finds unterminated classes, groups and
@@ -91,6 +96,10 @@ class Entry:
                     found[k] = fn(v)
                 except ValueError:
                     return None
+        for private, k in self.outer:
+            v = found.pop(private, None)
+            if v is not None and k not in found:
+                found[k] = v
         for k in self.drop:
             found.pop(k, None)
         return found
@@ -129,7 +138,7 @@ def first_match(chain: tuple[Chunk, ...], path: str) -> Hit | None:
         if not where:
             return entry, _EMPTY
         found = {k: v for k, i in where if (v := m.group(i)) is not None}
-        if entry.convs or entry.drop:
+        if entry.post:
             return entry, entry.params(found)
         return entry, found
     return None

@@ -7,6 +7,7 @@ over the whole path, leading slash included. Each entry is
     {"name": "<view_name>", "regex": "<full-path regex>"}                   (always)
     {..., "convert": {"pk": "int"}}                                            (when needed)
     {..., "extra": ["pk"]}                                                     (when needed)
+    {..., "outer": {"_wh0_id": "id"}}                                          (when needed)
 
 `name` is exactly `resolve(path).view_name` (namespaces joined with ":", or the view's
 dotted path for unnamed patterns): it is computed by Django's own `ResolverMatch`.
@@ -29,8 +30,10 @@ How each level's Django semantics become one regex:
 - include() prefixes are matched once and never revisited when the included patterns fail,
   so non-literal prefixes are wrapped in an atomic group `(?>...)`.
 - Leading inline flags `(?i)` become scoped groups `(?i:...)`; numeric back-references are
-  renumbered; a group name used again by an inner level is kept only for the inner one
-  (Django's inner kwargs override the outer ones).
+  renumbered; a group name used again by an inner level is the inner one's (Django's inner
+  kwargs override the outer ones); the outer group is renamed to a private name listed in
+  `outer` (private -> name, innermost first), whose value params take when the inner group
+  does not participate (Django then keeps the outer value).
 
 Documented limits (where the dump cannot reproduce Django without running Python code):
 - custom converters whose `to_python` raises ValueError for some text their regex matches
@@ -45,9 +48,6 @@ Documented limits (where the dump cannot reproduce Django without running Python
   substring); the dump logs a warning when it sees such a `^`;
 - regexes in verbose mode `(?x)` are copied as they are (group renumbering and the
   resolver's index skip them; they still resolve, one by one);
-- an outer and an inner level capturing the same name where the inner group is optional
-  and does not participate (Django's kwargs keep the outer value; the dump keeps the inner
-  group only, so that param is missing).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def _walk(
             match = ResolverMatch(
                 p.callback, (), {}, p.pattern.name, app_names=app_names, namespaces=namespaces
             )
-            regex, convert, names = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
+            regex, convert, names, outer = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
             try:
                 re.compile(regex)
             except re.error as e:
@@ -243,6 +243,8 @@ def _walk(
             shadowed = (extras | set(p.default_args or ())) & names
             if shadowed:
                 entry["extra"] = sorted(shadowed)
+            if outer:
+                entry["outer"] = outer
             out.append(entry)
         else:
             log.warning("skipping unknown URL entry %r (neither URLPattern nor URLResolver)", p)
@@ -363,38 +365,61 @@ def _atomic(tokens: list[Token]) -> list[Token]:
     return tokens if is_literal(tokens) else _group("(?>", tokens)
 
 
-def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], set[str]]:
-    """Join the levels into one regex: renumber back-references, drop outer duplicate names.
+def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], set[str], dict[str, str]]:
+    """Join the levels into one regex: renumber back-references, rename outer duplicate names.
 
-    Returns the regex, the converter kinds by group name, and every group name it captures.
+    A name captured again by an inner level is the inner level's (Django's inner kwargs
+    override the outer ones); the outer group gets a private name, kept as the fallback for
+    when the inner group does not participate (Django then keeps the outer value). Returns
+    the regex, the converter kinds by group name, every param name it captures, and the
+    private names with the name each stands in for, innermost first.
     """
     offsets: list[int] = []
     total = 0
+    taken: set[str] = set()
     for piece in pieces:
         offsets.append(total)
         total += sum(1 for t in piece.tokens if t.kind in ("cap", "named"))
+        taken |= {t.name for t in piece.tokens if t.kind == "named"}
     seen: set[str] = set()
     parts: list[str] = []
     convert: dict[str, str] = {}
-    for piece, offset in zip(reversed(pieces), reversed(offsets), strict=True):
+    outer: dict[str, str] = {}
+    for level, piece, offset in zip(
+        range(len(pieces) - 1, -1, -1), reversed(pieces), reversed(offsets), strict=True
+    ):
         tokens = list(piece.tokens)
         if has_backrefs(tokens) and offset:
             tokens = [_renumber(t, offset) for t in tokens]
         names = set()
-        for i, t in enumerate(tokens):
-            if t.kind == "named":
-                if t.name in seen:
-                    tokens[i] = Token("cap", "(")
-                else:
+        renamed: dict[str, str] = {}
+        if not piece.opaque:
+            for i, t in enumerate(tokens):
+                if t.kind == "named" and t.name in seen:
+                    private = renamed.get(t.name) or _private(t.name, level, taken)
+                    renamed[t.name] = private
+                    tokens[i] = Token("named", f"(?P<{private}>", name=private)
+                elif t.kind == "named":
                     names.add(t.name)
-        if piece.opaque:
+                elif t.kind == "backref" and t.name in renamed:
+                    tokens[i] = Token("backref", f"(?P={renamed[t.name]})", name=renamed[t.name])
+        else:
             names = set(re.compile(render(tokens)).groupindex) - seen
         for name, kind in piece.converters.items():
-            if name not in seen:
-                convert.setdefault(name, kind)
+            convert.setdefault(renamed.get(name, name), kind)
+        outer.update((private, name) for name, private in renamed.items())
         seen |= names
         parts.append(render(tokens))
-    return "^" + "".join(reversed(parts)), dict(sorted(convert.items())), seen
+    return "^" + "".join(reversed(parts)), dict(sorted(convert.items())), seen, outer
+
+
+def _private(name: str, level: int, taken: set[str]) -> str:
+    """A group name for an outer level's `name`, used by no level of this pattern."""
+    private = f"_wh{level}_{name}"
+    while private in taken:
+        private = "_" + private
+    taken.add(private)
+    return private
 
 
 def _renumber(t: Token, offset: int) -> Token:

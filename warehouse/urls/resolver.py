@@ -1,7 +1,7 @@
 """Resolve logged request paths to Django view names, exactly as Django would, but fast.
 
 `Resolver(patterns)` takes the list written by `warehouse urls dump` (dicts with `name`,
-`regex` and optionally `convert` and `extra`) and answers `resolve(path) -> (slug, params)`
+`regex` and optionally `convert`, `extra` and `outer`) and answers `resolve(path) -> (slug, params)`
 for the raw, percent-encoded path of a log line (no query string):
 
 - the path is decoded with `urllib.parse.unquote` (invalid or non-UTF-8 escapes become
@@ -11,7 +11,9 @@ for the raw, percent-encoded path of a log line (no query string):
 - `params` holds every keyword argument the path captured, at every include() level:
   Django's `ResolverMatch.kwargs` without the keys of its `extra_kwargs` (the dump's
   `extra` lists the captured names that an extra kwarg shadows). Groups that did not
-  participate are left out; a name captured at two levels keeps the inner value.
+  participate are left out; a name captured at two levels keeps the inner value (the
+  outer one, under the private name the dump's `outer` lists, when the inner group did
+  not participate).
   Values are the matched text, passed through what Django's converter does to it where
   that changes the text (the dump's `convert`): `int` gives the canonical decimal text
   ("0012" -> "12", what Django's converter turns into the same int; over 4300 digits
@@ -291,6 +293,11 @@ def _entry(i: int, p: Any, source: str) -> Entry:
     extra = p.get("extra") or []
     if not isinstance(extra, list) or not all(isinstance(n, str) for n in extra):
         raise ConfigError(f"{source}: entry {i} ({name}): `extra` must be a list of names")
+    outer = p.get("outer") or {}
+    if not isinstance(outer, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in outer.items()
+    ):
+        raise ConfigError(f"{source}: entry {i} ({name}): `outer` must map group names to names")
     # `from_prefix` (dumps of earlier versions) named prefix captures to leave out; params
     # now keep them, so it is ignored.
-    return Entry(i, name, rx, tuple(convs), frozenset(extra), source)
+    return Entry(i, name, rx, tuple(convs), frozenset(extra), source, tuple(outer.items()))
