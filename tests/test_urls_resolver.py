@@ -290,3 +290,42 @@ def test_deep_index_keeps_order_and_prefix_heavy_sites_flat() -> None:
     naive = NaiveResolver(pats)
     for p in ["/api/v1/r399/", "/api/v2/r1/", "/api/v1/", "/api/v1/r1/x/", "/api/", "/api"]:
         assert r.resolve(p) == naive.resolve(p)
+
+
+def test_start_up_compiles_nothing_and_finds_bad_regexes_by_name() -> None:
+    # The tokenizer's check at load: an unterminated group is refused at once.
+    with pytest.raises(ConfigError, match=r"entry 1 \(broken\) has an invalid regex"):
+        Resolver([{"name": "ok", "regex": r"^/a/\Z"}, {"name": "broken", "regex": r"^/b/(x"}])
+    # What only `re` refuses is found when a path first needs it (or by compile_all),
+    # named the same way; other branches of the index keep working.
+    pats = [
+        {"name": "a", "regex": r"^/a/(?P<n>[0-9]+)/\Z"},
+        {"name": "bad-repeat", "regex": r"^/b/x{2,1}/\Z"},
+    ]
+    r = Resolver(pats, cache_size=0)
+    assert r.resolve("/a/12/") == ("a", {"n": "12"})
+    with pytest.raises(ConfigError, match=r"entry 1 \(bad-repeat\) has an invalid regex"):
+        r.resolve("/b/xx/")
+    with pytest.raises(ConfigError, match=r"entry 1 \(bad-repeat\)"):
+        Resolver(pats).compile_all()
+
+
+def test_long_fallback_list_keeps_order_with_indexed_patterns() -> None:
+    # Half the patterns have no literal first segment (a captured tenant): they form one
+    # long fallback chain, run beside each index node's own; the dump's order still decides.
+    pats: list[dict[str, str]] = []
+    for i in range(150):
+        pats.append({"name": f"t{i}", "regex": rf"^/(?P<tenant>[a-z]+)/r{i}/(?P<pk>[0-9]+)/\Z"})
+        pats.append({"name": f"r{i}", "regex": rf"^/r{i}/(?P<pk>[0-9]+)/\Z"})
+        pats.append({"name": f"s{i}", "regex": rf"^/s{i}/(?P<rest>.*)\Z"})
+    pats.insert(40, {"name": "early", "regex": r"^/(?P<a>[a-z0-9]+)/(?P<b>[0-9]+)/\Z"})
+    fast, naive = Resolver(pats, cache_size=0), NaiveResolver(pats)
+    assert fast.stats()["fallback"] == 151
+    paths = [
+        f"/{p}{i}/{n}/" for p in ("r", "s", "t", "x") for i in range(0, 150, 7) for n in (1, 22)
+    ]
+    paths += [f"/acme/r{i}/5/" for i in range(0, 150, 11)] + ["/r3/", "/s3/", "/", "/acme/"]
+    for p in paths:
+        assert fast.resolve(p) == naive.resolve(p), p
+    assert fast.resolve("/r1/5/") == ("r1", {"pk": "5"})  # listed before "early"
+    assert fast.resolve("/r99/5/") == ("early", {"a": "r99", "b": "5"})  # after "early"
