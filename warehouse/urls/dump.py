@@ -65,6 +65,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from warehouse.errors import ConfigError, InputMissing, WarehouseError
+from warehouse.urls._converters import UNKNOWN, converter_kind
 from warehouse.urls._regex import (
     Token,
     has_backrefs,
@@ -260,8 +261,8 @@ def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
     converters: dict[str, str] = {}
     if isinstance(pattern, RoutePattern):
         for name, conv in pattern.converters.items():
-            kind = _converter_kind(conv)
-            if kind == _UNKNOWN:
+            kind = converter_kind(conv)
+            if kind == UNKNOWN:
                 cls = type(conv)
                 log.warning(
                     "URL pattern %s: converter %s.%s of <%s> turns the matched text into a "
@@ -433,54 +434,6 @@ def _renumber(t: Token, offset: int) -> Token:
         n = int(t.name) + offset
         return Token("cond", f"(?({n})", name=str(n))
     return t
-
-
-_UNKNOWN = "?"
-# Texts to classify a custom converter by: those its regex matches are given to to_python.
-_PROBES = (
-    "0", "7", "12", "0012", "2013", "65535", "123456789", "a", "abc", "ABC", "Abc", "x1",
-    "abc-def_1", "deadbeef", "0a1b", "json", "2013-05-17", "a.b", "a b", "a/b", "-", "_",
-    "00000000-0000-0000-0000-000000000000", "9d2a7b3c-1e4f-4a6b-8c9d-0e1f2a3b4c5d",
-)  # fmt: skip
-
-
-def _converter_kind(conv: Any) -> str | None:
-    """Return the dump's `convert` kind for a path() converter, None when Django keeps the
-    matched text (or an equal value), or _UNKNOWN when it cannot be reproduced."""
-    from django.urls.converters import IntConverter, StringConverter, UUIDConverter
-
-    cls = type(conv)
-    fn = getattr(cls, "to_python", None)
-    if fn is IntConverter.to_python:
-        return "int"
-    if fn in (StringConverter.to_python, UUIDConverter.to_python):
-        return None  # a UUID's text is exactly str(UUID) (the regex allows lower case only)
-    if cls.__module__ == "rest_framework.urlpatterns" and cls.__name__ == "FormatSuffixConverter":
-        return "drf_format_suffix"
-    # A custom converter: call it on the sample texts its regex matches.
-    try:
-        regex = re.compile(str(conv.regex))
-    except (re.error, AttributeError, TypeError):
-        return _UNKNOWN
-    same = ints = 0
-    for text in _PROBES:
-        if not regex.fullmatch(text):
-            continue
-        try:
-            value = conv.to_python(text)
-        except Exception:
-            return _UNKNOWN  # it rejects a text its regex matches
-        if type(value) is str and value == text:
-            same += 1
-        elif type(value) is int and text.isdecimal() and value == int(text):
-            ints += 1
-        else:
-            return _UNKNOWN
-    if same and not ints:
-        return None
-    if ints and not same:
-        return "int"
-    return _UNKNOWN
 
 
 def _one_line(err: BaseException) -> str:
