@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.urls._regex import alternation_form, is_literal, tokenize, top_level_alternation
+from warehouse.urls._regex import (
+    alternation_form,
+    is_literal,
+    render,
+    tokenize,
+    top_level_alternation,
+)
 from warehouse.urls.resolver import NaiveResolver, Resolver, bucket_key
 
 PATTERNS = [
@@ -329,3 +337,23 @@ def test_long_fallback_list_keeps_order_with_indexed_patterns() -> None:
         assert fast.resolve(p) == naive.resolve(p), p
     assert fast.resolve("/r1/5/") == ("r1", {"pk": "5"})  # listed before "early"
     assert fast.resolve("/r99/5/") == ("early", {"a": "r99", "b": "5"})  # after "early"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="()[]\\?P<>=!#:|^$*+.{},0123456789abixsZAd-/_", max_size=16))
+def test_tokenizer_never_refuses_what_re_accepts(text: str) -> None:
+    # The load-time check must not refuse a valid regex; what it accepts renders back as is.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "possible nested set"
+            re.compile(text)
+    except (re.error, RecursionError, OverflowError):
+        valid = False
+    else:
+        valid = True
+    try:
+        tokens = tokenize(text)
+    except ValueError:
+        assert not valid, text
+    else:
+        assert render(tokens) == text
