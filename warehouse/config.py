@@ -39,6 +39,9 @@ class S3Config:
 
     endpoint_url: str | None = _opt(None, "S3 endpoint URL; unset for AWS itself")
     region: str = _opt("us-east-1", "AWS region of the buckets")
+    connect_timeout_seconds: float = _opt(10.0, "S3 connect timeout per attempt")
+    read_timeout_seconds: float = _opt(60.0, "S3 read timeout per attempt (a hung endpoint)")
+    max_attempts: int = _opt(3, "attempts per S3 call, the first included")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class HiveConfig:
     auth: str = _opt("NONE", "PyHive auth mechanism: NONE, LDAP, CUSTOM or KERBEROS")
     password_env: str | None = _opt(None, "environment variable holding the Hive password")
     timeout_seconds: float = _opt(30.0, "connect timeout")
+    read_timeout_seconds: float = _opt(
+        120.0, "bound of every call to HiveServer2 (a hung server fails after it)"
+    )
+    connect_attempts: int = _opt(2, "tries to open a session before giving up (exit 3)")
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,9 @@ class EmrConfig:
     release_label: str = _opt("emr-7.4.0", "EMR release of the cluster")
     cluster_id: str | None = _opt(None, "running cluster to submit steps to")
     artifacts_uri: str | None = _opt(None, "s3:// prefix for the wheel and bootstrap scripts")
+    connect_timeout_seconds: float = _opt(10.0, "EMR API connect timeout per attempt")
+    read_timeout_seconds: float = _opt(60.0, "EMR API read timeout per attempt")
+    max_attempts: int = _opt(3, "attempts per EMR API call, the first included")
 
 
 @dataclass(frozen=True)
