@@ -352,8 +352,7 @@ def config_check(state: _State) -> None:
     """Validate the configuration, report every problem, print the active values."""
     from warehouse.config import check, describe
 
-    cfg = state.cfg
-    check(cfg)
+    cfg = check(state.config_file, root=state.root)
     click.echo(describe(cfg))
     click.echo(f"config check: ok ({cfg.path or 'embedded defaults'})")
 
