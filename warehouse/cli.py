@@ -49,7 +49,9 @@ class _CliError(click.ClickException):
         self.exit_code = err.exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        from warehouse.redact import redact
+
+        click.echo(f"error: {redact(self.message)}", err=True)
 
 
 class _Group(click.Group):
@@ -121,6 +123,9 @@ def cli(ctx: click.Context, config_file: str | None, root: str | None, verbose: 
     """Build and feed a Hive warehouse: logs to behaviour, aggregates, MySQL imports."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from warehouse.redact import install
+
+    install()  # every handler masks passwords, AWS keys and tokens, at any verbosity
     ctx.obj = _State(config_file, root)
 
 

@@ -151,21 +151,26 @@ class MysqlSourceConfig:
 
     def password(self) -> str:
         """Return the password from `password_file` or `password_env`; raises ConfigError."""
+        from warehouse.redact import register_secret
+
         if self.password_file:
             try:
-                return Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+                value = Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
                 raise ConfigError(
                     f"[mysql.{self.name}] password_file {self.password_file} unreadable: "
                     f"{exc.strerror}; fix the path or its permissions"
                 ) from None
+            register_secret(value)
+            return value
         if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
+            env = os.environ.get(self.password_env)
+            if env is None:
                 raise ConfigError(
                     f"[mysql.{self.name}] environment variable {self.password_env} is not set"
                 )
-            return value
+            register_secret(env)
+            return env
         return ""
 
 

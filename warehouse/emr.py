@@ -72,8 +72,12 @@ class Emr:
             import boto3
             from botocore.config import Config as BotoConfig
 
+            from warehouse.redact import register_boto3_credentials
+
             e = self.cfg.emr
-            self._client = boto3.client(
+            session = boto3.session.Session()
+            register_boto3_credentials(session)
+            self._client = session.client(
                 "emr",
                 region_name=e.region,
                 endpoint_url=e.endpoint_url,

@@ -339,6 +339,9 @@ def _password(hc: HiveConfig) -> str | None:
     value = os.environ.get(hc.password_env)
     if value is None:
         raise ConfigError(f"[hive] password_env: ${hc.password_env} is not set")
+    from warehouse.redact import register_secret
+
+    register_secret(value)
     return value
 
 

@@ -46,8 +46,12 @@ def make_s3_client(
     import boto3
     from botocore.config import Config as BotoConfig
 
+    from warehouse.redact import register_boto3_credentials
+
     lim = limits or S3Limits()
-    return boto3.client(
+    session = boto3.session.Session()
+    register_boto3_credentials(session)  # the key and token must never reach a log
+    return session.client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=region,
