@@ -18,6 +18,7 @@ The output schema of every job is fixed here (`JOB_COLUMNS`) for the Hive tables
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import importlib.util
 import logging
 import os
@@ -40,6 +41,7 @@ from warehouse.errors import (
     EXIT_FAILED,
     EXIT_INPUT_MISSING,
     EXIT_OK,
+    EXIT_UNAVAILABLE,
     SourceUnavailable,
     WarehouseError,
 )
@@ -370,8 +372,17 @@ def run_aggregate(
     except WarehouseError as err:
         summary.error = str(err)
         summary.exit_code = err.exit_code
-        summary.seconds = time.monotonic() - started
-        return summary
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # scratch space ($TMPDIR) full: mrjob's files, the staged inputs, the zip
+        summary.error = (
+            f"disk full writing {exc.filename or 'scratch files'}: {exc.strerror}; free space "
+            "there or point TMPDIR elsewhere"
+        )
+        summary.exit_code = EXIT_UNAVAILABLE
+    summary.seconds = time.monotonic() - started
+    return summary
 
 
 def _run(
@@ -430,6 +441,8 @@ def _run(
                             day_records.append(record)
                     counters = mr_runner.counters()
             except Exception as exc:  # any runner or task failure: report, write nothing
+                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # a full scratch disk, not a job failure (exit 3 above)
                 log.debug("job %s failed on runner %s", job, runner, exc_info=True)
                 first = str(exc).splitlines()[0] if str(exc) else ""
                 if len(first) > 240:  # mrjob puts whole spark-submit/hadoop commands here
