@@ -158,3 +158,40 @@ def test_emr_api_that_never_answers_is_3(tmp_path: Path, hung_server: HungServer
     else:
         raise AssertionError("a hung EMR endpoint answered")
     assert time.monotonic() - t0 < BOUND
+
+
+def test_import_from_a_hung_mysql_server_ends(tmp_path: Path, hung_server: HungServer) -> None:
+    conf = write_config(tmp_path / "w.toml", {
+        "warehouse": {"root": str(tmp_path / "root")},
+        "mysql": {"shop": {"host": "127.0.0.1", "port": hung_server.port, "user": "etl",
+                           "password_env": "WH_HUNG_PW", "databases": ["shop"],
+                           "read_timeout_seconds": 1}},
+    })
+    os.environ.setdefault("WH_HUNG_PW", "not-used")
+    proc, took = _warehouse(conf, "import")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"127.0.0.1:{hung_server.port}" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert took < BOUND
+
+
+def test_import_through_a_hung_ssh_bastion_ends(tmp_path: Path, hung_server: HungServer) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    key = tmp_path / "id"
+    key.write_text("")
+    conf = write_config(tmp_path / "w.toml", {
+        "warehouse": {"root": str(tmp_path / "root")},
+        "ssh": {"bastion": {"host": "127.0.0.1", "port": hung_server.port, "user": "etl",
+                            "known_hosts": str(known), "key_file": str(key),
+                            "connect_timeout_seconds": 1}},
+        "mysql": {"shop": {"host": "127.0.0.1", "port": 3306, "user": "etl",
+                           "password_env": "WH_HUNG_PW", "databases": ["shop"],
+                           "tunnel": "bastion"}},
+    })
+    os.environ.setdefault("WH_HUNG_PW", "not-used")
+    proc, took = _warehouse(conf, "import")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"127.0.0.1:{hung_server.port}" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert took < BOUND
