@@ -46,8 +46,8 @@ from warehouse.errors import (
     WarehouseError,
 )
 from warehouse.resources import resource, resource_dir
-from warehouse.scratch import abandoned_tmp_file, scratch_dir
-from warehouse.storage import ObjectStore, is_hidden, open_gzip_write, store_for_config
+from warehouse.scratch import live_tmp_file, scratch_dir
+from warehouse.storage import ObjectStore, open_gzip_write, store_for_config
 
 log = logging.getLogger(__name__)
 
@@ -476,8 +476,8 @@ def write_partition(store: ObjectStore, job: str, day: str, records: list[dict[s
             out.write(orjson.dumps(record) + b"\n")
     for obj in store.list(prefix, include_hidden=True):
         name = obj.key.rsplit("/", 1)[-1]
-        # another aggregate of this partition may be writing its `_tmp.*` right now: only
-        # visible stale parts and files in progress of dead processes go
-        if obj.key != key and (not is_hidden(name) or abandoned_tmp_file(name)):
+        # another aggregate of this partition may be writing its `_tmp.*` right now: its
+        # file stays; stale parts and what crashed writers left go
+        if obj.key != key and not live_tmp_file(name):
             store.delete(obj.key)
     return key

@@ -40,10 +40,10 @@ def tmp_file_name(final: str) -> str:
     return f"_tmp.{final}.{os.getpid()}-{os.urandom(6).hex()}"
 
 
-def abandoned_tmp_file(name: str) -> bool:
-    """Return True when `name` is an in-progress file whose writer process is gone."""
+def live_tmp_file(name: str) -> bool:
+    """Return True when `name` is an in-progress file whose writer process is alive."""
     m = _TMP_FILE.match(name)
-    return m is not None and not pid_alive(int(m.group(1)))
+    return m is not None and pid_alive(int(m.group(1)))
 
 
 def clean_stale_dirs(kind: str, base: str | None = None) -> int:
