@@ -41,7 +41,7 @@ class S3Config:
     endpoint_url: str | None = _opt(None, "S3 endpoint URL; unset for AWS itself")
     region: str = _opt("us-east-1", "AWS region of the buckets")
     connect_timeout_seconds: float = _opt(10.0, "S3 connect timeout per attempt")
-    read_timeout_seconds: float = _opt(60.0, "S3 read timeout per attempt (a hung endpoint)")
+    read_timeout_seconds: float = _opt(30.0, "S3 read timeout per attempt (a hung endpoint)")
     max_attempts: int = _opt(3, "attempts per S3 call, the first included")
 
 
@@ -219,7 +219,7 @@ class EmrConfig:
     cluster_id: str | None = _opt(None, "running cluster to submit steps to")
     artifacts_uri: str | None = _opt(None, "s3:// prefix for the wheel and bootstrap scripts")
     connect_timeout_seconds: float = _opt(10.0, "EMR API connect timeout per attempt")
-    read_timeout_seconds: float = _opt(60.0, "EMR API read timeout per attempt")
+    read_timeout_seconds: float = _opt(30.0, "EMR API read timeout per attempt")
     max_attempts: int = _opt(3, "attempts per EMR API call, the first included")
 
 

@@ -35,7 +35,7 @@ class S3Limits:
     """Bounds of every S3 call: connect and read timeouts, total attempts per call."""
 
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 30.0
     max_attempts: int = 3
 
 
@@ -173,10 +173,7 @@ class S3Store:
                     "([warehouse] root, --root, WAREHOUSE_ROOT)"
                 ) from None
             if code in ("403", "AccessDenied"):
-                raise SourceUnavailable(
-                    f"S3 s3://{self.bucket}: access denied; check the credentials' rights "
-                    "on the bucket"
-                ) from None
+                return  # rights on a prefix only (no s3:ListBucket): the calls will tell
             raise _unavailable(self.root, exc) from None
         except BotoCoreError as exc:
             raise _unavailable(self.root, exc) from None
