@@ -123,6 +123,10 @@ def cli(ctx: click.Context, config_file: str | None, root: str | None, verbose: 
     """Build and feed a Hive warehouse: logs to behaviour, aggregates, MySQL imports."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        # paramiko's transport thread logs a failed handshake as an ERROR with a traceback;
+        # we report that failure ourselves in one line (the traceback shows at -vv)
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     from warehouse.redact import install
 
     install()  # every handler masks passwords, AWS keys and tokens, at any verbosity
