@@ -75,7 +75,10 @@ def test_run_against_a_hung_hive_ends_records_and_unlocks(
     tmp_path: Path, hung_server: HungServer
 ) -> None:
     write_day_logs(tmp_path / "logs", [DAY1])
-    data = base_config(tmp_path, hive=_hung_hive(hung_server.port))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "hits.hql").write_text("SELECT slug, COUNT(*) AS n FROM events WHERE dt = '${dt}' GROUP BY slug\n")
+    data = base_config(tmp_path, hive={**_hung_hive(hung_server.port), "reports": str(reports)})
     conf = write_config(tmp_path / "w.toml", data)
     proc, took = _warehouse(conf, "run", "--date", DAY1.isoformat())
     assert proc.returncode == 3, proc.stdout + proc.stderr
@@ -89,6 +92,8 @@ def test_run_against_a_hung_hive_ends_records_and_unlocks(
     agg = json.loads((tmp_path / "root/_state/runs/2015-05-18/aggregate.json").read_text())
     # the jobs ran; registering their output was not tried against the same hung server
     assert agg["exit_code"] == 3 and "not tried again" in agg["error"]
+    rep = json.loads((tmp_path / "root/_state/runs/2015-05-18/reports.json").read_text())
+    assert rep["exit_code"] == 3 and "not tried again" in rep["error"]
     assert "Traceback" not in proc.stderr
     # the lock is released: the next night runs (and fails the same way, not with 6)
     again, _ = _warehouse(conf, "run", "--date", DAY1.isoformat())

@@ -77,6 +77,13 @@ class HiveConfig:
         120.0, "bound of every call to HiveServer2 (a hung server fails after it)"
     )
     connect_attempts: int = _opt(2, "tries to open a session before giving up (exit 3)")
+    views: str | None = _opt(
+        None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
+    )
+    reports: str | None = _opt(
+        None, "folder of *.hql files, a SELECT with ${dt} each (run materialises report_<name>)",
+        path=True,
+    )
 
 
 @dataclass(frozen=True)
