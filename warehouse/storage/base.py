@@ -71,6 +71,10 @@ class ObjectStore(Protocol):
         """Remove empty folders under `prefix` (left by failed writes); return how many."""
         ...
 
+    def check_root(self) -> None:
+        """Raise a WarehouseError at once when the root cannot be used (missing bucket...)."""
+        ...
+
 
 @contextmanager
 def open_gzip_write(
