@@ -34,7 +34,6 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -43,6 +42,7 @@ from dataclasses import dataclass
 from warehouse.errors import JobFailed, mask_secret
 from warehouse.hive.spec import TextFormat
 from warehouse.mysql.schema import SourceColumn, quote
+from warehouse.scratch import clean_stale_dirs, scratch_dir
 
 log = logging.getLogger(__name__)
 
@@ -158,72 +158,41 @@ def sqoop_argv(plan: SqoopPlan, *, sqoop_bin: str = "sqoop") -> list[str]:
     return argv
 
 
-PASSWORD_DIR_PREFIX = "warehouse-sqoop-"
+PASSWORD_DIR_PREFIX = "warehouse-sqoop-"  # warehouse.scratch's `warehouse-<kind>-<pid>-`
 
 
 @contextmanager
 def password_file(password: str, *, watch: bool = True) -> Iterator[str]:
     """Yield a file:// URI of a 0600 file holding `password` (no newline); removed after.
 
-    The file sits in `<tmp>/warehouse-sqoop-<pid>-<random>/` so that a later run can tell
-    a leftover of a killed process (see `remove_stale_password_files`). With `watch` (on
-    Linux), the file is deleted as soon as a reader has opened and closed it (Sqoop
-    reads it once, at start, and hands the password to its mappers in the job's
-    credentials), so a kill -9 while Sqoop runs leaves no password on disk.
+    The file sits in a scratch folder `<tmp>/warehouse-sqoop-<pid>-<random>/`
+    (`warehouse.scratch`), so that a later run can tell a leftover of a killed process
+    (see `remove_stale_password_files`). With `watch` (on Linux), the file is deleted as
+    soon as a reader has opened and closed it (Sqoop reads it once, at start, and hands
+    the password to its mappers in the job's credentials), so a kill -9 while Sqoop runs
+    leaves no password on disk.
     """
-    folder = tempfile.mkdtemp(prefix=f"{PASSWORD_DIR_PREFIX}{os.getpid()}-")
-    path = os.path.join(folder, "password")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    watcher = None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(password)
-        if watch:
-            watcher = remove_after_read(path)
-        yield f"file://{path}"
-    finally:
-        if watcher is not None:
-            watcher.stop()
-        with suppress(OSError):
-            os.remove(path)
-        with suppress(OSError):
-            os.rmdir(folder)
+    with scratch_dir("sqoop") as folder:
+        path = str(folder / "password")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        watcher = None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(password)
+            if watch:
+                watcher = remove_after_read(path)
+            yield f"file://{path}"
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            with suppress(OSError):
+                os.remove(path)
 
 
-def remove_stale_password_files(tmpdir: str | None = None) -> list[str]:
+def remove_stale_password_files(tmpdir: str | None = None) -> int:
     """Delete password folders left by processes that no longer run (a kill -9 during a
-    sqoop import); return the folders removed."""
-    base = tmpdir or tempfile.gettempdir()
-    removed: list[str] = []
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return removed
-    for name in names:
-        if not name.startswith(PASSWORD_DIR_PREFIX):
-            continue
-        pid_text = name[len(PASSWORD_DIR_PREFIX):].split("-", 1)[0]
-        if pid_text.isdigit() and _alive(int(pid_text)):
-            continue
-        folder = os.path.join(base, name)
-        with suppress(OSError):
-            for entry in os.listdir(folder):
-                os.remove(os.path.join(folder, entry))
-            os.rmdir(folder)
-            removed.append(folder)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process (and not our file to delete anyway)
-    return True
+    sqoop import); return how many."""
+    return clean_stale_dirs("sqoop", tmpdir)
 
 
 class _Watch:
