@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,3 +126,23 @@ def test_local_read_is_streaming(tmp_path: Any) -> None:
     with store.open_read("f") as f:
         assert isinstance(f, io.BufferedReader)
         assert f.read(3) == b"abc"
+
+
+def test_prune_keeps_objects(store: ObjectStore) -> None:
+    write_bytes(store, "pr/load=1/part.gz", b"x")
+    store.prune("pr/")
+    assert read_bytes(store, "pr/load=1/part.gz") == b"x"
+
+
+def test_local_failed_first_write_and_prune_leave_no_empty_folder(tmp_path: Path) -> None:
+    from warehouse.storage.local import LocalStore
+
+    store = LocalStore(tmp_path)
+    write_bytes(store, "t/load=1/part.gz", b"x")
+    with pytest.raises(RuntimeError), store.open_write("t/load=2/part.gz") as f:
+        f.write(b"partial")
+        raise RuntimeError("tunnel dropped")
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["load=1"]
+    (tmp_path / "t" / "load=3" / "sub").mkdir(parents=True)  # left by an older version
+    assert store.prune("t/") == 2
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["load=1"]
