@@ -101,6 +101,9 @@ class SshConfig:
     allow_unknown_host: bool = _opt(False, "accept (and record) an unknown host key")
     keepalive_seconds: float = _opt(15.0, "keepalive probe interval; 0 disables the watchdog")
     connect_timeout_seconds: float = _opt(15.0, "TCP/SSH handshake timeout")
+    backend: str = _opt(
+        "openssh", '"openssh" (the system ssh -N -L, default) or "paramiko" (in process)'
+    )
 
 
 @dataclass(frozen=True)
@@ -465,6 +468,8 @@ def validate(cfg: Config) -> list[str]:
             value = getattr(ssh, key)
             if value and not os.access(value, os.R_OK):
                 problems.append(f"{where} {key} {value} is missing or unreadable")
+        if ssh.backend not in ("openssh", "paramiko"):
+            problems.append(f'{where} backend must be "openssh" or "paramiko", not {ssh.backend!r}')
         if not ssh.known_hosts and not ssh.allow_unknown_host:
             problems.append(f"{where} known_hosts is required (or allow_unknown_host = true)")
     for src in cfg.mysql.values():
