@@ -141,7 +141,10 @@ class MysqlSourceConfig:
     split_workers: int = _opt(1, "parallel primary-key ranges per table (separate snapshots)")
     sqoop_mappers: int = _opt(4, "sqoop -m")
     read_timeout_seconds: float = _opt(600.0, "MySQL read timeout (detects a frozen bastion)")
-    driver: str = _opt("auto", '"auto" (mysqlclient when installed), "mysqlclient" or "pymysql"')
+    driver: str = _opt(
+        "auto",
+        '"auto" (the fastest installed), "mysqlclient", "mysql-connector" or "pymysql"',
+    )
     sqoop_direct: bool = _opt(False, "sqoop --direct (mysqldump; values as mysqldump prints them)")
     sqoop_bin: str = _opt("sqoop", "the sqoop executable on the EMR master")
 
@@ -491,8 +494,10 @@ def validate(cfg: Config) -> list[str]:
             problems.append(f"{where} password_file {src.password_file} is missing or unreadable")
         if src.password_file and src.password_env:
             problems.append(f"{where} set password_file or password_env, not both")
-        if src.driver not in ("auto", "mysqlclient", "pymysql"):
-            problems.append(f'{where} driver must be "auto", "mysqlclient" or "pymysql"')
+        if src.driver not in ("auto", "mysqlclient", "mysql-connector", "pymysql"):
+            problems.append(
+                f'{where} driver must be "auto", "mysqlclient", "mysql-connector" or "pymysql"'
+            )
         if src.workers < 1 or src.split_workers < 1:
             problems.append(f"{where} workers and split_workers must be at least 1")
     return problems

@@ -44,6 +44,7 @@ import orjson
 from warehouse.config import S3Config
 from warehouse.mysql.connect import (
     Endpoint,
+    casts_text,
     close_quietly,
     connect,
     describe_error,
@@ -214,20 +215,33 @@ def row_encoder(
     return (lambda row: encode_batch([row])), counter
 
 
-def _select_expr(col: SourceColumn) -> str:
+def _select_expr(col: SourceColumn, cast_text: bool = False) -> str:
     """Return the select-list expression of one column.
 
     FLOAT goes through `+ 0E0` (a DOUBLE): the server's text for a FLOAT has only
     6 significant digits (16777217 reads back as 16777200, 3.1415927 as 3.14159), the
-    double is the stored single-precision value exactly.
+    double is the stored single-precision value exactly. With `cast_text` (a driver whose
+    C layer would build Decimal/datetime/set objects) DECIMAL, DATE, DATETIME, TIMESTAMP,
+    TIME and SET come as `CAST(... AS CHAR)`: the same text the other drivers pass on.
     """
     q = quote(col.name)
-    return f"{q} + 0E0" if col.data_type == "float" else q
+    if col.data_type == "float":
+        return f"{q} + 0E0"
+    if cast_text and (col.kind == "raw" or col.data_type == "set"):
+        return f"CAST({q} AS CHAR)"
+    return q
 
 
-def select_sql(database: str, table: str, columns: Sequence[SourceColumn], query: Query) -> str:
+def select_sql(
+    database: str,
+    table: str,
+    columns: Sequence[SourceColumn],
+    query: Query,
+    *,
+    cast_text: bool = False,
+) -> str:
     """Return the SELECT for `columns` of `database.table` with the query's WHERE."""
-    cols = ", ".join(_select_expr(c) for c in columns)
+    cols = ", ".join(_select_expr(c, cast_text) for c in columns)
     sql = f"SELECT {cols} FROM {qualified(database, table)}"
     return f"{sql} WHERE {query.where}" if query.where else sql
 
@@ -287,7 +301,8 @@ def _export_once(
     errors = driver_errors(job.driver)
     encode, counter = batch_encoder(job.columns, text_bytes=text_bytes)
     result = ExportResult()
-    sql = select_sql(job.database, job.table, job.columns, job.query)
+    sql = select_sql(job.database, job.table, job.columns, job.query,
+                     cast_text=casts_text(job.driver))
     conn = connect(ep, job.driver, database=job.database, text_bytes=text_bytes)
     cur = None
     try:
