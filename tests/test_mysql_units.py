@@ -253,10 +253,17 @@ def test_batch_encoder_splits_lines_exactly():
     encode, _ = batch_encoder(cols)
     rows = [(1, "plain"), (2, None), (3, ""), (4, "a\nb")]
     assert encode(rows).splitlines() == [orjson.dumps({"id": r[0], "t": r[1]}) for r in rows]
-    tricky = [(1, 'x"},{"id":9'), (2, "},{"), (3, "{},{}")]
+    tricky = [(1, 'x"},{"id":9'), (2, "},{"), (3, "{},{}"), (4, '},{"id":'), (5, "},{\\")]
     lines = encode(tricky).splitlines()
     assert [orjson.loads(x) for x in lines] == [{"id": r[0], "t": r[1]} for r in tricky]
     assert encode([]) == b""
+    # a first key starting with , : } or ] takes the counting path; still exact
+    for first in (",a", ":a", "}a", "]a", "a"):
+        cols = (col(first, "text"), col("t", "text"))
+        encode, _ = batch_encoder(cols)
+        rows = [("},{", "},{"), (",", '":'), ("x},{", "},{\",:a\":")]
+        got = [orjson.loads(x) for x in encode(rows).splitlines()]
+        assert got == [{first: a, "t": b} for a, b in rows], first
 
 
 def test_endpoint_repr_hides_the_password():

@@ -177,9 +177,12 @@ def _socket_inodes(pid: int) -> set[str]:
 
 
 def _listening(pid: int, bind_address: str, port: int) -> bool:
+    owned = _socket_inodes(pid)
+    if len(owned) < 2 and os.path.isdir(f"/proc/{pid}/fd"):
+        return False  # only the connection to the bastion so far: skip reading the TCP table
     inodes = _listen_inodes(port)
     if inodes is not None:
-        return bool(inodes & _socket_inodes(pid))
+        return bool(inodes & owned)
     host = "127.0.0.1" if bind_address in ("0.0.0.0", "::") else bind_address
     try:  # no /proc: a connect probe (opens one channel the bastion closes at once)
         socket.create_connection((host, port), timeout=1).close()
@@ -188,19 +191,18 @@ def _listening(pid: int, bind_address: str, port: int) -> bool:
     return True
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with suppress(Exception):
-        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _prctl() -> Any:
+def _parent_death_hook() -> Any:
+    """Return a preexec_fn that asks Linux to SIGTERM the child when we die (None elsewhere)."""
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
 
+    def hook() -> None:  # runs in the child between fork and exec: nothing that may lock
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
-_PRCTL = _prctl()
+    return hook
+
 
 _PORT_TAKEN = re.compile(r"Address already in use|cannot listen to port|Could not request local")
 
@@ -319,7 +321,7 @@ class OpenSshTunnel:
             stderr=self._stderr,
             env=ssh_env(self.cfg),
             start_new_session=True,
-            preexec_fn=_die_with_parent if _PRCTL is not None else None,
+            preexec_fn=_parent_death_hook(),
         )
         deadline = time.monotonic() + self.cfg.connect_timeout_seconds + 5
         while True:
