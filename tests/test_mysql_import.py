@@ -378,19 +378,22 @@ def test_schema_drift_fails_table_others_continue(tmp_path, sshd, mariadb, inc_d
 # -- a bastion that dies mid-import ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["kill", "freeze"])
+@pytest.mark.parametrize(
+    ("how", "driver"), [("kill", "auto"), ("freeze", "auto"), ("freeze", "mysql-connector")]
+)
 def test_killing_sshd_mid_import_keeps_previous_data_and_watermark(
-    tmp_path, sshd_factory, mariadb, how
+    tmp_path, sshd_factory, mariadb, how, driver
 ):
     """kill: sshd and its sessions die (RST); freeze: SIGSTOP, no FIN (the watchdog's case)."""
-    db = mariadb.create_database(f"bigdb_{how}")
+    db = mariadb.create_database(f"bigdb_{how}_{driver}".replace("-", "_"))
     mariadb.execute("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))", database=db)
     mariadb.execute(
         "INSERT INTO big SELECT seq, REPEAT('x', 150) FROM seq_1_to_200000", database=db
     )
     mariadb.create_user(USER, PASSWORD, db)
     bastion = sshd_factory()
-    cfg = _config(tmp_path, bastion, mariadb, [db],
+    _driver_available(driver)
+    cfg = _config(tmp_path, bastion, mariadb, [db], driver=driver,
                   incremental={f"{db}.big": {"mode": "append", "column": "id"}})
     root = Path(cfg.root)
     first = run_import(cfg, None, engine=None, full=False)

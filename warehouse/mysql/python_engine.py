@@ -44,6 +44,7 @@ import orjson
 from warehouse.config import S3Config
 from warehouse.mysql.connect import (
     Endpoint,
+    batch_fetcher,
     casts_text,
     close_quietly,
     connect,
@@ -322,10 +323,11 @@ def _export_once(
                 plain.close()
             cur = stream_cursor(conn, job.driver)
             cur.execute(sql, job.query.params or None)
+            fetch = batch_fetcher(conn, cur, job.driver)
             part = 0
             while True:
                 key = f"{job.prefix}/part-{job.worker:03d}-{part:05d}.json.gz"
-                written = _write_part(cur, store, key, encode, job, on_rows)
+                written = _write_part(fetch, store, key, encode, job, on_rows)
                 if written == 0 and part > 0:
                     break
                 result.rows += written
@@ -393,7 +395,7 @@ class _Pipe:
 
 
 def _write_part(
-    cur: Any,
+    fetch: Callable[[int], Sequence[Sequence[Any]]],
     store: ObjectStore,
     key: str,
     encode: Callable[[Sequence[Sequence[Any]]], bytes],
@@ -405,7 +407,7 @@ def _write_part(
         pipe = _Pipe(out)
         try:
             while written < job.rows_per_part:
-                rows = cur.fetchmany(min(job.fetch_batch, job.rows_per_part - written))
+                rows = fetch(min(job.fetch_batch, job.rows_per_part - written))
                 if not rows:
                     break
                 pipe.write(encode(rows))
