@@ -296,3 +296,16 @@ def test_dict_builder_is_safe_with_hostile_column_names():
     rows = [tuple(range(len(names))), tuple("abcdefg")]
     assert build(rows) == [dict(zip(names, r, strict=True)) for r in rows]
     assert dict_builder(["only"])([(1,), (2,)]) == [{"only": 1}, {"only": 2}]
+
+
+def test_bytes_in_a_text_column_ask_for_a_bytes_reread():
+    """A C layer may return undecodable text as bytes: export then re-reads as bytes."""
+    from warehouse.mysql.python_engine import TextAsBytes, batch_encoder
+
+    cols = (col("id", "int"), col("t", "text"))
+    encode, _ = batch_encoder(cols)
+    with pytest.raises(TextAsBytes):
+        encode([(1, b"caf\xe9")])
+    encode_bytes, counter = batch_encoder(cols, text_bytes=True)
+    assert orjson.loads(encode_bytes([(1, b"caf\xe9")])) == {"id": 1, "t": "caf\\xe9"}
+    assert counter.bad == 1

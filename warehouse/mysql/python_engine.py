@@ -116,6 +116,14 @@ def _bits(width: int) -> Callable[[Any], Any]:
     return enc
 
 
+class TextAsBytes(ValueError):
+    """A driver returned bytes for a character column (text that is not valid UTF-8).
+
+    mysqlclient and PyMySQL raise UnicodeDecodeError; a C layer may hand the bytes
+    over instead. Either way `export` re-reads the table with text as bytes.
+    """
+
+
 class _Utf8Counter:
     """Decode bytes as UTF-8, falling back to backslashreplace and counting those values."""
 
@@ -206,7 +214,12 @@ def batch_encoder(
         objs = build([fixed(r) for r in rows] if fixes else rows)
         if not objs:
             return b""
-        data = dumps(objs)
+        try:
+            data = dumps(objs)
+        except orjson.JSONEncodeError as exc:
+            if "bytes" in str(exc):
+                raise TextAsBytes(str(exc)) from None
+            raise
         if exact:
             return data.replace(sep, sep_nl)[1:-1] + b"\n"
         if data.count(b"},{") == len(objs) - 1:
@@ -290,7 +303,7 @@ def export(
     store = store or open_store(job.store_root, job.s3)
     try:
         return _export_once(job, store, text_bytes=False, on_rows=on_rows)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, TextAsBytes):
         log.warning(
             "%s.%s holds text that is not valid UTF-8; re-reading with backslashreplace",
             job.database,
