@@ -57,6 +57,10 @@ from warehouse.tunnel.common import (
 )
 
 ALIVE_COUNT_MAX = 2
+_CIPHERS = ",".join([
+    "aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com",
+    "aes128-ctr", "aes192-ctr", "aes256-ctr",
+])
 _PORT_ATTEMPTS = 3
 _POLL = 0.02
 
@@ -102,6 +106,9 @@ def ssh_argv(
         "PasswordAuthentication": "no",
         "KbdInteractiveAuthentication": "no",
         "ClearAllForwardings": "no",
+        # AES-GCM first: with AES-NI it costs ssh and sshd ~25% less CPU than chacha20
+        # (the default first choice); every name here exists since OpenSSH 6.5
+        "Ciphers": _CIPHERS,
         "LogLevel": "INFO",
     }
     interval = keepalive_interval(ssh_cfg)
