@@ -34,13 +34,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 from contextlib import suppress
-from pathlib import Path
 from typing import IO, Any
 
 from warehouse.config import SshConfig
@@ -55,6 +53,7 @@ from warehouse.tunnel.common import (
     log,
     unknown_key_message,
 )
+from warehouse.tunnel.procnet import free_port, listening
 
 ALIVE_COUNT_MAX = 2
 _CIPHERS = ",".join([
@@ -146,56 +145,6 @@ def ssh_env(ssh_cfg: SshConfig, environ: dict[str, str] | None = None) -> dict[s
     source = dict(os.environ) if environ is None else environ
     keep = _ENV_KEEP if ssh_cfg.key_file else (*_ENV_KEEP, "SSH_AUTH_SOCK")
     return {k: source[k] for k in keep if k in source}
-
-
-def _free_port(bind_address: str) -> int:
-    family = socket.AF_INET6 if ":" in bind_address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((bind_address, 0))
-        return int(s.getsockname()[1])
-
-
-def _listen_inodes(port: int) -> set[str] | None:
-    """Return the inodes of TCP sockets listening on `port` (None: no /proc/net/tcp)."""
-    found: set[str] = set()
-    seen = False
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        seen = True
-        for line in lines:
-            f = line.split()
-            if len(f) > 9 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
-                found.add(f[9])
-    return found if seen else None
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    out: set[str] = set()
-    with suppress(OSError):
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            with suppress(OSError):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:["):
-                    out.add(link[8:-1])
-    return out
-
-
-def _listening(pid: int, bind_address: str, port: int) -> bool:
-    owned = _socket_inodes(pid)
-    if len(owned) < 2 and os.path.isdir(f"/proc/{pid}/fd"):
-        return False  # only the connection to the bastion so far: skip reading the TCP table
-    inodes = _listen_inodes(port)
-    if inodes is not None:
-        return bool(inodes & owned)
-    host = "127.0.0.1" if bind_address in ("0.0.0.0", "::") else bind_address
-    try:  # no /proc: a connect probe (opens one channel the bastion closes at once)
-        socket.create_connection((host, port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def _parent_death_hook() -> Any:
@@ -310,7 +259,7 @@ class OpenSshTunnel:
 
     def _pick_port(self) -> int:
         try:
-            return _free_port(self.bind_address)
+            return free_port(self.bind_address)
         except OSError as exc:
             raise SourceUnavailable(
                 f"SSH tunnel {describe(self.cfg)}: cannot listen on {self.bind_address}: "
@@ -334,14 +283,15 @@ class OpenSshTunnel:
         while True:
             if self._proc.poll() is not None:
                 self._raise_start_failure()
-            if _listening(self._proc.pid, self.bind_address, port):
+            if listening(self._proc.pid, self.bind_address, port):
                 return
             if time.monotonic() > deadline:
+                said = self._stderr_tail() or "ssh said nothing"
                 self.close()
                 raise SourceUnavailable(
                     f"SSH bastion {describe(self.cfg)}: no forward after "
-                    f"{self.cfg.connect_timeout_seconds + 5:g}s ({self._stderr_tail() or 'ssh said nothing'}); "
-                    "check host, port and network"
+                    f"{self.cfg.connect_timeout_seconds + 5:g}s ({said}); check host, port "
+                    "and network"
                 )
             time.sleep(_POLL)
 
