@@ -10,8 +10,8 @@ TEXT with tabs, newlines and non-ASCII text). Then, in one run, rotating the var
   'NULL' look alike, \\r stays raw);
 - ours: the `warehouse import` command as a process (interpreter start to exit, tunnel,
   metadata, snapshot, export, state), once per tunnel backend and MySQL driver.
-Every run gets a fresh root; peak RSS and CPU seconds come from wait4() (the process
-and the children it reaped: ssh, gzip; not mariadbd or sshd). Ratios are anchor time /
+Every run gets a fresh root; CPU seconds come from wait4() and peak RSS from GNU time's
+%M (the process and the children it reaped: ssh, gzip; not mariadbd or sshd). Ratios are anchor time /
 our time (above 1 = faster than the anchor), from each variant's best and median wall.
 
     python bench/bench_import.py [--rows 1000000] [--repeat 2] [--backends openssh,paramiko]
@@ -60,17 +60,30 @@ FROM seq_1_to_{n}
 
 
 def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, bytes]:
-    """Run argv; return (wall seconds, CPU seconds, peak RSS MiB, output)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, ru = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv[:3]} failed ({proc.returncode}): {out.decode()[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out
+    """Run argv; return (wall seconds, CPU seconds, peak RSS MiB, output).
+
+    The peak RSS comes from GNU time's %M: a child started from this (large) process
+    inherits its RSS high-water mark across exec, so wait4's ru_maxrss would report at
+    least this process's size; GNU time's own small fork does not.
+    """
+    with tempfile.NamedTemporaryFile("r") as rss_file:
+        wrapped = [TIME, "-f", "%M", "-o", rss_file.name, *argv] if TIME else argv
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(wrapped, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=env)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"{argv[:3]} failed ({proc.returncode}): {out.decode()[-2000:]}")
+        text = rss_file.read().split()
+        rss = int(text[-1]) / 1024 if TIME and text else float("nan")
+    return wall, ru.ru_utime + ru.ru_stime, rss, out
+
+
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None  # GNU time (apt time)
 
 
 def anchor(ssh, db_port: int, out: Path) -> tuple[float, float, float, int]:
