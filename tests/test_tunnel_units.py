@@ -46,6 +46,8 @@ def test_argv_variants():
     assert "-i" not in argv and "IdentitiesOnly" not in _opts(argv)
     assert argv[argv.index("-L") + 1] == "[::1]:1:[fd00::5]:3306"
     assert keepalive_interval(_cfg(keepalive_seconds=0.2)) == 1
+    argv = ssh_argv(_cfg(key_file="/k/100%", known_hosts="/k/%h"), "ssh", "127.0.0.1", 1, "h", 2)
+    assert argv[argv.index("-i") + 1] == "/k/100%%" and _opts(argv)["UserKnownHostsFile"] == "/k/%%h"
 
 
 def test_ssh_environment_keeps_no_secret():

@@ -80,6 +80,11 @@ def _opt_value(value: str) -> str:
     return f'"{value}"' if any(c.isspace() for c in value) else value
 
 
+def _path(value: str) -> str:
+    # ssh expands %-tokens (%h, %u, ...) in known-hosts and identity paths
+    return os.path.expanduser(value).replace("%", "%%")
+
+
 def ssh_argv(
     ssh_cfg: SshConfig,
     ssh_bin: str,
@@ -94,7 +99,7 @@ def ssh_argv(
     opts = {
         "BatchMode": "yes",
         "StrictHostKeyChecking": strict,
-        "UserKnownHostsFile": _opt_value(os.path.expanduser(known)),
+        "UserKnownHostsFile": _opt_value(_path(known)),
         "GlobalKnownHostsFile": "/dev/null",
         "HashKnownHosts": "no",
         "UpdateHostKeys": "no",
@@ -120,7 +125,7 @@ def ssh_argv(
     for key, value in opts.items():
         argv += ["-o", f"{key}={value}"]
     if ssh_cfg.key_file:
-        argv += ["-i", os.path.expanduser(ssh_cfg.key_file)]
+        argv += ["-i", _path(ssh_cfg.key_file)]
     forward = f"{_host(bind_address)}:{bind_port}:{_host(remote_host)}:{remote_port}"
     argv += ["-L", forward, "-p", str(ssh_cfg.port), "-l", ssh_cfg.user, "--", ssh_cfg.host]
     return argv
