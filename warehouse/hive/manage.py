@@ -46,6 +46,7 @@ from warehouse.hive.session import session, target, warehouse_root_uri
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.tables import warehouse_specs
+from warehouse.hive.userviews import apply_views
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +160,12 @@ def ensure_tables(
 
 
 def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = None) -> HiveSummary:
-    """Create the database and the warehouse's tables (events, access_raw, agg_<job>)."""
-    summary = ensure_tables(cfg, warehouse_specs(cfg), replace=replace, client=client)
-    summary.action = "hive apply"
+    """Create the database, the warehouse's tables (events, access_raw, agg_<job>), then the
+    user's views of `[hive] views` in dependency order (`warehouse.hive.userviews`)."""
+    with session(cfg, client) as hive:
+        summary = ensure_tables(cfg, warehouse_specs(cfg), replace=replace, client=hive)
+        summary.action = "hive apply"
+        apply_views(cfg, hive, summary)
     return summary
 
 

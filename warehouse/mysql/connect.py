@@ -25,6 +25,7 @@ while we compress). Errors never carry the password (`mask_secret`).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 from collections.abc import Callable, Sequence
@@ -260,10 +261,22 @@ def stream_cursor(conn: Any, driver: str) -> Any:
 
         return conn.cursor(MySQLdb.cursors.SSCursor)
     if driver == "mysql-connector":
-        return conn.cursor(buffered=False)
+        return conn.cursor(cursor_class=_connector_stream_class())
     import pymysql.cursors
 
     return conn.cursor(pymysql.cursors.SSCursor)
+
+
+@functools.cache
+def _connector_stream_class() -> Any:
+    """Return mysql-connector's unbuffered cursor whose fetchmany ends with () as the others."""
+    from mysql.connector.cursor_cext import CMySQLCursor
+
+    class StreamCursor(CMySQLCursor):  # type: ignore[misc]
+        def fetchmany(self, size: int = 1) -> Any:
+            return super().fetchmany(size) or ()
+
+    return StreamCursor
 
 
 def batch_fetcher(conn: Any, cur: Any, driver: str) -> Callable[[int], Sequence[Any]]:
