@@ -272,7 +272,7 @@ def _connector_stream_class() -> Any:
     """Return mysql-connector's unbuffered cursor whose fetchmany ends with () as the others."""
     from mysql.connector.cursor_cext import CMySQLCursor
 
-    class StreamCursor(CMySQLCursor):  # type: ignore[misc]
+    class StreamCursor(CMySQLCursor):
         def fetchmany(self, size: int = 1) -> Any:
             return super().fetchmany(size) or ()
 

@@ -257,8 +257,23 @@ class OpenSshTunnel:
 
     @property
     def alive(self) -> bool:
-        """Return True while ssh runs and nothing reported it dead."""
-        return self.error is None and self._proc is not None and self._proc.poll() is None
+        """Return True while ssh runs and holds its listener (asked after errors only).
+
+        ssh closes the forwarded connections while it exits, a moment before the process
+        can be reaped: a client may see its connection drop first. So a running ssh that
+        no longer holds its listener counts as dying: wait for it (2 s at most) and keep
+        the reason it gave (a keepalive timeout, say) in `.error`.
+        """
+        proc = self._proc
+        if self.error is not None or proc is None:
+            return False
+        if proc.poll() is None and listening(proc.pid, self.bind_address, self.address[1]):
+            return True
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=2)
+        if self.error is None and not self._closing.is_set():
+            self.error = self._exit_reason()
+        return False
 
     # -- internals ---------------------------------------------------------------------
 
