@@ -161,8 +161,8 @@ def connect(
     try:
         cur = conn.cursor()
         try:
-            cur.execute("SET time_zone = '+00:00'")
-            cur.execute("SET SESSION net_write_timeout = 3600")
+            # one round trip for both (each one is a trip through the tunnel)
+            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600")
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         finally:
             cur.close()
