@@ -45,8 +45,7 @@ from warehouse.inputs import (
     open_input,
     read_blocks,
 )
-from warehouse.logs import EMPTY, MAX_LINE, NO_MATCH, TOO_LONG, compile_format
-from warehouse.logs.format import RELAXED_MAX
+from warehouse.logs import MAX_LINE, NO_MATCH, Classifier, compile_format, guess_format
 from warehouse.progress import Progress
 from warehouse.storage import ObjectStore, open_gzip_write, open_store, read_bytes
 from warehouse.storage import write_bytes as store_write_bytes
@@ -55,6 +54,7 @@ log = logging.getLogger(__name__)
 
 RANGE_BYTES = 32 << 20  # plain local files are split into ranges of this size
 BATCH = 512  # lines between writes to the gzip streams
+SAMPLES = 20  # "no match" lines kept per input range to name the format they look like
 _DUMPS_OPT = orjson.OPT_APPEND_NEWLINE
 
 __all__ = ["ParseSummary", "expand_inputs", "parse_logs"]
@@ -93,6 +93,7 @@ class _Result:
     keys: list[str] = field(default_factory=list)
     partitions: set[str] = field(default_factory=set)
     broken: str | None = None  # why the whole input was set aside (corrupt gzip)
+    samples: list[str] = field(default_factory=list)  # first "no match" lines
 
 
 @dataclass
@@ -111,6 +112,7 @@ class ParseSummary:
     max_reject_ratio: float = 0.5
     rejects_output: str = ""
     broken: list[str] = field(default_factory=list)
+    looks_like: str | None = None  # the preset the "no match" lines match, if any
 
     @property
     def rejected(self) -> int:
@@ -150,6 +152,11 @@ class ParseSummary:
         )
         if self.broken:
             text += f"; FAILED: {len(self.broken)} inputs set aside: " + "; ".join(self.broken)
+        if self.looks_like is not None:
+            text += (
+                f"; the '{NO_MATCH}' lines match preset {self.looks_like!r}: "
+                f"try --format {self.looks_like}"
+            )
         if self._too_many_rejects:
             text += (
                 f"; FAILED: {self.rejected / self.lines:.0%} of lines rejected, more than "
@@ -259,6 +266,8 @@ def parse_logs(
             summary.partitions |= r.partitions
             if r.broken:
                 summary.broken.append(r.broken)
+    samples = [line for results in by_source.values() for r in results for line in r.samples]
+    summary.looks_like = guess_format(samples[: SAMPLES * 5], compiled)
     summary.seconds = time.monotonic() - started
     log.info("parse: %s", summary.line())
     return summary
@@ -324,8 +333,8 @@ def _retire_stale(
 
 
 @functools.lru_cache(maxsize=4)
-def _components(settings: _Settings) -> tuple[Any, Builder]:
-    """Compile the format and load the resolver once per process."""
+def _components(settings: _Settings) -> tuple[Classifier, Builder]:
+    """Compile the format's classifier and load the resolver once per process."""
     fmt = compile_format(settings.fmt)
     resolver: Resolves
     if settings.patterns is None:
@@ -334,7 +343,7 @@ def _components(settings: _Settings) -> tuple[Any, Builder]:
         from warehouse.urls.resolver import Resolver
 
         resolver = Resolver.from_file(settings.patterns)
-    return fmt, event_builder(fmt, resolver, ip=settings.ip, user=settings.user)
+    return Classifier(fmt), event_builder(fmt, resolver, ip=settings.ip, user=settings.user)
 
 
 def _run_task(
@@ -372,9 +381,8 @@ def _set_aside(settings: _Settings, task: _Task, why: str) -> _Result:
 def _parse_task(
     settings: _Settings, task: _Task, bar: Progress | None, stdin: IO[bytes] | None
 ) -> _Result:
-    fmt, build = _components(settings)
-    match = fmt.regex.fullmatch
-    relaxed = fmt.relaxed.fullmatch if fmt.relaxed is not None else None
+    classifier, build = _components(settings)
+    classify = classifier.classify
     dumps = orjson.dumps
     opt = _DUMPS_OPT
     store = open_store(settings.root, settings.s3)
@@ -385,7 +393,7 @@ def _parse_task(
     writers: dict[str, IO[bytes]] = {}
     rejects: list[bytes] = []
     reject_writer: list[IO[bytes]] = []
-    unmatched = events = 0
+    unmatched = 0
     with ExitStack() as stack:
         f = open_input(src, settings.s3, task.start, stdin)
         if not src.stdin:
@@ -394,28 +402,20 @@ def _parse_task(
 
         def reject(n: int, reason: str, line: str) -> None:
             res.rejects[reason] += 1
+            if reason == NO_MATCH and len(res.samples) < SAMPLES:
+                res.samples.append(line)
             rec = {"source": src.name, "lineno": n, "reason": reason, "line": line[:MAX_LINE]}
             rejects.append(dumps(rec, option=opt))
 
         for lines, nbytes in read_blocks(f, task.end, max_line=MAX_LINE):
-            long = max(map(len, lines)) > MAX_LINE
             for j in range(0, len(lines), BATCH):
                 for line in lines[j : j + BATCH]:
                     lineno += 1
-                    m = match(line)
-                    if m is None and relaxed is not None and len(line) <= RELAXED_MAX:
-                        m = relaxed(line)
-                    if m is None or (long and len(line) > MAX_LINE):
-                        reason = (
-                            TOO_LONG if len(line) > MAX_LINE else EMPTY if not line else NO_MATCH
-                        )
-                        reject(lineno, reason, line)
+                    fields: Any = classify(line)
+                    if fields.__class__ is str:
+                        reject(lineno, fields, line)
                         continue
-                    ev: Any = build(m.groups())
-                    if ev.__class__ is str:
-                        reject(lineno, ev, line)
-                        continue
-                    events += 1
+                    ev = build(fields)
                     if ev["slug"] is None:
                         unmatched += 1
                     day = ev["ts"][:10]
@@ -442,7 +442,7 @@ def _parse_task(
                 bar.advance(nbytes, len(lines))
             res.nbytes += nbytes
     res.lines = lineno - first_lineno
-    res.events = events
+    res.events = res.lines - sum(res.rejects.values())  # every line is one or the other
     res.unmatched = unmatched
     res.partitions = set(bufs)
     return res
