@@ -181,6 +181,13 @@ def _mysqlclient(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
     conv.update({t: int for t in _INTS})
     conv.update({t: float for t in _FLOATS})
     conv.update({t: str for t in _TEXTUAL})
+    kwargs = _c_driver_kwargs(ep, database, text_bytes)
+    kwargs.update(conv=conv, connect_timeout=max(1, int(ep.connect_timeout)))
+    return MySQLdb.connect(**kwargs)
+
+
+def _c_driver_kwargs(ep: Endpoint, database: str | None, text_bytes: bool) -> dict[str, Any]:
+    """Return the connect() keywords mysqlclient and mysql-connector share."""
     kwargs: dict[str, Any] = {
         "host": ep.host,
         "port": ep.port,
@@ -188,15 +195,13 @@ def _mysqlclient(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
         "password": ep.password,
         "charset": "utf8mb4",
         "use_unicode": not text_bytes,
-        "conv": conv,
-        "connect_timeout": max(1, int(ep.connect_timeout)),
         "read_timeout": max(1, int(ep.read_timeout)),
         "write_timeout": max(1, int(ep.read_timeout)),
         "autocommit": False,
     }
     if database:
         kwargs["database"] = database
-    return MySQLdb.connect(**kwargs)
+    return kwargs
 
 
 def _ascii(v: bytes | str) -> str:
@@ -230,27 +235,17 @@ def _pymysql(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
 def _connector(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
     import mysql.connector
 
-    kwargs: dict[str, Any] = {
-        "host": ep.host,
-        "port": ep.port,
-        "user": ep.user,
-        "password": ep.password,
-        "charset": "utf8mb4",
-        "use_unicode": not text_bytes,
-        "use_pure": False,
-        "connection_timeout": max(1, int(ep.connect_timeout)),
-        "read_timeout": max(1, int(ep.read_timeout)),
-        "write_timeout": max(1, int(ep.read_timeout)),
-        "autocommit": False,
+    kwargs = _c_driver_kwargs(ep, database, text_bytes)
+    kwargs.update(
+        use_pure=False,
+        connection_timeout=max(1, int(ep.connect_timeout)),
         # never buffered: a buffered connection makes its C layer store whole results
         # (the export's memory would grow with the table); consume_results lets the
         # small metadata cursors leave rows unread
-        "buffered": False,
-        "consume_results": True,
-        "get_warnings": False,
-    }
-    if database:
-        kwargs["database"] = database
+        buffered=False,
+        consume_results=True,
+        get_warnings=False,
+    )
     return mysql.connector.connect(**kwargs)
 
 

@@ -43,6 +43,26 @@ class Forward(Protocol):
         """Return True while the tunnel is up and answering."""
 
 
+class ForwardBase:
+    """What every backend's tunnel records: its config, target, bind address and state."""
+
+    def __init__(
+        self,
+        ssh_cfg: SshConfig,
+        remote_host: str,
+        remote_port: int,
+        *,
+        bind_address: str | None = None,
+        bind_port: int = 0,
+    ) -> None:
+        self.cfg = ssh_cfg
+        self.remote = (remote_host, remote_port)
+        self.bind_address = bind_address or ssh_cfg.bind_address or "127.0.0.1"
+        self.bind_port = bind_port
+        self.error: str | None = None
+        self.address: tuple[str, int] = ("", 0)
+
+
 def describe(ssh_cfg: SshConfig) -> str:
     """Return how a bastion is named in messages: `[ssh.NAME] user@host:port`."""
     return f"[ssh.{ssh_cfg.name}] {ssh_cfg.user}@{ssh_cfg.host}:{ssh_cfg.port}"

@@ -44,6 +44,7 @@ from typing import IO, Any
 from warehouse.config import SshConfig
 from warehouse.errors import ConfigError, SourceUnavailable
 from warehouse.tunnel.common import (
+    ForwardBase,
     HostKeyRefused,
     TunnelDown,
     changed_key_message,
@@ -168,7 +169,7 @@ def _parent_death_hook() -> Any:
 _PORT_TAKEN = re.compile(r"Address already in use|cannot listen to port|Could not request local")
 
 
-class OpenSshTunnel:
+class OpenSshTunnel(ForwardBase):
     """A running `ssh -N -L`: `.address` is (host, port); `.error` is set once it dropped."""
 
     def __init__(
@@ -180,12 +181,9 @@ class OpenSshTunnel:
         bind_address: str | None = None,
         bind_port: int = 0,
     ) -> None:
-        self.cfg = ssh_cfg
-        self.remote = (remote_host, remote_port)
-        self.bind_address = bind_address or ssh_cfg.bind_address or "127.0.0.1"
-        self.bind_port = bind_port
-        self.error: str | None = None
-        self.address: tuple[str, int] = ("", 0)
+        super().__init__(
+            ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port
+        )
         self.argv: list[str] = []
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None

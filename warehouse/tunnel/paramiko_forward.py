@@ -33,6 +33,7 @@ import paramiko
 from warehouse.config import SshConfig
 from warehouse.errors import SourceUnavailable
 from warehouse.tunnel.common import (
+    ForwardBase,
     HostKeyRefused,
     TunnelDown,
     changed_key_message,
@@ -66,7 +67,7 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
             client.save_host_keys(cfg.known_hosts)
 
 
-class ParamikoTunnel:
+class ParamikoTunnel(ForwardBase):
     """A running local forward: `.address` is (host, port); `.error` is set once it dropped."""
 
     def __init__(
@@ -78,12 +79,9 @@ class ParamikoTunnel:
         bind_address: str | None = None,
         bind_port: int = 0,
     ) -> None:
-        self.cfg = ssh_cfg
-        self.remote = (remote_host, remote_port)
-        self.bind_address = bind_address or ssh_cfg.bind_address or "127.0.0.1"
-        self.bind_port = bind_port
-        self.error: str | None = None
-        self.address: tuple[str, int] = ("", 0)
+        super().__init__(
+            ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port
+        )
         self._client: paramiko.SSHClient | None = None
         self._transport: paramiko.Transport | None = None
         self._listener: socket.socket | None = None
