@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from warehouse.errors import InputMissing, SourceUnavailable
+from warehouse.errors import ConfigError, InputMissing, SourceUnavailable
+from warehouse.scratch import tmp_file_name
 from warehouse.storage.base import ObjectInfo, is_hidden
+
+# errors that only a write can cause: the store, not the caller's input, is the problem
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+
+
+def _write_error(path: Path, exc: OSError) -> SourceUnavailable:
+    return SourceUnavailable(
+        f"cannot write {path}: {exc.strerror or exc}; check free space and permissions there"
+    )
 
 
 class LocalStore:
@@ -41,21 +52,31 @@ class LocalStore:
 
     @contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:
-        """Write to `_tmp.<name>.<uuid>` beside `key`; rename over `key` on clean exit."""
+        """Write to `_tmp.<name>.<pid>-<random>` beside `key`; rename over `key` on clean exit.
+
+        A full disk (or quota, or read-only file system) while writing is SourceUnavailable
+        naming the file; the temporary file is removed whatever happens.
+        """
         final = self._p(key)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SourceUnavailable(f"cannot create {final.parent}: {exc.strerror}") from None
-        tmp = final.with_name(f"_tmp.{final.name}.{uuid.uuid4().hex[:12]}")
-        f = open(tmp, "wb")  # noqa: SIM115 - closed below
+        tmp = final.with_name(tmp_file_name(final.name))
+        try:
+            f = open(tmp, "wb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise _write_error(final, exc) from None
         try:
             yield f
             f.close()
             os.replace(tmp, final)
-        except BaseException:
-            f.close()
+        except BaseException as exc:
+            with contextlib.suppress(OSError):  # closing flushes: on a full disk it fails again
+                f.close()
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+                raise _write_error(final, exc) from None
             raise
 
     def list(self, prefix: str = "", *, include_hidden: bool = False) -> Iterator[ObjectInfo]:
@@ -93,6 +114,11 @@ class LocalStore:
             except OSError:
                 break
             parent = parent.parent
+
+    def check_root(self) -> None:
+        """Fail fast when the root exists but is not a folder (ConfigError)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"warehouse root {self.path} is not a folder; fix [warehouse] root")
 
     def publish(self, src: str, dst: str) -> None:
         """Atomically move `src` to `dst`."""
