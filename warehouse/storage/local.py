@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +13,17 @@ from typing import IO
 
 from warehouse.errors import InputMissing, SourceUnavailable
 from warehouse.storage.base import ObjectInfo, is_hidden
+
+_STORAGE_ERRNOS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO, errno.EACCES, errno.EPERM
+}
+
+
+def _write_error(path: Path, exc: OSError) -> SourceUnavailable:
+    return SourceUnavailable(
+        f"cannot write {path}: {exc.strerror or exc}; free space or fix the warehouse root, "
+        "then re-run"
+    )
 
 
 class LocalStore:
@@ -48,14 +61,21 @@ class LocalStore:
         except OSError as exc:
             raise SourceUnavailable(f"cannot create {final.parent}: {exc.strerror}") from None
         tmp = final.with_name(f"_tmp.{final.name}.{uuid.uuid4().hex[:12]}")
-        f = open(tmp, "wb")  # noqa: SIM115 - closed below
+        try:
+            f = open(tmp, "wb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise _write_error(final, exc) from None
         try:
             yield f
             f.close()
             os.replace(tmp, final)
-        except BaseException:
-            f.close()
+        except BaseException as exc:
+            # closing flushes and can fail again (a full disk): the unlink must still run
+            with contextlib.suppress(OSError):
+                f.close()
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+                raise _write_error(final, exc) from None
             raise
 
     def list(self, prefix: str = "", *, include_hidden: bool = False) -> Iterator[ObjectInfo]:
@@ -97,8 +117,10 @@ class LocalStore:
     def publish(self, src: str, dst: str) -> None:
         """Atomically move `src` to `dst`."""
         target = self._p(dst)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._p(src), target)
         except FileNotFoundError:
             raise InputMissing(f"{self._p(src)} does not exist") from None
+        except OSError as exc:
+            raise _write_error(target, exc) from None

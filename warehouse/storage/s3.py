@@ -142,7 +142,7 @@ class S3Store:
             raise _unavailable(self.uri(key), exc) from None
         except BotoCoreError as exc:
             raise _unavailable(self.uri(key), exc) from None
-        return io.BufferedReader(_ChunkReader(resp["Body"]), buffer_size=1024 * 1024)
+        return io.BufferedReader(_ChunkReader(resp["Body"], self.uri(key)), buffer_size=1024 * 1024)
 
     @contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:
