@@ -62,6 +62,7 @@ def parse_logs(
     range_bytes: int = RANGE_BYTES,
     run_date: dt.date | None = None,
     start_method: str | None = None,
+    store: ObjectStore | None = None,
 ) -> ParseSummary:
     """Parse `inputs` into ROOT/events and ROOT/rejects; return the summary.
 
@@ -71,7 +72,8 @@ def parse_logs(
     input's staged objects are removed). An input that cannot be read, or is judged bad,
     is reported in the summary and the others are still parsed.
     `range_bytes`, `run_date` and `start_method` (worker processes: "fork" or "spawn";
-    default fork unless other threads run) exist for tests and tools.
+    default fork unless other threads run) exist for tests and tools; `store` (the root's
+    store, used to stage-check, publish and record state; workers open their own) too.
     """
     started = time.monotonic()
     fmt_text = fmt or cfg.logs.format
@@ -92,7 +94,7 @@ def parse_logs(
         cfg.s3,
         (run_date or dt.datetime.now(dt.UTC).date()).isoformat(),
     )
-    store = open_store(cfg.root, cfg.s3)
+    store = store or open_store(cfg.root, cfg.s3)
     summary = ParseSummary(
         output=store.uri("events"),
         inputs=len(sources),
