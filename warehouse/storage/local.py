@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import uuid
 from collections.abc import Iterator
@@ -83,11 +84,17 @@ class LocalStore:
         base = self._p(prefix)
         if base.is_file():
             candidates = [base]
-        else:
-            folder = base if base.is_dir() else base.parent
-            if not folder.is_dir():
+        elif base.is_dir():
+            candidates = [p for p in base.rglob("*") if p.is_file()]
+        else:  # a name prefix: look only at the folder's entries that start with it
+            if not base.parent.is_dir():
                 return
-            candidates = sorted(p for p in folder.rglob("*") if p.is_file())
+            candidates = []
+            for p in base.parent.glob(glob.escape(base.name) + "*"):
+                if p.is_file():
+                    candidates.append(p)
+                elif p.is_dir():
+                    candidates += [q for q in p.rglob("*") if q.is_file()]
         out: list[ObjectInfo] = []
         for p in candidates:
             key = p.relative_to(self.path).as_posix()
