@@ -15,15 +15,13 @@ from typing import IO
 from warehouse.errors import InputMissing, SourceUnavailable
 from warehouse.storage.base import ObjectInfo, is_hidden
 
-_STORAGE_ERRNOS = {
-    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO, errno.EACCES, errno.EPERM
-}
+# errors that only a write can cause: the store, not the caller's input, is the problem
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 
 
 def _write_error(path: Path, exc: OSError) -> SourceUnavailable:
     return SourceUnavailable(
-        f"cannot write {path}: {exc.strerror or exc}; free space or fix the warehouse root, "
-        "then re-run"
+        f"cannot write {path}: {exc.strerror or exc}; check free space and permissions there"
     )
 
 
@@ -55,7 +53,11 @@ class LocalStore:
 
     @contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:
-        """Write to `_tmp.<name>.<uuid>` beside `key`; rename over `key` on clean exit."""
+        """Write to `_tmp.<name>.<uuid>` beside `key`; rename over `key` on clean exit.
+
+        A full disk (or quota, or read-only file system) while writing is SourceUnavailable
+        naming the file; the temporary file is removed whatever happens.
+        """
         final = self._p(key)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -71,11 +73,10 @@ class LocalStore:
             f.close()
             os.replace(tmp, final)
         except BaseException as exc:
-            # closing flushes and can fail again (a full disk): the unlink must still run
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # closing flushes: on a full disk it fails again
                 f.close()
             tmp.unlink(missing_ok=True)
-            if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+            if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
                 raise _write_error(final, exc) from None
             raise
 
