@@ -126,7 +126,7 @@ def test_spark_json_lists_partition_columns_last_and_hive_uses_json_serde() -> N
     hive = render_create(events_spec(), dialect="hive", root_uri=S3_ROOT, database="w")[0]
     assert "USING json" in spark and "PARTITIONED BY (`dt`)" in spark
     assert spark.index("`params`") < spark.index("`dt` STRING")
-    assert "org.apache.hadoop.hive.serde2.JsonSerDe" in hive and "CREATE EXTERNAL TABLE" in hive
+    assert "org.apache.hive.hcatalog.data.JsonSerDe" in hive and "CREATE EXTERNAL TABLE" in hive
     assert "`user` STRING" in hive  # a keyword: backquoted
     assert "LOCATION 's3://acme-warehouse/prod/events'" in hive
 

@@ -591,7 +591,7 @@ def test_hive_dialect_json_ddl_gets_past_the_parser(hive_server: Any, tmp_path: 
             )
             with pytest.raises(QueryFailed) as err:
                 client.execute(statement)
-            assert "org.apache.hadoop.hive.serde2.JsonSerDe not found" in str(err.value)
+            assert "org.apache.hive.hcatalog.data.JsonSerDe not found" in str(err.value)
             assert "PARSE_SYNTAX_ERROR" not in str(err.value)
 
 

@@ -18,6 +18,7 @@ import click
 
 from warehouse.config import Config, load_config
 from warehouse.errors import ConfigError, InputMissing, WarehouseError
+from warehouse.runsummary import STAGES
 
 log = logging.getLogger("warehouse")
 
@@ -302,7 +303,7 @@ def import_(state: _State, selector: str | None, engine: str | None, full: bool)
 
 @cli.command()
 @_date_options
-@click.option("--only", type=click.Choice(["parse", "events", "aggregate", "import"]), help="run one stage")
+@click.option("--only", type=click.Choice(STAGES), help="run one stage")
 @click.option("--force", is_flag=True, help="redo stages already complete")
 @pass_state
 def run(
@@ -355,6 +356,18 @@ def config_check(state: _State) -> None:
     cfg = state.cfg
     check(cfg)
     click.echo(describe(cfg))
+    hc = cfg.hive
+    if hc is not None and hc.views:
+        from warehouse.hive.userviews import load_views, ordered
+
+        views = ordered(load_views(hc.views))
+        click.echo(f"# views in {hc.views}, in the order hive apply creates them: "
+                   + (", ".join(v.name for v in views) or "none"))
+    if hc is not None and hc.reports:
+        from warehouse.hive.reports import load_reports
+
+        reports = load_reports(hc.reports)
+        click.echo(f"# reports in {hc.reports}: " + (", ".join(r.table for r in reports) or "none"))
     click.echo(f"config check: ok ({cfg.path or 'embedded defaults'})")
 
 

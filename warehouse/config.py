@@ -12,6 +12,7 @@ the field metadata; `describe()` prints the active values with secrets masked.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -69,6 +70,28 @@ class HiveConfig:
     auth: str = _opt("NONE", "PyHive auth mechanism: NONE, LDAP, CUSTOM or KERBEROS")
     password_env: str | None = _opt(None, "environment variable holding the Hive password")
     timeout_seconds: float = _opt(30.0, "connect timeout")
+    views: str | None = _opt(
+        None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
+    )
+    reports: str | None = _opt(
+        None, "folder of *.hql files, a SELECT with ${dt} each (run materialises report_<name>)",
+        path=True,
+    )
+
+
+@dataclass(frozen=True)
+class GlueConfig:
+    """`[glue]`: the AWS Glue Data Catalog that holds the tables (no HiveServer2 needed)."""
+
+    database: str = _opt("warehouse", "Glue database holding the warehouse tables")
+    region: str = _opt("us-east-1", "AWS region of the catalog")
+    endpoint_url: str | None = _opt(None, "Glue API endpoint (test server); unset for AWS")
+    catalog_id: str | None = _opt(None, "AWS account id of the catalog; unset: the caller's")
+    projection: bool = _opt(
+        False, "write Athena partition projection on dt-partitioned tables (no partition calls)"
+    )
+    projection_start: str = _opt("2000-01-01", "first dt that partition projection covers")
+    timeout_seconds: float = _opt(30.0, "connect and read timeout of each Glue call")
 
 
 @dataclass(frozen=True)
@@ -199,6 +222,7 @@ class Config:
     s3: S3Config = field(default_factory=S3Config)
     logs: LogsConfig = field(default_factory=LogsConfig)
     hive: HiveConfig | None = None
+    glue: GlueConfig | None = None
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)
     ssh: Mapping[str, SshConfig] = field(default_factory=dict)
     mysql: Mapping[str, MysqlSourceConfig] = field(default_factory=dict)
@@ -334,6 +358,7 @@ _SECTIONS: dict[str, type] = {
     "s3": S3Config,
     "logs": LogsConfig,
     "hive": HiveConfig,
+    "glue": GlueConfig,
     "aggregate": AggregateConfig,
     "cron": CronConfig,
     "emr": EmrConfig,
@@ -422,6 +447,22 @@ def _join(path: Path | None, problems: list[str]) -> str:
     return f"{where}: {len(problems)} problems: " + "; ".join(problems)
 
 
+def _glue_problems(glue: GlueConfig) -> list[str]:
+    """Return what is wrong in `[glue]` (Glue's database names: lower-case, <= 255 chars)."""
+    problems = []
+    if not re.fullmatch(r"[a-z0-9_]{1,255}", glue.database):
+        problems.append(
+            f"[glue] database {glue.database!r} must be lower-case letters, digits or _"
+        )
+    try:
+        dt.date.fromisoformat(glue.projection_start)
+    except ValueError:
+        problems.append(f"[glue] projection_start {glue.projection_start!r} is not YYYY-MM-DD")
+    if glue.timeout_seconds <= 0:
+        problems.append("[glue] timeout_seconds must be positive")
+    return problems
+
+
 def validate(cfg: Config) -> list[str]:
     """Return the cross-field problems of a config (empty when it is consistent)."""
     problems: list[str] = []
@@ -436,6 +477,8 @@ def validate(cfg: Config) -> list[str]:
             problems.append(f'[hive] dialect must be "hive" or "spark", not {cfg.hive.dialect!r}')
         if cfg.hive.tunnel and cfg.hive.tunnel not in cfg.ssh:
             problems.append(f"[hive] tunnel {cfg.hive.tunnel!r} has no [ssh.{cfg.hive.tunnel}]")
+    if cfg.glue is not None:
+        problems.extend(_glue_problems(cfg.glue))
     unknown = [j for j in cfg.aggregate.jobs if j not in KNOWN_JOBS]
     if unknown:
         problems.append(

@@ -1,4 +1,4 @@
-"""The nightly run: parse a day's logs, register events, aggregate, import MySQL.
+"""The nightly run: parse a day's logs, register events, aggregate, import MySQL, reports.
 
 Stages run stage by stage over the requested dates (a backfill parses every date first,
 then aggregates the union of the dates the parses touched once per job). Each (date,
@@ -17,7 +17,9 @@ The events stage registers the touched `events` partitions and the day's `access
 partition (the raw log folder of that day, when `[logs] input` names a folder per day).
 Dependencies: events and aggregate need that day's parse; import needs nothing (it
 copies MySQL's current state, so a backfill imports once, for its last date).
-Stages whose section is absent ([hive], [mysql.*]) are skipped and said so.
+The reports stage materialises `[hive] reports` for each date (after aggregate and
+import, which it re-runs after); it needs that day's parse.
+Stages whose section is absent ([hive], [mysql.*], [hive] reports) are skipped and said so.
 """
 
 from __future__ import annotations
@@ -411,3 +413,22 @@ class _Night:
         with self._recording([(last, rec)]):
             summary = _check(run_import(self.cfg, None, progress=False))
             self._end(last, rec, summary=summary)
+
+    def _stage_reports(self) -> None:
+        if self.cfg.hive is None or not self.cfg.hive.reports:
+            for day in self.dates:
+                self._result(day, "reports", SKIPPED, "no [hive] reports folder")
+            return
+        from warehouse.hive.reports import run_reports
+
+        for day in self.dates:
+            if self._blocked_by_parse(day, "reports"):
+                continue
+            if not self._needs(day, "reports", ("parse", "events", "aggregate", "import")):
+                self._result(day, "reports", COMPLETE)
+                continue
+            rec = self._start(day, "reports")
+            with self._recording([(day, rec)]):
+                summary = _check(run_reports(self.cfg, day))
+                rec["tables"] = summary.done
+                self._end(day, rec, summary=summary, detail=f"{len(summary.done)} reports")

@@ -17,17 +17,15 @@ dropping one keeps its files) or drop it by hand and re-run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import ConfigError, QueryFailed
 from warehouse.hive.client import HiveClient, Result, split_statements
+from warehouse.hive.ddl import SPEC_PROPERTY, render_table, statements_fingerprint
 from warehouse.hive.metastore import (
     Described,
     describe,
@@ -40,7 +38,6 @@ from warehouse.hive.partitions import add_partitions, find_partitions, register_
 from warehouse.hive.render import (
     Dialect,
     location_uri,
-    render_create,
     render_database,
     render_view,
     table_ref,
@@ -49,10 +46,10 @@ from warehouse.hive.session import session, target, warehouse_root_uri
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.tables import warehouse_specs
+from warehouse.hive.userviews import apply_views
 
 log = logging.getLogger(__name__)
 
-SPEC_PROPERTY = "warehouse.spec"
 
 __all__ = [
     "HiveSummary",
@@ -78,19 +75,6 @@ def _dialect(cfg: Config) -> Dialect:
 
 
 # --- tables ----------------------------------------------------------------------------
-
-
-def render_table(spec: TableSpec, *, dialect: Dialect, root_uri: str, database: str) -> list[str]:
-    """Return the CREATE statements for `spec` with its DDL fingerprint in TBLPROPERTIES."""
-    plain = render_create(spec, dialect=dialect, root_uri=root_uri, database=database)
-    digest = hashlib.sha256("\n".join(plain).encode("utf-8")).hexdigest()[:16]
-    stamped = replace(spec, properties={**spec.properties, SPEC_PROPERTY: digest})
-    return render_create(stamped, dialect=dialect, root_uri=root_uri, database=database)
-
-
-def _fingerprint(statements: Sequence[str]) -> str:
-    m = re.search(rf"'{re.escape(SPEC_PROPERTY)}' = '([0-9a-f]+)'", "\n".join(statements))
-    return m.group(1) if m else ""
 
 
 def _same_location(a: str, b: str) -> bool:
@@ -160,7 +144,7 @@ def ensure_tables(
                     summary.created.append(spec.name)
                     continue
                 props = table_properties(hive, hc.database, spec.name)
-                if props.get(SPEC_PROPERTY) == _fingerprint(statements):
+                if props.get(SPEC_PROPERTY) == statements_fingerprint(statements):
                     summary.unchanged.append(spec.name)
                     continue
                 if replace:
@@ -176,9 +160,12 @@ def ensure_tables(
 
 
 def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = None) -> HiveSummary:
-    """Create the database and the warehouse's tables (events, access_raw, agg_<job>)."""
-    summary = ensure_tables(cfg, warehouse_specs(cfg), replace=replace, client=client)
-    summary.action = "hive apply"
+    """Create the database, the warehouse's tables (events, access_raw, agg_<job>), then the
+    user's views of `[hive] views` in dependency order (`warehouse.hive.userviews`)."""
+    with session(cfg, client) as hive:
+        summary = ensure_tables(cfg, warehouse_specs(cfg), replace=replace, client=hive)
+        summary.action = "hive apply"
+        apply_views(cfg, hive, summary)
     return summary
 
 

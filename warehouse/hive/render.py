@@ -1,7 +1,8 @@
 """Render table specs to HQL for a dialect: pure functions over the templates in hql/.
 
 Dialects:
-- `hive`: EMR's Hive 3.1. JSON tables use `org.apache.hadoop.hive.serde2.JsonSerDe`.
+- `hive`: EMR's Hive 3.1. JSON tables use `org.apache.hive.hcatalog.data.JsonSerDe` (Athena and
+  Trino read it too).
 - `spark`: Spark's Thrift server. JSON tables are `USING json` data-source tables
   (Hive's JSON SerDes are not in pyspark's jars); delimited text and RegexSerDe tables
   are Hive-format tables rendered exactly as for `hive`.

@@ -12,7 +12,7 @@ COMMENT 'output of the daily_actions aggregation'
 PARTITIONED BY (
   `dt` STRING COMMENT 'UTC date, YYYY-MM-DD'
 )
-ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.JsonSerDe'
+ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
 STORED AS TEXTFILE
 LOCATION 's3://acme-warehouse/prod/aggregates/daily_actions'
-TBLPROPERTIES ('warehouse.spec' = '5b47ea1881766d20');
+TBLPROPERTIES ('warehouse.spec' = 'f7fa697cc0d24c4c');

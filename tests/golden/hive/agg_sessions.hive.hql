@@ -11,7 +11,7 @@ COMMENT 'output of the sessions aggregation'
 PARTITIONED BY (
   `dt` STRING COMMENT 'UTC date, YYYY-MM-DD'
 )
-ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.JsonSerDe'
+ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
 STORED AS TEXTFILE
 LOCATION 's3://acme-warehouse/prod/aggregates/sessions'
-TBLPROPERTIES ('warehouse.spec' = '75fef9f5e8c843fc');
+TBLPROPERTIES ('warehouse.spec' = 'cb10102d7da921c4');

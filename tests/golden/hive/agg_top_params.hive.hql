@@ -9,7 +9,7 @@ COMMENT 'output of the top_params aggregation'
 PARTITIONED BY (
   `dt` STRING COMMENT 'UTC date, YYYY-MM-DD'
 )
-ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.JsonSerDe'
+ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
 STORED AS TEXTFILE
 LOCATION 's3://acme-warehouse/prod/aggregates/top_params'
-TBLPROPERTIES ('warehouse.spec' = 'c50afde4d0c6feb6');
+TBLPROPERTIES ('warehouse.spec' = '8901a2edc4de244f');

@@ -19,7 +19,7 @@ COMMENT 'behaviour events parsed from the access logs'
 PARTITIONED BY (
   `dt` STRING COMMENT 'UTC date, YYYY-MM-DD'
 )
-ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.JsonSerDe'
+ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'
 STORED AS TEXTFILE
 LOCATION 's3://acme-warehouse/prod/events'
-TBLPROPERTIES ('warehouse.spec' = 'e23748539df84cd0');
+TBLPROPERTIES ('warehouse.spec' = '3f3b6ff709741863');

@@ -1,0 +1,387 @@
+"""The AWS Glue Data Catalog as the warehouse's catalog (`[glue]`), through boto3's Glue API.
+
+A table in Glue carries what the HiveServer2 path's DDL says (`hive` dialect): the same
+columns, SerDe, SerDe properties, location and partition keys, and the same fingerprint
+in the table parameter `warehouse.spec` (`warehouse.hive.ddl`), so EMR's Hive, Spark,
+Athena and Trino all read the same table. The rules of the HiveServer2 path hold:
+idempotent (an unchanged table is left alone), a changed table is reported (exit 5)
+unless `replace`, partitions are added only when missing, 100 per `batch_create_partition`
+call. Which partitions exist is decided by the caller from the root
+(`warehouse.hive.partitions.find_partitions`: never one still being written).
+
+Views are not written here: Glue stores a Hive view only as an engine writes it (see
+README, "Glue Data Catalog and Athena").
+
+Optional Athena partition projection (`[glue] projection = true`): dt-partitioned tables
+get `projection.*` and `storage.location.template` parameters so Athena finds a new day
+without any catalog call. Partitions are still registered, for EMR's Hive and Spark,
+which do not read projection parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from warehouse.config import Config, GlueConfig
+from warehouse.errors import SourceUnavailable
+from warehouse.hive.ddl import SPEC_PROPERTY, fingerprint
+from warehouse.hive.render import location_uri
+from warehouse.hive.spec import TableSpec
+from warehouse.hive.summary import HiveSummary
+
+log = logging.getLogger(__name__)
+
+JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"
+REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
+TEXT_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
+OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+PARTITIONS_PER_CALL = 100  # batch_create_partition's limit
+_PROJECTION_PREFIXES = ("projection.", "storage.location.template")
+
+__all__ = [
+    "GlueCatalog",
+    "partition_input",
+    "projection_parameters",
+    "table_input",
+]
+
+
+# --- pure: what Glue stores ---------------------------------------------------------------
+
+
+def _serde(spec: TableSpec) -> dict[str, Any]:
+    if spec.storage == "json":
+        return {"SerializationLibrary": JSON_SERDE, "Parameters": {}}
+    if spec.storage == "regex":
+        if not spec.regex:
+            raise ValueError(f"table {spec.name}: regex storage needs a regex")
+        return {"SerializationLibrary": REGEX_SERDE, "Parameters": {"input.regex": spec.regex}}
+    if spec.storage == "text":
+        fmt = spec.text_format
+        if fmt is None:
+            raise ValueError(f"table {spec.name}: text storage needs a text_format")
+        params = {
+            "field.delim": fmt.field_delim,
+            "serialization.format": fmt.field_delim,
+            "line.delim": fmt.line_delim,
+            "serialization.null.format": fmt.null_string,
+        }
+        if fmt.escape:
+            params["escape.delim"] = fmt.escape
+        return {"SerializationLibrary": TEXT_SERDE, "Parameters": params}
+    raise ValueError(f"table {spec.name}: unknown storage {spec.storage!r}")
+
+
+def _column(name: str, type_: str, comment: str | None) -> dict[str, str]:
+    out = {"Name": name.lower(), "Type": type_.lower()}
+    if comment:
+        out["Comment"] = comment
+    return out
+
+
+def _storage(spec: TableSpec, location: str) -> dict[str, Any]:
+    return {
+        "Columns": [_column(c.name, c.type, c.comment) for c in spec.columns],
+        "Location": location,
+        "InputFormat": INPUT_FORMAT,
+        "OutputFormat": OUTPUT_FORMAT,
+        "Compressed": False,
+        "NumberOfBuckets": -1,
+        "SerdeInfo": _serde(spec),
+        "BucketColumns": [],
+        "SortColumns": [],
+        "StoredAsSubDirectories": False,
+    }
+
+
+def projection_parameters(spec: TableSpec, *, root_uri: str, start: str) -> dict[str, str]:
+    """Return Athena's partition-projection parameters for a table partitioned by dt only.
+
+    Other tables (e.g. MySQL imports, partitioned by `load` timestamps) get none: their
+    partitions cannot be enumerated from a range.
+    """
+    if spec.partition_names != ("dt",):
+        return {}
+    return {
+        "projection.enabled": "true",
+        "projection.dt.type": "date",
+        "projection.dt.format": "yyyy-MM-dd",
+        "projection.dt.range": f"{start},NOW",
+        "projection.dt.interval": "1",
+        "projection.dt.interval.unit": "DAYS",
+        "storage.location.template": location_uri(root_uri, spec.location) + "/dt=${dt}",
+    }
+
+
+def table_input(
+    spec: TableSpec, *, root_uri: str, database: str, projection_start: str | None = None
+) -> dict[str, Any]:
+    """Return Glue's TableInput for `spec`: what `hive apply` would create through HiveServer2.
+
+    `projection_start` (YYYY-MM-DD) adds Athena partition projection for dt-partitioned
+    tables. Raises ValueError for a spec that cannot be expressed (as `render_create`).
+    """
+    params = {
+        "EXTERNAL": "TRUE",
+        "classification": {"json": "json", "text": "csv", "regex": "regex"}[spec.storage],
+        **spec.properties,
+        SPEC_PROPERTY: fingerprint(spec, dialect="hive", root_uri=root_uri, database=database),
+    }
+    if projection_start:
+        params.update(projection_parameters(spec, root_uri=root_uri, start=projection_start))
+    out: dict[str, Any] = {
+        "Name": spec.name.lower(),
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": params,
+        "StorageDescriptor": _storage(spec, location_uri(root_uri, spec.location)),
+        "PartitionKeys": [_column(c.name, c.type, c.comment) for c in spec.partition_by],
+    }
+    if spec.comment:
+        out["Description"] = spec.comment
+    return out
+
+
+def partition_input(spec: TableSpec, values: Mapping[str, str], location: str) -> dict[str, Any]:
+    """Return Glue's PartitionInput for one partition of `spec` at `location`."""
+    return {
+        "Values": [str(values[n]) for n in spec.partition_names],
+        "StorageDescriptor": _storage(spec, location),
+        "Parameters": {},
+    }
+
+
+def _partition_location(root_uri: str, spec: TableSpec, values: Mapping[str, str]) -> str:
+    path = "/".join(f"{n}={values[n]}" for n in spec.partition_names)
+    return location_uri(root_uri, f"{spec.location}/{path}")
+
+
+# --- the catalog ------------------------------------------------------------------------
+
+
+def _client(glue: GlueConfig) -> Any:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client(
+        "glue",
+        region_name=glue.region,
+        endpoint_url=glue.endpoint_url,
+        config=BotoConfig(
+            connect_timeout=glue.timeout_seconds,
+            read_timeout=glue.timeout_seconds,
+            retries={"max_attempts": 4, "mode": "standard"},
+        ),
+    )
+
+
+class GlueCatalog:
+    """Tables and partitions of the warehouse in the Glue Data Catalog (`[glue]`)."""
+
+    def __init__(self, cfg: Config, root_uri: str, *, client: Any = None) -> None:
+        if cfg.glue is None:
+            raise ValueError("GlueCatalog needs a [glue] section")
+        self.glue = cfg.glue
+        self.root_uri = root_uri
+        self._api = client
+
+    @property
+    def api(self) -> Any:
+        """Return the boto3 Glue client (created on first use)."""
+        if self._api is None:
+            self._api = _client(self.glue)
+        return self._api
+
+    @property
+    def target(self) -> str:
+        """Return where the catalog is, for summaries and errors."""
+        where = self.glue.endpoint_url or f"region {self.glue.region}"
+        return f"Glue database {self.glue.database} at {where}"
+
+    def _ids(self) -> dict[str, str]:
+        return {"CatalogId": self.glue.catalog_id} if self.glue.catalog_id else {}
+
+    def _call(self, op: str, **kwargs: Any) -> Any:
+        """Call Glue's `op`; raise SourceUnavailable (exit 3) when Glue cannot be reached."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.api, op)(**self._ids(), **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("AccessDeniedException", "UnrecognizedClientException",
+                        "ExpiredTokenException", "ThrottlingException"):
+                raise SourceUnavailable(
+                    f"{self.target}: {op} refused ({code}); check the IAM policy "
+                    "in the README (Glue Data Catalog and Athena)"
+                ) from None
+            raise
+        except BotoCoreError as exc:
+            raise SourceUnavailable(f"{self.target} unreachable: {exc}") from None
+
+    def _pages(self, op: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page = self._call(op, **kwargs, **({"NextToken": token} if token else {}))
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def ensure_database(self) -> None:
+        """Create the Glue database when it is missing."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call("get_database", Name=self.glue.database)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
+                raise SourceUnavailable(f"{self.target}: {exc}") from None
+            self._call(
+                "create_database",
+                DatabaseInput={"Name": self.glue.database,
+                               "Description": "warehouse tables (see its README)"},
+            )
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """Return the catalog's tables by lower-case name."""
+        return {
+            t["Name"].lower(): t
+            for t in self._pages("get_tables", "TableList", DatabaseName=self.glue.database)
+        }
+
+    def ensure_tables(self, specs: Sequence[TableSpec], *, replace: bool = False) -> HiveSummary:
+        """Create the database and every table of `specs` that is missing; return a HiveSummary.
+
+        Same rules as the HiveServer2 path: a table whose fingerprint differs is reported
+        in `.changed` (exit 5) unless `replace` (then deleted and created again: its
+        partitions must be registered again, as after DROP TABLE). A table whose only
+        difference is its projection parameters is updated in place.
+        """
+        summary = HiveSummary("glue tables", self.target)
+        self.ensure_database()
+        existing = self.tables()
+        start = self.glue.projection_start if self.glue.projection else None
+        for spec in specs:
+            try:
+                want = table_input(spec, root_uri=self.root_uri, database=self.glue.database,
+                                   projection_start=start)
+            except ValueError as exc:
+                summary.failed.append(f"{spec.name}: {exc}")
+                continue
+            self._ensure_table(spec, want, existing.get(want["Name"]), replace, summary)
+        return summary
+
+    def _ensure_table(
+        self,
+        spec: TableSpec,
+        want: dict[str, Any],
+        have: dict[str, Any] | None,
+        replace: bool,
+        summary: HiveSummary,
+    ) -> None:
+        from botocore.exceptions import ClientError
+
+        db = self.glue.database
+        try:
+            if have is None:
+                self._call("create_table", DatabaseName=db, TableInput=want)
+                summary.created.append(spec.name)
+                return
+            params = have.get("Parameters", {})
+            if params.get(SPEC_PROPERTY) != want["Parameters"][SPEC_PROPERTY]:
+                if not replace:
+                    summary.changed.append(f"{spec.name} ({'; '.join(_differences(want, have))})")
+                    return
+                self._call("delete_table", DatabaseName=db, Name=want["Name"])
+                self._call("create_table", DatabaseName=db, TableInput=want)
+                summary.replaced.append(spec.name)
+            elif _projection(params) != _projection(want["Parameters"]):
+                self._call("update_table", DatabaseName=db, TableInput=want)
+                summary.replaced.append(spec.name)
+            else:
+                summary.unchanged.append(spec.name)
+        except ClientError as exc:
+            summary.failed.append(f"{spec.name}: {exc.response.get('Error', {}).get('Message', exc)}")
+
+    def registered(self, spec: TableSpec) -> set[tuple[str, ...]]:
+        """Return the value tuples of the partitions `spec`'s table has in the catalog."""
+        parts = self._pages("get_partitions", "Partitions",
+                            DatabaseName=self.glue.database, TableName=spec.name.lower())
+        return {tuple(p["Values"]) for p in parts}
+
+    def add_partitions(
+        self,
+        spec: TableSpec,
+        partitions: Sequence[Mapping[str, str]],
+        *,
+        locations: Mapping[tuple[str, ...], str] | None = None,
+    ) -> HiveSummary:
+        """Register the `partitions` of `spec` that the catalog lacks, 100 per call."""
+        summary = HiveSummary(f"glue partitions {self.glue.database}.{spec.name}", self.target)
+        summary.partitions_mode = True
+        wanted = {tuple(str(p[n]) for n in spec.partition_names): p for p in partitions}
+        summary.found = len(wanted)
+        if not wanted:
+            return summary
+        have = self.registered(spec)
+        missing = [k for k in sorted(wanted) if k not in have]
+        summary.present = len(wanted) - len(missing)
+        for i in range(0, len(missing), PARTITIONS_PER_CALL):
+            batch = [
+                partition_input(
+                    spec,
+                    wanted[k],
+                    (locations or {}).get(k)
+                    or _partition_location(self.root_uri, spec, wanted[k]),
+                )
+                for k in missing[i : i + PARTITIONS_PER_CALL]
+            ]
+            reply = self._call("batch_create_partition", DatabaseName=self.glue.database,
+                               TableName=spec.name.lower(), PartitionInputList=batch)
+            summary.statements += 1
+            errors = reply.get("Errors", [])
+            raced = [e for e in errors
+                     if e.get("ErrorDetail", {}).get("ErrorCode") == "AlreadyExistsException"]
+            summary.present += len(raced)
+            summary.added += len(batch) - len(errors)
+            for e in errors:
+                if e not in raced:
+                    detail = e.get("ErrorDetail", {})
+                    summary.failed.append(
+                        f"{spec.name} {e.get('PartitionValues')}: "
+                        f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage')}"
+                    )
+        return summary
+
+
+def _projection(params: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k.startswith(_PROJECTION_PREFIXES)}
+
+
+def _differences(want: dict[str, Any], have: dict[str, Any]) -> list[str]:
+    """Return short notes on what differs between a wanted TableInput and a Glue table."""
+    notes = []
+    w_sd, h_sd = want["StorageDescriptor"], have.get("StorageDescriptor", {})
+    w_cols = [(c["Name"], c["Type"]) for c in w_sd["Columns"]]
+    h_cols = [(c["Name"].lower(), c["Type"].lower()) for c in h_sd.get("Columns", [])]
+    if w_cols != h_cols:
+        hd, wd = dict(h_cols), dict(w_cols)
+        extra = [f"+{n} {t}" for n, t in w_cols if n not in hd]
+        gone = [f"-{n}" for n, _ in h_cols if n not in wd]
+        retyped = [f"{n} {hd[n]}->{t}" for n, t in w_cols if n in hd and hd[n] != t]
+        notes.append("columns " + ", ".join(extra + gone + retyped) if extra or gone or retyped
+                     else "column order")
+    w_keys = [c["Name"] for c in want["PartitionKeys"]]
+    h_keys = [c["Name"].lower() for c in have.get("PartitionKeys", [])]
+    if w_keys != h_keys:
+        notes.append(f"partitioned by ({', '.join(h_keys)}) not ({', '.join(w_keys)})")
+    if h_sd.get("Location", "").rstrip("/") != w_sd["Location"].rstrip("/"):
+        notes.append(f"location {h_sd.get('Location')} not {w_sd['Location']}")
+    w_serde = w_sd["SerdeInfo"]["SerializationLibrary"]
+    h_serde = h_sd.get("SerdeInfo", {}).get("SerializationLibrary")
+    if w_serde != h_serde:
+        notes.append(f"SerDe {h_serde} not {w_serde}")
+    return notes or ["storage or SerDe settings (fingerprint differs)"]
