@@ -219,20 +219,33 @@ print(Dying.steps)
 """
 
 
-def test_a_kill_at_every_step_of_publishing_orphans_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("second", ["shrunk", "gone bad"])
+def test_a_kill_at_every_step_of_publishing_orphans_nothing(tmp_path: Path, second: str) -> None:
     text = Path(SAMPLE).read_text(encoding="utf-8", errors="backslashreplace")
     src = tmp_path / "in.log"
     src.write_text(text, encoding="utf-8")
+    first = src.read_bytes()
     base = tmp_path / "base"
     parse_logs(config_from_dict({}, root=str(base)), [str(src)], run_date=dt.date(2020, 1, 1))
-    # the input now holds one date and one bad line; re-runs happen on later days
-    src.write_text("".join(x + "\n" for x in text.splitlines() if "17/May/2015" in x) + "junk\n")
+    # the re-run on a later day: the input now holds one date and one bad line, or went
+    # bad (published: its rejects only); the run after it, on a third day, is clean
+    if second == "shrunk":
+        src.write_text(
+            "".join(x + "\n" for x in text.splitlines() if "17/May/2015" in x) + "junk\n"
+        )
+        third = src.read_bytes()
+    else:
+        src.write_bytes(nul_lines(first))
+        third = first
+    rerun = src.read_bytes()
     ref = tmp_path / "ref"
+    src.write_bytes(third)
     parse_logs(config_from_dict({}, root=str(ref)), [str(src)], run_date=dt.date(2020, 1, 3))
     expected = objects(ref)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     def dying(root: Path, kill_at: int) -> subprocess.CompletedProcess[str]:
+        src.write_bytes(rerun)
         return subprocess.run(
             [sys.executable, "-c", _DYING, str(root), str(src), "2020-01-02", str(kill_at)],
             capture_output=True, text=True, cwd=str(REPO), env=env, timeout=120, check=False,
@@ -242,7 +255,9 @@ def test_a_kill_at_every_step_of_publishing_orphans_nothing(tmp_path: Path) -> N
     counted = dying(tmp_path / "count", 0)
     assert counted.returncode == 0, counted.stderr
     steps = int(counted.stdout.split()[-1])
-    assert steps >= 7  # intent, 2 publishes, 4 stale deletes, state
+    # shrunk: intent, 2 publishes, 4 stale deletes, state; gone bad: intent, 1 publish,
+    # the staged events dropped, state
+    assert steps >= (7 if second == "shrunk" else 4)
     for k in range(1, steps + 1):
         root = tmp_path / f"kill{k}"
         shutil.copytree(base, root)
@@ -250,9 +265,12 @@ def test_a_kill_at_every_step_of_publishing_orphans_nothing(tmp_path: Path) -> N
         assert died.returncode == -signal.SIGKILL, (k, died.stderr)
         state = json.loads(next((root / "_state" / "parse").glob("*.json")).read_bytes())
         listed = set(state["keys"])
-        present = {k for k in objects(root) if k.startswith(("events/", "rejects/"))}
+        present = set(data(root))
         assert present <= listed, (k, present - listed)  # nothing the next run cannot see
+        if second == "gone bad":  # the earlier run's events were never touched
+            assert visible(root, "events") == visible(base, "events"), k
         # the next run, on a later day, leaves exactly what a clean run leaves
+        src.write_bytes(third)
         parse_logs(config_from_dict({}, root=str(root)), [str(src)], run_date=dt.date(2020, 1, 3))
         assert objects(root) == expected, k
 
