@@ -121,7 +121,6 @@ def _set_aside(settings: Settings, task: Task, exc: UnreadableInput) -> Result:
     rec = {"source": src.label, "lineno": None, "reason": reason, "line": str(exc)}
     with open_gzip_write(store, key) as f:
         f.write(orjson.dumps(rec, option=_DUMPS_OPT))
-    log.error("%s", exc)
     return Result(src.label, keys=[key], failure=exc)
 
 
