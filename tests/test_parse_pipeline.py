@@ -237,12 +237,15 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     res = runner.invoke(cli, ["--root", root, "parse", SAMPLE, "--workers", "2"])
     assert res.exit_code == 0 and "9999 events" in res.output
     good = read_tree(Path(root), "events")
-    # a valid but wrong format: every line rejected -> 5, the rejects are kept, and the
-    # good events of the earlier run of this input are not wiped
+    good_rejects = read_tree(Path(root), "rejects")
+    # a valid but wrong format: every line rejected -> 5, the rejects are kept under
+    # -failed names, and every object of the earlier run of this input is left as it was
     res = runner.invoke(cli, ["--root", root, "parse", SAMPLE, "--format", "common"])
     assert res.exit_code == 5, res.output
     assert "10000 rejects" in res.output and "max_reject_ratio" in res.output
-    assert sum(len(v) for v in read_tree(Path(root), "rejects").values()) == 10000
+    rejects = read_tree(Path(root), "rejects")
+    assert {k: v for k, v in rejects.items() if k in good_rejects} == good_rejects
+    assert sum(len(v) for k, v in rejects.items() if k.endswith("-failed.json.gz")) == 10000
     assert read_tree(Path(root), "events") == good
     # the next good run cleans up after both
     res = runner.invoke(cli, ["--root", root, "parse", SAMPLE])
@@ -290,10 +293,12 @@ def test_failure_mid_stream_leaves_no_visible_file(tmp_path: Path) -> None:
             return self.data.read(1 << 20)
 
     root = tmp_path / "wh"
-    with pytest.raises(OSError):
-        parse_logs(cfg_for(root), ["-"], source_name="x", stdin=Broken())  # type: ignore[arg-type]
-    leftovers = [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-    assert leftovers == []
+    # the input is set aside (exit 3, naming it); nothing of it is published
+    summary = parse_logs(cfg_for(root), ["-"], source_name="x", stdin=Broken())  # type: ignore[arg-type]
+    assert summary.exit_code == 3 and "stdin:x" in summary.line()
+    assert "connection reset" in summary.line() and summary.events == 0
+    leftovers = [p for p in root.rglob("*") if p.is_file()]
+    assert sorted(p.relative_to(root).parts[0] for p in leftovers) == ["_state", "rejects"]
 
 
 def test_killed_run_leaves_only_hidden_partials(tmp_path: Path) -> None:

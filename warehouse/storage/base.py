@@ -18,6 +18,8 @@ from typing import IO, Protocol
 
 from isal import igzip
 
+from warehouse.errors import SourceUnavailable
+
 GZIP_LEVEL = 1  # ISA-L level 1: ~4x zlib's speed with a slightly better ratio (DESIGN.md)
 
 
@@ -53,6 +55,13 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str = "", *, include_hidden: bool = False) -> Iterator[ObjectInfo]:
         """Yield objects under `prefix` (recursively), sorted; hidden = `_`/`.` after prefix."""
+        ...
+
+    def abort_uploads(self, prefix: str) -> int:
+        """Cancel writes under `prefix` left unfinished by a killed process; return how many.
+
+        Local stores have none to cancel (their `_tmp.*` files are listed with
+        `include_hidden` and deleted); on S3 these are incomplete multipart uploads."""
         ...
 
     def exists(self, key: str) -> bool:
@@ -110,16 +119,25 @@ def write_bytes(store: ObjectStore, key: str, data: bytes) -> None:
 
 
 class _ChunkReader(io.RawIOBase):
-    """Adapt an object with `.read(n)` (botocore's StreamingBody) to RawIOBase."""
+    """Adapt an object with `.read(n)` (botocore's StreamingBody) to RawIOBase.
 
-    def __init__(self, body: object) -> None:
+    A download cut mid-read (connection reset, short body, read timeout) raises
+    SourceUnavailable naming the object being read, `uri`."""
+
+    def __init__(self, body: object, uri: str = "") -> None:
         self._body = body
+        self._uri = uri
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._body.read(len(b))  # type: ignore[attr-defined]
+        try:
+            data = self._body.read(len(b))  # type: ignore[attr-defined]
+        except Exception as exc:  # botocore, urllib3 and socket errors alike
+            raise SourceUnavailable(
+                f"{self._uri} could not be read to its end ({type(exc).__name__}: {exc})"
+            ) from None
         n = len(data)
         b[:n] = data
         return n

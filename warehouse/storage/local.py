@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,11 +86,17 @@ class LocalStore:
         base = self._p(prefix)
         if base.is_file():
             candidates = [base]
-        else:
-            folder = base if base.is_dir() else base.parent
-            if not folder.is_dir():
+        elif base.is_dir() and (not prefix or prefix.endswith("/")):
+            candidates = [p for p in base.rglob("*") if p.is_file()]
+        else:  # a name prefix (as on S3): only the folder's entries that start with it
+            if not base.parent.is_dir():
                 return
-            candidates = sorted(p for p in folder.rglob("*") if p.is_file())
+            candidates = []
+            for p in base.parent.glob(glob.escape(base.name) + "*"):
+                if p.is_file():
+                    candidates.append(p)
+                elif p.is_dir():
+                    candidates += [q for q in p.rglob("*") if q.is_file()]
         out: list[ObjectInfo] = []
         for p in candidates:
             key = p.relative_to(self.path).as_posix()
@@ -99,6 +106,10 @@ class LocalStore:
                 continue
             out.append(ObjectInfo(key, p.stat().st_size))
         yield from sorted(out, key=lambda o: o.key)
+
+    def abort_uploads(self, prefix: str) -> int:
+        """Return 0: an unfinished local write is a `_tmp.*` file, listed and deleted."""
+        return 0
 
     def exists(self, key: str) -> bool:
         """Return True when `key` is an existing file."""
@@ -142,8 +153,10 @@ class LocalStore:
     def publish(self, src: str, dst: str) -> None:
         """Atomically move `src` to `dst`."""
         target = self._p(dst)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._p(src), target)
         except FileNotFoundError:
             raise InputMissing(f"{self._p(src)} does not exist") from None
+        except OSError as exc:
+            raise _write_error(target, exc) from None

@@ -1,0 +1,142 @@
+"""How one input's run of `parse` becomes visible: stage, judge, publish, retire, record.
+
+The workers write every object of an input (hash H) under `ROOT/_staging/parse/H/`, a
+hidden tree that mirrors the final keys. Only when all of the input's ranges are done and
+the input is judged good are the staged objects published (a rename on local disks, a
+server-side copy on S3) over the same-named objects of the earlier run. The order is
+crash-safe at every step:
+
+1. `prepare`: read the state `ROOT/_state/parse/H.json` (every object the input's runs may
+   have left) and remove what a killed run of this input left: its staging tree (and, on
+   S3, its unfinished multipart uploads), and `_tmp.*` files of its parts beside the
+   objects the state lists and of the state itself.
+2. the workers stage their objects (a crash here leaves only staging, removed by step 1 of
+   the next run; the earlier run's objects are untouched).
+3. `finish`: when the new run names objects the state does not list yet, the state is first
+   rewritten to list old and new (an intent), then the objects are published, then the
+   earlier run's objects this run did not write are deleted, then the state is written
+   with the new objects only. A crash anywhere leaves a state that lists a superset of
+   what exists, so the next run of the input deletes whatever it does not write itself.
+
+A run judged bad (an input set aside, or over `max_reject_ratio`) leaves the earlier run's
+objects exactly as they were: its rejects are published as `H-NNNN-failed.json.gz` (never
+over a name of the earlier run), its events only when the input has no earlier events to
+keep (a first run over `max_reject_ratio`), and the state lists old and new, so the next
+good run cleans up after both. Two runs of the same input at the same time are not
+supported (`run` holds a lock; the staging tree of one would be removed by the other).
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from dataclasses import dataclass
+
+import orjson
+
+from warehouse.inputs import InputSource
+from warehouse.storage import ObjectStore, read_bytes, write_bytes
+
+log = logging.getLogger(__name__)
+
+STAGING = "_staging/parse"
+_PART_SUFFIX = ".json.gz"
+
+
+def staging_prefix(src: InputSource) -> str:
+    """Return the hidden prefix under which the input's objects are written first."""
+    return f"{STAGING}/{src.part_id}/"
+
+
+def state_key(src: InputSource) -> str:
+    """Return the key of the input's state file."""
+    return f"_state/parse/{src.part_id}.json"
+
+
+def failed_name(key: str) -> str:
+    """Return the name a rejects part of a run judged bad is published under."""
+    return key[: -len(_PART_SUFFIX)] + "-failed" + _PART_SUFFIX
+
+
+def prepare(store: ObjectStore, src: InputSource) -> list[str]:
+    """Return the objects the input's earlier runs may have left (from its state) after
+    removing the leftovers of a killed or failed run of this input."""
+    old = _read_state(store, src)
+    leftovers = [o.key for o in store.list(staging_prefix(src), include_hidden=True)]
+    prefixes = {f"_state/parse/_tmp.{src.part_id}.json."}
+    prefixes |= {f"{posixpath.dirname(k)}/_tmp.{src.part_id}-" for k in old}
+    for prefix in sorted(prefixes):
+        leftovers += [o.key for o in store.list(prefix, include_hidden=True)]
+    for key in leftovers:
+        log.info("removing %s (left by an interrupted run of %s)", store.uri(key), src.label)
+        store.delete(key)
+    if store.abort_uploads(staging_prefix(src)):
+        log.info("aborted the unfinished uploads of an interrupted run of %s", src.label)
+    return old
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `finish` did: objects published, earlier objects removed or kept."""
+
+    published: list[str]
+    removed: int
+    kept: int
+
+
+def finish(
+    store: ObjectStore, src: InputSource, staged: list[str], old: list[str], *, good: bool,
+    events: bool | None = None,
+) -> Outcome:
+    """Publish the input's staged objects (all when `good`; else rejects only, under
+    failed names, and events only when `events` says so), retire the earlier run's objects
+    when `good`, and record the state."""
+    events = good if events is None else events
+    stage = staging_prefix(src)
+    plan: list[tuple[str, str]] = []
+    drop: list[str] = []
+    for key in staged:
+        final = key[len(stage) :]
+        if good or (events and final.startswith("events/")):
+            plan.append((key, final))
+        elif final.startswith("rejects/"):
+            plan.append((key, failed_name(final)))
+        else:
+            drop.append(key)
+    new = {final for _, final in plan}
+    earlier = set(old)
+    if not new <= earlier:  # the intent: a crash from here on leaves nothing unlisted
+        _write_state(store, src, sorted(earlier | new), pending=True)
+    for key, final in plan:
+        store.publish(key, final)
+    stale = sorted(earlier - new) if good else []
+    for key in stale:
+        log.info("removing stale %s (earlier run of %s)", store.uri(key), src.label)
+        store.delete(key)
+    keep = new if good else earlier | new
+    if keep != earlier or not new <= earlier:
+        _write_state(store, src, sorted(keep))
+    for key in drop:
+        store.delete(key)
+    return Outcome(sorted(new), len(stale), 0 if good else len(earlier - new))
+
+
+def _read_state(store: ObjectStore, src: InputSource) -> list[str]:
+    key = state_key(src)
+    if not store.exists(key):
+        return []
+    try:
+        keys = orjson.loads(read_bytes(store, key)).get("keys", [])
+    except (orjson.JSONDecodeError, AttributeError):
+        log.warning("ignoring unreadable state %s", store.uri(key))
+        return []
+    return [k for k in keys if isinstance(k, str)]
+
+
+def _write_state(
+    store: ObjectStore, src: InputSource, keys: list[str], *, pending: bool = False
+) -> None:
+    state: dict[str, object] = {"source": src.label, "keys": keys}
+    if pending:
+        state["pending"] = True  # publishing in progress: keys is a superset of what exists
+    write_bytes(store, state_key(src), orjson.dumps(state, option=orjson.OPT_INDENT_2))

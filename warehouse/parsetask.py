@@ -1,0 +1,257 @@
+"""One `parse` task: an input's byte range (or whole input) -> staged event and reject parts.
+
+A task runs in the calling process or in a worker process; it writes only under the
+input's staging prefix (see `warehouse.parsestate`) and returns counts and the staged keys.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+from collections import Counter
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, Any
+
+import orjson
+
+from warehouse.config import S3Config
+from warehouse.errors import WarehouseError
+from warehouse.events import Builder, NoPatterns, Resolves, event_builder
+from warehouse.inputread import UnreadableInput, open_input, read_blocks
+from warehouse.inputs import InputSource
+from warehouse.logs import MAX_LINE, NO_MATCH, Classifier, compile_format
+from warehouse.parsestate import staging_prefix
+from warehouse.progress import Progress
+from warehouse.storage import ObjectStore, open_gzip_write, open_store
+
+BATCH = 512  # lines between writes to the gzip streams
+SAMPLES = 20  # "no match" lines kept per input range to name the format they look like
+MAX_OPEN_PARTS = 64  # gzip part writers open at once per task (a log spanning many dates)
+_DUMPS_OPT = orjson.OPT_APPEND_NEWLINE
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a worker process needs (picklable)."""
+
+    fmt: str
+    patterns: str | None
+    ip: str
+    user: str
+    root: str
+    s3: S3Config
+    run_date: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """One input range: [start, end) bytes of `source` (end None: to its end)."""
+
+    source: InputSource
+    index: int
+    start: int
+    end: int | None
+    lineno: int = 0  # lines of the input before this range's first line
+
+
+@dataclass
+class Result:
+    """Counts and staged keys of one task; `failure` set when the input was set aside."""
+
+    source: str
+    lines: int = 0
+    events: int = 0
+    unmatched: int = 0
+    nbytes: int = 0
+    rejects: Counter[str] = field(default_factory=Counter)
+    keys: list[str] = field(default_factory=list)
+    partitions: set[str] = field(default_factory=set)
+    failure: UnreadableInput | None = None
+    samples: list[str] = field(default_factory=list)  # first "no match" lines
+
+
+@functools.lru_cache(maxsize=4)
+def components(settings: Settings) -> tuple[Classifier, Builder]:
+    """Compile the format's classifier and load the resolver once per process."""
+    fmt = compile_format(settings.fmt)
+    resolver: Resolves
+    if settings.patterns is None:
+        resolver = NoPatterns()
+    else:
+        from warehouse.urls.resolver import Resolver
+
+        resolver = Resolver.from_file(settings.patterns)
+    return Classifier(fmt), event_builder(fmt, resolver, ip=settings.ip, user=settings.user)
+
+
+def run_task(
+    settings: Settings, task: Task, bar: Progress | None, stdin: IO[bytes] | None = None
+) -> Result:
+    """Parse one input range into staged parts; return the counts.
+
+    An input that cannot be read to its end (UnreadableInput: corrupt, truncated, I/O
+    error, permission) stages one reject record saying why instead; errors writing the
+    output (SourceUnavailable: a full disk, S3 down) are raised."""
+    enabled = gc.isenabled()
+    gc.disable()  # the loop makes no reference cycles; collections only cost time (~5%)
+    try:
+        return _parse_task(settings, task, bar, stdin)
+    except UnreadableInput as exc:
+        return _set_aside(settings, task, exc)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _set_aside(settings: Settings, task: Task, exc: UnreadableInput) -> Result:
+    """Stage one reject record for an input that could not be read; return that.
+
+    None of the input's events are published (a half-read log must not look complete);
+    the objects of the input's earlier run are kept."""
+    store = open_store(settings.root, settings.s3)
+    src = task.source
+    key = (
+        f"{staging_prefix(src)}rejects/dt={settings.run_date}/"
+        f"{src.part_id}-{task.index:04d}.json.gz"
+    )
+    reason = "corrupt input" if exc.exit_code == 5 else "unreadable input"
+    rec = {"source": src.label, "lineno": None, "reason": reason, "line": str(exc)}
+    with open_gzip_write(store, key) as f:
+        f.write(orjson.dumps(rec, option=_DUMPS_OPT))
+    return Result(src.label, keys=[key], failure=exc)
+
+
+class _Parts:
+    """The gzip event parts of one task, at most MAX_OPEN_PARTS open at once.
+
+    When a new date needs a writer and the cap is reached, the least recently used part is
+    closed (staged); a later line of that date opens the next segment, `<name>-K`."""
+
+    def __init__(self, store: ObjectStore, prefix: str, base: str, keys: list[str]) -> None:
+        self._store, self._prefix, self._base, self._keys = store, prefix, base, keys
+        self._open: dict[str, AbstractContextManager[IO[bytes]]] = {}
+        self._segments: Counter[str] = Counter()
+        self.used: dict[str, int] = {}  # day -> batch number of its last write
+
+    def open(self, day: str, writers: dict[str, IO[bytes]], bufs: dict[str, list[bytes]]) -> None:
+        """Open the part of `day` into `writers` (evicting the least recently used)."""
+        if len(self._open) >= MAX_OPEN_PARTS:
+            victim = min((d for d in self._open if d != day), key=lambda d: self.used.get(d, -1))
+            buf = bufs.pop(victim)
+            if buf:
+                writers[victim].write(b"".join(buf))
+            del writers[victim]
+            self._open.pop(victim).__exit__(None, None, None)
+        n = self._segments[day]
+        self._segments[day] += 1
+        name = f"{self._base}.json.gz" if n == 0 else f"{self._base}-{n}.json.gz"
+        key = f"{self._prefix}events/dt={day}/{name}"
+        cm = open_gzip_write(self._store, key)
+        writers[day] = cm.__enter__()
+        self._open[day] = cm
+        self._keys.append(key)
+
+    def close(self) -> None:
+        """Close (stage) every open part; errors writing them are raised."""
+        while self._open:
+            _, cm = self._open.popitem()
+            cm.__exit__(None, None, None)
+
+    def abort(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        """Discard every open part (the task failed).
+
+        A part's writer may turn a raw error into the store's one-line error (a full disk
+        into SourceUnavailable naming the file): that one is raised; any other error
+        while discarding gives way to the one that got us here."""
+        pending = exc
+        while self._open:
+            _, cm = self._open.popitem()
+            try:
+                cm.__exit__(type(pending) if pending else kind, pending, tb)
+            except WarehouseError as named:
+                if not isinstance(pending, WarehouseError):
+                    pending = named
+            except Exception:  # the error that got us here wins
+                pass
+        if pending is not exc and pending is not None:
+            raise pending
+        return False
+
+
+def _parse_task(
+    settings: Settings, task: Task, bar: Progress | None, stdin: IO[bytes] | None
+) -> Result:
+    classifier, build = components(settings)
+    classify = classifier.classify
+    dumps = orjson.dumps
+    opt = _DUMPS_OPT
+    store = open_store(settings.root, settings.s3)
+    src = task.source
+    label = src.label
+    prefix = staging_prefix(src)
+    base = f"{src.part_id}-{task.index:04d}"
+    res = Result(label)
+    bufs: dict[str, list[bytes]] = {}
+    writers: dict[str, IO[bytes]] = {}
+    rejects: list[bytes] = []
+    reject_writer: list[IO[bytes]] = []
+    unmatched = batch = 0
+    parts = _Parts(store, prefix, base, res.keys)
+    with ExitStack() as stack:
+        f = open_input(src, settings.s3, task.start, stdin)
+        if not src.stdin:
+            stack.callback(f.close)
+        stack.push(parts.abort)
+        lineno = first_lineno = task.lineno  # line numbers continue earlier ranges
+
+        def reject(n: int, reason: str, line: str) -> None:
+            res.rejects[reason] += 1
+            if reason == NO_MATCH and len(res.samples) < SAMPLES:
+                res.samples.append(line)
+            rec = {"source": label, "lineno": n, "reason": reason, "line": line[:MAX_LINE]}
+            rejects.append(dumps(rec, option=opt))
+
+        for lines, nbytes in read_blocks(f, task.end, max_line=MAX_LINE):
+            for j in range(0, len(lines), BATCH):
+                for line in lines[j : j + BATCH]:
+                    lineno += 1
+                    fields: Any = classify(line)
+                    if fields.__class__ is str:
+                        reject(lineno, fields, line)
+                        continue
+                    ev = build(fields)
+                    if ev["slug"] is None:
+                        unmatched += 1
+                    day = ev["ts"][:10]
+                    buf = bufs.get(day)
+                    if buf is None:
+                        parts.open(day, writers, bufs)
+                        buf = bufs[day] = []
+                        res.partitions.add(day)
+                    buf.append(dumps(ev, None, opt))
+                # small batches: buffers stay in the CPU cache and memory is reused
+                batch += 1
+                for day, buf in bufs.items():
+                    if buf:
+                        writers[day].write(b"".join(buf))
+                        buf.clear()
+                        parts.used[day] = batch
+            if rejects:
+                if not reject_writer:
+                    key = f"{prefix}rejects/dt={settings.run_date}/{base}.json.gz"
+                    reject_writer.append(stack.enter_context(open_gzip_write(store, key)))
+                    res.keys.append(key)
+                reject_writer[0].write(b"".join(rejects))
+                rejects.clear()
+            if bar is not None:
+                bar.advance(nbytes, len(lines))
+            res.nbytes += nbytes
+        parts.close()  # the batch loop has written every buffer
+    res.lines = lineno - first_lineno
+    res.events = res.lines - sum(res.rejects.values())  # every line is one or the other
+    res.unmatched = unmatched
+    return res
