@@ -63,6 +63,8 @@ def parse_logs(
     run_date: dt.date | None = None,
     start_method: str | None = None,
     store: ObjectStore | None = None,
+    runner: str | None = None,
+    runner_args: tuple[str, ...] = (),
 ) -> ParseSummary:
     """Parse `inputs` into ROOT/events and ROOT/rejects; return the summary.
 
@@ -85,6 +87,11 @@ def parse_logs(
             f"patterns file {patterns_path} does not exist: run `warehouse urls dump`"
         )
     sources = expand_inputs(cfg, inputs, source_name=source_name)
+    runner = runner or cfg.logs.runner
+    if runner:
+        from warehouse.parserunner import check_runner, run_tasks
+
+        check_runner(cfg, runner, stdin=any(s.stdin for s in sources))
     settings = Settings(
         fmt_text,
         patterns_path,
@@ -120,7 +127,15 @@ def parse_logs(
 
     try:
         pool_tasks = [t for t in tasks if not t.source.stdin]
-        if nworkers > 1 and len(pool_tasks) > 1:
+        if runner:
+            for t, res in run_tasks(
+                cfg, settings, tasks, runner, workers=nworkers, extra_args=runner_args
+            ):
+                bar.advance(res.nbytes, res.lines)
+                finished(t, res)
+            for src in sources:  # what failed task attempts left in staging
+                _drop_staging(store, src)
+        elif nworkers > 1 and len(pool_tasks) > 1:
             _run_pool(settings, tasks, pool_tasks, nworkers, start_method, bar, stdin, finished)
         else:
             for t in tasks:

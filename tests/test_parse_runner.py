@@ -1,0 +1,168 @@
+"""`warehouse parse -r RUNNER`: the map-only mrjob job writes, object for object and byte for
+byte, what an in-process parse writes, and reports the same counts and exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.fixtures._util import shared_path
+from warehouse.cli import cli
+from warehouse.config import config_from_dict
+from warehouse.errors import ConfigError, JobFailed
+from warehouse.parse import parse_logs
+from warehouse.parsesummary import ParseSummary
+
+SAMPLE = shared_path("data", "apache-combined-10k.log")
+RUN_DATE = dt.date(2026, 1, 2)
+URLS = [
+    {"name": "home", "regex": "^/\\Z"},
+    {"name": "blog:post", "regex": "^/blog/(?P<slug>[-a-z0-9]+)/\\Z"},
+    {"name": "presentations", "regex": "^/presentations/(?P<rest>.+)\\Z"},
+]
+RANGE = 256 << 10  # cuts the big plain input into several byte ranges
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Multi-file, multi-day (the sample spans four UTC dates): plain and .gz, rejected
+    lines, a plain file big enough for several ranges, and a truncated .gz."""
+    d = tmp_path_factory.mktemp("corpus")
+    lines = Path(SAMPLE).read_bytes().splitlines(keepends=True)
+    logs = d / "logs"
+    (logs / "sub").mkdir(parents=True)
+    (logs / "a.log").write_bytes(b"".join(lines[:3000]) + b"junk line\n\xff\xfe broken\n\n")
+    with gzip.open(logs / "b.log.gz", "wb") as f:
+        f.write(b"".join(lines[3000:6000]) + b"GET / HTTP/1.1\n")
+    (logs / "sub" / "c.log").write_bytes(b"".join(lines[6000:]) + b"tail junk\n")
+    whole = gzip.compress(b"".join(lines[:2000]))
+    (logs / "sub" / "d.log.gz").write_bytes(whole[: len(whole) // 2])  # corrupt
+    (d / "urls.json").write_text(json.dumps(URLS))
+    return d
+
+
+def _parse(corpus: Path, root: Path, runner: str | None, **kw: object) -> ParseSummary:
+    cfg = config_from_dict({}, root=str(root))
+    return parse_logs(
+        cfg, [str(corpus / "logs")], patterns=str(corpus / "urls.json"), runner=runner,
+        run_date=RUN_DATE, range_bytes=RANGE, **kw,  # type: ignore[arg-type]
+    )
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root (hidden ones too: state, leftovers), with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def counts(s: ParseSummary) -> tuple[object, ...]:
+    return (
+        s.inputs, s.lines, s.events, s.held, s.unmatched, dict(s.rejects), sorted(s.partitions),
+        [(f.message, f.exit_code, f.set_aside) for f in s.failures], s.exit_code,
+    )
+
+
+@pytest.fixture(scope="module")
+def in_process(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ParseSummary]:
+    root = tmp_path_factory.mktemp("inproc") / "wh"
+    summary = _parse(corpus, root, None, workers=2)
+    # the corpus exercises what it should: ranges, rejects, four dates, a corrupt input
+    assert len(summary.partitions) == 4 and summary.rejected >= 6
+    assert [f.exit_code for f in summary.failures] == [5] and summary.exit_code == 5
+    assert len([k for k in tree(root) if k.startswith("events/dt=2015-05-19/")]) > 2
+    return root, summary
+
+
+def _assert_same(root: Path, summary: ParseSummary, ref: tuple[Path, ParseSummary]) -> None:
+    got, want = tree(root), tree(ref[0])
+    assert sorted(got) == sorted(want)
+    assert [k for k in got if got[k] != want[k]] == []
+    assert counts(summary) == counts(ref[1])
+
+
+@pytest.mark.parametrize("runner", ["inline", "local"])
+def test_runner_output_is_byte_identical_to_in_process(
+    corpus: Path, in_process: tuple[Path, ParseSummary], tmp_path: Path, runner: str
+) -> None:
+    root = tmp_path / "wh"
+    summary = _parse(corpus, root, runner, workers=2)
+    _assert_same(root, summary, in_process)
+    # a re-run over its own output (as a retried night) changes nothing
+    again = _parse(corpus, root, runner)
+    _assert_same(root, again, in_process)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_runner_output_is_byte_identical(
+    corpus: Path, in_process: tuple[Path, ParseSummary], tmp_path: Path,
+    spark_runner_args: list[str],
+) -> None:
+    root = tmp_path / "wh"
+    summary = _parse(corpus, root, "spark", runner_args=tuple(spark_runner_args))
+    _assert_same(root, summary, in_process)
+
+
+def test_cli_runner_option_and_config_runner(
+    corpus: Path, in_process: tuple[Path, ParseSummary], tmp_path: Path
+) -> None:
+    """The CLI's -r and [logs] runner (no range cut at the default size: compare to a
+    plain in-process CLI run)."""
+    args = [str(corpus / "logs"), "--patterns", str(corpus / "urls.json")]
+    ref = tmp_path / "ref"
+    want = CliRunner().invoke(cli, ["--root", str(ref), "parse", *args])
+    assert want.exit_code == 5, want.output
+    viar = tmp_path / "r"
+    got = CliRunner().invoke(cli, ["--root", str(viar), "parse", *args, "-r", "local"])
+    assert got.exit_code == 5, got.output
+    assert "FAILED: 1 inputs set aside" in got.output and "d.log.gz" in got.output
+    assert tree(viar) == tree(ref)
+    conf = tmp_path / "warehouse.toml"
+    conf.write_text(f'[warehouse]\nroot = "{tmp_path / "c"}"\n[logs]\nrunner = "inline"\n')
+    viac = CliRunner().invoke(cli, ["--config", str(conf), "parse", *args])
+    assert viac.exit_code == 5, viac.output
+    assert tree(tmp_path / "c") == tree(ref)
+    # the summary line agrees but for the rate, the time and the root
+    lines = [
+        re.sub(r"[\d,.]+ lines/s in [\d.]+s", "", r.output).replace(str(root), "ROOT")
+        for r, root in ((want, ref), (got, viar), (viac, tmp_path / "c"))
+    ]
+    assert lines[0] == lines[1] == lines[2]
+
+
+def test_stdin_and_cluster_runners_on_a_local_root_are_refused(tmp_path: Path) -> None:
+    cfg = config_from_dict({}, root=str(tmp_path / "wh"))
+    with pytest.raises(ConfigError, match="stdin"):
+        parse_logs(cfg, ["-"], source_name="x", runner="inline")
+    with pytest.raises(ConfigError, match="s3:// root"):
+        parse_logs(cfg, [SAMPLE], runner="emr")
+    res = CliRunner().invoke(cli, ["--root", str(tmp_path), "parse", SAMPLE, "-r", "nope"])
+    assert res.exit_code == 2
+    assert not (tmp_path / "wh").exists()
+
+
+def test_failed_job_publishes_nothing_and_exits_5(corpus: Path, tmp_path: Path) -> None:
+    """A job whose tasks cannot start fails: JobFailed (exit 5) naming the runner, nothing
+    published, no staging left; a bad patterns file is a config error (exit 2) first."""
+    root = tmp_path / "wh"
+    cfg = config_from_dict({}, root=str(root))
+    with pytest.raises(JobFailed, match="parse job failed on runner local") as exc:
+        parse_logs(
+            cfg, [str(corpus / "logs")], runner="local",
+            runner_args=("--python-bin", str(tmp_path / "no-python")),
+        )
+    assert exc.value.exit_code == 5
+    assert tree(root) == {}
+    bad = tmp_path / "urls.json"
+    bad.write_text("not json")
+    res = CliRunner().invoke(
+        cli, ["--root", str(root), "parse", str(corpus / "logs" / "a.log"),
+              "--patterns", str(bad), "-r", "inline"],
+    )
+    assert res.exit_code == 2 and "not valid JSON" in res.output
+    assert tree(root) == {}
