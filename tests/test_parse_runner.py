@@ -129,10 +129,12 @@ def test_cli_runner_option_and_config_runner(
     assert tree(tmp_path / "c") == tree(ref)
     # the summary line agrees but for the rate, the time and the root
     lines = [
-        re.sub(r"[\d,.]+ lines/s in [\d.]+s", "", r.output).replace(str(root), "ROOT")
+        re.sub(r"[\d,.]+ lines/s in [\d.]+s", "", r.output.replace(" [local]:", ":"))
+        .replace(" [inline]:", ":").replace(str(root), "ROOT")
         for r, root in ((want, ref), (got, viar), (viac, tmp_path / "c"))
     ]
     assert lines[0] == lines[1] == lines[2]
+    assert got.output.startswith("parse [local]: ") and viac.output.startswith("parse [inline]: ")
 
 
 def test_stdin_and_cluster_runners_on_a_local_root_are_refused(tmp_path: Path) -> None:
@@ -166,3 +168,29 @@ def test_failed_job_publishes_nothing_and_exits_5(corpus: Path, tmp_path: Path) 
     )
     assert res.exit_code == 2 and "not valid JSON" in res.output
     assert tree(root) == {}
+
+
+def test_run_parse_stage_uses_logs_runner(tmp_path: Path) -> None:
+    """`run` parses a day with [logs] runner: the same objects as in process."""
+    from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
+    from warehouse.pipeline import read_record
+    from warehouse.storage import LocalStore
+
+    write_day_logs(tmp_path / "logs", [DAY1])
+    roots = {}
+    for runner in (None, "local"):
+        data = base_config(tmp_path)
+        data["warehouse"]["root"] = str(tmp_path / f"root-{runner}")
+        if runner:
+            data["logs"]["runner"] = runner
+        conf = write_config(tmp_path / f"{runner}.toml", data)
+        r = CliRunner().invoke(
+            cli, ["--config", str(conf), "run", "--date", str(DAY1), "--only", "parse"]
+        )
+        assert r.exit_code == 0, r.output
+        roots[runner] = tmp_path / f"root-{runner}"
+    rec = read_record(LocalStore(roots["local"]), DAY1, "parse")
+    assert rec is not None and rec["summary"].startswith("parse [local]: ")
+    events = {k: v for k, v in tree(roots[None]).items() if k.startswith("events/")}
+    assert len(events) >= 2
+    assert {k: v for k, v in tree(roots["local"]).items() if k.startswith("events/")} == events

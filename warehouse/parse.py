@@ -109,6 +109,7 @@ def parse_logs(
         max_reject_ratio=cfg.logs.max_reject_ratio,
         rejects_output=store.uri(f"rejects/dt={settings.run_date}"),
         format=_format_label(fmt_text),
+        runner=runner,
     )
     tasks = _plan(sources, range_bytes)
     earlier = {s.name: prepare(store, s) for s in sources}

@@ -43,6 +43,7 @@ class ParseSummary:
     max_reject_ratio: float = 0.5
     rejects_output: str = ""
     format: str = ""
+    runner: str | None = None  # the mrjob runner that ran the tasks; None: in process
     failures: list[InputFailure] = field(default_factory=list)
 
     @property
@@ -75,8 +76,9 @@ class ParseSummary:
         if self.patterns is None:
             unmatched += " (no patterns: every slug is null)"
         held = f" ({self.held} not published)" if self.held else ""
+        head = f"parse [{self.runner}]" if self.runner else "parse"
         text = (
-            f"parse: {self.lines} lines from {self.inputs} inputs, {self.events} events{held}, "
+            f"{head}: {self.lines} lines from {self.inputs} inputs, {self.events} events{held}, "
             f"{self.rejected} rejects{f' ({reasons}) in {self.rejects_output}' if reasons else ''}, "
             f"{unmatched}, "
             f"{rate:,.0f} lines/s in {self.seconds:.2f}s -> {self.output} ({where}; "
