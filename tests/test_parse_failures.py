@@ -100,19 +100,22 @@ def test_fifo_by_name_is_read(tmp_path: Path) -> None:
 # --- output failures: a full disk, too many dates ----------------------------------------
 
 
-def test_full_disk_is_one_line_exit_3_and_leaves_no_tmp(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_full_disk_is_one_line_exit_3_and_leaves_no_tmp(tmp_path: Path, workers: str) -> None:
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     unshare = need("unshare")
-    big = tmp_path / "big.log"
-    big.write_bytes(Path(SAMPLE).read_bytes() * 3)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name in ("a.log", "b.log"):
+        (logs / name).write_bytes(Path(SAMPLE).read_bytes() * 3)
     root = tmp_path / "full"
     root.mkdir()
     # in a private mount namespace: a 192 KiB tmpfs as the root; the listing is taken
     # inside it (the mount goes away with the namespace)
     script = (
         f"mount -t tmpfs -o size=192k tmpfs {root} || exit 99; "
-        f'"$0" -m warehouse.cli --root {root} parse {big}; echo "rc=$?"; '
+        f'"$0" -m warehouse.cli --root {root} parse {logs} --workers {workers}; echo "rc=$?"; '
         f"find {root} -type f"
     )
     res = subprocess.run(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import logging
 from collections import Counter
 from contextlib import AbstractContextManager, ExitStack, suppress
 from dataclasses import dataclass, field
@@ -26,8 +25,6 @@ from warehouse.logs.format import RELAXED_MAX
 from warehouse.parsestate import staging_prefix
 from warehouse.progress import Progress
 from warehouse.storage import ObjectStore, open_gzip_write, open_store
-
-log = logging.getLogger(__name__)
 
 BATCH = 512  # lines between writes to the gzip streams
 MAX_OPEN_PARTS = 64  # gzip part writers open at once per task (a log spanning many dates)
