@@ -128,13 +128,17 @@ def test_cli_runner_option_and_config_runner(
     assert viac.exit_code == 5, viac.output
     assert tree(tmp_path / "c") == tree(ref)
     # the summary line agrees but for the rate, the time and the root
+    heads = [
+        next(x for x in r.output.splitlines() if x.startswith("parse"))
+        for r in (want, got, viac)
+    ]
+    assert heads[1].startswith("parse [local]: ") and heads[2].startswith("parse [inline]: ")
     lines = [
-        re.sub(r"[\d,.]+ lines/s in [\d.]+s", "", r.output.replace(" [local]:", ":"))
+        re.sub(r"[\d,.]+ lines/s in [\d.]+s", "", head.replace(" [local]:", ":"))
         .replace(" [inline]:", ":").replace(str(root), "ROOT")
-        for r, root in ((want, ref), (got, viar), (viac, tmp_path / "c"))
+        for head, root in zip(heads, (ref, viar, tmp_path / "c"), strict=True)
     ]
     assert lines[0] == lines[1] == lines[2]
-    assert got.output.startswith("parse [local]: ") and viac.output.startswith("parse [inline]: ")
 
 
 def test_stdin_and_cluster_runners_on_a_local_root_are_refused(tmp_path: Path) -> None:
@@ -194,3 +198,19 @@ def test_run_parse_stage_uses_logs_runner(tmp_path: Path) -> None:
     events = {k: v for k, v in tree(roots[None]).items() if k.startswith("events/")}
     assert len(events) >= 2
     assert {k: v for k, v in tree(roots["local"]).items() if k.startswith("events/")} == events
+
+
+def test_map_task_reports_status_while_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long map task tells Hadoop it is alive (its output line comes only at the end)."""
+    from warehouse import parsejob
+
+    monkeypatch.setattr(parsejob, "HEARTBEAT_SECONDS", 0.0)
+    job = parsejob.ParseJob([])
+    job.sandbox()
+    beat = parsejob._Heartbeat(job, "s3://logs/a.log")
+    beat.advance(100, 7)
+    beat.advance(100, 3)
+    assert job.stderr.getvalue().splitlines() == [  # type: ignore[attr-defined]
+        b"reporter:status:parse s3://logs/a.log: 7 lines",
+        b"reporter:status:parse s3://logs/a.log: 10 lines",
+    ]

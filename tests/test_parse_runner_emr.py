@@ -18,7 +18,6 @@ import io
 import json
 import shlex
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +208,7 @@ def test_emr_runner_against_moto(emr_parse: dict[str, Any]) -> None:
     assert conf["python_bin"] in mapper and "parsejob.py --step-num=0 --mapper" in mapper
     assert "--mode raw" in mapper and "-reducer" not in args
     assert "mapreduce.job.reduces=0" in " ".join(args)
-    assert "mapreduce.map.speculative=false" not in " ".join(args)  # duplicates are harmless
+    assert "mapreduce.map.speculative=false" in " ".join(args)  # from conf/mrjob.conf
 
 
 def test_emr_step_failure_publishes_nothing(emr_parse: dict[str, Any]) -> None:

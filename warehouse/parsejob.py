@@ -31,6 +31,7 @@ import dataclasses
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,8 +43,10 @@ from warehouse.config import S3Config
 from warehouse.inputread import UnreadableInput
 from warehouse.inputs import InputSource
 from warehouse.parsetask import Result, Settings, Task, run_task
+from warehouse.progress import Progress
 
 COUNTER_GROUP = "parse"
+HEARTBEAT_SECONDS = 60.0
 _TASK_FILE = re.compile(r"^t(\d+)\.(?:input|task)$")
 
 
@@ -97,6 +100,22 @@ def result_from_json(row: dict[str, Any]) -> Result:
     return res
 
 
+class _Heartbeat(Progress):
+    """Tell Hadoop the task is alive (a status line every minute): a map task writes its
+    one output line only at the end, and Hadoop kills tasks silent for 10 minutes."""
+
+    def __init__(self, job: MRJob, label: str) -> None:
+        super().__init__(None, "parse", enabled=False)
+        self._job, self._label, self._next = job, label, time.monotonic() + HEARTBEAT_SECONDS
+
+    def advance(self, nbytes: int, lines: int = 0) -> None:
+        super().advance(nbytes, lines)
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + HEARTBEAT_SECONDS
+            self._job.set_status(f"parse {self._label}: {self.lines} lines")
+
+
 class ParseJob(MRJob):
     """Map-only: each input line or file is one parse task of the plan."""
 
@@ -131,7 +150,7 @@ class ParseJob(MRJob):
             # read the local copy; the canonical name (part names, labels) stays the input's
             full = os.path.abspath(copy_path)
             src = dataclasses.replace(src, root=os.path.dirname(full), key=os.path.basename(full))
-        res = run_task(settings, Task(src, **row), None)
+        res = run_task(settings, Task(src, **row), _Heartbeat(self, src.label))
         self.increment_counter(COUNTER_GROUP, "lines", res.lines)
         self.increment_counter(COUNTER_GROUP, "events", res.events)
         for reason, n in res.rejects.items():
