@@ -176,3 +176,56 @@ def test_sqoop_text_ddl_reads_sqoop_format(tmp_path, hive_server):
         g.pop("load")
         g["price"] = None if g["price"] is None else Decimal(str(g["price"]))
     assert got == want
+
+
+def test_latest_views_equal_mariadb_after_late_commits_and_deletes(
+    tmp_path, sshd, mariadb, hive_server
+):
+    """Both modes, a transaction left open across an import, updates, inserts, deletes
+    (composite key, a key deleted then inserted again): after every import each `_latest`
+    view equals MariaDB."""
+    from tests.test_mysql_incremental import (
+        PAIRS_SQL,
+        PAYMENT_SQL,
+        RENTAL_SQL,
+        OpenTransaction,
+        incremental,
+        late_config,
+        make_late_db,
+    )
+
+    db = make_late_db(mariadb, "latehive")
+    cfg = late_config(tmp_path, sshd, mariadb, db, hive=hive_server.hive_dict("imp_late"),
+                      incremental=incremental(db, deletes=True))
+
+    def check() -> None:
+        summary = run_import(cfg, f"src.{db}", engine=None, full=False)
+        assert summary.exit_code == 0, summary.line()
+        for table, sql, cols in (
+            ("payment", PAYMENT_SQL, "id, CAST(amount AS STRING), last_update"),
+            ("rental", RENTAL_SQL, "id, what"),
+            ("pairs", PAIRS_SQL, "a, b, v, modified"),
+        ):
+            view = _hive_rows(hive_server, "imp_late",
+                              f"SELECT {cols} FROM mysql_src_{db}_{table}_latest")
+            got = sorted(tuple(r.values()) for r in view)
+            assert got == sorted(tuple(r) for r in _query(mariadb, db, sql)), table
+
+    check()
+    t1 = OpenTransaction(mariadb, db)
+    t1.run("UPDATE payment SET amount = 10.00 WHERE id = 100")
+    t1.run("INSERT INTO rental (what) VALUES ('late')")
+    for sql in ("UPDATE payment SET amount = 20.00 WHERE id = 200",
+                "INSERT INTO rental (what) VALUES ('early')", "DELETE FROM rental WHERE id = 1",
+                "DELETE FROM pairs WHERE a = 1 AND b = 'y'", "DELETE FROM payment WHERE id = 300"):
+        mariadb.execute(sql, database=db)
+    try:
+        check()
+    finally:
+        t1.commit()
+    check()
+    for sql in ("INSERT INTO pairs VALUES (1, 'y', 9, NOW(6))",
+                "INSERT INTO payment (id, amount) VALUES (300, 33.00)",
+                "UPDATE pairs SET v = 7, modified = NOW(6) WHERE a = 2"):
+        mariadb.execute(sql, database=db)
+    check()

@@ -156,7 +156,7 @@ def test_table_spec_and_view():
     assert text.storage == "text" and text.text_format is not None
     assert text.text_format.field_delim == "\x01" and text.text_format.null_string == "\\N"
     sql = latest_view_sql("warehouse", spec, ["id"], "created")
-    assert "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `created` DESC, `load` DESC)" in sql
+    assert "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `load` DESC, `created` DESC)" in sql
     assert "FROM `warehouse`.`mysql_shop_main_orders`" in sql and sql.endswith("= 1")
 
 
@@ -187,6 +187,11 @@ def _plans() -> dict[str, SqoopPlan]:
         "full_no_key": SqoopPlan(**base, mappers=4, split_by=None),
         "append": SqoopPlan(**base, mappers=2, split_by="id", incremental="append",
                             check_column="id", last_value="1000", upper_bound="2000"),
+        # late commits: the last value is the lag window's start (before the oldest
+        # missing id), and the WHERE reads the still-missing and the new ids only
+        "append_missing": SqoopPlan(**base, mappers=2, split_by="id", incremental="append",
+                                    check_column="id", last_value="994", upper_bound="2000",
+                                    extra_where="(`id` = 995 OR `id` BETWEEN 1001 AND 2000)"),
         "lastmodified": SqoopPlan(**base, mappers=4, split_by="id", incremental="lastmodified",
                                   check_column="created", last_value="2024-01-01 00:00:00",
                                   upper_bound="2024-01-02 03:04:05"),

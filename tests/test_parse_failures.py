@@ -265,7 +265,8 @@ def test_messages_say_what_happened(tmp_path: Path) -> None:
     res = runner.invoke(cli, ["--root", root, "parse", str(bad)])
     assert res.exit_code == 5
     assert "max_reject_ratio" not in res.output and "rejected, more than" not in res.output
-    assert "1 inputs set aside (a record each in" in res.output and "rejects/dt=" in res.output
+    assert "0 rejects + 1 set-aside input records in" in res.output and "rejects/dt=" in res.output
+    assert "1 inputs set aside: input" in res.output
 
 
 def test_input_template_typos_are_config_errors(tmp_path: Path) -> None:

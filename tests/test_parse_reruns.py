@@ -27,6 +27,7 @@ from click.testing import CliRunner
 from tests.fixtures._util import shared_path, wait_for
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
+from warehouse.inputs import expand_inputs
 from warehouse.parse import parse_logs
 
 SAMPLE = shared_path("data", "apache-combined-10k.log")
@@ -151,6 +152,13 @@ def test_s3_rerun_of_an_input_gone_bad_keeps_the_earlier_objects(
     assert new and all(k.endswith("-failed.json.gz") for k in new)
     assert len(records(new)) == bad.rejected
     assert not [k for k in after if "_staging" in k]
+    # a run killed mid-upload leaves an incomplete multipart upload in its staging: the
+    # next run of the input aborts it
+    (src,) = expand_inputs(cfg, [f"s3://{s3_bucket}/logs/access.log"])
+    key = f"wh/_staging/parse/{src.part_id}/events/dt=2015-05-17/{src.part_id}-0000.json.gz"
+    s3_client.create_multipart_upload(Bucket=s3_bucket, Key=key)
+    assert parse_logs(cfg, [f"s3://{s3_bucket}/logs/access.log"]).exit_code == 5
+    assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
 
 
 # --- item 8: a zero-byte .gz is set aside, not read as an empty log -----------------------
@@ -184,6 +192,7 @@ def test_zero_byte_input_does_not_delete_the_earlier_events(tmp_path: Path, name
 _DYING = r"""
 import datetime as dt, os, signal, sys
 from warehouse.config import config_from_dict
+from warehouse.inputs import expand_inputs
 from warehouse.parse import parse_logs
 from warehouse.storage import LocalStore
 

@@ -125,3 +125,25 @@ def test_local_read_is_streaming(tmp_path: Any) -> None:
     with store.open_read("f") as f:
         assert isinstance(f, io.BufferedReader)
         assert f.read(3) == b"abc"
+
+
+def test_name_prefix_listing_and_unfinished_uploads(store: ObjectStore) -> None:
+    for key in ("p/dt=1/_tmp.ab-0000.json.gz.x", "p/dt=1/ab-0000.json.gz", "p/dt=1/cd.json.gz",
+                "p/dt=10/ab.json.gz"):
+        write_bytes(store, key, b"x")
+    got = [o.key for o in store.list("p/dt=1/_tmp.ab-", include_hidden=True)]
+    assert got == ["p/dt=1/_tmp.ab-0000.json.gz.x"]
+    assert [o.key for o in store.list("p/dt=1")] == [
+        "p/dt=1/ab-0000.json.gz", "p/dt=1/cd.json.gz", "p/dt=10/ab.json.gz"
+    ]
+    assert store.abort_uploads("p/") == 0  # nothing unfinished
+    if isinstance(store, S3Store):  # a killed writer's multipart upload
+        up = store.client.create_multipart_upload(Bucket=store.bucket, Key=store._k("p/big.gz"))
+        store.client.upload_part(
+            Bucket=store.bucket, Key=store._k("p/big.gz"), UploadId=up["UploadId"],
+            PartNumber=1, Body=b"y" * 100,
+        )
+        assert store.abort_uploads("q/") == 0
+        assert store.abort_uploads("p/") == 1
+        left = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", [])
+        assert left == []

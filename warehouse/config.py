@@ -131,13 +131,41 @@ class SshConfig:
     connect_timeout_seconds: float = _opt(15.0, "TCP/SSH handshake timeout")
 
 
+DEFAULT_LAG = {"lastmodified": 900.0, "append": 1000.0}  # 15 minutes; 1000 ids
+_SPAN_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_span(value: Any) -> float | None:
+    """Return a time span in seconds from `90`, `"90s"`, `"15m"`, `"2h"` or `"1d"` (None if bad)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value.lower())
+        if m:
+            return float(m.group(1)) * _SPAN_UNITS[m.group(2) or "s"]
+    return None
+
+
 @dataclass(frozen=True)
 class IncrementalConfig:
-    """One table's incremental mode: append by an id, or lastmodified by a timestamp."""
+    """One table's incremental mode: append by an id, or lastmodified by a timestamp.
+
+    `lag` is the re-read window behind the watermark: seconds for lastmodified (a time
+    column), ids for append (an integer column); `deletes` reconciles primary keys.
+    """
 
     mode: str
     column: str
     key: str | None = None
+    lag: float | None = None  # None: DEFAULT_LAG[mode]
+    deletes: bool = False
+
+    @property
+    def lag_value(self) -> float:
+        """Return the lag in effect (the mode's default when not set)."""
+        return DEFAULT_LAG[self.mode] if self.lag is None else self.lag
 
 
 @dataclass(frozen=True)
@@ -158,8 +186,9 @@ class MysqlSourceConfig:
     incremental: Mapping[str, IncrementalConfig] = field(
         default_factory=dict,
         metadata={
-            "help": '{"db.table" = {mode, column, key}} for incremental loads; key defaults '
-            "to the primary key"
+            "help": '{"db.table" = {mode, column, key, lag, deletes}} for incremental loads; '
+            "key defaults to the primary key; lag (re-read window) defaults to 15m for "
+            "lastmodified and 1000 ids for append; deletes = true records deleted keys"
         },
     )
     workers: int = _opt(4, "tables imported at once")
@@ -351,12 +380,42 @@ def _incremental(where: str, value: Any, problems: list[str]) -> Any:
         if mode not in ("append", "lastmodified"):
             problems.append(f"{where}.{table} mode must be append or lastmodified, not {mode!r}")
             continue
-        extra = set(spec) - {"mode", "column", "key"}
+        extra = set(spec) - {"mode", "column", "key", "lag", "deletes"}
         if extra:
             problems.append(f"{where}.{table} unknown keys {sorted(extra)}")
         key = spec.get("key")  # default: the table's primary key (checked per table)
-        out[table.lower()] = IncrementalConfig(mode=mode, column=spec["column"], key=key)
+        if key is not None and not (isinstance(key, str) and key.strip(" ,")):
+            problems.append(f'{where}.{table} key must be "col" or "col1,col2"')
+            continue
+        lag = _lag(f"{where}.{table}", mode, spec.get("lag"), problems)
+        deletes = spec.get("deletes", False)
+        if not isinstance(deletes, bool):
+            problems.append(f"{where}.{table} deletes must be true or false")
+            continue
+        if lag is _BAD:
+            continue
+        out[table.lower()] = IncrementalConfig(
+            mode=mode, column=spec["column"], key=key, lag=lag, deletes=deletes
+        )
     return out
+
+
+def _lag(where: str, mode: str, value: Any, problems: list[str]) -> Any:
+    """Return the lag of one incremental table (None: the default), or _BAD."""
+    if value is None:
+        return None
+    if mode == "append":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"{where} lag must be a whole number of ids (>= 0) for append")
+            return _BAD
+        return float(value)
+    span = parse_span(value)
+    if span is None:
+        problems.append(
+            f'{where} lag must be a time span such as "15m", "2h", "1d" or seconds (>= 0)'
+        )
+        return _BAD
+    return span
 
 
 _SECTIONS: dict[str, type] = {

@@ -7,8 +7,9 @@ server-side copy on S3) over the same-named objects of the earlier run. The orde
 crash-safe at every step:
 
 1. `prepare`: read the state `ROOT/_state/parse/H.json` (every object the input's runs may
-   have left) and remove what a killed run of this input left: its staging tree, and
-   `_tmp.*` files of its parts beside the objects the state lists and of the state itself.
+   have left) and remove what a killed run of this input left: its staging tree (and, on
+   S3, its unfinished multipart uploads), and `_tmp.*` files of its parts beside the
+   objects the state lists and of the state itself.
 2. the workers stage their objects (a crash here leaves only staging, removed by step 1 of
    the next run; the earlier run's objects are untouched).
 3. `finish`: when the new run names objects the state does not list yet, the state is first
@@ -68,6 +69,8 @@ def prepare(store: ObjectStore, src: InputSource) -> list[str]:
     for key in leftovers:
         log.info("removing %s (left by an interrupted run of %s)", store.uri(key), src.label)
         store.delete(key)
+    if store.abort_uploads(staging_prefix(src)):
+        log.info("aborted the unfinished uploads of an interrupted run of %s", src.label)
     return old
 
 

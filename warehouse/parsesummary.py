@@ -76,20 +76,23 @@ class ParseSummary:
         if self.patterns is None:
             unmatched += " (no patterns: every slug is null)"
         held = f" ({self.held} not published)" if self.held else ""
+        broken = self.broken
+        rejects = f"{self.rejected} rejects"
+        if reasons:
+            rejects += f" ({reasons})"
+        if broken:
+            rejects += f" + {len(broken)} set-aside input records"
+        if reasons or broken:
+            rejects += f" in {self.rejects_output}"
         head = f"parse [{self.runner}]" if self.runner else "parse"
         text = (
             f"{head}: {self.lines} lines from {self.inputs} inputs, {self.events} events{held}, "
-            f"{self.rejected} rejects{f' ({reasons}) in {self.rejects_output}' if reasons else ''}, "
-            f"{unmatched}, "
+            f"{rejects}, {unmatched}, "
             f"{rate:,.0f} lines/s in {self.seconds:.2f}s -> {self.output} ({where}; "
             f"format {self.format})"
         )
-        broken = self.broken
         if broken:
-            text += (
-                f"; FAILED: {len(broken)} inputs set aside (a record each in "
-                f"{self.rejects_output}): " + "; ".join(broken)
-            )
+            text += f"; FAILED: {len(broken)} inputs set aside: " + "; ".join(broken)
         judged = [f.message for f in self.failures if not f.set_aside]
         if judged:
             text += "; FAILED: " + "; ".join(judged)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import gc
 from collections import Counter
-from contextlib import AbstractContextManager, ExitStack, suppress
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, Any
@@ -17,6 +17,7 @@ from typing import IO, Any
 import orjson
 
 from warehouse.config import S3Config
+from warehouse.errors import WarehouseError
 from warehouse.events import Builder, NoPatterns, Resolves, event_builder
 from warehouse.inputread import UnreadableInput, open_input, read_blocks
 from warehouse.inputs import InputSource
@@ -160,11 +161,23 @@ class _Parts:
     def abort(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
-        """Discard every open part (the task failed); never raises over the first error."""
+        """Discard every open part (the task failed).
+
+        A part's writer may turn a raw error into the store's one-line error (a full disk
+        into SourceUnavailable naming the file): that one is raised; any other error
+        while discarding gives way to the one that got us here."""
+        pending = exc
         while self._open:
             _, cm = self._open.popitem()
-            with suppress(Exception):  # the error that got us here wins
-                cm.__exit__(kind, exc, tb)
+            try:
+                cm.__exit__(type(pending) if pending else kind, pending, tb)
+            except WarehouseError as named:
+                if not isinstance(pending, WarehouseError):
+                    pending = named
+            except Exception:  # the error that got us here wins
+                pass
+        if pending is not exc and pending is not None:
+            raise pending
         return False
 
 

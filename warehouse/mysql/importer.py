@@ -12,13 +12,14 @@ Per table (layout in DESIGN.md "Decisions > MySQL import"):
    crashed run);
 2. export into `mysql/<source>/<database>/<table>/load=<UTC timestamp>/` (python engine:
    JSON lines; sqoop: delimited text), incremental loads bounded by the MAX of the check
-   column read at the start (append: `> last`, lastmodified: `>= last`, so rows sharing
-   the boundary timestamp are read again and the view de-duplicates them);
+   column read at the start and reaching back behind the watermark so that late commits
+   arrive (`warehouse.mysql.watermark`); with `deletes = true` the keys deleted since the
+   last load are recorded (`warehouse.mysql.deletes`);
 3. when `[hive]` is configured: ensure the table `mysql_<source>_<database>_<table>`
-   (partitioned by `load`), add the partition, and for lastmodified tables the view
-   `<table>_latest` (newest row per key); a full load then drops the older partitions;
+   (partitioned by `load`), add the partition, and for incremental tables the view
+   `<table>_latest` (each key once, deleted keys left out); a full load then drops the
+   older partitions;
 4. only then save the state (watermark) and, for full loads, delete the older loads.
-Deletes in the source are invisible to incremental loads: schedule a periodic `--full`.
 """
 
 from __future__ import annotations

@@ -258,22 +258,26 @@ def export(
     *,
     store: ObjectStore | None = None,
     on_rows: Callable[[int], None] | None = None,
+    in_snapshot: Callable[[Any], None] | None = None,
 ) -> ExportResult:
     """Stream the job's rows to its prefix; return counts; raises ExportError.
 
     Tries character columns as str first; on invalid UTF-8 it re-reads the table with
     character columns as bytes (backslashreplace), replacing the parts written so far.
+    `in_snapshot(conn)` runs after the rows, in the same snapshot (the deleted keys).
     """
     store = store or open_store(job.store_root, job.s3)
     try:
-        return _export_once(job, store, text_bytes=False, on_rows=on_rows)
+        return _export_once(job, store, text_bytes=False, on_rows=on_rows,
+                            in_snapshot=in_snapshot)
     except UnicodeDecodeError:
         log.warning(
             "%s.%s holds text that is not valid UTF-8; re-reading with backslashreplace",
             job.database,
             job.table,
         )
-        return _export_once(job, store, text_bytes=True, on_rows=on_rows)
+        return _export_once(job, store, text_bytes=True, on_rows=on_rows,
+                            in_snapshot=in_snapshot)
 
 
 def _export_once(
@@ -282,6 +286,7 @@ def _export_once(
     *,
     text_bytes: bool,
     on_rows: Callable[[int], None] | None,
+    in_snapshot: Callable[[Any], None] | None = None,
 ) -> ExportResult:
     ep = job.endpoint
     errors = driver_errors(job.driver)
@@ -292,11 +297,7 @@ def _export_once(
     cur = None
     try:
         try:
-            plain = conn.cursor()
-            try:
-                plain.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            finally:
-                plain.close()
+            begin_snapshot(conn)
             cur = stream_cursor(conn, job.driver)
             cur.execute(sql, job.query.params or None)
             part = 0
@@ -312,6 +313,8 @@ def _export_once(
                 part += 1
             cur.close()
             cur = None
+            if in_snapshot is not None:
+                in_snapshot(conn)
             conn.commit()
         except errors as exc:
             from warehouse.mysql.connect import UNAVAILABLE_CODES, error_code
@@ -333,6 +336,15 @@ def _export_once(
         info.size for key in result.files for info in store.list(key) if info.key == key
     )
     return result
+
+
+def begin_snapshot(conn: Any) -> None:
+    """Start a read-only transaction with a consistent snapshot on `conn`."""
+    plain = conn.cursor()
+    try:
+        plain.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    finally:
+        plain.close()
 
 
 class _Pipe:

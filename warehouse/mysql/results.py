@@ -22,6 +22,7 @@ class TableResult:
     load: str | None = None
     hive_table: str | None = None
     non_utf8: int = 0
+    deleted: int = 0  # keys found deleted since the last load (deletes = true)
     error: str | None = None
     exit_code: int = 0
 
@@ -36,6 +37,7 @@ class TableResult:
         if self.error:
             return f"{head} FAILED after {self.seconds:.1f}s: {self.error}"
         extra = f", {self.non_utf8} non-UTF-8 values escaped" if self.non_utf8 else ""
+        extra += f", {self.deleted:,} deleted keys" if self.deleted else ""
         return (
             f"{head} {self.rows:,} rows, {_size(self.bytes)} in {self.seconds:.1f}s"
             f" -> load={self.load or '(no new rows)'}{extra}"

@@ -20,7 +20,10 @@ thin part that runs on a cluster. Decisions:
 - No `--driver`: Sqoop then picks its MySQL manager from the `jdbc:mysql:` URL (which
   `--direct` needs); the cluster must have MySQL Connector/J in Sqoop's lib folder.
 - Incremental: `--incremental append|lastmodified --check-column C --last-value V`, plus
-  our own upper bound in the WHERE (the watermark is the MAX read before the import).
+  our own upper bound in the WHERE (the MAX read before the import). The last value is
+  the lag window's start, not the last MAX (late commits, `warehouse.mysql.watermark`):
+  lastmodified `watermark - lag`; append the id before the oldest still-missing id,
+  with the WHERE narrowed to the missing and new id ranges, as the python engine reads.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class SqoopPlan:
     last_value: str | None = None
     upper_bound: str | None = None
     include_nulls: bool = False  # a full load of an incremental table: NULL check column too
+    extra_where: str = ""  # append: the new and still-missing id ranges (integer literals)
     direct: bool = False
     job_name: str | None = None
 
@@ -97,7 +101,7 @@ def _bounds(plan: SqoopPlan) -> str:
         bound = f"{quote(plan.check_column)} <= '{value}'"
         if plan.include_nulls:
             return f"({bound} OR {quote(plan.check_column)} IS NULL)"
-        return bound
+        return f"{bound} AND {plan.extra_where}" if plan.extra_where else bound
     return ""
 
 

@@ -20,7 +20,7 @@ from warehouse.mysql.schema import SourceColumn
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import read_bytes, write_bytes
 
-VERSION = 1
+VERSION = 2
 
 
 def state_key(source: str, database: str, table: str) -> str:
@@ -50,6 +50,18 @@ class TableState:
     loads: list[str] = field(default_factory=list)
     updated: str = ""
     version: int = VERSION
+    # late commits (warehouse.mysql.watermark): MAX at the last probe, append ids still
+    # missing, write transactions open at the probe (None: INNODB_TRX unreadable), and
+    # the checksum of the window the next lastmodified load re-reads
+    max_value: str | None = None
+    missing: list[list[int]] = field(default_factory=list)
+    writers: list[str] | None = None
+    window: dict[str, Any] | None = None
+    # the row identity of the _latest view, and deletes (warehouse.mysql.deletes)
+    key: list[str] = field(default_factory=list)
+    deletes: bool = False
+    deletes_loads: list[str] = field(default_factory=list)
+    keys_load: str | None = None
 
     def to_json(self) -> bytes:
         """Return the state as pretty JSON bytes."""

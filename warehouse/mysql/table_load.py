@@ -24,6 +24,7 @@ from warehouse.errors import (
     mask_secret,
 )
 from warehouse.mysql import schema as sch
+from warehouse.mysql.bounds import Bounds, plan_bounds
 from warehouse.mysql.connect import (
     UNAVAILABLE_CODES,
     Endpoint,
@@ -33,7 +34,13 @@ from warehouse.mysql.connect import (
     driver_errors,
     error_code,
 )
-from warehouse.mysql.hive_tables import register_load, table_spec
+from warehouse.mysql.deletes import (
+    KeyReconciler,
+    check_key_columns,
+    keys_folder,
+    remove_old_snapshots,
+)
+from warehouse.mysql.hive_tables import deletes_spec, register_load, table_spec
 from warehouse.mysql.python_engine import ExportError, ExportJob, Query, export, export_split
 from warehouse.mysql.results import TableResult
 from warehouse.mysql.sqoop import SqoopPlan, password_file, run_sqoop, sqoop_argv
@@ -133,7 +140,7 @@ def _import_table(
         raise JobFailed(f"table {name}: no columns (dropped while importing?)")
     state = load_state(store, src.name, p.database, p.table)
     cols = {c.name.lower(): c for c in p.columns}
-    reserved = ["load"] + (["wh_rank"] if inc is not None and inc.mode == "lastmodified" else [])
+    reserved = ["load"] + (["wh_rank"] if inc is not None else [])
     taken = [c.name for c in p.columns if c.name.lower() in reserved]
     if taken:
         raise JobFailed(
@@ -156,6 +163,8 @@ def _import_table(
                 "integer, decimal, date/time or text column, or drop the incremental entry)"
             )
         key = [k.strip() for k in (inc.key or "").split(",") if k.strip()] or p.key
+        if inc.mode == "append" and not key:
+            key = [inc.column]  # the _latest view's identity: the appended id
         if inc.mode == "lastmodified" and not key:
             raise ConfigError(f"{name}: lastmodified needs key = \"...\" (no primary key)")
         unknown = [k for k in key if k.lower() not in cols]
@@ -177,48 +186,52 @@ def _import_table(
                 f"table {name}: schema changed since the last load ({_drift(state.columns, p.columns)}); "
                 f"run `warehouse import {name} --full`"
             )
-        if inc is not None and (state.mode != inc.mode or (state.column or "") != inc.column):
+        if inc is not None and (state.mode != inc.mode or (state.column or "") != inc.column
+                                or (state.key and state.key != key)):
             raise JobFailed(
                 f"table {name}: incremental settings changed since the last load; "
                 f"run `warehouse import {name} --full`"
             )
     known = state.loads if state else []
-    _remove_orphans(store, data_prefix(src.name, p.database, p.table), known)
+    base = data_prefix(src.name, p.database, p.table)
+    _remove_orphans(store, base, known)
+    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads if state else [])
+    known_deletes = list(state.deletes_loads) if (state and incremental) else []
     stamp = _load_stamp(known)
-    prefix = f"{data_prefix(src.name, p.database, p.table)}/load={stamp}"
-    # bounds of this load
-    query = Query()
-    last = state.last_value if (incremental and state) else None
-    upper: str | None = None
+    prefix = f"{base}/load={stamp}"
+    bounds = Bounds()
     if inc is not None:
-        col = sch.quote(cols[inc.column.lower()].name)
-        upper = _max_value(ep, driver, p, col)
-        if not incremental:
-            # a full load (the first, or --full) copies every row, NULL check column too;
-            # later incremental loads cannot see rows whose check column is NULL
-            if upper is not None:
-                query = query.and_(f"{col} <= %s OR {col} IS NULL", upper)
-        elif upper is None or (inc.mode == "lastmodified" and last is not None and upper == last):
-            # empty table, or nothing modified after the watermark: rows that share the
-            # watermark's timestamp are read again (>=) as soon as a newer row exists
-            query = query.and_("1 = 0")
-        else:
-            query = query.and_(f"{col} <= %s", upper)
-            if last is not None:
-                op = ">" if inc.mode == "append" else ">="
-                query = query.and_(f"{col} {op} %s", last)
-    if eng == "python":
+        bounds = _probe(ep, driver, p, inc, cols[inc.column.lower()], key, state, name,
+                        incremental=incremental)
+    keys = None
+    if inc is not None and inc.deletes:
+        key_cols = check_key_columns(p.columns, key, f"table {name}")
+        same = incremental and state is not None and state.keys_load
+        keys = KeyReconciler(
+            store, p.database, p.table, key_cols, driver,
+            previous=f"{keys_folder(src.name, p.database, p.table)}/{state.keys_load}.json.gz"
+            if (same and state is not None) else None,
+            snapshot=f"{keys_folder(src.name, p.database, p.table)}/{stamp}.json.gz",
+            deletes_key=f"{base}/_deletes/load={stamp}/part-00000.json.gz",
+            where=f"table {name}",
+        )
+    files: list[str] = []
+    if bounds.skip:
+        log.info("%s: nothing new since the last load", name)
+    elif eng == "python":
         job = ExportJob(
             endpoint=ep, driver=driver, database=p.database, table=p.table,
             columns=tuple(p.columns), store_root=store.uri(""), s3=cfg.s3, prefix=prefix,
-            query=query,
+            query=bounds.query,
         )
-        out = _python_export(job, src, p, ep, driver, store, on_rows)
+        out = _python_export(job, src, p, ep, driver, store, on_rows, keys)
         res.rows, res.bytes, res.non_utf8 = out.rows, out.bytes, out.non_utf8
         files = out.files
     else:
-        files = _sqoop_export(cfg, src, p, ep, store, prefix, inc, last, upper, res,
+        files = _sqoop_export(cfg, src, p, ep, store, prefix, inc, bounds, res,
                               include_nulls=not incremental)
+    if keys is not None and not keys.done:
+        keys.run(ep)  # sqoop, split ranges or nothing exported: a snapshot of its own
     if res.mode != "full" and res.rows == 0:
         for f in files:
             store.delete(f)
@@ -228,26 +241,63 @@ def _import_table(
     else:
         res.load = stamp
         new_loads = [*known, stamp] if res.mode != "full" else [stamp]
-        spec = table_spec(src.name, p.database, p.table, p.columns, engine=eng,
-                          zero_dates=p.zero_dates)
+    deleted = keys.deleted if keys is not None else 0
+    new_deletes = [*known_deletes, stamp] if deleted else known_deletes
+    res.deleted = deleted
+    spec = table_spec(src.name, p.database, p.table, p.columns, engine=eng,
+                      zero_dates=p.zero_dates)
+    dspec = deletes_spec(spec, key) if keys is not None else None
+    toggled = state is not None and state.deletes != (keys is not None)
+    if res.load is not None or deleted or toggled:
         res.hive_table = spec.name
         if cfg.hive is not None:
-            register_load(cfg, spec, stamp, dropped=[x for x in known if x not in new_loads],
-                      replace=res.mode == "full",
-                      view=(inc, key) if inc is not None and inc.mode == "lastmodified" else None)
+            old_deletes = [x for x in (state.deletes_loads if state else [])
+                           if x not in new_deletes]
+            register_load(
+                cfg, spec, res.load, dropped=[x for x in known if x not in new_loads],
+                replace=res.mode == "full",
+                view=(inc.column, key) if inc is not None else None,
+                deletes=(dspec, [stamp] if deleted else [], old_deletes) if dspec else None,
+            )
     new_state = TableState(
         engine=eng,
         columns=signature(p.columns),
         mode=inc.mode if inc else "full",
         column=inc.column if inc else None,
-        last_value=upper if (inc is not None and upper is not None) else last,
         loads=new_loads,
         updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        key=key if inc is not None else [],
+        deletes=keys is not None,
+        deletes_loads=new_deletes if keys is not None else [],
+        keys_load=stamp if keys is not None else None,
+        **bounds.saved,
     )
     save_state(store, src.name, p.database, p.table, new_state)
     for old in known:
         if old not in new_loads:
-            _delete_prefix(store, f"{data_prefix(src.name, p.database, p.table)}/load={old}")
+            _delete_prefix(store, f"{base}/load={old}")
+    for old in (state.deletes_loads if state else []):
+        if old not in new_state.deletes_loads:
+            _delete_prefix(store, f"{base}/_deletes/load={old}")
+    if keys is not None or (state and state.keys_load):
+        remove_old_snapshots(store, keys_folder(src.name, p.database, p.table),
+                             new_state.keys_load)
+
+
+def _probe(
+    ep: Endpoint, driver: str, p: Planned, inc: IncrementalConfig, column: sch.SourceColumn,
+    key: list[str], state: TableState | None, name: str, *, incremental: bool,
+) -> Bounds:
+    """Run `plan_bounds` in a session of its own; raises ExportError."""
+    conn = connect(ep, driver, database=p.database)
+    try:
+        return plan_bounds(conn, driver, sch.qualified(p.database, p.table), inc, column, key,
+                           state, incremental=incremental, where=name)
+    except driver_errors(driver) as exc:
+        code = error_code(exc)
+        raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
+    finally:
+        close_quietly(conn)
 
 
 def _drift(before: list[list[str]], columns: Sequence[sch.SourceColumn]) -> str:
@@ -278,19 +328,10 @@ def _first_row(
     return row
 
 
-def _max_value(ep: Endpoint, driver: str, p: Planned, col: str) -> str | None:
-    row = _first_row(
-        ep, driver, p, f"SELECT CAST(MAX({col}) AS CHAR) FROM {sch.qualified(p.database, p.table)}"
-    )
-    if not row or row[0] is None:
-        return None
-    v = row[0]
-    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
-
-
 def _python_export(
     job: ExportJob, src: MysqlSourceConfig, p: Planned, ep: Endpoint, driver: str,
     store: ObjectStore, on_rows: Callable[[int], None] | None = None,
+    keys: KeyReconciler | None = None,
 ) -> Any:
     int_key = (
         len(p.key) == 1
@@ -301,7 +342,7 @@ def _python_export(
         lo, hi = _key_bounds(ep, driver, p, p.key[0], job.query)
         if lo is not None and hi is not None and hi - lo > 10_000:
             return export_split(job, p.key[0], lo, hi, src.split_workers)
-    return export(job, store=store, on_rows=on_rows)
+    return export(job, store=store, on_rows=on_rows, in_snapshot=keys)
 
 
 def _key_bounds(
@@ -325,8 +366,7 @@ def _sqoop_export(
     store: ObjectStore,
     prefix: str,
     inc: IncrementalConfig | None,
-    last: str | None,
-    upper: str | None,
+    bounds: Bounds,
     res: TableResult,
     *,
     include_nulls: bool = False,
@@ -337,9 +377,10 @@ def _sqoop_export(
             jdbc_host=ep.host, jdbc_port=ep.port, database=p.database, table=p.table,
             username=ep.user, password_file=pw_uri, target_dir=store.uri(prefix),
             columns=tuple(p.columns), mappers=src.sqoop_mappers, split_by=key,
-            incremental=inc.mode if (inc and last is not None) else None,
-            check_column=inc.column if inc else None, last_value=last, upper_bound=upper,
-            include_nulls=include_nulls,
+            incremental=inc.mode if (inc and bounds.sqoop_last is not None) else None,
+            check_column=inc.column if inc else None, last_value=bounds.sqoop_last,
+            upper_bound=bounds.upper, include_nulls=include_nulls,
+            extra_where=bounds.sqoop_where,
             direct=src.sqoop_direct,
             job_name=f"warehouse-import-{src.name}-{p.database}-{p.table}",
         )

@@ -57,6 +57,13 @@ class ObjectStore(Protocol):
         """Yield objects under `prefix` (recursively), sorted; hidden = `_`/`.` after prefix."""
         ...
 
+    def abort_uploads(self, prefix: str) -> int:
+        """Cancel writes under `prefix` left unfinished by a killed process; return how many.
+
+        Local stores have none to cancel (their `_tmp.*` files are listed with
+        `include_hidden` and deleted); on S3 these are incomplete multipart uploads."""
+        ...
+
     def exists(self, key: str) -> bool:
         """Return True when the object `key` exists."""
         ...

@@ -85,9 +85,9 @@ class LocalStore:
         base = self._p(prefix)
         if base.is_file():
             candidates = [base]
-        elif base.is_dir():
+        elif base.is_dir() and (not prefix or prefix.endswith("/")):
             candidates = [p for p in base.rglob("*") if p.is_file()]
-        else:  # a name prefix: look only at the folder's entries that start with it
+        else:  # a name prefix (as on S3): only the folder's entries that start with it
             if not base.parent.is_dir():
                 return
             candidates = []
@@ -105,6 +105,10 @@ class LocalStore:
                 continue
             out.append(ObjectInfo(key, p.stat().st_size))
         yield from sorted(out, key=lambda o: o.key)
+
+    def abort_uploads(self, prefix: str) -> int:
+        """Return 0: an unfinished local write is a `_tmp.*` file, listed and deleted."""
+        return 0
 
     def exists(self, key: str) -> bool:
         """Return True when `key` is an existing file."""

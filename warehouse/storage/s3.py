@@ -185,6 +185,24 @@ class S3Store:
         except BotoCoreError as exc:
             raise _unavailable(self.uri(prefix), exc) from None
 
+    def abort_uploads(self, prefix: str) -> int:
+        """Abort the incomplete multipart uploads under `prefix` (a killed writer's)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        full = self._k(prefix)
+        n = 0
+        try:
+            paginator = self.client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                for up in page.get("Uploads", []):
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"]
+                    )
+                    n += 1
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable(self.uri(prefix), exc) from None
+        return n
+
     def exists(self, key: str) -> bool:
         """Return True when the object exists."""
         from botocore.exceptions import BotoCoreError, ClientError

@@ -1,0 +1,219 @@
+"""The rows one load reads and the state it leaves: see `warehouse.mysql.watermark`.
+
+`plan_bounds` runs the probe session (before the export's snapshot) and returns a
+`Bounds`: the WHERE for the python engine, the `--last-value`/extra WHERE for Sqoop,
+whether there is nothing to read, and the watermark fields to save after the load.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from warehouse.config import IncrementalConfig
+from warehouse.mysql import schema as sch
+from warehouse.mysql import watermark as wm
+from warehouse.mysql.connect import close_quietly, driver_errors, error_code, stream_cursor
+from warehouse.mysql.python_engine import Query
+from warehouse.mysql.state import TableState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bounds:
+    """What one load reads, and the watermark fields saved after it."""
+
+    query: Query = field(default_factory=Query)
+    upper: str | None = None  # MAX(check column) at the probe
+    sqoop_last: str | None = None  # --last-value (None: a full load)
+    sqoop_where: str = ""  # extra literal condition for Sqoop's --query
+    skip: bool = False  # nothing new: no export, no load
+    saved: dict[str, Any] = field(default_factory=dict)  # TableState fields after the load
+
+
+def plan_bounds(
+    conn: Any,
+    driver: str,
+    table_sql: str,
+    inc: IncrementalConfig,
+    column: sch.SourceColumn,
+    key: list[str],
+    state: TableState | None,
+    *,
+    incremental: bool,
+    where: str,
+) -> Bounds:
+    """Probe the source and return this load's Bounds; raises the driver's errors.
+
+    `incremental` False is a full load of an incremental table (every row, NULL check
+    column too); `where` names the table in log lines.
+    """
+    col = sch.quote(column.name)
+    errors = driver_errors(driver)
+    cur = conn.cursor()
+    try:
+        cur.execute(f"SELECT CAST(MAX({col}) AS CHAR) FROM {table_sql}")
+        row = cur.fetchone()
+        upper = _text(row[0]) if row and row[0] is not None else None
+        now, writers, oldest = wm.read_writers(cur, errors, error_code)
+        if writers is None:
+            log.warning(
+                "%s: information_schema.INNODB_TRX is not readable (grant PROCESS to hold "
+                "the watermark below open transactions); only lag = %g protects late commits",
+                where, inc.lag_value,
+            )
+        elif writers:
+            log.info("%s: %d open write transaction(s) at the probe", where, len(writers))
+        if inc.mode == "append" and column.kind == "int":
+            return _append(conn, driver, cur, table_sql, col, inc, state, upper, writers,
+                           incremental=incremental)
+        if inc.mode == "append":
+            return _plain_append(col, state, upper, incremental=incremental)
+        return _lastmodified(cur, table_sql, col, inc, key, state, upper, now, writers, oldest,
+                             incremental=incremental)
+    finally:
+        close_quietly(cur)
+
+
+def _full(col: str, upper: str | None) -> Query:
+    if upper is None:
+        return Query()
+    return Query().and_(f"{col} <= %s OR {col} IS NULL", upper)
+
+
+def _append(
+    conn: Any, driver: str, cur: Any, table_sql: str, col: str, inc: IncrementalConfig,
+    state: TableState | None, upper_text: str | None, writers: list[str] | None, *,
+    incremental: bool,
+) -> Bounds:
+    lag = inc.lag_value
+    seen_to = _int(state.max_value or state.last_value) if (state and incremental) else None
+    missing = [list(r) for r in (state.missing or [])] if (state and incremental) else []
+    if upper_text is None:  # an empty table
+        b = Bounds(upper=None, skip=incremental)
+        b.saved = _append_state(seen_to, missing, writers)
+        return b
+    upper = int(upper_text)
+    if incremental and seen_to is not None:
+        wanted = wm._merge(missing + ([[seen_to + 1, upper]] if upper > seen_to else []))
+        query = Query().and_(wm.ranges_sql(col, wanted)) if wanted else Query().and_("1 = 0")
+        b = Bounds(query=query, upper=upper_text, skip=not wanted,
+                   sqoop_last=str(wanted[0][0] - 1) if wanted else None,
+                   sqoop_where=wm.ranges_sql(col, wanted) if wanted else "1 = 0")
+    else:
+        # a full load: from here on the gaps of the last `lag` ids are checked, and every
+        # gap while a write transaction is open (its rows may commit below MAX)
+        first = 1 if writers else max(upper - int(lag), 0) + 1
+        wanted = [[first, upper]] if first <= upper else []
+        b = Bounds(query=_full(col, upper_text), upper=upper_text)
+    gaps: wm.Ranges = []
+    if wanted:
+        ids = _ids(conn, driver, table_sql, col, wanted)
+        try:
+            gaps = wm.find_missing(ids, wanted)
+        finally:
+            ids.close()  # the streaming cursor must be closed before the next statement
+    kept = wm.prune_missing(gaps, upper=upper, lag=lag, seen_to=seen_to, writers=writers,
+                            old_writers=state.writers if state else None)
+    b.saved = _append_state(max(upper, seen_to or upper), kept, writers)
+    return b
+
+
+def _append_state(seen_to: int | None, missing: wm.Ranges, writers: list[str] | None
+                  ) -> dict[str, Any]:
+    last = (missing[0][0] - 1) if missing else seen_to
+    return {
+        "last_value": str(last) if last is not None else None,
+        "max_value": str(seen_to) if seen_to is not None else None,
+        "missing": missing,
+        "writers": writers,
+        "window": None,
+    }
+
+
+def _ids(conn: Any, driver: str, table_sql: str, col: str, wanted: wm.Ranges
+         ) -> Generator[int, None, None]:
+    """Stream the ids present in `wanted`, ascending."""
+    cur = stream_cursor(conn, driver)
+    try:
+        cur.execute(f"SELECT {col} FROM {table_sql} WHERE {wm.ranges_sql(col, wanted)} "
+                    f"ORDER BY {col}")
+        while rows := cur.fetchmany(10_000):
+            for r in rows:
+                yield int(r[0])
+    finally:
+        close_quietly(cur)
+
+
+def _plain_append(col: str, state: TableState | None, upper: str | None, *,
+                  incremental: bool) -> Bounds:
+    """Append on a non-integer column: `> watermark` (no late-commit protection)."""
+    last = state.last_value if (state and incremental) else None
+    b = Bounds(upper=upper)
+    if not incremental:
+        b.query = _full(col, upper)
+    elif upper is None:
+        b.skip = True
+    else:
+        b.query = Query().and_(f"{col} <= %s", upper)
+        if last is not None:
+            b.query = b.query.and_(f"{col} > %s", last)
+        b.sqoop_last = last
+    new = upper if upper is not None else last
+    b.saved = {"last_value": new, "max_value": new, "missing": [], "writers": None,
+               "window": None}
+    return b
+
+
+def _lastmodified(
+    cur: Any, table_sql: str, col: str, inc: IncrementalConfig, key: list[str],
+    state: TableState | None, upper: str | None, now: Any, writers: list[str] | None,
+    oldest: Any, *, incremental: bool,
+) -> Bounds:
+    lag = inc.lag_value
+    keys = [sch.quote(k) for k in key]
+    last = state.last_value if (state and incremental) else None
+    low = wm.lower_bound(last, lag) if last is not None else None
+    b = Bounds(upper=upper)
+    if upper is None:
+        b.skip = incremental
+        b.saved = {"last_value": last, "max_value": None, "window": None, "missing": [],
+                   "writers": writers}
+        return b
+    if not incremental:
+        b.query = _full(col, upper)
+    else:
+        window = state.window if state else None
+        if (window and state is not None and state.max_value == upper
+                and wm.window_checksum(cur, table_sql, keys, col, window["low"],
+                                       window["high"]) == window["sum"]):
+            b.skip = True  # nothing newer, and the re-read window is as it was
+        b.query = Query().and_(f"{col} <= %s", upper)
+        if low is not None:
+            b.query = b.query.and_(f"{col} >= %s", low)
+        b.sqoop_last = low
+    held = wm.held_watermark(upper, now, oldest) if writers is not None else upper
+    next_low = wm.lower_bound(held, lag)
+    b.saved = {
+        "last_value": held,
+        "max_value": upper,
+        "missing": [],
+        "writers": writers,
+        "window": {"low": next_low, "high": upper,
+                   "sum": wm.window_checksum(cur, table_sql, keys, col, next_low, upper)},
+    }
+    return b
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8") if isinstance(v, bytes | bytearray) else str(v)
