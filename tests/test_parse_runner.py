@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -214,3 +215,36 @@ def test_map_task_reports_status_while_parsing(monkeypatch: pytest.MonkeyPatch) 
         b"reporter:status:parse s3://logs/a.log: 7 lines",
         b"reporter:status:parse s3://logs/a.log: 10 lines",
     ]
+
+
+def test_duplicate_and_killed_attempts_leave_no_duplicates_or_partials(
+    corpus: Path, in_process: tuple[Path, ParseSummary], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every map task runs twice (a speculative duplicate, or a retry after a failure) and
+    a killed attempt leaves a half-written temporary file in staging: the published root
+    is still exactly the in-process one, with nothing left in staging."""
+    from warehouse import parsejob
+    from warehouse.parsestate import staging_prefix
+    from warehouse.parsetask import run_task
+
+    def twice(settings: Any, task: Any, bar: Any) -> Any:
+        run_task(settings, task, None)  # the first attempt, whose output line is lost
+        left = root / staging_prefix(task.source) / "events" / "dt=2015-05-18"
+        left.mkdir(parents=True, exist_ok=True)
+        (left / f"_tmp.{task.source.part_id}-{task.index:04d}.json.gz.dead").write_bytes(b"\x1f")
+        return run_task(settings, task, bar)
+
+    root = tmp_path / "wh"
+    monkeypatch.setattr(parsejob, "run_task", twice)
+    summary = _parse(corpus, root, "inline")
+    assert not (root / "_staging" / "parse").exists() or not any(
+        p.is_file() for p in (root / "_staging").rglob("*")
+    )
+    _assert_same(root, summary, in_process)
+
+
+def test_config_names_a_bad_logs_runner(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[logs\] runner 'yarn' is not a mrjob runner"):
+        config_from_dict({"logs": {"runner": "yarn"}}, root=str(tmp_path))
+    assert config_from_dict({"logs": {"runner": "emr"}}, root=str(tmp_path)).logs.runner == "emr"
