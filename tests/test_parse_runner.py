@@ -248,3 +248,21 @@ def test_config_names_a_bad_logs_runner(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[logs\] runner 'yarn' is not a mrjob runner"):
         config_from_dict({"logs": {"runner": "yarn"}}, root=str(tmp_path))
     assert config_from_dict({"logs": {"runner": "emr"}}, root=str(tmp_path)).logs.runner == "emr"
+
+
+def test_task_result_survives_the_output_line() -> None:
+    """Every field of a task's Result comes back from its JSON output line."""
+    from collections import Counter
+
+    from warehouse.inputread import CorruptInput
+    from warehouse.parsejob import result_from_json, result_json
+    from warehouse.parsetask import Result
+
+    res = Result("s3://logs/a.log", lines=7, events=5, unmatched=2, nbytes=900,
+                 rejects=Counter({"empty line": 2}), keys=["_staging/parse/x/events/p"],
+                 partitions={"2015-05-18", "2015-05-17"}, failure=CorruptInput("input a: cut"))
+    back = result_from_json(json.loads(json.dumps(result_json(3, res))))
+    shown = lambda r: {k: str(v) if isinstance(v, Exception) else v  # noqa: E731
+                       for k, v in vars(r).items()}
+    assert shown(back) == shown(res) and back.failure is not None
+    assert back.failure.exit_code == 5

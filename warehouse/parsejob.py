@@ -32,6 +32,7 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,35 +69,35 @@ def plan_json(settings: Settings, tasks: list[Task], copies: list[bool]) -> byte
 
 
 def result_json(number: int, res: Result) -> dict[str, Any]:
-    """Return the output line of one task (the driver rebuilds the Result from it)."""
-    failure = None
-    if res.failure is not None:
-        failure = {"message": str(res.failure), "exit_code": res.failure.exit_code}
-    return {
-        "task": number,
-        "source": res.source,
-        "lines": res.lines,
-        "events": res.events,
-        "unmatched": res.unmatched,
-        "nbytes": res.nbytes,
-        "rejects": dict(sorted(res.rejects.items())),
-        "keys": res.keys,
-        "partitions": sorted(res.partitions),
-        "failure": failure,
-    }
+    """Return the output line of one task: every field of its Result (sets sorted, the
+    failure as message and exit code), so the driver rebuilds it whole."""
+    row: dict[str, Any] = {"task": number}
+    for f in dataclasses.fields(res):
+        value = getattr(res, f.name)
+        if isinstance(value, UnreadableInput):
+            value = {"message": str(value), "exit_code": value.exit_code}
+        elif isinstance(value, Counter):
+            value = dict(sorted(value.items()))
+        elif isinstance(value, set):
+            value = sorted(value)
+        row[f.name] = value
+    return row
 
 
 def result_from_json(row: dict[str, Any]) -> Result:
     """Return the Result of one output line of the job."""
     res = Result(row["source"])
-    res.lines, res.events, res.unmatched = row["lines"], row["events"], row["unmatched"]
-    res.nbytes = row["nbytes"]
-    res.rejects.update({str(k): int(v) for k, v in row["rejects"].items()})
-    res.keys = list(row["keys"])
-    res.partitions = set(row["partitions"])
-    failure = row.get("failure")
-    if failure is not None:
-        res.failure = UnreadableInput(failure["message"], int(failure["exit_code"]))
+    for f in dataclasses.fields(res):
+        if f.name not in row:
+            continue
+        value, default = row[f.name], getattr(res, f.name)
+        if f.name == "failure" and value is not None:
+            value = UnreadableInput(value["message"], int(value["exit_code"]))
+        elif isinstance(default, Counter):
+            value = Counter({str(k): int(v) for k, v in value.items()})
+        elif isinstance(default, set):
+            value = set(value)
+        setattr(res, f.name, value)
     return res
 
 
