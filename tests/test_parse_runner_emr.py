@@ -27,8 +27,10 @@ import yaml
 from tests.fixtures._util import shared_path
 from warehouse.config import config_from_dict
 from warehouse.errors import JobFailed
+from warehouse.inputs import InputSource
 from warehouse.parse import parse_logs
 from warehouse.parsejob import ParseJob
+from warehouse.parsestate import staging_prefix
 from warehouse.resources import resource
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -92,6 +94,13 @@ class FakeNodes:
                 for item in args[i + 1].split(","):
                     uri, _, name = item.partition("#")
                     (wd / (name or uri.rsplit("/", 1)[-1])).write_bytes(self._get(uri))
+        # a killed first attempt of task 0 left an incomplete multipart upload in staging
+        plan = json.loads((wd / "plan.json").read_bytes())
+        src = InputSource(**plan["tasks"][0]["source"])
+        root_prefix = plan["settings"]["root"][len(f"s3://{bucket}/"):]
+        self.s3.create_multipart_upload(
+            Bucket=bucket, Key=f"{root_prefix}/{staging_prefix(src)}events/dt=2015-05-17/x.json.gz"
+        )
         mapper = shlex.split(args[args.index("-mapper") + 1])
         opts = mapper[mapper.index("--mapper") + 1 :]
         out = io.BytesIO()
@@ -182,6 +191,7 @@ def test_emr_runner_against_moto(emr_parse: dict[str, Any]) -> None:
     mine, ref = _objects(s3, bucket, "wh/"), _objects(s3, bucket, "ref/")
     assert sorted(mine) == sorted(ref) and len([k for k in ref if k.startswith("events/")]) >= 4
     assert [k for k in ref if mine[k] != ref[k]] == []
+    assert not s3.list_multipart_uploads(Bucket=bucket, Prefix="wh/").get("Uploads")
 
     # uploads: the job script, plan, patterns, bootstrap, wheel, the local inputs (under
     # their task names; the S3 input is read in place, its task gets an empty stub)

@@ -89,7 +89,7 @@ def parse_logs(
     sources = expand_inputs(cfg, inputs, source_name=source_name)
     runner = runner or cfg.logs.runner
     if runner:
-        from warehouse.parserunner import check_runner, run_tasks
+        from warehouse.parserunner import check_runner, clear_staging, run_tasks
 
         check_runner(cfg, runner, stdin=any(s.stdin for s in sources))
     settings = Settings(
@@ -134,8 +134,7 @@ def parse_logs(
             ):
                 bar.advance(res.nbytes, res.lines)
                 finished(t, res)
-            for src in sources:  # what failed task attempts left in staging
-                _drop_staging(store, src)
+            clear_staging(store, sources)  # what failed or duplicate task attempts left
         elif nworkers > 1 and len(pool_tasks) > 1:
             _run_pool(settings, tasks, pool_tasks, nworkers, start_method, bar, stdin, finished)
         else:

@@ -15,6 +15,7 @@ uploaded by mrjob (as job inputs), S3 inputs are read where they are.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -33,8 +34,11 @@ from warehouse.aggregate import (
 )
 from warehouse.config import Config
 from warehouse.errors import ConfigError, JobFailed
+from warehouse.inputs import InputSource
 from warehouse.parsejob import ParseJob, input_name, plan_json, result_from_json
+from warehouse.parsestate import staging_prefix
 from warehouse.parsetask import Result, Settings, Task, components
+from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,18 @@ def check_runner(cfg: Config, runner: str, *, stdin: bool) -> None:
     problem = _conf_problem(cfg, runner)
     if problem:
         raise ConfigError(problem)
+
+
+def clear_staging(store: ObjectStore, sources: list[InputSource]) -> None:
+    """Remove what task attempts left in the inputs' staging trees once they are published
+    (a killed attempt's temporary files, its incomplete S3 uploads); best effort, as the
+    next run of an input removes them too."""
+    for src in sources:
+        prefix = staging_prefix(src)
+        with contextlib.suppress(Exception):
+            for obj in list(store.list(prefix, include_hidden=True)):
+                store.delete(obj.key)
+            store.abort_uploads(prefix)
 
 
 def run_tasks(
