@@ -1,4 +1,4 @@
-"""`warehouse parse -r emr` against moto's S3 + EMR server on 127.0.0.1.
+"""`warehouse parse -r emr` against moto's S3 + EMR server on 127.0.0.1 (and -r local on an S3 root).
 
 moto accepts the cluster and the step but never runs them. The harness plays the nodes:
 for the step's input manifest it fetches each listed input from moto's S3 as the manifest
@@ -226,3 +226,15 @@ def test_emr_step_failure_publishes_nothing(emr_parse: dict[str, Any]) -> None:
     with FakeNodes(s3, emr_parse["work"], fail=True), pytest.raises(JobFailed, match="emr"):
         parse_logs(emr_parse["cfg"]("wh"), emr_parse["inputs"], run_date=RUN_DATE, runner="emr")
     assert [k for k in _objects(s3, bucket, "wh/") if not k.startswith("_")] == []
+
+
+def test_local_runner_with_an_s3_root_and_s3_input(emr_parse: dict[str, Any]) -> None:
+    """The local runner's tasks read an S3 input in place (a stub as the job input) and
+    write to an S3 root: the same objects as in process."""
+    s3, bucket, inputs = emr_parse["s3"], emr_parse["bucket"], emr_parse["inputs"]
+    want = parse_logs(emr_parse["cfg"]("ref"), inputs, run_date=RUN_DATE)
+    got = parse_logs(emr_parse["cfg"]("wh"), inputs, run_date=RUN_DATE, runner="local")
+    assert (got.lines, got.events, dict(got.rejects), got.exit_code) == (
+        want.lines, want.events, dict(want.rejects), want.exit_code)
+    mine, ref = _objects(s3, bucket, "wh/"), _objects(s3, bucket, "ref/")
+    assert sorted(mine) == sorted(ref) and [k for k in ref if mine[k] != ref[k]] == []
