@@ -6,7 +6,7 @@
 Data: bench/generate.py's seeded 1M-line combined log over a 300-pattern urls.py (made
 once under bench/_data/, plain and .gz). Everything is measured in this one run:
 
-- parse-only, one core: our compiled parser (regex + typed record per line) vs apachelogs
+- parse-only, one core: our compiled classifier (regex + typed fields per line, as the pipeline runs it) vs apachelogs
   (on a subset: it is ~10-20x slower; the subset size is printed);
 - full pipeline (parse + resolve + JSON + gzip write to a local root), `parse_logs` as the
   CLI calls it: plain input with 1 and 2 workers, .gz input with 1 worker;
@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from warehouse.config import config_from_dict  # noqa: E402
-from warehouse.logs import LineParser, compile_format  # noqa: E402
+from warehouse.logs import Classifier, compile_format  # noqa: E402
 from warehouse.parse import parse_logs  # noqa: E402
 
 
@@ -81,10 +81,10 @@ def _read_lines(path: Path, limit: int | None = None) -> list[str]:
 
 
 def _parse_only_ours(lines: list[str]) -> int:
-    parse = LineParser(compile_format("combined")).parse
+    classify = Classifier(compile_format("combined")).classify
     ok = 0
     for line in lines:
-        if type(parse(line)) is dict:
+        if type(classify(line)) is tuple:
             ok += 1
     return ok
 
@@ -139,7 +139,7 @@ def main() -> None:
     n = len(lines)
     print(f"data: {plain} ({n:,} lines, {plain.stat().st_size / 1e6:,.0f} MB), {urls}")
     _, wall, cpu = _timed(lambda: _parse_only_ours(lines))
-    ours = row("parse-only, ours (record per line)", n, wall, cpu)
+    ours = row("parse-only, ours (typed fields per line)", n, wall, cpu)
     sub = lines[: args.apachelogs_lines]
     _, wall, cpu = _timed(lambda: _parse_only_apachelogs(sub))
     theirs_cpu = len(sub) / cpu

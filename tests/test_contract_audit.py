@@ -98,7 +98,7 @@ def test_design_config_block_is_accepted(tmp_path: Path) -> None:
     ("edit", "message"),
     [
         (('format = "combined"', 'format = "%h %Q"'), "unknown directive '%Q'"),
-        (('format = "combined"', 'format = "combinedd"'), "has no fields"),
+        (('format = "combined"', 'format = "combinedd"'), "is not a preset; presets: common, combined"),
         (('user = "%u"', 'user = "%u"\nip = "%{X-Forwarded-For}i"'), "[logs] ip"),
         (('user = "%u"', 'user = "%{sid}C"'), "[logs] user"),
         (('patterns = "conf/urls.json"', 'patterns = "conf/nope.json"'), "nope.json"),

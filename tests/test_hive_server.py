@@ -426,7 +426,7 @@ def test_view_is_created_and_replaced(hive_server: Any, tmp_path: Path) -> None:
 def test_access_raw_matches_the_parser_on_plain_and_gz_logs(
     hive_server: Any, tmp_path: Path
 ) -> None:
-    from warehouse.logs import LineParser, Reject, compile_format, split_request, unescape
+    from warehouse.logs import Classifier, compile_format, split_request, unescape
 
     with gzip.open(_sample_log(), "rb") as f:
         lines = f.read().decode("utf-8", "backslashreplace").splitlines()
@@ -444,13 +444,13 @@ def test_access_raw_matches_the_parser_on_plain_and_gz_logs(
     assert manage.register_partitions(cfg, "access_raw", None).added == 2
 
     fmt = compile_format("combined")
-    parser = LineParser(fmt)
+    parser = Classifier(fmt)
     columns = fmt.serde_columns()
     expected: Counter[tuple[str, str, str | None]] = Counter()
     for day, chunk in (("2015-05-17", plain), ("2015-05-18", gz)):
         for line in chunk:
-            rec = parser.parse(line)
-            if isinstance(rec, Reject):
+            rec = parser.record(line)
+            if isinstance(rec, str):
                 continue
             path = split_request(rec["request"])[1]
             expected[(day, str(rec["status"]), path)] += 1
@@ -465,7 +465,7 @@ def test_access_raw_matches_the_parser_on_plain_and_gz_logs(
     # parser rejects as no match) are the all-NULL rows.
     total = manage.run_query(cfg, "SELECT count(*) FROM access_raw").rows[0][0]
     assert total == len(plain) + len(gz)
-    no_match = sum(1 for line in (*plain, *gz) if isinstance(parser.parse(line), Reject))
+    no_match = sum(1 for line in (*plain, *gz) if isinstance(parser.classify(line), str))
     assert total - sum(got.values()) == no_match >= len(garbage)
 
 

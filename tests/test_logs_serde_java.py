@@ -49,6 +49,8 @@ FORMATS = [
     "combined",
     "vhost_combined",
     "gunicorn",
+    "main",
+    '%h %l %u %t "%m %U%q %H" %>s %b',
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time $time_iso8601',
     '%h %{%d/%b/%Y:%H:%M:%S %z}t %D %{ms}T "%r" %X %400,501{User-agent}i %U%q',
@@ -62,6 +64,10 @@ EXTRA = [
     '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "\\x16\\x03\\x01" 400 226 "-" "-"',
     '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /é HTTP/1.1" 200 5 "-" "ünïcode"',
     '203.0.113.9, 10.0.0.2,10.0.0.3 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "ua"',
+    # a Basic-auth user with a space; gunicorn's literal backslashes; nginx main; %U%q
+    '1.2.3.4 - John Smith [17/May/2015:10:05:03 +0000] "GET /a\\b HTTP/1.1" 200 5 "-" "ua\\"',
+    '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" "1.1.1.1, 2.2.2.2"',
+    '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /s?q=\\"y\\" HTTP/1.1" 200 5',
 ]
 
 

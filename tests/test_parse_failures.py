@@ -253,7 +253,7 @@ def test_messages_say_what_happened(tmp_path: Path) -> None:
     # a first run that is bad: nothing earlier to keep, and the summary names the format
     res = runner.invoke(cli, ["--root", root, "parse", str(src), "--format", "common"])
     assert res.exit_code == 5 and "format common" in res.output
-    assert "earlier run" not in res.output and "none of its events published" in res.output
+    assert "kept" not in res.output and "no earlier events to keep" in res.output
     res = runner.invoke(cli, ["--root", root, "parse", str(src)])
     assert res.exit_code == 0 and "format combined" in res.output
     res = runner.invoke(cli, ["--root", root, "parse", str(src), "--format", "%h %l %u %t"])

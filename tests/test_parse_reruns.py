@@ -192,7 +192,6 @@ def test_zero_byte_input_does_not_delete_the_earlier_events(tmp_path: Path, name
 _DYING = r"""
 import datetime as dt, os, signal, sys
 from warehouse.config import config_from_dict
-from warehouse.inputs import expand_inputs
 from warehouse.parse import parse_logs
 from warehouse.storage import LocalStore
 

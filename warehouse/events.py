@@ -1,21 +1,27 @@
 """Parsed log fields + URL resolution -> behaviour events (DESIGN.md's event schema).
 
-`event_builder()` returns one closure per (format, resolver, [logs] ip/user) that turns
-the regex groups of a matched line straight into the event dict, without building an
-intermediate record: this is the hot path of `warehouse parse`. Keys always come in
-`EVENT_KEYS` order.
+`warehouse parse` runs, per line, `Classifier.classify` (warehouse.logs: the line's typed
+fields, or the reason it is rejected), then the function `event_builder()` generates per
+(format, resolver, [logs] ip/user), which maps those fields to the event dict: this is
+the hot path. Keys always come in `EVENT_KEYS` order; `builder_source()` prints the code.
 """
 
 from __future__ import annotations
 
+import linecache
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from warehouse.errors import ConfigError
-from warehouse.logs import BAD_STATUS, BAD_TIME, LogFormat, TimeCache, compile_format
+from warehouse.logs import (
+    Classifier,
+    Fields,
+    LogFormat,
+    compile_format,
+    split_request,
+    status_index,
+)
 from warehouse.logs import directives as d
-from warehouse.logs.format import TIME_JOIN
-from warehouse.logs.parser import split_request, unescape
 
 EVENT_KEYS = (
     "ts", "ip", "vhost", "user", "method", "path", "query", "protocol", "status", "bytes",
@@ -23,8 +29,8 @@ EVENT_KEYS = (
 )  # fmt: skip
 
 Event = dict[str, Any]
-# groups of a match -> event, or a reject reason (str)
-Builder = Callable[[tuple[Any, ...]], "Event | str"]
+# the classified fields of a line -> its event
+Builder = Callable[[Fields], Event]
 
 _KNOWN_METHODS = frozenset(
     ("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")
@@ -100,15 +106,29 @@ def _index(fmt: LogFormat, *names: str) -> int:
 def event_builder(
     fmt: LogFormat, resolver: Resolves | None = None, *, ip: str = "%h", user: str = "%u"
 ) -> Builder:
-    """Return a function: regex groups of one line -> event dict, or a reject reason.
+    """Return a function: classified fields of one line (`Classifier.classify`) -> event.
 
     Raises ConfigError when [logs] ip/user name fields the format does not have.
     """
+    source, namespace = _builder(fmt, resolver, ip=ip, user=user)
+    filename = f"<event builder for {fmt.source!r}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    build: Builder = namespace["build"]
+    return build
+
+
+def builder_source(fmt: LogFormat, *, ip: str = "%h", user: str = "%u") -> str:
+    """Return the Python text `event_builder` generates for `fmt` and [logs] ip/user."""
+    return _builder(fmt, None, ip=ip, user=user)[0]
+
+
+def _builder(
+    fmt: LogFormat, resolver: Resolves | None, *, ip: str, user: str
+) -> tuple[str, dict[str, Any]]:
     resolve = (resolver or NoPatterns()).resolve
     if fmt.time_variant is None:
         raise ConfigError(f"log format {fmt.source!r} has no time field (%t or $time_local)")
-    times = TimeCache(fmt.time_variant)
-    tcache = times.cache
     i_ip = field_for(ip, fmt, "ip", "%h")
     if i_ip < 0:
         i_ip = _index(fmt, "remote_addr", "peer_addr")
@@ -117,7 +137,7 @@ def event_builder(
     i_user = field_for(user, fmt, "user", "%u")
     i_vhost = _index(fmt, "server_name", "canonical_server_name", "host")
     i_req = _index(fmt, "request")
-    i_status = _index(fmt, "status", "original_status")
+    i_status = status_index(fmt)
     i_bytes = _index(fmt, "bytes", "bytes_out")
     i_ref = _index(fmt, "header_in:referer")
     i_ua = _index(fmt, "header_in:user-agent")
@@ -129,20 +149,27 @@ def event_builder(
     dur_int = i_dur >= 0 and fmt.fields[i_dur].kind == d.INT and dur_factor >= 1
     # The builder is generated per format: absent fields become constants and present
     # ones direct tuple indexing, with no per-line branching on the format (2x faster
-    # than a generic closure; this is the pipeline's hottest function).
-    code: list[str] = ["def build(g):"]
+    # than a generic closure). Its input is already typed and unescaped by classify():
+    # time as ISO-UTC text, status an int, "-" as None.
+    code: list[str] = ["def build(f):"]
     emit = code.append
-    emit("    t = " + " + SEP + ".join(f"g[{i}]" for i in fmt.time_parts))
-    emit("    ts = tget(t)")
-    emit("    if ts is None:")
-    emit("        ts = times(t)")
-    emit("        if ts is None:")
-    emit("            return BAD_TIME")
+    # one unpacking of the fields (cheaper than an index per field); unused ones as `_`
+    wanted = [("ts", fmt.time_parts[0]), ("req", i_req), ("status", i_status), ("addr", i_ip)]
+    wanted += [("nbytes", i_bytes), ("dv", i_dur), ("user", i_user), ("vhost", i_vhost)]
+    wanted += [("referer", i_ref), ("ua", i_ua), ("host", i_host if xff else -1)]
+    names = ["_"] * len(fmt.fields)
+    aliases = []
+    for var, i in wanted:
+        if i < 0:
+            continue
+        if names[i] == "_":
+            names[i] = var
+        else:  # one field read twice (e.g. [logs] user = "%h")
+            aliases.append(f"    {var} = {names[i]}")
+    emit(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = f")
+    code += aliases
     if i_req >= 0:
-        emit(f"    req = g[{i_req}]")
-        emit("    if '\\\\' in req:")
-        emit("        req = unescape(req)")
-        emit("    parts = req.split(' ')")
+        emit("    parts = req.split(' ') if req else ()")
         emit("    if len(parts) == 3 and parts[0] in KNOWN:")
         emit("        method, target, protocol = parts")
         emit("        path, _, query = target.partition('?')")
@@ -151,20 +178,15 @@ def event_builder(
         emit("    else:")
         emit("        method, path, query, protocol = split_request(req)")
     else:
-        emit("    method, path, query, protocol = request_parts(g)")
-    if i_status >= 0:
-        emit(f"    s = g[{i_status}]")
-        emit("    if s == '-':")
-        emit("        return BAD_STATUS")
-        emit("    status = int(s)")
-    else:
+        emit("    method, path, query, protocol = request_parts(f)")
+    if i_status < 0:
         emit("    status = None")
     if i_ip >= 0:
-        emit(f"    addr = g[{i_ip}]")
         if xff:
-            emit("    addr = addr.split(',', 1)[0].strip()")
+            emit("    if addr:")
+            emit("        addr = addr.split(',', 1)[0].strip()")
             emit("    if not addr or addr == '-':")
-            emit(f"        addr = {f'g[{i_host}]' if i_host >= 0 else repr('-')}")
+            emit(f"        addr = {'host' if i_host >= 0 else repr('-')}")
         # `ip` is a non-empty string (DESIGN's schema; the jobs skip anything else)
         emit("    if not addr:")
         emit("        addr = '-'")
@@ -174,26 +196,15 @@ def event_builder(
     emit("        slug, params = None, {}")
     emit("    else:")
     emit("        slug, params = resolve(path)")
-    if i_bytes >= 0:
-        emit(f"    nbytes = g[{i_bytes}]")
-        emit("    nbytes = None if nbytes == '-' else int(nbytes)")
-    else:
+    if i_bytes < 0:
         emit("    nbytes = None")
     if i_dur >= 0:
-        emit(f"    dv = g[{i_dur}]")
-        conv = f"int(dv) * {int(dur_factor)}" if dur_int else f"round(float(dv) * {dur_factor}, 3)"
-        emit(f"    duration = None if dv == '-' else {conv}")
+        conv = f"dv * {int(dur_factor)}" if dur_int else f"round(float(dv) * {dur_factor}, 3)"
+        emit(f"    duration = None if dv is None else {conv}")
     else:
         emit("    duration = None")
     for var, i in (("vhost", i_vhost), ("user", i_user), ("referer", i_ref), ("ua", i_ua)):
-        if i < 0:
-            emit(f"    {var} = None")
-            continue
-        emit(f"    {var} = g[{i}]")
-        emit(f"    if not {var} or {var} == '-':")
-        emit(f"        {var} = None")
-        emit(f"    elif '\\\\' in {var}:")
-        emit(f"        {var} = unescape({var})")
+        emit(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
     emit(
         "    return {'ts': ts, 'ip': addr, 'vhost': vhost, 'user': user, 'method': method, "
         "'path': path, 'query': query, 'protocol': protocol, 'status': status, "
@@ -201,46 +212,33 @@ def event_builder(
         "'slug': slug, 'params': params}"
     )
     namespace: dict[str, Any] = {
-        "tget": tcache.get,
-        "SEP": TIME_JOIN,
-        "times": times.miss,
-        "BAD_TIME": BAD_TIME,
-        "BAD_STATUS": BAD_STATUS,
-        "unescape": unescape,
         "split_request": split_request,
         "KNOWN": _KNOWN_METHODS,
         "resolve": resolve,
         "request_parts": _request_parts(fmt),
     }
-    exec(compile("\n".join(code), f"<event builder for {fmt.source!r}>", "exec"), namespace)
-    build: Builder = namespace["build"]
-    return build
+    return "\n".join(code) + "\n", namespace
 
 
-def _request_parts(fmt: LogFormat) -> Callable[[tuple[Any, ...]], tuple[Any, Any, Any, Any]]:
-    """Return groups -> (method, path, query, protocol) from %m %U %q %H (no %r)."""
+def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, Any]]:
+    """Return fields -> (method, path, query, protocol) from %m %U %q %H (no %r)."""
     i_method = _index(fmt, "method")
     i_upath = _index(fmt, "url_path", "request_uri")
     i_query = _index(fmt, "query_string", "args")
     i_proto = _index(fmt, "protocol")
 
-    def text(g: tuple[Any, ...], i: int) -> str | None:
-        if i < 0:
-            return None
-        v = g[i]
-        if v == "-" or not v:
-            return None
-        return unescape(v) if "\\" in v else v
+    def text(f: Fields, i: int) -> str | None:
+        return (f[i] or None) if i >= 0 else None
 
-    def parts(g: tuple[Any, ...]) -> tuple[Any, Any, Any, Any]:
-        method, target, query = text(g, i_method), text(g, i_upath), text(g, i_query)
+    def parts(f: Fields) -> tuple[Any, Any, Any, Any]:
+        method, target, query = text(f, i_method), text(f, i_upath), text(f, i_query)
         if query is not None and query.startswith("?"):
             query = query[1:] or None
         path = target
         if target is not None and i_query < 0 and "?" in target:  # $request_uri
             path, _, q = target.partition("?")
             query = q or None
-        return method, path, query, text(g, i_proto)
+        return method, path, query, text(f, i_proto)
 
     return parts
 
@@ -248,10 +246,8 @@ def _request_parts(fmt: LogFormat) -> Callable[[tuple[Any, ...]], tuple[Any, Any
 def make_event(
     fmt: LogFormat, line: str, resolver: Resolves | None = None, *, ip: str = "%h", user: str = "%u"
 ) -> Event | str:
-    """Return the event of one line (or a reject reason); convenience for tests and tools."""
-    m = fmt.match(line)
-    if m is None:
-        from warehouse.logs import NO_MATCH
-
-        return NO_MATCH
-    return event_builder(fmt, resolver, ip=ip, user=user)(m.groups())
+    """Return the event of one line (or its reject reason), as `warehouse parse` makes it."""
+    fields = Classifier(fmt).classify(line)
+    if isinstance(fields, str):
+        return fields
+    return event_builder(fmt, resolver, ip=ip, user=user)(fields)

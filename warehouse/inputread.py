@@ -257,9 +257,12 @@ def read_blocks(
 
 
 def _decode(block: bytes) -> list[str]:
+    """Split a block (which ends where a line ends, before its \\n) into decoded lines."""
     text = block.decode("utf-8", "backslashreplace")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):  # the block's last line: its \n was cut off by the caller
+            text = text[:-1]
     return text.split("\n")
 
 

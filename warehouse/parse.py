@@ -35,10 +35,10 @@ from warehouse.errors import EXIT_FAILED, ConfigError
 from warehouse.events import event_builder
 from warehouse.inputread import lines_before
 from warehouse.inputs import InputSource, expand_inputs
-from warehouse.logs import PRESETS, compile_format
+from warehouse.logs import PRESETS, compile_format, guess_format
 from warehouse.parsestate import finish, prepare, staging_prefix
 from warehouse.parsesummary import InputFailure, ParseSummary
-from warehouse.parsetask import Result, Settings, Task, components, run_task
+from warehouse.parsetask import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.progress import Progress
 from warehouse.storage import ObjectStore, open_store
 
@@ -148,6 +148,8 @@ def parse_logs(
         raise
     finally:
         bar.close()
+    samples = [line for results in by_source.values() for r in results for line in r.samples]
+    summary.looks_like = guess_format(samples[: SAMPLES * 5], compiled)
     summary.seconds = time.monotonic() - started
     log.info("parse: %s", summary.line())
     return summary
@@ -214,23 +216,34 @@ def _conclude(
             "check the file (a log truncated by rotation?)",
             EXIT_FAILED, set_aside=False,
         )
-    outcome = finish(store, src, [k for r in results for k in r.keys], old, good=verdict is None)
+    # a bad run never replaces an earlier run's events; with none to keep (a first run over
+    # max_reject_ratio) its events are published as before, under the same exit code
+    publish = verdict is None or (
+        not verdict.set_aside and not any(k.startswith("events/") for k in old)
+    )
+    staged = [k for r in results for k in r.keys]
+    outcome = finish(store, src, staged, old, good=verdict is None, events=publish)
     summary.lines += lines
     summary.events += events
     summary.unmatched += sum(r.unmatched for r in results)
     for r in results:
         summary.rejects.update(r.rejects)
-    if verdict is None:
+    if publish:
         for r in results:
             summary.partitions |= r.partitions
+    if verdict is None:
         return
-    summary.held += events
     message = verdict.message
-    message += (
-        f" (none of its events published; the {outcome.kept} objects of its earlier run kept)"
-        if outcome.kept
-        else " (none of its events published)"
-    )
+    if publish:
+        message += " (its events published: it has no earlier events to keep)"
+    else:
+        summary.held += events
+        message += (
+            f" (none of its events published; the {outcome.kept} objects of its earlier run "
+            "kept)"
+            if outcome.kept
+            else " (none of its events published)"
+        )
     log.warning("%s", message)
     summary.failures.append(InputFailure(message, verdict.exit_code, verdict.set_aside))
 

@@ -18,10 +18,11 @@ crash-safe at every step:
    with the new objects only. A crash anywhere leaves a state that lists a superset of
    what exists, so the next run of the input deletes whatever it does not write itself.
 
-A run judged bad (an input set aside, or over `max_reject_ratio`) publishes no events: its
-rejects are published as `H-NNNN-failed.json.gz` (never over a name of the earlier run),
-the earlier run's objects stay exactly as they were, and the state lists both, so the
-next good run cleans up after both. Two runs of the same input at the same time are not
+A run judged bad (an input set aside, or over `max_reject_ratio`) leaves the earlier run's
+objects exactly as they were: its rejects are published as `H-NNNN-failed.json.gz` (never
+over a name of the earlier run), its events only when the input has no earlier events to
+keep (a first run over `max_reject_ratio`), and the state lists old and new, so the next
+good run cleans up after both. Two runs of the same input at the same time are not
 supported (`run` holds a lock; the staging tree of one would be removed by the other).
 """
 
@@ -84,16 +85,19 @@ class Outcome:
 
 
 def finish(
-    store: ObjectStore, src: InputSource, staged: list[str], old: list[str], *, good: bool
+    store: ObjectStore, src: InputSource, staged: list[str], old: list[str], *, good: bool,
+    events: bool | None = None,
 ) -> Outcome:
     """Publish the input's staged objects (all when `good`; else rejects only, under
-    failed names), retire the earlier run's objects when `good`, and record the state."""
+    failed names, and events only when `events` says so), retire the earlier run's objects
+    when `good`, and record the state."""
+    events = good if events is None else events
     stage = staging_prefix(src)
     plan: list[tuple[str, str]] = []
     drop: list[str] = []
     for key in staged:
         final = key[len(stage) :]
-        if good:
+        if good or (events and final.startswith("events/")):
             plan.append((key, final))
         elif final.startswith("rejects/"):
             plan.append((key, failed_name(final)))

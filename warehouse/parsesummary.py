@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from warehouse.errors import EXIT_FAILED, combined_exit_code
+from warehouse.logs import NO_MATCH
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ParseSummary:
     format: str = ""
     runner: str | None = None  # the mrjob runner that ran the tasks; None: in process
     failures: list[InputFailure] = field(default_factory=list)
+    looks_like: str | None = None  # the preset the "no match" lines match, if any
 
     @property
     def rejected(self) -> int:
@@ -91,6 +93,11 @@ class ParseSummary:
             f"{rate:,.0f} lines/s in {self.seconds:.2f}s -> {self.output} ({where}; "
             f"format {self.format})"
         )
+        if self.looks_like is not None:
+            text += (
+                f"; the '{NO_MATCH}' lines match preset {self.looks_like!r}: "
+                f"try --format {self.looks_like}"
+            )
         if broken:
             text += f"; FAILED: {len(broken)} inputs set aside: " + "; ".join(broken)
         judged = [f.message for f in self.failures if not f.set_aside]

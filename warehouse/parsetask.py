@@ -21,13 +21,13 @@ from warehouse.errors import WarehouseError
 from warehouse.events import Builder, NoPatterns, Resolves, event_builder
 from warehouse.inputread import UnreadableInput, open_input, read_blocks
 from warehouse.inputs import InputSource
-from warehouse.logs import EMPTY, MAX_LINE, NO_MATCH, TOO_LONG, compile_format
-from warehouse.logs.format import RELAXED_MAX
+from warehouse.logs import MAX_LINE, NO_MATCH, Classifier, compile_format
 from warehouse.parsestate import staging_prefix
 from warehouse.progress import Progress
 from warehouse.storage import ObjectStore, open_gzip_write, open_store
 
 BATCH = 512  # lines between writes to the gzip streams
+SAMPLES = 20  # "no match" lines kept per input range to name the format they look like
 MAX_OPEN_PARTS = 64  # gzip part writers open at once per task (a log spanning many dates)
 _DUMPS_OPT = orjson.OPT_APPEND_NEWLINE
 
@@ -69,11 +69,12 @@ class Result:
     keys: list[str] = field(default_factory=list)
     partitions: set[str] = field(default_factory=set)
     failure: UnreadableInput | None = None
+    samples: list[str] = field(default_factory=list)  # first "no match" lines
 
 
 @functools.lru_cache(maxsize=4)
-def components(settings: Settings) -> tuple[Any, Builder]:
-    """Compile the format and load the resolver once per process."""
+def components(settings: Settings) -> tuple[Classifier, Builder]:
+    """Compile the format's classifier and load the resolver once per process."""
     fmt = compile_format(settings.fmt)
     resolver: Resolves
     if settings.patterns is None:
@@ -82,7 +83,7 @@ def components(settings: Settings) -> tuple[Any, Builder]:
         from warehouse.urls.resolver import Resolver
 
         resolver = Resolver.from_file(settings.patterns)
-    return fmt, event_builder(fmt, resolver, ip=settings.ip, user=settings.user)
+    return Classifier(fmt), event_builder(fmt, resolver, ip=settings.ip, user=settings.user)
 
 
 def run_task(
@@ -184,9 +185,8 @@ class _Parts:
 def _parse_task(
     settings: Settings, task: Task, bar: Progress | None, stdin: IO[bytes] | None
 ) -> Result:
-    fmt, build = components(settings)
-    match = fmt.regex.fullmatch
-    relaxed = fmt.relaxed.fullmatch if fmt.relaxed is not None else None
+    classifier, build = components(settings)
+    classify = classifier.classify
     dumps = orjson.dumps
     opt = _DUMPS_OPT
     store = open_store(settings.root, settings.s3)
@@ -199,7 +199,7 @@ def _parse_task(
     writers: dict[str, IO[bytes]] = {}
     rejects: list[bytes] = []
     reject_writer: list[IO[bytes]] = []
-    unmatched = events = batch = 0
+    unmatched = batch = 0
     parts = _Parts(store, prefix, base, res.keys)
     with ExitStack() as stack:
         f = open_input(src, settings.s3, task.start, stdin)
@@ -210,28 +210,20 @@ def _parse_task(
 
         def reject(n: int, reason: str, line: str) -> None:
             res.rejects[reason] += 1
+            if reason == NO_MATCH and len(res.samples) < SAMPLES:
+                res.samples.append(line)
             rec = {"source": label, "lineno": n, "reason": reason, "line": line[:MAX_LINE]}
             rejects.append(dumps(rec, option=opt))
 
         for lines, nbytes in read_blocks(f, task.end, max_line=MAX_LINE):
-            long = max(map(len, lines)) > MAX_LINE
             for j in range(0, len(lines), BATCH):
                 for line in lines[j : j + BATCH]:
                     lineno += 1
-                    m = match(line)
-                    if m is None and relaxed is not None and len(line) <= RELAXED_MAX:
-                        m = relaxed(line)
-                    if m is None or (long and len(line) > MAX_LINE):
-                        reason = (
-                            TOO_LONG if len(line) > MAX_LINE else EMPTY if not line else NO_MATCH
-                        )
-                        reject(lineno, reason, line)
+                    fields: Any = classify(line)
+                    if fields.__class__ is str:
+                        reject(lineno, fields, line)
                         continue
-                    ev: Any = build(m.groups())
-                    if ev.__class__ is str:
-                        reject(lineno, ev, line)
-                        continue
-                    events += 1
+                    ev = build(fields)
                     if ev["slug"] is None:
                         unmatched += 1
                     day = ev["ts"][:10]
@@ -260,6 +252,6 @@ def _parse_task(
             res.nbytes += nbytes
         parts.close()  # the batch loop has written every buffer
     res.lines = lineno - first_lineno
-    res.events = events
+    res.events = res.lines - sum(res.rejects.values())  # every line is one or the other
     res.unmatched = unmatched
     return res

@@ -1,22 +1,24 @@
-"""Log formats: compile a preset, Apache LogFormat, nginx or gunicorn format; parse lines.
+"""Log formats: compile a preset, Apache LogFormat, nginx or gunicorn format; classify lines.
 
-Pure code: lines in, records or rejects out; no I/O and no imports from the rest of the
-package except `errors`.
+Pure code: lines in, typed fields or reject reasons out; no I/O and no imports from the
+rest of the package except `errors`.
 """
 
-from warehouse.logs.format import PRESETS, Field, LogFormat, compile_format
-from warehouse.logs.parser import (
+from warehouse.logs.classify import (
     BAD_STATUS,
     BAD_TIME,
     EMPTY,
     MAX_LINE,
     NO_MATCH,
     TOO_LONG,
-    LineParser,
-    Reject,
+    Classifier,
+    Fields,
     split_request,
+    status_index,
     unescape,
+    unescape_gunicorn,
 )
+from warehouse.logs.format import PRESETS, Field, LogFormat, compile_format, guess_format
 from warehouse.logs.timestamps import TimeCache
 
 __all__ = [
@@ -27,12 +29,15 @@ __all__ = [
     "NO_MATCH",
     "PRESETS",
     "TOO_LONG",
+    "Classifier",
     "Field",
-    "LineParser",
+    "Fields",
     "LogFormat",
-    "Reject",
     "TimeCache",
     "compile_format",
+    "guess_format",
     "split_request",
+    "status_index",
     "unescape",
+    "unescape_gunicorn",
 ]

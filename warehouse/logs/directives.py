@@ -24,8 +24,13 @@ FLAG = "flag"  # raw text where "-" is a value (%X: connection aborted)
 # and refusing to makes a line that does not match fail in O(n) (4x faster).
 QUOTED = r'[^"\\]*+(?:\\.[^"\\]*+)*+'
 # the second-chance form: unescaped quotes allowed inside, the field ends at the first
-# quote that lets the rest of the line match (escapes still read the same way)
-QUOTED_RELAXED = r'[^"\\]*(?:(?:\\.|")[^"\\]*)*?'
+# quote that lets the rest of the line match (escapes still read the same way). A quote
+# followed by ` "` never is inside: that is a field boundary, and a line with more quoted
+# fields than the format (nginx's `main` read as `combined`) must not fold them into one.
+QUOTED_RELAXED = r'[^"\\]*+(?:(?:\\.|"(?! "))[^"\\]*+)*?'
+# gunicorn writes `"` as `\"` and every other backslash as is: inside the field a quote
+# follows a backslash; a backslash before the closing quote is the value's last character
+QUOTED_GUNICORN = r'[^"\\]*+(?:\\"?[^"\\]*+)*'
 DIGITS = r"-|[0-9]+"
 NUMBER = r"-|[0-9]+(?:\.[0-9]+)?"
 STATUS = r"-|[0-9]{1,3}"
@@ -65,7 +70,8 @@ APACHE_PLAIN: dict[str, Spec] = {
     "V": Spec("canonical_server_name", STR, "canonical_server_name"),
     "p": Spec("server_port", INT, "server_port", DIGITS),
     "U": Spec("url_path", STR, "url_path"),
-    "q": Spec("query_string", STR, "query_string", r"(?:\?[^\s\"]*)?"),
+    # Apache escapes %q like any item (`?q=\"y\"`): escapes may hold quotes
+    "q": Spec("query_string", STR, "query_string", r'(?:\?(?:[^\s"\\]|\\.)*+)?'),
     "m": Spec("method", STR, "method"),
     "H": Spec("protocol", STR, "protocol"),
     "X": Spec("connection_status", FLAG, "connection_status", r"[-+X]"),

@@ -20,6 +20,12 @@ PRESETS: dict[str, str] = {
     "vhost_combined": '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"',
     # nginx's built-in `combined` log_format writes the same fields as Apache's.
     "nginx": '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"',
+    # nginx's stock `log_format main` (commented out in nginx.conf, the default of the
+    # official Docker image and of RHEL's package): combined plus the X-Forwarded-For header
+    "main": (
+        '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent" "$http_x_forwarded_for"'
+    ),
     # gunicorn's default access_log_format
     "gunicorn": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"',
 }
@@ -31,6 +37,7 @@ _APACHE_TOKEN = re.compile(
 _NGINX_TOKEN = re.compile(r"\$(?:\{(?P<b>[A-Za-z0-9_]+)\}|(?P<v>[A-Za-z_][A-Za-z0-9_]*))")
 _GUNICORN_TOKEN = re.compile(r"%\((?P<atom>\{[^}]*\}[ioe]|[A-Za-z_][A-Za-z0-9_]*)\)s")
 _NGINX_HINT = re.compile(r"\$\{?[A-Za-z_]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # a name, not a format: an unknown preset
 # The relaxed second match (unescaped quotes inside quoted fields) backtracks in time
 # quadratic in the line length on hostile input; above this length a line gets the strict
 # match only (worst case ~50 ms per line at this limit).
@@ -73,7 +80,7 @@ class LogFormat:
             before = pieces[i - 1] if i > 0 else None
             after = pieces[i + 1] if i + 1 < len(pieces) else None
             if spec.regex is None:
-                body = _context_regex(spec, before, after)
+                body = _context_regex(spec, before, after, syntax)
             elif spec.regex in _ATOMIC:
                 body = f"(?>{spec.regex})"  # numbers end at a non-digit: never backtrack
             else:
@@ -88,7 +95,10 @@ class LogFormat:
                 column = f"{column}_{columns[column]}"
             fields.append(Field(name, text, spec.kind, column, spec.time))
         if not fields:
-            raise ConfigError(f"log format {source!r} has no fields: give a preset or a LogFormat")
+            raise ConfigError(
+                f"log format {source!r} has no fields: give a preset ({', '.join(PRESETS)}) "
+                "or a LogFormat string"
+            )
         self.fields: tuple[Field, ...] = tuple(fields)
         self.pattern = "".join(parts)
         try:
@@ -139,13 +149,22 @@ class LogFormat:
         return [f.column for f in self.fields]
 
 
-def _context_regex(spec: d.Spec, before: _Piece | None, after: _Piece | None) -> str:
+def _context_regex(
+    spec: d.Spec, before: _Piece | None, after: _Piece | None, syntax: str = "apache"
+) -> str:
     """Pick a free-text field's regex from its neighbours: quoted, last, or up to a delimiter."""
     quoted = isinstance(before, str) and before.endswith('"')
     if quoted and isinstance(after, str) and after.startswith('"'):
-        return d.QUOTED
+        # gunicorn escapes `"` only: other backslashes are literal, even a final one
+        return d.QUOTED_GUNICORN if syntax == "gunicorn" else d.QUOTED
     if after is None:
         return ".*"
+    if spec.name == "remote_user" and isinstance(after, str) and after[:1].isspace():
+        # Basic-auth names are logged as sent, spaces included (`John Smith`): the user
+        # ends at the first space after which the rest of the line matches. A `"` is
+        # escaped in it (`\"`), which keeps a hostile line from trying every split.
+        # gunicorn's backslashes are literal: a name may end in one.
+        return r'(?:[^"\\]|\\"?)*?' if syntax == "gunicorn" else r'(?:[^"\\]|\\.)*?'
     if spec.kind == d.REQUEST or spec.name == "header_in:user-agent":
         return ".*?"  # unquoted but contains spaces: the next literal ends it
     if isinstance(after, str):
@@ -172,7 +191,12 @@ def compile_format(fmt: str) -> LogFormat:
     if preset is not None:
         text = preset
     if not text:
-        raise ConfigError("empty log format: give a preset (combined, ...) or a LogFormat")
+        raise ConfigError(f"empty log format: give a preset ({', '.join(PRESETS)}) or a LogFormat")
+    if _WORD.fullmatch(text):
+        raise ConfigError(
+            f"log format {fmt!r} is not a preset; presets: {', '.join(PRESETS)} "
+            "(or give an Apache LogFormat, nginx log_format or gunicorn format string)"
+        )
     if text.startswith("log_format"):
         text = "".join(re.findall(r"'([^']*)'", text)) or text
     if _GUNICORN_TOKEN.search(text):
@@ -265,3 +289,24 @@ def _gunicorn_pieces(text: str, source: str) -> list[_Piece]:
         pieces.append((m.group(0), spec))
     _add_literal(pieces, text[pos:].replace("%%", "%"))
     return pieces
+
+
+def guess_format(lines: list[str], current: LogFormat) -> str | None:
+    """Return the preset that matches most of `lines` (at least half), other than `current`.
+
+    Used on lines `current` rejected as "no match": it names the format they look like
+    (e.g. nginx's `main` read as `combined`). None when no preset matches half of them.
+    """
+    if not lines:
+        return None
+    best, best_n = None, 0
+    seen = {current.pattern}
+    for name in PRESETS:
+        fmt = compile_format(name)
+        if fmt.pattern in seen:
+            continue
+        seen.add(fmt.pattern)
+        n = sum(1 for line in lines if fmt.match(line) is not None)
+        if n > best_n:
+            best, best_n = name, n
+    return best if best_n * 2 >= len(lines) else None

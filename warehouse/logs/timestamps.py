@@ -5,11 +5,18 @@ Variants (a format field's `time`): `clf` (Apache `%t`, nginx `$time_local`:
 numbers), `strftime:<fmt>` (Apache `%{...}t`). Anything the fast path cannot read goes to
 python-dateutil. A time without a zone is taken as UTC. Output has whole seconds
 (`2015-05-17T10:05:03Z`); fractions are truncated.
+
+Rejected (None, a "bad timestamp"): text that is not ASCII (a non-ASCII digit is not a
+digit here), UTC offsets beyond +-14:00 or with minutes over 59 (`+2500`, `+0099`), and
+a second `:60` unless it is a real leap second: 23:59:60 UTC on the last day of a month.
+A leap second is read as 23:59:59 (POSIX time has no :60; the system clock that stamps
+the log repeats 23:59:59 too), for `%t`/`$time_local` and ISO times.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from collections.abc import Callable
 
@@ -23,10 +30,21 @@ _MONTHS = {
 }
 _UTC = dt.UTC
 CACHE_SIZE = 65536  # distinct time strings kept; a day of logs has at most 86,400 seconds
+MAX_OFFSET = dt.timedelta(hours=14)  # the widest real UTC offsets: -12:00 and +14:00
+_CLF = re.compile(
+    r"([0-9]{2})/([A-Z][a-z]{2})/([0-9]{4}):([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{4})"
+)
+_NONE = "?"  # not a prefix: marks an hour not seen yet (identity compared)
+_SIXTY = frozenset(f"{i:02d}" for i in range(60))
+_OFFSET = re.compile(r"[+-]([0-9]{2}):?([0-9]{2})\Z")
+_LEAP = re.compile(r"(.*[0-9]{2}:[0-9]{2}:)60((?:[.,][0-9]*)?(?:[ ]?(?:[+-][0-9:]{4,5}|Z|UTC|GMT))?)\Z")
 
 
 def _iso(value: dt.datetime) -> str:
     if value.tzinfo is not None:
+        off = value.utcoffset()
+        if off is not None and (abs(off) > MAX_OFFSET or off.seconds % 60):
+            raise ValueError(f"UTC offset {off} out of range")
         value = value.astimezone(_UTC)
     return (
         f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
@@ -36,36 +54,54 @@ def _iso(value: dt.datetime) -> str:
 
 def _clf(text: str) -> str | None:
     """`17/May/2015:10:05:03 +0000` without strptime (10x faster), else dateutil."""
-    if len(text) == 26 and text[2] == "/" and text[6] == "/" and text[11] == ":":
-        try:
-            mon = _MONTHS[text[3:6]]
-            sign = text[21]
-            off = int(text[22:24]) * 60 + int(text[24:26])
-            if sign == "-":
-                off = -off
-            elif sign != "+":
-                return None
-            value = dt.datetime(
-                int(text[7:11]),
-                mon,
-                int(text[0:2]),
-                int(text[12:14]),
-                int(text[15:17]),
-                int(text[18:20]),
-            )
-        except (KeyError, ValueError):
-            return None
-        if off:
-            value -= dt.timedelta(minutes=off)
-        return _iso(value)
-    return _fallback(text.replace(":", " ", 1))
+    m = _CLF.fullmatch(text)
+    if m is None:
+        return _fallback(text.replace(":", " ", 1)) if text.isascii() else None
+    day, mon, year, hh, mm, ss, sign, zone = m.groups()
+    oh, om = int(zone[:2]), int(zone[2:])
+    if om > 59 or dt.timedelta(hours=oh, minutes=om) > MAX_OFFSET or mon not in _MONTHS:
+        return None
+    leap = ss == "60"
+    try:
+        value = dt.datetime(
+            int(year), _MONTHS[mon], int(day), int(hh), int(mm), 59 if leap else int(ss)
+        )
+    except ValueError:
+        return None
+    off = oh * 60 + om
+    if off:
+        value -= dt.timedelta(minutes=off if sign == "+" else -off)
+    return _leap_second(value) if leap else _iso(value)
+
+
+def _leap_second(value: dt.datetime) -> str | None:
+    """Return the ISO form of a time read with :59 in place of :60, if a leap second."""
+    utc = value.astimezone(_UTC) if value.tzinfo is not None else value
+    if (utc.hour, utc.minute) != (23, 59) or (utc + dt.timedelta(days=1)).day != 1:
+        return None  # leap seconds are inserted only at 23:59:60 UTC, at a month's end
+    return _iso(value)
+
+
+def _bad_offset(text: str) -> bool:
+    """True when `text` ends in a UTC offset no clock writes (`+2500`, `+00:99`)."""
+    off = _OFFSET.search(text)
+    return off is not None and (int(off.group(2)) > 59 or int(off.group(1)) > 14)
 
 
 def _isoform(text: str) -> str | None:
+    if _bad_offset(text):
+        return None  # fromisoformat takes +00:99 as 1:39
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        return _fallback(text)
+        leap = _LEAP.fullmatch(text)
+        if leap is None:
+            return _fallback(text)
+        try:
+            value = dt.datetime.fromisoformat(leap.group(1) + "59" + leap.group(2))
+        except ValueError:
+            return None
+        return _leap_second(value)
     return _iso(value)
 
 
@@ -92,6 +128,8 @@ def _strftime(fmt: str) -> Callable[[str], str | None]:
 
 def _fallback(text: str) -> str | None:
     """Last resort: python-dateutil; None when it cannot read the text either."""
+    if _bad_offset(text):
+        return None
     with warnings.catch_warnings():
         # an unknown zone name makes the time ambiguous: a bad timestamp, not UTC
         warnings.simplefilter("error", du_parser.UnknownTimezoneWarning)
@@ -101,49 +139,57 @@ def _fallback(text: str) -> str | None:
             return None
 
 
-class _ClfByHour:
+def _clf_by_hour() -> Callable[[str], str | None]:
     """CLF times with a whole-hour offset: convert the hour once, then splice min:sec.
 
     Logs of busy sites repeat each hour thousands of times but each second only a few:
     this turns a datetime computation per distinct second into two slices and a concat.
+    (A closure: calling it is cheaper than an instance's __call__ on this hot path.)
     """
+    hours: dict[str, str | None] = {}
 
-    def __init__(self) -> None:
-        self.hours: dict[str, str | None] = {}
-
-    def __call__(self, text: str) -> str | None:
+    def convert(text: str) -> str | None:
         if len(text) == 26 and text[24:26] == "00" and text[14] == ":" and text[17] == ":":
             mm, ss = text[15:17], text[18:20]
-            if mm.isdigit() and ss.isdigit() and mm.isascii() and "00" <= mm < "60" > ss:
+            if mm in _SIXTY and ss in _SIXTY:  # ASCII 00-59 (int() takes any digits)
                 key = text[:14] + text[20:]
-                try:
-                    prefix = self.hours[key]
-                except KeyError:
-                    if len(self.hours) >= CACHE_SIZE:
-                        self.hours.clear()
+                prefix = hours.get(key, _NONE)
+                if prefix is _NONE:
+                    if len(hours) >= CACHE_SIZE:
+                        hours.clear()
                     base = _clf(text[:14] + ":00:00" + text[20:])
-                    prefix = self.hours[key] = base[:14] if base is not None else None
+                    prefix = hours[key] = base[:14] if base is not None else None
                 if prefix is None:
                     return None
                 return prefix + mm + ":" + ss + "Z"
         return _clf(text)
 
+    return convert
+
 
 def converter(variant: str) -> Callable[[str], str | None]:
     """Return the uncached text -> ISO-UTC function of a time variant."""
     if variant == "clf":
-        return _ClfByHour()
+        return _clf_by_hour()  # checks its digits itself, on the fast path
+    convert: Callable[[str], str | None]
     if variant == "iso":
-        return _isoform
-    if variant == "sec":
-        return _epoch(1)
-    if variant == "msec":
-        return _epoch(1000)
-    if variant == "usec":
-        return _epoch(1_000_000)
-    if variant.startswith("strftime:"):
-        return _strftime(variant[len("strftime:") :])
-    return _fallback
+        convert = _isoform
+    elif variant == "sec":
+        convert = _epoch(1)
+    elif variant == "msec":
+        convert = _epoch(1000)
+    elif variant == "usec":
+        convert = _epoch(1_000_000)
+    elif variant.startswith("strftime:"):
+        convert = _strftime(variant[len("strftime:") :])
+    else:
+        convert = _fallback
+
+    def ascii_only(text: str) -> str | None:
+        # a non-ASCII digit (`5٣`) is no digit to a log reader; int() would take it
+        return convert(text) if text.isascii() else None
+
+    return ascii_only
 
 
 class TimeCache:

@@ -1,0 +1,87 @@
+"""Real logs from public repositories (tests/data/real_logs, sources in its README) read
+by `warehouse parse` and, independently, by apachelogs or the reference nginx reader.
+
+Every line the reference reads must become an event equal to the reference's, field by
+field; every line it cannot read (another format) must be rejected; lines = events +
+rejects. Lines the parser still gets wrong are listed in KNOWN and xfail strictly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests._logcheck import Checked, check_log
+from tests._reflogs import reader_for
+
+DATA = Path(__file__).parent / "data" / "real_logs"
+_COMBINED = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"'
+_COMMON = '%h %l %u %t "%r" %>s %b'
+_NGINX = (
+    '$remote_addr - $remote_user [$time_local] "$request" '
+    '$status $body_bytes_sent "$http_referer" "$http_user_agent"'
+)
+# file -> (--format, reference, the format as the reference reads it)
+LOGS: dict[str, tuple[str, str, str]] = {
+    "basjes-hackers-access.log.gz": ("combined", "apache", _COMBINED),
+    "beats-apache-darwin-2.4.23.log": ("common", "apache", _COMMON),
+    "beats-apache-test.log": ("combined", "apache", _COMBINED),
+    "beats-nginx-access.log": ("nginx", "nginx", _NGINX),
+    "beats-nginx-test.log": ("nginx", "nginx", _NGINX),
+}
+_NGINX_DASH = (
+    "the `nginx` preset is Apache's combined, whose %l takes any word, but nginx writes a "
+    "literal '-' there: a line with an address list or a host before the address becomes "
+    "an event with ip '10.0.0.2,' and user '127.0.0.1 - -' instead of a reject"
+)
+# (file, line number) -> why today's parser gets that line wrong
+KNOWN: dict[tuple[str, int], str] = {
+    ("beats-nginx-access.log", 13): _NGINX_DASH,
+    ("beats-nginx-test.log", 1): _NGINX_DASH,
+    ("beats-nginx-test.log", 3): _NGINX_DASH,
+    ("beats-nginx-test.log", 5): _NGINX_DASH,
+    ("beats-nginx-test.log", 6): _NGINX_DASH,
+}
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: Any) -> dict[str, Checked]:
+    """Every bundled log read through the CLI and by its reference."""
+    out = {}
+    for name, (fmt, reference, ref_fmt) in LOGS.items():
+        root = tmp_path_factory.mktemp("real") / "root"
+        out[name] = check_log(DATA / name, fmt, root, reader_for(reference, ref_fmt))
+    return out
+
+
+def test_bundle_is_small_and_documented() -> None:
+    files = sorted(p.name for p in DATA.iterdir() if p.name != "README.md")
+    assert files == sorted(LOGS)
+    assert sum((DATA / f).stat().st_size for f in files) < 1 << 20
+    readme = (DATA / "README.md").read_text()
+    assert all(f in readme for f in files)
+
+
+@pytest.mark.parametrize("name", sorted(LOGS))
+def test_every_line_agrees_with_the_reference(checked: dict[str, Checked], name: str) -> None:
+    c = checked[name]
+    assert len(c.lines) == c.n_events + len(c.rejects), c.output
+    assert c.exit_code in (0, 5), c.output
+    assert any(e is not None for e in c.expected.values()), "the reference read nothing"
+    problems = [c.problem(n) for n in range(1, len(c.lines) + 1) if (name, n) not in KNOWN]
+    problems = [p for p in problems if p]
+    assert not problems, f"{len(problems)} lines differ:\n" + "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize(
+    ("name", "n"),
+    [
+        pytest.param(name, n, id=f"{name}-{n}", marks=pytest.mark.xfail(strict=True, reason=r))
+        for (name, n), r in sorted(KNOWN.items())
+    ]
+    or [pytest.param("", 0, marks=pytest.mark.skip(reason="no known defect left"))],
+)
+def test_known_defect_lines(checked: dict[str, Checked], name: str, n: int) -> None:
+    assert checked[name].problem(n) is None, checked[name].problem(n)

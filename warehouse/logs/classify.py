@@ -1,0 +1,228 @@
+"""Lines in, typed fields (or a reject reason) out: the one line classifier. No I/O.
+
+`Classifier(fmt).classify(line)` is what `warehouse parse` runs on every line: it returns
+a tuple with one value per `LogFormat.fields` entry, in order, or a reason string
+(`NO_MATCH`, `BAD_TIME`, ...). Values: `str` (the server's escapes undone), `int`,
+`float`, the time as an ISO-UTC string, or None for `-`. The function is generated per
+format (straight-line code, no loop over fields); `Classifier.source` is its text, and
+tracebacks show its lines.
+"""
+
+from __future__ import annotations
+
+import linecache
+import re
+from collections.abc import Callable
+from typing import Any
+
+from warehouse.logs import directives as d
+from warehouse.logs.format import RELAXED_MAX, TIME_JOIN, LogFormat
+from warehouse.logs.timestamps import TimeCache
+
+MAX_LINE = 65536  # characters; longer lines are rejected ("line too long")
+
+NO_MATCH = "no match for format"
+BAD_TIME = "bad timestamp"
+TOO_LONG = "line too long"
+EMPTY = "empty line"
+BAD_STATUS = "bad status"
+
+Fields = tuple[Any, ...]
+
+_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|.)")
+_SIMPLE = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "v": "\v", "f": "\f"}
+_METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+_KNOWN_METHODS = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"}
+
+
+def unescape(text: str) -> str:
+    """Return `text` with Apache/nginx log escapes (\\" \\\\ \\xHH \\uHHHH \\t ...) undone.
+
+    `\\xHH` sequences become bytes decoded as UTF-8; bytes that still do not decode stay
+    as `\\xHH` text (the same form as backslashreplace gives undecodable input).
+    """
+    if "\\" not in text:
+        return text
+    if "\\x" not in text:
+        # the usual case, \" and \\ only, without a regex callback per escape
+        pieces = [p.replace('\\"', '"') for p in text.split("\\\\")]
+        if not any("\\" in p for p in pieces):
+            return "\\".join(pieces)
+        return _ESCAPE.sub(_simple, text)
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE.finditer(text):
+        out += text[pos : m.start()].encode("utf-8", "surrogatepass")
+        esc = m.group(1)
+        if esc[0] == "x" and len(esc) == 3:
+            out.append(int(esc[1:], 16))
+        elif esc[0] == "u" and len(esc) == 5:
+            out += chr(int(esc[1:], 16)).encode("utf-8", "surrogatepass")
+        else:
+            out += _SIMPLE.get(esc, esc).encode("utf-8", "surrogatepass")
+        pos = m.end()
+    out += text[pos:].encode("utf-8", "surrogatepass")
+    return out.decode("utf-8", "backslashreplace")
+
+
+def _simple(m: re.Match[str]) -> str:
+    esc = m.group(1)
+    if esc[0] == "u" and len(esc) == 5:  # nginx escape=json: \u00XX
+        return chr(int(esc[1:], 16))
+    return _SIMPLE.get(esc, esc)
+
+
+def unescape_gunicorn(text: str) -> str:
+    """Return gunicorn log text as the request had it: gunicorn escapes `"` only, as `\\"`.
+
+    Every other backslash is literal (`/a\\b`, a user agent ending in `\\`); replacing
+    `\\"` by `"` is the exact inverse of gunicorn's `value.replace('"', '\\\\"')`.
+    """
+    return text.replace('\\"', '"')
+
+
+def split_request(
+    request: str | None,
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """Return (method, path, query, protocol) of a request line; Nones where absent.
+
+    `GET /a?b HTTP/1.1` -> ("GET", "/a", "b", "HTTP/1.1"); HTTP/0.9 `GET /` has no
+    protocol; spaces inside the target are kept; `-` and junk give four Nones.
+    """
+    if not request or request == "-":
+        return None, None, None, None
+    parts = request.split(" ")
+    n = len(parts)
+    if n == 3:
+        method, target, protocol = parts
+        proto: str | None = protocol or None
+    elif n == 2:
+        method, target = parts
+        proto = None
+    elif n > 3:
+        method = parts[0]
+        if parts[-1].startswith("HTTP/"):
+            target, proto = " ".join(parts[1:-1]), parts[-1]
+        else:
+            target, proto = " ".join(parts[1:]), None
+    else:
+        return None, None, None, None
+    if method not in _KNOWN_METHODS and _METHOD.fullmatch(method) is None:
+        return None, None, None, None
+    path, sep, query = target.partition("?")
+    return method, path, (query or None) if sep else None, proto
+
+
+def number(text: str) -> int | float | None:
+    """Return the int or float written in `text`, None when it is neither."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+
+def status_index(fmt: LogFormat) -> int:
+    """Return the field index of the final status (`%>s`, else `%s`); -1 when absent."""
+    for name in ("status", "original_status"):
+        if fmt.has(name):
+            return fmt.index[name]
+    return -1
+
+
+class Classifier:
+    """The compiled `classify(line) -> Fields | reason` of one LogFormat (see the module)."""
+
+    def __init__(self, fmt: LogFormat) -> None:
+        self.format = fmt
+        self.source = _source(fmt)
+        ns: dict[str, Any] = {
+            "fullmatch": fmt.regex.fullmatch,
+            "relaxed": fmt.relaxed.fullmatch if fmt.relaxed is not None else None,
+            "unescape": unescape_gunicorn if fmt.syntax == "gunicorn" else unescape,
+            "number": number,
+            "SEP": TIME_JOIN,
+            "MAX_LINE": MAX_LINE,
+            "RELAXED_MAX": RELAXED_MAX,
+            "EMPTY": EMPTY,
+            "TOO_LONG": TOO_LONG,
+            "NO_MATCH": NO_MATCH,
+            "BAD_TIME": BAD_TIME,
+            "BAD_STATUS": BAD_STATUS,
+        }
+        parts = fmt.time_parts
+        for i, f in enumerate(fmt.fields):
+            if f.kind == d.TIME and i not in parts[1:]:
+                # the first time field reads the split parts together; others on their own
+                times = TimeCache((fmt.time_variant if i == parts[0] else f.time) or "clf")
+                ns[f"tget{i}"], ns[f"times{i}"] = times.cache.get, times.miss
+        filename = f"<classify {fmt.source!r}>"
+        # tracebacks through generated code show its lines
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
+        exec(compile(self.source, filename, "exec"), ns)
+        self.classify: Callable[[str], Fields | str] = ns["classify"]
+        """Return the typed fields of `line`, or the reason (a str) it is rejected."""
+
+    def record(self, line: str) -> dict[str, Any] | str:
+        """Return `classify(line)` as a dict keyed by `LogFormat.names`, or the reason."""
+        fields = self.classify(line)
+        if isinstance(fields, str):
+            return fields
+        return dict(zip(self.format.names, fields, strict=True))
+
+
+def _source(fmt: LogFormat) -> str:
+    """Return the Python text of `classify` for `fmt`."""
+    n = len(fmt.fields)
+    names = [f"v{i}" for i in range(n)]
+    code = [
+        "def classify(line):",
+        "    if len(line) > MAX_LINE:",
+        "        return TOO_LONG",
+        "    m = fullmatch(line)",
+        "    if m is None:",
+        "        if not line:",
+        "            return EMPTY",
+    ]
+    if fmt.relaxed is not None:
+        # second chance for unescaped quotes inside quoted fields (old servers)
+        code += [
+            "        if len(line) > RELAXED_MAX:",
+            "            return NO_MATCH",
+            "        m = relaxed(line)",
+            "        if m is None:",
+            "            return NO_MATCH",
+        ]
+    else:
+        code.append("        return NO_MATCH")
+    code.append(f"    {', '.join(names)}{',' if n == 1 else ''} = m.groups()")
+    parts = fmt.time_parts
+    i_status = status_index(fmt)
+    for i, f in enumerate(fmt.fields):
+        v = names[i]
+        if f.kind == d.TIME:
+            if i in parts[1:]:
+                continue  # a later part of a split time: read with the first, text kept
+            text = " + SEP + ".join(names[j] for j in parts) if i == parts[0] else v
+            if i == parts[0] and len(parts) > 1:
+                code.append(f"    {v} = {text}")
+            # the cache answers all but each distinct time's first line
+            code += [
+                f"    {v} = tget{i}({v}) or times{i}({v})",
+                f"    if {v} is None:",
+                "        return BAD_TIME",
+            ]
+        elif f.kind == d.FLAG:
+            continue
+        elif i == i_status:
+            code += [f"    if {v} == '-':", "        return BAD_STATUS", f"    {v} = int({v})"]
+        elif f.kind == d.INT:
+            code.append(f"    {v} = None if {v} == '-' else int({v})")
+        elif f.kind == d.NUM:
+            code.append(f"    {v} = None if {v} == '-' else number({v})")
+        else:
+            code.append(f"    {v} = None if {v} == '-' else unescape({v}) if '\\\\' in {v} else {v}")
+    code.append(f"    return ({', '.join(names)}{',' if n == 1 else ''})")
+    return "\n".join(code) + "\n"
