@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         info = None
         for _ in range(args.repeat):
             r = Resolver(dumps[n])
-            r.compile_all()  # what Resolver.from_file does: compiling is startup, not per line
+            r.compile_all()  # compiling is start-up (timed end to end by bench_e2e.py), not per line
             t = time.process_time()
             for p in stream:
                 r.resolve(p)
@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> None:
         "## Notes",
         "",
         "- ours = `Resolver(cache_size=0)` (index of literal leading path segments + one marker "
-        "alternation per index node), "
+        "alternation per index node; a path runs those of the nodes on its way, here the "
+        "catch-all list's and its own), "
         "naive = `NaiveResolver` (every regex in order), django = `django.urls.resolve(unquote(path))` "
         "on the generated URLconf itself (Resolver404 included in its cost).",
         "- disagreements: paths where ours differs from the naive loop (slug and params) or from "
@@ -249,8 +250,9 @@ def main(argv: list[str] | None = None) -> None:
         '- The API-only site puts every app under one include("api/v1/"): an index on the '
         "first segment alone would put all its patterns in one alternation; the segment index "
         "goes one level deeper.",
-        "- Cache on: a fresh resolver per pass after `compile_all()` (what `Resolver.from_file` "
-        "does); the naive column is the naive loop (no cache) on the first tenth of the stream.",
+        "- Cache on: a fresh resolver per pass after `compile_all()` (start-up, which "
+        "`Resolver.from_file` leaves to each node's first path, is timed by bench_e2e.py); the "
+        "naive column is the naive loop (no cache) on the first tenth of the stream.",
         "",
     ]
     report = "\n".join(lines) + "\n"

@@ -38,11 +38,6 @@ _NGINX_DASH = (
 )
 # (file, line number) -> why today's parser gets that line wrong
 KNOWN: dict[tuple[str, int], str] = {
-    ("beats-nginx-access.log", 13): _NGINX_DASH,
-    ("beats-nginx-test.log", 1): _NGINX_DASH,
-    ("beats-nginx-test.log", 3): _NGINX_DASH,
-    ("beats-nginx-test.log", 5): _NGINX_DASH,
-    ("beats-nginx-test.log", 6): _NGINX_DASH,
 }
 
 

@@ -15,8 +15,7 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -26,7 +25,15 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests._bench import load_generate
+from tests._urls_oracle import (
+    corpus,
+    django_in_subprocess,
+    django_params,
+    dump_in_subprocess,
+    generate,
+    project,
+    same,
+)
 from warehouse.cli import cli
 from warehouse.errors import ConfigError, InputMissing
 from warehouse.urls.dump import dump_patterns, write_patterns
@@ -36,17 +43,10 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = "tests.django_sample.urls"
 
 
-generate = load_generate()
-
-
 @pytest.fixture(scope="module")
 def django_resolve() -> Callable[..., tuple[str | None, dict[str, Any]]]:
-    """Return Django's answer for a raw path: (view_name or None, captured kwargs).
-
-    `prefix=False`: `ResolverMatch.captured_kwargs` (the endpoint pattern's captures), what
-    params hold by default; `prefix=True`: every URL-captured kwarg (kwargs minus the extra
-    kwargs, the endpoint's captures winning), what `prefix_params=True` gives.
-    """
+    """Return Django's answer for a raw path: (view_name or None, params), where params
+    are what DESIGN.md says: `ResolverMatch.kwargs` without the keys of `extra_kwargs`."""
     import django
     from django.conf import settings as dj_settings
 
@@ -55,16 +55,12 @@ def django_resolve() -> Callable[..., tuple[str | None, dict[str, Any]]]:
         django.setup()
     from django.urls import Resolver404, resolve
 
-    def answer(path: str, urlconf: str, prefix: bool = False) -> tuple[str | None, dict[str, Any]]:
+    def answer(path: str, urlconf: str) -> tuple[str | None, dict[str, Any]]:
         try:
             m = resolve(unquote(path), urlconf=urlconf)
         except Resolver404:
             return None, {}
-        if not prefix:
-            return m.view_name, dict(m.captured_kwargs or {})
-        params = {k: v for k, v in m.kwargs.items() if k not in (m.extra_kwargs or {})}
-        params.update(m.captured_kwargs or {})
-        return m.view_name, params
+        return m.view_name, django_params(m)
 
     return answer
 
@@ -72,43 +68,6 @@ def django_resolve() -> Callable[..., tuple[str | None, dict[str, Any]]]:
 @pytest.fixture(scope="module")
 def sample_patterns(django_resolve: Any) -> list[dict[str, Any]]:
     return dump_patterns(SAMPLE)
-
-
-def _same(
-    ours: tuple[str | None, dict[str, str]], theirs: tuple[str | None, dict[str, Any]]
-) -> bool:
-    """True when slugs are equal and each param's text equals Django's converted value."""
-    if ours[0] != theirs[0] or set(ours[1]) != set(theirs[1]):
-        return False
-    for k, v in theirs[1].items():
-        text = ours[1][k]
-        if isinstance(v, int):
-            if int(text) != v:  # Django's int converters: "0012" and "12" both give 12
-                return False
-        elif isinstance(v, uuid.UUID):
-            if uuid.UUID(text) != v:
-                return False
-        elif text != v:
-            return False
-    return True
-
-
-def _variants(path: str) -> Iterator[str]:
-    """Raw (as logged) variants of a decoded path: encodings and near-misses."""
-    yield quote(path, safe="/-_.~:@!$&'()*+,;=")
-    yield path  # raw unicode in the log
-    yield quote(path, safe="")  # even the slashes encoded
-    yield path[:-1]
-    yield path + "x"
-    yield path + "/"
-    yield path + "\n"
-    yield path.upper()
-    yield path.replace("/", "//", 1)
-    yield path.replace("/", "%2F")
-    yield path[1:]  # no leading slash
-    yield "".join("a" if c.isdigit() else c for c in path)
-    yield "".join("0" + c if c.isdigit() else c for c in path)  # leading zeros for ints
-    yield path.rstrip("/") + "/extra/"
 
 
 FIXED = [
@@ -127,6 +86,9 @@ FIXED = [
     "/strasse/",
     "/ids/7/p/0012/",
     "/ids/7/q/",
+    "/opt/12/end/",
+    "/opt/12/vab/stop/",
+    "/opt/12/v/end/",
     "/aaab/",
     "/aab/",
     "/ab/",
@@ -191,12 +153,7 @@ FIXED = [
 
 
 def _corpus(patterns: list[dict[str, Any]], seed: int, per_pattern: int) -> list[str]:
-    samples = generate.sample_paths(patterns, seed, per_pattern=per_pattern)
-    paths = list(FIXED)
-    for group in samples:
-        for p in group:
-            paths.extend(_variants(p))
-    return list(dict.fromkeys(paths))
+    return corpus(patterns, seed, per_pattern, FIXED)
 
 
 def _check_all(
@@ -207,23 +164,14 @@ def _check_all(
         Resolver(patterns),
         NaiveResolver(patterns),
     )
-    wide, wide_naive = (
-        Resolver(patterns, prefix_params=True),
-        NaiveResolver(patterns, prefix_params=True),
-    )
     bad = []
     matched = 0
     for p in paths:
         theirs = django_resolve(p, urlconf)
         ours = fast.resolve(p)
         matched += ours[0] is not None
-        if not (
-            _same(ours, theirs) and naive.resolve(p) == ours and fast_cached.resolve(p) == ours
-        ):
+        if not (same(ours, theirs) and naive.resolve(p) == ours and fast_cached.resolve(p) == ours):
             bad.append((p[:200], ours, theirs))
-        theirs_wide, ours_wide = django_resolve(p, urlconf, prefix=True), wide.resolve(p)
-        if not (_same(ours_wide, theirs_wide) and wide_naive.resolve(p) == ours_wide):
-            bad.append((p[:200], ("prefix_params", ours_wide), theirs_wide))
     assert not bad, f"{len(bad)} of {len(paths)} paths differ from Django, e.g. {bad[:5]}"
     return len(paths), matched
 
@@ -235,10 +183,21 @@ def test_sample_dump_shape(sample_patterns: list[dict[str, Any]]) -> None:
         by_name["api:v2:users-field"]["regex"] == r"^/api/v2/users/(?P<pk>[0-9]+)/(?P<field>.+)\Z"
     )
     assert by_name["api:v2:users-field"]["convert"] == {"pk": "int"}
-    assert "from_prefix" not in by_name["api:v2:users-field"]
-    assert by_name["accounts:user-blog:post"]["from_prefix"] == ["username"]
-    assert by_name["api:vx:future"]["from_prefix"] == ["version"]
-    assert "from_prefix" not in by_name["inner-id"]  # the inner "id" replaces the outer one
+    assert not any("from_prefix" in p for p in sample_patterns)  # prefix captures are params
+    assert by_name["about"]["regex"] == r"^/about/\Z" and "extra" not in by_name["about"]
+    assert by_name["shadowed"]["extra"] == ["pk"]  # path()'s extra kwarg replaces the capture
+    assert by_name["tenant-item"]["extra"] == ["tenant"]  # include()'s extra kwarg does too
+    # The outer "id" stays as the fallback for an inner "id" that does not participate.
+    assert by_name["opt"]["outer"] == {"_wh1_id": "id"}
+    assert by_name["opt"]["regex"] == (
+        r"^/(?>opt/(?P<_wh1_id>[0-9]+)/)(?:v(?P<id>[a-z]+)/)?(?P<tail>end|stop)/$\Z"
+    )
+    assert by_name["inner-id"]["outer"] == {"_wh1_id": "id"}
+    r = Resolver(sample_patterns)
+    assert r.resolve("/opt/12/end/") == ("opt", {"id": "12", "tail": "end"})
+    assert r.resolve("/opt/12/vab/stop/") == ("opt", {"id": "ab", "tail": "stop"})
+    assert by_name["blog:year"]["convert"] == {"year": "int"}  # custom, found to act as int
+    assert "convert" not in by_name["blog:author"]  # custom, found to keep the text
     assert "accounts:user-blog:post" in by_name and "news:post" in by_name
     assert by_name["functools.partial"]["regex"] == r"^/legal/\Z"
     assert "tests.django_sample.views.Feed" in by_name
@@ -315,7 +274,7 @@ def test_hypothesis_agrees_with_django(
     def check(path: str) -> None:
         theirs = django_resolve(path, SAMPLE)
         ours = fast.resolve(path)
-        assert _same(ours, theirs), (path, ours, theirs)
+        assert same(ours, theirs), (path, ours, theirs)
         assert naive.resolve(path) == ours
 
     check()
@@ -457,72 +416,115 @@ def test_dump_warns_where_a_regex_cannot_be_followed(
     assert "mixes alternatives with and without ^" in caplog.text
 
 
-_ORACLE = """
-import json, sys
-import django
-from urllib.parse import unquote
-django.setup()
-from django.urls import Resolver404, resolve
-out = []
-for path in json.load(open(sys.argv[1], encoding="utf-8")):
-    try:
-        m = resolve(unquote(path))
-    except Resolver404:
-        out.append([None, {}])
-        continue
-    params = m.captured_kwargs or {}
-    out.append([m.view_name, {k: v if isinstance(v, int) else str(v) for k, v in params.items()}])
-json.dump(out, open(sys.argv[2], "w", encoding="utf-8"))
-"""
+def test_prefix_captures_reach_the_events(tmp_path: Path, django_resolve: Any) -> None:
+    """The issue's case, through both commands: `urls dump`, then `parse` writes events
+    whose params hold the include() prefix's user_id beside the endpoint's order_id."""
+    (tmp_path / "shop_prefix_urls.py").write_text(
+        "from django.urls import include, path\n"
+        "def v(request, **kw): pass\n"
+        "account_urls = [path('orders/<int:order_id>/', v, name='order'),\n"
+        "                path('edit/', v, {'user_id': 0}, name='edit')]\n"
+        "urlpatterns = [path('users/<int:user_id>/', include(account_urls))]\n",
+        encoding="utf-8",
+    )
+    dump, root = tmp_path / "urls.json", tmp_path / "root"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["urls", "dump", "--urlconf", "shop_prefix_urls",
+                              "--pythonpath", str(tmp_path), "-o", str(dump)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    log = tmp_path / "access.log"
+    log.write_text(
+        "".join(
+            f'10.0.0.1 - - [14/Jan/2012:14:25:0{i} +0000] "GET {p} HTTP/1.1" 200 5 "-" "ua"\n'
+            for i, p in enumerate(["/users/0042/orders/7/", "/users/42/edit/", "/users/x/"])
+        ),
+        encoding="utf-8",
+    )
+    res = runner.invoke(cli, ["--root", str(root), "parse", str(log), "--patterns", str(dump),
+                              "--format", "combined"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    events = [
+        json.loads(line)
+        for part in sorted(root.glob("events/dt=2012-01-14/*.json.gz"))
+        for line in gzip.decompress(part.read_bytes()).decode("utf-8").splitlines()
+    ]
+    got = sorted((e["path"], e["slug"], e["params"]) for e in events)
+    assert got == [
+        ("/users/0042/orders/7/", "order", {"user_id": "42", "order_id": "7"}),
+        ("/users/42/edit/", "edit", {}),  # the extra kwarg replaces the capture in Django
+        ("/users/x/", None, {}),
+    ]
+    for path, slug, params in got:
+        assert same((slug, params), django_resolve(path, "shop_prefix_urls"))
+
+
+def test_dump_warns_for_converters_it_cannot_reproduce_and_i18n(
+    tmp_path: Path, django_resolve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "conv_urls_mod.py").write_text(
+        "from django.conf.urls.i18n import i18n_patterns\n"
+        "from django.urls import path, register_converter\n"
+        "class Upper:\n"
+        "    regex = '[a-z]+'\n"
+        "    def to_python(self, value): return value.upper()\n"
+        "    def to_url(self, value): return value.lower()\n"
+        "class NoZero:\n"
+        "    regex = '[0-9]+'\n"
+        "    def to_python(self, value):\n"
+        "        if int(value) == 0: raise ValueError(value)\n"
+        "        return int(value)\n"
+        "    def to_url(self, value): return str(value)\n"
+        "class Year:\n"
+        "    regex = '[0-9]{4}'\n"
+        "    def to_python(self, value): return int(value)\n"
+        "    def to_url(self, value): return '%04d' % value\n"
+        "register_converter(Upper, 'wh_upper')\n"
+        "register_converter(NoZero, 'wh_nozero')\n"
+        "register_converter(Year, 'wh_year')\n"
+        "def v(request, **kw): pass\n"
+        "urlpatterns = [path('u/<wh_upper:word>/', v, name='upper'),\n"
+        "               path('n/<wh_nozero:n>/', v, name='nozero'),\n"
+        "               path('y/<wh_year:y>/', v, name='year'),\n"
+        "               *i18n_patterns(path('hello/', v, name='hello'))]\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING", logger="warehouse.urls.dump"):
+        patterns = dump_patterns("conv_urls_mod", pythonpath=[str(tmp_path)])
+    by_name = {p["name"]: p for p in patterns}
+    assert by_name["year"]["convert"] == {"y": "int"}  # found to act as int: reproduced
+    assert "convert" not in by_name["upper"] and "convert" not in by_name["nozero"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any("'u/<wh_upper:word>/' [name='upper']" in w and "conv_urls_mod.Upper" in w
+               for w in warnings), warnings  # fmt: skip
+    assert any("'n/<wh_nozero:n>/' [name='nozero']" in w for w in warnings), warnings
+    assert not any("wh_year" in w for w in warnings)
+    assert any(w.startswith("i18n_patterns ('hello/' [name='hello'])") and "'/en-us/'" in w
+               for w in warnings), warnings  # fmt: skip
+    assert len(warnings) == 3
 
 
 def test_real_project_with_settings_agrees(tmp_path: Path) -> None:
     """A project with --settings (admin, auth): dump via the CLI, Django in its own process."""
-    site = tmp_path / "realsite"
-    site.mkdir()
-    (site / "__init__.py").write_text("", encoding="utf-8")
-    (site / "settings.py").write_text(
-        "SECRET_KEY = 'test-only'\n"
+    project(
+        tmp_path,
+        "realsite",
         "INSTALLED_APPS = ['django.contrib.admin', 'django.contrib.auth',\n"
-        "    'django.contrib.contenttypes', 'django.contrib.sessions', 'django.contrib.messages']\n"
-        "ROOT_URLCONF = 'realsite.urls'\n",
-        encoding="utf-8",
-    )
-    (site / "urls.py").write_text(
+        "    'django.contrib.contenttypes', 'django.contrib.sessions', 'django.contrib.messages']\n",
         "from django.contrib import admin\n"
         "from django.urls import include, path\n"
         "urlpatterns = [path('admin/', admin.site.urls),\n"
         "               path('accounts/', include('django.contrib.auth.urls'))]\n",
-        encoding="utf-8",
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}",
-        "DJANGO_SETTINGS_MODULE": "",
-    }
-    dump = tmp_path / "urls.json"
-    argv = [sys.executable, "-c", "from warehouse.cli import main; main()", "urls", "dump",
-            "--settings", "realsite.settings", "--urlconf", "realsite.urls",
-            "--pythonpath", str(tmp_path), "-o", str(dump)]  # fmt: skip
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    assert proc.returncode == 0, proc.stderr
-    patterns = json.loads(dump.read_text(encoding="utf-8"))
+    patterns, _, dump = dump_in_subprocess(tmp_path, "realsite")
     names = {p["name"] for p in patterns}
     assert {"admin:index", "admin:auth_user_change", "password_reset_confirm"} <= names
     paths = _corpus(patterns, seed=5, per_pattern=4)
-    (tmp_path / "paths.json").write_text(json.dumps(paths), encoding="utf-8")
-    env["DJANGO_SETTINGS_MODULE"] = "realsite.settings"
-    proc = subprocess.run(
-        [sys.executable, "-c", _ORACLE, str(tmp_path / "paths.json"), str(tmp_path / "django.json")],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    theirs = json.loads((tmp_path / "django.json").read_text(encoding="utf-8"))
+    theirs = django_in_subprocess(tmp_path, "realsite", paths)
     r = Resolver.from_file(str(dump))
     bad = [
         (p, r.resolve(p), t)
         for p, t in zip(paths, theirs, strict=True)
-        if not _same(r.resolve(p), t)
+        if not same(r.resolve(p), t)
     ]
     assert not bad, f"{len(bad)} of {len(paths)} differ, e.g. {bad[:5]}"
     assert sum(1 for t in theirs if t[0]) > len(paths) // 3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.urls._regex import alternation_form, is_literal, tokenize, top_level_alternation
+from warehouse.urls._regex import (
+    alternation_form,
+    is_literal,
+    render,
+    tokenize,
+    top_level_alternation,
+)
 from warehouse.urls.resolver import NaiveResolver, Resolver, bucket_key
 
 PATTERNS = [
@@ -223,19 +231,55 @@ PREFIXED = [
 
 
 @pytest.mark.parametrize("make", [Resolver, NaiveResolver])
-def test_prefix_captures_left_out_unless_asked(make: type) -> None:
-    # Django's captured_kwargs holds the endpoint's own captures only.
-    assert make(PREFIXED).resolve("/acme/v02/repo/007/") == ("org:repo", {"pk": "7"})
-    wide = make(PREFIXED, prefix_params=True).resolve("/acme/v02/repo/007/")
-    assert wide == ("org:repo", {"org": "acme", "v": "2", "pk": "7"})
+def test_prefix_captures_are_params(make: type) -> None:
+    # Every level's captures, as the view receives them (Django's kwargs); the
+    # `from_prefix` of older dumps is ignored.
+    assert make(PREFIXED).resolve("/acme/v02/repo/007/") == (
+        "org:repo",
+        {"org": "acme", "v": "2", "pk": "7"},
+    )
     # A prefix's int converter still decides whether the pattern matches at all.
     huge = "/acme/v" + "9" * 5000 + "/repo/1/"
     assert make(PREFIXED).resolve(huge) == ("any", {"rest": huge[1:]})
 
 
-def test_from_prefix_must_be_a_list_of_names() -> None:
-    with pytest.raises(ConfigError, match=r"entry 0 \(x\): `from_prefix` must be a list of names"):
-        Resolver([{"name": "x", "regex": "^/", "from_prefix": "org"}])
+@pytest.mark.parametrize("make", [Resolver, NaiveResolver])
+def test_extra_kwargs_and_format_suffix(make: type) -> None:
+    pats = [
+        {"name": "shadow", "regex": r"^/s/(?P<pk>[0-9]+)/(?P<x>[a-z]+)/\Z", "extra": ["pk"]},
+        {
+            "name": "api-root",
+            "regex": r"^/api/(?P<format>\.(?:json|api)/?)\Z",
+            "convert": {"format": "drf_format_suffix"},
+        },
+    ]
+    r = make(pats)
+    assert r.resolve("/s/12/ab/") == ("shadow", {"x": "ab"})
+    assert r.resolve("/api/.json/") == ("api-root", {"format": "json"})
+    assert r.resolve("/api/.api") == ("api-root", {"format": "api"})
+    # An outer capture stands in for an inner group of the same name that did not take part.
+    outer = make([{
+        "name": "o",
+        "regex": r"^/(?>(?P<_wh1_id>[0-9]+)/)(?:x(?P<id>[a-z]+)/)?\Z",
+        "convert": {"_wh1_id": "int"},
+        "outer": {"_wh1_id": "id"},
+    }])  # fmt: skip
+    assert outer.resolve("/007/") == ("o", {"id": "7"})
+    assert outer.resolve("/007/xab/") == ("o", {"id": "ab"})
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"extra": "pk"}, r"entry 0 \(x\): `extra` must be a list of names"),
+        ({"convert": {"pk": "float"}}, r"entry 0 \(x\): unknown converter 'float' for 'pk'"),
+        ({"convert": ["pk"]}, r"entry 0 \(x\): `convert` must be an object"),
+        ({"outer": ["pk"]}, r"entry 0 \(x\): `outer` must map group names to names"),
+    ],
+)
+def test_bad_entry_keys(entry: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Resolver([{"name": "x", "regex": "^/(?P<pk>.)", **entry}])
 
 
 def test_deep_index_keeps_order_and_prefix_heavy_sites_flat() -> None:
@@ -254,3 +298,62 @@ def test_deep_index_keeps_order_and_prefix_heavy_sites_flat() -> None:
     naive = NaiveResolver(pats)
     for p in ["/api/v1/r399/", "/api/v2/r1/", "/api/v1/", "/api/v1/r1/x/", "/api/", "/api"]:
         assert r.resolve(p) == naive.resolve(p)
+
+
+def test_start_up_compiles_nothing_and_finds_bad_regexes_by_name() -> None:
+    # The tokenizer's check at load: an unterminated group is refused at once.
+    with pytest.raises(ConfigError, match=r"entry 1 \(broken\) has an invalid regex"):
+        Resolver([{"name": "ok", "regex": r"^/a/\Z"}, {"name": "broken", "regex": r"^/b/(x"}])
+    # What only `re` refuses is found when a path first needs it (or by compile_all),
+    # named the same way; other branches of the index keep working.
+    pats = [
+        {"name": "a", "regex": r"^/a/(?P<n>[0-9]+)/\Z"},
+        {"name": "bad-repeat", "regex": r"^/b/x{2,1}/\Z"},
+    ]
+    r = Resolver(pats, cache_size=0)
+    assert r.resolve("/a/12/") == ("a", {"n": "12"})
+    with pytest.raises(ConfigError, match=r"entry 1 \(bad-repeat\) has an invalid regex"):
+        r.resolve("/b/xx/")
+    with pytest.raises(ConfigError, match=r"entry 1 \(bad-repeat\)"):
+        Resolver(pats).compile_all()
+
+
+def test_long_fallback_list_keeps_order_with_indexed_patterns() -> None:
+    # Half the patterns have no literal first segment (a captured tenant): they form one
+    # long fallback chain, run beside each index node's own; the dump's order still decides.
+    pats: list[dict[str, str]] = []
+    for i in range(150):
+        pats.append({"name": f"t{i}", "regex": rf"^/(?P<tenant>[a-z]+)/r{i}/(?P<pk>[0-9]+)/\Z"})
+        pats.append({"name": f"r{i}", "regex": rf"^/r{i}/(?P<pk>[0-9]+)/\Z"})
+        pats.append({"name": f"s{i}", "regex": rf"^/s{i}/(?P<rest>.*)\Z"})
+    pats.insert(40, {"name": "early", "regex": r"^/(?P<a>[a-z0-9]+)/(?P<b>[0-9]+)/\Z"})
+    fast, naive = Resolver(pats, cache_size=0), NaiveResolver(pats)
+    assert fast.stats()["fallback"] == 151
+    paths = [
+        f"/{p}{i}/{n}/" for p in ("r", "s", "t", "x") for i in range(0, 150, 7) for n in (1, 22)
+    ]
+    paths += [f"/acme/r{i}/5/" for i in range(0, 150, 11)] + ["/r3/", "/s3/", "/", "/acme/"]
+    for p in paths:
+        assert fast.resolve(p) == naive.resolve(p), p
+    assert fast.resolve("/r1/5/") == ("r1", {"pk": "5"})  # listed before "early"
+    assert fast.resolve("/r99/5/") == ("early", {"a": "r99", "b": "5"})  # after "early"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="()[]\\?P<>=!#:|^$*+.{},0123456789abixsZAd-/_", max_size=16))
+def test_tokenizer_never_refuses_what_re_accepts(text: str) -> None:
+    # The load-time check must not refuse a valid regex; what it accepts renders back as is.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "possible nested set"
+            re.compile(text)
+    except (re.error, RecursionError, OverflowError):
+        valid = False
+    else:
+        valid = True
+    try:
+        tokens = tokenize(text)
+    except ValueError:
+        assert not valid, text
+    else:
+        assert render(tokens) == text

@@ -35,13 +35,7 @@ _USER_TIME = (
 # (log, case) -> why today's parser gets that line wrong. Each entry is an xfail(strict):
 # when the parser is fixed, the test passes, fails as XPASS, and the entry must go.
 # (User names with spaces, gunicorn escaping and %U%q, issue 9, are fixed.)
-KNOWN: dict[tuple[str, str], str] = {
-    **{(log, c): _EMPTY_USER for log in _APACHE for c in ("user-empty", "auth-bad-base64")},
-    **{
-        (log, "user-timestamp"): _USER_TIME
-        for log in (*_APACHE, "nginx-combined", "gunicorn-default", "gunicorn-D")
-    },
-}
+KNOWN: dict[tuple[str, str], str] = {}
 # Lines the reference cannot read although they are valid: apachelogs matches %t at the
 # first '[' and then fails to convert it, without backtracking. These are checked
 # against what the client sent (SENT) instead.

@@ -18,12 +18,12 @@ The output schema of every job is fixed here (`JOB_COLUMNS`) for the Hive tables
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import importlib.util
 import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -36,8 +36,17 @@ from typing import Any
 import orjson
 
 from warehouse.config import RUNNERS, Config
-from warehouse.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_INPUT_MISSING, EXIT_OK
+from warehouse.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_INPUT_MISSING,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    SourceUnavailable,
+    WarehouseError,
+)
 from warehouse.resources import resource, resource_dir
+from warehouse.scratch import live_tmp_file, scratch_dir
 from warehouse.storage import ObjectStore, open_gzip_write, store_for_config
 
 log = logging.getLogger(__name__)
@@ -262,8 +271,14 @@ def _staged_inputs(
     for i, key in enumerate(keys):
         dest = folder / f"{i:06d}-{key.rsplit('/', 1)[-1].replace('=', '_')}"
         if remote:
-            with store.open_read(key) as src, open(dest, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+            try:
+                with store.open_read(key) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+            except OSError as exc:  # a full scratch disk; S3 errors are WarehouseErrors
+                raise SourceUnavailable(
+                    f"cannot copy {store.uri(key)} to the scratch folder {folder}: "
+                    f"{exc.strerror or exc}; free space there or set TMPDIR"
+                ) from None
         else:
             dest.symlink_to(store.uri(key))
         staged.append(str(dest))
@@ -350,7 +365,36 @@ def run_aggregate(
     store = store or store_for_config(cfg)
     summary.output = store.uri(f"aggregates/{job}/")
     wanted = {d.isoformat() for d in dates}
+    try:
+        store.check_root()  # a missing bucket or a hung endpoint: fail before any work
+        return _run(cfg, job, dates, runner, store, summary, wanted, started, extra_args)
+    except WarehouseError as err:
+        summary.error = str(err)
+        summary.exit_code = err.exit_code
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # scratch space ($TMPDIR) full: mrjob's files, the staged inputs, the zip
+        summary.error = (
+            f"disk full writing {exc.filename or 'scratch files'}: {exc.strerror}; free space "
+            "there or point TMPDIR elsewhere"
+        )
+        summary.exit_code = EXIT_UNAVAILABLE
+    summary.seconds = time.monotonic() - started
+    return summary
 
+
+def _run(
+    cfg: Config,
+    job: str,
+    dates: list[dt.date],
+    runner: str,
+    store: ObjectStore,
+    summary: AggregateSummary,
+    wanted: set[str],
+    started: float,
+    extra_args: Sequence[str],
+) -> AggregateSummary:
     keys: list[str] = []
     present: set[str] = set()
     for day in input_dates(job, dates):
@@ -375,11 +419,13 @@ def run_aggregate(
 
     job_cls = load_job(job)
     by_day: dict[str, list[dict[str, Any]]] = {d: [] for d in sorted(wanted & present)}
-    with tempfile.TemporaryDirectory(prefix=f"warehouse-{job}-") as tmp:
-        workdir = Path(tmp)
+    # scratch: $TMPDIR/warehouse-<job>-<pid>-*, with mrjob's own temp files inside; what
+    # a killed run leaves there is removed by the next aggregate of the same job
+    with scratch_dir(job) as workdir:
         py_files = [] if runner == "inline" else [_common_zip(workdir)]
         with _staged_inputs(store, keys, runner, workdir) as inputs:
-            extra = [*_spark_submit_args(runner), *extra_args]
+            extra = [*_spark_submit_args(runner), "--local-tmp-dir", str(workdir / "mrjob")]
+            extra += list(extra_args)
             argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra)
             log.info("mrjob %s %s", job, " ".join(argv[: len(argv) - len(inputs)]))
             mr_job = job_cls(argv)
@@ -394,6 +440,8 @@ def run_aggregate(
                             day_records.append(record)
                     counters = mr_runner.counters()
             except Exception as exc:  # any runner or task failure: report, write nothing
+                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # a full scratch disk, not a job failure (exit 3 above)
                 log.debug("job %s failed on runner %s", job, runner, exc_info=True)
                 first = str(exc).splitlines()[0] if str(exc) else ""
                 if len(first) > 240:  # mrjob puts whole spark-submit/hadoop commands here
@@ -426,6 +474,9 @@ def write_partition(store: ObjectStore, job: str, day: str, records: list[dict[s
         for record in records:
             out.write(orjson.dumps(record) + b"\n")
     for obj in store.list(prefix, include_hidden=True):
-        if obj.key != key:
+        name = obj.key.rsplit("/", 1)[-1]
+        # another aggregate of this partition may be writing its `_tmp.*` right now: its
+        # file stays; stale parts and what crashed writers left go
+        if obj.key != key and not live_tmp_file(name):
             store.delete(obj.key)
     return key

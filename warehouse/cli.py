@@ -50,7 +50,9 @@ class _CliError(click.ClickException):
         self.exit_code = err.exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        from warehouse.redact import redact
+
+        click.echo(f"error: {redact(self.message)}", err=True)
 
 
 class _Group(click.Group):
@@ -122,6 +124,13 @@ def cli(ctx: click.Context, config_file: str | None, root: str | None, verbose: 
     """Build and feed a Hive warehouse: logs to behaviour, aggregates, MySQL imports."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        # paramiko's transport thread logs a failed handshake as an ERROR with a traceback;
+        # we report that failure ourselves in one line (the traceback shows at -vv)
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    from warehouse.redact import install
+
+    install()  # every handler masks passwords, AWS keys and tokens, at any verbosity
     ctx.obj = _State(config_file, root)
 
 
@@ -359,8 +368,7 @@ def config_check(state: _State) -> None:
     """Validate the configuration, report every problem, print the active values."""
     from warehouse.config import check, describe
 
-    cfg = state.cfg
-    check(cfg)
+    cfg = check(state.config_file, root=state.root)
     click.echo(describe(cfg))
     hc = cfg.hive
     if hc is not None and hc.views:

@@ -41,6 +41,9 @@ class S3Config:
 
     endpoint_url: str | None = _opt(None, "S3 endpoint URL; unset for AWS itself")
     region: str = _opt("us-east-1", "AWS region of the buckets")
+    connect_timeout_seconds: float = _opt(10.0, "S3 connect timeout per attempt")
+    read_timeout_seconds: float = _opt(30.0, "S3 read timeout per attempt (a hung endpoint)")
+    max_attempts: int = _opt(3, "attempts per S3 call, the first included")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class HiveConfig:
     auth: str = _opt("NONE", "PyHive auth mechanism: NONE, LDAP, CUSTOM or KERBEROS")
     password_env: str | None = _opt(None, "environment variable holding the Hive password")
     timeout_seconds: float = _opt(30.0, "connect timeout")
+    read_timeout_seconds: float = _opt(
+        120.0, "bound of every call to HiveServer2 (a hung server fails after it)"
+    )
+    connect_attempts: int = _opt(2, "tries to open a session before giving up (exit 3)")
     views: str | None = _opt(
         None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
     )
@@ -201,21 +208,26 @@ class MysqlSourceConfig:
 
     def password(self) -> str:
         """Return the password from `password_file` or `password_env`; raises ConfigError."""
+        from warehouse.redact import register_secret
+
         if self.password_file:
             try:
-                return Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+                value = Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
                 raise ConfigError(
                     f"[mysql.{self.name}] password_file {self.password_file} unreadable: "
                     f"{exc.strerror}; fix the path or its permissions"
                 ) from None
+            register_secret(value)
+            return value
         if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
+            env = os.environ.get(self.password_env)
+            if env is None:
                 raise ConfigError(
                     f"[mysql.{self.name}] environment variable {self.password_env} is not set"
                 )
-            return value
+            register_secret(env)
+            return env
         return ""
 
 
@@ -226,7 +238,9 @@ class CronConfig:
     schedule: str = _opt("30 2 * * *", "crontab time fields of the nightly run (UTC)")
     log_dir: str = _opt("~/warehouse-logs", "folder of the dated run logs", path=True)
     lock_file: str = _opt(
-        "/tmp/warehouse-run.lock", "flock file that prevents overlap", path=True
+        "~/.local/state/warehouse/run.lock",
+        "flock file that prevents overlap; its folder must be writable by you only",
+        path=True,
     )
     warehouse_bin: str | None = _opt(None, "absolute path of the `warehouse` executable")
     environment: Mapping[str, str] = field(
@@ -245,6 +259,9 @@ class EmrConfig:
     release_label: str = _opt("emr-7.4.0", "EMR release of the cluster")
     cluster_id: str | None = _opt(None, "running cluster to submit steps to")
     artifacts_uri: str | None = _opt(None, "s3:// prefix for the wheel and bootstrap scripts")
+    connect_timeout_seconds: float = _opt(10.0, "EMR API connect timeout per attempt")
+    read_timeout_seconds: float = _opt(30.0, "EMR API read timeout per attempt")
+    max_attempts: int = _opt(3, "attempts per EMR API call, the first included")
 
 
 @dataclass(frozen=True)
@@ -440,20 +457,30 @@ def find_config_file(explicit: str | None) -> Path | None:
     return local if local.is_file() else None
 
 
+def _read_file(path: str | Path | None) -> tuple[Path | None, dict[str, Any]]:
+    """Return the config file in use and its parsed TOML; raises ConfigError (one line)."""
+    file = find_config_file(str(path) if path else None)
+    if file is None:
+        return None, {}
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {file} not found; pass --config FILE") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {file} unreadable: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {file} is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}); TOML must be UTF-8: re-save it so"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+    return file.resolve(), data
+
+
 def load_config(path: str | Path | None = None, *, root: str | None = None) -> Config:
     """Load and validate the configuration; raises ConfigError listing every problem."""
-    file = find_config_file(str(path) if path else None)
-    data: dict[str, Any] = {}
-    if file is not None:
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {file} not found; pass --config FILE") from None
-        except OSError as exc:
-            raise ConfigError(f"config file {file} unreadable: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
-        file = file.resolve()
+    file, data = _read_file(path)
     return config_from_dict(data, path=file, root=root)
 
 
@@ -461,6 +488,16 @@ def config_from_dict(
     data: Mapping[str, Any], *, path: Path | None = None, root: str | None = None
 ) -> Config:
     """Build a Config from parsed TOML; raises ConfigError listing every problem."""
+    cfg, problems = _config_and_problems(data, path=path, root=root)
+    if problems:
+        raise ConfigError(_join(path, problems))
+    return cfg
+
+
+def _config_and_problems(
+    data: Mapping[str, Any], *, path: Path | None, root: str | None
+) -> tuple[Config, list[str]]:
+    """Build a Config (defaults where a value is bad) and return it with every problem."""
     base = path.parent if path else Path.cwd()
     problems: list[str] = []
     kwargs: dict[str, Any] = {"path": path}
@@ -499,9 +536,7 @@ def config_from_dict(
         kwargs["root"] = _resolve_path(DEFAULT_ROOT, Path.cwd())
     cfg = Config(**kwargs)
     problems.extend(validate(cfg))
-    if problems:
-        raise ConfigError(_join(path, problems))
-    return cfg
+    return cfg, problems
 
 
 def _join(path: Path | None, problems: list[str]) -> str:
@@ -536,6 +571,14 @@ def validate(cfg: Config) -> list[str]:
         problems.append("[logs] max_reject_ratio must be between 0 and 1")
     if cfg.logs.workers < 1:
         problems.append("[logs] workers must be at least 1")
+    bounds = [("s3", cfg.s3), ("emr", cfg.emr), ("hive", cfg.hive)]
+    for name, sec in bounds:
+        for key in ("connect_timeout_seconds", "read_timeout_seconds", "timeout_seconds"):
+            if sec is not None and getattr(sec, key, 1.0) <= 0:
+                problems.append(f"[{name}] {key} must be more than 0")
+        for key in ("max_attempts", "connect_attempts"):
+            if sec is not None and getattr(sec, key, 1) < 1:
+                problems.append(f"[{name}] {key} must be at least 1")
     if cfg.hive is not None:
         if cfg.hive.dialect not in ("hive", "spark"):
             problems.append(f'[hive] dialect must be "hive" or "spark", not {cfg.hive.dialect!r}')
@@ -602,13 +645,24 @@ def validate(cfg: Config) -> list[str]:
     return problems
 
 
-def check(cfg: Config) -> None:
-    """Check what loading leaves to `config check`; raises ConfigError listing every problem.
+def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
+    """Load the configuration and check everything at once; raises ConfigError listing
+    every problem (keys, types, cross-field rules, and what commands would refuse later).
 
-    Loading checks keys, types and cross-field rules for every command; this also compiles
-    `[logs] format` with `ip`/`user` and requires the `patterns` and `mrjob_conf` files, so
-    a config that `parse` or `aggregate` would refuse fails here (and the EMR launch).
+    Beyond loading, this compiles `[logs] format` with `ip`/`user`, requires the
+    `patterns` and `mrjob_conf` files, and requires the password variables
+    (`password_env`) to be set, so a config that `parse`, `aggregate`, `import` or the
+    EMR launch would refuse fails here, in one pass.
     """
+    file, data = _read_file(path)
+    cfg, problems = _config_and_problems(data, path=file, root=root)
+    problems.extend(_command_problems(cfg))
+    if problems:
+        raise ConfigError(_join(cfg.path, problems))
+    return cfg
+
+
+def _command_problems(cfg: Config) -> list[str]:
     from warehouse.events import format_problems  # the log-format engine, only when asked
 
     problems = format_problems(cfg.logs.format, cfg.logs.ip, cfg.logs.user)
@@ -618,8 +672,15 @@ def check(cfg: Config) -> None:
     ):
         if value and "://" not in value and not os.path.isfile(value):
             problems.append(f"{key} file {value} does not exist")
-    if problems:
-        raise ConfigError(_join(cfg.path, problems))
+    envs = [(f"[mysql.{s.name}]", s.password_env) for s in cfg.mysql.values()]
+    if cfg.hive is not None and cfg.hive.auth in ("LDAP", "CUSTOM"):
+        if not cfg.hive.password_env:
+            problems.append(f"[hive] auth {cfg.hive.auth} needs password_env")
+        envs.append(("[hive]", cfg.hive.password_env))
+    for where, var in envs:
+        if var and os.environ.get(var) is None:
+            problems.append(f"{where} password_env: ${var} is not set in this environment")
+    return problems
 
 
 def _release_at_least(label: str, version: tuple[int, int]) -> bool:

@@ -70,6 +70,14 @@ def _dates_args(catchup_days: int) -> str:
     return f"--from \"$(date -u -d '{catchup_days} days ago' +%F)\" --to yesterday"
 
 
+def _shell_path(path: str) -> str:
+    """Quote a path for sh; a leading `~/` becomes "$HOME"/ (cron sets HOME, not ~)."""
+    if path == "~" or path.startswith("~/"):
+        rest = path[2:]
+        return '"$HOME"' + (f"/{shlex.quote(rest)}" if rest else "")
+    return shlex.quote(path)
+
+
 def render_crontab(cfg: Config) -> str:
     """Return the crontab block (BEGIN/END markers included); raises ConfigError."""
     c = cfg.cron
@@ -83,9 +91,12 @@ def render_crontab(cfg: Config) -> str:
     q = shlex.quote
     env = " ".join(f"{k}={q(v)}" for k, v in _environment(cfg, exe))
     log_file = f"{q(log_dir)}/run-$(date -u +%F).log"
+    lock, lock_dir = _shell_path(c.lock_file), _shell_path(str(Path(c.lock_file).parent))
+    # flock(1) creates the file but not its folder; a new folder is private (0700), so no
+    # other user can plant a symlink there or create the file first (see warehouse/lock.py)
     run = (
-        f"mkdir -p {q(log_dir)} && /usr/bin/env {env} "
-        f"flock -n -E 6 {q(c.lock_file)} {q(exe)} -v run {_dates_args(c.catchup_days)} "
+        f"mkdir -p {q(log_dir)} && mkdir -p -m 0700 {lock_dir} && /usr/bin/env {env} "
+        f"flock -n -E 6 {lock} {q(exe)} -v run {_dates_args(c.catchup_days)} "
         f">> {log_file} 2>&1"
     )
     cleanup = (

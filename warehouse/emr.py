@@ -53,7 +53,10 @@ def _api_error(what: str, exc: Exception) -> Exception:
         if code in ("InvalidRequestException", "ValidationException", "ResourceNotFoundException"):
             return ConfigError(f"EMR {what}: {code}: {msg}; check [emr] cluster_id")
         return SourceUnavailable(f"EMR {what}: {code}: {msg}")
-    return SourceUnavailable(f"EMR {what}: {type(exc).__name__}: {exc}; check [emr] region/endpoint")
+    return SourceUnavailable(
+        f"EMR {what}: {type(exc).__name__}: {exc} (after the [emr] timeouts and retries); "
+        "check [emr] region/endpoint_url"
+    )
 
 
 class Emr:
@@ -67,9 +70,22 @@ class Emr:
     def client(self) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config as BotoConfig
 
-            self._client = boto3.client(
-                "emr", region_name=self.cfg.emr.region, endpoint_url=self.cfg.emr.endpoint_url
+            from warehouse.redact import register_boto3_credentials
+
+            e = self.cfg.emr
+            session = boto3.session.Session()
+            register_boto3_credentials(session)
+            self._client = session.client(
+                "emr",
+                region_name=e.region,
+                endpoint_url=e.endpoint_url,
+                config=BotoConfig(
+                    connect_timeout=e.connect_timeout_seconds,
+                    read_timeout=e.read_timeout_seconds,
+                    retries={"max_attempts": e.max_attempts, "mode": "standard"},
+                ),
             )
         return self._client
 

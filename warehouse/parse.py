@@ -86,6 +86,7 @@ def parse_logs(
         raise ConfigError(
             f"patterns file {patterns_path} does not exist: run `warehouse urls dump`"
         )
+    open_store(cfg.root, cfg.s3).check_root()  # a missing bucket fails before any parsing
     sources = expand_inputs(cfg, inputs, source_name=source_name)
     runner = runner or cfg.logs.runner
     if runner:

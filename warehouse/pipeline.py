@@ -25,6 +25,7 @@ Stages whose section is absent ([hive], [mysql.*], [hive] reports) are skipped a
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
 import re
@@ -63,6 +64,8 @@ from warehouse.runsummary import (
 from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)
+
+_FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 
 # ---------------------------------------------------------------------------------------
 # stage outcomes
@@ -151,6 +154,7 @@ def run_nightly(
         raise ConfigError(f"--only {only!r}: choose one of {', '.join(STAGES)}")
     store = store or store_for_config(cfg)
     with run_lock(cfg.cron.lock_file):
+        store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
         night = _Night(cfg, sorted(set(dates)), store, only=only, force=force)
         night.run()
         return night.summary
@@ -171,6 +175,26 @@ class _Night:
         self.results: dict[tuple[dt.date, str], StageResult] = {}
         self.summary = RunSummary(dates, store.uri(RUNS_PREFIX))
         self._host = socket.gethostname()
+        self._hive_down: str | None = None
+
+    def _hive(self, call: Any, *args: Any) -> Any:
+        """Return `call(cfg, *args)` (a Hive flow); once HiveServer2 failed to answer in
+        this run, fail at once instead of waiting for its timeouts again."""
+        from warehouse.hive.client import HiveUnavailable
+
+        if self._hive_down is not None:
+            raise HiveUnavailable(f"{self._hive_down} (earlier in this run; not tried again)")
+        try:
+            return call(self.cfg, *args)
+        except HiveUnavailable as err:
+            self._hive_down = str(err)
+            raise
+
+    def _register(self, table: str, partitions: list[Any]) -> Any:
+        """Register partitions in Hive (see `_hive`)."""
+        from warehouse.hive.partitions import register_partitions
+
+        return self._hive(register_partitions, table, partitions)
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -214,7 +238,12 @@ class _Night:
         return rec
 
     def _save(self, day: dt.date, rec: dict[str, Any]) -> None:
-        write_record(self.store, day, rec)
+        # a record that cannot be written (full disk, S3 down) must not hide the stage's
+        # own outcome: the stage fails or succeeds on its work, the summary still prints
+        try:
+            write_record(self.store, day, rec)
+        except WarehouseError as err:
+            log.warning("run record of %s %s not saved: %s", day, rec["stage"], err)
 
     def _end(
         self, day: dt.date, rec: dict[str, Any], *, error: str | None = None, code: int = 0,
@@ -242,6 +271,14 @@ class _Night:
         except WarehouseError as err:
             for day, rec in recs:
                 self._end(day, rec, error=str(err), code=err.exit_code)
+        except OSError as exc:
+            if exc.errno not in _FULL_DISK:
+                for day, rec in recs:
+                    self._end(day, rec, error=f"unexpected {type(exc).__name__}: {exc}", code=1)
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            for day, rec in recs:
+                self._end(day, rec, error=f"disk full{where}: {exc.strerror}; free space", code=3)
         except BaseException as exc:
             for day, rec in recs:
                 self._end(day, rec, error=f"unexpected {type(exc).__name__}: {exc}", code=1)
@@ -308,12 +345,10 @@ class _Night:
             return
         recs = [(day, self._start(day, "events", partitions=parts)) for day, parts in todo]
         with self._recording(recs):
-            from warehouse.hive.partitions import register_partitions
-
             union = sorted({p for _, parts in todo for p in parts})
-            summary = _check(register_partitions(self.cfg, "events", union))
+            summary = _check(self._register("events", union))
             # access_raw: the day's raw log folder itself (partition = the log's day)
-            raw = register_partitions(self.cfg, "access_raw", [day for day, _ in todo])
+            raw = self._register("access_raw", [day for day, _ in todo])
             if raw.exit_code != EXIT_INPUT_MISSING:  # 4: no per-day log folder; nothing to add
                 _check(raw)
             for day, rec in recs:
@@ -385,9 +420,7 @@ class _Night:
             state.update(summary=summary.line(), counts=summary_counts(summary))
             state["partitions"] = sorted(summary.partitions)
             if self.cfg.hive is not None and summary.partitions:
-                from warehouse.hive.partitions import register_partitions
-
-                reg = _check(register_partitions(self.cfg, f"agg_{job}", sorted(summary.partitions)))
+                reg = _check(self._register(f"agg_{job}", sorted(summary.partitions)))
                 state["registered"] = reg.line()
             state.update(status=OK, exit_code=0, error=None)
         except WarehouseError as err:
@@ -429,6 +462,6 @@ class _Night:
                 continue
             rec = self._start(day, "reports")
             with self._recording([(day, rec)]):
-                summary = _check(run_reports(self.cfg, day))
+                summary = _check(self._hive(run_reports, day))
                 rec["tables"] = summary.done
                 self._end(day, rec, summary=summary, detail=f"{len(summary.done)} reports")

@@ -121,6 +121,13 @@ urlpatterns = [
     path("legal/", views.legal),  # functools.partial: view_name "functools.partial"
     path("robots.txt", views.page, name="robots"),
     path("favicon.ico", views.page),
+    # Extra kwargs named like a capture: Django's kwargs hold the extra value, not the text.
+    path("shadow/<int:pk>/<slug:s>/", views.detail, {"pk": 0}, name="shadowed"),
+    path(
+        "t/<slug:tenant>/",
+        include([path("<int:pk>/", views.detail, name="tenant-item")]),
+        {"tenant": "fixed"},
+    ),
     # A catch-all without a literal first segment, listed early: it shadows later routes.
     re_path(r"^(?P<lang>en|de|fr)/(?P<page>[-\w]+)/$", views.page, name="localized"),
     # Listed before the apps: wins over blog:feed, news:feed... (first match wins).
@@ -133,6 +140,11 @@ urlpatterns = [
     path("accounts/", include(accounts)),
     path("files/<path:name>", views.detail, name="file"),
     path("ids/<str:id>/", include(nested_ids)),
+    # The inner "id" is optional: when it does not take part, Django keeps the outer one.
+    re_path(
+        r"^opt/(?P<id>[0-9]+)/",
+        include([re_path(r"^(?:v(?P<id>[a-z]+)/)?(?P<tail>end|stop)/$", views.detail, name="opt")]),
+    ),
     re_path(r"^(?P<a>a+)", include(greedy)),  # Django never backtracks into a prefix
     path("café/<str:name>/", views.page, name="cafe"),
     path("straße/", views.page, name="strasse"),

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ from warehouse.config import Config, HiveConfig
 from warehouse.errors import ConfigError, InputMissing, QueryFailed, SourceUnavailable
 
 log = logging.getLogger(__name__)
+
+
+class HiveUnavailable(SourceUnavailable):
+    """HiveServer2 cannot be reached or stopped answering (exit 3)."""
 
 
 @dataclass(frozen=True)
@@ -79,25 +84,28 @@ _CODE_TWICE = re.compile(r"^(\[[A-Z_.]+\])\s+\1\s*")
 
 
 def _error_line(exc: BaseException) -> str:
-    """Return the server's error message from a PyHive exception, as one line.
-
-    Java class names and Spark's repeated error class are dropped; the SQL excerpt and
-    the plan that Spark appends after the first message line go to the debug log only.
-    """
+    """Return the server's error message from a PyHive exception, as one line."""
     message = ""
     for arg in getattr(exc, "args", ()):
         status = getattr(arg, "status", None)
         if status is not None and getattr(status, "errorMessage", None):
             message = str(status.errorMessage)
             break
-    if not message:
-        message = str(exc) or type(exc).__name__
+    return _first_line(message or str(exc), type(exc).__name__)
+
+
+def _first_line(message: str, fallback: str) -> str:
+    """Return a server error message as one line (or `fallback` when it has none).
+
+    Java class names and Spark's repeated error class are dropped; the SQL excerpt and
+    the plan that Spark appends after the first message line go to the debug log only.
+    """
     log.debug("server error: %s", message)
     text = _JAVA_CLASS.sub("", _PREFIX.sub("", message))
     for line in (ln.strip() for ln in text.splitlines()):
         if line and not re.fullmatch(r"\[[A-Z_.]+\]", line):
             return _CODE_TWICE.sub(r"\1 ", line)[:500]
-    return type(exc).__name__
+    return fallback
 
 
 def _short(sql: str, limit: int = 80) -> str:
@@ -105,8 +113,17 @@ def _short(sql: str, limit: int = 80) -> str:
     return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
+# operation states (TCLIService TOperationState) that end the polling of a statement
+_DONE, _CANCELED, _CLOSED, _ERROR, _TIMEDOUT = 2, 3, 4, 5, 8
+
+
 class HiveClient:
-    """A HiveServer2 session over PyHive; connects lazily, closes with `close()` or `with`."""
+    """A HiveServer2 session over PyHive; connects lazily, closes with `close()` or `with`.
+
+    Every Thrift call is bounded by `read_timeout` (a server that accepts TCP and never
+    answers fails after it), and statements run asynchronously and are polled, so a long
+    query never holds one call open. Opening the session is tried `attempts` times.
+    """
 
     def __init__(
         self,
@@ -118,6 +135,8 @@ class HiveClient:
         auth: str = "NONE",
         password: str | None = None,
         timeout: float = 30.0,
+        read_timeout: float = 120.0,
+        attempts: int = 2,
         label: str | None = None,
     ) -> None:
         self.host = host
@@ -127,6 +146,8 @@ class HiveClient:
         self.auth = auth
         self._password = password
         self.timeout = timeout
+        self.read_timeout = read_timeout
+        self.attempts = max(1, attempts)
         self.label = label or f"{host}:{port}"
         self._conn: Any = None
 
@@ -136,41 +157,73 @@ class HiveClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _unavailable(self, why: str) -> SourceUnavailable:
-        return SourceUnavailable(
+    def _unavailable(self, why: str) -> HiveUnavailable:
+        return HiveUnavailable(
             f"HiveServer2 at {self.label} unreachable ({why}); start it or check "
             "[hive] host, port and tunnel"
         )
 
-    def _connection(self) -> Any:
-        if self._conn is not None:
-            return self._conn
-        # PyHive's socket has no connect timeout: probe first so a dead host fails fast.
+    def _transport(self) -> Any:
+        """Return PyHive's transport for `auth` over a TSocket with connect/read timeouts."""
+        from pyhive.hive import get_installed_sasl
+        from thrift.transport.TSocket import TSocket
+        from thrift.transport.TTransport import TBufferedTransport
+
+        sock = TSocket(self.host, self.port)
+        sock.setTimeout(self.read_timeout * 1000.0)
+        if self.auth == "NOSASL":
+            return TBufferedTransport(sock)
+        if self.auth not in ("NONE", "LDAP", "CUSTOM", "KERBEROS"):
+            raise ConfigError(f"[hive] auth {self.auth!r}: use NONE, NOSASL, LDAP, CUSTOM or KERBEROS")
+        import thrift_sasl
+
+        host, username = self.host, self.username
+        mech = "GSSAPI" if self.auth == "KERBEROS" else "PLAIN"
+        service = "hive" if self.auth == "KERBEROS" else None  # EMR's hive/_HOST; untested here
+        # NONE still speaks PLAIN SASL; its password only has to be non-empty
+        password = self._password if self.auth in ("LDAP", "CUSTOM") else "x"
+        return thrift_sasl.TSaslClientTransport(
+            lambda: get_installed_sasl(
+                host=host, sasl_auth=mech, service=service, username=username, password=password
+            ),
+            mech,
+            sock,
+        )
+
+    def _open(self) -> Any:
+        from pyhive import hive
+        from thrift.transport.TTransport import TTransportException
+
+        # PyHive's own socket has no timeout: probe first so a dead host fails fast.
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout):
                 pass
         except OSError as exc:
             raise self._unavailable(exc.strerror or type(exc).__name__) from None
-        from pyhive import hive
-        from thrift.transport.TTransport import TTransportException
-
-        kwargs: dict[str, Any] = {
-            "host": self.host,
-            "port": self.port,
-            "username": self.username,
-            "database": "default",
-            "auth": self.auth,
-        }
-        if self.auth in ("LDAP", "CUSTOM"):
-            kwargs["password"] = self._password
-        elif self.auth == "KERBEROS":
-            kwargs["kerberos_service_name"] = "hive"  # EMR's principal hive/_HOST; untested here
         try:
-            self._conn = hive.connect(**kwargs)
-        except TTransportException as exc:
-            raise self._unavailable(str(exc).splitlines()[0] if str(exc) else "transport") from None
+            return hive.connect(thrift_transport=self._transport(), username=self.username)
+        except (TTransportException, OSError, EOFError) as exc:
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "timed out" in why or "timeout" in why:
+                why = f"no answer within {self.read_timeout:g}s ([hive] read_timeout_seconds)"
+            raise self._unavailable(why) from None
+        except ConfigError:
+            raise
         except Exception as exc:  # PyHive raises bare Thrift/SASL errors on a bad handshake
             raise self._unavailable(_error_line(exc)) from None
+
+    def _connection(self) -> Any:
+        if self._conn is not None:
+            return self._conn
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self._conn = self._open()
+                break
+            except SourceUnavailable as err:
+                if attempt == self.attempts:
+                    raise
+                log.info("%s; retrying (%d of %d)", err, attempt + 1, self.attempts)
+                time.sleep(min(2.0 * attempt, 10.0))
         if self.database != "default":
             # USE fails until the database exists; callers creating it run it themselves.
             try:
@@ -179,12 +232,28 @@ class HiveClient:
                 log.debug("database %s does not exist yet", self.database)
         return self._conn
 
+    def _wait(self, cursor: Any, sql: str) -> None:
+        """Poll an asynchronous statement until it ends; raises QueryFailed unless it finished."""
+        delay = 0.02
+        while True:
+            status = cursor.poll(get_progress_update=False)
+            state = status.operationState
+            if state == _DONE:
+                return
+            if state in (_ERROR, _CANCELED, _CLOSED, _TIMEDOUT):
+                message = str(getattr(status, "errorMessage", "") or "")
+                why = _first_line(message, f"operation state {state}")
+                raise QueryFailed(f"query failed on {self.label}: {why} [in: {_short(sql)}]")
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
     def _raw_execute(self, sql: str) -> Result:
         from thrift.transport.TTransport import TTransportException
 
         cursor = self._conn.cursor()
         try:
-            cursor.execute(sql)
+            cursor.execute(sql, async_=True)
+            self._wait(cursor, sql)
             if cursor.description is None:
                 return Result(sql=sql)
             columns = tuple(str(d[0]) for d in cursor.description)
@@ -196,9 +265,12 @@ class HiveClient:
                 return Result(sql=sql)
             rows = tuple(tuple(r) for r in fetched)
             return Result(columns=columns, rows=rows, sql=sql)
-        except (TTransportException, ConnectionError, EOFError) as exc:
-            self._conn = None
-            raise self._unavailable(f"connection lost: {_error_line(exc)}") from None
+        except (TTransportException, ConnectionError, EOFError, TimeoutError) as exc:
+            self._drop()
+            why = _error_line(exc)
+            if "timed out" in why or "timeout" in why or isinstance(exc, TimeoutError):
+                why = f"no answer within {self.read_timeout:g}s ([hive] read_timeout_seconds)"
+            raise self._unavailable(f"connection lost: {why}") from None
         except Exception as exc:
             from pyhive.exc import Error as PyHiveError
 
@@ -208,10 +280,21 @@ class HiveClient:
                 ) from None
             raise
         finally:
+            if self._conn is not None:
+                try:
+                    cursor.close()
+                except Exception:
+                    log.debug("closing a cursor failed", exc_info=True)
+
+    def _drop(self) -> None:
+        """Forget a broken connection without talking to the server again."""
+        conn, self._conn = self._conn, None
+        transport = getattr(conn, "_transport", None)
+        if transport is not None:
             try:
-                cursor.close()
+                transport.close()
             except Exception:
-                log.debug("closing a cursor failed", exc_info=True)
+                log.debug("closing a broken transport failed", exc_info=True)
 
     def execute(self, sql: str) -> Result:
         """Run one statement and return its result; raises QueryFailed or SourceUnavailable."""
@@ -256,6 +339,9 @@ def _password(hc: HiveConfig) -> str | None:
     value = os.environ.get(hc.password_env)
     if value is None:
         raise ConfigError(f"[hive] password_env: ${hc.password_env} is not set")
+    from warehouse.redact import register_secret
+
+    register_secret(value)
     return value
 
 
@@ -274,6 +360,8 @@ def connect(cfg: Config) -> Iterator[HiveClient]:
             auth=hc.auth,
             password=password,
             timeout=hc.timeout_seconds,
+            read_timeout=hc.read_timeout_seconds,
+            attempts=hc.connect_attempts,
         ) as client:
             yield client
         return
@@ -289,6 +377,8 @@ def connect(cfg: Config) -> Iterator[HiveClient]:
             auth=hc.auth,
             password=password,
             timeout=hc.timeout_seconds,
+            read_timeout=hc.read_timeout_seconds,
+            attempts=hc.connect_attempts,
             label=f"{hc.host}:{hc.port} via [ssh.{ssh.name}]",
         ) as client,
     ):

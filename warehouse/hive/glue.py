@@ -165,7 +165,11 @@ def _client(glue: GlueConfig) -> Any:
     import boto3
     from botocore.config import Config as BotoConfig
 
-    return boto3.client(
+    from warehouse.redact import register_boto3_credentials
+
+    session = boto3.session.Session()
+    register_boto3_credentials(session)  # the key and token must never reach a log
+    return session.client(
         "glue",
         region_name=glue.region,
         endpoint_url=glue.endpoint_url,

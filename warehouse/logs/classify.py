@@ -222,6 +222,12 @@ def _source(fmt: LogFormat) -> str:
             code.append(f"    {v} = None if {v} == '-' else int({v})")
         elif f.kind == d.NUM:
             code.append(f"    {v} = None if {v} == '-' else number({v})")
+        elif fmt.syntax == "apache" and f.directive == "%u":
+            # mod_log_config writes an empty user name (empty or bad Basic auth) as ""
+            code.append(
+                f"    {v} = None if {v} in ('-', '\"\"') else "
+                f"unescape({v}) if '\\\\' in {v} else {v}"
+            )
         else:
             code.append(f"    {v} = None if {v} == '-' else unescape({v}) if '\\\\' in {v} else {v}")
     code.append(f"    return ({', '.join(names)}{',' if n == 1 else ''})")

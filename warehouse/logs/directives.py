@@ -57,7 +57,8 @@ APACHE_PLAIN: dict[str, Spec] = {
     "A": Spec("local_addr", STR, "local_addr"),
     "l": Spec("remote_logname", STR, "remote_logname"),
     "u": Spec("remote_user", STR, "remote_user"),
-    "t": Spec("time", TIME, "time", r"[^\]]*", "clf", r"\[", r"\]"),
+    # no `[` inside: a user name holding ` [01/Jan/2020` must not be taken for the time
+    "t": Spec("time", TIME, "time", r"[^\]\[]*", "clf", r"\[", r"\]"),
     "r": Spec("request", REQUEST, "request"),
     ">s": Spec("status", INT, "status", STATUS),
     "s": Spec("original_status", INT, "original_status", STATUS),

@@ -18,8 +18,13 @@ PRESETS: dict[str, str] = {
     "common": '%h %l %u %t "%r" %>s %b',
     "combined": '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"',
     "vhost_combined": '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"',
-    # nginx's built-in `combined` log_format writes the same fields as Apache's.
-    "nginx": '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"',
+    # nginx's built-in `combined` log_format: Apache's fields, but a literal `-` where
+    # Apache has %l (a line with an address list there is another format, not an event),
+    # and nginx's escaping (\xHH) rather than Apache's.
+    "nginx": (
+        '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent"'
+    ),
     # nginx's stock `log_format main` (commented out in nginx.conf, the default of the
     # official Docker image and of RHEL's package): combined plus the X-Forwarded-For header
     "main": (
@@ -164,7 +169,10 @@ def _context_regex(
         # ends at the first space after which the rest of the line matches. A `"` is
         # escaped in it (`\"`), which keeps a hostile line from trying every split.
         # gunicorn's backslashes are literal: a name may end in one.
-        return r'(?:[^"\\]|\\"?)*?' if syntax == "gunicorn" else r'(?:[^"\\]|\\.)*?'
+        # Apache writes an empty name (empty or undecodable Basic auth) as `""`.
+        if syntax == "gunicorn":
+            return r'(?:[^"\\]|\\"?)*?'
+        return r'""|(?:[^"\\]|\\.)*?' if syntax == "apache" else r'(?:[^"\\]|\\.)*?'
     if spec.kind == d.REQUEST or spec.name == "header_in:user-agent":
         return ".*?"  # unquoted but contains spaces: the next literal ends it
     if isinstance(after, str):

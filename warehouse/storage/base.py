@@ -76,6 +76,10 @@ class ObjectStore(Protocol):
         """Move a finished object from `src` to `dst`, replacing `dst`."""
         ...
 
+    def check_root(self) -> None:
+        """Raise a WarehouseError at once when the root cannot be used (missing bucket...)."""
+        ...
+
 
 @contextmanager
 def open_gzip_write(

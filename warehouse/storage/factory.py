@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from warehouse.storage.base import ObjectStore
 from warehouse.storage.local import LocalStore
-from warehouse.storage.s3 import S3Store
+from warehouse.storage.s3 import S3Limits, S3Store
 
 if TYPE_CHECKING:
     from warehouse.config import Config, S3Config
@@ -20,6 +20,9 @@ def open_store(uri: str, s3: S3Config | None = None, *, client: Any = None) -> O
             endpoint_url=s3.endpoint_url if s3 else None,
             region=s3.region if s3 else None,
             client=client,
+            limits=S3Limits(s3.connect_timeout_seconds, s3.read_timeout_seconds, s3.max_attempts)
+            if s3
+            else None,
         )
     return LocalStore(uri)
 

@@ -6,13 +6,13 @@ import contextlib
 import errno
 import glob
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from warehouse.errors import InputMissing, SourceUnavailable
+from warehouse.errors import ConfigError, InputMissing, SourceUnavailable
+from warehouse.scratch import tmp_file_name
 from warehouse.storage.base import ObjectInfo, is_hidden
 
 # errors that only a write can cause: the store, not the caller's input, is the problem
@@ -53,7 +53,7 @@ class LocalStore:
 
     @contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:
-        """Write to `_tmp.<name>.<uuid>` beside `key`; rename over `key` on clean exit.
+        """Write to `_tmp.<name>.<pid>-<random>` beside `key`; rename over `key` on clean exit.
 
         A full disk (or quota, or read-only file system) while writing is SourceUnavailable
         naming the file; the temporary file is removed whatever happens.
@@ -63,7 +63,7 @@ class LocalStore:
             final.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SourceUnavailable(f"cannot create {final.parent}: {exc.strerror}") from None
-        tmp = final.with_name(f"_tmp.{final.name}.{uuid.uuid4().hex[:12]}")
+        tmp = final.with_name(tmp_file_name(final.name))
         try:
             f = open(tmp, "wb")  # noqa: SIM115 - closed below
         except OSError as exc:
@@ -125,6 +125,11 @@ class LocalStore:
             except OSError:
                 break
             parent = parent.parent
+
+    def check_root(self) -> None:
+        """Fail fast when the root exists but is not a folder (ConfigError)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"warehouse root {self.path} is not a folder; fix [warehouse] root")
 
     def publish(self, src: str, dst: str) -> None:
         """Atomically move `src` to `dst`."""

@@ -11,6 +11,7 @@ import contextlib
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, Any
 
 from warehouse.errors import InputMissing, SourceUnavailable
@@ -29,20 +30,54 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def make_s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
-    """Return a boto3 S3 client (credentials from the usual boto3 chain)."""
+@dataclass(frozen=True)
+class S3Limits:
+    """Bounds of every S3 call: connect and read timeouts, total attempts per call."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_attempts: int = 3
+
+
+def make_s3_client(
+    endpoint_url: str | None = None, region: str | None = None, limits: S3Limits | None = None
+) -> Any:
+    """Return a boto3 S3 client (credentials from the usual boto3 chain) with bounded calls."""
     import boto3
     from botocore.config import Config as BotoConfig
 
-    return boto3.client(
+    from warehouse.redact import register_boto3_credentials
+
+    lim = limits or S3Limits()
+    session = boto3.session.Session()
+    register_boto3_credentials(session)  # the key and token must never reach a log
+    return session.client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=region,
-        config=BotoConfig(retries={"max_attempts": 5, "mode": "standard"}),
+        config=BotoConfig(
+            connect_timeout=lim.connect_timeout,
+            read_timeout=lim.read_timeout,
+            retries={"max_attempts": lim.max_attempts, "mode": "standard"},
+        ),
     )
 
 
 def _unavailable(uri: str, exc: Exception) -> SourceUnavailable:
+    """Return the one-line error of a failed S3 call: the object, the cause, the endpoint."""
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError | EndpointConnectionError):
+        endpoint = exc.kwargs.get("endpoint_url", "")
+        endpoint = endpoint.split("?")[0]
+        what = {
+            ReadTimeoutError: "no answer",
+            ConnectTimeoutError: "connect timed out",
+        }.get(type(exc), "cannot connect")
+        return SourceUnavailable(
+            f"S3 {uri} unavailable: {what} from {endpoint} (after the [s3] timeouts and "
+            "retries); check [s3] endpoint_url and the network"
+        )
     return SourceUnavailable(f"S3 {uri} unavailable: {type(exc).__name__}: {exc}")
 
 
@@ -109,18 +144,39 @@ class S3Store:
         endpoint_url: str | None = None,
         region: str | None = None,
         client: Any = None,
+        limits: S3Limits | None = None,
     ) -> None:
         self.bucket, self.prefix = split_s3_uri(root)
         self.root = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         self._endpoint_url, self._region = endpoint_url, region
+        self._limits = limits
         self._client = client
 
     @property
     def client(self) -> Any:
         """Return the boto3 client, creating it on first use."""
         if self._client is None:
-            self._client = make_s3_client(self._endpoint_url, self._region)
+            self._client = make_s3_client(self._endpoint_url, self._region, self._limits)
         return self._client
+
+    def check_root(self) -> None:
+        """Fail fast when the bucket is missing or S3 cannot be reached (SourceUnavailable)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise SourceUnavailable(
+                    f"bucket s3://{self.bucket} does not exist; create it or fix the root "
+                    "([warehouse] root, --root, WAREHOUSE_ROOT)"
+                ) from None
+            if code in ("403", "AccessDenied"):
+                return  # rights on a prefix only (no s3:ListBucket): the calls will tell
+            raise _unavailable(self.root, exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(self.root, exc) from None
 
     def _k(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -180,7 +236,11 @@ class S3Store:
                     yield ObjectInfo(key, int(obj["Size"]))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
-                raise InputMissing(f"bucket s3://{self.bucket} does not exist") from None
+                # a missing bucket is a source unavailable (3), as `check_root` says
+                raise SourceUnavailable(
+                    f"bucket s3://{self.bucket} does not exist; create it or fix the "
+                    "warehouse root or input"
+                ) from None
             raise _unavailable(self.uri(prefix), exc) from None
         except BotoCoreError as exc:
             raise _unavailable(self.uri(prefix), exc) from None
@@ -219,13 +279,23 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         """Delete the object (missing is fine)."""
-        self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable(self.uri(key), exc) from None
 
     def publish(self, src: str, dst: str) -> None:
         """Server-side copy `src` to `dst`, then delete `src` (S3 has no rename)."""
-        self.client.copy(
-            {"Bucket": self.bucket, "Key": self._k(src)}, self.bucket, self._k(dst)
-        )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": self._k(src)}, self.bucket, self._k(dst)
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable(self.uri(dst), exc) from None
         self.delete(src)
 
 

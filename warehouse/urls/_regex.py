@@ -12,14 +12,12 @@ comment) are reported by `uses_verbose` so callers can avoid rewriting them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
-_OCTAL = "01234567"
 _FLAGS_RE = re.compile(r"\(\?([aiLmsux]+)\)")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One lexical unit of a regex: `kind` says what it is, `text` is its exact source."""
 
     kind: str
@@ -42,85 +40,71 @@ class Token:
 #   close     ")"
 
 
+# One alternative per token kind, tried in this order at each position (the group
+# name says the kind; plain characters first, the common case); `bad` catches what
+# cannot start a valid token.
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<char>[^\\\[()])
+  | (?P<esc_octal>\\[1-7][0-7]{2})
+  | (?P<backref>\\[1-9][0-9]?)
+  | (?P<esc>\\[\s\S])
+  | (?P<klass>\[\^?+\]?+(?:[^\]\\]|\\[\s\S])*+\])
+  | (?P<named>\(\?P<(?P<gname>[^>]*)>)
+  | (?P<nbackref>\(\?P=(?P<bname>[^)]*)\))
+  | (?P<comment>\(\?\#[^)]*\))
+  | (?P<cond>\(\?\((?P<cname>[^)]*)\))
+  | (?P<flags>\(\?(?P<fl>[aiLmsux]+)\))
+  | (?P<open>\(\?(?:<=|<!|[:=!>]|[^:)]*[:)]?))
+  | (?P<cap>\()
+  | (?P<close>\))
+  | (?P<bad>\\|\[)
+    """,
+    re.VERBOSE,
+)
+
+
 def tokenize(rx: str) -> list[Token]:
-    """Return the tokens of regex `rx`; raises ValueError on an unterminated construct."""
+    """Return the tokens of regex `rx`; raises ValueError on an unterminated construct or
+    unbalanced parentheses."""
     out: list[Token] = []
-    i, n = 0, len(rx)
-    while i < n:
-        c = rx[i]
-        if c == "\\":
-            if i + 1 >= n:
-                raise ValueError(f"trailing backslash in {rx!r}")
-            d = rx[i + 1]
-            if d.isdigit() and d != "0":
-                # Python: three octal digits make a character, else up to two digits a group.
-                if i + 3 < n and all(ch in _OCTAL for ch in rx[i + 1 : i + 4]):
-                    out.append(Token("esc", rx[i : i + 4]))
-                    i += 4
-                    continue
-                j = i + 2
-                if j < n and rx[j].isdigit():
-                    j += 1
-                out.append(Token("backref", rx[i:j], number=int(rx[i + 1 : j])))
-                i = j
-                continue
-            out.append(Token("esc", rx[i : i + 2]))
-            i += 2
-        elif c == "[":
-            j = i + 1
-            if j < n and rx[j] == "^":
-                j += 1
-            if j < n and rx[j] == "]":
-                j += 1
-            while j < n and rx[j] != "]":
-                j += 2 if rx[j] == "\\" else 1
-            if j >= n:
-                raise ValueError(f"unterminated character class in {rx!r}")
-            out.append(Token("class", rx[i : j + 1]))
-            i = j + 1
-        elif c == "(":
-            if rx.startswith("(?P<", i):
-                j = rx.index(">", i)
-                out.append(Token("named", rx[i : j + 1], name=rx[i + 4 : j]))
-                i = j + 1
-            elif rx.startswith("(?P=", i):
-                j = rx.index(")", i)
-                out.append(Token("backref", rx[i : j + 1], name=rx[i + 4 : j]))
-                i = j + 1
-            elif rx.startswith("(?#", i):
-                j = rx.index(")", i)
-                out.append(Token("comment", rx[i : j + 1]))
-                i = j + 1
-            elif rx.startswith("(?(", i):
-                j = rx.index(")", i)
-                out.append(Token("cond", rx[i : j + 1], name=rx[i + 3 : j]))
-                i = j + 1
-            elif rx.startswith("(?", i):
-                m = _FLAGS_RE.match(rx, i)
-                if m:
-                    out.append(Token("flags", m.group(0), name=m.group(1)))
-                    i = m.end()
-                    continue
-                j = i + 2
-                if rx.startswith("<=", j) or rx.startswith("<!", j):
-                    j += 2
-                elif j < n and rx[j] in ":=!>":
-                    j += 1
-                else:
-                    while j < n and rx[j] not in ":)":
-                        j += 1
-                    j += 1
-                out.append(Token("open", rx[i:j]))
-                i = j
-            else:
-                out.append(Token("cap", "("))
-                i += 1
-        elif c == ")":
-            out.append(Token("close", ")"))
-            i += 1
-        else:
-            out.append(Token("char", c))
-            i += 1
+    depth = 0
+    for m in _TOKEN_RE.finditer(rx):
+        kind = m.lastgroup
+        text = m.group()
+        if kind == "char":
+            out.append(Token("char", text))
+        elif kind == "esc" or kind == "esc_octal":
+            out.append(Token("esc", text))
+        elif kind == "named":
+            out.append(Token("named", text, name=m.group("gname")))
+            depth += 1
+        elif kind == "cap" or kind == "open":
+            out.append(Token(kind, text))
+            depth += 1
+        elif kind == "close":
+            out.append(Token("close", text))
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced parenthesis in {rx!r}")
+        elif kind == "klass":
+            out.append(Token("class", text))
+        elif kind == "backref":
+            out.append(Token("backref", text, number=int(text[1:])))
+        elif kind == "nbackref":
+            out.append(Token("backref", text, name=m.group("bname")))
+        elif kind == "cond":
+            out.append(Token("cond", text, name=m.group("cname")))
+            depth += 1
+        elif kind == "flags":
+            out.append(Token("flags", text, name=m.group("fl")))
+        elif kind == "comment":
+            out.append(Token("comment", text))
+        else:  # bad
+            what = "trailing backslash" if text == "\\" else "unterminated character class"
+            raise ValueError(f"{what} in {rx!r}")
+    if depth:
+        raise ValueError(f"missing ), unterminated group in {rx!r}")
     return out
 
 
@@ -216,6 +200,39 @@ def _group_end(tokens: list[Token], i: int) -> int | None:
     return None
 
 
+def _facts(tokens: list[Token]) -> tuple[bool, bool, bool]:
+    """Return (top-level `|`, inline flags or verbose mode, back-references) in one pass."""
+    depth = 0
+    pipe = flags = refs = False
+    for t in tokens:
+        kind = t.kind
+        if kind == "char":
+            if depth == 0 and t.text == "|":
+                pipe = True
+        elif kind == "close":
+            depth -= 1
+        elif kind in ("cap", "named"):
+            depth += 1
+        elif kind == "open":
+            depth += 1
+            if t.text.endswith(":") and "x" in t.text[2:-1].split("-", 1)[0]:
+                flags = True  # verbose mode inside a scoped group
+        elif kind == "cond":
+            depth += 1
+            refs = True
+        elif kind == "flags":
+            flags = True
+        elif kind == "backref":
+            refs = True
+    return pipe, flags, refs
+
+
+def analyse(tokens: list[Token]) -> tuple[list[str], tuple[str, tuple[str, ...]] | None]:
+    """Return `literal_segments(tokens)` and `alternation_form(tokens)` in one go."""
+    facts = _facts(tokens)
+    return _segments(tokens, facts), _alternation(tokens, facts)
+
+
 def literal_segments(tokens: list[Token]) -> list[str]:
     """Return the literal leading path segments every match of a full-path regex has.
 
@@ -223,13 +240,14 @@ def literal_segments(tokens: list[Token]) -> list[str]:
     `^/\\Z` gives [""]; anything not anchored at a literal `/` gives []. Conservative: a
     segment counts only when a literal `/` (or the end of the regex) closes it.
     """
+    return _segments(tokens, _facts(tokens))
+
+
+def _segments(tokens: list[Token], facts: tuple[bool, bool, bool]) -> list[str]:
     if not tokens or tokens[0].text not in ("^", "\\A") or tokens[0].kind not in ("char", "esc"):
         return []
-    if (
-        top_level_alternation(tokens)
-        or any(t.kind == "flags" for t in tokens)
-        or uses_verbose(tokens)
-    ):
+    pipe, flags, _ = facts
+    if pipe or flags:
         return []
     chars: list[str] = []
     i, n = 1, len(tokens)
@@ -257,7 +275,12 @@ def literal_segments(tokens: list[Token]) -> list[str]:
     parts = text[1:].split("/")
     # The text after the last "/" is a whole segment only when the regex ends right there
     # (a `$` alone would also allow a trailing newline).
-    rest = [t.text for t in tokens[i:] if t.kind != "close"]
+    rest: list[str] = []
+    for t in tokens[i:]:
+        if t.kind != "close":
+            rest.append(t.text)
+            if len(rest) == 2:
+                break
     if rest[:1] == ["\\Z"] or rest[:2] == ["$", "\\Z"]:
         return parts
     return parts[:-1]
@@ -279,7 +302,14 @@ def alternation_form(tokens: list[Token]) -> tuple[str, tuple[str, ...]] | None:
     unnamed ones non-capturing (Django ignores them once a named group exists, and without
     named groups there are no params). None means the entry must run on its own.
     """
-    if has_backrefs(tokens) or any(t.kind == "flags" for t in tokens) or uses_verbose(tokens):
+    return _alternation(tokens, _facts(tokens))
+
+
+def _alternation(
+    tokens: list[Token], facts: tuple[bool, bool, bool]
+) -> tuple[str, tuple[str, ...]] | None:
+    _, flags, refs = facts
+    if flags or refs:
         return None
     out: list[Token] = []
     names: list[str] = []

@@ -6,15 +6,18 @@ over the whole path, leading slash included. Each entry is
 
     {"name": "<view_name>", "regex": "<full-path regex>"}                   (always)
     {..., "convert": {"pk": "int"}}                                            (when needed)
-    {..., "from_prefix": ["org"]}                                              (when needed)
+    {..., "extra": ["pk"]}                                                     (when needed)
+    {..., "outer": {"_wh0_id": "id"}}                                          (when needed)
 
 `name` is exactly `resolve(path).view_name` (namespaces joined with ":", or the view's
 dotted path for unnamed patterns): it is computed by Django's own `ResolverMatch`.
-`convert` lists path() parameters that use Django's `int` converter; the resolver emits
-their canonical text ("0012" -> "12"), what Django's converter turns into the same int.
-`from_prefix` lists the groups captured by include() prefixes: Django passes them to the
-view but leaves them out of `ResolverMatch.captured_kwargs` (which holds the endpoint
-pattern's own captures), so the resolver leaves them out of params unless asked.
+`convert` names, per path() parameter, what its converter does to the matched text where
+that changes it (the kinds of `warehouse.urls.resolver.CONVERTERS`): `int` for Django's
+int converter and converters that behave like it, `drf_format_suffix` for Django REST
+framework's format suffixes (".json/" -> "json"). Converters that keep the text (str,
+slug, path, uuid, and custom ones found to) need nothing. `extra` lists captured names that
+an extra kwarg of path()/include() shadows: Django's `kwargs` hold the extra value there,
+so they are not params. Every other named group of every level is a param.
 
 How each level's Django semantics become one regex:
 - path() routes are anchored at the start of what is left of the path; endpoints end in
@@ -27,22 +30,24 @@ How each level's Django semantics become one regex:
 - include() prefixes are matched once and never revisited when the included patterns fail,
   so non-literal prefixes are wrapped in an atomic group `(?>...)`.
 - Leading inline flags `(?i)` become scoped groups `(?i:...)`; numeric back-references are
-  renumbered; a group name used again by an inner level is kept only for the inner one
-  (Django's inner kwargs override the outer ones).
+  renumbered; a group name used again by an inner level is the inner one's (Django's inner
+  kwargs override the outer ones); the outer group is renamed to a private name listed in
+  `outer` (private -> name, innermost first), whose value params take when the inner group
+  does not participate (Django then keeps the outer value).
 
 Documented limits (where the dump cannot reproduce Django without running Python code):
 - custom converters whose `to_python` raises ValueError for some text their regex matches
-  (Django then tries the next pattern; the dump only has the regex);
+  (Django then tries the next pattern; the dump only has the regex), or turns the text
+  into something other than itself or an int: the dump warns, naming the pattern, and
+  params hold the matched text. A custom converter is classified by calling its
+  `to_python` on a few sample texts its regex matches;
 - `i18n_patterns`: the language prefix is the one active while dumping
-  (settings.LANGUAGE_CODE), not every language;
+  (settings.LANGUAGE_CODE), not every language; the dump warns, naming the patterns;
 - `^`/`\\A` anywhere but at the start of a re_path regex or of its top-level alternatives,
   and look-behinds reaching into an include() prefix (Django matches each level on its own
   substring); the dump logs a warning when it sees such a `^`;
 - regexes in verbose mode `(?x)` are copied as they are (group renumbering and the
   resolver's index skip them; they still resolve, one by one);
-- with the resolver's `prefix_params=True` only: an outer and an inner level capturing the
-  same name where the inner group is optional and does not participate (Django's kwargs
-  keep the outer value; the dump keeps the inner group).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from warehouse.errors import ConfigError, InputMissing, WarehouseError
+from warehouse.urls._converters import UNKNOWN, converter_kind
 from warehouse.urls._regex import (
     Token,
     has_backrefs,
@@ -195,24 +201,36 @@ def _walk(
     app_names: list[str | None],
     namespaces: list[str | None],
     out: list[dict[str, Any]],
+    extras: frozenset[str] = frozenset(),
 ) -> None:
     from django.urls import URLPattern, URLResolver
-    from django.urls.resolvers import ResolverMatch
+    from django.urls.resolvers import LocalePrefixPattern, ResolverMatch
 
     for p in patterns:
         if isinstance(p, URLResolver):
+            inner = list(p.url_patterns)
+            if isinstance(p.pattern, LocalePrefixPattern):
+                log.warning(
+                    "i18n_patterns (%s%s): only the prefix of the language active while "
+                    "dumping (%r) is in the dump; paths under other languages' prefixes get "
+                    "no slug (null)",
+                    ", ".join(q.pattern.describe() for q in inner[:3]),
+                    ", ..." if len(inner) > 3 else "",
+                    "/" + p.pattern.language_prefix,
+                )
             _walk(
-                list(p.url_patterns),
+                inner,
                 [*pieces, _piece(p.pattern, endpoint=False)],
                 [*app_names, p.app_name],
                 [*namespaces, p.namespace],
                 out,
+                extras | set(p.default_kwargs or ()),
             )
         elif isinstance(p, URLPattern):
             match = ResolverMatch(
                 p.callback, (), {}, p.pattern.name, app_names=app_names, namespaces=namespaces
             )
-            regex, convert, from_prefix = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
+            regex, convert, names, outer = _assemble([*pieces, _piece(p.pattern, endpoint=True)])
             try:
                 re.compile(regex)
             except re.error as e:
@@ -223,8 +241,11 @@ def _walk(
             entry: dict[str, Any] = {"name": match.view_name, "regex": regex}
             if convert:
                 entry["convert"] = convert
-            if from_prefix:
-                entry["from_prefix"] = from_prefix
+            shadowed = (extras | set(p.default_args or ())) & names
+            if shadowed:
+                entry["extra"] = sorted(shadowed)
+            if outer:
+                entry["outer"] = outer
             out.append(entry)
         else:
             log.warning("skipping unknown URL entry %r (neither URLPattern nor URLResolver)", p)
@@ -232,7 +253,6 @@ def _walk(
 
 def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
     """Rewrite one level's pattern so it can be embedded after the previous levels."""
-    from django.urls.converters import IntConverter
     from django.urls.resolvers import LocalePrefixPattern, RoutePattern
 
     if isinstance(pattern, LocalePrefixPattern):
@@ -240,9 +260,18 @@ def _piece(pattern: Any, *, endpoint: bool) -> _Piece:
     rx: str = pattern.regex.pattern
     converters: dict[str, str] = {}
     if isinstance(pattern, RoutePattern):
-        converters = {
-            name: "int" for name, conv in pattern.converters.items() if type(conv) is IntConverter
-        }
+        for name, conv in pattern.converters.items():
+            kind = converter_kind(conv)
+            if kind == UNKNOWN:
+                cls = type(conv)
+                log.warning(
+                    "URL pattern %s: converter %s.%s of <%s> turns the matched text into a "
+                    "value the dump cannot reproduce (or rejects some matches); params hold "
+                    "the matched text",
+                    pattern.describe(), cls.__module__, cls.__qualname__, name,
+                )  # fmt: skip
+            elif kind is not None:
+                converters[name] = kind
         # Django's own translation: "^" + route + ("\Z" for endpoints), always searched
         # from the start, so it is anchored.
         body = tokenize(rx)
@@ -337,45 +366,61 @@ def _atomic(tokens: list[Token]) -> list[Token]:
     return tokens if is_literal(tokens) else _group("(?>", tokens)
 
 
-def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], list[str]]:
-    """Join the levels into one regex: renumber back-references, drop outer duplicate names.
+def _assemble(pieces: list[_Piece]) -> tuple[str, dict[str, str], set[str], dict[str, str]]:
+    """Join the levels into one regex: renumber back-references, rename outer duplicate names.
 
-    Returns the regex, the int converters by group name, and the names captured by
-    include() prefixes (not in Django's `captured_kwargs`).
+    A name captured again by an inner level is the inner level's (Django's inner kwargs
+    override the outer ones); the outer group gets a private name, kept as the fallback for
+    when the inner group does not participate (Django then keeps the outer value). Returns
+    the regex, the converter kinds by group name, every param name it captures, and the
+    private names with the name each stands in for, innermost first.
     """
     offsets: list[int] = []
     total = 0
+    taken: set[str] = set()
     for piece in pieces:
         offsets.append(total)
         total += sum(1 for t in piece.tokens if t.kind in ("cap", "named"))
+        taken |= {t.name for t in piece.tokens if t.kind == "named"}
     seen: set[str] = set()
     parts: list[str] = []
     convert: dict[str, str] = {}
-    from_prefix: set[str] = set()
-    last = len(pieces) - 1
-    for k, piece, offset in zip(
-        range(last, -1, -1), reversed(pieces), reversed(offsets), strict=True
+    outer: dict[str, str] = {}
+    for level, piece, offset in zip(
+        range(len(pieces) - 1, -1, -1), reversed(pieces), reversed(offsets), strict=True
     ):
         tokens = list(piece.tokens)
         if has_backrefs(tokens) and offset:
             tokens = [_renumber(t, offset) for t in tokens]
         names = set()
-        for i, t in enumerate(tokens):
-            if t.kind == "named":
-                if t.name in seen:
-                    tokens[i] = Token("cap", "(")
-                else:
+        renamed: dict[str, str] = {}
+        if not piece.opaque:
+            for i, t in enumerate(tokens):
+                if t.kind == "named" and t.name in seen:
+                    private = renamed.get(t.name) or _private(t.name, level, taken)
+                    renamed[t.name] = private
+                    tokens[i] = Token("named", f"(?P<{private}>", name=private)
+                elif t.kind == "named":
                     names.add(t.name)
-        if piece.opaque:
+                elif t.kind == "backref" and t.name in renamed:
+                    tokens[i] = Token("backref", f"(?P={renamed[t.name]})", name=renamed[t.name])
+        else:
             names = set(re.compile(render(tokens)).groupindex) - seen
         for name, kind in piece.converters.items():
-            if name not in seen:
-                convert.setdefault(name, kind)
-        if k < last:
-            from_prefix |= names
+            convert.setdefault(renamed.get(name, name), kind)
+        outer.update((private, name) for name, private in renamed.items())
         seen |= names
         parts.append(render(tokens))
-    return "^" + "".join(reversed(parts)), dict(sorted(convert.items())), sorted(from_prefix)
+    return "^" + "".join(reversed(parts)), dict(sorted(convert.items())), seen, outer
+
+
+def _private(name: str, level: int, taken: set[str]) -> str:
+    """A group name for an outer level's `name`, used by no level of this pattern."""
+    private = f"_wh{level}_{name}"
+    while private in taken:
+        private = "_" + private
+    taken.add(private)
+    return private
 
 
 def _renumber(t: Token, offset: int) -> Token:

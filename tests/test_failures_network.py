@@ -1,0 +1,196 @@
+"""Hung and missing servers through the real CLI: bounded time, exit 3, one line naming it.
+
+The hung server (tests/fixtures/hung.py) accepts TCP and never answers, as a wedged
+HiveServer2 or a frozen S3 endpoint does. Timeouts are configured short; the bounds
+asserted (< 60 s) only detect hangs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.fixtures.hung import HungServer
+from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
+
+WAREHOUSE_BIN = str(Path(sys.executable).parent / "warehouse")
+BOUND = 60.0
+
+
+def _warehouse(conf: Path, *args: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [WAREHOUSE_BIN, "--config", str(conf), *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+    return proc, time.monotonic() - t0
+
+
+def _hung_hive(port: int) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1", "port": port, "dialect": "spark",
+        "timeout_seconds": 2, "read_timeout_seconds": 1, "connect_attempts": 2,
+    }
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: "), stderr
+    return lines[0]
+
+
+def test_hive_query_against_a_hung_server_ends(tmp_path: Path, hung_server: HungServer) -> None:
+    conf = write_config(tmp_path / "w.toml", {
+        "warehouse": {"root": str(tmp_path / "root")}, "hive": _hung_hive(hung_server.port),
+    })
+    proc, took = _warehouse(conf, "hive", "query", "SELECT 1")
+    assert proc.returncode == 3, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert f"HiveServer2 at 127.0.0.1:{hung_server.port} unreachable" in line
+    assert "no answer within 1s" in line and "read_timeout_seconds" in line
+    assert took < BOUND
+    assert hung_server.accepted >= 2  # the probe and the session (tried connect_attempts times)
+
+
+def test_parse_register_against_a_hung_server_ends(tmp_path: Path, hung_server: HungServer) -> None:
+    write_day_logs(tmp_path / "logs", [DAY1])
+    data = base_config(tmp_path, hive=_hung_hive(hung_server.port))
+    conf = write_config(tmp_path / "w.toml", data)
+    log = tmp_path / "logs" / DAY1.strftime("%Y/%m/%d") / "access.log.gz"
+    proc, took = _warehouse(conf, "parse", str(log), "--register")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.startswith("parse:") or "events" in proc.stdout  # the parse summary
+    assert f"127.0.0.1:{hung_server.port}" in _one_error_line(proc.stderr)
+    assert took < BOUND
+
+
+def test_run_against_a_hung_hive_ends_records_and_unlocks(
+    tmp_path: Path, hung_server: HungServer
+) -> None:
+    write_day_logs(tmp_path / "logs", [DAY1])
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "hits.hql").write_text("SELECT slug, COUNT(*) AS n FROM events WHERE dt = '${dt}' GROUP BY slug\n")
+    data = base_config(tmp_path, hive={**_hung_hive(hung_server.port), "reports": str(reports)})
+    conf = write_config(tmp_path / "w.toml", data)
+    proc, took = _warehouse(conf, "run", "--date", DAY1.isoformat())
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert took < BOUND * 2
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("run 2015-05-18: parse ok") and "events failed (exit 3)" in last
+    assert f"HiveServer2 at 127.0.0.1:{hung_server.port}" in last
+    rec = json.loads((tmp_path / "root/_state/runs/2015-05-18/events.json").read_text())
+    assert rec["stage"] == "events" and rec["status"] == "failed" and rec["exit_code"] == 3
+    assert f"HiveServer2 at 127.0.0.1:{hung_server.port}" in rec["error"]
+    agg = json.loads((tmp_path / "root/_state/runs/2015-05-18/aggregate.json").read_text())
+    # the jobs ran; registering their output was not tried against the same hung server
+    assert agg["exit_code"] == 3 and "not tried again" in agg["error"]
+    rep = json.loads((tmp_path / "root/_state/runs/2015-05-18/reports.json").read_text())
+    assert rep["exit_code"] == 3 and "not tried again" in rep["error"]
+    assert "Traceback" not in proc.stderr
+    # the lock is released: the next night runs (and fails the same way, not with 6)
+    again, _ = _warehouse(conf, "run", "--date", DAY1.isoformat())
+    assert again.returncode == 3, again.stdout + again.stderr
+
+
+def _s3_config(tmp_path: Path, endpoint: str, bucket: str, **s3: Any) -> Path:
+    data = base_config(tmp_path)
+    data["warehouse"] = {"root": f"s3://{bucket}/wh"}
+    data["s3"] = {"endpoint_url": endpoint, "region": "us-east-1", **s3}
+    return write_config(tmp_path / "w.toml", data)
+
+
+def _every_root_command_is_3(tmp_path: Path, conf: Path, needle: str) -> None:
+    """`parse`, `aggregate` and `run` each end with exit 3 and one line holding `needle`."""
+    log = tmp_path / "logs" / DAY1.strftime("%Y/%m/%d") / "access.log.gz"
+    for args in (
+        ["parse", str(log)],
+        ["aggregate", "sessions", "--date", DAY1.isoformat(), "-r", "inline"],
+        ["run", "--date", DAY1.isoformat()],
+    ):
+        proc, took = _warehouse(conf, *args)
+        assert proc.returncode == 3, (args, proc.stdout, proc.stderr)
+        text = (proc.stdout + proc.stderr).strip().splitlines()
+        assert len(text) == 1 and needle in text[0], (args, text)
+        assert took < BOUND, (args, took)
+
+
+def test_missing_root_bucket_is_3_before_any_parsing(tmp_path: Path, moto_server: str) -> None:
+    write_day_logs(tmp_path / "logs", [DAY1])
+    conf = _s3_config(tmp_path, moto_server, "no-such-bucket-here")
+    _every_root_command_is_3(tmp_path, conf, "bucket s3://no-such-bucket-here does not exist")
+
+
+def test_an_s3_endpoint_that_never_answers_is_3_in_bounded_time(
+    tmp_path: Path, hung_server: HungServer
+) -> None:
+    write_day_logs(tmp_path / "logs", [DAY1])
+    conf = _s3_config(
+        tmp_path, hung_server.url, "bucket", connect_timeout_seconds=1, read_timeout_seconds=1,
+        max_attempts=2,
+    )
+    _every_root_command_is_3(tmp_path, conf, "no answer from " + hung_server.url)
+
+
+def test_emr_api_that_never_answers_is_3(tmp_path: Path, hung_server: HungServer) -> None:
+    from warehouse.config import config_from_dict
+    from warehouse.emr import Emr
+    from warehouse.errors import SourceUnavailable
+
+    cfg = config_from_dict({
+        "warehouse": {"root": str(tmp_path)},
+        "emr": {"endpoint_url": hung_server.url, "cluster_id": "j-1", "read_timeout_seconds": 1,
+                "connect_timeout_seconds": 1, "max_attempts": 2},
+    })
+    t0 = time.monotonic()
+    try:
+        Emr(cfg).step_state("s-1")
+    except SourceUnavailable as err:
+        assert "DescribeStep s-1" in str(err) and "timeouts and retries" in str(err)
+    else:
+        raise AssertionError("a hung EMR endpoint answered")
+    assert time.monotonic() - t0 < BOUND
+
+
+def test_import_from_a_hung_mysql_server_ends(tmp_path: Path, hung_server: HungServer) -> None:
+    conf = write_config(tmp_path / "w.toml", {
+        "warehouse": {"root": str(tmp_path / "root")},
+        "mysql": {"shop": {"host": "127.0.0.1", "port": hung_server.port, "user": "etl",
+                           "password_env": "WH_HUNG_PW", "databases": ["shop"],
+                           "read_timeout_seconds": 1}},
+    })
+    os.environ.setdefault("WH_HUNG_PW", "not-used")
+    proc, took = _warehouse(conf, "import")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"127.0.0.1:{hung_server.port}" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert took < BOUND
+
+
+def test_import_through_a_hung_ssh_bastion_ends(tmp_path: Path, hung_server: HungServer) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    key = tmp_path / "id"
+    key.write_text("")
+    conf = write_config(tmp_path / "w.toml", {
+        "warehouse": {"root": str(tmp_path / "root")},
+        "ssh": {"bastion": {"host": "127.0.0.1", "port": hung_server.port, "user": "etl",
+                            "known_hosts": str(known), "key_file": str(key),
+                            "connect_timeout_seconds": 1}},
+        "mysql": {"shop": {"host": "127.0.0.1", "port": 3306, "user": "etl",
+                           "password_env": "WH_HUNG_PW", "databases": ["shop"],
+                           "tunnel": "bastion"}},
+    })
+    os.environ.setdefault("WH_HUNG_PW", "not-used")
+    proc, took = _warehouse(conf, "import")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"127.0.0.1:{hung_server.port}" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert took < BOUND
