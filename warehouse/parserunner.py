@@ -16,10 +16,10 @@ uploaded by mrjob (as job inputs), S3 inputs are read where they are.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,12 @@ from warehouse.aggregate import (
     mrjob_conf_path,
 )
 from warehouse.config import Config
-from warehouse.errors import ConfigError, JobFailed
+from warehouse.errors import ConfigError, JobFailed, SourceUnavailable
 from warehouse.inputs import InputSource
 from warehouse.parsejob import ParseJob, input_name, plan_json, result_from_json
 from warehouse.parsestate import staging_prefix
 from warehouse.parsetask import Result, Settings, Task, components
+from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,14 @@ def run_tasks(
 ) -> list[tuple[Task, Result]]:
     """Run `tasks` as one map-only job on `runner`; return each task with its Result.
 
-    Raises JobFailed (exit 5) when the job fails or a task's result is missing; what the
-    tasks staged is then left for the caller to drop."""
+    Raises JobFailed (exit 5) when the job fails or a task's result is missing, and
+    SourceUnavailable (exit 3) when mrjob's scratch disk is full; what the tasks staged is
+    then left for the caller to drop."""
     components(settings)  # a bad format or patterns file: exit 2 here, not a failed job
     mode = "lines" if runner == "spark" else "raw"
-    with tempfile.TemporaryDirectory(prefix="warehouse-parse-") as tmp:
-        work = Path(tmp)
+    # scratch: $TMPDIR/warehouse-parse-job-<pid>-*, mrjob's own temp files inside; what a
+    # killed run leaves there is removed by the next parse through a runner
+    with scratch_dir("parse-job") as work:
         folder = work / "input"
         folder.mkdir()
         inputs, copies = [], []
@@ -111,7 +114,8 @@ def run_tasks(
         plan = work / "plan.json"
         plan.write_bytes(plan_json(settings, tasks, copies))
         args = _job_args(cfg, runner, work, str(plan), settings.patterns, mode, workers)
-        args += [*_spark_submit_args(runner), *extra_args, *inputs]
+        args += [*_spark_submit_args(runner), "--local-tmp-dir", str(work / "mrjob")]
+        args += [*extra_args, *inputs]
         log.info("mrjob parse %s", " ".join(args[: len(args) - len(inputs)]))
         rows = _run_job(cfg, runner, args)
     out: list[tuple[Task, Result]] = []
@@ -163,6 +167,11 @@ def _run_job(cfg: Config, runner: str, args: list[str]) -> dict[int, dict[str, A
             for _, row in job.parse_output(mr_runner.cat_output()):
                 rows.setdefault(int(row["task"]), row)
     except Exception as exc:  # any runner or task failure: nothing of this run is published
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise SourceUnavailable(
+                f"parse job on runner {runner}: no space left for mrjob's scratch files "
+                f"({exc.filename or 'the temporary folder'}); free space or set TMPDIR"
+            ) from None
         log.debug("parse job failed on runner %s", runner, exc_info=True)
         first = str(exc).splitlines()[0] if str(exc) else ""
         if len(first) > 240:  # mrjob puts whole spark-submit/hadoop commands here
