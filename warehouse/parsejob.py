@@ -15,9 +15,10 @@ Two modes (the plan travels as `--plan`, the URL-pattern dump as `--patterns`, b
 file uploads):
 - `raw` (inline, local, hadoop, emr): the job's inputs are files `tNNNNNN.input`, one per
   task. mrjob's `mapper_raw` hands the task a local copy: of the input itself (a local
-  input, linked under that name, so no runner decompresses it on the way), or of an empty
-  stub when the task reads its input from S3 itself. Parts are always named from the
-  input's canonical name in the plan, never from the copy.
+  input on inline, hadoop and emr, linked under that name, so no runner decompresses it
+  on the way), or of an empty stub when the task reads its input where it is (S3; local
+  files on the local runner, whose tasks run on this machine). Parts are always named
+  from the input's canonical name in the plan, never from the copy.
 - `lines` (spark, whose runner takes no input manifest): the inputs are files
   `tNNNNNN.task` holding the task number; the task reads its input where it is.
 

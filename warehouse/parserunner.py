@@ -44,6 +44,11 @@ from warehouse.storage import ObjectStore
 log = logging.getLogger(__name__)
 
 _CLUSTER_RUNNERS = ("hadoop", "emr")  # tasks on other machines: an S3 root only
+# runners whose map tasks read a local input through mapper_raw's copy: the cluster's
+# (mrjob uploads the file), and inline (the "copy" is the file itself). The local runner
+# would copy each input into each task's working dir (twice over for a file cut in two
+# ranges): its tasks, on this machine, read local inputs in place instead.
+_COPY_RUNNERS = ("inline", "hadoop", "emr")
 
 
 def check_runner(cfg: Config, runner: str, *, stdin: bool) -> None:
@@ -102,7 +107,7 @@ def run_tasks(
         for number, task in enumerate(tasks):
             path = folder / input_name(number, mode)
             src = task.source
-            copy = mode == "raw" and not src.root.startswith("s3://")
+            copy = runner in _COPY_RUNNERS and not src.root.startswith("s3://")
             if mode == "lines":
                 path.write_text(f"{number}\n")
             elif copy:
