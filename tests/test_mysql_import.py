@@ -390,6 +390,7 @@ def test_killing_sshd_mid_import_keeps_previous_data_and_watermark(
         (str(p.relative_to(root)), p.stat().st_size) for p in (root / "mysql").rglob("*")
         if p.is_file()
     )
+    dirs_before = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir())
     mariadb.execute(
         "INSERT INTO big SELECT seq, REPEAT('y', 150) FROM seq_200001_to_700000", database=db
     )
@@ -419,8 +420,23 @@ def test_killing_sshd_mid_import_keeps_previous_data_and_watermark(
         if p.is_file()
     )
     assert files_after == files_before
+    # no empty load= folder is left behind either
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir()) == dirs_before
     store = LocalStore(str(root))
     assert not [o for o in store.list("mysql", include_hidden=True) if "/_" in o.key]
+
+
+def test_empty_load_folders_of_earlier_failed_runs_are_removed(tmp_path, sshd, mariadb, inc_db):
+    cfg = _config(tmp_path, sshd, mariadb, [inc_db], incremental=INCREMENTAL)
+    _insert(mariadb, inc_db, "audit", [{"what": "a"}])
+    assert run_import(cfg, f"src.{inc_db}.audit", engine=None, full=False).exit_code == 0
+    table = Path(cfg.root) / "mysql/src" / inc_db / "audit"
+    (table / "load=20000101T000000000000Z").mkdir()  # left by an older version
+    (table / "load=20000102T000000000000Z" / "_temporary" / "0").mkdir(parents=True)
+    again = run_import(cfg, f"src.{inc_db}.audit", engine=None, full=False)
+    assert again.exit_code == 0, again.line()
+    state = _state(Path(cfg.root), "src", inc_db, "audit")
+    assert sorted(p.name for p in table.iterdir()) == [f"load={x}" for x in state["loads"]]
 
 
 def test_split_workers_read_key_ranges_in_parallel(tmp_path, sshd, mariadb):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +148,23 @@ def test_name_prefix_listing_and_unfinished_uploads(store: ObjectStore) -> None:
         assert store.abort_uploads("p/") == 1
         left = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", [])
         assert left == []
+
+
+def test_prune_keeps_objects(store: ObjectStore) -> None:
+    write_bytes(store, "pr/load=1/part.gz", b"x")
+    store.prune("pr/")
+    assert read_bytes(store, "pr/load=1/part.gz") == b"x"
+
+
+def test_local_failed_first_write_and_prune_leave_no_empty_folder(tmp_path: Path) -> None:
+    from warehouse.storage.local import LocalStore
+
+    store = LocalStore(tmp_path)
+    write_bytes(store, "t/load=1/part.gz", b"x")
+    with pytest.raises(RuntimeError), store.open_write("t/load=2/part.gz") as f:
+        f.write(b"partial")
+        raise RuntimeError("tunnel dropped")
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["load=1"]
+    (tmp_path / "t" / "load=3" / "sub").mkdir(parents=True)  # left by an older version
+    assert store.prune("t/") == 2
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["load=1"]

@@ -253,8 +253,9 @@ def hive() -> None:
 @click.option("--replace", is_flag=True, help="drop and re-create tables whose spec changed (files stay)")
 @pass_state
 def hive_apply(state: _State, replace: bool) -> None:
-    """Create the database and every table (idempotent; changed specs are reported)."""
-    from warehouse.hive.manage import apply
+    """Create every table the root holds (events, access_raw, agg_*, imported MySQL tables
+    and their views) and register every partition (idempotent; changed specs are reported)."""
+    from warehouse.catalog import apply
 
     _finish(apply(state.cfg, replace=replace))
 
@@ -268,7 +269,7 @@ def hive_partitions(
     state: _State, table: str, date: str | None, start: str | None, end: str | None, all_: bool
 ) -> None:
     """Register partitions present in the root and missing from the metastore."""
-    from warehouse.hive.partitions import register_partitions
+    from warehouse.catalog import register_partitions
 
     dates = None if all_ else date_range(date, start, end)
     if all_ and (date or start or end):

@@ -86,7 +86,8 @@ def parse_logs(
         raise ConfigError(
             f"patterns file {patterns_path} does not exist: run `warehouse urls dump`"
         )
-    open_store(cfg.root, cfg.s3).check_root()  # a missing bucket fails before any parsing
+    store = store or open_store(cfg.root, cfg.s3)
+    store.check_root()  # a missing bucket fails before any parsing
     sources = expand_inputs(cfg, inputs, source_name=source_name)
     runner = runner or cfg.logs.runner
     if runner:
@@ -102,7 +103,6 @@ def parse_logs(
         cfg.s3,
         (run_date or dt.datetime.now(dt.UTC).date()).isoformat(),
     )
-    store = store or open_store(cfg.root, cfg.s3)
     summary = ParseSummary(
         output=store.uri("events"),
         inputs=len(sources),

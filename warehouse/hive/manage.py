@@ -1,18 +1,18 @@
 """Manage the warehouse's Hive tables: create them, register partitions, run queries.
 
 Public functions (each opens its own session from `[hive]`, or uses `client=`):
-- `apply(cfg)`: the database and the warehouse's own tables (events, access_raw,
-  agg_<job>); `ensure_tables(cfg, specs)` for any specs (the MySQL importer's).
+- `apply(cfg, extra=)`: the database, the warehouse's own tables (events, access_raw,
+  agg_<job>) with every partition the root holds, and `extra` tables (the CLI's
+  `hive apply` adds every imported MySQL table: `warehouse.catalog`);
+  `ensure_tables(cfg, specs)` for any specs; `sync_tables` (warehouse.hive.sync) for
+  tables with partitions and views in one session.
 - `register_partitions(cfg, table, dates)`: partitions found in the root and missing
   from the metastore; `add_partitions(cfg, spec, partitions)` for explicit ones (these
   live in `warehouse.hive.partitions` and are re-exported here).
 - `ensure_view(cfg, name, select_sql)`; `run_query(cfg, sql)`; `format_result(...)`.
 
-Idempotence: tables are created with IF NOT EXISTS and carry the fingerprint of their
-rendered DDL in TBLPROPERTIES ('warehouse.spec'). An existing table with the same
-fingerprint is left alone; a different one is *reported* (exit 5) with the columns or
-location that differ, never dropped silently: pass `replace=True` (tables are EXTERNAL,
-dropping one keeps its files) or drop it by hand and re-run.
+Idempotence: see `warehouse.hive.sync` (DDL fingerprints; a table that differs from its
+spec is reported, exit 5, and replaced only with `replace=True`).
 """
 
 from __future__ import annotations
@@ -23,37 +23,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from warehouse.config import Config
-from warehouse.errors import ConfigError, QueryFailed
+from warehouse.errors import ConfigError
 from warehouse.hive.client import HiveClient, Result, split_statements
-from warehouse.hive.ddl import SPEC_PROPERTY, render_table, statements_fingerprint
-from warehouse.hive.metastore import (
-    Described,
-    describe,
-    norm_type,
-    parse_describe,
-    table_names,
-    table_properties,
-)
+from warehouse.hive.ddl import SPEC_PROPERTY, render_table
+from warehouse.hive.metastore import parse_describe
 from warehouse.hive.partitions import add_partitions, find_partitions, register_partitions
-from warehouse.hive.render import (
-    Dialect,
-    location_uri,
-    render_database,
-    render_view,
-    table_ref,
-)
-from warehouse.hive.session import session, target, warehouse_root_uri
+from warehouse.hive.render import render_view
+from warehouse.hive.session import session, target
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
+from warehouse.hive.sync import TableSync, open_metastore, sync_tables
 from warehouse.hive.tables import warehouse_specs
 from warehouse.hive.userviews import apply_views
+from warehouse.storage import store_for_config
 
 log = logging.getLogger(__name__)
 
-
 __all__ = [
+    "SPEC_PROPERTY",
     "HiveSummary",
     "Result",
+    "TableSync",
     "add_partitions",
     "apply",
     "ensure_tables",
@@ -64,49 +54,8 @@ __all__ = [
     "register_partitions",
     "render_table",
     "run_query",
+    "sync_tables",
 ]
-
-
-def _dialect(cfg: Config) -> Dialect:
-    d = cfg.hive_or_default().dialect
-    if d not in ("hive", "spark"):
-        raise ConfigError(f'[hive] dialect must be "hive" or "spark", not {d!r}')
-    return d  # type: ignore[return-value]
-
-
-# --- tables ----------------------------------------------------------------------------
-
-
-def _same_location(a: str, b: str) -> bool:
-    def norm(u: str) -> str:
-        if u.startswith("file:"):
-            u = "/" + u[len("file:") :].lstrip("/")
-        return u.rstrip("/")
-
-    return norm(a) == norm(b)
-
-
-def _differences(spec: TableSpec, got: Described, root_uri: str) -> list[str]:
-    """Return what differs between `spec` and the table in the metastore, as short notes."""
-    want = [(c.name.lower(), norm_type(c.type)) for c in (*spec.columns, *spec.partition_by)]
-    notes: list[str] = []
-    have = list(got.columns)
-    have_d, want_d = dict(have), dict(want)
-    extra = [f"+{n} {t}" for n, t in want if n not in have_d]
-    gone = [f"-{n}" for n, _ in have if n not in want_d]
-    retyped = [f"{n} {have_d[n]}->{t}" for n, t in want if n in have_d and have_d[n] != t]
-    if extra or gone or retyped:
-        notes.append("columns " + ", ".join(extra + gone + retyped))
-    elif [n for n, _ in have] != [n for n, _ in want]:
-        notes.append("column order")
-    if tuple(p.lower() for p in spec.partition_names) != got.partitions:
-        notes.append(
-            f"partitioned by ({', '.join(got.partitions)}) not ({', '.join(spec.partition_names)})"
-        )
-    want_loc = location_uri(root_uri, spec.location)
-    if got.location and not _same_location(got.location, want_loc):
-        notes.append(f"location {got.location} not {want_loc}")
-    return notes or ["storage or SerDe settings (fingerprint differs)"]
 
 
 def ensure_tables(
@@ -123,48 +72,20 @@ def ensure_tables(
     EXTERNAL, their files stay). A statement failing on one table is reported in
     `.failed` and the others go on. Raises SourceUnavailable when the server is down.
     """
-    hc = cfg.hive_or_default()
-    dialect = _dialect(cfg)
-    root_uri = warehouse_root_uri(cfg)
-    summary = HiveSummary("hive tables", target(cfg))
-    with session(cfg, client) as hive:
-        hive.execute(render_database(hc.database))
-        existing = table_names(hive, hc.database)
-        for spec in specs:
-            try:
-                statements = render_table(
-                    spec, dialect=dialect, root_uri=root_uri, database=hc.database
-                )
-            except ValueError as exc:
-                summary.failed.append(f"{spec.name}: {exc}")
-                continue
-            try:
-                if spec.name.lower() not in existing:
-                    hive.execute_many(statements)
-                    summary.created.append(spec.name)
-                    continue
-                props = table_properties(hive, hc.database, spec.name)
-                if props.get(SPEC_PROPERTY) == statements_fingerprint(statements):
-                    summary.unchanged.append(spec.name)
-                    continue
-                if replace:
-                    hive.execute(f"DROP TABLE IF EXISTS {table_ref(hc.database, spec.name)}")
-                    hive.execute_many(statements)
-                    summary.replaced.append(spec.name)
-                    continue
-                notes = _differences(spec, describe(hive, hc.database, spec.name), root_uri)
-                summary.changed.append(f"{spec.name} ({'; '.join(notes)})")
-            except QueryFailed as exc:
-                summary.failed.append(f"{spec.name}: {exc}")
-    return summary
+    return sync_tables(cfg, [TableSync(s) for s in specs], replace=replace, client=client)
 
 
-def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = None) -> HiveSummary:
-    """Create the database, the warehouse's tables (events, access_raw, agg_<job>), then the
-    user's views of `[hive] views` in dependency order (`warehouse.hive.userviews`)."""
+def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = None,
+          extra: Sequence[TableSync] = ()) -> HiveSummary:
+    """Create the warehouse's tables (events, access_raw, agg_<job>) and register the
+    partitions the root holds for them, then the `extra` tables (e.g. MySQL imports), then
+    the user's views of `[hive] views` in dependency order (`warehouse.hive.userviews`),
+    in one session; return the HiveSummary."""
+    store = store_for_config(cfg)
+    items = [TableSync(spec, find_partitions(store, spec)) for spec in warehouse_specs(cfg)]
     with session(cfg, client) as hive:
-        summary = ensure_tables(cfg, warehouse_specs(cfg), replace=replace, client=hive)
-        summary.action = "hive apply"
+        summary = sync_tables(cfg, [*items, *extra], replace=replace, client=hive,
+                              action="hive apply")
         apply_views(cfg, hive, summary)
     return summary
 
@@ -180,18 +101,11 @@ def ensure_view(
     hc = cfg.hive_or_default()
     summary = HiveSummary("hive view", target(cfg))
     try:
-        statement = render_view(hc.database, name, select_sql)
+        render_view(hc.database, name, select_sql)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    with session(cfg, client) as hive:
-        hive.execute(render_database(hc.database))
-        existed = name.lower() in table_names(hive, hc.database)
-        try:
-            hive.execute(statement)
-        except QueryFailed as exc:
-            summary.failed.append(f"{name}: {exc}")
-            return summary
-    (summary.replaced if existed else summary.created).append(name)
+    with open_metastore(cfg, client) as ms:
+        ms.view(name, select_sql, summary)
     return summary
 
 

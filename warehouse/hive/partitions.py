@@ -143,8 +143,8 @@ def _spec_from_metastore(cfg: Config, client: HiveClient, table: str, root_uri: 
     hc = cfg.hive_or_default()
     if table.lower() not in table_names(client, hc.database):
         raise ConfigError(
-            f"table {hc.database}.{table} does not exist: run `warehouse hive apply` "
-            "(or the import that creates it) first"
+            f"table {hc.database}.{table} does not exist and is not one of the warehouse's "
+            "tables (events, access_raw, agg_JOB, an imported mysql_...): create it first"
         )
     got = describe(client, hc.database, table)
     if not got.partitions:

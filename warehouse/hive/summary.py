@@ -27,6 +27,7 @@ class HiveSummary:
     statements: int = 0
     no_data: list[str] = field(default_factory=list)
     partitions_mode: bool = False
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -57,12 +58,19 @@ class HiveSummary:
             )
             if self.replaced:
                 text += f", {len(self.replaced)} replaced"
+            if self.found:
+                text += (
+                    f"; {self.found} partitions in the root, {self.added} added, "
+                    f"{self.present} already registered ({self.statements} statements)"
+                )
             if self.changed:
                 text += (
                     f"; differ from their spec (left as they are): {'; '.join(self.changed)}"
                     " - re-run with --replace (replace=True) or drop them (external tables:"
                     " the files stay)"
                 )
+        if self.skipped:
+            text += f"; {len(self.skipped)} not made: {'; '.join(self.skipped)}"
         if self.failed:
             text += f"; {len(self.failed)} failed: {'; '.join(self.failed)}"
         return text

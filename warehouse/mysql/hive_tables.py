@@ -6,19 +6,42 @@ Sqoop's delimited text (`TEXT_FORMAT`). Incremental tables (append and lastmodif
 get the view `<table>_latest`: each key once, its copy of the latest load, without the
 keys deleted since (`deletes = true`: the `<table>_deletes` table, see
 `warehouse.mysql.deletes`).
+
+The root is the source of truth: `imported_tables(store)` rebuilds every imported
+table's Hive objects (table, every load of the state, `_deletes` table, views) from the
+state files alone (`ROOT/_state/mysql/<source>/<database>/<table>.json`, whose `schema`
+records the source columns and the zero-date mode, and `key` the row identity), so a
+fresh metastore needs no MySQL. States written before `schema` was recorded hold only
+`[name, COLUMN_TYPE]` pairs: the types are read from COLUMN_TYPE and DATE/DATETIME are
+taken as STRING (zero dates allowed, the MariaDB default) until the next import records
+the exact schema and re-creates the table.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import re
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import JobFailed
 from warehouse.hive.spec import Column, TableSpec
+from warehouse.hive.summary import HiveSummary
+from warehouse.hive.sync import Metastore, TableSync, open_metastore
 from warehouse.mysql import schema as sch
 from warehouse.mysql.sqoop import TEXT_FORMAT
-from warehouse.mysql.state import TableState, data_prefix
+from warehouse.mysql.state import TableState, data_prefix, state_key
+from warehouse.storage import ObjectStore
+from warehouse.storage.base import read_bytes
+
+log = logging.getLogger(__name__)
+
+STATE_PREFIX = state_key("s", "d", "t").split("/s/", 1)[0] + "/"  # "_state/mysql/"
 
 
 def table_spec(
@@ -116,52 +139,202 @@ def imported_objects(database: str, spec: TableSpec, state: TableState) -> Impor
     return ImportedObjects(tables, (view,))
 
 
-def register_load(
-    cfg: Config,
-    spec: TableSpec,
-    stamp: str | None,
+# -- the schema recorded in the state ---------------------------------------------------
+
+
+def schema_record(columns: Sequence[sch.SourceColumn], *, zero_dates: bool) -> dict[str, Any]:
+    """Return the state's `schema` entry: what rendering the Hive table needs."""
+    return {"columns": [asdict(c) for c in columns], "zero_dates": zero_dates}
+
+
+_TYPE_RE = re.compile(r"^\s*([a-z]+)(?:\s+precision)?\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?")
+
+
+def column_from_type(name: str, column_type: str) -> sch.SourceColumn:
+    """Return a SourceColumn read from a COLUMN_TYPE such as `decimal(10,2) unsigned`."""
+    m = _TYPE_RE.match(column_type.lower())
+    data_type = m.group(1) if m else column_type.lower()
+    precision = scale = None
+    if m and data_type in ("decimal", "numeric"):
+        precision = int(m.group(2)) if m.group(2) else 10
+        scale = int(m.group(3)) if m.group(3) else 0
+    return sch.SourceColumn(name, data_type, column_type, True, precision, scale)
+
+
+def _stored_columns(state: TableState) -> tuple[list[sch.SourceColumn], bool]:
+    """Return (columns, zero_dates) from a stored state (see the module docstring)."""
+    rec = state.schema or {}
+    if rec.get("columns"):
+        fields = sch.SourceColumn.__dataclass_fields__
+        cols = [sch.SourceColumn(**{k: v for k, v in c.items() if k in fields})
+                for c in rec["columns"]]
+        return cols, bool(rec.get("zero_dates", True))
+    return [column_from_type(str(n), str(t)) for n, t in state.columns], True
+
+
+def imported_table(
+    source: str,
+    database: str,
+    table: str,
+    state: TableState,
     *,
-    dropped: Sequence[str],
-    replace: bool,
-    view: tuple[str, list[str]] | None,
-    deletes: tuple[TableSpec, Sequence[str], Sequence[str]] | None = None,
-) -> None:
-    """Create the Hive table(s), add the load partition, drop replaced ones, refresh the view.
-
-    `stamp` None adds no data partition; `view` is (check column, key) of an incremental
-    table; `deletes` is (the `_deletes` spec, its load partitions to register, to drop).
-    """
-    from warehouse.hive.client import connect as hive_connect
-    from warehouse.hive.manage import ensure_tables, ensure_view
-    from warehouse.hive.partitions import add_partitions
-    from warehouse.hive.render import quote_string, table_ref
-
-    hc = cfg.hive_or_default()
-    specs = [spec] + ([deletes[0]] if deletes else [])
-    with hive_connect(cfg) as client:
-        made = ensure_tables(cfg, specs, replace=replace, client=client)
-        if made.exit_code:
-            raise JobFailed(f"Hive table {spec.name}: {made.line()}")
-        if stamp is not None:
-            added = add_partitions(cfg, spec, [{"load": stamp}], client=client)
-            if added.exit_code:
-                raise JobFailed(f"Hive table {spec.name}: {added.line()}")
-        if deletes is not None and deletes[1]:
-            added = add_partitions(cfg, deletes[0], [{"load": s} for s in deletes[1]],
-                                   client=client)
-            if added.exit_code:
-                raise JobFailed(f"Hive table {deletes[0].name}: {added.line()}")
-        drops = [(spec, old) for old in dropped]
-        drops += [(deletes[0], old) for old in deletes[2]] if deletes else []
-        for table, old in drops:
-            client.execute(
-                f"ALTER TABLE {table_ref(hc.database, table.name)} DROP IF EXISTS "
-                f"PARTITION (`load` = {quote_string(old)})"
+    hive_database: str,
+    key_hint: Sequence[str] = (),
+) -> tuple[list[TableSync], str | None]:
+    """Return the TableSyncs of an imported table (its `_deletes` table first, then the
+    table with every load of the state and its `_latest` view) and a note when the view
+    cannot be made (the row key of a state written before it was recorded, with no `key`
+    in the config)."""
+    cols, zero_dates = _stored_columns(state)
+    spec = table_spec(source, database, table, cols, engine=state.engine, zero_dates=zero_dates)
+    note = None
+    if state.mode != "full" and not state.key:
+        if key_hint:
+            state = dataclasses.replace(state, key=list(key_hint))
+        else:
+            note = (
+                f"{spec.name}_latest (the row key of {source}.{database}.{table} is not "
+                f"recorded in the root yet: run `warehouse import {source}.{database}.{table}`"
+                " once, or set its incremental `key`)"
             )
-        if view is not None:
-            column, key = view
-            sql = latest_view_sql(hc.database, spec, key, column,
-                                  deletes[0] if deletes else None)
-            made_view = ensure_view(cfg, f"{spec.name}_latest", sql, client=client)
-            if made_view.exit_code:
-                raise JobFailed(f"Hive view {spec.name}_latest: {made_view.line()}")
+    objs = imported_objects(hive_database, spec, state)
+    items = [TableSync(t, [{"load": x} for x in loads]) for t, loads in objs.tables]
+    items.append(TableSync(spec, [{"load": x} for x in state.loads], views=objs.views))
+    return items, note
+
+
+def imported_tables(
+    store: ObjectStore, hive_database: str, cfg: Config | None = None
+) -> tuple[list[TableSync], list[str]]:
+    """Return a TableSync per imported table found in the root's state files, and notes
+    about what cannot be made (unreadable state, clashing names, unknown view keys).
+
+    Only loads listed in a state count: a `load=` folder no state lists is the leftover
+    of an interrupted import (the next import removes it), never registered.
+    """
+    items: list[TableSync] = []
+    notes: list[str] = []
+    by_name: dict[str, list[str]] = {}
+    found: list[tuple[str, str, str, str]] = []
+    for obj in store.list(STATE_PREFIX, include_hidden=True):
+        parts = obj.key[len(STATE_PREFIX):].split("/")
+        if len(parts) != 3 or not parts[2].endswith(".json") or parts[2].startswith("_tmp."):
+            continue
+        source, database, table = parts[0], parts[1], parts[2][: -len(".json")]
+        found.append((source, database, table, obj.key))
+        by_name.setdefault(sch.hive_name(source, database, table), []).append(
+            f"{source}.{database}.{table}")
+    for source, database, table, key in found:
+        name = sch.hive_name(source, database, table)
+        if len(by_name[name]) > 1:
+            notes.append(f"{name} (shared by {', '.join(by_name[name])})")
+            continue
+        try:
+            state = TableState.from_json(read_bytes(store, key), store.uri(key))
+        except JobFailed as exc:
+            notes.append(f"{name} ({exc})")
+            continue
+        hint = _key_hint(cfg, source, database, table)
+        made, note = imported_table(source, database, table, state,
+                                    hive_database=hive_database, key_hint=hint)
+        items.extend(made)
+        if note:
+            notes.append(note)
+    return items, notes
+
+
+def _key_hint(cfg: Config | None, source: str, database: str, table: str) -> list[str]:
+    src = cfg.mysql.get(source) if cfg is not None else None
+    if src is None:
+        return []
+    inc = src.incremental.get(f"{database}.{table}".lower()) or src.incremental.get(
+        table.lower())
+    return [k.strip() for k in (inc.key or "").split(",") if k.strip()] if inc else []
+
+
+# -- registration during an import -----------------------------------------------------
+
+
+class HiveRegistrar:
+    """One Hive session shared by every table of an import run, opened on first use.
+
+    The importer's threads register their loads through it one at a time (the session
+    runs one statement at a time); `close()` ends the session.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._lock = threading.Lock()
+        self._stack: ExitStack | None = None
+        self._ms: Metastore | None = None
+
+    def metastore(self) -> Metastore:
+        """Return the shared Metastore; raises SourceUnavailable when Hive is down."""
+        with self._lock:
+            if self._ms is None:
+                stack = ExitStack()
+                try:
+                    self._ms = stack.enter_context(open_metastore(self.cfg))
+                    self._ms.tables()
+                except BaseException:
+                    stack.close()
+                    self._ms = None
+                    raise
+                self._stack = stack
+            return self._ms
+
+    def close(self) -> None:
+        """End the session (safe to call twice)."""
+        with self._lock:
+            if self._stack is not None:
+                self._stack.close()
+            self._stack, self._ms = None, None
+
+
+def register_load(
+    registrar: HiveRegistrar,
+    spec: TableSpec,
+    loads: Sequence[str],
+    *,
+    new: Sequence[str],
+    dropped: Sequence[str],
+    view: tuple[str, list[str]] | None,
+    deletes: tuple[TableSpec, Sequence[str], Sequence[str], Sequence[str]] | None = None,
+    if_missing: bool = False,
+) -> None:
+    """Bring an imported table's Hive objects in line after a load; raises JobFailed.
+
+    `loads` are all the table's loads, `new` those this import wrote, `dropped` those a
+    full load replaced; `view` is (check column, key) of an incremental table; `deletes`
+    is (the `_deletes` spec, all its loads, the new ones, the dropped ones). A table the
+    metastore lacks (a new cluster, `[hive]` added later) is created with every load; an
+    existing one gets the new loads only (ADD IF NOT EXISTS, without listing its
+    partitions: `warehouse hive apply` registers any other missing load). A table whose
+    DDL differs from the source's (an old root's guessed types) is replaced, with every
+    load. `if_missing`: do nothing when the metastore has the table already (a load
+    without new rows costs no statement).
+    """
+    ms = registrar.metastore()
+    if if_missing and spec.name.lower() in ms.tables():
+        return
+    items: list[TableSync] = []
+    gone = None
+    if deletes is not None:
+        gone, all_deletes, new_deletes, dropped_deletes = deletes
+        items.append(TableSync(gone, [{"load": x} for x in all_deletes],
+                               new=[{"load": x} for x in new_deletes],
+                               drop=[{"load": x} for x in dropped_deletes]))
+    views = []
+    if view is not None:
+        column, key = view
+        views = [(f"{spec.name}_latest", latest_view_sql(ms.database, spec, key, column, gone))]
+    items.append(TableSync(spec, [{"load": x} for x in loads], drop=[{"load": x} for x in dropped],
+                           views=views, new=[{"load": x} for x in new]))
+    summary = HiveSummary("hive import", "")
+    for item in items:
+        if not ms.sync(item, summary, replace=True):
+            raise JobFailed(
+                f"Hive table {item.spec.name}: {'; '.join(summary.failed or summary.changed)}"
+            )
+    if spec.name in summary.replaced:
+        log.info("Hive table %s re-created from the source's schema", spec.name)

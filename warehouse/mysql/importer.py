@@ -15,11 +15,15 @@ Per table (layout in DESIGN.md "Decisions > MySQL import"):
    column read at the start and reaching back behind the watermark so that late commits
    arrive (`warehouse.mysql.watermark`); with `deletes = true` the keys deleted since the
    last load are recorded (`warehouse.mysql.deletes`);
-3. when `[hive]` is configured: ensure the table `mysql_<source>_<database>_<table>`
-   (partitioned by `load`), add the partition, and for incremental tables the view
-   `<table>_latest` (each key once, deleted keys left out); a full load then drops the
-   older partitions;
-4. only then save the state (watermark) and, for full loads, delete the older loads.
+3. when `[hive]` is configured (one HiveServer2 session shared by every table of the
+   run): ensure the table `mysql_<source>_<database>_<table>` (partitioned by `load`;
+   created with every load of the state when the metastore lacks it), add the new
+   partition, and for incremental tables the view `<table>_latest` (each key once,
+   deleted keys left out); a full load then drops the older partitions;
+4. only then save the state (watermark, and the source schema `hive apply` renders the
+   Hive objects from) and, for full loads, delete the older loads.
+A failed table's load folder is removed at once; password files of killed sqoop runs
+are removed at the start of the next run.
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ from warehouse.mysql.connect import (
     driver_errors,
     resolve_driver,
 )
-from warehouse.mysql.hive_tables import latest_view_sql, table_spec
+from warehouse.mysql.hive_tables import HiveRegistrar, latest_view_sql, table_spec
 from warehouse.mysql.results import ImportSummary, TableResult
+from warehouse.mysql.sqoop import remove_stale_password_files
 from warehouse.mysql.state import state_key
 from warehouse.mysql.table_load import Planned, import_table
 from warehouse.storage import ObjectStore, store_for_config
@@ -126,10 +131,17 @@ def run_import(
         )
     store = store or store_for_config(cfg)
     summary = ImportSummary(root=store.uri(""))
-    for src in sources:
-        summary.tables.extend(
-            import_source(cfg, src, sel, store=store, engine=engine, full=full, progress=progress)
-        )
+    remove_stale_password_files()
+    hive = HiveRegistrar(cfg) if cfg.hive is not None else None
+    try:
+        for src in sources:
+            summary.tables.extend(
+                import_source(cfg, src, sel, store=store, engine=engine, full=full,
+                              progress=progress, hive=hive)
+            )
+    finally:
+        if hive is not None:
+            hive.close()
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -151,11 +163,12 @@ def import_source(
     engine: str | None = None,
     full: bool = False,
     progress: bool = False,
+    hive: HiveRegistrar | None = None,
 ) -> list[TableResult]:
     """Import one source's selected tables; return one TableResult per table.
 
     Source-level failures (password, tunnel, server) come back as one result named
-    `<source>.*` with exit code 2 or 3.
+    `<source>.*` with exit code 2 or 3. `hive`: the run's shared Hive session.
     """
     sel = sel or Selector(src.name)
     started = time.monotonic()
@@ -167,7 +180,7 @@ def import_source(
             plan, failures = _plan_tables(src, sel, ep, driver, store)
             results = failures + _run_tables(
                 cfg, src, plan, ep, driver, tunnel, store=store, engine=engine, full=full,
-                progress=progress,
+                progress=progress, hive=hive,
             )
     except WarehouseError as exc:
         msg = mask_secret(str(exc), password)
@@ -381,13 +394,14 @@ def _run_tables(
     engine: str | None,
     full: bool,
     progress: bool,
+    hive: HiveRegistrar | None = None,
 ) -> list[TableResult]:
     lock = threading.Lock()
 
     def one(p: Planned) -> TableResult:
         ticker = _Ticker(f"{src.name}.{p.database}.{p.table}", lock) if progress else None
         res = import_table(cfg, src, p, ep, driver, tunnel, store=store, engine=engine,
-                           full=full, on_rows=ticker)
+                           full=full, on_rows=ticker, hive=hive)
         if progress:
             with lock:
                 print(res.line(), file=sys.stderr, flush=True)

@@ -6,7 +6,9 @@ thin part that runs on a cluster. Decisions:
 - The JDBC URL points at the tunnel's bind address, which on the master is its private
   address so every mapper on the worker nodes reaches the tunnel (the `ssh -g` lesson).
 - The password goes in a 0600 temporary file passed as `--password-file file://...`
-  (never `--password` or `-P`), written without a trailing newline (Sqoop would send it).
+  (never `--password` or `-P`), written without a trailing newline (Sqoop would send it),
+  deleted as soon as Sqoop has read it (inotify) and in any case when it exits; folders
+  left by a killed run are deleted by the next import.
 - A free-form `--query` casts columns the way the python engine writes them, so the Hive
   types are the same: date/time types and wide DECIMALs as text (zero dates kept, not
   turned into NULL by Connector/J), BIT as binary digits, binary types as base64.
@@ -28,9 +30,11 @@ thin part that runs on a cluster. Decisions:
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
-import tempfile
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -38,6 +42,9 @@ from dataclasses import dataclass
 from warehouse.errors import JobFailed, mask_secret
 from warehouse.hive.spec import TextFormat
 from warehouse.mysql.schema import SourceColumn, quote
+from warehouse.scratch import clean_stale_dirs, scratch_dir
+
+log = logging.getLogger(__name__)
 
 TEXT_FORMAT = TextFormat(field_delim="\x01", line_delim="\n", escape="\\", null_string="\\N")
 
@@ -151,21 +158,98 @@ def sqoop_argv(plan: SqoopPlan, *, sqoop_bin: str = "sqoop") -> list[str]:
     return argv
 
 
+PASSWORD_DIR_PREFIX = "warehouse-sqoop-"  # warehouse.scratch's `warehouse-<kind>-<pid>-`
+
+
 @contextmanager
-def password_file(password: str) -> Iterator[str]:
-    """Yield a file:// URI of a 0600 file holding `password` (no newline); removed after."""
-    folder = tempfile.mkdtemp(prefix="warehouse-sqoop-")
-    path = os.path.join(folder, "password")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def password_file(password: str, *, watch: bool = True) -> Iterator[str]:
+    """Yield a file:// URI of a 0600 file holding `password` (no newline); removed after.
+
+    The file sits in a scratch folder `<tmp>/warehouse-sqoop-<pid>-<random>/`
+    (`warehouse.scratch`), so that a later run can tell a leftover of a killed process
+    (see `remove_stale_password_files`). With `watch` (on Linux), the file is deleted as
+    soon as a reader has opened and closed it (Sqoop reads it once, at start, and hands
+    the password to its mappers in the job's credentials), so a kill -9 while Sqoop runs
+    leaves no password on disk.
+    """
+    with scratch_dir("sqoop") as folder:
+        path = str(folder / "password")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        watcher = None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(password)
+            if watch:
+                watcher = remove_after_read(path)
+            yield f"file://{path}"
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            with suppress(OSError):
+                os.remove(path)
+
+
+def remove_stale_password_files(tmpdir: str | None = None) -> int:
+    """Delete password folders left by processes that no longer run (a kill -9 during a
+    sqoop import); return how many."""
+    return clean_stale_dirs("sqoop", tmpdir)
+
+
+class _Watch:
+    """Deletes a file once a reader has closed it (inotify IN_CLOSE_NOWRITE, Linux)."""
+
+    IN_CLOSE_NOWRITE = 0x10
+    IN_NONBLOCK = 0o4000
+    IN_CLOEXEC = 0o2000000
+
+    def __init__(self, path: str) -> None:
+        import ctypes
+        import ctypes.util
+
+        self.path = path
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self.fd = libc.inotify_init1(self.IN_NONBLOCK | self.IN_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        if libc.inotify_add_watch(self.fd, path.encode(), self.IN_CLOSE_NOWRITE) < 0:
+            os.close(self.fd)
+            raise OSError(ctypes.get_errno(), "inotify_add_watch")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqoop-password", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import select
+
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([self.fd], [], [], 0.2)
+                try:
+                    event = os.read(self.fd, 4096) if ready else b""
+                except BlockingIOError:
+                    event = b""
+                if event:
+                    with suppress(OSError):
+                        os.remove(self.path)
+                    log.debug("sqoop read the password file; removed it")
+                    return
+        finally:
+            os.close(self.fd)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+def remove_after_read(path: str) -> _Watch | None:
+    """Start deleting `path` once it has been read; None where inotify is unavailable."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(password)
-        yield f"file://{path}"
-    finally:
-        with suppress(OSError):
-            os.remove(path)
-        with suppress(OSError):
-            os.rmdir(folder)
+        return _Watch(path)
+    except (OSError, AttributeError) as exc:
+        log.debug("cannot watch %s (%s): it is removed when sqoop exits", path, exc)
+        return None
 
 
 def run_sqoop(

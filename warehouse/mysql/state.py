@@ -2,7 +2,9 @@
 
 `ROOT/_state/mysql/<source>/<database>/<table>.json` holds the engine, the column
 signature of the last load (schema drift detection), the incremental mode/column, the
-last value read (the watermark) and the `load=` partitions that belong to the table. It
+last value read (the watermark), the `load=` partitions that belong to the table and
+the source schema (columns, zero-date mode, row key) from which `warehouse hive apply`
+renders the Hive table on a fresh metastore without contacting MySQL. It
 is written (atomically, by the store) only after a load's files are complete AND the
 load is registered in Hive (when `[hive]` is configured): a failed or interrupted import
 leaves the previous state, so the next run repeats the same range.
@@ -49,6 +51,10 @@ class TableState:
     last_value: str | None = None
     loads: list[str] = field(default_factory=list)
     updated: str = ""
+    # what `hive apply` needs to render the Hive table without MySQL (with `key` below
+    # for the views): {"columns": [SourceColumn fields...], "zero_dates": bool}; absent
+    # in states written before it was recorded (see warehouse.mysql.hive_tables)
+    schema: dict[str, Any] | None = None
     version: int = VERSION
     # late commits (warehouse.mysql.watermark): MAX at the last probe, append ids still
     # missing, write transactions open at the probe (None: INNODB_TRX unreadable), and

@@ -40,7 +40,13 @@ from warehouse.mysql.deletes import (
     keys_folder,
     remove_old_snapshots,
 )
-from warehouse.mysql.hive_tables import deletes_spec, register_load, table_spec
+from warehouse.mysql.hive_tables import (
+    HiveRegistrar,
+    deletes_spec,
+    register_load,
+    schema_record,
+    table_spec,
+)
 from warehouse.mysql.python_engine import ExportError, ExportJob, Query, export, export_split
 from warehouse.mysql.results import TableResult
 from warehouse.mysql.sqoop import SqoopPlan, password_file, run_sqoop, sqoop_argv
@@ -87,17 +93,19 @@ def import_table(
     engine: str | None = None,
     full: bool = False,
     on_rows: Callable[[int], None] | None = None,
+    hive: HiveRegistrar | None = None,
 ) -> TableResult:
     """Import one table; return its result (errors are caught and reported in it).
 
-    `on_rows(n)` is called as batches are written (python engine, one process).
+    `on_rows(n)` is called as batches are written (python engine, one process); `hive`
+    is the run's shared Hive session (one is opened for this table when None).
     """
     eng = engine or src.engine
     inc = incremental_for(src, p.database, p.table)
     res = TableResult(src.name, p.database, p.table, engine=eng)
     started = time.monotonic()
     try:
-        _import_table(cfg, src, p, ep, driver, store, eng, inc, full, res, on_rows)
+        _import_table(cfg, src, p, ep, driver, store, eng, inc, full, res, on_rows, hive)
     except ExportError as exc:
         res.error = str(exc)
         res.exit_code = EXIT_UNAVAILABLE if exc.unavailable else EXIT_FAILED
@@ -115,10 +123,12 @@ def import_table(
         res.error = f"{reason}; previous data and watermark kept ({res.error})"
         res.exit_code = EXIT_UNAVAILABLE
     if res.error:
+        _clean_failed_load(store, src.name, p)
+    res.seconds = time.monotonic() - started  # before the ERROR line, which shows it
+    if res.error:
         res.error = mask_secret(res.error, ep.password)
         res.rows = res.bytes = 0
         log.error("%s", res.line())
-    res.seconds = time.monotonic() - started
     return res
 
 
@@ -134,6 +144,7 @@ def _import_table(
     full: bool,
     res: TableResult,
     on_rows: Callable[[int], None] | None = None,
+    hive: HiveRegistrar | None = None,
 ) -> None:
     name = f"{src.name}.{p.database}.{p.table}"
     if not p.columns:
@@ -248,17 +259,25 @@ def _import_table(
                       zero_dates=p.zero_dates)
     dspec = deletes_spec(spec, key) if keys is not None else None
     toggled = state is not None and state.deletes != (keys is not None)
-    if res.load is not None or deleted or toggled:
+    changed = res.load is not None or bool(deleted) or toggled
+    if changed:
         res.hive_table = spec.name
-        if cfg.hive is not None:
-            old_deletes = [x for x in (state.deletes_loads if state else [])
-                           if x not in new_deletes]
+    if cfg.hive is not None and (changed or new_loads):
+        # nothing changed: only a metastore that lacks the table (new cluster) is updated
+        old_deletes = [x for x in (state.deletes_loads if state else []) if x not in new_deletes]
+        reg = hive or HiveRegistrar(cfg)
+        try:
             register_load(
-                cfg, spec, res.load, dropped=[x for x in known if x not in new_loads],
-                replace=res.mode == "full",
+                reg, spec, new_loads, new=[res.load] if res.load else [],
+                dropped=[x for x in known if x not in new_loads],
                 view=(inc.column, key) if inc is not None else None,
-                deletes=(dspec, [stamp] if deleted else [], old_deletes) if dspec else None,
+                deletes=(dspec, new_deletes, [stamp] if deleted else [], old_deletes)
+                if dspec else None,
+                if_missing=not changed,
             )
+        finally:
+            if reg is not hive:
+                reg.close()
     new_state = TableState(
         engine=eng,
         columns=signature(p.columns),
@@ -266,6 +285,7 @@ def _import_table(
         column=inc.column if inc else None,
         loads=new_loads,
         updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        schema=schema_record(p.columns, zero_dates=p.zero_dates),
         key=key if inc is not None else [],
         deletes=keys is not None,
         deletes_loads=new_deletes if keys is not None else [],
@@ -394,7 +414,8 @@ def _sqoop_export(
 
 
 def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str]) -> None:
-    """Delete `load=` folders that no saved state lists (left by a crashed import)."""
+    """Delete `load=` folders that no saved state lists (left by a crashed or failed
+    import), empty ones included."""
     keep = {f"load={k}" for k in known}
     for obj in list(store.list(prefix + "/", include_hidden=True)):
         rel = obj.key[len(prefix) + 1 :]
@@ -402,6 +423,19 @@ def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str]) -> No
         if folder.startswith("load=") and folder not in keep:
             log.info("removing %s left by an interrupted import", obj.key)
             store.delete(obj.key)
+    if store.prune(prefix + "/"):
+        log.info("removed empty folders under %s left by an interrupted import", prefix)
+
+
+def _clean_failed_load(store: ObjectStore, src: str, p: Planned) -> None:
+    """After a failed import: remove what the failed load wrote (the state is unchanged)."""
+    try:
+        state = load_state(store, src, p.database, p.table)
+        _remove_orphans(store, data_prefix(src, p.database, p.table),
+                        state.loads if state else [])
+    except Exception as exc:  # the next run tries again
+        log.warning("could not clean the failed load of %s.%s.%s: %s",
+                    src, p.database, p.table, exc)
 
 
 def _delete_prefix(store: ObjectStore, prefix: str) -> None:

@@ -76,6 +76,10 @@ class ObjectStore(Protocol):
         """Move a finished object from `src` to `dst`, replacing `dst`."""
         ...
 
+    def prune(self, prefix: str) -> int:
+        """Remove empty folders under `prefix` (left by failed writes); return how many."""
+        ...
+
     def check_root(self) -> None:
         """Raise a WarehouseError at once when the root cannot be used (missing bucket...)."""
         ...

@@ -76,6 +76,7 @@ class LocalStore:
             with contextlib.suppress(OSError):  # closing flushes: on a full disk it fails again
                 f.close()
             tmp.unlink(missing_ok=True)
+            self._remove_empty_parents(tmp)  # a failed first write leaves no empty folder
             if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
                 raise _write_error(final, exc) from None
             raise
@@ -118,6 +119,9 @@ class LocalStore:
         """Remove `key` if present, and empty parent folders up to the root."""
         p = self._p(key)
         p.unlink(missing_ok=True)
+        self._remove_empty_parents(p)
+
+    def _remove_empty_parents(self, p: Path) -> None:
         parent = p.parent
         while parent != self.path and parent.is_dir():
             try:
@@ -125,6 +129,21 @@ class LocalStore:
             except OSError:
                 break
             parent = parent.parent
+
+    def prune(self, prefix: str) -> int:
+        """Remove empty folders under the folder `prefix` (deepest first); return how many."""
+        base = self._p(prefix.rstrip("/"))
+        if not base.is_dir():
+            return 0
+        removed = 0
+        for folder in sorted((d for d in base.rglob("*") if d.is_dir()),
+                             key=lambda d: len(d.parts), reverse=True):
+            try:
+                folder.rmdir()
+                removed += 1
+            except OSError:
+                continue  # not empty
+        return removed
 
     def check_root(self) -> None:
         """Fail fast when the root exists but is not a folder (ConfigError)."""

@@ -286,6 +286,10 @@ class S3Store:
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable(self.uri(key), exc) from None
 
+    def prune(self, prefix: str) -> int:
+        """Return 0: S3 has no folders, a prefix vanishes with its last object."""
+        return 0
+
     def publish(self, src: str, dst: str) -> None:
         """Server-side copy `src` to `dst`, then delete `src` (S3 has no rename)."""
         from botocore.exceptions import BotoCoreError, ClientError
