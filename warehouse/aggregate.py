@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from warehouse.config import Config
+from warehouse.config import RUNNERS, Config
 from warehouse.errors import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -89,7 +89,6 @@ JOB_COLUMNS: dict[str, list[tuple[str, str]]] = {
 
 # module in jobs/ -> MRJob class name
 JOB_CLASSES = {"daily_actions": "DailyActions", "sessions": "Sessions", "top_params": "TopParams"}
-RUNNERS = ("inline", "local", "spark", "hadoop", "emr")
 # runners that read s3:// themselves; the others get local copies of S3 inputs
 _REMOTE_RUNNERS = ("hadoop", "emr")
 # jobs whose records can belong to a neighbouring date: read dt-1 and dt+1 as context

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from warehouse.config import Config, load_config
+from warehouse.config import RUNNERS, Config, load_config
 from warehouse.errors import ConfigError, InputMissing, WarehouseError
 from warehouse.runsummary import STAGES
 
@@ -169,6 +169,10 @@ def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], o
     "--source-name", metavar="NAME", help="name of stdin input (required for -; NAME.gz: gzip)"
 )
 @click.option("--register", is_flag=True, help="register the touched partitions in Hive")
+@click.option(
+    "-r", "--runner", type=click.Choice(RUNNERS),
+    help="run as a map-only mrjob job on this runner (default: [logs] runner, else in process)",
+)
 @pass_state
 def parse(
     state: _State,
@@ -178,6 +182,7 @@ def parse(
     workers: int | None,
     source_name: str | None,
     register: bool,
+    runner: str | None,
 ) -> None:
     """Parse access logs into behaviour events under ROOT/events/dt=YYYY-MM-DD/."""
     from warehouse.parse import parse_logs
@@ -191,6 +196,7 @@ def parse(
         workers=workers,
         source_name=source_name,
         progress=sys.stderr.isatty(),
+        runner=runner,
     )
     click.echo(summary.line())
     if register and summary.partitions:

@@ -26,6 +26,7 @@ from warehouse.errors import ConfigError
 
 DEFAULT_ROOT = "./warehouse-data"
 KNOWN_JOBS = ("daily_actions", "sessions", "top_params")
+RUNNERS = ("inline", "local", "spark", "hadoop", "emr")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 
 
@@ -58,6 +59,10 @@ class LogsConfig:
     ip: str = _opt("%h", "client address: %h, %a or %{X-Forwarded-For}i (first hop)")
     max_reject_ratio: float = _opt(0.5, "above this share of rejected lines `parse` exits 5")
     workers: int = _opt(1, "parser processes")
+    runner: str | None = _opt(
+        None, "parse as a map-only mrjob job on this runner: inline, local, spark, hadoop or emr"
+        " (unset: in this process)"
+    )
 
 
 @dataclass(frozen=True)
@@ -592,7 +597,9 @@ def validate(cfg: Config) -> list[str]:
         problems.append(
             f"[aggregate] jobs: unknown {', '.join(unknown)} (known: {', '.join(KNOWN_JOBS)})"
         )
-    if cfg.aggregate.runner not in ("inline", "local", "spark", "hadoop", "emr"):
+    if cfg.logs.runner is not None and cfg.logs.runner not in RUNNERS:
+        problems.append(f"[logs] runner {cfg.logs.runner!r} is not a mrjob runner")
+    if cfg.aggregate.runner not in RUNNERS:
         problems.append(f"[aggregate] runner {cfg.aggregate.runner!r} is not a mrjob runner")
     if cfg.aggregate.session_gap_minutes < 1 or cfg.aggregate.top_n < 1:
         problems.append("[aggregate] session_gap_minutes and top_n must be at least 1")

@@ -63,6 +63,8 @@ def parse_logs(
     run_date: dt.date | None = None,
     start_method: str | None = None,
     store: ObjectStore | None = None,
+    runner: str | None = None,
+    runner_args: tuple[str, ...] = (),
 ) -> ParseSummary:
     """Parse `inputs` into ROOT/events and ROOT/rejects; return the summary.
 
@@ -87,6 +89,11 @@ def parse_logs(
     store = store or open_store(cfg.root, cfg.s3)
     store.check_root()  # a missing bucket fails before any parsing
     sources = expand_inputs(cfg, inputs, source_name=source_name)
+    runner = runner or cfg.logs.runner
+    if runner:
+        from warehouse.parserunner import check_runner, clear_staging, run_tasks
+
+        check_runner(cfg, runner, stdin=any(s.stdin for s in sources))
     settings = Settings(
         fmt_text,
         patterns_path,
@@ -103,6 +110,7 @@ def parse_logs(
         max_reject_ratio=cfg.logs.max_reject_ratio,
         rejects_output=store.uri(f"rejects/dt={settings.run_date}"),
         format=_format_label(fmt_text),
+        runner=runner,
     )
     tasks = _plan(sources, range_bytes)
     earlier = {s.name: prepare(store, s) for s in sources}
@@ -121,7 +129,14 @@ def parse_logs(
 
     try:
         pool_tasks = [t for t in tasks if not t.source.stdin]
-        if nworkers > 1 and len(pool_tasks) > 1:
+        if runner:
+            for t, res in run_tasks(
+                cfg, settings, tasks, runner, workers=nworkers, extra_args=runner_args
+            ):
+                bar.advance(res.nbytes, res.lines)
+                finished(t, res)
+            clear_staging(store, sources)  # what failed or duplicate task attempts left
+        elif nworkers > 1 and len(pool_tasks) > 1:
             _run_pool(settings, tasks, pool_tasks, nworkers, start_method, bar, stdin, finished)
         else:
             for t in tasks:

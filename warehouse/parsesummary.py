@@ -44,6 +44,7 @@ class ParseSummary:
     max_reject_ratio: float = 0.5
     rejects_output: str = ""
     format: str = ""
+    runner: str | None = None  # the mrjob runner that ran the tasks; None: in process
     failures: list[InputFailure] = field(default_factory=list)
     looks_like: str | None = None  # the preset the "no match" lines match, if any
 
@@ -85,8 +86,9 @@ class ParseSummary:
             rejects += f" + {len(broken)} set-aside input records"
         if reasons or broken:
             rejects += f" in {self.rejects_output}"
+        head = f"parse [{self.runner}]" if self.runner else "parse"
         text = (
-            f"parse: {self.lines} lines from {self.inputs} inputs, {self.events} events{held}, "
+            f"{head}: {self.lines} lines from {self.inputs} inputs, {self.events} events{held}, "
             f"{rejects}, {unmatched}, "
             f"{rate:,.0f} lines/s in {self.seconds:.2f}s -> {self.output} ({where}; "
             f"format {self.format})"
