@@ -1,52 +1,55 @@
-"""Benchmark the MySQL import's python engine against `mariadb --batch --quick | gzip -1`.
+"""Benchmark the whole `warehouse import` command against what an operator types instead.
 
-Starts a private MariaDB and sshd (the test fixtures' recipes), fills a table of N rows
-(ints, varchar, datetimes, decimal, nullable text with tabs/newlines/unicode), opens ONE
-paramiko tunnel (warehouse.tunnel) and, in the same run, through that tunnel:
-- `mariadb --batch --quick ... | gzip -1` (the obvious alternative; lossy: NULL vs 'NULL');
-- a plain PyMySQL streaming loop writing gzipped JSON with the json module (the naive way);
-- the python engine (warehouse.mysql.python_engine.export) with mysqlclient and PyMySQL,
-  in one process and with split_workers=2 (two key-range processes);
-- peak RSS (ru_maxrss) of a child running the engine for 100k and for N rows.
-Prints rows/s and ratios against the CLI pipeline.
+Starts a private MariaDB and sshd (the test fixtures' recipes) and fills a 7-column
+table of N rows (INT key, INT, VARCHAR, DATETIME, nullable DATETIME, DECIMAL, nullable
+TEXT with tabs, newlines and non-ASCII text). Then, in one run, rotating the variants
+`--repeat` times and keeping each one's best wall time:
+- anchor: OpenSSH `ssh -N -L` started, waited for, then
+  `mariadb --batch --quick ... | gzip -1 > out`, then ssh stopped: timed from starting
+  ssh to its exit (the whole pipeline as an operator runs it; lossy: NULL and the string
+  'NULL' look alike, \\r stays raw);
+- ours: the `warehouse import` command as a process (interpreter start to exit, tunnel,
+  metadata, snapshot, export, state), once per tunnel backend and MySQL driver.
+Every run gets a fresh root; CPU seconds come from wait4() and peak RSS from GNU time's
+%M (the process and the children it reaped: ssh, gzip; not mariadbd or sshd). Ratios are anchor time /
+our time (above 1 = faster than the anchor), from each variant's best and median wall.
 
-    .venv/bin/python bench/bench_import.py [--rows 1000000] [--repeat 3]
+    python bench/bench_import.py [--rows 1000000] [--repeat 2] [--backends openssh,paramiko]
+                                 [--drivers mysqlclient,mysql-connector,pymysql]
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
+import importlib.util
 import os
+import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT_DIR))
 
-from tests.fixtures.mariadb import start_mariadb
-from tests.fixtures.sshd import start_sshd
-from warehouse.config import config_from_dict
-from warehouse.mysql.connect import Endpoint, connect
-from warehouse.mysql.python_engine import ExportJob, export, export_split
-from warehouse.mysql.schema import read_columns
-from warehouse.storage import LocalStore
-from warehouse.tunnel import open_tunnel
+from tests.fixtures._util import free_port, port_open, wait_for  # noqa: E402
+from tests.fixtures.mariadb import start_mariadb  # noqa: E402
+from tests.fixtures.sshd import start_sshd  # noqa: E402
 
 USER, PASSWORD, DB = "bench", "bench-Pw-1", "benchdb"
 
 DDL = """
 CREATE TABLE t (
-  id INT PRIMARY KEY, a INT NOT NULL, b BIGINT NOT NULL, name VARCHAR(64) NOT NULL,
+  id INT PRIMARY KEY, a INT NOT NULL, name VARCHAR(64) NOT NULL,
   created DATETIME NOT NULL, updated DATETIME NULL, amount DECIMAL(12,2) NOT NULL,
   note TEXT NULL
 )
 """
 FILL = """
-INSERT INTO t SELECT seq, seq % 1000, seq * 7919, CONCAT('user-', seq, '-', MD5(seq)),
+INSERT INTO t SELECT seq, seq % 1000, CONCAT('user-', seq, '-', MD5(seq)),
   '2020-01-01' + INTERVAL seq SECOND,
   IF(seq % 3 = 0, NULL, '2021-06-01' + INTERVAL seq MINUTE),
   (seq % 100000) / 100,
@@ -56,136 +59,157 @@ FROM seq_1_to_{n}
 """
 
 
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, bytes]:
+    """Run argv; return (wall seconds, CPU seconds, peak RSS MiB, output).
+
+    The peak RSS comes from GNU time's %M: a child started from this (large) process
+    inherits its RSS high-water mark across exec, so wait4's ru_maxrss would report at
+    least this process's size; GNU time's own small fork does not.
+    """
+    with tempfile.NamedTemporaryFile("r") as rss_file:
+        wrapped = [TIME, "-f", "%M", "-o", rss_file.name, *argv] if TIME else argv
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(wrapped, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=env)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"{argv[:3]} failed ({proc.returncode}): {out.decode()[-2000:]}")
+        text = rss_file.read().split()
+        rss = int(text[-1]) / 1024 if TIME and text else float("nan")
+    return wall, ru.ru_utime + ru.ru_stime, rss, out
 
 
-def cli_pipeline(host: str, port: int, out: Path) -> int:
-    env = dict(os.environ, MYSQL_PWD=PASSWORD)  # not on argv
-    cmd = (
-        f"mariadb --no-defaults --batch --quick -h {host} -P {port} -u {USER} {DB} "
-        f"-e 'SELECT * FROM t' | gzip -1 > {out}"
-    )
-    subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True, env=env)
-    with gzip.open(out, "rb") as f:
-        return sum(1 for _ in f) - 1  # header line
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None  # GNU time (apt time)
 
 
-def naive_loop(host: str, port: int, out: Path) -> int:
-    import pymysql
-
-    conn = pymysql.connect(host=host, port=port, user=USER, password=PASSWORD, database=DB,
-                           cursorclass=pymysql.cursors.SSCursor)
-    n = 0
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT * FROM t")
-        names = [d[0] for d in cur.description]
-        with gzip.open(out, "wt", compresslevel=1, encoding="utf-8") as f:
-            for row in cur:
-                f.write(json.dumps(dict(zip(names, row, strict=False)), default=str) + "\n")
-                n += 1
-    finally:
-        conn.close()
-    return n
-
-
-def engine(ep: Endpoint, driver: str, root: Path, prefix: str, split: int = 1) -> int:
-    conn = connect(ep, driver, database=DB)
-    cols = tuple(read_columns(conn, DB, "t"))
-    conn.close()
-    job = ExportJob(endpoint=ep, driver=driver, database=DB, table="t", columns=cols,
-                    store_root=str(root), s3=None, prefix=prefix)
-    if split > 1:
-        lo, hi = 1, ROWS
-        return export_split(job, "id", lo, hi, split).rows
-    return export(job, store=LocalStore(str(root))).rows
-
-
-def child_rss(host: str, port: int, root: Path, limit: int, driver: str) -> float:
-    """Run the engine on `limit` rows in a child; return its peak RSS in MiB."""
-    code = f"""
-import resource, sys
-sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-from warehouse.mysql.connect import Endpoint, connect
-from warehouse.mysql.python_engine import ExportJob, Query, export
-from warehouse.mysql.schema import read_columns
-from warehouse.storage import LocalStore
-ep = Endpoint("bench", {host!r}, {port}, {USER!r}, {PASSWORD!r}, 600.0)
-conn = connect(ep, {driver!r}, database={DB!r}); cols = tuple(read_columns(conn, {DB!r}, "t")); conn.close()
-job = ExportJob(endpoint=ep, driver={driver!r}, database={DB!r}, table="t", columns=cols,
-                store_root={str(root)!r}, s3=None, prefix="rss{limit}",
-                query=Query("`id` <= %s", ({limit},)))
-r = export(job, store=LocalStore({str(root)!r}))
-print(r.rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+def anchor(ssh, db_port: int, out: Path) -> tuple[float, float, float, int]:
+    """OpenSSH tunnel + `mariadb --batch --quick | gzip -1`, ssh start to ssh exit."""
+    port = free_port()
+    script = f"""
+set -euo pipefail
+ssh -N -o BatchMode=yes -o ExitOnForwardFailure=yes -o StrictHostKeyChecking=yes \\
+  -o UserKnownHostsFile={ssh.known_hosts} -o IdentitiesOnly=yes -i {ssh.key_file} \\
+  -L 127.0.0.1:{port}:127.0.0.1:{db_port} -p {ssh.port} {ssh.user}@127.0.0.1 &
+SSH=$!
+for _ in $(seq 1000); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.01; done
+mariadb --no-defaults --batch --quick -h 127.0.0.1 -P {port} -u {USER} {DB} \\
+  -e 'SELECT * FROM t' | gzip -1 > {out}
+kill $SSH; wait $SSH || true
 """
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    rows, kib = out.stdout.split()
-    assert int(rows) == limit, out.stdout
-    return int(kib) / 1024
+    env = dict(os.environ, MYSQL_PWD=PASSWORD)  # not on argv
+    wall, cpu, rss, _ = run_measured(["bash", "-c", script], env)
+    return wall, cpu, rss, out.stat().st_size
 
 
-ROWS = 1_000_000
+def write_config(base: Path, ssh, db_port: int, backend: str, driver: str) -> Path:
+    pw = base / "db.pass"
+    pw.write_text(PASSWORD)
+    toml = base / f"{backend}-{driver}.toml"
+    toml.write_text(
+        f"""[warehouse]
+root = "{base / 'root'}"
+[ssh.bastion]
+host = "127.0.0.1"
+port = {ssh.port}
+user = "{ssh.user}"
+key_file = "{ssh.key_file}"
+known_hosts = "{ssh.known_hosts}"
+backend = "{backend}"
+[mysql.src]
+host = "127.0.0.1"
+port = {db_port}
+user = "{USER}"
+password_file = "{pw}"
+tunnel = "bastion"
+databases = ["{DB}"]
+driver = "{driver}"
+"""
+    )
+    return toml
+
+
+def ours(base: Path, toml: Path, rows: int) -> tuple[float, float, float, int]:
+    """The whole `warehouse import` command; return (wall, cpu, rss MiB, output bytes)."""
+    shutil.rmtree(base / "root", ignore_errors=True)
+    exe = shutil.which("warehouse")
+    argv = [exe] if exe else [sys.executable, "-m", "warehouse.cli"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT_DIR))
+    wall, cpu, rss, out = run_measured([*argv, "--config", str(toml), "import"], env)
+    m = re.search(rb"([\d,]+) rows", out)
+    got = int(m.group(1).replace(b",", b"")) if m else -1
+    if got != rows:
+        raise SystemExit(f"expected {rows} rows, the command said: {out.decode()[-500:]}")
+    size = sum(p.stat().st_size for p in (base / "root").rglob("*.json.gz"))
+    return wall, cpu, rss, size
+
+
+def drivers() -> list[str]:
+    found = []
+    if importlib.util.find_spec("MySQLdb"):
+        found.append("mysqlclient")
+    try:
+        import _mysql_connector  # noqa: F401
+
+        found.append("mysql-connector")
+    except ImportError:
+        pass
+    return [*found, "pymysql"]
 
 
 def main() -> None:
-    global ROWS
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="run every variant N times in rotation and keep each one's best time")
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="rotate through every variant N times; keep each one's best time")
+    ap.add_argument("--backends", default="openssh,paramiko")
+    ap.add_argument("--drivers", default=",".join(drivers()))
     args = ap.parse_args()
-    ROWS = args.rows
     base = Path(tempfile.mkdtemp(prefix="wh-bench-import-"))
     db = start_mariadb(base / "db")
     ssh = start_sshd(base / "ssh")
     try:
         db.create_database(DB)
         db.execute(DDL, database=DB)
-        _, fill_s = timed(lambda: db.execute(FILL.format(n=ROWS), database=DB))
+        t0 = time.perf_counter()
+        db.execute(FILL.format(n=args.rows), database=DB)
         db.create_user(USER, PASSWORD, DB)
-        print(f"filled {ROWS:,} rows in {fill_s:.1f}s")
-        cfg = config_from_dict({"ssh": {"b": ssh.ssh_section(keepalive_seconds=5.0)}}).ssh["b"]
-        out = base / "out"
-        out.mkdir()
-        results: dict[str, tuple[int, float]] = {}
-        with open_tunnel(cfg, "127.0.0.1", db.port) as (host, port):
-            ep = Endpoint("bench", host, port, USER, PASSWORD, 600.0)
-            runs = [
-                ("mariadb --batch --quick | gzip -1", lambda: cli_pipeline(host, port, out / "cli.tsv.gz")),
-                ("engine mysqlclient, 1 process", lambda: engine(ep, "mysqlclient", out, "mc")),
-                ("engine mysqlclient, split_workers=2", lambda: engine(ep, "mysqlclient", out, "mc2", 2)),
-                ("engine PyMySQL, 1 process", lambda: engine(ep, "pymysql", out, "pm")),
-                ("naive PyMySQL loop + json + gzip", lambda: naive_loop(host, port, out / "naive.json.gz")),
-            ]
-            for _ in range(args.repeat):  # rotation: background load hits every variant
-                for name, fn in runs:
-                    n, secs = timed(fn)
-                    assert n == ROWS, (name, n)
-                    if name not in results or secs < results[name][1]:
-                        results[name] = (n, secs)
-            small = min(100_000, ROWS)
-            rss_small = child_rss(host, port, out, small, "mysqlclient")
-            rss_big = child_rss(host, port, out, ROWS, "mysqlclient")
-        cli_rate = ROWS / results["mariadb --batch --quick | gzip -1"][1]
-        print(f"\n{'run':42} {'seconds':>8} {'rows/s':>10} {'vs CLI':>7}")
-        for name, (n, secs) in results.items():
-            rate = n / secs
-            print(f"{name:42} {secs:8.2f} {rate:10,.0f} {rate / cli_rate:6.2f}x")
-        print(
-            f"\npeak RSS (engine, mysqlclient, child process): {small:,} rows {rss_small:.1f} MiB, "
-            f"{ROWS:,} rows {rss_big:.1f} MiB, growth {rss_big - rss_small:+.1f} MiB"
-        )
-        sizes = {p.name: p.stat().st_size for p in out.glob("*.gz")}
-        mc = sum(p.stat().st_size for p in (out / "mc").glob("*.gz"))
-        print(f"output bytes: CLI tsv.gz {sizes.get('cli.tsv.gz', 0):,}, engine json.gz {mc:,}")
+        wait_for(lambda: port_open(db.port), 10, "mariadb")
+        print(f"filled {args.rows:,} rows in {time.perf_counter() - t0:.1f}s", flush=True)
+        runs: dict[str, object] = {
+            "anchor: ssh -L + mariadb --batch --quick | gzip -1":
+                lambda: anchor(ssh, db.port, base / "cli.tsv.gz"),
+        }
+        for backend in args.backends.split(","):
+            for driver in args.drivers.split(","):
+                toml = write_config(base, ssh, db.port, backend, driver)
+                runs[f"warehouse import, {backend}, {driver}"] = (
+                    lambda toml=toml: ours(base, toml, args.rows))
+        best: dict[str, tuple[float, float, float, int]] = {}
+        walls: dict[str, list[float]] = {name: [] for name in runs}
+        for i in range(args.repeat):
+            for name, fn in runs.items():
+                res = fn()  # type: ignore[operator]
+                print(f"  round {i + 1}: {name}: {res[0]:.2f}s", flush=True)
+                walls[name].append(res[0])
+                if name not in best or res[0] < best[name][0]:
+                    best[name] = res
+        first = next(iter(best))
+        anchor_best, anchor_median = best[first][0], statistics.median(walls[first])
+        print("\n| run | best wall s | rows/s | CPU s | peak RSS MiB | output MB | vs anchor "
+              "(best) | vs anchor (median) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, (wall, cpu, rss, size) in best.items():
+            median = statistics.median(walls[name])
+            label = name.replace("|", "\\|")
+            print(f"| {label} | {wall:.2f} | {args.rows / wall:,.0f} | {cpu:.2f} | {rss:.0f} | "
+                  f"{size / 1e6:.1f} | {anchor_best / wall:.2f}x | {anchor_median / median:.2f}x |")
     finally:
         ssh.stop()
         db.stop()
-        import shutil
-
         shutil.rmtree(base, ignore_errors=True)
 
 

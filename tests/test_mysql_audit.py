@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from tests.test_mysql_import import PASSWORD, USER, _config, _read_rows
+from tests.test_mysql_import import PASSWORD, USER, _config, _driver_available, _read_rows
 from warehouse.mysql.importer import run_import
 from warehouse.mysql.schema import SourceColumn
 from warehouse.mysql.sqoop import SqoopPlan, sqoop_argv
@@ -67,9 +67,11 @@ def test_hive_name_clashes_fail_those_tables_only(tmp_path, sshd, mariadb, odd_d
     assert one.exit_code == 5 and f"{upper}.my_table" in one.line(), one.line()
 
 
-def test_float_keeps_its_stored_value(tmp_path, sshd, mariadb, odd_dbs):
+@pytest.mark.parametrize("driver", ["mysqlclient", "mysql-connector", "pymysql"])
+def test_float_keeps_its_stored_value(tmp_path, sshd, mariadb, odd_dbs, driver):
+    _driver_available(driver)
     upper, _ = odd_dbs
-    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["fl"])
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["fl"], driver=driver)
     summary = run_import(cfg, None, engine=None, full=False)
     assert summary.exit_code == 0, summary.line()
     rows = {r["id"]: r for r in _read_rows(tmp_path / "root", "src", upper, "fl")}
@@ -79,13 +81,18 @@ def test_float_keeps_its_stored_value(tmp_path, sshd, mariadb, odd_dbs):
     assert rows[3]["f"] == 1.5 and rows[3]["f2"] == -0.25
 
 
-def test_first_incremental_load_keeps_null_check_column_rows(tmp_path, sshd, mariadb, odd_dbs):
+@pytest.mark.parametrize("driver", ["mysqlclient", "mysql-connector", "pymysql"])
+def test_first_incremental_load_keeps_null_check_column_rows(
+    tmp_path, sshd, mariadb, odd_dbs, driver
+):
+    _driver_available(driver)
     upper, _ = odd_dbs
     inc = {
         "lm": {"mode": "lastmodified", "column": "m", "key": "id"},
         "allnull": {"mode": "lastmodified", "column": "m", "key": "id"},
     }
-    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["lm", "allnull"], incremental=inc)
+    cfg = _config(tmp_path, sshd, mariadb, [upper], tables=["lm", "allnull"], incremental=inc,
+                  driver=driver)
     summary = run_import(cfg, None, engine=None, full=False)
     assert summary.exit_code == 0, summary.line()
     root = tmp_path / "root"

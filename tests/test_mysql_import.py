@@ -97,7 +97,8 @@ def _query(mariadb, database: str, sql: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def _config(tmp_path: Path, sshd, mariadb, databases: list[str], **mysql: Any) -> Config:
+def _config(tmp_path: Path, sshd, mariadb, databases: list[str], backend: str = "openssh",
+            **mysql: Any) -> Config:
     pw = tmp_path / "db.pass"
     if not pw.exists():
         pw.write_text(PASSWORD + "\n")
@@ -106,7 +107,7 @@ def _config(tmp_path: Path, sshd, mariadb, databases: list[str], **mysql: Any) -
     return config_from_dict(
         {
             "warehouse": {"root": str(tmp_path / "root")},
-            "ssh": {"bastion": sshd.ssh_section()},
+            "ssh": {"bastion": sshd.ssh_section(backend=backend)},
             "mysql": {"src": section},
         }
     )
@@ -128,6 +129,11 @@ def _state(root: Path, source: str, db: str, table: str) -> dict[str, Any]:
 def _driver_available(driver: str) -> None:
     if driver == "mysqlclient" and importlib.util.find_spec("MySQLdb") is None:
         service_missing("mysqlclient (pip install mysqlclient; apt libmariadb-dev)")
+    if driver == "mysql-connector":
+        try:
+            import _mysql_connector  # noqa: F401
+        except ImportError as exc:
+            service_missing(f"mysql-connector-python's C extension ({exc})")
 
 
 def make_nasty_db(mariadb) -> str:
@@ -145,10 +151,14 @@ def nasty_db(mariadb) -> str:
     return make_nasty_db(mariadb)
 
 
-@pytest.mark.parametrize("driver", ["mysqlclient", "pymysql"])
-def test_nasty_values_round_trip_through_the_tunnel(tmp_path, sshd, mariadb, nasty_db, driver):
+@pytest.mark.parametrize("backend", ["openssh", "paramiko"])
+@pytest.mark.parametrize("driver", ["mysqlclient", "mysql-connector", "pymysql"])
+def test_nasty_values_round_trip_through_the_tunnel(
+    tmp_path, sshd, mariadb, nasty_db, driver, backend
+):
     _driver_available(driver)
-    cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"], driver=driver)
+    cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"], driver=driver,
+                  backend=backend)
     summary = run_import(cfg, None, engine=None, full=False, progress=False)
     assert summary.exit_code == 0, summary.line()
     assert [t.table for t in summary.tables] == ["nasty"]  # junk_tmp excluded
@@ -368,19 +378,22 @@ def test_schema_drift_fails_table_others_continue(tmp_path, sshd, mariadb, inc_d
 # -- a bastion that dies mid-import ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["kill", "freeze"])
+@pytest.mark.parametrize(
+    ("how", "driver"), [("kill", "auto"), ("freeze", "auto"), ("freeze", "mysql-connector")]
+)
 def test_killing_sshd_mid_import_keeps_previous_data_and_watermark(
-    tmp_path, sshd_factory, mariadb, how
+    tmp_path, sshd_factory, mariadb, how, driver
 ):
     """kill: sshd and its sessions die (RST); freeze: SIGSTOP, no FIN (the watchdog's case)."""
-    db = mariadb.create_database(f"bigdb_{how}")
+    db = mariadb.create_database(f"bigdb_{how}_{driver}".replace("-", "_"))
     mariadb.execute("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))", database=db)
     mariadb.execute(
         "INSERT INTO big SELECT seq, REPEAT('x', 150) FROM seq_1_to_200000", database=db
     )
     mariadb.create_user(USER, PASSWORD, db)
     bastion = sshd_factory()
-    cfg = _config(tmp_path, bastion, mariadb, [db],
+    _driver_available(driver)
+    cfg = _config(tmp_path, bastion, mariadb, [db], driver=driver,
                   incremental={f"{db}.big": {"mode": "append", "column": "id"}})
     root = Path(cfg.root)
     first = run_import(cfg, None, engine=None, full=False)

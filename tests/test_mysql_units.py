@@ -258,10 +258,17 @@ def test_batch_encoder_splits_lines_exactly():
     encode, _ = batch_encoder(cols)
     rows = [(1, "plain"), (2, None), (3, ""), (4, "a\nb")]
     assert encode(rows).splitlines() == [orjson.dumps({"id": r[0], "t": r[1]}) for r in rows]
-    tricky = [(1, 'x"},{"id":9'), (2, "},{"), (3, "{},{}")]
+    tricky = [(1, 'x"},{"id":9'), (2, "},{"), (3, "{},{}"), (4, '},{"id":'), (5, "},{\\")]
     lines = encode(tricky).splitlines()
     assert [orjson.loads(x) for x in lines] == [{"id": r[0], "t": r[1]} for r in tricky]
     assert encode([]) == b""
+    # a first key starting with , : } or ] takes the counting path; still exact
+    for first in (",a", ":a", "}a", "]a", "a"):
+        cols = (col(first, "text"), col("t", "text"))
+        encode, _ = batch_encoder(cols)
+        rows = [("},{", "},{"), (",", '":'), ("x},{", "},{\",:a\":")]
+        got = [orjson.loads(x) for x in encode(rows).splitlines()]
+        assert got == [{first: a, "t": b} for a, b in rows], first
 
 
 def test_endpoint_repr_hides_the_password():
@@ -294,3 +301,16 @@ def test_dict_builder_is_safe_with_hostile_column_names():
     rows = [tuple(range(len(names))), tuple("abcdefg")]
     assert build(rows) == [dict(zip(names, r, strict=True)) for r in rows]
     assert dict_builder(["only"])([(1,), (2,)]) == [{"only": 1}, {"only": 2}]
+
+
+def test_bytes_in_a_text_column_ask_for_a_bytes_reread():
+    """A C layer may return undecodable text as bytes: export then re-reads as bytes."""
+    from warehouse.mysql.python_engine import TextAsBytes, batch_encoder
+
+    cols = (col("id", "int"), col("t", "text"))
+    encode, _ = batch_encoder(cols)
+    with pytest.raises(TextAsBytes):
+        encode([(1, b"caf\xe9")])
+    encode_bytes, counter = batch_encoder(cols, text_bytes=True)
+    assert orjson.loads(encode_bytes([(1, b"caf\xe9")])) == {"id": 1, "t": "caf\\xe9"}
+    assert counter.bad == 1

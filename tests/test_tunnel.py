@@ -1,4 +1,4 @@
-"""The paramiko tunnel against a real OpenSSH sshd on 127.0.0.1."""
+"""Both tunnel backends (openssh, paramiko) against a real OpenSSH sshd on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ from warehouse.errors import EXIT_UNAVAILABLE, SourceUnavailable
 from warehouse.tunnel import HostKeyRefused, TunnelDown, open_tunnel, tunnel
 
 pytestmark = pytest.mark.mysql
+
+
+@pytest.fixture(params=["openssh", "paramiko"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every guarantee below is checked against both backends."""
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +59,9 @@ def echo_server() -> Iterator[int]:
     srv.close()
 
 
-def _ssh(sshd, **overrides):
-    return config_from_dict({"ssh": {"bastion": sshd.ssh_section(**overrides)}}).ssh["bastion"]
+def _ssh(sshd, backend: str, **overrides):
+    section = sshd.ssh_section(backend=backend, **overrides)
+    return config_from_dict({"ssh": {"bastion": section}}).ssh["bastion"]
 
 
 def _roundtrip(host: str, port: int, payload: bytes) -> bytes:
@@ -75,8 +82,8 @@ def _roundtrip(host: str, port: int, payload: bytes) -> bytes:
         return bytes(got)
 
 
-def test_forwards_many_concurrent_connections(sshd, echo_server):
-    cfg = _ssh(sshd)
+def test_forwards_many_concurrent_connections(backend, sshd, echo_server):
+    cfg = _ssh(sshd, backend)
     with open_tunnel(cfg, "127.0.0.1", echo_server) as (host, port):
         assert host == "127.0.0.1"
         results: dict[int, bool] = {}
@@ -96,10 +103,10 @@ def test_forwards_many_concurrent_connections(sshd, echo_server):
         socket.create_connection((host, port), timeout=2).close()
 
 
-def test_unknown_host_key_is_refused(sshd, echo_server, tmp_path: Path):
+def test_unknown_host_key_is_refused(backend, sshd, echo_server, tmp_path: Path):
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    cfg = _ssh(sshd, known_hosts=str(empty))
+    cfg = _ssh(sshd, backend, known_hosts=str(empty))
     with pytest.raises(HostKeyRefused) as err, open_tunnel(cfg, "127.0.0.1", echo_server):
         pass
     msg = str(err.value)
@@ -109,21 +116,21 @@ def test_unknown_host_key_is_refused(sshd, echo_server, tmp_path: Path):
     assert empty.read_text() == ""  # nothing recorded
 
 
-def test_changed_host_key_is_refused(sshd, echo_server, tmp_path: Path):
+def test_changed_host_key_is_refused(backend, sshd, echo_server, tmp_path: Path):
     other = tmp_path / "other"
     os.system(f"ssh-keygen -q -t ed25519 -N '' -f {other}")
     key_type, b64 = (tmp_path / "other.pub").read_text().split()[:2]
     kh = tmp_path / "known_hosts"
     kh.write_text(f"[127.0.0.1]:{sshd.port} {key_type} {b64}\n")
-    cfg = _ssh(sshd, known_hosts=str(kh))
+    cfg = _ssh(sshd, backend, known_hosts=str(kh))
     with pytest.raises(HostKeyRefused, match="CHANGED"), open_tunnel(cfg, "127.0.0.1", echo_server):
         pass
 
 
-def test_allow_unknown_host_records_the_key(sshd, echo_server, tmp_path: Path):
+def test_allow_unknown_host_records_the_key(backend, sshd, echo_server, tmp_path: Path):
     kh = tmp_path / "known_hosts"
     kh.write_text("")
-    cfg = _ssh(sshd, known_hosts=str(kh), allow_unknown_host=True)
+    cfg = _ssh(sshd, backend, known_hosts=str(kh), allow_unknown_host=True)
     with open_tunnel(cfg, "127.0.0.1", echo_server) as (host, port):
         assert _roundtrip(host, port, b"hello") == b"hello"
     recorded = kh.read_text().split()
@@ -131,28 +138,28 @@ def test_allow_unknown_host_records_the_key(sshd, echo_server, tmp_path: Path):
     assert recorded[1:3] == sshd.host_key_line.split()[1:3]
 
 
-def test_wrong_client_key_is_source_unavailable(sshd, echo_server, tmp_path: Path):
+def test_wrong_client_key_is_source_unavailable(backend, sshd, echo_server, tmp_path: Path):
     other = tmp_path / "other"
     os.system(f"ssh-keygen -q -t ed25519 -N '' -f {other}")
-    cfg = _ssh(sshd, key_file=str(other))
+    cfg = _ssh(sshd, backend, key_file=str(other))
     with pytest.raises(SourceUnavailable, match="authentication failed"), open_tunnel(
         cfg, "127.0.0.1", echo_server
     ):
         pass
 
 
-def test_unreachable_bastion_names_it(sshd, echo_server):
+def test_unreachable_bastion_names_it(backend, sshd, echo_server):
     from tests.fixtures._util import free_port
 
     dead = free_port()
-    cfg = _ssh(sshd, port=dead)
+    cfg = _ssh(sshd, backend, port=dead)
     with pytest.raises(SourceUnavailable) as err, open_tunnel(cfg, "127.0.0.1", echo_server):
         pass
     assert f"127.0.0.1:{dead} unreachable" in str(err.value)
 
 
-def test_bind_all_interfaces_warns(sshd, echo_server, caplog):
-    cfg = _ssh(sshd, bind_address="0.0.0.0")
+def test_bind_all_interfaces_warns(backend, sshd, echo_server, caplog):
+    cfg = _ssh(sshd, backend, bind_address="0.0.0.0")
     with caplog.at_level(logging.WARNING, logger="warehouse.tunnel"), open_tunnel(
         cfg, "127.0.0.1", echo_server
     ) as (host, port):
@@ -161,18 +168,18 @@ def test_bind_all_interfaces_warns(sshd, echo_server, caplog):
     assert any("0.0.0.0" in r.getMessage() for r in caplog.records)
 
 
-def test_bind_address_explicit_port(sshd, echo_server):
+def test_bind_address_explicit_port(backend, sshd, echo_server):
     from tests.fixtures._util import free_port
 
     want = free_port()
-    cfg = _ssh(sshd)
+    cfg = _ssh(sshd, backend)
     with open_tunnel(cfg, "127.0.0.1", echo_server, bind_port=want) as (host, port):
         assert (host, port) == ("127.0.0.1", want)
 
 
-def test_killed_bastion_surfaces_as_tunnel_down(sshd_factory, echo_server):
+def test_killed_bastion_surfaces_as_tunnel_down(backend, sshd_factory, echo_server):
     server = sshd_factory()
-    cfg = _ssh(server)
+    cfg = _ssh(server, backend)
     with pytest.raises(TunnelDown) as err, tunnel(cfg, "127.0.0.1", echo_server) as t:
         host, port = t.address
         s = socket.create_connection((host, port), timeout=10)
@@ -188,9 +195,9 @@ def test_killed_bastion_surfaces_as_tunnel_down(sshd_factory, echo_server):
     assert err.value.exit_code == EXIT_UNAVAILABLE
 
 
-def test_frozen_bastion_detected_by_watchdog(sshd_factory, echo_server):
+def test_frozen_bastion_detected_by_watchdog(backend, sshd_factory, echo_server):
     server = sshd_factory()
-    cfg = _ssh(server, keepalive_seconds=1.0)
+    cfg = _ssh(server, backend, keepalive_seconds=1.0)
     try:
         with tunnel(cfg, "127.0.0.1", echo_server) as t:
             host, port = t.address
@@ -202,18 +209,19 @@ def test_frozen_bastion_detected_by_watchdog(sshd_factory, echo_server):
             s.settimeout(15)
             assert s.recv(4) == b""  # closed by the watchdog, not a hang
             assert time.monotonic() - start < 10
+            wait_for(lambda: not t.alive, 10, "tunnel notices the frozen bastion")
             with pytest.raises(TunnelDown, match="stopped answering keepalives"):
                 t.check()
     finally:
         server.stop()
 
 
-def test_mariadb_through_the_tunnel(sshd, mariadb, tmp_path: Path):
+def test_mariadb_through_the_tunnel(backend, sshd, mariadb, tmp_path: Path):
     import pymysql
 
     mariadb.create_database("tunnel_probe")
     mariadb.create_user("probe", "probe-secret", "tunnel_probe")
-    cfg = _ssh(sshd)
+    cfg = _ssh(sshd, backend)
     with open_tunnel(cfg, mariadb.host, mariadb.port) as (host, port):
         conns = [
             pymysql.connect(host=host, port=port, user="probe", password="probe-secret",
@@ -237,9 +245,9 @@ def test_mariadb_through_the_tunnel(sshd, mariadb, tmp_path: Path):
                 c.close()
 
 
-def test_gateway_bind_address_listens_only_there(sshd, echo_server):
+def test_gateway_bind_address_listens_only_there(backend, sshd, echo_server):
     """bind_address = the master's private address (127.0.0.2 stands in for it here)."""
-    cfg = _ssh(sshd, bind_address="127.0.0.2")
+    cfg = _ssh(sshd, backend, bind_address="127.0.0.2")
     with open_tunnel(cfg, "127.0.0.1", echo_server) as (host, port):
         assert host == "127.0.0.2"
         assert _roundtrip("127.0.0.2", port, b"from a worker node") == b"from a worker node"

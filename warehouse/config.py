@@ -131,6 +131,9 @@ class SshConfig:
     allow_unknown_host: bool = _opt(False, "accept (and record) an unknown host key")
     keepalive_seconds: float = _opt(15.0, "keepalive probe interval; 0 disables the watchdog")
     connect_timeout_seconds: float = _opt(15.0, "TCP/SSH handshake timeout")
+    backend: str = _opt(
+        "openssh", '"openssh" (the system ssh -N -L, default) or "paramiko" (in process)'
+    )
 
 
 DEFAULT_LAG = {"lastmodified": 900.0, "append": 1000.0}  # 15 minutes; 1000 ids
@@ -197,7 +200,10 @@ class MysqlSourceConfig:
     split_workers: int = _opt(1, "parallel primary-key ranges per table (separate snapshots)")
     sqoop_mappers: int = _opt(4, "sqoop -m")
     read_timeout_seconds: float = _opt(600.0, "MySQL read timeout (detects a frozen bastion)")
-    driver: str = _opt("auto", '"auto" (mysqlclient when installed), "mysqlclient" or "pymysql"')
+    driver: str = _opt(
+        "auto",
+        '"auto" (the fastest installed), "mysqlclient", "mysql-connector" or "pymysql"',
+    )
     sqoop_direct: bool = _opt(False, "sqoop --direct (mysqldump; values as mysqldump prints them)")
     sqoop_bin: str = _opt("sqoop", "the sqoop executable on the EMR master")
 
@@ -610,6 +616,8 @@ def validate(cfg: Config) -> list[str]:
             value = getattr(ssh, key)
             if value and not os.access(value, os.R_OK):
                 problems.append(f"{where} {key} {value} is missing or unreadable")
+        if ssh.backend not in ("openssh", "paramiko"):
+            problems.append(f'{where} backend must be "openssh" or "paramiko", not {ssh.backend!r}')
         if not ssh.known_hosts and not ssh.allow_unknown_host:
             problems.append(f"{where} known_hosts is required (or allow_unknown_host = true)")
     for src in cfg.mysql.values():
@@ -631,8 +639,10 @@ def validate(cfg: Config) -> list[str]:
             problems.append(f"{where} password_file {src.password_file} is missing or unreadable")
         if src.password_file and src.password_env:
             problems.append(f"{where} set password_file or password_env, not both")
-        if src.driver not in ("auto", "mysqlclient", "pymysql"):
-            problems.append(f'{where} driver must be "auto", "mysqlclient" or "pymysql"')
+        if src.driver not in ("auto", "mysqlclient", "mysql-connector", "pymysql"):
+            problems.append(
+                f'{where} driver must be "auto", "mysqlclient", "mysql-connector" or "pymysql"'
+            )
         if src.workers < 1 or src.split_workers < 1:
             problems.append(f"{where} workers and split_workers must be at least 1")
     return problems

@@ -1,10 +1,22 @@
-"""Open MySQL sessions for imports with either driver (mysqlclient or PyMySQL).
+"""Open MySQL sessions for imports with any of three drivers.
 
-Both drivers are configured to return the same row tuples: integers as int, FLOAT/DOUBLE
-as float, DECIMAL/DATE/DATETIME/TIMESTAMP/TIME as the server's text (str), character
-columns as str, binary columns (and BIT) as bytes. `text_bytes=True` returns character
-columns as bytes too (the engine then decodes them with backslashreplace): the fallback
-when a column holds bytes that are not valid UTF-8.
+- `mysqlclient` (C, libmariadb): the fastest; no Linux wheel, so it needs a compiler and
+  libmariadb-dev (the `mysql` extra).
+- `mysql-connector` (mysql-connector-python's C extension, a manylinux wheel that ships
+  its own client library): a plain `pip install` gets it; about half mysqlclient's fetch
+  speed and over twice PyMySQL's (bench/results_import.md).
+- `pymysql` (pure Python): the slowest, always importable.
+`auto` picks the first of these that is installed (mysql-connector only with its C
+extension). mysql-connector-python is pinned below 26: 26.x wheels need OpenSSL 3.2 on
+the system (Debian 12 and Amazon Linux 2023 have 3.0) and fall back to pure Python.
+
+All drivers return the same row tuples: integers as int, FLOAT/DOUBLE as float,
+DECIMAL/DATE/DATETIME/TIMESTAMP/TIME as the server's text (str), character columns as
+str, binary columns as bytes, BIT as bytes (mysql-connector: int). mysql-connector's C
+layer would turn those texts into Decimal/datetime objects (a zero date into None), so
+for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `casts_text()`.
+`text_bytes=True` returns character columns as bytes too (the engine then decodes them
+with backslashreplace): the fallback when a column holds bytes that are not valid UTF-8.
 
 Sessions run with `time_zone = '+00:00'`, a read timeout (a frozen bastion or server
 surfaces as an error, not a hang) and a long `net_write_timeout` (the server may wait
@@ -13,16 +25,25 @@ while we compress). Errors never carry the password (`mask_secret`).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from typing import Any, cast
 
 from warehouse.errors import ConfigError, SourceUnavailable, mask_secret
 
 log = logging.getLogger(__name__)
 
-DRIVERS = ("auto", "mysqlclient", "pymysql")
+DRIVERS = ("auto", "mysqlclient", "mysql-connector", "pymysql")
+_MODULES = {"mysqlclient": "MySQLdb", "mysql-connector": "_mysql_connector", "pymysql": "pymysql"}
+_INSTALL = {
+    "mysqlclient": "mysqlclient (needs build-essential pkg-config libmariadb-dev)",
+    "mysql-connector": "'mysql-connector-python>=9.4,<26' (its C extension)",
+    "pymysql": "PyMySQL",
+}
 
 # MySQL field type codes (include/mysql_com.h), shared by both drivers
 _T_DECIMAL, _T_TINY, _T_SHORT, _T_LONG, _T_FLOAT, _T_DOUBLE = 0, 1, 2, 3, 4, 5
@@ -52,18 +73,31 @@ class Endpoint:
         return f"[mysql.{self.source}] {self.user}@{self.host}:{self.port}{via}"
 
 
+def _installed(driver: str) -> bool:
+    if importlib.util.find_spec(_MODULES[driver]) is None:
+        return False
+    if driver == "mysql-connector":  # the wheel's C extension may fail to load (OpenSSL)
+        try:
+            import _mysql_connector  # noqa: F401
+        except ImportError:
+            return False
+    return True
+
+
 def resolve_driver(name: str) -> str:
-    """Return the driver to use: `auto` picks mysqlclient (C) when installed, else PyMySQL."""
+    """Return the driver to use: `auto` picks mysqlclient, else mysql-connector, else PyMySQL."""
     if name not in DRIVERS:
         raise ConfigError(f"MySQL driver {name!r} unknown; use one of {', '.join(DRIVERS)}")
     if name == "auto":
-        return "mysqlclient" if importlib.util.find_spec("MySQLdb") is not None else "pymysql"
-    if importlib.util.find_spec("MySQLdb" if name == "mysqlclient" else "pymysql") is None:
-        raise ConfigError(
-            f"MySQL driver {name} is not installed; pip install "
-            f"{'mysqlclient (needs libmariadb-dev)' if name == 'mysqlclient' else 'PyMySQL'}"
-        )
+        return next(d for d in DRIVERS[1:] if d == "pymysql" or _installed(d))
+    if not _installed(name):
+        raise ConfigError(f"MySQL driver {name} is not installed; pip install {_INSTALL[name]}")
     return name
+
+
+def casts_text(driver: str) -> bool:
+    """Return True when the export must select DECIMAL/temporal/SET columns as CHAR."""
+    return driver == "mysql-connector"
 
 
 def driver_errors(driver: str) -> tuple[type[BaseException], ...]:
@@ -72,6 +106,10 @@ def driver_errors(driver: str) -> tuple[type[BaseException], ...]:
         import MySQLdb
 
         return (MySQLdb.Error,)
+    if driver == "mysql-connector":
+        import mysql.connector
+
+        return (mysql.connector.Error,)
     import pymysql
 
     return (pymysql.err.Error,)
@@ -94,7 +132,8 @@ def describe_error(ep: Endpoint, exc: BaseException) -> str:
     """Return a one-line description of a driver error with the password masked."""
     code = error_code(exc)
     args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    text = str(args[1]) if len(args) > 1 else str(exc)
+    msg = getattr(exc, "msg", None)  # mysql-connector: args[1] repeats the code
+    text = msg if isinstance(msg, str) else str(args[1]) if len(args) > 1 else str(exc)
     text = mask_secret(text, ep.password)
     return f"MySQL {ep.where()}: {'error ' + str(code) + ': ' if code else ''}{text}"
 
@@ -106,6 +145,8 @@ def connect(
     try:
         if driver == "mysqlclient":
             conn = _mysqlclient(ep, database, text_bytes)
+        elif driver == "mysql-connector":
+            conn = _connector(ep, database, text_bytes)
         else:
             conn = _pymysql(ep, database, text_bytes)
     except driver_errors(driver) as exc:
@@ -120,8 +161,8 @@ def connect(
     try:
         cur = conn.cursor()
         try:
-            cur.execute("SET time_zone = '+00:00'")
-            cur.execute("SET SESSION net_write_timeout = 3600")
+            # one round trip for both (each one is a trip through the tunnel)
+            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600")
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         finally:
             cur.close()
@@ -140,6 +181,13 @@ def _mysqlclient(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
     conv.update({t: int for t in _INTS})
     conv.update({t: float for t in _FLOATS})
     conv.update({t: str for t in _TEXTUAL})
+    kwargs = _c_driver_kwargs(ep, database, text_bytes)
+    kwargs.update(conv=conv, connect_timeout=max(1, int(ep.connect_timeout)))
+    return MySQLdb.connect(**kwargs)
+
+
+def _c_driver_kwargs(ep: Endpoint, database: str | None, text_bytes: bool) -> dict[str, Any]:
+    """Return the connect() keywords mysqlclient and mysql-connector share."""
     kwargs: dict[str, Any] = {
         "host": ep.host,
         "port": ep.port,
@@ -147,15 +195,13 @@ def _mysqlclient(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
         "password": ep.password,
         "charset": "utf8mb4",
         "use_unicode": not text_bytes,
-        "conv": conv,
-        "connect_timeout": max(1, int(ep.connect_timeout)),
         "read_timeout": max(1, int(ep.read_timeout)),
         "write_timeout": max(1, int(ep.read_timeout)),
         "autocommit": False,
     }
     if database:
         kwargs["database"] = database
-    return MySQLdb.connect(**kwargs)
+    return kwargs
 
 
 def _ascii(v: bytes | str) -> str:
@@ -186,15 +232,77 @@ def _pymysql(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
     )
 
 
+def _connector(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
+    import mysql.connector
+
+    kwargs = _c_driver_kwargs(ep, database, text_bytes)
+    kwargs.update(
+        use_pure=False,
+        connection_timeout=max(1, int(ep.connect_timeout)),
+        # never buffered: a buffered connection makes its C layer store whole results
+        # (the export's memory would grow with the table); consume_results lets the
+        # small metadata cursors leave rows unread
+        buffered=False,
+        consume_results=True,
+        get_warnings=False,
+    )
+    return mysql.connector.connect(**kwargs)
+
+
 def stream_cursor(conn: Any, driver: str) -> Any:
     """Return an unbuffered (server-side streaming) cursor of `conn`."""
     if driver == "mysqlclient":
         import MySQLdb.cursors
 
         return conn.cursor(MySQLdb.cursors.SSCursor)
+    if driver == "mysql-connector":
+        return conn.cursor(cursor_class=_connector_stream_class())
     import pymysql.cursors
 
     return conn.cursor(pymysql.cursors.SSCursor)
+
+
+@functools.cache
+def _connector_stream_class() -> Any:
+    """Return mysql-connector's unbuffered cursor whose fetchmany ends with () as the others."""
+    from mysql.connector.cursor_cext import CMySQLCursor
+
+    class StreamCursor(CMySQLCursor):
+        def fetchmany(self, size: int = 1) -> Any:
+            return super().fetchmany(size) or ()
+
+    return StreamCursor
+
+
+def batch_fetcher(conn: Any, cur: Any, driver: str) -> Callable[[int], Sequence[Any]]:
+    """Return fetch(n) -> up to n rows of `cur`'s result (empty at the end).
+
+    For mysql-connector the rows come straight from its C extension's documented
+    `_mysql_connector.MySQL.fetch_row` (the connection's `_cmysql`), iterated in C: the
+    cursor's fetchmany runs several Python calls per row and halves the export's speed.
+    At the end the cursor reads the (empty) rest so its and the connection's state
+    close as usual; errors become the driver's own exception classes.
+    """
+    if driver != "mysql-connector":
+        return cast("Callable[[int], Sequence[Any]]", cur.fetchmany)
+    import _mysql_connector
+    from mysql.connector.errors import get_mysql_exception
+
+    fetch_row = conn._cmysql.fetch_row
+
+    def fetch(n: int) -> Sequence[Any]:
+        try:
+            rows = list(islice(iter(fetch_row, None), n))
+        except _mysql_connector.MySQLInterfaceError as err:
+            raise get_mysql_exception(
+                getattr(err, "errno", 2013), msg=getattr(err, "msg", str(err)),
+                sqlstate=getattr(err, "sqlstate", None),
+            ) from None
+        if len(rows) < n:
+            cur.fetchall()
+        return rows
+
+    return fetch
 
 
 def close_quietly(obj: Any) -> None:

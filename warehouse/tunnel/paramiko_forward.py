@@ -1,8 +1,7 @@
-"""SSH local port forwards through a bastion (paramiko), for MySQL sources and HiveServer2.
+"""The `paramiko` tunnel backend: a local forward pumped by threads of this process.
 
-`open_tunnel(ssh_cfg, remote_host, remote_port)` is a context manager yielding the
-(bound_host, bound_port) that forwards to `remote_host:remote_port` as seen from the
-bastion, the equivalent of `ssh -N -L bind:port:remote_host:remote_port user@bastion`.
+`ParamikoTunnel` is the equivalent of `ssh -N -L bind:port:remote_host:remote_port
+user@bastion` without an OpenSSH client (see `warehouse.tunnel.forward` for the choice).
 
 Decisions (see DESIGN.md "MySQL import"):
 - The bastion's host key must be in `known_hosts`; an unknown or changed key is refused
@@ -22,39 +21,32 @@ Decisions (see DESIGN.md "MySQL import"):
 
 from __future__ import annotations
 
-import ipaddress
-import logging
 import os
 import select
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import Any
 
 import paramiko
 
 from warehouse.config import SshConfig
 from warehouse.errors import SourceUnavailable
-
-log = logging.getLogger(__name__)
+from warehouse.tunnel.common import (
+    ForwardBase,
+    HostKeyRefused,
+    TunnelDown,
+    changed_key_message,
+    check_bind,
+    describe,
+    frozen_message,
+    log,
+    unknown_key_message,
+)
 
 _BUF = 256 * 1024
 _WINDOW = 8 * 1024 * 1024  # a larger SSH window than paramiko's 2 MiB keeps bulk reads flowing
 _PACKET = 32 * 1024
-
-
-class HostKeyRefused(SourceUnavailable):
-    """The bastion's host key is unknown or changed (exit 3; fix known_hosts)."""
-
-
-class TunnelDown(SourceUnavailable):
-    """The SSH tunnel dropped or stopped answering (exit 3)."""
-
-
-def describe(ssh_cfg: SshConfig) -> str:
-    """Return how a bastion is named in messages: `[ssh.NAME] user@host:port`."""
-    return f"[ssh.{ssh_cfg.name}] {ssh_cfg.user}@{ssh_cfg.host}:{ssh_cfg.port}"
 
 
 class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
@@ -66,12 +58,8 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: Any) -> None:
         cfg = self._cfg
         if not cfg.allow_unknown_host:
-            where = cfg.known_hosts or "(no known_hosts configured)"
             raise HostKeyRefused(
-                f"SSH bastion {describe(cfg)}: host key {key.get_name()} "
-                f"{key.get_fingerprint().hex()} is not in {where}; verify it and add it "
-                f"(ssh-keyscan -p {cfg.port} {cfg.host} >> known_hosts), or set "
-                "allow_unknown_host = true"
+                unknown_key_message(cfg, f"{key.get_name()} {key.get_fingerprint().hex()}")
             )
         log.warning("SSH bastion %s: accepting unknown host key %s", describe(cfg), key.get_name())
         client.get_host_keys().add(hostname, key.get_name(), key)
@@ -79,25 +67,7 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
             client.save_host_keys(cfg.known_hosts)
 
 
-def _check_bind(ssh_cfg: SshConfig, bind_address: str) -> None:
-    try:
-        addr = ipaddress.ip_address(bind_address)
-    except ValueError:
-        from warehouse.errors import ConfigError
-
-        raise ConfigError(
-            f"[ssh.{ssh_cfg.name}] bind_address {bind_address!r} is not an IP address"
-        ) from None
-    if addr.is_unspecified:
-        log.warning(
-            "SSH tunnel %s listens on %s: every host that reaches this machine can use it; "
-            "bind the EMR master's private address instead",
-            describe(ssh_cfg),
-            bind_address,
-        )
-
-
-class Tunnel:
+class ParamikoTunnel(ForwardBase):
     """A running local forward: `.address` is (host, port); `.error` is set once it dropped."""
 
     def __init__(
@@ -109,12 +79,9 @@ class Tunnel:
         bind_address: str | None = None,
         bind_port: int = 0,
     ) -> None:
-        self.cfg = ssh_cfg
-        self.remote = (remote_host, remote_port)
-        self.bind_address = bind_address or ssh_cfg.bind_address or "127.0.0.1"
-        self.bind_port = bind_port
-        self.error: str | None = None
-        self.address: tuple[str, int] = ("", 0)
+        super().__init__(
+            ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port
+        )
         self._client: paramiko.SSHClient | None = None
         self._transport: paramiko.Transport | None = None
         self._listener: socket.socket | None = None
@@ -127,7 +94,7 @@ class Tunnel:
 
     def start(self) -> tuple[str, int]:
         """Connect to the bastion and listen; return (host, port); raises SourceUnavailable."""
-        _check_bind(self.cfg, self.bind_address)
+        check_bind(self.cfg, self.bind_address)
         self._connect()
         family = socket.AF_INET6 if ":" in self.bind_address else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
@@ -223,12 +190,8 @@ class Tunnel:
             raise
         except paramiko.BadHostKeyException as exc:
             client.close()
-            raise HostKeyRefused(
-                f"SSH bastion {describe(cfg)}: host key CHANGED (got {exc.key.get_name()} "
-                f"{exc.key.get_fingerprint().hex()}, known_hosts {cfg.known_hosts} has "
-                "another); someone may be intercepting; verify with the bastion's admin "
-                "before replacing the known_hosts line"
-            ) from None
+            got = f"{exc.key.get_name()} {exc.key.get_fingerprint().hex()}"
+            raise HostKeyRefused(changed_key_message(cfg, got)) from None
         except paramiko.AuthenticationException as exc:
             client.close()
             raise SourceUnavailable(
@@ -338,10 +301,7 @@ class Tunnel:
             if not answered.wait(max(interval, 1.0)):
                 if self._closing.is_set():
                     return
-                self._fail(
-                    f"SSH bastion {describe(self.cfg)} stopped answering keepalives for "
-                    f"{interval:g}s (frozen or unreachable)"
-                )
+                self._fail(frozen_message(self.cfg, interval))
                 return
 
 
@@ -383,48 +343,3 @@ def _close_quietly(obj: Any) -> None:
             with suppress(OSError):
                 obj.shutdown(socket.SHUT_RDWR)
         obj.close()
-
-
-@contextmanager
-def open_tunnel(
-    ssh_cfg: SshConfig,
-    remote_host: str,
-    remote_port: int,
-    *,
-    bind_address: str | None = None,
-    bind_port: int = 0,
-) -> Iterator[tuple[str, int]]:
-    """Yield (bound_host, bound_port) forwarding to remote_host:remote_port via the bastion.
-
-    Raises HostKeyRefused / SourceUnavailable (exit 3) when the bastion cannot be used;
-    an error raised inside the block while the tunnel is down becomes TunnelDown naming
-    the bastion.
-    """
-    with tunnel(ssh_cfg, remote_host, remote_port, bind_address=bind_address,
-                bind_port=bind_port) as t:
-        yield t.address
-
-
-@contextmanager
-def tunnel(
-    ssh_cfg: SshConfig,
-    remote_host: str,
-    remote_port: int,
-    *,
-    bind_address: str | None = None,
-    bind_port: int = 0,
-) -> Iterator[Tunnel]:
-    """Yield a started Tunnel (for callers that want `.check()` / `.error`); see open_tunnel."""
-    t = Tunnel(ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port)
-    t.start()
-    try:
-        yield t
-    except TunnelDown:
-        raise
-    except Exception as exc:
-        if t.error is not None or not t.alive:
-            reason = t.error or f"SSH bastion {describe(ssh_cfg)} closed the connection"
-            raise TunnelDown(f"{reason}; check the bastion and retry") from exc
-        raise
-    finally:
-        t.close()

@@ -1,0 +1,112 @@
+"""What both tunnel backends share: their errors, how a bastion is named, the bind check."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Protocol
+
+from warehouse.config import SshConfig
+from warehouse.errors import ConfigError, SourceUnavailable
+
+log = logging.getLogger("warehouse.tunnel")
+
+BACKENDS = ("openssh", "paramiko")
+
+
+class HostKeyRefused(SourceUnavailable):
+    """The bastion's host key is unknown or changed (exit 3; fix known_hosts)."""
+
+
+class TunnelDown(SourceUnavailable):
+    """The SSH tunnel dropped or stopped answering (exit 3)."""
+
+
+class Forward(Protocol):
+    """A running local forward, whichever backend runs it."""
+
+    cfg: SshConfig
+    address: tuple[str, int]
+    error: str | None
+
+    def start(self) -> tuple[str, int]:
+        """Connect and listen; return (host, port); raises SourceUnavailable."""
+
+    def close(self) -> None:
+        """Stop forwarding and release everything the tunnel holds."""
+
+    def check(self) -> None:
+        """Raise TunnelDown when the tunnel dropped."""
+
+    @property
+    def alive(self) -> bool:
+        """Return True while the tunnel is up and answering."""
+
+
+class ForwardBase:
+    """What every backend's tunnel records: its config, target, bind address and state."""
+
+    def __init__(
+        self,
+        ssh_cfg: SshConfig,
+        remote_host: str,
+        remote_port: int,
+        *,
+        bind_address: str | None = None,
+        bind_port: int = 0,
+    ) -> None:
+        self.cfg = ssh_cfg
+        self.remote = (remote_host, remote_port)
+        self.bind_address = bind_address or ssh_cfg.bind_address or "127.0.0.1"
+        self.bind_port = bind_port
+        self.error: str | None = None
+        self.address: tuple[str, int] = ("", 0)
+
+
+def describe(ssh_cfg: SshConfig) -> str:
+    """Return how a bastion is named in messages: `[ssh.NAME] user@host:port`."""
+    return f"[ssh.{ssh_cfg.name}] {ssh_cfg.user}@{ssh_cfg.host}:{ssh_cfg.port}"
+
+
+def check_bind(ssh_cfg: SshConfig, bind_address: str) -> None:
+    """Refuse a bind address that is not an IP (ConfigError); warn about 0.0.0.0 / ::."""
+    try:
+        addr = ipaddress.ip_address(bind_address)
+    except ValueError:
+        raise ConfigError(
+            f"[ssh.{ssh_cfg.name}] bind_address {bind_address!r} is not an IP address"
+        ) from None
+    if addr.is_unspecified:
+        log.warning(
+            "SSH tunnel %s listens on %s: every host that reaches this machine can use it; "
+            "bind the EMR master's private address instead",
+            describe(ssh_cfg),
+            bind_address,
+        )
+
+
+def unknown_key_message(ssh_cfg: SshConfig, key: str) -> str:
+    """Return the one-line refusal of an unknown host key (`key`: its type and fingerprint)."""
+    where = ssh_cfg.known_hosts or "(no known_hosts configured)"
+    return (
+        f"SSH bastion {describe(ssh_cfg)}: host key {key} is not in {where}; verify it and "
+        f"add it (ssh-keyscan -p {ssh_cfg.port} {ssh_cfg.host} >> known_hosts), or set "
+        "allow_unknown_host = true"
+    )
+
+
+def changed_key_message(ssh_cfg: SshConfig, key: str) -> str:
+    """Return the one-line refusal of a changed host key (`key`: what the bastion offered)."""
+    return (
+        f"SSH bastion {describe(ssh_cfg)}: host key CHANGED (got {key}, known_hosts "
+        f"{ssh_cfg.known_hosts} has another); someone may be intercepting; verify with the "
+        "bastion's admin before replacing the known_hosts line"
+    )
+
+
+def frozen_message(ssh_cfg: SshConfig, seconds: float) -> str:
+    """Return the message of a bastion that stopped answering keepalives."""
+    return (
+        f"SSH bastion {describe(ssh_cfg)} stopped answering keepalives for {seconds:g}s "
+        "(frozen or unreachable)"
+    )
