@@ -154,7 +154,7 @@ def test_run_twice_then_force(two_days: tuple[Path, dict[dt.date, int]]) -> None
     assert summary.exit_code == 0, summary.line()
     line = summary.line()
     assert line.startswith("run 2015-05-18..2015-05-19 (2 dates): parse 2 ok, events 2 skipped")
-    assert "(no [hive] section)" in line and "import 2 skipped (no [mysql.*] sections)" in line
+    assert "(no [hive] or [glue] section)" in line and "import 2 skipped (no [mysql.*] sections)" in line
     # every line of both files became an event or a reject, once
     assert event_count(root) + _rejects(root) == sum(counts.values())
     # the day's log touched the previous UTC date, and that date was aggregated too
@@ -235,7 +235,7 @@ def test_only_and_cli(two_days: tuple[Path, dict[dt.date, int]]) -> None:
     assert "run 2015-05-18: aggregate ok (3 jobs)" in r.output
     # events stage without [hive]: skipped and said so
     r = runner.invoke(cli, ["--config", str(conf), "run", "--date", str(DAY1), "--only", "events"])
-    assert r.exit_code == 0 and "events skipped (no [hive] section)" in r.output
+    assert r.exit_code == 0 and "events skipped (no [hive] or [glue] section)" in r.output
     # --only aggregate for a day never parsed: says what to run first (exit 4)
     r = runner.invoke(cli, ["--config", str(conf), "run", "--date", "2015-05-25", "--only", "aggregate"])
     assert r.exit_code == 4, r.output

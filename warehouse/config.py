@@ -291,6 +291,11 @@ class Config:
         """Folder that relative paths resolve against: the config file's, else the cwd."""
         return self.path.parent if self.path else Path.cwd()
 
+    @property
+    def has_catalog(self) -> bool:
+        """Return True when tables are registered somewhere: `[hive]` and/or `[glue]`."""
+        return self.hive is not None or self.glue is not None
+
     def hive_or_default(self) -> HiveConfig:
         """Return `[hive]`, or the embedded defaults when the section is absent."""
         return self.hive or HiveConfig()
@@ -592,6 +597,12 @@ def validate(cfg: Config) -> list[str]:
             problems.append(f"[hive] tunnel {cfg.hive.tunnel!r} has no [ssh.{cfg.hive.tunnel}]")
     if cfg.glue is not None:
         problems.extend(_glue_problems(cfg.glue))
+        if cfg.hive is not None and cfg.hive.database.lower() != cfg.glue.database:
+            problems.append(
+                f"[hive] database {cfg.hive.database!r} and [glue] database "
+                f"{cfg.glue.database!r} differ: with both, Hive reads Glue's tables (EMR's "
+                "Glue metastore), so name the same database"
+            )
     unknown = [j for j in cfg.aggregate.jobs if j not in KNOWN_JOBS]
     if unknown:
         problems.append(

@@ -325,9 +325,9 @@ class _Night:
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
 
     def _stage_events(self) -> None:
-        if self.cfg.hive is None:
+        if not self.cfg.has_catalog:
             for day in self.dates:
-                self._result(day, "events", SKIPPED, "no [hive] section")
+                self._result(day, "events", SKIPPED, "no [hive] or [glue] section")
             return
         todo: list[tuple[dt.date, list[str]]] = []
         for day in self.dates:
@@ -419,7 +419,7 @@ class _Night:
             summary = _check(run_aggregate(self.cfg, job, days, runner=self.cfg.aggregate.runner))
             state.update(summary=summary.line(), counts=summary_counts(summary))
             state["partitions"] = sorted(summary.partitions)
-            if self.cfg.hive is not None and summary.partitions:
+            if self.cfg.has_catalog and summary.partitions:
                 reg = _check(self._register(f"agg_{job}", sorted(summary.partitions)))
                 state["registered"] = reg.line()
             state.update(status=OK, exit_code=0, error=None)

@@ -39,10 +39,12 @@ TEXT_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
 OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 PARTITIONS_PER_CALL = 100  # batch_create_partition's limit
+DELETES_PER_CALL = 25  # batch_delete_partition's limit
 _PROJECTION_PREFIXES = ("projection.", "storage.location.template")
 
 __all__ = [
     "GlueCatalog",
+    "glue_target",
     "partition_input",
     "projection_parameters",
     "table_input",
@@ -161,6 +163,12 @@ def _partition_location(root_uri: str, spec: TableSpec, values: Mapping[str, str
 # --- the catalog ------------------------------------------------------------------------
 
 
+def glue_target(glue: GlueConfig) -> str:
+    """Return where the Glue catalog is, for summaries and errors."""
+    where = glue.endpoint_url or f"region {glue.region}"
+    return f"Glue database {glue.database} at {where}"
+
+
 def _client(glue: GlueConfig) -> Any:
     import boto3
     from botocore.config import Config as BotoConfig
@@ -201,8 +209,7 @@ class GlueCatalog:
     @property
     def target(self) -> str:
         """Return where the catalog is, for summaries and errors."""
-        where = self.glue.endpoint_url or f"region {self.glue.region}"
-        return f"Glue database {self.glue.database} at {where}"
+        return glue_target(self.glue)
 
     def _ids(self) -> dict[str, str]:
         return {"CatalogId": self.glue.catalog_id} if self.glue.catalog_id else {}
@@ -256,6 +263,12 @@ class GlueCatalog:
             for t in self._pages("get_tables", "TableList", DatabaseName=self.glue.database)
         }
 
+    def want(self, spec: TableSpec) -> dict[str, Any]:
+        """Return the TableInput for `spec` under this catalog's settings; raises ValueError."""
+        start = self.glue.projection_start if self.glue.projection else None
+        return table_input(spec, root_uri=self.root_uri, database=self.glue.database,
+                           projection_start=start)
+
     def ensure_tables(self, specs: Sequence[TableSpec], *, replace: bool = False) -> HiveSummary:
         """Create the database and every table of `specs` that is missing; return a HiveSummary.
 
@@ -267,48 +280,53 @@ class GlueCatalog:
         summary = HiveSummary("glue tables", self.target)
         self.ensure_database()
         existing = self.tables()
-        start = self.glue.projection_start if self.glue.projection else None
         for spec in specs:
-            try:
-                want = table_input(spec, root_uri=self.root_uri, database=self.glue.database,
-                                   projection_start=start)
-            except ValueError as exc:
-                summary.failed.append(f"{spec.name}: {exc}")
-                continue
-            self._ensure_table(spec, want, existing.get(want["Name"]), replace, summary)
+            self.ensure_table(spec, summary, existing, replace=replace)
         return summary
 
-    def _ensure_table(
+    def ensure_table(
         self,
         spec: TableSpec,
-        want: dict[str, Any],
-        have: dict[str, Any] | None,
-        replace: bool,
         summary: HiveSummary,
-    ) -> None:
+        existing: dict[str, dict[str, Any]],
+        *,
+        replace: bool = False,
+    ) -> bool | None:
+        """Create or check one table; return True when (re)created, False when kept as it
+        is, None when it failed or differs and was left alone (recorded in `summary`)."""
         from botocore.exceptions import ClientError
 
-        db = self.glue.database
+        try:
+            want = self.want(spec)
+        except ValueError as exc:
+            summary.failed.append(f"{spec.name}: {exc}")
+            return None
+        db, have = self.glue.database, existing.get(want["Name"])
         try:
             if have is None:
                 self._call("create_table", DatabaseName=db, TableInput=want)
                 summary.created.append(spec.name)
-                return
-            params = have.get("Parameters", {})
-            if params.get(SPEC_PROPERTY) != want["Parameters"][SPEC_PROPERTY]:
+                fresh: bool | None = True
+            elif have.get("Parameters", {}).get(SPEC_PROPERTY) != want["Parameters"][SPEC_PROPERTY]:
                 if not replace:
                     summary.changed.append(f"{spec.name} ({'; '.join(_differences(want, have))})")
-                    return
+                    return None
                 self._call("delete_table", DatabaseName=db, Name=want["Name"])
                 self._call("create_table", DatabaseName=db, TableInput=want)
                 summary.replaced.append(spec.name)
-            elif _projection(params) != _projection(want["Parameters"]):
+                fresh = True
+            elif _projection(have.get("Parameters", {})) != _projection(want["Parameters"]):
                 self._call("update_table", DatabaseName=db, TableInput=want)
                 summary.replaced.append(spec.name)
+                fresh = False
             else:
                 summary.unchanged.append(spec.name)
+                fresh = False
         except ClientError as exc:
             summary.failed.append(f"{spec.name}: {exc.response.get('Error', {}).get('Message', exc)}")
+            return None
+        existing[want["Name"]] = want
+        return fresh
 
     def registered(self, spec: TableSpec) -> set[tuple[str, ...]]:
         """Return the value tuples of the partitions `spec`'s table has in the catalog."""
@@ -322,17 +340,24 @@ class GlueCatalog:
         partitions: Sequence[Mapping[str, str]],
         *,
         locations: Mapping[tuple[str, ...], str] | None = None,
+        summary: HiveSummary | None = None,
+        fresh: bool = False,
     ) -> HiveSummary:
-        """Register the `partitions` of `spec` that the catalog lacks, 100 per call."""
-        summary = HiveSummary(f"glue partitions {self.glue.database}.{spec.name}", self.target)
-        summary.partitions_mode = True
+        """Register the `partitions` of `spec` that the catalog lacks, 100 per call.
+
+        `fresh`: the table was just created, so none is registered yet (no listing).
+        Counts go to `summary` (a new partitions summary when None), which is returned.
+        """
+        if summary is None:
+            summary = HiveSummary(f"glue partitions {self.glue.database}.{spec.name}", self.target)
+            summary.partitions_mode = True
         wanted = {tuple(str(p[n]) for n in spec.partition_names): p for p in partitions}
-        summary.found = len(wanted)
+        summary.found += len(wanted)
         if not wanted:
             return summary
-        have = self.registered(spec)
+        have = set() if fresh else self.registered(spec)
         missing = [k for k in sorted(wanted) if k not in have]
-        summary.present = len(wanted) - len(missing)
+        summary.present += len(wanted) - len(missing)
         for i in range(0, len(missing), PARTITIONS_PER_CALL):
             batch = [
                 partition_input(
@@ -359,6 +384,14 @@ class GlueCatalog:
                         f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage')}"
                     )
         return summary
+
+    def drop_partitions(self, spec: TableSpec, partitions: Sequence[Mapping[str, str]]) -> None:
+        """Remove `partitions` of `spec` from the catalog (missing ones are no error)."""
+        values = [{"Values": [str(p[n]) for n in spec.partition_names]} for p in partitions]
+        for i in range(0, len(values), DELETES_PER_CALL):
+            self._call("batch_delete_partition", DatabaseName=self.glue.database,
+                       TableName=spec.name.lower(),
+                       PartitionsToDelete=values[i : i + DELETES_PER_CALL])
 
 
 def _projection(params: Mapping[str, str]) -> dict[str, str]:

@@ -80,9 +80,17 @@ def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = Non
     """Create the warehouse's tables (events, access_raw, agg_<job>) and register the
     partitions the root holds for them, then the `extra` tables (e.g. MySQL imports), then
     the user's views of `[hive] views` in dependency order (`warehouse.hive.userviews`),
-    in one session; return the HiveSummary."""
+    in one session; return the HiveSummary. With `[glue]`, tables and partitions go to
+    the Glue catalog and only the views through HiveServer2 (when `[hive]` is set)."""
     store = store_for_config(cfg)
     items = [TableSync(spec, find_partitions(store, spec)) for spec in warehouse_specs(cfg)]
+    if cfg.glue is not None:
+        summary = sync_tables(cfg, [*items, *extra], replace=replace, client=client,
+                              action="hive apply")
+        if cfg.hive is not None and cfg.hive.views:
+            with session(cfg, client) as hive:
+                apply_views(cfg, hive, summary)
+        return summary
     with session(cfg, client) as hive:
         summary = sync_tables(cfg, [*items, *extra], replace=replace, client=hive,
                               action="hive apply")

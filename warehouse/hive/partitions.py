@@ -207,6 +207,46 @@ def _raw_log_folders(
     return sorted(found, key=lambda p: p["dt"]), locations
 
 
+def _in_root(
+    cfg: Config, store: ObjectStore, spec: TableSpec, table: str, days: list[str] | None
+) -> tuple[list[dict[str, str]], dict[tuple[str, ...], str]]:
+    """Return the partitions of `spec` the root holds (for `days`), and their locations
+    where they are not under the table's folder (access_raw's per-day log folders)."""
+    if days is not None and "dt" not in spec.partition_names:
+        raise ConfigError(
+            f"table {table} is partitioned by {', '.join(spec.partition_names)}, not dt: "
+            "use --all"
+        )
+    found = find_partitions(store, spec, days)
+    locations: dict[tuple[str, ...], str] = {}
+    if spec.name == "access_raw" and days is not None and _is_day_folder(cfg.logs.input):
+        found, locations = _raw_log_folders(cfg, days, found)
+    return found, locations
+
+
+def _register_in_glue(
+    cfg: Config, table: str, days: list[str] | None, store: ObjectStore,
+    client: HiveClient | None,
+) -> tuple[HiveSummary, TableSpec, list[dict[str, str]]]:
+    """Register one of the warehouse's own tables' partitions in the Glue catalog (the
+    table is created when missing); raises ConfigError for a table it does not define."""
+    from warehouse.hive.sync import TableSync, sync_tables
+
+    spec = find_spec(cfg, table)
+    if spec is None:
+        raise ConfigError(
+            f"table {table} is not one of the warehouse's tables: with [glue], partitions "
+            "are registered for events, access_raw, agg_<job>, report_<name> and imported "
+            "tables only (`warehouse hive apply` makes them all)"
+        )
+    found, locations = _in_root(cfg, store, spec, table, days)
+    db = cfg.glue.database if cfg.glue else ""
+    summary = sync_tables(cfg, [TableSync(spec, found, locations)], client=client,
+                          action=f"hive partitions {db}.{spec.name}")
+    summary.partitions_mode = True
+    return summary, spec, found
+
+
 def register_partitions(
     cfg: Config,
     table: str,
@@ -227,30 +267,24 @@ def register_partitions(
     days = None if dates is None else sorted({_day(d) for d in dates})
     store = store_for_config(cfg)
     root_uri = warehouse_root_uri(cfg, store)
-    with session(cfg, client) as hive:
-        spec = find_spec(cfg, table)
-        if spec is None:
-            spec = _spec_from_metastore(cfg, hive, table, root_uri)
-        elif hive.execute(render_database(cfg.hive_or_default().database)) and (
-            spec.name.lower() not in table_names(hive, cfg.hive_or_default().database)
-        ):
-            # One of our own tables: create it rather than fail the nightly run.
-            from warehouse.hive.manage import ensure_tables  # manage re-exports this module
+    if cfg.glue is not None:
+        summary, spec, found = _register_in_glue(cfg, table, days, store, client)
+    else:
+        with session(cfg, client) as hive:
+            own = find_spec(cfg, table)
+            spec = own or _spec_from_metastore(cfg, hive, table, root_uri)
+            if own is not None and hive.execute(render_database(cfg.hive_or_default().database)) and (
+                spec.name.lower() not in table_names(hive, cfg.hive_or_default().database)
+            ):
+                # One of our own tables: create it rather than fail the nightly run.
+                from warehouse.hive.manage import ensure_tables  # manage re-exports this module
 
-            created = ensure_tables(cfg, [spec], client=hive)
-            if created.exit_code:
-                created.partitions_mode = True
-                return created
-        if days is not None and "dt" not in spec.partition_names:
-            raise ConfigError(
-                f"table {table} is partitioned by {', '.join(spec.partition_names)}, not dt: "
-                "use --all"
-            )
-        found = find_partitions(store, spec, days)
-        locations: dict[tuple[str, ...], str] = {}
-        if spec.name == "access_raw" and days is not None and _is_day_folder(cfg.logs.input):
-            found, locations = _raw_log_folders(cfg, days, found)
-        summary = add_partitions(cfg, spec, found, locations=locations, client=hive)
+                created = ensure_tables(cfg, [spec], client=hive)
+                if created.exit_code:
+                    created.partitions_mode = True
+                    return created
+            found, locations = _in_root(cfg, store, spec, table, days)
+            summary = add_partitions(cfg, spec, found, locations=locations, client=hive)
     if days is not None:
         have = {p["dt"] for p in found}
         summary.no_data = [d for d in days if d not in have]

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from warehouse.config import Config
 from warehouse.hive.client import HiveClient, connect
+from warehouse.hive.glue import glue_target
 from warehouse.hive.render import location_uri
 from warehouse.storage import ObjectStore, store_for_config
 
@@ -29,7 +30,11 @@ def warehouse_root_uri(cfg: Config, store: ObjectStore | None = None) -> str:
 
 
 def target(cfg: Config) -> str:
-    """Return the configured database, server, tunnel and dialect, for summaries."""
+    """Return the configured database, server, tunnel and dialect, for summaries (the Glue
+    catalog when `[glue]` is set: it holds the tables)."""
     hc = cfg.hive_or_default()
+    if cfg.glue is not None:
+        views = f"; views via HiveServer2 at {hc.host}:{hc.port}" if cfg.hive else ""
+        return glue_target(cfg.glue) + views
     via = f" via [ssh.{hc.tunnel}]" if hc.tunnel else ""
     return f"database {hc.database} at {hc.host}:{hc.port}{via} ({hc.dialect})"

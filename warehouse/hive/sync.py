@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 
@@ -28,6 +28,8 @@ from warehouse.config import Config
 from warehouse.errors import ConfigError, QueryFailed
 from warehouse.hive.client import HiveClient
 from warehouse.hive.ddl import SPEC_PROPERTY, fingerprint, render_table, statements_fingerprint
+from warehouse.hive.glue import GlueCatalog
+from warehouse.hive.glue_metastore import GlueMetastore
 from warehouse.hive.metastore import Described, describe, norm_type, table_names, table_properties
 from warehouse.hive.render import (
     Dialect,
@@ -47,7 +49,7 @@ from warehouse.hive.summary import HiveSummary
 
 VIEWS_PROPERTY = "warehouse.views"  # fingerprint of the table's views, kept on the table
 
-__all__ = ["Metastore", "TableSync", "open_metastore", "sync_tables"]
+__all__ = ["Catalog", "Metastore", "TableSync", "open_metastore", "sync_tables"]
 
 
 @dataclass(frozen=True)
@@ -302,11 +304,28 @@ class Metastore:
         return True
 
 
+Catalog = Metastore | GlueMetastore  # what holds the tables: HiveServer2's metastore or Glue
+
+
 @contextmanager
-def open_metastore(cfg: Config, client: HiveClient | None = None) -> Iterator[Metastore]:
-    """Yield a Metastore over `client`, or over a new session to `[hive]` closed on exit."""
-    with session(cfg, client) as hive:
-        yield Metastore(cfg, hive)
+def open_metastore(cfg: Config, client: HiveClient | None = None) -> Iterator[Catalog]:
+    """Yield the catalog that holds the tables: the Glue Data Catalog when `[glue]` is set
+    (views then go through HiveServer2 when `[hive]` is set too, opened on first use),
+    else a Metastore over `client` or a new `[hive]` session; sessions close on exit."""
+    if cfg.glue is None:
+        with session(cfg, client) as hive:
+            yield Metastore(cfg, hive)
+        return
+    with ExitStack() as stack:
+        views: list[Metastore] = []
+
+        def hive_views() -> Metastore:
+            if not views:
+                views.append(Metastore(cfg, stack.enter_context(session(cfg, client))))
+            return views[0]
+
+        catalog = GlueCatalog(cfg, warehouse_root_uri(cfg))
+        yield GlueMetastore(catalog, hive_views if cfg.hive is not None else None)
 
 
 def sync_tables(

@@ -32,7 +32,7 @@ from warehouse.config import Config
 from warehouse.errors import JobFailed
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.summary import HiveSummary
-from warehouse.hive.sync import Metastore, TableSync, open_metastore
+from warehouse.hive.sync import Catalog, TableSync, open_metastore
 from warehouse.mysql import schema as sch
 from warehouse.mysql.sqoop import TEXT_FORMAT
 from warehouse.mysql.state import TableState, data_prefix, state_key
@@ -266,9 +266,9 @@ class HiveRegistrar:
         self.cfg = cfg
         self._lock = threading.Lock()
         self._stack: ExitStack | None = None
-        self._ms: Metastore | None = None
+        self._ms: Catalog | None = None
 
-    def metastore(self) -> Metastore:
+    def metastore(self) -> Catalog:
         """Return the shared Metastore; raises SourceUnavailable when Hive is down."""
         with self._lock:
             if self._ms is None:

@@ -132,7 +132,7 @@ def run_import(
     store = store or store_for_config(cfg)
     summary = ImportSummary(root=store.uri(""))
     remove_stale_password_files()
-    hive = HiveRegistrar(cfg) if cfg.hive is not None else None
+    hive = HiveRegistrar(cfg) if cfg.has_catalog else None
     try:
         for src in sources:
             summary.tables.extend(

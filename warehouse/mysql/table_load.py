@@ -262,7 +262,7 @@ def _import_table(
     changed = res.load is not None or bool(deleted) or toggled
     if changed:
         res.hive_table = spec.name
-    if cfg.hive is not None and (changed or new_loads):
+    if cfg.has_catalog and (changed or new_loads):
         # nothing changed: only a metastore that lacks the table (new cluster) is updated
         old_deletes = [x for x in (state.deletes_loads if state else []) if x not in new_deletes]
         reg = hive or HiveRegistrar(cfg)

@@ -1,0 +1,82 @@
+"""The Glue Data Catalog behind the same interface as the HiveServer2 `Metastore`.
+
+`warehouse.hive.sync.open_metastore` yields a `GlueMetastore` when `[glue]` is set, so
+`hive apply`, `hive partitions`, `--register`, the importer and `run` write tables and
+partitions to Glue without HiveServer2. Views are not Glue's: with `[hive]` set too (EMR's
+Hive using Glue as its metastore) they go through a HiveServer2 session opened on first
+use, so each object is written once (tables and partitions by Glue, views by Hive);
+without `[hive]` they are listed as not made.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from warehouse.hive.glue import GlueCatalog
+from warehouse.hive.summary import HiveSummary
+
+if TYPE_CHECKING:
+    from warehouse.hive.sync import Metastore, TableSync
+
+__all__ = ["GlueMetastore"]
+
+GLUE_ONLY_VIEW = "a Glue-only catalog holds no Hive views: set [hive] too, or see the README"
+
+
+class GlueMetastore:
+    """Tables and partitions in Glue; views through `hive()` (a HiveServer2 Metastore) or
+    none. Thread-safe like `Metastore` (one call at a time)."""
+
+    def __init__(self, catalog: GlueCatalog, hive: Callable[[], Metastore] | None) -> None:
+        self.catalog = catalog
+        self.database = catalog.glue.database
+        self.lock = threading.RLock()
+        self._hive = hive
+        self._existing: dict[str, dict[str, Any]] | None = None
+
+    def _tables(self) -> dict[str, dict[str, Any]]:
+        if self._existing is None:
+            self.catalog.ensure_database()
+            self._existing = self.catalog.tables()
+        return self._existing
+
+    def tables(self) -> set[str]:
+        """Return the lower-cased names of the catalog's tables (database created if needed)."""
+        with self.lock:
+            return set(self._tables())
+
+    def sync(self, item: TableSync, summary: HiveSummary, *, replace: bool = False) -> bool:
+        """Bring one table, its partitions and views in line; return False if it failed."""
+        from botocore.exceptions import ClientError
+
+        spec = item.spec
+        with self.lock:
+            fresh = self.catalog.ensure_table(spec, summary, self._tables(), replace=replace)
+            if fresh is None:
+                return False
+            try:
+                if item.new is not None and not fresh:
+                    # only this run's partitions; one already there counts as present
+                    self.catalog.add_partitions(spec, item.new, locations=item.locations,
+                                                summary=summary, fresh=True)
+                elif item.partitions is not None:
+                    self.catalog.add_partitions(spec, item.partitions, locations=item.locations,
+                                                summary=summary, fresh=fresh)
+                if item.drop and not fresh:
+                    self.catalog.drop_partitions(spec, item.drop)
+            except ClientError as exc:
+                summary.failed.append(f"{spec.name} partitions: {exc}")
+                return False
+        ok = True
+        for name, select in item.views:
+            ok = self.view(name, select, summary) and ok
+        return ok
+
+    def view(self, name: str, select_sql: str, summary: HiveSummary) -> bool:
+        """Create or replace view `name` through HiveServer2, or list it as not made."""
+        if self._hive is None:
+            summary.skipped.append(f"{name} ({GLUE_ONLY_VIEW})")
+            return True
+        return self._hive().view(name, select_sql, summary)
