@@ -683,10 +683,36 @@ def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
     return cfg
 
 
+# names that hold a secret: never on the crontab line (it is /usr/bin/env's argv, shown by
+# `crontab -l` and ps); a name ending in _FILE holds a path to one and is allowed
+_SECRET_NAME_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY", re.IGNORECASE)
+
+
+def cron_environment_problems(cfg: Config) -> list[str]:
+    """Return a problem for each `[cron] environment` variable that holds a secret: one a
+    `password_env` names, or one whose name looks like a secret (PASSWORD, SECRET, ...)."""
+    named = {s.password_env for s in cfg.mysql.values() if s.password_env}
+    if cfg.hive is not None and cfg.hive.password_env:
+        named.add(cfg.hive.password_env)
+    problems = []
+    for key in sorted(cfg.cron.environment):
+        secret = key in named or (
+            _SECRET_NAME_RE.search(key) is not None and not key.upper().endswith("_FILE")
+        )
+        if secret:
+            problems.append(
+                f"[cron] environment {key} looks like a secret, and its value would be on the "
+                "crontab line (visible in `crontab -l` and ps): remove it and use password_file "
+                "(or export it from a private file the crontab sources)"
+            )
+    return problems
+
+
 def _command_problems(cfg: Config) -> list[str]:
     from warehouse.events import format_problems  # the log-format engine, only when asked
 
     problems = format_problems(cfg.logs.format, cfg.logs.ip, cfg.logs.user)
+    problems.extend(cron_environment_problems(cfg))
     for key, value in (
         ("[logs] patterns", cfg.logs.patterns),
         ("[aggregate] mrjob_conf", cfg.aggregate.mrjob_conf),
@@ -733,5 +759,8 @@ def describe(cfg: Config) -> str:
         for f in dataclasses.fields(obj):
             if f.name == "name":
                 continue
-            lines.append(f"{f.name} = {getattr(obj, f.name)!r}")
+            value = getattr(obj, f.name)
+            if obj is cfg.cron and f.name == "environment":
+                value = {k: "***" for k in value}  # values may be secrets: names only
+            lines.append(f"{f.name} = {value!r}")
     return "\n".join(lines)
