@@ -367,10 +367,12 @@ def config() -> None:
 @pass_state
 def config_check(state: _State) -> None:
     """Validate the configuration, report every problem, print the active values."""
-    from warehouse.config import check, describe
+    from warehouse.config import check, describe, warnings
 
     cfg = check(state.config_file, root=state.root)
     click.echo(describe(cfg))
+    for warning in warnings(cfg):
+        click.echo(f"warning: {warning}", err=True)
     hc = cfg.hive
     if hc is not None and hc.views:
         from warehouse.hive.userviews import load_views, ordered

@@ -576,7 +576,7 @@ def _glue_problems(glue: GlueConfig) -> list[str]:
 def validate(cfg: Config) -> list[str]:
     """Return the cross-field problems of a config (empty when it is consistent)."""
     problems: list[str] = []
-    if not (cfg.root.startswith("s3://") or "://" not in cfg.root):
+    if not (re.match(r"s3://[^/]+", cfg.root) or "://" not in cfg.root):
         problems.append(f"[warehouse] root {cfg.root!r} must be a local path or s3://bucket/prefix")
     if not 0.0 <= cfg.logs.max_reject_ratio <= 1.0:
         problems.append("[logs] max_reject_ratio must be between 0 and 1")
@@ -713,6 +713,13 @@ def _command_problems(cfg: Config) -> list[str]:
 
     problems = format_problems(cfg.logs.format, cfg.logs.ip, cfg.logs.user)
     problems.extend(cron_environment_problems(cfg))
+    if cfg.logs.runner in RUNNERS:
+        from warehouse.parserunner import check_runner  # what `parse` refuses at run time
+
+        try:
+            check_runner(cfg, cfg.logs.runner, stdin=False)
+        except ConfigError as exc:
+            problems.append(f"[logs] runner {cfg.logs.runner}: {exc}")
     for key, value in (
         ("[logs] patterns", cfg.logs.patterns),
         ("[aggregate] mrjob_conf", cfg.aggregate.mrjob_conf),
@@ -730,6 +737,19 @@ def _command_problems(cfg: Config) -> list[str]:
     return problems
 
 
+def warnings(cfg: Config) -> list[str]:
+    """Return what `config check` warns about without failing: settings that work but do
+    less than one might expect."""
+    found = []
+    if cfg.glue is not None and cfg.hive is None:
+        found.append(
+            "[glue] without [hive]: tables and partitions go to Glue, but the _latest views "
+            "and [hive] views are not made (Glue holds a view only as an engine writes it); "
+            "add [hive] to make them"
+        )
+    return found
+
+
 def _release_at_least(label: str, version: tuple[int, int]) -> bool:
     m = re.match(r"^emr-(\d+)\.(\d+)", label)
     if m is None:
@@ -745,6 +765,7 @@ def describe(cfg: Config) -> str:
         ("s3", cfg.s3),
         ("logs", cfg.logs),
         ("hive", cfg.hive),
+        ("glue", cfg.glue),
         ("aggregate", cfg.aggregate),
         ("cron", cfg.cron),
         ("emr", cfg.emr),
