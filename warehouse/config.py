@@ -82,6 +82,9 @@ class HiveConfig:
         120.0, "bound of every call to HiveServer2 (a hung server fails after it)"
     )
     connect_attempts: int = _opt(2, "tries to open a session before giving up (exit 3)")
+    query_timeout_seconds: float = _opt(
+        14400.0, "a statement still running after this is cancelled and fails (exit 5)"
+    )
     views: str | None = _opt(
         None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
     )
@@ -584,7 +587,10 @@ def validate(cfg: Config) -> list[str]:
         problems.append("[logs] workers must be at least 1")
     bounds = [("s3", cfg.s3), ("emr", cfg.emr), ("hive", cfg.hive)]
     for name, sec in bounds:
-        for key in ("connect_timeout_seconds", "read_timeout_seconds", "timeout_seconds"):
+        for key in (
+            "connect_timeout_seconds", "read_timeout_seconds", "timeout_seconds",
+            "query_timeout_seconds",
+        ):
             if sec is not None and getattr(sec, key, 1.0) <= 0:
                 problems.append(f"[{name}] {key} must be more than 0")
         for key in ("max_attempts", "connect_attempts"):
