@@ -452,6 +452,53 @@ def test_empty_load_folders_of_earlier_failed_runs_are_removed(tmp_path, sshd, m
     assert sorted(p.name for p in table.iterdir()) == [f"load={x}" for x in state["loads"]]
 
 
+def test_lost_state_keeps_old_loads_until_an_import_succeeds(tmp_path, sshd, mariadb, nasty_db):
+    """With the state file lost, a failing export must not have swept the existing load
+    folders first (the table would be empty); the next successful import removes them."""
+    cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"])
+    root = Path(cfg.root)
+    toml = tmp_path / "warehouse.toml"
+    toml.write_text(
+        f"""
+[warehouse]
+root = "{root}"
+[ssh.bastion]
+host = "127.0.0.1"
+port = {sshd.port}
+user = "{sshd.user}"
+key_file = "{sshd.key_file}"
+known_hosts = "{sshd.known_hosts}"
+[mysql.src]
+host = "127.0.0.1"
+port = {mariadb.port}
+user = "{USER}"
+password_file = "{tmp_path / 'db.pass'}"
+tunnel = "bastion"
+databases = ["{nasty_db}"]
+exclude = ["*_tmp"]
+sqoop_bin = "{tmp_path / 'no-such-sqoop'}"
+"""
+    )
+    runner = CliRunner()
+    table = f"src.{nasty_db}.nasty"
+    first = runner.invoke(cli, ["--config", str(toml), "import", table])
+    assert first.exit_code == 0, first.output
+    folder = root / "mysql/src" / nasty_db / "nasty"
+    before = sorted(str(p.relative_to(root)) for p in folder.rglob("*"))
+    assert any(p.endswith(".json.gz") for p in before), before
+    (root / state_key("src", nasty_db, "nasty")).unlink()  # the state file is lost
+    failed = runner.invoke(cli, ["--config", str(toml), "import", table, "--engine", "sqoop"])
+    assert failed.exit_code == 5, failed.output
+    assert "Sqoop exists only on EMR releases up to 7.4" in failed.output
+    assert sorted(str(p.relative_to(root)) for p in folder.rglob("*")) == before
+    assert len(_read_rows(root, "src", nasty_db, "nasty")) == len(NASTY_ROWS)
+    again = runner.invoke(cli, ["--config", str(toml), "import", table])
+    assert again.exit_code == 0, again.output
+    state = _state(root, "src", nasty_db, "nasty")
+    assert sorted(p.name for p in folder.iterdir()) == [f"load={state['loads'][0]}"]
+    assert len(_read_rows(root, "src", nasty_db, "nasty")) == len(NASTY_ROWS)
+
+
 def test_split_workers_read_key_ranges_in_parallel(tmp_path, sshd, mariadb):
     db = mariadb.create_database("splitdb")
     mariadb.execute("CREATE TABLE s (id INT PRIMARY KEY, v VARCHAR(20))", database=db)

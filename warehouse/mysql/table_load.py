@@ -205,8 +205,6 @@ def _import_table(
             )
     known = state.loads if state else []
     base = data_prefix(src.name, p.database, p.table)
-    _remove_orphans(store, base, known)
-    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads if state else [])
     known_deletes = list(state.deletes_loads) if (state and incremental) else []
     stamp = _load_stamp(known)
     prefix = f"{base}/load={stamp}"
@@ -293,6 +291,10 @@ def _import_table(
         **bounds.saved,
     )
     save_state(store, src.name, p.database, p.table, new_state)
+    # only now, after a load succeeded: with a lost state file, sweeping first would empty
+    # the table if the export then failed
+    _remove_orphans(store, base, new_loads)
+    _remove_orphans(store, f"{base}/_deletes", new_state.deletes_loads)
     for old in known:
         if old not in new_loads:
             _delete_prefix(store, f"{base}/load={old}")
@@ -431,8 +433,10 @@ def _clean_failed_load(store: ObjectStore, src: str, p: Planned) -> None:
     """After a failed import: remove what the failed load wrote (the state is unchanged)."""
     try:
         state = load_state(store, src, p.database, p.table)
-        _remove_orphans(store, data_prefix(src, p.database, p.table),
-                        state.loads if state else [])
+        if state is None:  # no record of the older loads: keep them all until one succeeds
+            log.info("%s.%s.%s has no state; its load folders are kept", src, p.database, p.table)
+            return
+        _remove_orphans(store, data_prefix(src, p.database, p.table), state.loads)
     except Exception as exc:  # the next run tries again
         log.warning("could not clean the failed load of %s.%s.%s: %s",
                     src, p.database, p.table, exc)
