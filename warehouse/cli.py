@@ -368,7 +368,8 @@ def config() -> None:
 @pass_state
 def config_check(state: _State) -> None:
     """Validate the configuration, report every problem, print the active values."""
-    from warehouse.config import check, describe
+    from warehouse.config import describe
+    from warehouse.configcheck import check
 
     cfg = check(state.config_file, root=state.root)
     click.echo(describe(cfg))

@@ -278,9 +278,9 @@ def register_partitions(
                 spec.name.lower() not in table_names(hive, cfg.hive_or_default().database)
             ):
                 # One of our own tables: create it rather than fail the nightly run.
-                from warehouse.hive.manage import ensure_tables  # manage re-exports this module
+                from warehouse.hive.sync import TableSync, sync_tables
 
-                created = ensure_tables(cfg, [spec], client=hive)
+                created = sync_tables(cfg, [TableSync(spec)], client=hive)
                 if created.exit_code:
                     created.partitions_mode = True
                     return created
