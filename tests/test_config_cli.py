@@ -177,3 +177,15 @@ def test_combined_exit_code() -> None:
     assert combined_exit_code([5, 3]) == 3
     assert combined_exit_code([5, 4, 2]) == 2
     assert combined_exit_code([5, 5]) == 5
+
+
+def test_verbose_after_the_subcommand(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "warehouse.cli", "cron", "show", "--root", str(tmp_path)]
+    quiet = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    loud = subprocess.run([*argv, "-v"], capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == loud.returncode == 0, loud.stderr
+    assert "INFO" not in quiet.stderr
+    assert f"INFO warehouse: config: (embedded defaults); root: {tmp_path}" in loud.stderr
