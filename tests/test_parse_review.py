@@ -170,3 +170,33 @@ def test_an_empty_crlf_line_at_a_range_boundary_is_counted(tmp_path: Path) -> No
     assert summary.lines == len(body) == len(events) + len(rejects)
     assert sorted(r["lineno"] for r in rejects) == [2, 32]
     assert {r["reason"] for r in rejects} == {"empty line"}
+
+
+def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path) -> None:
+    from tests.test_pipeline import DAY1, base_config, write_day_logs
+    from warehouse.pipeline import read_record, run_nightly
+    from warehouse.storage import LocalStore
+
+    write_day_logs(tmp_path / "logs", [DAY1])  # from 23:00 UTC the day before
+    cfg = config_from_dict(base_config(tmp_path))
+    root = tmp_path / "root"
+    first = run_nightly(cfg, [DAY1])
+    assert first.exit_code == 0, first.line()
+    before = "2015-05-17"
+    agg = "aggregates/daily_actions/dt=" + before
+    assert stored(root, agg) and stored(root, "events/dt=" + before)
+
+    # the day's log is rewritten without the previous day's lines (as many lines: the
+    # 2015-05-18 ones repeated), and the day is run again
+    path = tmp_path / "logs" / "2015" / "05" / "18" / "access.log.gz"
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    kept = [x for x in lines if b"/May/2015:23:" not in x or b"18/May" in x]
+    assert len(kept) < len(lines)
+    path.write_bytes(gzip.compress(b"".join((kept * 2)[: len(lines)])))
+    again = run_nightly(cfg, [DAY1], force=True)
+    assert again.exit_code == 0, again.line()
+    rec = read_record(LocalStore(root), DAY1, "parse")
+    assert rec is not None and rec["partitions"] == [before, "2015-05-18"]
+    assert not stored(root, "events/dt=" + before)
+    assert stored(root, agg) == []  # rewritten empty, not the stale counts
+    assert stored(root, "aggregates/daily_actions/dt=2015-05-18")
