@@ -32,15 +32,16 @@ import re
 import socket
 import string
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from warehouse.config import Config
 from warehouse.errors import (
     EXIT_INPUT_MISSING,
     ConfigError,
     SourceUnavailable,
+    Summary,
     WarehouseError,
     combined_exit_code,
 )
@@ -64,12 +65,18 @@ from warehouse.runsummary import (
 )
 from warehouse.storage import ObjectStore, store_for_config
 
+if TYPE_CHECKING:
+    from warehouse.hive.summary import HiveSummary
+
 log = logging.getLogger(__name__)
 
 _FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 
 # ---------------------------------------------------------------------------------------
 # stage outcomes
+
+
+S = TypeVar("S", bound=Summary)
 
 
 class _StageFailed(WarehouseError):
@@ -80,11 +87,10 @@ class _StageFailed(WarehouseError):
         self.exit_code = exit_code
 
 
-def _check(summary: Any) -> Any:
+def _check(summary: S) -> S:
     """Return `summary`, or raise _StageFailed when its exit code is not 0."""
-    code = int(getattr(summary, "exit_code", 0))
-    if code:
-        raise _StageFailed(summary.line(), code)
+    if summary.exit_code:
+        raise _StageFailed(summary.line(), summary.exit_code)
     return summary
 
 
@@ -178,7 +184,7 @@ class _Night:
         self._host = socket.gethostname()
         self._catalog_down: SourceUnavailable | None = None
 
-    def _hive(self, call: Any, *args: Any) -> Any:
+    def _hive(self, call: Callable[..., S], *args: Any) -> S:
         """Return `call(cfg, *args)` (a catalog flow); once the catalog (HiveServer2 or
         Glue) failed to answer in this run, fail at once instead of waiting for its
         timeouts again: the error, naming the catalog, is repeated."""
@@ -194,7 +200,7 @@ class _Night:
             self._catalog_down = err
             raise
 
-    def _register(self, table: str, partitions: list[Any]) -> Any:
+    def _register(self, table: str, partitions: list[Any]) -> HiveSummary:
         """Register partitions in the catalog (see `_hive`)."""
         from warehouse.hive.partitions import register_partitions
 
@@ -251,7 +257,7 @@ class _Night:
 
     def _end(
         self, day: dt.date, rec: dict[str, Any], *, error: str | None = None, code: int = 0,
-        summary: Any = None, detail: str = "",
+        summary: Summary | None = None, detail: str = "",
     ) -> None:
         rec["ended"] = utc_now()
         rec["seconds"] = round(time.monotonic() - rec["_t0"], 3)
