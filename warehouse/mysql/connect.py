@@ -7,14 +7,15 @@
   speed and over twice PyMySQL's (bench/results_import.md).
 - `pymysql` (pure Python): the slowest, always importable.
 `auto` picks the first of these that is installed (mysql-connector only with its C
-extension). mysql-connector-python is pinned below 26: 26.x wheels need OpenSSL 3.2 on
+extension); `resolve_driver` returns it as a `Driver`, which opens sessions and
+streaming cursors and names the driver's exception classes. mysql-connector-python is pinned below 26: 26.x wheels need OpenSSL 3.2 on
 the system (Debian 12 and Amazon Linux 2023 have 3.0) and fall back to pure Python.
 
 All drivers return the same row tuples: integers as int, FLOAT/DOUBLE as float,
 DECIMAL/DATE/DATETIME/TIMESTAMP/TIME as the server's text (str), character columns as
 str, binary columns as bytes, BIT as bytes (mysql-connector: int). mysql-connector's C
 layer would turn those texts into Decimal/datetime objects (a zero date into None), so
-for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `casts_text()`.
+for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `Driver.casts_text`.
 `text_bytes=True` returns character columns as bytes too (the engine then decodes them
 with backslashreplace): the fallback when a column holds bytes that are not valid UTF-8.
 
