@@ -37,11 +37,11 @@ import orjson
 
 from warehouse.config import RUNNERS, Config
 from warehouse.errors import (
-    EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_INPUT_MISSING,
     EXIT_OK,
     EXIT_UNAVAILABLE,
+    ConfigError,
     SourceUnavailable,
     WarehouseError,
 )
@@ -343,25 +343,20 @@ def run_aggregate(
 ) -> AggregateSummary:
     """Run `job` for `dates` on `runner` and replace their output partitions.
 
-    Returns an AggregateSummary whose exit_code is 2 for an unknown job or runner, 4 when
-    no input partition exists for any date, 5 when the job failed (nothing is written).
-    `extra_args` go to mrjob as they are (e.g. --jobconf for Spark, --emr-endpoint).
+    Raises ConfigError for an unknown job or runner or a runner set up wrongly (nothing
+    runs). Returns an AggregateSummary whose exit_code is 4 when no input partition exists
+    for any date, 3 when the store or scratch space fails, 5 when the job failed (nothing
+    is written). `extra_args` go to mrjob as they are (e.g. --jobconf, --emr-endpoint).
     """
     started = time.monotonic()
-    summary = AggregateSummary(job=job, runner=runner, dates=sorted(dates))
     if job not in JOB_CLASSES:
-        summary.error = f"unknown job {job!r}; known: {', '.join(sorted(JOB_CLASSES))}"
-        summary.exit_code = EXIT_CONFIG
-        return summary
+        raise ConfigError(f"unknown job {job!r}; known: {', '.join(sorted(JOB_CLASSES))}")
     if runner not in RUNNERS:
-        summary.error = f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}"
-        summary.exit_code = EXIT_CONFIG
-        return summary
+        raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
     problem = _conf_problem(cfg, runner)
     if problem:
-        summary.error = problem
-        summary.exit_code = EXIT_CONFIG
-        return summary
+        raise ConfigError(problem)
+    summary = AggregateSummary(job=job, runner=runner, dates=sorted(dates))
     store = store or store_for_config(cfg)
     summary.output = store.uri(f"aggregates/{job}/")
     wanted = {d.isoformat() for d in dates}
