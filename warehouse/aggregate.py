@@ -112,6 +112,7 @@ class AggregateSummary:
     events: int = 0
     malformed: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    emptied: list[str] = field(default_factory=list)  # missing dates whose old output went
     dropped: int = 0
     counters_read: bool = True
     seconds: float = 0.0
@@ -139,6 +140,8 @@ class AggregateSummary:
             parts.append(f"{self.dropped} records of neighbouring dates not written")
         if self.missing:
             parts.append("no input for " + ", ".join(self.missing))
+        if self.emptied:
+            parts.append("earlier output emptied for " + ", ".join(self.emptied))
         return f"{head}: " + "; ".join(parts) + f" -> {self.output} in {self.seconds:.1f}s"
 
 
@@ -403,6 +406,7 @@ def _run(
             keys += found
     summary.missing = sorted(wanted - present)
     if not wanted & present:
+        _empty_stale(store, job, summary)
         summary.error = (
             f"no event partitions under {store.uri('events/')} for {_span(dates)}; "
             "run `warehouse parse` for those dates first"
@@ -457,8 +461,23 @@ def _run(
         write_partition(store, job, out_day, records)
         summary.partitions.add(out_day)
         summary.records += len(records)
+    _empty_stale(store, job, summary)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _empty_stale(store: ObjectStore, job: str, summary: AggregateSummary) -> None:
+    """Rewrite as empty the earlier output of requested dates that have no events left.
+
+    A re-parse can remove a date's last events; its old aggregate would count events that
+    no longer exist. The partition keeps existing (its metastore entry stays valid), with
+    one empty part; dates that never had output get none."""
+    for day in summary.missing:
+        if any(True for _ in store.list(output_prefix(job, day))):
+            log.info("%s has no events left: emptying its %s aggregate", day, job)
+            write_partition(store, job, day, [])
+            summary.partitions.add(day)
+            summary.emptied.append(day)
 
 
 def write_partition(store: ObjectStore, job: str, day: str, records: list[dict[str, Any]]) -> str:

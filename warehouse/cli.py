@@ -240,6 +240,10 @@ def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], o
     "-r", "--runner", type=click.Choice(RUNNERS),
     help="run as a map-only mrjob job on this runner (default: [logs] runner, else in process)",
 )
+@click.option(
+    "--replace", is_flag=True,
+    help="publish inputs that now have fewer lines than their last run (else exit 5)",
+)
 @pass_state
 def parse(
     state: _State,
@@ -250,6 +254,7 @@ def parse(
     source_name: str | None,
     register: bool,
     runner: str | None,
+    replace: bool,
 ) -> None:
     """Parse access logs into behaviour events under ROOT/events/dt=YYYY-MM-DD/."""
     from warehouse.parse import parse_logs
@@ -264,6 +269,7 @@ def parse(
         source_name=source_name,
         progress=sys.stderr.isatty(),
         runner=runner,
+        replace=replace,
     )
     click.echo(summary.line())
     if register and summary.partitions:
