@@ -17,16 +17,15 @@ from warehouse.logs import (
     Classifier,
     Fields,
     LogFormat,
-    compile_format,
     split_request,
     status_index,
 )
 from warehouse.logs import directives as d
+from warehouse.logs.configured import field_for
+from warehouse.schema import EVENT_KEYS
 
-EVENT_KEYS = (
-    "ts", "ip", "vhost", "user", "method", "path", "query", "protocol", "status", "bytes",
-    "referer", "user_agent", "duration_ms", "slug", "params",
-)  # fmt: skip
+# the builder's local variable of each event key whose variable has another name
+_VARIABLE = {"ip": "addr", "bytes": "nbytes", "user_agent": "ua", "duration_ms": "duration"}
 
 Event = dict[str, Any]
 # the classified fields of a line -> its event
@@ -58,42 +57,6 @@ class NoPatterns:
     def resolve(self, path: str) -> tuple[str | None, dict[str, str]]:
         """Return (None, {}): nothing to match against."""
         return None, {}
-
-
-def field_for(directive: str, fmt: LogFormat, what: str, default: str) -> int:
-    """Return the group index of a configured field (`%u`, `%{X}C`, ...); -1 when absent.
-
-    Raises ConfigError when a non-default field is configured but the format lacks it.
-    """
-    try:
-        name = compile_format(directive).names[0]
-    except ConfigError:
-        raise ConfigError(f"[logs] {what} = {directive!r} is not a log format field") from None
-    if fmt.has(name):
-        return fmt.index[name]
-    if directive != default:
-        raise ConfigError(
-            f"[logs] {what} = {directive!r} but the log format {fmt.source!r} has no such "
-            f"field; add it to the format or change [logs] {what}"
-        )
-    return -1
-
-
-def format_problems(fmt_text: str, ip: str = "%h", user: str = "%u") -> list[str]:
-    """Return what makes a log format unusable for events (with [logs] ip/user); [] if fine."""
-    try:
-        fmt = compile_format(fmt_text)
-    except ConfigError as exc:
-        return [f"[logs] format: {exc}"]
-    problems: list[str] = []
-    if fmt.time_variant is None:
-        problems.append(f"log format {fmt.source!r} has no time field (%t or $time_local)")
-    for what, directive, default in (("ip", ip, "%h"), ("user", user, "%u")):
-        try:
-            field_for(directive, fmt, what, default)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return problems
 
 
 def _index(fmt: LogFormat, *names: str) -> int:
@@ -205,12 +168,10 @@ def _builder(
         emit("    duration = None")
     for var, i in (("vhost", i_vhost), ("user", i_user), ("referer", i_ref), ("ua", i_ua)):
         emit(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
-    emit(
-        "    return {'ts': ts, 'ip': addr, 'vhost': vhost, 'user': user, 'method': method, "
-        "'path': path, 'query': query, 'protocol': protocol, 'status': status, "
-        "'bytes': nbytes, 'referer': referer, 'user_agent': ua, 'duration_ms': duration, "
-        "'slug': slug, 'params': params}"
-    )
+    # the event: every key of warehouse.schema.EVENT_COLUMNS, in order; a new column
+    # needs a variable of its name (or an entry in _VARIABLE) set above
+    items = ", ".join(f"{key!r}: {_VARIABLE.get(key, key)}" for key in EVENT_KEYS)
+    emit(f"    return {{{items}}}")
     namespace: dict[str, Any] = {
         "split_request": split_request,
         "KNOWN": _KNOWN_METHODS,
