@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.errors import ConfigError
-from warehouse.schema import GAP_MINUTES, JOB_NAMES, RUNNERS, TOP_N, job_default
+from warehouse.schema import GAP_MINUTES, JOB_ARG_KEYS, JOB_NAMES, RUNNERS, TOP_N, job_default
 
 DEFAULT_ROOT = "./warehouse-data"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
@@ -611,8 +611,8 @@ def validate(cfg: Config) -> list[str]:
         problems.append(f"[logs] runner {cfg.logs.runner!r} is not a mrjob runner")
     if cfg.aggregate.runner not in RUNNERS:
         problems.append(f"[aggregate] runner {cfg.aggregate.runner!r} is not a mrjob runner")
-    if cfg.aggregate.session_gap_minutes < 1 or cfg.aggregate.top_n < 1:
-        problems.append("[aggregate] session_gap_minutes and top_n must be at least 1")
+    if any(getattr(cfg.aggregate, key) < 1 for key in JOB_ARG_KEYS):
+        problems.append(f"[aggregate] {' and '.join(JOB_ARG_KEYS)} must be at least 1")
     if cfg.cron.catchup_days < 1 or cfg.cron.keep_log_days < 1:
         problems.append("[cron] catchup_days and keep_log_days must be at least 1")
     if len(cfg.cron.schedule.split()) != 5:

@@ -160,6 +160,10 @@ JOBS: dict[str, JobSpec] = {
     )
 }
 JOB_NAMES: tuple[str, ...] = tuple(JOBS)
+# the [aggregate] keys that feed job options (integers >= 1), in first-use order
+JOB_ARG_KEYS: tuple[str, ...] = tuple(
+    dict.fromkeys(arg.config_key for spec in JOBS.values() for arg in spec.args)
+)
 
 # mrjob runners of `warehouse parse -r` and `warehouse aggregate -r`
 RUNNERS: tuple[str, ...] = ("inline", "local", "spark", "hadoop", "emr")
