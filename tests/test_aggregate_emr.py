@@ -50,10 +50,15 @@ class FakeCluster:
         self.errors: list[str] = []
         self.cluster_id = ""
         self.uploads: dict[str, bytes] = {}  # what S3 held when the step started
+        self._before: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self) -> FakeCluster:
+        from moto.emr.models import emr_backends
+
+        # the moto server is shared by the session: other tests' clusters are not ours
+        self._before = set(emr_backends[ACCOUNT][REGION].clusters)
         self._thread.start()
         return self
 
@@ -66,7 +71,9 @@ class FakeCluster:
 
         while not self._stop.wait(0.05):
             backend = emr_backends[ACCOUNT][REGION]
-            for cluster in list(backend.clusters.values()):
+            for cid, cluster in list(backend.clusters.items()):
+                if cid in self._before:
+                    continue
                 steps = list(cluster.steps)  # mrjob submits one step after the other
                 for step in steps:
                     if step.state in ("PENDING", "RUNNING"):

@@ -11,6 +11,7 @@ from tests.fixtures._util import shared_path
 from warehouse.errors import ConfigError
 from warehouse.events import EVENT_KEYS, event_builder, make_event
 from warehouse.logs import BAD_STATUS, BAD_TIME, NO_MATCH, compile_format
+from warehouse.patternfile import load_resolver
 from warehouse.schema import EVENT_COLUMNS
 from warehouse.urls.resolver import Resolver
 
@@ -32,7 +33,7 @@ def resolver(tmp_path_factory: pytest.TempPathFactory) -> Resolver:
             ]
         )
     )
-    return Resolver.from_file(str(p))
+    return load_resolver(str(p))
 
 
 def test_combined_line_to_event(resolver: Resolver) -> None:

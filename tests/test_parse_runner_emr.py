@@ -46,10 +46,15 @@ class FakeNodes:
         self.errors: list[str] = []
         self.uploads: dict[str, bytes] = {}
         self.cluster_id = ""
+        self._before: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self) -> FakeNodes:
+        from moto.emr.models import emr_backends
+
+        # the moto server is shared by the session: other tests' clusters are not ours
+        self._before = set(emr_backends[ACCOUNT][REGION].clusters)
         self._thread.start()
         return self
 
@@ -61,7 +66,9 @@ class FakeNodes:
         from moto.emr.models import emr_backends
 
         while not self._stop.wait(0.05):
-            for cluster in list(emr_backends[ACCOUNT][REGION].clusters.values()):
+            for cid, cluster in list(emr_backends[ACCOUNT][REGION].clusters.items()):
+                if cid in self._before:
+                    continue
                 for step in list(cluster.steps):
                     if step.state not in ("PENDING", "RUNNING"):
                         continue

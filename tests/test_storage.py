@@ -15,6 +15,7 @@ from warehouse.storage import (
     LocalStore,
     ObjectStore,
     S3Store,
+    is_remote,
     open_gzip_write,
     open_maybe_gzip,
     open_store,
@@ -118,6 +119,25 @@ def test_open_store_picks_implementation(tmp_path: Any) -> None:
     assert isinstance(open_store(str(tmp_path)), LocalStore)
     assert isinstance(open_store("s3://bucket/prefix"), S3Store)
     assert open_store("s3://bucket/prefix/").uri("a/b") == "s3://bucket/prefix/a/b"
+
+
+@pytest.mark.parametrize(
+    ("uri", "remote"),
+    [
+        ("s3://bucket/prefix", True),
+        ("s3://bucket", True),
+        ("/var/data/wh", False),
+        ("relative/wh", False),
+        ("file:///var/data/wh", False),
+        ("", False),  # stdin's InputSource has no root
+    ],
+)
+def test_store_says_whether_it_is_remote(uri: str, remote: bool, tmp_path: Path) -> None:
+    # the store and `is_remote` (for a URI with no store open yet) agree: callers branch on
+    # these, never on the URI's scheme
+    assert is_remote(uri) is remote
+    if uri:
+        assert open_store(uri).remote is remote
 
 
 def test_local_read_is_streaming(tmp_path: Any) -> None:

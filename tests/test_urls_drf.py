@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests._urls_oracle import corpus, django_in_subprocess, dump_in_subprocess, project, same
-from warehouse.urls.resolver import Resolver
+from warehouse.patternfile import load_resolver
 
 SETTINGS = """
 INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth', 'rest_framework']
@@ -135,7 +135,7 @@ def test_drf_routers_and_format_suffixes_agree_with_django(tmp_path: Path) -> No
     assert by_name["v2:ticket-detail"]["convert"]["pk"] == "int"
     assert "extra" not in by_name["profile"]  # its extra kwarg names no capture
 
-    r = Resolver.from_file(str(dump))
+    r = load_resolver(str(dump))
     assert r.resolve("/v2/.json/") == ("v2:api-root", {"format": "json"})
     assert r.resolve("/v2/items/5/publish.json") == (
         "v2:item-publish",

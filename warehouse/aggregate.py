@@ -228,7 +228,7 @@ def _staged_inputs(
     gets links with plain names, because mrjob percent-encodes the `=` of dt=D into a
     file:// URI that Hadoop's file system then cannot find.
     """
-    remote = store.uri("").startswith("s3://")
+    remote = store.remote
     if runner in CLUSTER_RUNNERS or (not remote and runner != "spark"):
         yield [store.uri(k) for k in keys]
         return

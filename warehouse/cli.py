@@ -150,7 +150,8 @@ def urls() -> None:
 @click.option("-o", "--output", metavar="FILE", help="write here instead of stdout")
 def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], output: str | None) -> None:
     """Write the URL patterns of a Django project as JSON, in resolution order."""
-    from warehouse.urls.dump import dump_patterns, write_patterns
+    from warehouse.patternfile import write_patterns
+    from warehouse.urls.dump import dump_patterns
 
     patterns = dump_patterns(urlconf, settings=settings, pythonpath=list(pythonpath))
     write_patterns(patterns, output)
@@ -368,7 +369,8 @@ def config() -> None:
 @pass_state
 def config_check(state: _State) -> None:
     """Validate the configuration, report every problem, print the active values."""
-    from warehouse.config import check, describe
+    from warehouse.config import describe
+    from warehouse.configcheck import check
 
     cfg = check(state.config_file, root=state.root)
     click.echo(describe(cfg))

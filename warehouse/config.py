@@ -665,44 +665,6 @@ def validate(cfg: Config) -> list[str]:
     return problems
 
 
-def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
-    """Load the configuration and check everything at once; raises ConfigError listing
-    every problem (keys, types, cross-field rules, and what commands would refuse later).
-
-    Beyond loading, this compiles `[logs] format` with `ip`/`user`, requires the
-    `patterns` and `mrjob_conf` files, and requires the password variables
-    (`password_env`) to be set, so a config that `parse`, `aggregate`, `import` or the
-    EMR launch would refuse fails here, in one pass.
-    """
-    file, data = _read_file(path)
-    cfg, problems = _config_and_problems(data, path=file, root=root)
-    problems.extend(_command_problems(cfg))
-    if problems:
-        raise ConfigError(_join(cfg.path, problems))
-    return cfg
-
-
-def _command_problems(cfg: Config) -> list[str]:
-    from warehouse.logs.configured import format_problems  # the log-format engine, when asked
-
-    problems = format_problems(cfg.logs.format, cfg.logs.ip, cfg.logs.user)
-    for key, value in (
-        ("[logs] patterns", cfg.logs.patterns),
-        ("[aggregate] mrjob_conf", cfg.aggregate.mrjob_conf),
-    ):
-        if value and "://" not in value and not os.path.isfile(value):
-            problems.append(f"{key} file {value} does not exist")
-    envs = [(f"[mysql.{s.name}]", s.password_env) for s in cfg.mysql.values()]
-    if cfg.hive is not None and cfg.hive.auth in ("LDAP", "CUSTOM"):
-        if not cfg.hive.password_env:
-            problems.append(f"[hive] auth {cfg.hive.auth} needs password_env")
-        envs.append(("[hive]", cfg.hive.password_env))
-    for where, var in envs:
-        if var and os.environ.get(var) is None:
-            problems.append(f"{where} password_env: ${var} is not set in this environment")
-    return problems
-
-
 def _release_at_least(label: str, version: tuple[int, int]) -> bool:
     m = re.match(r"^emr-(\d+)\.(\d+)", label)
     if m is None:

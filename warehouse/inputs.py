@@ -24,7 +24,7 @@ from warehouse.errors import (
     ConfigError,
     InputMissing,
 )
-from warehouse.storage import is_hidden, open_store
+from warehouse.storage import is_hidden, is_remote, open_store, split_uri
 
 _GLOB_CHARS = "*?["
 
@@ -108,7 +108,7 @@ def _expand_one(cfg: Config, spec: str, source_name: str | None) -> list[InputSo
                 compression=compression_by_name(name),
             )
         ]
-    if spec.startswith("s3://"):
+    if is_remote(spec):
         return _expand_s3(cfg, spec)
     return _expand_local(spec)
 
@@ -158,8 +158,7 @@ def _local(path: Path) -> InputSource:
 
 
 def _expand_s3(cfg: Config, spec: str) -> list[InputSource]:
-    bucket, _, key = spec[len("s3://") :].partition("/")
-    root = f"s3://{bucket}"
+    root, key = split_uri(spec)  # the bucket, and the key or prefix in it
     store = open_store(root, cfg.s3)
     pattern = None
     if any(c in key for c in _GLOB_CHARS):

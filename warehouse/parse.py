@@ -40,7 +40,7 @@ from warehouse.parsestate import finish, prepare, staging_prefix
 from warehouse.parsesummary import InputFailure, ParseSummary
 from warehouse.parsetask import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.progress import Progress
-from warehouse.storage import ObjectStore, open_store
+from warehouse.storage import ObjectStore, is_remote, open_store
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def _plan(sources: list[InputSource], range_bytes: int) -> list[Task]:
     """Cut inputs into tasks: fixed byte ranges for big plain local files, else whole."""
     tasks = []
     for src in sources:
-        local = not src.stdin and not src.root.startswith("s3://")
+        local = not src.stdin and not is_remote(src.root)
         if local and not src.gz and src.size and src.size > range_bytes:
             n = -(-src.size // range_bytes)
             starts = [i * range_bytes for i in range(n)]

@@ -39,7 +39,7 @@ from warehouse.parsestate import staging_prefix
 from warehouse.parsetask import Result, Settings, Task, components
 from warehouse.schema import CLUSTER_RUNNERS, RUNNERS
 from warehouse.scratch import scratch_dir
-from warehouse.storage import ObjectStore
+from warehouse.storage import ObjectStore, is_remote
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def check_runner(cfg: Config, runner: str, *, stdin: bool) -> None:
             f"stdin (-) cannot be parsed with -r {runner}: save it to a file first, or parse "
             "it in process (no -r, and no [logs] runner)"
         )
-    if runner in CLUSTER_RUNNERS and not cfg.root.startswith("s3://"):
+    if runner in CLUSTER_RUNNERS and not is_remote(cfg.root):
         raise ConfigError(
             f"-r {runner} runs the parse tasks on cluster nodes, which cannot write the local "
             f"root {cfg.root}: use an s3:// root, or -r local"
@@ -106,7 +106,7 @@ def run_tasks(
         for number, task in enumerate(tasks):
             path = folder / input_name(number, mode)
             src = task.source
-            copy = runner in _COPY_RUNNERS and not src.root.startswith("s3://")
+            copy = runner in _COPY_RUNNERS and not is_remote(src.root)
             if mode == "lines":
                 path.write_text(f"{number}\n")
             elif copy:

@@ -80,9 +80,9 @@ def components(settings: Settings) -> tuple[Classifier, Builder]:
     if settings.patterns is None:
         resolver = NoPatterns()
     else:
-        from warehouse.urls.resolver import Resolver
+        from warehouse.patternfile import load_resolver
 
-        resolver = Resolver.from_file(settings.patterns)
+        resolver = load_resolver(settings.patterns)
     return Classifier(fmt), event_builder(fmt, resolver, ip=settings.ip, user=settings.user)
 
 

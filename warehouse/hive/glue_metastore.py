@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from warehouse.hive.glue import GlueCatalog
+from warehouse.hive.spec import TableSync
 from warehouse.hive.summary import HiveSummary
 
-if TYPE_CHECKING:
-    from warehouse.hive.sync import Metastore, TableSync
-
 __all__ = ["GlueMetastore"]
+
+
+class ViewMaker(Protocol):
+    """What views need of a HiveServer2 session (`warehouse.hive.sync.Metastore`)."""
+
+    def view(self, name: str, select_sql: str, summary: HiveSummary) -> bool: ...
 
 GLUE_ONLY_VIEW = "a Glue-only catalog holds no Hive views: set [hive] too, or see the README"
 
@@ -29,7 +33,7 @@ class GlueMetastore:
     """Tables and partitions in Glue; views through `hive()` (a HiveServer2 Metastore) or
     none. Thread-safe like `Metastore` (one call at a time)."""
 
-    def __init__(self, catalog: GlueCatalog, hive: Callable[[], Metastore] | None) -> None:
+    def __init__(self, catalog: GlueCatalog, hive: Callable[[], ViewMaker] | None) -> None:
         self.catalog = catalog
         self.database = catalog.glue.database
         self.lock = threading.RLock()

@@ -22,7 +22,7 @@ from warehouse.hive.session import session, target, warehouse_root_uri
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.tables import find_spec
-from warehouse.storage import ObjectStore, open_store, store_for_config
+from warehouse.storage import ObjectStore, is_remote, open_store, store_for_config
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -172,8 +172,9 @@ def _is_day_folder(template: str | None) -> bool:
 
 
 def _folder(uri: str) -> bool:
-    """Return True when `uri` names a folder: s3://.../ or an existing local directory."""
-    if "://" in uri and not uri.startswith("file://"):
+    """Return True when `uri` names a folder: a remote prefix ending in `/`, or an
+    existing local directory."""
+    if is_remote(uri):
         return uri.endswith("/")
     return Path(uri.removeprefix("file://")).is_dir()
 
@@ -277,9 +278,9 @@ def register_partitions(
                 spec.name.lower() not in table_names(hive, cfg.hive_or_default().database)
             ):
                 # One of our own tables: create it rather than fail the nightly run.
-                from warehouse.hive.manage import ensure_tables  # manage re-exports this module
+                from warehouse.hive.sync import TableSync, sync_tables
 
-                created = ensure_tables(cfg, [spec], client=hive)
+                created = sync_tables(cfg, [TableSync(spec)], client=hive)
                 if created.exit_code:
                     created.partitions_mode = True
                     return created

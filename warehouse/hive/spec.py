@@ -6,7 +6,7 @@ MySQL imports) and rendered to HQL by `warehouse.hive.render` for a dialect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -57,3 +57,23 @@ class TableSpec:
     def partition_names(self) -> tuple[str, ...]:
         """Return the partition column names in order."""
         return tuple(c.name for c in self.partition_by)
+
+
+@dataclass(frozen=True)
+class TableSync:
+    """One table as the metastore should hold it.
+
+    `partitions`: every partition it should have ({column: value} each; None leaves
+    partitions alone); `locations` maps a partition's values tuple to a full URI when it
+    is not `<root>/<location>/k=v`; `drop`: partitions to remove; `views`: (name, SELECT)
+    pairs created or replaced after the table. `new`: when the table exists already, add
+    only these (ADD IF NOT EXISTS, no SHOW PARTITIONS: the importer's new load); a table
+    created or replaced gets every partition of `partitions`.
+    """
+
+    spec: TableSpec
+    partitions: Sequence[Mapping[str, str]] | None = None
+    locations: Mapping[tuple[str, ...], str] = field(default_factory=dict)
+    drop: Sequence[Mapping[str, str]] = ()
+    views: Sequence[tuple[str, str]] = ()
+    new: Sequence[Mapping[str, str]] | None = None

@@ -21,7 +21,6 @@ import hashlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 
 from warehouse.config import Config
@@ -44,32 +43,12 @@ from warehouse.hive.render import (
     table_ref,
 )
 from warehouse.hive.session import session, target, warehouse_root_uri
-from warehouse.hive.spec import TableSpec
+from warehouse.hive.spec import TableSpec, TableSync
 from warehouse.hive.summary import HiveSummary
 
 VIEWS_PROPERTY = "warehouse.views"  # fingerprint of the table's views, kept on the table
 
 __all__ = ["Catalog", "Metastore", "TableSync", "open_metastore", "sync_tables"]
-
-
-@dataclass(frozen=True)
-class TableSync:
-    """One table as the metastore should hold it.
-
-    `partitions`: every partition it should have ({column: value} each; None leaves
-    partitions alone); `locations` maps a partition's values tuple to a full URI when it
-    is not `<root>/<location>/k=v`; `drop`: partitions to remove; `views`: (name, SELECT)
-    pairs created or replaced after the table. `new`: when the table exists already, add
-    only these (ADD IF NOT EXISTS, no SHOW PARTITIONS: the importer's new load); a table
-    created or replaced gets every partition of `partitions`.
-    """
-
-    spec: TableSpec
-    partitions: Sequence[Mapping[str, str]] | None = None
-    locations: Mapping[tuple[str, ...], str] = field(default_factory=dict)
-    drop: Sequence[Mapping[str, str]] = ()
-    views: Sequence[tuple[str, str]] = ()
-    new: Sequence[Mapping[str, str]] | None = None
 
 
 def dialect_of(cfg: Config) -> Dialect:

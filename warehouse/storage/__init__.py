@@ -12,7 +12,12 @@ from warehouse.storage.base import (
     read_bytes,
     write_bytes,
 )
-from warehouse.storage.factory import open_store, split_uri, store_for_config
+from warehouse.storage.factory import (
+    is_remote,
+    open_store,
+    split_uri,
+    store_for_config,
+)
 from warehouse.storage.local import LocalStore
 from warehouse.storage.s3 import S3Store
 
@@ -23,6 +28,7 @@ __all__ = [
     "ObjectStore",
     "S3Store",
     "is_hidden",
+    "is_remote",
     "open_gzip_write",
     "open_maybe_gzip",
     "open_store",

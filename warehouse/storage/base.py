@@ -40,6 +40,9 @@ class ObjectStore(Protocol):
     """Storage verbs the warehouse needs; implementations: LocalStore, S3Store."""
 
     root: str
+    # True when objects live behind a network service (S3): cluster nodes can read and
+    # write them, and local tools need copies; False for a folder on this machine
+    remote: bool
 
     def uri(self, key: str) -> str:
         """Return the full URI of `key`."""

@@ -12,9 +12,18 @@ if TYPE_CHECKING:
     from warehouse.config import Config, S3Config
 
 
+_S3 = "s3://"
+
+
+def is_remote(uri: str) -> bool:
+    """Return True when `uri` names a remote store (s3://): what `open_store(uri).remote`
+    says, without opening it. Local paths, file:// URIs and `""` (stdin) are not remote."""
+    return uri.startswith(_S3)
+
+
 def open_store(uri: str, s3: S3Config | None = None, *, client: Any = None) -> ObjectStore:
     """Return the ObjectStore rooted at `uri` (a local path, file:// or s3://)."""
-    if uri.startswith("s3://"):
+    if is_remote(uri):
         return S3Store(
             uri,
             endpoint_url=s3.endpoint_url if s3 else None,
@@ -37,9 +46,9 @@ def split_uri(uri: str) -> tuple[str, str]:
 
     For s3:// the root is the bucket; for local paths the root is `/`-anchored parent.
     """
-    if uri.startswith("s3://"):
-        bucket, _, key = uri[len("s3://") :].partition("/")
-        return f"s3://{bucket}", key
+    if is_remote(uri):
+        bucket, _, key = uri[len(_S3) :].partition("/")
+        return f"{_S3}{bucket}", key
     from pathlib import Path
 
     p = Path(uri).expanduser().absolute()

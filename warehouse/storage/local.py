@@ -28,6 +28,8 @@ def _write_error(path: Path, exc: OSError) -> SourceUnavailable:
 class LocalStore:
     """Objects are files under a root directory; keys are relative `/` paths."""
 
+    remote = False
+
     def __init__(self, root: str | Path) -> None:
         text = str(root)
         if text.startswith("file://"):

@@ -137,6 +137,8 @@ class _MultipartWriter(io.RawIOBase):
 class S3Store:
     """Objects under `s3://bucket/prefix`; the boto3 client is created lazily or injected."""
 
+    remote = True
+
     def __init__(
         self,
         root: str,

@@ -1,5 +1,7 @@
-"""URL patterns: the Django dump (`warehouse.urls.dump`, needs Django) and the pure resolver."""
+"""URL patterns: the Django dump (`warehouse.urls.dump`, needs Django) and the pure resolver.
 
-from warehouse.urls.resolver import NaiveResolver, Resolver, load_patterns
+The dump file itself is read and written by `warehouse.patternfile`."""
 
-__all__ = ["NaiveResolver", "Resolver", "load_patterns"]
+from warehouse.urls.resolver import NaiveResolver, Resolver
+
+__all__ = ["NaiveResolver", "Resolver"]

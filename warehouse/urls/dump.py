@@ -53,12 +53,10 @@ Documented limits (where the dump cannot reproduce Django without running Python
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,28 +119,6 @@ def dump_patterns(
                 f"{type(e).__name__}: {_one_line(e)}"
             ) from e
         return out
-
-
-def write_patterns(patterns: list[dict[str, Any]], output: str | None) -> None:
-    """Write the dump as JSON (one pattern per line) to `output` atomically, or to stdout."""
-    lines = ",\n".join(json.dumps(p, ensure_ascii=False) for p in patterns)
-    text = "[\n" + lines + "\n]\n" if patterns else "[]\n"
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise InputMissing(f"cannot write {output}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(output) + ".", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # --- Django -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Resolve logged request paths to Django view names, exactly as Django would, but fast.
 
-`Resolver(patterns)` takes the list written by `warehouse urls dump` (dicts with `name`,
+`Resolver(patterns)` takes the list written by `warehouse urls dump` (read from the file by
+`warehouse.patternfile.load_resolver`; this package opens no files) (dicts with `name`,
 `regex` and optionally `convert`, `extra` and `outer`) and answers `resolve(path) -> (slug, params)`
 for the raw, percent-encoded path of a log line (no query string):
 
@@ -52,17 +53,16 @@ benchmark's baseline and the tests' second opinion.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from warehouse.errors import ConfigError, InputMissing
+from warehouse.errors import ConfigError
 from warehouse.urls._index import Entry, Hit, Node, Transform, first_match
 from warehouse.urls._regex import bucket_key
 
 __all__ = [
-    "CONVERTERS", "DEFAULT_CACHE_SIZE", "NaiveResolver", "Resolver", "bucket_key", "load_patterns",
+    "CONVERTERS", "DEFAULT_CACHE_SIZE", "NaiveResolver", "Resolver", "bucket_key",
 ]  # fmt: skip
 
 Resolution = tuple[str | None, dict[str, str]]
@@ -161,12 +161,6 @@ class Resolver(_Base):
         else:
             self.resolve = self._resolve
 
-    @classmethod
-    def from_file(cls, path: str, cache_size: int = DEFAULT_CACHE_SIZE) -> Resolver:
-        """Return a Resolver for a dump file (every regex validated, alternations compiled
-        when first needed); raises InputMissing or ConfigError."""
-        return cls(load_patterns(path), cache_size, source=path)
-
     def compile_all(self) -> None:
         """Compile every index node's alternations now (start-up does not need to)."""
         for node in self._root.walk():
@@ -239,30 +233,6 @@ class Resolver(_Base):
         # A converter rejected the winner (Django then tries the next pattern).
         candidates = node.candidates
         return self._scan(candidates[candidates.index(entry) + 1 :], path)
-
-
-def load_patterns(path: str) -> list[dict[str, Any]]:
-    """Return the pattern list of a dump file; raises InputMissing or ConfigError."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError as e:
-        raise InputMissing(
-            f"URL-pattern dump {path} not found: create it with "
-            f"`warehouse urls dump --urlconf MODULE -o {path}`"
-        ) from e
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(
-            f"URL-pattern dump {path} is not valid JSON ({e}): regenerate it with `warehouse urls dump`"
-        ) from e
-    except OSError as e:
-        raise InputMissing(f"cannot read URL-pattern dump {path}: {e.strerror}") from e
-    if not isinstance(data, list):
-        raise ConfigError(
-            f"URL-pattern dump {path} must be a JSON array of {{name, regex}} objects: "
-            "regenerate it with `warehouse urls dump`"
-        )
-    return data
 
 
 def _entry(i: int, p: Any, source: str) -> Entry:

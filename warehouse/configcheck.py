@@ -1,0 +1,52 @@
+"""`warehouse config check`: load the configuration and find, in one pass, everything the
+commands would refuse later (the log format, files named by the config, password variables).
+
+Apart from `warehouse.config` because it consults the log-format engine (`warehouse.events`):
+the config model stays at the bottom of the layers, importable by storage/ without pulling
+in logs/ (DESIGN.md "Layers").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from warehouse.config import Config, _config_and_problems, _join, _read_file
+from warehouse.errors import ConfigError
+from warehouse.events import format_problems
+
+
+def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
+    """Load the configuration and check everything at once; raises ConfigError listing
+    every problem (keys, types, cross-field rules, and what commands would refuse later).
+
+    Beyond loading, this compiles `[logs] format` with `ip`/`user`, requires the
+    `patterns` and `mrjob_conf` files, and requires the password variables
+    (`password_env`) to be set, so a config that `parse`, `aggregate`, `import` or the
+    EMR launch would refuse fails here, in one pass.
+    """
+    file, data = _read_file(path)
+    cfg, problems = _config_and_problems(data, path=file, root=root)
+    problems.extend(_command_problems(cfg))
+    if problems:
+        raise ConfigError(_join(cfg.path, problems))
+    return cfg
+
+
+def _command_problems(cfg: Config) -> list[str]:
+    problems = format_problems(cfg.logs.format, cfg.logs.ip, cfg.logs.user)
+    for key, value in (
+        ("[logs] patterns", cfg.logs.patterns),
+        ("[aggregate] mrjob_conf", cfg.aggregate.mrjob_conf),
+    ):
+        if value and "://" not in value and not os.path.isfile(value):
+            problems.append(f"{key} file {value} does not exist")
+    envs = [(f"[mysql.{s.name}]", s.password_env) for s in cfg.mysql.values()]
+    if cfg.hive is not None and cfg.hive.auth in ("LDAP", "CUSTOM"):
+        if not cfg.hive.password_env:
+            problems.append(f"[hive] auth {cfg.hive.auth} needs password_env")
+        envs.append(("[hive]", cfg.hive.password_env))
+    for where, var in envs:
+        if var and os.environ.get(var) is None:
+            problems.append(f"{where} password_env: ${var} is not set in this environment")
+    return problems
