@@ -33,6 +33,7 @@ from tests.test_aggregate_corpus import (
 from warehouse import schema
 from warehouse.aggregate import load_job, run_aggregate
 from warehouse.config import config_from_dict
+from warehouse.errors import ConfigError
 from warehouse.resources import resource
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -227,9 +228,10 @@ def test_emr_runner_without_a_wheel_is_a_config_error(emr_setup: dict[str, Any],
     cfg = config_from_dict(
         {"warehouse": {"root": str(emr_setup["root"])}}
     )
-    summary = run_aggregate(cfg, "daily_actions", [START], runner="emr")
-    assert summary.exit_code == 2
-    assert "wheel" in summary.line() and "WAREHOUSE_WHEEL" in summary.line()
+    with pytest.raises(ConfigError) as err:
+        run_aggregate(cfg, "daily_actions", [START], runner="emr")
+    assert err.value.exit_code == 2
+    assert "wheel" in str(err.value) and "WAREHOUSE_WHEEL" in str(err.value)
 
 
 def test_emr_step_failure_writes_nothing(emr_setup: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -98,12 +99,77 @@ def test_date_range() -> None:
 
     assert date_range("2020-01-31", None, None) == [dt.date(2020, 1, 31)]
     assert len(date_range(None, "2020-02-27", "2020-03-01")) == 4
-    with pytest.raises(ConfigError):
+    assert date_range(None, dt.date(2020, 2, 27), dt.date(2020, 2, 28)) == [
+        dt.date(2020, 2, 27), dt.date(2020, 2, 28)
+    ]
+    with pytest.raises(click.UsageError, match="before --from"):
         date_range(None, "2020-02-27", "2020-02-01")
-    with pytest.raises(ConfigError):
+    with pytest.raises(click.UsageError, match="not both"):
         date_range("2020-01-01", "2020-01-01", None)
-    with pytest.raises(ConfigError):
+    with pytest.raises(click.UsageError, match="go together"):
+        date_range(None, "2020-01-01", None)
+    with pytest.raises(click.BadParameter, match="YYYY-MM-DD"):
         date_range("01/02/2020", None, None)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--date", "01/02/2020"], "Invalid value for '--date': '01/02/2020' is not a date: use YYYY-MM-DD"),
+        (["aggregate", "daily_actions", "--from", "2020-02-30", "--to", "2020-03-01"], "Invalid value for '--from': '2020-02-30' is not a date"),
+        (["run", "--date", "2020-01-01", "--to", "2020-01-02"], "give --date or --from/--to, not both"),
+        (["run", "--from", "2020-01-02", "--to", "2020-01-01"], "--to 2020-01-01 is before --from 2020-01-02"),
+        (["hive", "partitions", "-t", "events"], "give --date D or --from D --to D"),
+        (["hive", "partitions", "-t", "events", "--all", "--date", "today"], "give --all or dates, not both"),
+        (["hive", "query"], "give SQL or -f FILE"),
+    ],
+)
+def test_usage_mistakes_are_exit_2_with_the_usage_line(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(cli, ["--root", str(tmp_path / "root"), *argv], prog_name="warehouse")
+    assert result.exit_code == 2, result.output
+    command = " ".join(a for a in argv[:2] if not a.startswith("-") and a not in ("daily_actions",))
+    assert f"Usage: warehouse {command} [OPTIONS]" in result.output
+    assert f"Error: {message}" in result.output
+    assert not (tmp_path / "root").exists()  # nothing ran
+
+
+def test_global_options_after_the_subcommand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = tmp_path / "w.toml"
+    conf.write_text('[warehouse]\nroot = "from-file"\n')
+    before = CliRunner().invoke(cli, ["--config", str(conf), "--root", str(tmp_path / "a"), "config", "check"])
+    after = CliRunner().invoke(cli, ["config", "check", "--config", str(conf), "--root", str(tmp_path / "a")])
+    assert before.exit_code == after.exit_code == 0, after.output
+    assert f"root = {str(tmp_path / 'a')!r}" in after.output
+    assert before.output == after.output
+    # after the subcommand wins over before it, and over the environment
+    monkeypatch.setenv("WAREHOUSE_ROOT", str(tmp_path / "env"))
+    both = CliRunner().invoke(cli, ["--root", str(tmp_path / "a"), "config", "check", "--root", str(tmp_path / "b")])
+    assert f"root = {str(tmp_path / 'b')!r}" in both.output
+    # `warehouse parse LOG --root DIR`: the events land under DIR
+    log = tmp_path / "access.log"
+    log.write_text(
+        '127.0.0.1 - - [10/Oct/2023:13:55:36 +0000] "GET /a HTTP/1.1" 200 2326 "-" "curl/8"\n'
+    )
+    parsed = CliRunner().invoke(cli, ["parse", str(log), "--format", "combined", "--root", str(tmp_path / "p")])
+    assert parsed.exit_code == 0, parsed.output
+    assert list((tmp_path / "p" / "events").glob("dt=2023-10-10/*"))
+    assert not (tmp_path / "env").exists()
+
+
+def test_environment_variables_are_the_global_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = tmp_path / "w.toml"
+    conf.write_text('[warehouse]\nroot = "from-file"\n')
+    monkeypatch.setenv("WAREHOUSE_CONFIG", str(conf))
+    result = CliRunner().invoke(cli, ["config", "check"])
+    assert result.exit_code == 0, result.output
+    assert f"root = {str(tmp_path / 'from-file')!r}" in result.output
+    monkeypatch.setenv("WAREHOUSE_ROOT", str(tmp_path / "env"))
+    result = CliRunner().invoke(cli, ["config", "check"])
+    assert f"root = {str(tmp_path / 'env')!r}" in result.output
+    help_text = CliRunner().invoke(cli, ["--help"]).output
+    assert "WAREHOUSE_CONFIG" in help_text and "WAREHOUSE_ROOT" in help_text
 
 
 def test_combined_exit_code() -> None:
@@ -111,3 +177,15 @@ def test_combined_exit_code() -> None:
     assert combined_exit_code([5, 3]) == 3
     assert combined_exit_code([5, 4, 2]) == 2
     assert combined_exit_code([5, 5]) == 5
+
+
+def test_verbose_after_the_subcommand(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "warehouse.cli", "cron", "show", "--root", str(tmp_path)]
+    quiet = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    loud = subprocess.run([*argv, "-v"], capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == loud.returncode == 0, loud.stderr
+    assert "INFO" not in quiet.stderr
+    assert f"INFO warehouse: config: (embedded defaults); root: {tmp_path}" in loud.stderr

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from warehouse.cli import cli
 from warehouse.config import load_config
+from warehouse.errors import ConfigError
 from warehouse.events import make_event
 from warehouse.logs import compile_format
 from warehouse.storage import LocalStore, open_gzip_write
@@ -277,6 +278,8 @@ def test_aggregate_with_a_vanished_mrjob_conf_is_a_config_error(tmp_path: Path) 
     cfg = config_from_dict({}, root=str(tmp_path / "root"))
     missing = str(tmp_path / "gone" / "mrjob.conf")
     cfg = dataclasses.replace(cfg, aggregate=dataclasses.replace(cfg.aggregate, mrjob_conf=missing))
-    summary = run_aggregate(cfg, "daily_actions", [dt.date(2026, 11, 22)], runner="inline")
-    assert summary.exit_code == 2
-    assert missing in summary.line() and "mrjob_conf" in summary.line()
+    with pytest.raises(ConfigError) as err:
+        run_aggregate(cfg, "daily_actions", [dt.date(2026, 11, 22)], runner="inline")
+    assert err.value.exit_code == 2
+    assert missing in str(err.value) and "mrjob_conf" in str(err.value)
+    assert not (tmp_path / "root" / "aggregates").exists()

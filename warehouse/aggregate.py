@@ -39,11 +39,11 @@ import orjson
 from warehouse import schema
 from warehouse.config import Config
 from warehouse.errors import (
-    EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_INPUT_MISSING,
     EXIT_OK,
     EXIT_UNAVAILABLE,
+    ConfigError,
     SourceUnavailable,
     WarehouseError,
 )
@@ -73,6 +73,7 @@ class AggregateSummary:
     events: int = 0
     malformed: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    emptied: list[str] = field(default_factory=list)  # missing dates whose old output went
     dropped: int = 0
     counters_read: bool = True
     seconds: float = 0.0
@@ -100,6 +101,8 @@ class AggregateSummary:
             parts.append(f"{self.dropped} records of neighbouring dates not written")
         if self.missing:
             parts.append("no input for " + ", ".join(self.missing))
+        if self.emptied:
+            parts.append("earlier output emptied for " + ", ".join(self.emptied))
         return f"{head}: " + "; ".join(parts) + f" -> {self.output} in {self.seconds:.1f}s"
 
 
@@ -310,25 +313,20 @@ def run_aggregate(
 ) -> AggregateSummary:
     """Run `job` for `dates` on `runner` and replace their output partitions.
 
-    Returns an AggregateSummary whose exit_code is 2 for an unknown job or runner, 4 when
-    no input partition exists for any date, 5 when the job failed (nothing is written).
-    `extra_args` go to mrjob as they are (e.g. --jobconf for Spark, --emr-endpoint).
+    Raises ConfigError for an unknown job or runner or a runner set up wrongly (nothing
+    runs). Returns an AggregateSummary whose exit_code is 4 when no input partition exists
+    for any date, 3 when the store or scratch space fails, 5 when the job failed (nothing
+    is written). `extra_args` go to mrjob as they are (e.g. --jobconf, --emr-endpoint).
     """
     started = time.monotonic()
-    summary = AggregateSummary(job=job, runner=runner, dates=sorted(dates))
     if job not in JOBS:
-        summary.error = f"unknown job {job!r}; known: {', '.join(sorted(JOBS))}"
-        summary.exit_code = EXIT_CONFIG
-        return summary
+        raise ConfigError(f"unknown job {job!r}; known: {', '.join(sorted(JOBS))}")
     if runner not in RUNNERS:
-        summary.error = f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}"
-        summary.exit_code = EXIT_CONFIG
-        return summary
+        raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
     problem = _conf_problem(cfg, runner)
     if problem:
-        summary.error = problem
-        summary.exit_code = EXIT_CONFIG
-        return summary
+        raise ConfigError(problem)
+    summary = AggregateSummary(job=job, runner=runner, dates=sorted(dates))
     store = store or store_for_config(cfg)
     summary.output = store.uri(f"aggregates/{job}/")
     wanted = {d.isoformat() for d in dates}
@@ -375,6 +373,7 @@ def _run(
             keys += found
     summary.missing = sorted(wanted - present)
     if not wanted & present:
+        _empty_stale(store, job, summary)
         summary.error = (
             f"no event partitions under {store.uri('events/')} for {_span(dates)}; "
             "run `warehouse parse` for those dates first"
@@ -429,8 +428,23 @@ def _run(
         write_partition(store, job, out_day, records)
         summary.partitions.add(out_day)
         summary.records += len(records)
+    _empty_stale(store, job, summary)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _empty_stale(store: ObjectStore, job: str, summary: AggregateSummary) -> None:
+    """Rewrite as empty the earlier output of requested dates that have no events left.
+
+    A re-parse can remove a date's last events; its old aggregate would count events that
+    no longer exist. The partition keeps existing (its metastore entry stays valid), with
+    one empty part; dates that never had output get none."""
+    for day in summary.missing:
+        if any(True for _ in store.list(output_prefix(job, day))):
+            log.info("%s has no events left: emptying its %s aggregate", day, job)
+            write_partition(store, job, day, [])
+            summary.partitions.add(day)
+            summary.emptied.append(day)
 
 
 def write_partition(store: ObjectStore, job: str, day: str, records: list[dict[str, Any]]) -> str:

@@ -12,12 +12,12 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from warehouse.config import Config, load_config
-from warehouse.errors import ConfigError, InputMissing, WarehouseError
+from warehouse.errors import InputMissing, Summary, WarehouseError
 from warehouse.runsummary import STAGES
 from warehouse.schema import RUNNERS
 
@@ -27,9 +27,10 @@ log = logging.getLogger("warehouse")
 class _State:
     """What the group hands to subcommands: the global options and the loaded config."""
 
-    def __init__(self, config_file: str | None, root: str | None) -> None:
+    def __init__(self, config_file: str | None, root: str | None, verbose: int) -> None:
         self.config_file = config_file
         self.root = root
+        self.verbose = verbose
         self._cfg: Config | None = None
 
     @property
@@ -43,6 +44,19 @@ class _State:
 pass_state = click.make_pass_decorator(_State)
 
 
+def _setup_logging(verbose: int) -> None:
+    """Log to stderr at WARNING, INFO (-v) or DEBUG (-vv); passwords and keys masked."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)  # again when -v comes after the subcommand
+    # paramiko's transport thread logs a failed handshake as an ERROR with a traceback;
+    # we report that failure ourselves in one line (the traceback shows at -vv)
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL if verbose < 2 else logging.NOTSET)
+    from warehouse.redact import install
+
+    install()  # every handler masks passwords, AWS keys and tokens, at any verbosity
+
+
 class _CliError(click.ClickException):
     """A WarehouseError on its way out: one line on stderr, the error's exit code."""
 
@@ -50,14 +64,49 @@ class _CliError(click.ClickException):
         super().__init__(str(err))
         self.exit_code = err.exit_code  # type: ignore[misc]
 
-    def show(self, file: Any = None) -> None:
+    def show(self, file: IO[Any] | None = None) -> None:
         from warehouse.redact import redact
 
         click.echo(f"error: {redact(self.message)}", err=True)
 
 
+def _late_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Apply a global option given after the subcommand (`parse LOG --root DIR`)."""
+    if value is None or value == 0:
+        return
+    state = ctx.find_object(_State)
+    if state is None:  # pragma: no cover - the group always sets it
+        return
+    if param.name == "verbose":
+        state.verbose += int(value)
+        _setup_logging(state.verbose)
+    else:
+        setattr(state, str(param.name), value)
+
+
+class _Command(click.Command):
+    """A subcommand that also accepts the global --config, --root and -v after its name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        def late(*decls: str, **kw: Any) -> click.Option:
+            return click.Option(
+                list(decls), callback=_late_global, expose_value=False,
+                help="as before the command", **kw,
+            )
+
+        self.params += [
+            late("--config", "config_file", metavar="FILE"),
+            late("--root", metavar="ROOT"),
+            late("-v", "--verbose", count=True),
+        ]
+
+
 class _Group(click.Group):
     """Click group that turns library errors into exit codes (also under CliRunner)."""
+
+    command_class = _Command
+    group_class = type  # subgroups are _Groups too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -67,72 +116,89 @@ class _Group(click.Group):
             raise _CliError(err) from None
 
 
-def _finish(summary: Any) -> None:
+def _finish(summary: Summary) -> None:
     """Print a summary's line (stdout) and exit with its code."""
     click.echo(summary.line())
-    code = int(getattr(summary, "exit_code", 0))
-    if code:
-        sys.exit(code)
+    if summary.exit_code:
+        sys.exit(summary.exit_code)
 
 
 def parse_day(text: str) -> dt.date:
-    """Return the date named by ISO `YYYY-MM-DD`, `today` or `yesterday` (UTC)."""
+    """Return the date named by ISO `YYYY-MM-DD`, `today` or `yesterday` (UTC); raises
+    ValueError."""
     today = dt.datetime.now(dt.UTC).date()
     if text == "today":
         return today
     if text == "yesterday":
         return today - dt.timedelta(days=1)
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"bad date {text!r}: use YYYY-MM-DD, today or yesterday") from None
+    return dt.date.fromisoformat(text)
+
+
+class Day(click.ParamType):
+    """A UTC date on the command line: YYYY-MM-DD, today or yesterday."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_day(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date: use YYYY-MM-DD, today or yesterday", param, ctx)
+
+
+DAY = Day()
 
 
 def date_range(
-    date: str | None, start: str | None, end: str | None, *, default: str | None = None
+    date: dt.date | str | None,
+    start: dt.date | str | None,
+    end: dt.date | str | None,
+    *,
+    default: str | None = None,
 ) -> list[dt.date]:
-    """Return the dates of `--date D` or `--from D --to D` (inclusive); raises ConfigError."""
-    if date and (start or end):
-        raise ConfigError("give --date or --from/--to, not both")
-    if date:
-        return [parse_day(date)]
-    if start or end:
-        if not (start and end):
-            raise ConfigError("--from and --to go together")
-        first, last = parse_day(start), parse_day(end)
+    """Return the dates of `--date D` or `--from D --to D` (inclusive); raises
+    click.UsageError (exit 2, with the usage line)."""
+    day, first, last = (None if v is None else DAY.convert(v, None, None) for v in (date, start, end))
+    if day and (first or last):
+        raise click.UsageError("give --date or --from/--to, not both")
+    if day:
+        return [day]
+    if first or last:
+        if not (first and last):
+            raise click.UsageError("--from and --to go together")
         if last < first:
-            raise ConfigError(f"--to {end} is before --from {start}")
+            raise click.UsageError(f"--to {last} is before --from {first}")
         return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     if default:
-        return [parse_day(default)]
-    raise ConfigError("give --date D or --from D --to D")
+        return [DAY.convert(default, None, None)]
+    raise click.UsageError("give --date D or --from D --to D")
 
 
 def _date_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--to", "end", metavar="D", help="last date of a range (inclusive)")(f)
-    f = click.option("--from", "start", metavar="D", help="first date of a range")(f)
-    f = click.option("--date", metavar="D", help="one UTC date: YYYY-MM-DD, today, yesterday")(f)
+    f = click.option("--to", "end", type=DAY, metavar="D", help="last date of a range (inclusive)")(f)
+    f = click.option("--from", "start", type=DAY, metavar="D", help="first date of a range")(f)
+    f = click.option("--date", type=DAY, metavar="D", help="one UTC date: YYYY-MM-DD, today, yesterday")(f)
     return f
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_file", metavar="FILE", help="TOML config (else $WAREHOUSE_CONFIG, ./warehouse.toml)")
-@click.option("--root", metavar="ROOT", help="warehouse root: a directory or s3://bucket/prefix")
+@click.option(
+    "--config", "config_file", metavar="FILE", envvar="WAREHOUSE_CONFIG", show_envvar=True,
+    help="TOML config (else ./warehouse.toml); also after the command",
+)
+@click.option(
+    "--root", metavar="ROOT", envvar="WAREHOUSE_ROOT", show_envvar=True,
+    help="warehouse root: a directory or s3://bucket/prefix; also after the command",
+)
 @click.option("-v", "--verbose", count=True, help="more logging on stderr (-vv for debug)")
 @click.version_option(package_name="warehouse")
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, root: str | None, verbose: int) -> None:
     """Build and feed a Hive warehouse: logs to behaviour, aggregates, MySQL imports."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if verbose < 2:
-        # paramiko's transport thread logs a failed handshake as an ERROR with a traceback;
-        # we report that failure ourselves in one line (the traceback shows at -vv)
-        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
-    from warehouse.redact import install
-
-    install()  # every handler masks passwords, AWS keys and tokens, at any verbosity
-    ctx.obj = _State(config_file, root)
+    _setup_logging(verbose)
+    ctx.obj = _State(config_file, root, verbose)
 
 
 # --- urls -------------------------------------------------------------------------------
@@ -175,6 +241,10 @@ def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], o
     "-r", "--runner", type=click.Choice(RUNNERS),
     help="run as a map-only mrjob job on this runner (default: [logs] runner, else in process)",
 )
+@click.option(
+    "--replace", is_flag=True,
+    help="publish inputs that now have fewer lines than their last run (else exit 5)",
+)
 @pass_state
 def parse(
     state: _State,
@@ -185,6 +255,7 @@ def parse(
     source_name: str | None,
     register: bool,
     runner: str | None,
+    replace: bool,
 ) -> None:
     """Parse access logs into behaviour events under ROOT/events/dt=YYYY-MM-DD/."""
     from warehouse.parse import parse_logs
@@ -199,6 +270,7 @@ def parse(
         source_name=source_name,
         progress=sys.stderr.isatty(),
         runner=runner,
+        replace=replace,
     )
     click.echo(summary.line())
     if register and summary.partitions:
@@ -221,9 +293,9 @@ def parse(
 def aggregate(
     state: _State,
     job: str,
-    date: str | None,
-    start: str | None,
-    end: str | None,
+    date: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
     runner: str | None,
     register: bool,
 ) -> None:
@@ -268,14 +340,19 @@ def hive_apply(state: _State, replace: bool) -> None:
 @click.option("--all", "all_", is_flag=True, help="every partition found in the root")
 @pass_state
 def hive_partitions(
-    state: _State, table: str, date: str | None, start: str | None, end: str | None, all_: bool
+    state: _State,
+    table: str,
+    date: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    all_: bool,
 ) -> None:
     """Register partitions present in the root and missing from the metastore."""
     from warehouse.catalog import register_partitions
 
-    dates = None if all_ else date_range(date, start, end)
     if all_ and (date or start or end):
-        raise ConfigError("give --all or dates, not both")
+        raise click.UsageError("give --all or dates, not both")
+    dates = None if all_ else date_range(date, start, end)
     _finish(register_partitions(state.cfg, table, dates))
 
 
@@ -289,7 +366,7 @@ def hive_query(state: _State, sql: str | None, file: str | None, fmt: str) -> No
     from warehouse.hive.manage import format_result, run_query
 
     if bool(sql) == bool(file):
-        raise ConfigError("give SQL or -f FILE")
+        raise click.UsageError("give SQL or -f FILE")
     if sql:
         text = sql
     else:
@@ -325,7 +402,12 @@ def import_(state: _State, selector: str | None, engine: str | None, full: bool)
 @click.option("--force", is_flag=True, help="redo stages already complete")
 @pass_state
 def run(
-    state: _State, date: str | None, start: str | None, end: str | None, only: str | None, force: bool
+    state: _State,
+    date: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    only: str | None,
+    force: bool,
 ) -> None:
     """The nightly run: parse, register, aggregate, import (default date: yesterday UTC)."""
     from warehouse.pipeline import run_nightly

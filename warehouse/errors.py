@@ -3,11 +3,18 @@
 Exit codes (see DESIGN.md): 0 ok; 1 unexpected; 2 usage or config error; 3 a source
 unavailable (SSH, MySQL, S3, Hive); 4 input missing; 5 a job, import or query failed
 (or too many rejects); 6 another run is in progress.
+
+One error channel: a precondition that stops a command (bad config, a source down, no
+input) raises a `WarehouseError`; the outcome of work done item by item (files parsed,
+tables imported, partitions registered) is a summary object satisfying `Summary`, whose
+`exit_code` combines the failed items' classes. `cli.py` prints either and exits with
+its code; `pipeline.py` records either per stage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -48,10 +55,6 @@ class JobFailed(WarehouseError):
     exit_code = EXIT_FAILED
 
 
-class TooManyRejects(JobFailed):
-    """More input lines were rejected than `[logs] max_reject_ratio` allows (exit 5)."""
-
-
 class QueryFailed(JobFailed):
     """HiveServer2 rejected or failed a statement (exit 5)."""
 
@@ -60,6 +63,16 @@ class RunInProgress(WarehouseError):
     """Another `warehouse run` holds the lock (exit 6)."""
 
     exit_code = EXIT_LOCKED
+
+
+class Summary(Protocol):
+    """What every flow returns: its exit code (0, or the combined class of its failed
+    items) and the one line the CLI prints and run records keep."""
+
+    @property
+    def exit_code(self) -> int: ...
+
+    def line(self) -> str: ...
 
 
 def combined_exit_code(codes: Iterable[int]) -> int:

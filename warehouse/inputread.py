@@ -225,12 +225,16 @@ def read_blocks(
         size = CHUNK if end is None else min(CHUNK, end - pos)
         chunk = f.read(size) if size > 0 else b""
         if not chunk:
-            if end is not None and pos >= end and pending and not skipping:
+            # a line begun inside the range; it may turn out empty (a \r\n cut after \r)
+            open_line = bool(pending) and not skipping
+            nbytes = len(pending)
+            if end is not None and pos >= end and open_line:
                 pending += f.readline(overlong)  # finish the line begun inside the range
+                nbytes = len(pending)
                 if pending.endswith(b"\n"):
                     pending = pending[:-2] if pending.endswith(b"\r\n") else pending[:-1]
-            if pending and not skipping:
-                yield _decode(pending[:overlong]), len(pending)
+            if open_line:
+                yield _decode(pending[:overlong]), nbytes
             return
         pos += len(chunk)
         if skipping:

@@ -36,7 +36,7 @@ from warehouse.events import event_builder
 from warehouse.inputread import lines_before
 from warehouse.inputs import InputSource, expand_inputs
 from warehouse.logs import PRESETS, compile_format, guess_format
-from warehouse.parsestate import finish, prepare, staging_prefix
+from warehouse.parsestate import Earlier, finish, prepare, staging_prefix
 from warehouse.parsesummary import InputFailure, ParseSummary
 from warehouse.parsetask import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.progress import Progress
@@ -65,6 +65,7 @@ def parse_logs(
     store: ObjectStore | None = None,
     runner: str | None = None,
     runner_args: tuple[str, ...] = (),
+    replace: bool = False,
 ) -> ParseSummary:
     """Parse `inputs` into ROOT/events and ROOT/rejects; return the summary.
 
@@ -72,7 +73,9 @@ def parse_logs(
     and InputMissing (an input that does not exist) before writing anything, and
     SourceUnavailable when the output cannot be written (a full disk, S3 down; that
     input's staged objects are removed). An input that cannot be read, or is judged bad,
-    is reported in the summary and the others are still parsed.
+    is reported in the summary and the others are still parsed. A re-run of an input
+    that reads fewer lines than its last good run is judged bad (its earlier objects kept)
+    unless `replace` (the CLI's --replace) accepts the new content.
     `range_bytes`, `run_date` and `start_method` (worker processes: "fork" or "spawn";
     default fork unless other threads run) exist for tests and tools; `store` (the root's
     store, used to stage-check, publish and record state; workers open their own) too.
@@ -125,7 +128,7 @@ def parse_logs(
         by_source[src.name].append(result)
         remaining[src.name] -= 1
         if remaining[src.name] == 0:
-            _conclude(store, src, by_source[src.name], earlier[src.name], summary)
+            _conclude(store, src, by_source[src.name], earlier[src.name], summary, replace)
 
     try:
         pool_tasks = [t for t in tasks if not t.source.stdin]
@@ -193,10 +196,15 @@ def _run_pool(
 
 
 def _conclude(
-    store: ObjectStore, src: InputSource, results: list[Result], old: list[str],
-    summary: ParseSummary,
+    store: ObjectStore, src: InputSource, results: list[Result], earlier: Earlier,
+    summary: ParseSummary, replace: bool = False,
 ) -> None:
-    """Judge one finished input, publish it (or keep its earlier run), add it to `summary`."""
+    """Judge one finished input, publish it (or keep its earlier run), add it to `summary`.
+
+    A re-run that reads fewer lines, or gives fewer events, than the input's last good run
+    (a truncated, rotated or damaged log) is bad unless `replace`; growth (a log still
+    being written) is not."""
+    old = earlier.keys
     lines = sum(r.lines for r in results)
     rejected = sum(sum(r.rejects.values()) for r in results)
     events = sum(r.events for r in results)
@@ -211,10 +219,21 @@ def _conclude(
             f"than [logs] max_reject_ratio {ratio}: check --format or the file",
             EXIT_FAILED, set_aside=False,
         )
-    elif not lines and any(k.startswith("events/") for k in old):
+    elif not replace and not lines and any(k.startswith("events/") for k in old):
         verdict = InputFailure(
             f"input {src.label} is empty, but its earlier run published events: "
-            "check the file (a log truncated by rotation?)",
+            "check the file (a log truncated by rotation?), or run `warehouse parse --replace` "
+            "to accept it",
+            EXIT_FAILED, set_aside=False,
+        )
+    elif not replace and (
+        (earlier.lines is not None and lines < earlier.lines)
+        or (earlier.events is not None and events < earlier.events)
+    ):
+        verdict = InputFailure(
+            f"input {src.label} has {lines} lines ({events} events) where its last good run "
+            f"read {earlier.lines} lines ({earlier.events} events): check the file (truncated "
+            "or replaced?), or run `warehouse parse --replace` to accept its new content",
             EXIT_FAILED, set_aside=False,
         )
     # a bad run never replaces an earlier run's events; with none to keep (a first run over
@@ -223,7 +242,10 @@ def _conclude(
         not verdict.set_aside and not any(k.startswith("events/") for k in old)
     )
     staged = [k for r in results for k in r.keys]
-    outcome = finish(store, src, staged, old, good=verdict is None, events=publish)
+    outcome = finish(
+        store, src, staged, earlier, good=verdict is None, events=publish,
+        counts=(lines, events),
+    )
     summary.lines += lines
     summary.events += events
     summary.unmatched += sum(r.unmatched for r in results)
@@ -232,7 +254,8 @@ def _conclude(
     if publish:
         for r in results:
             summary.partitions |= r.partitions
-    if verdict is None:
+    if verdict is None:  # dates whose earlier events are gone: their aggregates change too
+        summary.partitions |= {_event_date(k) for k in old if k.startswith("events/dt=")}
         return
     message = verdict.message
     if publish:
@@ -247,6 +270,11 @@ def _conclude(
         )
     log.warning("%s", message)
     summary.failures.append(InputFailure(message, verdict.exit_code, verdict.set_aside))
+
+
+def _event_date(key: str) -> str:
+    """Return the date of an events key, `events/dt=YYYY-MM-DD/...`."""
+    return key[len("events/dt=") :].split("/", 1)[0]
 
 
 def _drop_staging(store: ObjectStore, src: InputSource) -> None:

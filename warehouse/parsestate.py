@@ -22,7 +22,9 @@ A run judged bad (an input set aside, or over `max_reject_ratio`) leaves the ear
 objects exactly as they were: its rejects are published as `H-NNNN-failed.json.gz` (never
 over a name of the earlier run), its events only when the input has no earlier events to
 keep (a first run over `max_reject_ratio`), and the state lists old and new, so the next
-good run cleans up after both. Two runs of the same input at the same time are not
+good run cleans up after both. The state also records the line and event counts of the last
+run published as good (`Earlier.lines`, `.events`): `parse` judges a re-run that reads
+fewer lines than that bad (a truncated or replaced log) unless told `--replace`. Two runs of the same input at the same time are not
 supported (`run` holds a lock; the staging tree of one would be removed by the other).
 """
 
@@ -58,10 +60,21 @@ def failed_name(key: str) -> str:
     return key[: -len(_PART_SUFFIX)] + "-failed" + _PART_SUFFIX
 
 
-def prepare(store: ObjectStore, src: InputSource) -> list[str]:
-    """Return the objects the input's earlier runs may have left (from its state) after
-    removing the leftovers of a killed or failed run of this input."""
-    old = _read_state(store, src)
+@dataclass(frozen=True)
+class Earlier:
+    """What the input's state says of its earlier runs: the objects they may have left,
+    and the line and event counts of the last run published as good (None: not known)."""
+
+    keys: list[str]
+    lines: int | None = None
+    events: int | None = None
+
+
+def prepare(store: ObjectStore, src: InputSource) -> Earlier:
+    """Return what the input's earlier runs left (from its state) after removing the
+    leftovers of a killed or failed run of this input."""
+    earlier = _read_state(store, src)
+    old = earlier.keys
     leftovers = [o.key for o in store.list(staging_prefix(src), include_hidden=True)]
     prefixes = {f"_state/parse/_tmp.{src.part_id}.json."}
     prefixes |= {f"{posixpath.dirname(k)}/_tmp.{src.part_id}-" for k in old}
@@ -72,7 +85,7 @@ def prepare(store: ObjectStore, src: InputSource) -> list[str]:
         store.delete(key)
     if store.abort_uploads(staging_prefix(src)):
         log.info("aborted the unfinished uploads of an interrupted run of %s", src.label)
-    return old
+    return earlier
 
 
 @dataclass(frozen=True)
@@ -85,13 +98,20 @@ class Outcome:
 
 
 def finish(
-    store: ObjectStore, src: InputSource, staged: list[str], old: list[str], *, good: bool,
-    events: bool | None = None,
+    store: ObjectStore, src: InputSource, staged: list[str], earlier_run: Earlier, *,
+    good: bool, events: bool | None = None, counts: tuple[int, int] = (0, 0),
 ) -> Outcome:
     """Publish the input's staged objects (all when `good`; else rejects only, under
     failed names, and events only when `events` says so), retire the earlier run's objects
-    when `good`, and record the state."""
+    when `good`, and record the state: with this run's (lines, events) `counts` when
+    `good`, else with the earlier run's."""
     events = good if events is None else events
+    old = earlier_run.keys
+    if good:
+        lines, nevents = counts
+        counted: tuple[int | None, int | None] = (lines, nevents)
+    else:
+        counted = (earlier_run.lines, earlier_run.events)
     stage = staging_prefix(src)
     plan: list[tuple[str, str]] = []
     drop: list[str] = []
@@ -106,7 +126,10 @@ def finish(
     new = {final for _, final in plan}
     earlier = set(old)
     if not new <= earlier:  # the intent: a crash from here on leaves nothing unlisted
-        _write_state(store, src, sorted(earlier | new), pending=True)
+        _write_state(
+            store, src, sorted(earlier | new), (earlier_run.lines, earlier_run.events),
+            pending=True,
+        )
     for key, final in plan:
         store.publish(key, final)
     stale = sorted(earlier - new) if good else []
@@ -114,29 +137,38 @@ def finish(
         log.info("removing stale %s (earlier run of %s)", store.uri(key), src.label)
         store.delete(key)
     keep = new if good else earlier | new
-    if keep != earlier or not new <= earlier:
-        _write_state(store, src, sorted(keep))
+    if keep != earlier or not new <= earlier or counted != (earlier_run.lines, earlier_run.events):
+        _write_state(store, src, sorted(keep), counted)
     for key in drop:
         store.delete(key)
     return Outcome(sorted(new), len(stale), 0 if good else len(earlier - new))
 
 
-def _read_state(store: ObjectStore, src: InputSource) -> list[str]:
+def _read_state(store: ObjectStore, src: InputSource) -> Earlier:
     key = state_key(src)
     if not store.exists(key):
-        return []
+        return Earlier([])
     try:
-        keys = orjson.loads(read_bytes(store, key)).get("keys", [])
+        state = orjson.loads(read_bytes(store, key))
+        keys = state.get("keys", [])
     except (orjson.JSONDecodeError, AttributeError):
         log.warning("ignoring unreadable state %s", store.uri(key))
-        return []
-    return [k for k in keys if isinstance(k, str)]
+        return Earlier([])
+    lines, events = state.get("lines"), state.get("events")
+    return Earlier(
+        [k for k in keys if isinstance(k, str)],
+        lines if isinstance(lines, int) else None,
+        events if isinstance(events, int) else None,
+    )
 
 
 def _write_state(
-    store: ObjectStore, src: InputSource, keys: list[str], *, pending: bool = False
+    store: ObjectStore, src: InputSource, keys: list[str],
+    counts: tuple[int | None, int | None], *, pending: bool = False,
 ) -> None:
     state: dict[str, object] = {"source": src.label, "keys": keys}
+    if counts[0] is not None:  # of the last run published as good
+        state["lines"], state["events"] = counts
     if pending:
         state["pending"] = True  # publishing in progress: keys is a superset of what exists
     write_bytes(store, state_key(src), orjson.dumps(state, option=orjson.OPT_INDENT_2))

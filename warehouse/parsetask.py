@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 from collections import Counter
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ BATCH = 512  # lines between writes to the gzip streams
 SAMPLES = 20  # "no match" lines kept per input range to name the format they look like
 MAX_OPEN_PARTS = 64  # gzip part writers open at once per task (a log spanning many dates)
 _DUMPS_OPT = orjson.OPT_APPEND_NEWLINE
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,15 @@ class _Parts:
         return False
 
 
+def event_error(exc: Exception) -> str:
+    """Return the reject reason of a line whose event could not be built or written out.
+
+    The classifier rejects what it knows to be bad; anything else a line trips over (a
+    value orjson cannot encode, a builder bug) costs that line only, never the run."""
+    log.debug("line rejected: event not built", exc_info=exc)
+    return f"event not built ({type(exc).__name__})"
+
+
 def _parse_task(
     settings: Settings, task: Task, bar: Progress | None, stdin: IO[bytes] | None
 ) -> Result:
@@ -219,20 +231,25 @@ def _parse_task(
             for j in range(0, len(lines), BATCH):
                 for line in lines[j : j + BATCH]:
                     lineno += 1
-                    fields: Any = classify(line)
+                    try:  # costs nothing until it catches (Python 3.11+)
+                        fields: Any = classify(line)
+                        if fields.__class__ is not str:
+                            ev = build(fields)
+                            day = ev["ts"][:10]
+                            data = dumps(ev, None, opt)
+                    except Exception as exc:  # one line's defect, never the run's
+                        fields = event_error(exc)
                     if fields.__class__ is str:
                         reject(lineno, fields, line)
                         continue
-                    ev = build(fields)
                     if ev["slug"] is None:
                         unmatched += 1
-                    day = ev["ts"][:10]
                     buf = bufs.get(day)
                     if buf is None:
                         parts.open(day, writers, bufs)
                         buf = bufs[day] = []
                         res.partitions.add(day)
-                    buf.append(dumps(ev, None, opt))
+                    buf.append(data)
                 # small batches: buffers stay in the CPU cache and memory is reused
                 batch += 1
                 for day, buf in bufs.items():

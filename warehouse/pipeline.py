@@ -32,14 +32,15 @@ import re
 import socket
 import string
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from warehouse.config import Config
 from warehouse.errors import (
     EXIT_INPUT_MISSING,
     ConfigError,
+    Summary,
     WarehouseError,
     combined_exit_code,
 )
@@ -63,12 +64,18 @@ from warehouse.runsummary import (
 )
 from warehouse.storage import ObjectStore, store_for_config
 
+if TYPE_CHECKING:
+    from warehouse.hive.summary import HiveSummary
+
 log = logging.getLogger(__name__)
 
 _FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 
 # ---------------------------------------------------------------------------------------
 # stage outcomes
+
+
+S = TypeVar("S", bound=Summary)
 
 
 class _StageFailed(WarehouseError):
@@ -79,11 +86,10 @@ class _StageFailed(WarehouseError):
         self.exit_code = exit_code
 
 
-def _check(summary: Any) -> Any:
+def _check(summary: S) -> S:
     """Return `summary`, or raise _StageFailed when its exit code is not 0."""
-    code = int(getattr(summary, "exit_code", 0))
-    if code:
-        raise _StageFailed(summary.line(), code)
+    if summary.exit_code:
+        raise _StageFailed(summary.line(), summary.exit_code)
     return summary
 
 
@@ -177,7 +183,7 @@ class _Night:
         self._host = socket.gethostname()
         self._hive_down: str | None = None
 
-    def _hive(self, call: Any, *args: Any) -> Any:
+    def _hive(self, call: Callable[..., S], *args: Any) -> S:
         """Return `call(cfg, *args)` (a Hive flow); once HiveServer2 failed to answer in
         this run, fail at once instead of waiting for its timeouts again."""
         from warehouse.hive.client import HiveUnavailable
@@ -190,7 +196,7 @@ class _Night:
             self._hive_down = str(err)
             raise
 
-    def _register(self, table: str, partitions: list[Any]) -> Any:
+    def _register(self, table: str, partitions: list[Any]) -> HiveSummary:
         """Register partitions in Hive (see `_hive`)."""
         from warehouse.hive.partitions import register_partitions
 
@@ -247,7 +253,7 @@ class _Night:
 
     def _end(
         self, day: dt.date, rec: dict[str, Any], *, error: str | None = None, code: int = 0,
-        summary: Any = None, detail: str = "",
+        summary: Summary | None = None, detail: str = "",
     ) -> None:
         rec["ended"] = utc_now()
         rec["seconds"] = round(time.monotonic() - rec["_t0"], 3)

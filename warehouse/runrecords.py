@@ -9,6 +9,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from warehouse.errors import Summary
 from warehouse.storage import ObjectStore, read_bytes, write_bytes
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def summary_counts(summary: Any) -> dict[str, int | float]:
+def summary_counts(summary: Summary) -> dict[str, int | float]:
     """Return the numeric fields of a flow's summary (for the run record)."""
     if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
         items: Mapping[str, Any] = {

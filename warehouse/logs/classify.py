@@ -26,6 +26,8 @@ BAD_TIME = "bad timestamp"
 TOO_LONG = "line too long"
 EMPTY = "empty line"
 BAD_STATUS = "bad status"
+OUT_OF_RANGE = "number out of range"
+INT_MAX = 2**63 - 1  # Hive BIGINT; a larger number makes its line a reject (OUT_OF_RANGE)
 
 Fields = tuple[Any, ...]
 
@@ -113,15 +115,31 @@ def split_request(
     return method, path, (query or None) if sep else None, proto
 
 
+class OutOfRange(ValueError):
+    """A number field above INT_MAX; `classify` turns it into the OUT_OF_RANGE reject."""
+
+
+def bounded(text: str) -> int:
+    """Return the int written in `text` (ASCII digits); raise OutOfRange above INT_MAX."""
+    value = int(text)
+    if value > INT_MAX:
+        raise OutOfRange(text)
+    return value
+
+
 def number(text: str) -> int | float | None:
-    """Return the int or float written in `text`, None when it is neither."""
+    """Return the int or float written in `text`, None when it is neither; raise
+    OutOfRange for an int above INT_MAX."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         try:
             return float(text)
         except ValueError:
             return None
+    if value > INT_MAX:
+        raise OutOfRange(text)
+    return value
 
 
 def status_index(fmt: LogFormat) -> int:
@@ -143,6 +161,9 @@ class Classifier:
             "relaxed": fmt.relaxed.fullmatch if fmt.relaxed is not None else None,
             "unescape": unescape_gunicorn if fmt.syntax == "gunicorn" else unescape,
             "number": number,
+            "bounded": bounded,
+            "OutOfRange": OutOfRange,
+            "OUT_OF_RANGE": OUT_OF_RANGE,
             "SEP": TIME_JOIN,
             "MAX_LINE": MAX_LINE,
             "RELAXED_MAX": RELAXED_MAX,
@@ -200,6 +221,8 @@ def _source(fmt: LogFormat) -> str:
     code.append(f"    {', '.join(names)}{',' if n == 1 else ''} = m.groups()")
     parts = fmt.time_parts
     i_status = status_index(fmt)
+    checked = False  # a field may raise OutOfRange
+    body_start = len(code)
     for i, f in enumerate(fmt.fields):
         v = names[i]
         if f.kind == d.TIME:
@@ -219,9 +242,14 @@ def _source(fmt: LogFormat) -> str:
         elif i == i_status:
             code += [f"    if {v} == '-':", "        return BAD_STATUS", f"    {v} = int({v})"]
         elif f.kind == d.INT:
-            code.append(f"    {v} = None if {v} == '-' else int({v})")
+            # up to 18 digits always fits a BIGINT: only longer text is range-checked
+            code.append(
+                f"    {v} = None if {v} == '-' else int({v}) if len({v}) < 19 else bounded({v})"
+            )
+            checked = True
         elif f.kind == d.NUM:
             code.append(f"    {v} = None if {v} == '-' else number({v})")
+            checked = True
         elif fmt.syntax == "apache" and f.directive == "%u":
             # mod_log_config writes an empty user name (empty or bad Basic auth) as ""
             code.append(
@@ -231,4 +259,7 @@ def _source(fmt: LogFormat) -> str:
         else:
             code.append(f"    {v} = None if {v} == '-' else unescape({v}) if '\\\\' in {v} else {v}")
     code.append(f"    return ({', '.join(names)}{',' if n == 1 else ''})")
+    if checked:  # a try block costs nothing until it catches (Python 3.11+)
+        body = ["    " + line for line in code[body_start:]]
+        code[body_start:] = ["    try:", *body, "    except OutOfRange:", "        return OUT_OF_RANGE"]
     return "\n".join(code) + "\n"

@@ -42,6 +42,7 @@ from typing import Any
 import orjson
 
 from warehouse.config import S3Config
+from warehouse.errors import EXIT_FAILED, EXIT_UNAVAILABLE, WarehouseError
 from warehouse.mysql.connect import (
     Endpoint,
     batch_fetcher,
@@ -62,13 +63,15 @@ FETCH_BATCH = 1000  # ~180 KB of JSON per batch stays in cache: 5000 cost ~0.3 u
 ROWS_PER_PART = 5_000_000
 
 
-class ExportError(Exception):
-    """The read failed; `.code` is the MySQL error number, `.unavailable` a lost source."""
+class ExportError(WarehouseError):
+    """The read failed; `.code` is the MySQL error number, `.unavailable` a lost source
+    (exit 3), else the read itself failed (exit 5)."""
 
     def __init__(self, message: str, code: int | None = None, unavailable: bool = False):
         super().__init__(message)
         self.code = code
         self.unavailable = unavailable
+        self.exit_code = EXIT_UNAVAILABLE if unavailable else EXIT_FAILED
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ExportError, (str(self), self.code, self.unavailable))
