@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_import import DB, DDL, FILL, PASSWORD, USER
 from tests.fixtures.mariadb import start_mariadb
-from warehouse.mysql.connect import Endpoint, connect
+from warehouse.mysql.connect import Driver, Endpoint
 from warehouse.mysql.python_engine import ExportJob, export
 from warehouse.mysql.schema import read_columns
 
@@ -35,16 +35,16 @@ HERE = str(Path(__file__).resolve().parents[1])
 RECONCILE = """
 import resource, sys, time
 sys.path.insert(0, {here!r})
-from warehouse.mysql.connect import Endpoint, connect
+from warehouse.mysql.connect import Driver, Endpoint
 from warehouse.mysql.deletes import KeyReconciler
 from warehouse.mysql.schema import read_columns
 from warehouse.storage import LocalStore
 ep = Endpoint("bench", "127.0.0.1", {port}, {user!r}, {pw!r}, 600.0)
-conn = connect(ep, "mysqlclient", database={db!r})
+conn = Driver("mysqlclient").connect(ep, database={db!r})
 cols = [c for c in read_columns(conn, {db!r}, {table!r}) if c.name == "id"]
 conn.close()
 store = LocalStore({root!r})
-k = KeyReconciler(store, {db!r}, {table!r}, cols, "mysqlclient", previous={previous!r},
+k = KeyReconciler(store, {db!r}, {table!r}, cols, Driver("mysqlclient"), previous={previous!r},
                   snapshot={snapshot!r}, deletes_key={deletes!r}, where="bench")
 t0 = time.perf_counter()
 k.run(ep)
@@ -54,11 +54,11 @@ print(k.deleted, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SE
 SET_WAY = """
 import resource, sys, time
 sys.path.insert(0, {here!r})
-from warehouse.mysql.connect import Endpoint, connect, stream_cursor
+from warehouse.mysql.connect import Driver, Endpoint
 ep = Endpoint("bench", "127.0.0.1", {port}, {user!r}, {pw!r}, 600.0)
 def ids():
-    conn = connect(ep, "mysqlclient", database={db!r})
-    cur = stream_cursor(conn, "mysqlclient")
+    conn = Driver("mysqlclient").connect(ep, database={db!r})
+    cur = Driver("mysqlclient").stream_cursor(conn)
     cur.execute("SELECT id FROM {table}")
     out = set()
     while rows := cur.fetchmany(10000):
@@ -99,10 +99,10 @@ def main() -> None:
         root = base / "root"
         root.mkdir()
         ep = Endpoint("bench", "127.0.0.1", db.port, USER, PASSWORD, 600.0)
-        conn = connect(ep, "mysqlclient", database=DB)
+        conn = Driver("mysqlclient").connect(ep, database=DB)
         cols = tuple(read_columns(conn, DB, "t"))
         conn.close()
-        job = ExportJob(endpoint=ep, driver="mysqlclient", database=DB, table="t",
+        job = ExportJob(endpoint=ep, driver=Driver("mysqlclient"), database=DB, table="t",
                         columns=cols, store_root=str(root), s3=None, prefix="full")
         t0 = time.perf_counter()
         assert export(job).rows == rows

@@ -18,7 +18,8 @@ from warehouse.mysql.importer import (
     parse_selector,
     table_spec,
 )
-from warehouse.mysql.python_engine import Query, key_ranges, row_encoder, select_sql
+from warehouse.mysql.python_engine import key_ranges
+from warehouse.mysql.rows import Query, row_encoder, select_sql
 from warehouse.mysql.schema import (
     SourceColumn,
     check_ident,
@@ -252,7 +253,7 @@ def test_sqoop_password_file_is_private_and_removed():
 
 
 def test_batch_encoder_splits_lines_exactly():
-    from warehouse.mysql.python_engine import batch_encoder
+    from warehouse.mysql.rows import batch_encoder
 
     cols = (col("id", "int"), col("t", "text"))
     encode, _ = batch_encoder(cols)
@@ -294,7 +295,7 @@ def test_engine_sqoop_refused_on_emr_7_5(tmp_path):
 
 
 def test_dict_builder_is_safe_with_hostile_column_names():
-    from warehouse.mysql.python_engine import dict_builder
+    from warehouse.mysql.rows import dict_builder
 
     names = ["id", "x'); import os; os.system('false') #", '"""', "\\", "a b", "ü", "v0"]
     build = dict_builder(names)
@@ -305,7 +306,7 @@ def test_dict_builder_is_safe_with_hostile_column_names():
 
 def test_bytes_in_a_text_column_ask_for_a_bytes_reread():
     """A C layer may return undecodable text as bytes: export then re-reads as bytes."""
-    from warehouse.mysql.python_engine import TextAsBytes, batch_encoder
+    from warehouse.mysql.rows import TextAsBytes, batch_encoder
 
     cols = (col("id", "int"), col("t", "text"))
     encode, _ = batch_encoder(cols)

@@ -15,9 +15,9 @@ from typing import Any
 from warehouse.config import IncrementalConfig
 from warehouse.mysql import schema as sch
 from warehouse.mysql import watermark as wm
-from warehouse.mysql.connect import close_quietly, driver_errors, error_code, stream_cursor
-from warehouse.mysql.python_engine import Query
-from warehouse.mysql.state import TableState
+from warehouse.mysql.connect import Driver, close_quietly, error_code
+from warehouse.mysql.plan import LoadPlan, Watermark
+from warehouse.mysql.rows import Query
 
 log = logging.getLogger(__name__)
 
@@ -34,25 +34,19 @@ class Bounds:
     saved: dict[str, Any] = field(default_factory=dict)  # TableState fields after the load
 
 
-def plan_bounds(
-    conn: Any,
-    driver: str,
-    table_sql: str,
-    inc: IncrementalConfig,
-    column: sch.SourceColumn,
-    key: list[str],
-    state: TableState | None,
-    *,
-    incremental: bool,
-    where: str,
-) -> Bounds:
-    """Probe the source and return this load's Bounds; raises the driver's errors.
+def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
+    """Probe the source and return the Bounds of `plan` (an incremental table's load);
+    raises the driver's errors.
 
-    `incremental` False is a full load of an incremental table (every row, NULL check
-    column too); `where` names the table in log lines.
+    A plan that is not `incremental` is a full load of an incremental table (every row,
+    NULL check column too).
     """
+    inc, column, where = plan.inc, plan.check, plan.name
+    assert inc is not None and column is not None, "plan_bounds needs an incremental table"
+    table_sql = sch.qualified(plan.table.database, plan.table.table)
+    incremental, mark = plan.incremental, plan.watermark
     col = sch.quote(column.name)
-    errors = driver_errors(driver)
+    errors = driver.errors
     cur = conn.cursor()
     try:
         cur.execute(f"SELECT CAST(MAX({col}) AS CHAR) FROM {table_sql}")
@@ -68,12 +62,12 @@ def plan_bounds(
         elif writers:
             log.info("%s: %d open write transaction(s) at the probe", where, len(writers))
         if inc.mode == "append" and column.kind == "int":
-            return _append(conn, driver, cur, table_sql, col, inc, state, upper, writers,
+            return _append(conn, driver, table_sql, col, inc, mark, upper, writers,
                            incremental=incremental)
         if inc.mode == "append":
-            return _plain_append(col, state, upper, incremental=incremental)
-        return _lastmodified(cur, table_sql, col, inc, key, state, upper, now, writers, oldest,
-                             incremental=incremental)
+            return _plain_append(col, mark, upper, incremental=incremental)
+        return _lastmodified(cur, table_sql, col, inc, plan.key, mark, upper, now, writers,
+                             oldest, incremental=incremental)
     finally:
         close_quietly(cur)
 
@@ -85,13 +79,11 @@ def _full(col: str, upper: str | None) -> Query:
 
 
 def _append(
-    conn: Any, driver: str, cur: Any, table_sql: str, col: str, inc: IncrementalConfig,
-    state: TableState | None, upper_text: str | None, writers: list[str] | None, *,
-    incremental: bool,
+    conn: Any, driver: Driver, table_sql: str, col: str, inc: IncrementalConfig,
+    mark: Watermark, upper_text: str | None, writers: list[str] | None, *, incremental: bool,
 ) -> Bounds:
     lag = inc.lag_value
-    seen_to = _int(state.max_value or state.last_value) if (state and incremental) else None
-    missing = [list(r) for r in (state.missing or [])] if (state and incremental) else []
+    seen_to, missing = mark.seen_to, [list(r) for r in mark.missing]
     if upper_text is None:  # an empty table
         b = Bounds(upper=None, skip=incremental)
         b.saved = _append_state(seen_to, missing, writers)
@@ -117,7 +109,7 @@ def _append(
         finally:
             ids.close()  # the streaming cursor must be closed before the next statement
     kept = wm.prune_missing(gaps, upper=upper, lag=lag, seen_to=seen_to, writers=writers,
-                            old_writers=state.writers if state else None)
+                            old_writers=mark.writers)
     b.saved = _append_state(max(upper, seen_to or upper), kept, writers)
     return b
 
@@ -134,10 +126,10 @@ def _append_state(seen_to: int | None, missing: wm.Ranges, writers: list[str] | 
     }
 
 
-def _ids(conn: Any, driver: str, table_sql: str, col: str, wanted: wm.Ranges
+def _ids(conn: Any, driver: Driver, table_sql: str, col: str, wanted: wm.Ranges
          ) -> Generator[int, None, None]:
     """Stream the ids present in `wanted`, ascending."""
-    cur = stream_cursor(conn, driver)
+    cur = driver.stream_cursor(conn)
     try:
         cur.execute(f"SELECT {col} FROM {table_sql} WHERE {wm.ranges_sql(col, wanted)} "
                     f"ORDER BY {col}")
@@ -148,10 +140,10 @@ def _ids(conn: Any, driver: str, table_sql: str, col: str, wanted: wm.Ranges
         close_quietly(cur)
 
 
-def _plain_append(col: str, state: TableState | None, upper: str | None, *,
+def _plain_append(col: str, mark: Watermark, upper: str | None, *,
                   incremental: bool) -> Bounds:
     """Append on a non-integer column: `> watermark` (no late-commit protection)."""
-    last = state.last_value if (state and incremental) else None
+    last = mark.last
     b = Bounds(upper=upper)
     if not incremental:
         b.query = _full(col, upper)
@@ -170,13 +162,12 @@ def _plain_append(col: str, state: TableState | None, upper: str | None, *,
 
 def _lastmodified(
     cur: Any, table_sql: str, col: str, inc: IncrementalConfig, key: list[str],
-    state: TableState | None, upper: str | None, now: Any, writers: list[str] | None,
+    mark: Watermark, upper: str | None, now: Any, writers: list[str] | None,
     oldest: Any, *, incremental: bool,
 ) -> Bounds:
     lag = inc.lag_value
     keys = [sch.quote(k) for k in key]
-    last = state.last_value if (state and incremental) else None
-    low = wm.lower_bound(last, lag) if last is not None else None
+    last, low = mark.last, mark.low
     b = Bounds(upper=upper)
     if upper is None:
         b.skip = incremental
@@ -186,8 +177,8 @@ def _lastmodified(
     if not incremental:
         b.query = _full(col, upper)
     else:
-        window = state.window if state else None
-        if (window and state is not None and state.max_value == upper
+        window = mark.window
+        if (window and mark.max_value == upper
                 and wm.window_checksum(cur, table_sql, keys, col, window["low"],
                                        window["high"]) == window["sum"]):
             b.skip = True  # nothing newer, and the re-read window is as it was
@@ -206,13 +197,6 @@ def _lastmodified(
                    "sum": wm.window_checksum(cur, table_sql, keys, col, next_low, upper)},
     }
     return b
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
 
 
 def _text(v: Any) -> str:

@@ -7,14 +7,15 @@
   speed and over twice PyMySQL's (bench/results_import.md).
 - `pymysql` (pure Python): the slowest, always importable.
 `auto` picks the first of these that is installed (mysql-connector only with its C
-extension). mysql-connector-python is pinned below 26: 26.x wheels need OpenSSL 3.2 on
+extension); `resolve_driver` returns it as a `Driver`, which opens sessions and
+streaming cursors and names the driver's exception classes. mysql-connector-python is pinned below 26: 26.x wheels need OpenSSL 3.2 on
 the system (Debian 12 and Amazon Linux 2023 have 3.0) and fall back to pure Python.
 
 All drivers return the same row tuples: integers as int, FLOAT/DOUBLE as float,
 DECIMAL/DATE/DATETIME/TIMESTAMP/TIME as the server's text (str), character columns as
 str, binary columns as bytes, BIT as bytes (mysql-connector: int). mysql-connector's C
 layer would turn those texts into Decimal/datetime objects (a zero date into None), so
-for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `casts_text()`.
+for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `Driver.casts_text`.
 `text_bytes=True` returns character columns as bytes too (the engine then decodes them
 with backslashreplace): the fallback when a column holds bytes that are not valid UTF-8.
 
@@ -84,23 +85,52 @@ def _installed(driver: str) -> bool:
     return True
 
 
-def resolve_driver(name: str) -> str:
+def resolve_driver(name: str) -> Driver:
     """Return the driver to use: `auto` picks mysqlclient, else mysql-connector, else PyMySQL."""
     if name not in DRIVERS:
         raise ConfigError(f"MySQL driver {name!r} unknown; use one of {', '.join(DRIVERS)}")
     if name == "auto":
-        return next(d for d in DRIVERS[1:] if d == "pymysql" or _installed(d))
+        return Driver(next(d for d in DRIVERS[1:] if d == "pymysql" or _installed(d)))
     if not _installed(name):
         raise ConfigError(f"MySQL driver {name} is not installed; pip install {_INSTALL[name]}")
-    return name
+    return Driver(name)
 
 
-def casts_text(driver: str) -> bool:
-    """Return True when the export must select DECIMAL/temporal/SET columns as CHAR."""
-    return driver == "mysql-connector"
+@dataclass(frozen=True)
+class Driver:
+    """One of the DB-API drivers (`DRIVERS` but `auto`): sessions, cursors and errors.
+
+    Picklable (it crosses into the split export's worker processes). Obtain it through
+    `resolve_driver`, which checks that the driver is installed.
+    """
+
+    name: str
+
+    def connect(self, ep: Endpoint, *, database: str | None = None,
+                text_bytes: bool = False) -> Any:
+        """Return an open session (autocommit off, UTC); raises SourceUnavailable."""
+        return _connect(ep, self.name, database=database, text_bytes=text_bytes)
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """The driver's base exception classes."""
+        return _driver_errors(self.name)
+
+    @property
+    def casts_text(self) -> bool:
+        """True when the export must select DECIMAL/temporal/SET columns as CHAR."""
+        return self.name == "mysql-connector"
+
+    def stream_cursor(self, conn: Any) -> Any:
+        """Return an unbuffered (server-side streaming) cursor of `conn`."""
+        return _stream_cursor(conn, self.name)
+
+    def batch_fetcher(self, conn: Any, cur: Any) -> Callable[[int], Sequence[Any]]:
+        """Return fetch(n) -> up to n rows of `cur`'s result (empty at the end)."""
+        return _batch_fetcher(conn, cur, self.name)
 
 
-def driver_errors(driver: str) -> tuple[type[BaseException], ...]:
+def _driver_errors(driver: str) -> tuple[type[BaseException], ...]:
     """Return the driver's base exception classes."""
     if driver == "mysqlclient":
         import MySQLdb
@@ -138,7 +168,7 @@ def describe_error(ep: Endpoint, exc: BaseException) -> str:
     return f"MySQL {ep.where()}: {'error ' + str(code) + ': ' if code else ''}{text}"
 
 
-def connect(
+def _connect(
     ep: Endpoint, driver: str, *, database: str | None = None, text_bytes: bool = False
 ) -> Any:
     """Return an open session (autocommit off, UTC); raises SourceUnavailable naming the host."""
@@ -149,7 +179,7 @@ def connect(
             conn = _connector(ep, database, text_bytes)
         else:
             conn = _pymysql(ep, database, text_bytes)
-    except driver_errors(driver) as exc:
+    except _driver_errors(driver) as exc:
         code = error_code(exc)
         hint = {
             1045: "check user and password_file/password_env",
@@ -166,7 +196,7 @@ def connect(
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         finally:
             cur.close()
-    except driver_errors(driver) as exc:
+    except _driver_errors(driver) as exc:
         conn.close()
         raise SourceUnavailable(describe_error(ep, exc)) from None
     return conn
@@ -249,7 +279,7 @@ def _connector(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
     return mysql.connector.connect(**kwargs)
 
 
-def stream_cursor(conn: Any, driver: str) -> Any:
+def _stream_cursor(conn: Any, driver: str) -> Any:
     """Return an unbuffered (server-side streaming) cursor of `conn`."""
     if driver == "mysqlclient":
         import MySQLdb.cursors
@@ -274,7 +304,7 @@ def _connector_stream_class() -> Any:
     return StreamCursor
 
 
-def batch_fetcher(conn: Any, cur: Any, driver: str) -> Callable[[int], Sequence[Any]]:
+def _batch_fetcher(conn: Any, cur: Any, driver: str) -> Callable[[int], Sequence[Any]]:
     """Return fetch(n) -> up to n rows of `cur`'s result (empty at the end).
 
     For mysql-connector the rows come straight from its C extension's documented

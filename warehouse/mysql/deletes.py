@@ -34,16 +34,8 @@ import orjson
 
 from warehouse.errors import JobFailed
 from warehouse.mysql import schema as sch
-from warehouse.mysql.connect import (
-    UNAVAILABLE_CODES,
-    close_quietly,
-    connect,
-    describe_error,
-    driver_errors,
-    error_code,
-    stream_cursor,
-)
-from warehouse.mysql.python_engine import ExportError, begin_snapshot
+from warehouse.mysql.connect import Driver, close_quietly
+from warehouse.mysql.python_engine import begin_snapshot, export_error
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import open_gzip_write
 
@@ -184,7 +176,7 @@ class KeyReconciler:
     """
 
     def __init__(self, store: ObjectStore, database: str, table: str,
-                 cols: Sequence[sch.SourceColumn], driver: str, *, previous: str | None,
+                 cols: Sequence[sch.SourceColumn], driver: Driver, *, previous: str | None,
                  snapshot: str, deletes_key: str, where: str) -> None:
         self.store, self.database, self.table = store, database, table
         self.cols, self.driver = list(cols), driver
@@ -196,7 +188,7 @@ class KeyReconciler:
     def __call__(self, conn: Any) -> None:
         """Stream the keys in `conn`'s current transaction; write snapshot and deletes."""
         decode = _row_decoder(self.cols)
-        cur = stream_cursor(conn, self.driver)
+        cur = self.driver.stream_cursor(conn)
         try:
             cur.execute(keys_sql(self.database, self.table, self.cols))
             batches = (decode(rows) for rows in iter(lambda: cur.fetchmany(BATCH), ()))
@@ -207,14 +199,13 @@ class KeyReconciler:
 
     def run(self, ep: Any) -> None:
         """Read the keys in a consistent snapshot of their own; raises ExportError."""
-        conn = connect(ep, self.driver, database=self.database)
+        conn = self.driver.connect(ep, database=self.database)
         try:
             begin_snapshot(conn)
             self(conn)
             conn.commit()
-        except driver_errors(self.driver) as exc:
-            code = error_code(exc)
-            raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
+        except self.driver.errors as exc:
+            raise export_error(ep, exc) from None
         finally:
             close_quietly(conn)
 

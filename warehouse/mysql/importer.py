@@ -32,11 +32,9 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from warehouse.config import Config, MysqlSourceConfig
 from warehouse.errors import (
@@ -47,19 +45,14 @@ from warehouse.errors import (
     mask_secret,
 )
 from warehouse.mysql import schema as sch
-from warehouse.mysql.connect import (
-    Endpoint,
-    close_quietly,
-    connect,
-    describe_error,
-    driver_errors,
-    resolve_driver,
-)
+from warehouse.mysql.connect import close_quietly, describe_error
 from warehouse.mysql.hive_tables import HiveRegistrar, latest_view_sql, table_spec
+from warehouse.mysql.plan import Planned
 from warehouse.mysql.results import ImportSummary, TableResult
+from warehouse.mysql.session import SourceSession, open_session
 from warehouse.mysql.sqoop import remove_stale_password_files
 from warehouse.mysql.state import state_key
-from warehouse.mysql.table_load import Planned, import_table
+from warehouse.mysql.table_load import import_table
 from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)
@@ -175,13 +168,10 @@ def import_source(
     password: str | None = None
     try:
         password = src.password()
-        driver = resolve_driver(_driver_name(src))
-        with _endpoint(cfg, src, password) as (ep, tunnel):
-            plan, failures = _plan_tables(src, sel, ep, driver, store)
-            results = failures + _run_tables(
-                cfg, src, plan, ep, driver, tunnel, store=store, engine=engine, full=full,
-                progress=progress, hive=hive,
-            )
+        with open_session(cfg, src, password, store=store, hive=hive) as session:
+            plan, failures = _plan_tables(session, sel)
+            results = failures + _run_tables(session, plan, engine=engine, full=full,
+                                             progress=progress)
     except WarehouseError as exc:
         msg = mask_secret(str(exc), password)
         log.error("%s", msg)
@@ -195,46 +185,19 @@ def import_source(
     return results
 
 
-def _driver_name(src: MysqlSourceConfig) -> str:
-    return src.driver
-
-
-@contextmanager
-def _endpoint(
-    cfg: Config, src: MysqlSourceConfig, password: str
-) -> Iterator[tuple[Endpoint, Any]]:
-    """Yield (Endpoint, Tunnel or None): through the source's tunnel when it has one."""
-    ssh = cfg.tunnel(src.tunnel)
-    if ssh is None:
-        yield Endpoint(src.name, src.host, src.port, src.user, password,
-                       src.read_timeout_seconds), None
-        return
-    from warehouse.tunnel import tunnel as open_forward
-
-    with ExitStack() as stack:
-        t = stack.enter_context(open_forward(ssh, src.host, src.port))
-        host, port = t.address
-        if host in ("0.0.0.0", "::"):
-            host = "127.0.0.1"
-        via = f"via [ssh.{ssh.name}] {ssh.host}:{ssh.port} to {src.host}:{src.port}"
-        yield Endpoint(src.name, host, port, src.user, password, src.read_timeout_seconds,
-                       via=via), t
-
-
 def _plan_tables(
-    src: MysqlSourceConfig, sel: Selector, ep: Endpoint, driver: str,
-    store: ObjectStore | None = None,
+    session: SourceSession, sel: Selector
 ) -> tuple[list[Planned], list[TableResult]]:
     """List the selected tables and read their columns (one metadata session).
 
     Returns (tables to import, failures): a database the user cannot see (absent, or no
     privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import.
     """
+    src, ep, store = session.src, session.endpoint, session.store
     databases = [sel.database] if sel.database else list(src.databases)
     for db in databases:
         sch.check_ident("database", db)
-    errors = driver_errors(driver)
-    conn = connect(ep, driver)
+    conn = session.connect()
     planned: list[Planned] = []
     failures: list[TableResult] = []
     try:
@@ -275,8 +238,7 @@ def _plan_tables(
                         "base tables", src.name, db, list(src.tables), list(src.exclude),
                         len(names),
                     )
-                if store is not None:
-                    _warn_vanished(store, src, db, names)
+                _warn_vanished(store, src, db, names)
                 skipped = sch.select_tables(db, views, src.tables, src.exclude)
                 if skipped:
                     log.warning(
@@ -300,7 +262,7 @@ def _plan_tables(
             peers += [(p.database, t) for p in planned[:1] for t in sch.select_tables(
                 p.database, sch.list_tables(conn, p.database), src.tables, src.exclude)
                 if t != p.table]
-    except errors as exc:
+    except session.driver.errors as exc:
         raise SourceUnavailable(describe_error(ep, exc)) from None
     finally:
         close_quietly(conn)
@@ -383,25 +345,19 @@ class _Ticker:
 
 
 def _run_tables(
-    cfg: Config,
-    src: MysqlSourceConfig,
+    session: SourceSession,
     plan: Sequence[Planned],
-    ep: Endpoint,
-    driver: str,
-    tunnel: Any,
     *,
-    store: ObjectStore,
     engine: str | None,
     full: bool,
     progress: bool,
-    hive: HiveRegistrar | None = None,
 ) -> list[TableResult]:
     lock = threading.Lock()
+    src = session.src
 
     def one(p: Planned) -> TableResult:
         ticker = _Ticker(f"{src.name}.{p.database}.{p.table}", lock) if progress else None
-        res = import_table(cfg, src, p, ep, driver, tunnel, store=store, engine=engine,
-                           full=full, on_rows=ticker, hive=hive)
+        res = import_table(session, p, engine=engine, full=full, on_rows=ticker)
         if progress:
             with lock:
                 print(res.line(), file=sys.stderr, flush=True)

@@ -1,45 +1,34 @@
-"""Import one table: drift checks, bounds, export (python or sqoop), Hive, state.
+"""Import one table: plan, probe, export, register in Hive, save the state.
 
-The steps and their order are described in `warehouse.mysql.importer`; this module holds
-the per-table part so that the entry point stays about selection and sources.
+The steps and their order are described in `warehouse.mysql.importer`; what a load
+does is decided up front by the pure `plan.plan_load`, and each step below returns
+what it made: `import_table` alone turns them (or the error) into the TableResult.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from warehouse.config import Config, IncrementalConfig, MysqlSourceConfig
 from warehouse.errors import (
     EXIT_FAILED,
     EXIT_UNAVAILABLE,
-    ConfigError,
     JobFailed,
     WarehouseError,
     mask_secret,
 )
 from warehouse.mysql import schema as sch
-from warehouse.mysql.bounds import Bounds, plan_bounds
-from warehouse.mysql.connect import (
-    UNAVAILABLE_CODES,
-    Endpoint,
-    close_quietly,
-    connect,
-    describe_error,
-    driver_errors,
-    error_code,
-)
+from warehouse.mysql.bounds import Bounds
 from warehouse.mysql.deletes import (
     KeyReconciler,
     check_key_columns,
     keys_folder,
     remove_old_snapshots,
 )
+from warehouse.mysql.exports import Exported, export_load
 from warehouse.mysql.hive_tables import (
     HiveRegistrar,
     deletes_spec,
@@ -47,31 +36,30 @@ from warehouse.mysql.hive_tables import (
     schema_record,
     table_spec,
 )
-from warehouse.mysql.python_engine import ExportError, ExportJob, Query, export, export_split
+from warehouse.mysql.plan import LoadPlan, Planned, incremental_for, plan_load
+from warehouse.mysql.python_engine import ExportError
 from warehouse.mysql.results import TableResult
-from warehouse.mysql.sqoop import SqoopPlan, password_file, run_sqoop, sqoop_argv
+from warehouse.mysql.session import SourceSession
 from warehouse.mysql.state import TableState, data_prefix, load_state, save_state, signature
 from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Planned:
-    database: str
-    table: str
-    columns: list[sch.SourceColumn]
-    key: list[str]
-    zero_dates: bool
+@dataclass(frozen=True)
+class Loaded:
+    """What one load leaves: the export's counts, the loads the table keeps, the deletes."""
 
+    exported: Exported
+    stamp: str
+    load: str | None  # the new load, None when an incremental load found no rows
+    loads: list[str]  # the table's loads after this one
+    deleted: int  # keys found deleted since the last load
+    deletes_loads: list[str]  # the deletes loads after this one
 
-
-def incremental_for(src: MysqlSourceConfig, database: str, table: str) -> IncrementalConfig | None:
-    inc = src.incremental
-    return inc.get(f"{database}.{table}".lower()) or inc.get(table.lower())
-
-
-# -- one table -------------------------------------------------------------------------
+    def changed(self, plan: LoadPlan) -> bool:
+        """Return True when the Hive table has something new (a load, deletes, toggled)."""
+        return self.load is not None or bool(self.deleted) or plan.deletes_toggled
 
 
 def _load_stamp(previous: Sequence[str]) -> str:
@@ -82,30 +70,34 @@ def _load_stamp(previous: Sequence[str]) -> str:
 
 
 def import_table(
-    cfg: Config,
-    src: MysqlSourceConfig,
+    s: SourceSession,
     p: Planned,
-    ep: Endpoint,
-    driver: str,
-    tunnel: Any = None,
     *,
-    store: ObjectStore,
     engine: str | None = None,
     full: bool = False,
     on_rows: Callable[[int], None] | None = None,
-    hive: HiveRegistrar | None = None,
 ) -> TableResult:
     """Import one table; return its result (errors are caught and reported in it).
 
-    `on_rows(n)` is called as batches are written (python engine, one process); `hive`
-    is the run's shared Hive session (one is opened for this table when None).
+    `on_rows(n)` is called as batches are written (python engine, one process).
     """
-    eng = engine or src.engine
-    inc = incremental_for(src, p.database, p.table)
-    res = TableResult(src.name, p.database, p.table, engine=eng)
+    eng = engine or s.src.engine
+    res = TableResult(s.name, p.database, p.table, engine=eng)
     started = time.monotonic()
     try:
-        _import_table(cfg, src, p, ep, driver, store, eng, inc, full, res, on_rows, hive)
+        if not p.columns:
+            raise JobFailed(f"table {res.name}: no columns (dropped while importing?)")
+        state = load_state(s.store, s.name, p.database, p.table)
+        plan = plan_load(state, incremental_for(s.src, p.database, p.table), p, full,
+                         source=s.name, engine=eng)
+        res.mode = plan.mode
+        if plan.drift:
+            raise JobFailed(plan.drift)
+        done = _load(s, plan, on_rows)
+        res.rows, res.bytes = done.exported.rows, done.exported.bytes
+        res.non_utf8, res.deleted, res.load = done.exported.non_utf8, done.deleted, done.load
+        res.hive_table = sch.hive_name(s.name, p.database, p.table) \
+            if done.changed(plan) else None
     except ExportError as exc:
         res.error = str(exc)
         res.exit_code = EXIT_UNAVAILABLE if exc.unavailable else EXIT_FAILED
@@ -116,301 +108,131 @@ def import_table(
         log.exception("import of %s failed", res.name)
         res.error = f"unexpected {type(exc).__name__}: {exc}"
         res.exit_code = EXIT_FAILED
-    if res.error and tunnel is not None and not tunnel.alive:
-        from warehouse.tunnel import describe
-
-        reason = tunnel.error or f"SSH bastion {describe(tunnel.cfg)} closed the connection"
-        res.error = f"{reason}; previous data and watermark kept ({res.error})"
+    lost = s.tunnel_lost() if res.error else None
+    if lost:
+        res.error = f"{lost}; previous data and watermark kept ({res.error})"
         res.exit_code = EXIT_UNAVAILABLE
     if res.error:
-        _clean_failed_load(store, src.name, p)
+        _clean_failed_load(s.store, s.name, p)
     res.seconds = time.monotonic() - started  # before the ERROR line, which shows it
     if res.error:
-        res.error = mask_secret(res.error, ep.password)
+        res.error = mask_secret(res.error, s.endpoint.password)
         res.rows = res.bytes = 0
         log.error("%s", res.line())
     return res
 
 
-def _import_table(
-    cfg: Config,
-    src: MysqlSourceConfig,
-    p: Planned,
-    ep: Endpoint,
-    driver: str,
-    store: ObjectStore,
-    eng: str,
-    inc: IncrementalConfig | None,
-    full: bool,
-    res: TableResult,
-    on_rows: Callable[[int], None] | None = None,
-    hive: HiveRegistrar | None = None,
-) -> None:
-    name = f"{src.name}.{p.database}.{p.table}"
-    if not p.columns:
-        raise JobFailed(f"table {name}: no columns (dropped while importing?)")
-    state = load_state(store, src.name, p.database, p.table)
-    cols = {c.name.lower(): c for c in p.columns}
-    reserved = ["load"] + (["wh_rank"] if inc is not None else [])
-    taken = [c.name for c in p.columns if c.name.lower() in reserved]
-    if taken:
-        raise JobFailed(
-            f"table {name}: column {', '.join(taken)} clashes with the Hive table's own "
-            "`load` partition column (or the _latest view's `wh_rank`); exclude the table "
-            "or import a view of it that renames the column"
-        )
-    key: list[str] = list(p.key)
-    if inc is not None:
-        if inc.column.lower() not in cols:
-            raise ConfigError(
-                f"[mysql.{src.name}] incremental {p.database}.{p.table}: column {inc.column!r} "
-                "not in the table"
-            )
-        check = cols[inc.column.lower()]
-        if check.kind in ("b64", "bit"):
-            raise ConfigError(
-                f"[mysql.{src.name}] incremental {p.database}.{p.table}: column {inc.column!r} "
-                f"is {check.column_type}; a binary column cannot be a watermark (use an "
-                "integer, decimal, date/time or text column, or drop the incremental entry)"
-            )
-        key = [k.strip() for k in (inc.key or "").split(",") if k.strip()] or p.key
-        if inc.mode == "append" and not key:
-            key = [inc.column]  # the _latest view's identity: the appended id
-        if inc.mode == "lastmodified" and not key:
-            raise ConfigError(f"{name}: lastmodified needs key = \"...\" (no primary key)")
-        unknown = [k for k in key if k.lower() not in cols]
-        if unknown:
-            raise ConfigError(
-                f"[mysql.{src.name}] incremental {p.database}.{p.table}: key column(s) "
-                f"{', '.join(unknown)} not in the table"
-            )
-    incremental = inc is not None and state is not None and not full
-    res.mode = (inc.mode if incremental and inc else "full")
-    if incremental and state is not None:
-        if state.engine != eng:
-            raise JobFailed(
-                f"table {name}: engine changed from {state.engine} to {eng} since the last "
-                f"load; run `warehouse import {name} --full`"
-            )
-        if state.columns != signature(p.columns):
-            raise JobFailed(
-                f"table {name}: schema changed since the last load ({_drift(state.columns, p.columns)}); "
-                f"run `warehouse import {name} --full`"
-            )
-        if inc is not None and (state.mode != inc.mode or (state.column or "") != inc.column
-                                or (state.key and state.key != key)):
-            raise JobFailed(
-                f"table {name}: incremental settings changed since the last load; "
-                f"run `warehouse import {name} --full`"
-            )
-    known = state.loads if state else []
-    base = data_prefix(src.name, p.database, p.table)
-    _remove_orphans(store, base, known)
-    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads if state else [])
-    known_deletes = list(state.deletes_loads) if (state and incremental) else []
-    stamp = _load_stamp(known)
-    prefix = f"{base}/load={stamp}"
-    bounds = Bounds()
-    if inc is not None:
-        bounds = _probe(ep, driver, p, inc, cols[inc.column.lower()], key, state, name,
-                        incremental=incremental)
-    keys = None
-    if inc is not None and inc.deletes:
-        key_cols = check_key_columns(p.columns, key, f"table {name}")
-        same = incremental and state is not None and state.keys_load
-        keys = KeyReconciler(
-            store, p.database, p.table, key_cols, driver,
-            previous=f"{keys_folder(src.name, p.database, p.table)}/{state.keys_load}.json.gz"
-            if (same and state is not None) else None,
-            snapshot=f"{keys_folder(src.name, p.database, p.table)}/{stamp}.json.gz",
-            deletes_key=f"{base}/_deletes/load={stamp}/part-00000.json.gz",
-            where=f"table {name}",
-        )
-    files: list[str] = []
+def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | None) -> Loaded:
+    p = plan.table
+    base = data_prefix(s.name, p.database, p.table)
+    _remove_orphans(s.store, base, plan.loads)
+    _remove_orphans(s.store, f"{base}/_deletes", plan.deletes_loads)
+    stamp = _load_stamp(plan.loads)
+    bounds = s.probe(plan) if plan.inc is not None else Bounds()
     if bounds.skip:
-        log.info("%s: nothing new since the last load", name)
-    elif eng == "python":
-        job = ExportJob(
-            endpoint=ep, driver=driver, database=p.database, table=p.table,
-            columns=tuple(p.columns), store_root=store.uri(""), s3=cfg.s3, prefix=prefix,
-            query=bounds.query,
-        )
-        out = _python_export(job, src, p, ep, driver, store, on_rows, keys)
-        res.rows, res.bytes, res.non_utf8 = out.rows, out.bytes, out.non_utf8
-        files = out.files
-    else:
-        files = _sqoop_export(cfg, src, p, ep, store, prefix, inc, bounds, res,
-                              include_nulls=not incremental)
+        log.info("%s: nothing new since the last load", plan.name)
+    keys = _reconciler(s, plan, stamp)
+    out = export_load(s, plan, bounds, f"{base}/load={stamp}", on_rows=on_rows, keys=keys)
     if keys is not None and not keys.done:
-        keys.run(ep)  # sqoop, split ranges or nothing exported: a snapshot of its own
-    if res.mode != "full" and res.rows == 0:
-        for f in files:
-            store.delete(f)
-        res.load = None
-        res.bytes = 0
-        new_loads = list(known)
+        keys.run(s.endpoint)  # sqoop, split ranges or nothing exported: a snapshot of its own
+    done = _settle(plan, stamp, out, keys.deleted if keys is not None else 0)
+    if done.load is None:
+        for f in out.files:
+            s.store.delete(f)
+    _register(s, plan, done)
+    new_state = _new_state(plan, done, bounds)
+    save_state(s.store, s.name, p.database, p.table, new_state)
+    _drop_old(s.store, plan, new_state)
+    return done
+
+
+def _reconciler(s: SourceSession, plan: LoadPlan, stamp: str) -> KeyReconciler | None:
+    """Return the deleted-keys reconciler of a `deletes = true` table, else None."""
+    if not plan.deletes:
+        return None
+    p = plan.table
+    key_cols = check_key_columns(p.columns, plan.key, f"table {plan.name}")
+    folder = keys_folder(s.name, p.database, p.table)
+    return KeyReconciler(
+        s.store, p.database, p.table, key_cols, s.driver,
+        previous=f"{folder}/{plan.previous_keys}.json.gz" if plan.previous_keys else None,
+        snapshot=f"{folder}/{stamp}.json.gz",
+        deletes_key=f"{data_prefix(s.name, p.database, p.table)}/_deletes/load={stamp}/"
+                    "part-00000.json.gz",
+        where=f"table {plan.name}",
+    )
+
+
+def _settle(plan: LoadPlan, stamp: str, out: Exported, deleted: int) -> Loaded:
+    """Return the loads the table keeps: an incremental load without rows adds none
+    (its files are removed), a full load replaces all."""
+    if plan.mode != "full" and out.rows == 0:
+        load, loads = None, list(plan.loads)
+        out = Exported(out.rows, 0, out.non_utf8, out.files)
     else:
-        res.load = stamp
-        new_loads = [*known, stamp] if res.mode != "full" else [stamp]
-    deleted = keys.deleted if keys is not None else 0
-    new_deletes = [*known_deletes, stamp] if deleted else known_deletes
-    res.deleted = deleted
-    spec = table_spec(src.name, p.database, p.table, p.columns, engine=eng,
+        load = stamp
+        loads = [*plan.loads, stamp] if plan.mode != "full" else [stamp]
+    deletes_loads = [*plan.kept_deletes, stamp] if deleted else list(plan.kept_deletes)
+    return Loaded(out, stamp, load, loads, deleted, deletes_loads)
+
+
+def _register(s: SourceSession, plan: LoadPlan, done: Loaded) -> None:
+    """Register the load in Hive (when a catalog is configured)."""
+    changed = done.changed(plan)
+    if not (s.cfg.has_catalog and (changed or done.loads)):
+        return
+    # nothing changed: only a metastore that lacks the table (new cluster) is updated
+    p = plan.table
+    spec = table_spec(s.name, p.database, p.table, p.columns, engine=plan.engine,
                       zero_dates=p.zero_dates)
-    dspec = deletes_spec(spec, key) if keys is not None else None
-    toggled = state is not None and state.deletes != (keys is not None)
-    changed = res.load is not None or bool(deleted) or toggled
-    if changed:
-        res.hive_table = spec.name
-    if cfg.has_catalog and (changed or new_loads):
-        # nothing changed: only a metastore that lacks the table (new cluster) is updated
-        old_deletes = [x for x in (state.deletes_loads if state else []) if x not in new_deletes]
-        reg = hive or HiveRegistrar(cfg)
-        try:
-            register_load(
-                reg, spec, new_loads, new=[res.load] if res.load else [],
-                dropped=[x for x in known if x not in new_loads],
-                view=(inc.column, key) if inc is not None else None,
-                deletes=(dspec, new_deletes, [stamp] if deleted else [], old_deletes)
-                if dspec else None,
-                if_missing=not changed,
-            )
-        finally:
-            if reg is not hive:
-                reg.close()
-    new_state = TableState(
-        engine=eng,
+    dspec = deletes_spec(spec, plan.key) if plan.deletes else None
+    old_deletes = [x for x in plan.deletes_loads if x not in done.deletes_loads]
+    reg = s.hive or HiveRegistrar(s.cfg)
+    try:
+        register_load(
+            reg, spec, done.loads, new=[done.load] if done.load else [],
+            dropped=[x for x in plan.loads if x not in done.loads],
+            view=(plan.inc.column, plan.key) if plan.inc is not None else None,
+            deletes=(dspec, done.deletes_loads, [done.stamp] if done.deleted else [],
+                     old_deletes) if dspec else None,
+            if_missing=not changed,
+        )
+    finally:
+        if reg is not s.hive:
+            reg.close()
+
+
+def _new_state(plan: LoadPlan, done: Loaded, bounds: Bounds) -> TableState:
+    p, inc = plan.table, plan.inc
+    return TableState(
+        engine=plan.engine,
         columns=signature(p.columns),
         mode=inc.mode if inc else "full",
         column=inc.column if inc else None,
-        loads=new_loads,
+        loads=done.loads,
         updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         schema=schema_record(p.columns, zero_dates=p.zero_dates),
-        key=key if inc is not None else [],
-        deletes=keys is not None,
-        deletes_loads=new_deletes if keys is not None else [],
-        keys_load=stamp if keys is not None else None,
+        key=plan.key if inc is not None else [],
+        deletes=plan.deletes,
+        deletes_loads=done.deletes_loads if plan.deletes else [],
+        keys_load=done.stamp if plan.deletes else None,
         **bounds.saved,
     )
-    save_state(store, src.name, p.database, p.table, new_state)
-    for old in known:
-        if old not in new_loads:
+
+
+def _drop_old(store: ObjectStore, plan: LoadPlan, state: TableState) -> None:
+    """After the state is saved: delete the loads, deletes and key snapshots it dropped."""
+    p = plan.table
+    base = data_prefix(plan.source, p.database, p.table)
+    for old in plan.loads:
+        if old not in state.loads:
             _delete_prefix(store, f"{base}/load={old}")
-    for old in (state.deletes_loads if state else []):
-        if old not in new_state.deletes_loads:
+    for old in plan.deletes_loads:
+        if old not in state.deletes_loads:
             _delete_prefix(store, f"{base}/_deletes/load={old}")
-    if keys is not None or (state and state.keys_load):
-        remove_old_snapshots(store, keys_folder(src.name, p.database, p.table),
-                             new_state.keys_load)
-
-
-def _probe(
-    ep: Endpoint, driver: str, p: Planned, inc: IncrementalConfig, column: sch.SourceColumn,
-    key: list[str], state: TableState | None, name: str, *, incremental: bool,
-) -> Bounds:
-    """Run `plan_bounds` in a session of its own; raises ExportError."""
-    conn = connect(ep, driver, database=p.database)
-    try:
-        return plan_bounds(conn, driver, sch.qualified(p.database, p.table), inc, column, key,
-                           state, incremental=incremental, where=name)
-    except driver_errors(driver) as exc:
-        code = error_code(exc)
-        raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
-    finally:
-        close_quietly(conn)
-
-
-def _drift(before: list[list[str]], columns: Sequence[sch.SourceColumn]) -> str:
-    now = signature(columns)
-    b, a = dict((n, t) for n, t in before), dict((n, t) for n, t in now)
-    notes = [f"+{n}" for n in a if n not in b] + [f"-{n}" for n in b if n not in a]
-    notes += [f"{n} {b[n]}->{a[n]}" for n in a if n in b and a[n] != b[n]]
-    return ", ".join(notes) or "column order"
-
-
-def _first_row(
-    ep: Endpoint, driver: str, p: Planned, sql: str, params: Any = None
-) -> Any:
-    """Return the first row of `sql` in `p`'s database (None if none); raises ExportError."""
-    conn = connect(ep, driver, database=p.database)
-    try:
-        cur = conn.cursor()
-        try:
-            cur.execute(sql, params)
-            row = cur.fetchone()
-        finally:
-            close_quietly(cur)
-    except driver_errors(driver) as exc:
-        code = error_code(exc)
-        raise ExportError(describe_error(ep, exc), code, code in UNAVAILABLE_CODES) from None
-    finally:
-        close_quietly(conn)
-    return row
-
-
-def _python_export(
-    job: ExportJob, src: MysqlSourceConfig, p: Planned, ep: Endpoint, driver: str,
-    store: ObjectStore, on_rows: Callable[[int], None] | None = None,
-    keys: KeyReconciler | None = None,
-) -> Any:
-    int_key = (
-        len(p.key) == 1
-        and next((c for c in p.columns if c.name == p.key[0]), None) is not None
-        and next(c for c in p.columns if c.name == p.key[0]).kind == "int"
-    )
-    if src.split_workers > 1 and int_key:
-        lo, hi = _key_bounds(ep, driver, p, p.key[0], job.query)
-        if lo is not None and hi is not None and hi - lo > 10_000:
-            return export_split(job, p.key[0], lo, hi, src.split_workers)
-    return export(job, store=store, on_rows=on_rows, in_snapshot=keys)
-
-
-def _key_bounds(
-    ep: Endpoint, driver: str, p: Planned, key: str, query: Query
-) -> tuple[int | None, int | None]:
-    sql = f"SELECT MIN({sch.quote(key)}), MAX({sch.quote(key)}) FROM " \
-          f"{sch.qualified(p.database, p.table)}"
-    if query.where:
-        sql += f" WHERE {query.where}"
-    row = _first_row(ep, driver, p, sql, query.params or None)
-    if not row or row[0] is None:
-        return None, None
-    return int(row[0]), int(row[1])
-
-
-def _sqoop_export(
-    cfg: Config,
-    src: MysqlSourceConfig,
-    p: Planned,
-    ep: Endpoint,
-    store: ObjectStore,
-    prefix: str,
-    inc: IncrementalConfig | None,
-    bounds: Bounds,
-    res: TableResult,
-    *,
-    include_nulls: bool = False,
-) -> list[str]:
-    key = p.key[0] if len(p.key) == 1 else None
-    with password_file(ep.password) as pw_uri:
-        plan = SqoopPlan(
-            jdbc_host=ep.host, jdbc_port=ep.port, database=p.database, table=p.table,
-            username=ep.user, password_file=pw_uri, target_dir=store.uri(prefix),
-            columns=tuple(p.columns), mappers=src.sqoop_mappers, split_by=key,
-            incremental=inc.mode if (inc and bounds.sqoop_last is not None) else None,
-            check_column=inc.column if inc else None, last_value=bounds.sqoop_last,
-            upper_bound=bounds.upper, include_nulls=include_nulls,
-            extra_where=bounds.sqoop_where,
-            direct=src.sqoop_direct,
-            job_name=f"warehouse-import-{src.name}-{p.database}-{p.table}",
-        )
-        argv = sqoop_argv(plan, sqoop_bin=src.sqoop_bin)
-        tail = run_sqoop(argv, secrets=[ep.password])
-    m = re.search(r"Retrieved (\d+) records", tail)
-    res.rows = int(m.group(1)) if m else 0
-    files = [o.key for o in store.list(prefix)]
-    res.bytes = sum(o.size for o in store.list(prefix))
-    return files
+    if plan.deletes or plan.had_keys:
+        remove_old_snapshots(store, keys_folder(plan.source, p.database, p.table),
+                             state.keys_load)
 
 
 def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str]) -> None:
