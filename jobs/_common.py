@@ -1,8 +1,9 @@
 """What the aggregation jobs share: the EventJob base, event validation, orjson protocols,
 percentiles.
 
-Imports only the standard library, mrjob and orjson, because it runs on the EMR nodes next
-to the job scripts (shipped to the tasks by `warehouse aggregate` as a --py-files zip).
+Imports only the standard library, mrjob, orjson and warehouse.schema (the jobs' output
+keys and options), because it runs on the EMR nodes next to the job scripts (shipped to
+the tasks by `warehouse aggregate` as a --py-files zip, with warehouse/schema.py).
 
 An event is malformed, and skipped with a counter in the group `MALFORMED` named after
 the first bad field, when the line is not a JSON object or when any field the jobs read
@@ -22,6 +23,8 @@ from typing import Any
 import orjson
 from mrjob.job import MRJob
 from mrjob.step import MRStep
+
+from warehouse.schema import JOBS, JobSpec
 
 MALFORMED = "malformed events"
 EVENTS = "events"  # counter "valid": events the job used
@@ -164,9 +167,17 @@ class EventJob(MRJob):
     INTERNAL_PROTOCOL = OrjsonProtocol
     OUTPUT_PROTOCOL = OrjsonValueProtocol
     FLUSH_EVENTS: int | None = None  # default of --flush-events; None: no option, no flush
+    JOB = ""  # the name of the job's JobSpec in warehouse.schema.JOBS
+
+    @classmethod
+    def spec(cls) -> JobSpec:
+        """Return the job's JobSpec: output keys, options."""
+        return JOBS[cls.JOB]
 
     def configure_args(self) -> None:
         super().configure_args()
+        for arg in self.spec().args:  # fed from [aggregate] by `warehouse aggregate`
+            self.add_passthru_arg(arg.option, type=int, default=arg.default, help=arg.help)
         if self.FLUSH_EVENTS is not None:
             self.add_passthru_arg(
                 "--flush-events", type=int, default=self.FLUSH_EVENTS,

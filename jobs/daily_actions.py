@@ -1,17 +1,10 @@
 """daily_actions: hits, distinct users and IPs, errors and latency per (dt, slug).
 
 Input: event lines (gzipped JSON, see DESIGN.md). Output: one JSON object per (dt, slug),
-slug null for unmatched paths, with exactly these keys:
-
-    dt             STRING  UTC date of the events' ts (YYYY-MM-DD)
-    slug           STRING  view name, null where no URL pattern matched
-    hits           BIGINT  events
-    users          BIGINT  distinct non-null `user`
-    ips            BIGINT  distinct client `ip`
-    server_errors  BIGINT  events with status >= 500
-    client_errors  BIGINT  events with 400 <= status <= 499
-    p50_ms         DOUBLE  nearest-rank median of duration_ms (null where no durations)
-    p95_ms         DOUBLE  nearest-rank 95th percentile of duration_ms (null likewise)
+slug null for unmatched paths, with exactly the keys (and types) of
+`warehouse.schema.JOBS["daily_actions"]`: dt (UTC date of the events' ts), slug, hits,
+distinct users (non-null `user`) and ips, server_errors (status >= 500), client_errors
+(400-499), and the nearest-rank p50_ms/p95_ms of duration_ms (null where no durations).
 
 Malformed events are counted (group "malformed events") and skipped. The mapper combines
 in memory (one partial state per (dt, slug) per map task), so the shuffle is small.
@@ -32,6 +25,7 @@ State = list[Any]
 class DailyActions(EventJob):
     """Per (dt, slug): hits, users, ips, server/client errors, p50/p95 duration."""
 
+    JOB = "daily_actions"
     # a map task buffers the states of at most this many events before emitting them
     FLUSH_EVENTS = 1_000_000
 

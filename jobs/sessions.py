@@ -6,16 +6,10 @@ comes more than --gap-minutes (default 30) after the previous one. A session bel
 the UTC date of its first event; its length is last ts - first ts in seconds; its entry
 and exit slugs are those of its first and last events.
 
-Output: one JSON object per dt with exactly these keys:
-
-    dt                STRING  UTC date of the sessions' first events
-    sessions          BIGINT  sessions starting on dt
-    visitors          BIGINT  distinct visitors with a session starting on dt
-    mean_session_s    DOUBLE  mean session length in seconds
-    median_session_s  DOUBLE  nearest-rank median session length
-    mean_actions      DOUBLE  mean events per session
-    top_entry         ARRAY<STRUCT<slug:STRING,n:BIGINT>>  --top-n entry slugs, most first
-    top_exit          ARRAY<STRUCT<slug:STRING,n:BIGINT>>  --top-n exit slugs, likewise
+Output: one JSON object per dt with exactly the keys (and types) of
+`warehouse.schema.JOBS["sessions"]`: sessions and visitors starting on dt, mean and
+nearest-rank median session length in seconds, mean events per session, and the --top-n
+entry and exit slugs as [{slug, n}], most first.
 
 Ties in top_entry/top_exit are broken by slug ascending (null first). Sessions that cross
 midnight count for the first event's date only. `warehouse aggregate` also feeds the
@@ -41,17 +35,9 @@ Visits = list[Any]
 class Sessions(EventJob):
     """Per dt: sessions, visitors, mean/median length, mean actions, top entry/exit."""
 
+    JOB = "sessions"  # options --gap-minutes and --top-n
     # a map task buffers at most this many events (~150 bytes each) before emitting them
     FLUSH_EVENTS = 1_000_000
-
-    def configure_args(self) -> None:
-        super().configure_args()
-        self.add_passthru_arg(
-            "--gap-minutes", type=int, default=30, help="inactivity that splits a session"
-        )
-        self.add_passthru_arg(
-            "--top-n", type=int, default=10, help="entry/exit slugs kept per date"
-        )
 
     def steps(self) -> list[MRStep]:
         return [self.event_step(self.split_sessions), MRStep(reducer=self.reduce_day)]

@@ -5,14 +5,9 @@ URL parameter `param` (e.g. the most viewed object ids), ranked 1..N by hits des
 ties broken by value ascending (so ranks are unique). Events without a slug carry no
 params and add nothing.
 
-Output: one JSON object per (dt, slug, param, value) kept, with exactly these keys:
-
-    dt     STRING  UTC date of the events' ts
-    slug   STRING  view name
-    param  STRING  parameter name
-    value  STRING  parameter value (as captured from the path)
-    hits   BIGINT  events with this value
-    rank   INT     1 = most frequent
+Output: one JSON object per (dt, slug, param, value) kept, with exactly the keys (and
+types) of `warehouse.schema.JOBS["top_params"]`: dt, slug, param, value (as captured from
+the path), hits (events with this value) and rank (1 = most frequent).
 """
 
 from __future__ import annotations
@@ -30,11 +25,7 @@ Key = tuple[str, str | None, str]
 class TopParams(EventJob):
     """Per (dt, slug, param): the top N values with their hits and rank."""
 
-    def configure_args(self) -> None:
-        super().configure_args()
-        self.add_passthru_arg(
-            "--top-n", type=int, default=10, help="values kept per (dt, slug, param)"
-        )
+    JOB = "top_params"  # option --top-n
 
     def steps(self) -> list[MRStep]:
         return [self.event_step(self.reduce_counts)]

@@ -30,6 +30,7 @@ from tests.test_aggregate_corpus import (
     read_partition_lines,
     valid_events,
 )
+from warehouse import schema
 from warehouse.aggregate import load_job, run_aggregate
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError
@@ -182,7 +183,10 @@ def test_emr_runner_against_moto(emr_setup: dict[str, Any], job: str, n_steps: i
     inputs = sorted(p.name for p in (root / "events").glob("dt=*/*.json.gz"))
     assert sum(1 for k in keys if k.endswith(".json.gz")) == len(inputs)
     common_zip = next(k for k in keys if k.endswith("warehouse_jobs_common.zip"))
-    assert zipfile.ZipFile(io.BytesIO(cluster.uploads[common_zip])).namelist() == ["_common.py"]
+    # the jobs' shared module, and the schema as a namespace fallback (no __init__.py)
+    shipped = zipfile.ZipFile(io.BytesIO(cluster.uploads[common_zip]))
+    assert shipped.namelist() == ["_common.py", "warehouse/", "warehouse/schema.py"]
+    assert shipped.read("warehouse/schema.py") == Path(schema.__file__).read_bytes()
 
     # the cluster request is what conf/mrjob.conf says
     conf = yaml.safe_load(resource("conf", "mrjob.conf").read_text())["runners"]["emr"]

@@ -1,5 +1,5 @@
 """The sessions and top_params outputs read back through Hive (Spark's Thrift server):
-JOB_COLUMNS' types, including ARRAY<STRUCT<slug,n>> and null slugs, match the files."""
+warehouse.schema.JOBS' types, including ARRAY<STRUCT<slug,n>> and null slugs, match the files."""
 
 from __future__ import annotations
 

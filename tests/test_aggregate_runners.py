@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import importlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,10 @@ from tests.test_aggregate_corpus import (
     read_partition_lines,
     valid_events,
 )
-from warehouse.aggregate import JOB_COLUMNS, run_aggregate
+from warehouse.aggregate import run_aggregate
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
+from warehouse.schema import JOBS
 
 DAYS = 3
 DATES = [START + dt.timedelta(days=i) for i in range(DAYS)]
@@ -52,7 +56,7 @@ def _check(root: Path, good: list[dict[str, Any]], job: str) -> None:
     assert_same([r for recs in got.values() for r in recs], BRUTE[job](good))
 
 
-@pytest.mark.parametrize("job", sorted(JOB_COLUMNS))
+@pytest.mark.parametrize("job", sorted(JOBS))
 def test_local_runner_matches_brute_force(small: Any, tmp_path: Path, job: str) -> None:
     root = _fresh_root(small[0], tmp_path)
     cfg = config_from_dict({"warehouse": {"root": str(root)}})
@@ -62,8 +66,52 @@ def test_local_runner_matches_brute_force(small: Any, tmp_path: Path, job: str) 
     _check(root, small[1], job)
 
 
+def test_local_tasks_without_the_toolkit_import_the_schema_from_the_zip(
+    small: Any, tmp_path: Path
+) -> None:
+    # tasks whose Python has mrjob and orjson but no `warehouse` package (python_bin set in
+    # mrjob.conf): jobs/_common.py finds warehouse.schema in the --py-files zip
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    for name in ("mrjob", "orjson", "yaml"):
+        mod = importlib.import_module(name)
+        src = Path(mod.__file__ or "").parent
+        (deps / src.name).symlink_to(src)
+    repo = Path(__file__).resolve().parents[1]
+    seen = tmp_path / "task-pythonpath"
+    python = tmp_path / "python-without-toolkit"
+    python.write_text(
+        "#!/bin/sh\n"
+        "# no site-packages (-S), no checkout on the path: only the task's zips and deps\n"
+        f"PYTHONPATH=$(printf %s \"$PYTHONPATH\" | tr : '\\n' | grep -vx '{repo}' | paste -sd:)"
+        f":{deps}\n"
+        f"export PYTHONPATH\nprintf '%s\\n' \"$PYTHONPATH\" >> {seen}\n"
+        f'exec {sys.executable} -S "$@"\n'
+    )
+    python.chmod(0o755)
+    conf = tmp_path / "mrjob.conf"
+    conf.write_text(f"runners:\n  local:\n    python_bin: {python}\n")
+    root = _fresh_root(small[0], tmp_path / "root")
+    cfg = config_from_dict(
+        {"warehouse": {"root": str(root)}, "aggregate": {"mrjob_conf": str(conf)}}
+    )
+    summary = run_aggregate(cfg, "top_params", DATES, runner="local")
+    assert summary.exit_code == 0, summary.line()
+    _check(root, small[1], "top_params")
+    # the tasks ran there, and that Python finds no `warehouse` but the zip's
+    paths = seen.read_text().split()
+    assert paths
+    for path in paths:
+        plain = ":".join(p for p in path.split(":") if not p.endswith(".zip"))
+        out = subprocess.run(
+            [sys.executable, "-S", "-c", "import importlib.util as u; print(u.find_spec('warehouse'))"],
+            env={"PYTHONPATH": plain}, cwd=tmp_path, capture_output=True, text=True, check=True,
+        )
+        assert out.stdout.strip() == "None"
+
+
 @pytest.mark.spark
-@pytest.mark.parametrize("job", sorted(JOB_COLUMNS))
+@pytest.mark.parametrize("job", sorted(JOBS))
 def test_spark_runner_matches_brute_force(
     small: Any, tmp_path: Path, job: str, spark_runner_args: list[str]
 ) -> None:

@@ -13,12 +13,12 @@ import re
 
 import pytest
 
-from warehouse.aggregate import JOB_COLUMNS
 from warehouse.hive.manage import render_table
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.tables import access_raw_spec, aggregate_spec, events_spec
 from warehouse.mysql.hive_tables import table_spec
 from warehouse.mysql.schema import SourceColumn
+from warehouse.schema import JOBS
 
 # Athena's documented SerDes for the storage this toolkit writes.
 ATHENA_SERDES = {
@@ -104,7 +104,7 @@ _MYSQL = [
 
 def _specs() -> list[TableSpec]:
     specs = [events_spec(), access_raw_spec("combined")]
-    specs += [aggregate_spec(job) for job in JOB_COLUMNS]
+    specs += [aggregate_spec(job) for job in JOBS]
     specs += [
         table_spec("shop", "Shop", "Orders", _MYSQL, engine=engine, zero_dates=zero)
         for engine in ("python", "sqoop") for zero in (True, False)

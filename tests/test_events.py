@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures._util import shared_path
 from warehouse.errors import ConfigError
 from warehouse.events import EVENT_KEYS, event_builder, make_event
 from warehouse.logs import BAD_STATUS, BAD_TIME, NO_MATCH, compile_format
 from warehouse.patternfile import load_resolver
+from warehouse.schema import EVENT_COLUMNS
 from warehouse.urls.resolver import Resolver
 
 LINE = (
@@ -166,3 +168,33 @@ def test_time_split_over_several_directives() -> None:
     assert isinstance(ev, dict) and ev["ts"] == "2015-05-16T22:05:03Z"
     bad = '1.1.1.1 [31/Feb/2015 00:05:03.123 +0200] "GET / HTTP/1.1" 200 5'
     assert make_event(f, bad) == BAD_TIME
+
+
+def _kind_of(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, dict):
+        return "object" if all(isinstance(v, str) for v in value.values()) else "dict"
+    return "string" if isinstance(value, str) else type(value).__name__
+
+
+def test_events_of_the_real_log_have_the_schemas_json_kinds(resolver: Resolver) -> None:
+    # warehouse.schema.EVENT_COLUMNS declares each key's JSON kind; real lines keep to it
+    with_duration = compile_format('%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i" %D')
+    events = [make_event(with_duration, LINE + " 1250", resolver)]
+    sample = Path(shared_path("data", "apache-combined-10k.log")).read_text(encoding="utf-8")
+    combined = compile_format("combined")
+    events += [make_event(combined, raw, resolver) for raw in sample.splitlines()[:3000]]
+    events = [ev for ev in events if isinstance(ev, dict)]
+    assert len(events) > 2000 and events[0]["duration_ms"] == 1.25  # %D: microseconds
+    for ev in events:
+        for col in EVENT_COLUMNS:
+            kind = _kind_of(ev[col.name])
+            allowed = col.json.split("|")
+            assert kind in allowed or (kind == "int" and "number" in allowed), (col, ev)

@@ -21,8 +21,9 @@ from tests.test_aggregate_corpus import (
     read_partition_lines,
     valid_events,
 )
-from warehouse.aggregate import JOB_COLUMNS, load_job, run_aggregate
+from warehouse.aggregate import load_job, run_aggregate
 from warehouse.config import config_from_dict
+from warehouse.schema import JOBS
 
 
 def _common() -> Any:
@@ -167,7 +168,7 @@ def test_top_params_ranks_by_hits_then_value() -> None:
     assert [(r["value"], r["hits"], r["rank"]) for r in records] == [
         ("7", 3, 1), ("3", 2, 2), ("12", 1, 3)
     ]
-    assert all(list(r) == [c for c, _ in JOB_COLUMNS["top_params"]] for r in records)
+    assert all(list(r) == list(JOBS["top_params"].keys) for r in records)
 
 
 # ---------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str,
     return root, good
 
 
-@pytest.mark.parametrize("job", sorted(JOB_COLUMNS))
+@pytest.mark.parametrize("job", sorted(JOBS))
 def test_inline_matches_brute_force_on_a_week(
     week: tuple[Path, list[dict[str, Any]]], job: str
 ) -> None:
@@ -200,7 +201,7 @@ def test_inline_matches_brute_force_on_a_week(
     assert_same([r for recs in got.values() for r in recs], want)
     for day, records in got.items():
         assert all(r["dt"] == day for r in records)
-        assert all(list(r) == [c for c, _ in JOB_COLUMNS[job]] for r in records)
+        assert all(list(r) == list(JOBS[job].keys) for r in records)
     assert summary.events == 50_000
     assert sum(summary.malformed.values()) > 0
 

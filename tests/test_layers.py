@@ -21,7 +21,7 @@ def test_lint_imports_keeps_every_contract() -> None:
     done = subprocess.run([exe], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout
-    for name in ("logs-pure", "urls-pure", "storage", "hive", "mysql", "jobs", "cli-top", "acyclic"):
+    for name in ("logs-pure", "urls-pure", "storage", "hive", "mysql", "jobs", "schema", "cli-top", "acyclic"):
         assert f"[importlinter:contract:{name}]" in (REPO / ".importlinter").read_text()
 
 

@@ -11,8 +11,9 @@ S3 PUT or completed multipart upload), so a reader sees the old or the new part,
 half-written one. Other objects left in the partition by older runs are deleted after the
 new part is published; on S3 a reader listing in that short window may see both.
 
-The output schema of every job is fixed here (`JOB_COLUMNS`) for the Hive tables
-`agg_<job>`; the jobs emit JSON objects with exactly these keys.
+Each job's class, output columns (the Hive table `agg_<job>`), neighbour days and
+arguments are its `JobSpec` in warehouse.schema; the jobs emit JSON objects with exactly
+those keys.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from typing import Any
 
 import orjson
 
-from warehouse.config import RUNNERS, Config
+from warehouse import schema
+from warehouse.config import Config
 from warehouse.errors import (
     EXIT_FAILED,
     EXIT_INPUT_MISSING,
@@ -46,53 +48,12 @@ from warehouse.errors import (
     WarehouseError,
 )
 from warehouse.resources import resource, resource_dir
+from warehouse.schema import CLUSTER_RUNNERS, JOBS, RUNNERS
 from warehouse.scratch import live_tmp_file, scratch_dir
 from warehouse.storage import ObjectStore, open_gzip_write, store_for_config
 
 log = logging.getLogger(__name__)
 
-_TOP_LIST = "ARRAY<STRUCT<slug:STRING,n:BIGINT>>"
-
-# (key, Hive type) per job, in output order. `dt` (UTC date, YYYY-MM-DD) is in every
-# record and is also the partition column of the Hive table (ROOT/aggregates/<job>/dt=D/).
-JOB_COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "daily_actions": [
-        ("dt", "STRING"),
-        ("slug", "STRING"),
-        ("hits", "BIGINT"),
-        ("users", "BIGINT"),
-        ("ips", "BIGINT"),
-        ("server_errors", "BIGINT"),
-        ("client_errors", "BIGINT"),
-        ("p50_ms", "DOUBLE"),
-        ("p95_ms", "DOUBLE"),
-    ],
-    "sessions": [
-        ("dt", "STRING"),
-        ("sessions", "BIGINT"),
-        ("visitors", "BIGINT"),
-        ("mean_session_s", "DOUBLE"),
-        ("median_session_s", "DOUBLE"),
-        ("mean_actions", "DOUBLE"),
-        ("top_entry", _TOP_LIST),
-        ("top_exit", _TOP_LIST),
-    ],
-    "top_params": [
-        ("dt", "STRING"),
-        ("slug", "STRING"),
-        ("param", "STRING"),
-        ("value", "STRING"),
-        ("hits", "BIGINT"),
-        ("rank", "INT"),
-    ],
-}
-
-# module in jobs/ -> MRJob class name
-JOB_CLASSES = {"daily_actions": "DailyActions", "sessions": "Sessions", "top_params": "TopParams"}
-# runners that read s3:// themselves; the others get local copies of S3 inputs
-_REMOTE_RUNNERS = ("hadoop", "emr")
-# jobs whose records can belong to a neighbouring date: read dt-1 and dt+1 as context
-_NEEDS_NEIGHBOURS = ("sessions",)
 PART_NAME = "part-00000.json.gz"
 MALFORMED_GROUP = "malformed events"
 EVENTS_GROUP = "events"
@@ -167,11 +128,11 @@ def output_prefix(job: str, day: str) -> str:
 
 
 def input_dates(job: str, dates: Sequence[dt.date]) -> list[dt.date]:
-    """Return the event dates a job reads for `dates` (sessions add each neighbour day)."""
+    """Return the event dates a job reads for `dates` (with its neighbour days)."""
     wanted = set(dates)
-    if job in _NEEDS_NEIGHBOURS:
-        for day in dates:
-            wanted.update((day - dt.timedelta(days=1), day + dt.timedelta(days=1)))
+    span = JOBS[job].neighbour_days
+    for day in dates:
+        wanted.update(day + dt.timedelta(days=n) for n in range(-span, span + 1))
     return sorted(wanted)
 
 
@@ -209,10 +170,8 @@ def job_args(
         args += ["--python-bin", sys.executable]
     for path in py_files:
         args += ["--py-files", path]
-    if job == "sessions":
-        args += ["--gap-minutes", str(cfg.aggregate.session_gap_minutes)]
-    if job in ("sessions", "top_params"):
-        args += ["--top-n", str(cfg.aggregate.top_n)]
+    for arg in JOBS[job].args:
+        args += [arg.option, str(getattr(cfg.aggregate, arg.config_key))]
     args += list(extra_args)
     args += list(inputs)
     return args
@@ -230,7 +189,7 @@ def sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
 
 def load_job(job: str) -> type[Any]:
     """Return the MRJob class of `job` from jobs/; raises KeyError for an unknown job."""
-    cls_name = JOB_CLASSES[job]
+    cls_name = JOBS[job].cls
     jobs_dir = resource_dir("jobs")
     # the jobs import their shared module `_common` as a top-level module, as on EMR nodes
     if str(jobs_dir) not in sys.path:
@@ -247,10 +206,18 @@ def load_job(job: str) -> type[Any]:
 
 
 def _common_zip(workdir: Path) -> str:
-    """Zip jobs/_common.py for --py-files (mrjob puts py_files on the tasks' PYTHONPATH)."""
+    """Zip jobs/_common.py and warehouse/schema.py for --py-files.
+
+    mrjob puts py_files on the tasks' PYTHONPATH. The tasks' Python has the toolkit
+    installed (the venv running `warehouse`; on EMR the bootstrap's), whose regular package
+    `warehouse` wins; `warehouse/` here has no __init__.py, so it is only a namespace
+    fallback that lets `import warehouse.schema` work where the toolkit is not installed.
+    """
     path = workdir / "warehouse_jobs_common.zip"
     with zipfile.ZipFile(path, "w") as zf:
         zf.write(resource("jobs", "_common.py"), arcname="_common.py")
+        zf.mkdir("warehouse")  # zipimport finds a namespace package by its folder entry
+        zf.write(schema.__file__, arcname="warehouse/schema.py")
     return str(path)
 
 
@@ -265,7 +232,7 @@ def _staged_inputs(
     file:// URI that Hadoop's file system then cannot find.
     """
     remote = store.remote
-    if runner in _REMOTE_RUNNERS or (not remote and runner != "spark"):
+    if runner in CLUSTER_RUNNERS or (not remote and runner != "spark"):
         yield [store.uri(k) for k in keys]
         return
     folder = workdir / "input"
@@ -352,8 +319,8 @@ def run_aggregate(
     is written). `extra_args` go to mrjob as they are (e.g. --jobconf, --emr-endpoint).
     """
     started = time.monotonic()
-    if job not in JOB_CLASSES:
-        raise ConfigError(f"unknown job {job!r}; known: {', '.join(sorted(JOB_CLASSES))}")
+    if job not in JOBS:
+        raise ConfigError(f"unknown job {job!r}; known: {', '.join(sorted(JOBS))}")
     if runner not in RUNNERS:
         raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
     problem = _conf_problem(cfg, runner)

@@ -16,9 +16,10 @@ from typing import IO, Any
 
 import click
 
-from warehouse.config import RUNNERS, Config, load_config
+from warehouse.config import Config, load_config
 from warehouse.errors import InputMissing, Summary, WarehouseError
 from warehouse.runsummary import STAGES
+from warehouse.schema import RUNNERS
 
 log = logging.getLogger("warehouse")
 
@@ -286,7 +287,7 @@ def parse(
 @cli.command()
 @click.argument("job")
 @_date_options
-@click.option("-r", "--runner", type=click.Choice(["inline", "local", "spark", "hadoop", "emr"]), help="mrjob runner (default: [aggregate] runner)")
+@click.option("-r", "--runner", type=click.Choice(RUNNERS), help="mrjob runner (default: [aggregate] runner)")
 @click.option("--register", is_flag=True, help="register the output partitions in Hive")
 @pass_state
 def aggregate(

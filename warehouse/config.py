@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.errors import ConfigError
+from warehouse.schema import GAP_MINUTES, JOB_ARG_KEYS, JOB_NAMES, RUNNERS, TOP_N, job_default
 
 DEFAULT_ROOT = "./warehouse-data"
-KNOWN_JOBS = ("daily_actions", "sessions", "top_params")
-RUNNERS = ("inline", "local", "spark", "hadoop", "emr")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 
 
@@ -114,10 +113,10 @@ class AggregateConfig:
     """`[aggregate]`: which mrjob jobs run and where."""
 
     runner: str = _opt("local", "mrjob runner: inline, local, spark, hadoop or emr")
-    jobs: tuple[str, ...] = _opt(KNOWN_JOBS, "jobs that `run` executes")
+    jobs: tuple[str, ...] = _opt(JOB_NAMES, "jobs that `run` executes")
     mrjob_conf: str | None = _opt(None, "mrjob.conf for the emr/hadoop runners", path=True)
-    session_gap_minutes: int = _opt(30, "inactivity that splits a session")
-    top_n: int = _opt(10, "values kept per (slug, param) by top_params")
+    session_gap_minutes: int = _opt(job_default(GAP_MINUTES), "inactivity that splits a session")
+    top_n: int = _opt(job_default(TOP_N), "values kept per (slug, param) by top_params")
     wheel: str | None = _opt(
         None, "wheel of this toolkit that the emr runner's bootstrap installs on the nodes", path=True
     )
@@ -609,17 +608,17 @@ def validate(cfg: Config) -> list[str]:
                 f"{cfg.glue.database!r} differ: with both, Hive reads Glue's tables (EMR's "
                 "Glue metastore), so name the same database"
             )
-    unknown = [j for j in cfg.aggregate.jobs if j not in KNOWN_JOBS]
+    unknown = [j for j in cfg.aggregate.jobs if j not in JOB_NAMES]
     if unknown:
         problems.append(
-            f"[aggregate] jobs: unknown {', '.join(unknown)} (known: {', '.join(KNOWN_JOBS)})"
+            f"[aggregate] jobs: unknown {', '.join(unknown)} (known: {', '.join(JOB_NAMES)})"
         )
     if cfg.logs.runner is not None and cfg.logs.runner not in RUNNERS:
         problems.append(f"[logs] runner {cfg.logs.runner!r} is not a mrjob runner")
     if cfg.aggregate.runner not in RUNNERS:
         problems.append(f"[aggregate] runner {cfg.aggregate.runner!r} is not a mrjob runner")
-    if cfg.aggregate.session_gap_minutes < 1 or cfg.aggregate.top_n < 1:
-        problems.append("[aggregate] session_gap_minutes and top_n must be at least 1")
+    if any(getattr(cfg.aggregate, key) < 1 for key in JOB_ARG_KEYS):
+        problems.append(f"[aggregate] {' and '.join(JOB_ARG_KEYS)} must be at least 1")
     if cfg.cron.catchup_days < 1 or cfg.cron.keep_log_days < 1:
         problems.append("[cron] catchup_days and keep_log_days must be at least 1")
     if len(cfg.cron.schedule.split()) != 5:

@@ -22,11 +22,10 @@ from warehouse.logs import (
     status_index,
 )
 from warehouse.logs import directives as d
+from warehouse.schema import EVENT_KEYS
 
-EVENT_KEYS = (
-    "ts", "ip", "vhost", "user", "method", "path", "query", "protocol", "status", "bytes",
-    "referer", "user_agent", "duration_ms", "slug", "params",
-)  # fmt: skip
+# the builder's local variable of each event key whose variable has another name
+_VARIABLE = {"ip": "addr", "bytes": "nbytes", "user_agent": "ua", "duration_ms": "duration"}
 
 Event = dict[str, Any]
 # the classified fields of a line -> its event
@@ -205,12 +204,10 @@ def _builder(
         emit("    duration = None")
     for var, i in (("vhost", i_vhost), ("user", i_user), ("referer", i_ref), ("ua", i_ua)):
         emit(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
-    emit(
-        "    return {'ts': ts, 'ip': addr, 'vhost': vhost, 'user': user, 'method': method, "
-        "'path': path, 'query': query, 'protocol': protocol, 'status': status, "
-        "'bytes': nbytes, 'referer': referer, 'user_agent': ua, 'duration_ms': duration, "
-        "'slug': slug, 'params': params}"
-    )
+    # the event: every key of warehouse.schema.EVENT_COLUMNS, in order; a new column
+    # needs a variable of its name (or an entry in _VARIABLE) set above
+    items = ", ".join(f"{key!r}: {_VARIABLE.get(key, key)}" for key in EVENT_KEYS)
+    emit(f"    return {{{items}}}")
     namespace: dict[str, Any] = {
         "split_request": split_request,
         "KNOWN": _KNOWN_METHODS,

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.aggregate import (
-    RUNNERS,
     _conf_problem,
     _conf_sets,
     _runner_env,
@@ -38,12 +37,12 @@ from warehouse.inputs import InputSource
 from warehouse.parsejob import ParseJob, input_name, plan_json, result_from_json
 from warehouse.parsestate import staging_prefix
 from warehouse.parsetask import Result, Settings, Task, components
+from warehouse.schema import CLUSTER_RUNNERS, RUNNERS
 from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore, is_remote
 
 log = logging.getLogger(__name__)
 
-_CLUSTER_RUNNERS = ("hadoop", "emr")  # tasks on other machines: an S3 root only
 # runners whose map tasks read a local input through mapper_raw's copy: the cluster's
 # (mrjob uploads the file), and inline (the "copy" is the file itself). The local runner
 # would copy each input into each task's working dir (twice over for a file cut in two
@@ -60,7 +59,7 @@ def check_runner(cfg: Config, runner: str, *, stdin: bool) -> None:
             f"stdin (-) cannot be parsed with -r {runner}: save it to a file first, or parse "
             "it in process (no -r, and no [logs] runner)"
         )
-    if runner in _CLUSTER_RUNNERS and not is_remote(cfg.root):
+    if runner in CLUSTER_RUNNERS and not is_remote(cfg.root):
         raise ConfigError(
             f"-r {runner} runs the parse tasks on cluster nodes, which cannot write the local "
             f"root {cfg.root}: use an s3:// root, or -r local"

@@ -13,28 +13,16 @@ Layout (root-relative):
 
 from __future__ import annotations
 
+from warehouse import schema
 from warehouse.config import Config
 from warehouse.errors import ConfigError
 from warehouse.hive.spec import Column, TableSpec
 
-DT = Column("dt", "STRING", "UTC date, YYYY-MM-DD")
+# the partition column of events and aggregates
+DT = Column(schema.DT.name, schema.DT.hive, schema.DT.comment)
 
-EVENT_COLUMNS: tuple[Column, ...] = (
-    Column("ts", "STRING", "request time, UTC, ISO 8601 with Z"),
-    Column("ip", "STRING"),
-    Column("vhost", "STRING"),
-    Column("user", "STRING"),
-    Column("method", "STRING"),
-    Column("path", "STRING", "without the query string, as logged"),
-    Column("query", "STRING"),
-    Column("protocol", "STRING"),
-    Column("status", "INT"),
-    Column("bytes", "BIGINT"),
-    Column("referer", "STRING"),
-    Column("user_agent", "STRING"),
-    Column("duration_ms", "DOUBLE"),
-    Column("slug", "STRING", "Django view name; NULL when no pattern matched"),
-    Column("params", "MAP<STRING,STRING>", "captured URL kwargs"),
+EVENT_COLUMNS: tuple[Column, ...] = tuple(
+    Column(c.name, c.hive, c.comment) for c in schema.EVENT_COLUMNS
 )
 
 
@@ -78,12 +66,12 @@ def access_raw_spec(fmt: str) -> TableSpec:
 
 def aggregate_spec(job: str) -> TableSpec:
     """Return the spec of `agg_<job>` from the job's output keys; ConfigError if unknown."""
-    from warehouse.aggregate import JOB_COLUMNS
-
-    if job not in JOB_COLUMNS:
-        known = ", ".join(sorted(JOB_COLUMNS))
+    if job not in schema.JOBS:
+        known = ", ".join(sorted(schema.JOBS))
         raise ConfigError(f"unknown aggregate job {job!r}: known jobs are {known}")
-    columns = tuple(Column(k, t) for k, t in JOB_COLUMNS[job] if k != DT.name)
+    columns = tuple(
+        Column(c.name, c.hive, c.comment) for c in schema.JOBS[job].columns if c.name != DT.name
+    )
     return TableSpec(
         name=f"agg_{job}",
         columns=columns,
