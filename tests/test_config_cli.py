@@ -179,6 +179,36 @@ def test_combined_exit_code() -> None:
     assert combined_exit_code([5, 5]) == 5
 
 
+def test_config_check_refuses_what_commands_refuse(tmp_path: Path) -> None:
+    """`[logs] runner = "emr"` with a local root fails `config check` as it fails `parse`;
+    an s3:// root without a bucket fails too."""
+    conf = tmp_path / "w.toml"
+    conf.write_text(f'[warehouse]\nroot = "{tmp_path / "root"}"\n[logs]\nrunner = "emr"\n')
+    result = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert result.exit_code == 2, result.output
+    assert "[logs] runner emr" in result.output and "use an s3:// root" in result.output
+    conf.write_text('[warehouse]\nroot = "s3://"\n')
+    result = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert result.exit_code == 2, result.output
+    assert "[warehouse] root 's3://' must be a local path or s3://bucket/prefix" in result.output
+    result = CliRunner().invoke(cli, ["--config", str(conf), "--root", "s3://b", "config", "check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_config_check_shows_glue_and_warns_without_hive(tmp_path: Path) -> None:
+    conf = tmp_path / "w.toml"
+    conf.write_text('[warehouse]\nroot = "s3://b/w"\n[glue]\ndatabase = "dw"\n')
+    result = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "[glue]\n" in result.stdout and "database = 'dw'" in result.stdout
+    assert "warning: [glue] without [hive]" in result.stderr
+    assert "_latest views" in result.stderr
+    conf.write_text(conf.read_text() + '[hive]\ndatabase = "dw"\n')
+    result = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+
+
 def test_verbose_after_the_subcommand(tmp_path: Path) -> None:
     import subprocess
     import sys

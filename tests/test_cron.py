@@ -210,3 +210,42 @@ def test_rendered_command_runs_and_flock_blocks_overlap(tmp_path: Path) -> None:
         assert "another warehouse run holds" in by_hand.stderr
     after = CliRunner().invoke(cli, ["--config", str(conf), "run", "--date", "2024-01-01"])
     assert after.exit_code == 2, after.output
+
+
+def test_secret_in_cron_environment_never_printed(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `[cron] environment` secret stays off the crontab line (/usr/bin/env's argv) and out
+    of `config check`: both refuse it by name and say to use password_file."""
+    monkeypatch.setenv("SHOP_DB_PASSWORD", "hunter2secret")
+    conf = tmp_path / "w.toml"
+    base = (f'[warehouse]\nroot = "data"\n[cron]\nwarehouse_bin = "{WAREHOUSE_BIN}"\n'
+            f'log_dir = "{tmp_path / "logs"}"\n')
+    # named by a password_env, and (second case) merely named like a secret
+    cases = [
+        ('[cron.environment]\nSHOP_DB_PASSWORD = "hunter2secret"\n'
+         '[mysql.shop]\nuser = "etl"\ndatabases = ["shop"]\npassword_env = "SHOP_DB_PASSWORD"\n',
+         "SHOP_DB_PASSWORD"),
+        ('[cron.environment]\nAPI_TOKEN = "hunter2secret"\n', "API_TOKEN"),
+    ]
+    for extra, name in cases:
+        conf.write_text(base + extra)
+        for argv in (["cron", "show"], ["config", "check"]):
+            result = CliRunner().invoke(cli, ["--config", str(conf), *argv])
+            assert result.exit_code == 2, result.output
+            assert "hunter2secret" not in result.output
+            assert f"[cron] environment {name}" in result.output
+            assert "password_file" in result.output
+
+
+def test_config_check_masks_cron_environment(tmp_path: Path) -> None:
+    conf = tmp_path / "w.toml"
+    conf.write_text(f'[warehouse]\nroot = "data"\n[cron]\nwarehouse_bin = "{WAREHOUSE_BIN}"\n'
+                    '[cron.environment]\nAWS_DEFAULT_REGION = "eu-west-1"\n'
+                    'SHOP_DB_PASSWORD_FILE = "/etc/shop.pw"\n')
+    result = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "environment = {'AWS_DEFAULT_REGION': '***', 'SHOP_DB_PASSWORD_FILE': '***'}" in result.output
+    assert "eu-west-1" not in result.output and "/etc/shop.pw" not in result.output
+    shown = CliRunner().invoke(cli, ["--config", str(conf), "cron", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "AWS_DEFAULT_REGION=eu-west-1 SHOP_DB_PASSWORD_FILE=/etc/shop.pw" in shown.output

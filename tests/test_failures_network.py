@@ -194,3 +194,30 @@ def test_import_through_a_hung_ssh_bastion_ends(tmp_path: Path, hung_server: Hun
     assert f"127.0.0.1:{hung_server.port}" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert took < BOUND
+
+
+def test_run_against_a_hung_glue_asks_it_once(tmp_path: Path, hung_server: HungServer) -> None:
+    """A Glue outage ends registration for the rest of the run, as a HiveServer2 one does:
+    the events stage fails naming the Glue catalog, the aggregate jobs still run and their
+    registration is not tried again, and the lock is released."""
+    write_day_logs(tmp_path / "logs", [DAY1])
+    glue = {"database": "wh", "endpoint_url": hung_server.url, "timeout_seconds": 1}
+    conf = write_config(tmp_path / "w.toml", base_config(tmp_path, glue=glue))
+    proc, took = _warehouse(conf, "run", "--date", DAY1.isoformat())
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert took < BOUND * 2
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("run 2015-05-18: parse ok") and "events failed (exit 3)" in last
+    target = f"Glue database wh at {hung_server.url}"
+    assert target in last
+    rec = json.loads((tmp_path / "root/_state/runs/2015-05-18/events.json").read_text())
+    assert rec["status"] == "failed" and rec["exit_code"] == 3 and target in rec["error"]
+    accepted = hung_server.accepted  # connections of the first (failed) registration
+    agg = json.loads((tmp_path / "root/_state/runs/2015-05-18/aggregate.json").read_text())
+    assert agg["exit_code"] == 3 and "not tried again" in agg["error"] and target in agg["error"]
+    assert "Traceback" not in proc.stderr
+    again, _ = _warehouse(conf, "run", "--date", DAY1.isoformat())
+    assert again.returncode == 3, again.stdout + again.stderr
+    # the second night asks Glue again, once more for the whole run (the hung endpoint
+    # sees the same number of connections as the first night: no retry per step)
+    assert hung_server.accepted == 2 * accepted

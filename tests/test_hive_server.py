@@ -616,3 +616,22 @@ def test_apply_reports_a_new_log_format_and_replaces_on_request(
     assert replaced.exit_code == 0 and "1 replaced" in replaced.output
     again = _cli("--config", str(common), "hive", "apply")
     assert again.exit_code == 0 and "5 unchanged" in again.output
+
+
+def test_stuck_query_is_cancelled_after_query_timeout(hive_server: Any, tmp_path: Path) -> None:
+    """A statement still RUNNING after `[hive] query_timeout_seconds` is cancelled: exit 5,
+    one line naming the server, and the server still answers afterwards."""
+    conf = _write_config(
+        tmp_path / "w.toml", tmp_path / "root",
+        hive_server.hive_dict("default", query_timeout_seconds=2),
+    )
+    slow = "SELECT reflect('java.lang.Thread', 'sleep', CAST(120000 AS BIGINT))"
+    # the query sleeps 120 s: only the deadline path can end it with this message
+    result = CliRunner().invoke(cli, ["--config", str(conf), "hive", "query", slow])
+    assert result.exit_code == 5, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"{hive_server.host}:{hive_server.port} still running after 2s" in lines[0]
+    assert "[hive] query_timeout_seconds" in lines[0]
+    again = CliRunner().invoke(cli, ["--config", str(conf), "hive", "query", "SELECT 1"])
+    assert again.exit_code == 0, again.output

@@ -113,6 +113,32 @@ def _config(tmp_path: Path, sshd, mariadb, databases: list[str], backend: str = 
     )
 
 
+def _toml_config(tmp_path: Path, sshd, mariadb, root: Path, db: str, extra: str = "") -> Path:
+    """Write the TOML of `_config` (one database, *_tmp excluded) for the CLI tests."""
+    toml = tmp_path / "warehouse.toml"
+    toml.write_text(
+        f"""
+[warehouse]
+root = "{root}"
+[ssh.bastion]
+host = "127.0.0.1"
+port = {sshd.port}
+user = "{sshd.user}"
+key_file = "{sshd.key_file}"
+known_hosts = "{sshd.known_hosts}"
+[mysql.src]
+host = "127.0.0.1"
+port = {mariadb.port}
+user = "{USER}"
+password_file = "{tmp_path / 'db.pass'}"
+tunnel = "bastion"
+databases = ["{db}"]
+exclude = ["*_tmp"]
+{extra}"""
+    )
+    return toml
+
+
 def _read_rows(root: Path, source: str, db: str, table: str) -> list[dict[str, Any]]:
     out = []
     folder = root / "mysql" / source / db / table
@@ -184,27 +210,7 @@ def test_nasty_values_round_trip_through_the_tunnel(
 
 def test_cli_import_and_rerun_replaces_full_load(tmp_path, sshd, mariadb, nasty_db):
     cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"])
-    toml = tmp_path / "warehouse.toml"
-    toml.write_text(
-        f"""
-[warehouse]
-root = "{cfg.root}"
-[ssh.bastion]
-host = "127.0.0.1"
-port = {sshd.port}
-user = "{sshd.user}"
-key_file = "{sshd.key_file}"
-known_hosts = "{sshd.known_hosts}"
-[mysql.src]
-host = "127.0.0.1"
-port = {mariadb.port}
-user = "{USER}"
-password_file = "{tmp_path / 'db.pass'}"
-tunnel = "bastion"
-databases = ["{nasty_db}"]
-exclude = ["*_tmp"]
-"""
-    )
+    toml = _toml_config(tmp_path, sshd, mariadb, Path(cfg.root), nasty_db)
     runner = CliRunner()
     first = runner.invoke(cli, ["--config", str(toml), "import", f"src.{nasty_db}.nasty"])
     assert first.exit_code == 0, first.output
@@ -450,6 +456,33 @@ def test_empty_load_folders_of_earlier_failed_runs_are_removed(tmp_path, sshd, m
     assert again.exit_code == 0, again.line()
     state = _state(Path(cfg.root), "src", inc_db, "audit")
     assert sorted(p.name for p in table.iterdir()) == [f"load={x}" for x in state["loads"]]
+
+
+def test_lost_state_keeps_old_loads_until_an_import_succeeds(tmp_path, sshd, mariadb, nasty_db):
+    """With the state file lost, a failing export must not have swept the existing load
+    folders first (the table would be empty); the next successful import removes them."""
+    cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"])
+    root = Path(cfg.root)
+    toml = _toml_config(tmp_path, sshd, mariadb, root, nasty_db,
+                        f'sqoop_bin = "{tmp_path / "no-such-sqoop"}"\n')
+    runner = CliRunner()
+    table = f"src.{nasty_db}.nasty"
+    first = runner.invoke(cli, ["--config", str(toml), "import", table])
+    assert first.exit_code == 0, first.output
+    folder = root / "mysql/src" / nasty_db / "nasty"
+    before = sorted(str(p.relative_to(root)) for p in folder.rglob("*"))
+    assert any(p.endswith(".json.gz") for p in before), before
+    (root / state_key("src", nasty_db, "nasty")).unlink()  # the state file is lost
+    failed = runner.invoke(cli, ["--config", str(toml), "import", table, "--engine", "sqoop"])
+    assert failed.exit_code == 5, failed.output
+    assert "Sqoop exists only on EMR releases up to 7.4" in failed.output
+    assert sorted(str(p.relative_to(root)) for p in folder.rglob("*")) == before
+    assert len(_read_rows(root, "src", nasty_db, "nasty")) == len(NASTY_ROWS)
+    again = runner.invoke(cli, ["--config", str(toml), "import", table])
+    assert again.exit_code == 0, again.output
+    state = _state(root, "src", nasty_db, "nasty")
+    assert sorted(p.name for p in folder.iterdir()) == [f"load={state['loads'][0]}"]
+    assert len(_read_rows(root, "src", nasty_db, "nasty")) == len(NASTY_ROWS)
 
 
 def test_split_workers_read_key_ranges_in_parallel(tmp_path, sshd, mariadb):

@@ -452,10 +452,12 @@ def config() -> None:
 def config_check(state: _State) -> None:
     """Validate the configuration, report every problem, print the active values."""
     from warehouse.config import describe
-    from warehouse.configcheck import check
+    from warehouse.configcheck import check, warnings
 
     cfg = check(state.config_file, root=state.root)
     click.echo(describe(cfg))
+    for warning in warnings(cfg):
+        click.echo(f"warning: {warning}", err=True)
     hc = cfg.hive
     if hc is not None and hc.views:
         from warehouse.hive.userviews import load_views, ordered

@@ -81,6 +81,9 @@ class HiveConfig:
         120.0, "bound of every call to HiveServer2 (a hung server fails after it)"
     )
     connect_attempts: int = _opt(2, "tries to open a session before giving up (exit 3)")
+    query_timeout_seconds: float = _opt(
+        14400.0, "a statement still running after this is cancelled and fails (exit 5)"
+    )
     views: str | None = _opt(
         None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
     )
@@ -575,7 +578,7 @@ def _glue_problems(glue: GlueConfig) -> list[str]:
 def validate(cfg: Config) -> list[str]:
     """Return the cross-field problems of a config (empty when it is consistent)."""
     problems: list[str] = []
-    if not (cfg.root.startswith("s3://") or "://" not in cfg.root):
+    if not (re.match(r"s3://[^/]+", cfg.root) or "://" not in cfg.root):
         problems.append(f"[warehouse] root {cfg.root!r} must be a local path or s3://bucket/prefix")
     if not 0.0 <= cfg.logs.max_reject_ratio <= 1.0:
         problems.append("[logs] max_reject_ratio must be between 0 and 1")
@@ -583,7 +586,10 @@ def validate(cfg: Config) -> list[str]:
         problems.append("[logs] workers must be at least 1")
     bounds = [("s3", cfg.s3), ("emr", cfg.emr), ("hive", cfg.hive)]
     for name, sec in bounds:
-        for key in ("connect_timeout_seconds", "read_timeout_seconds", "timeout_seconds"):
+        for key in (
+            "connect_timeout_seconds", "read_timeout_seconds", "timeout_seconds",
+            "query_timeout_seconds",
+        ):
             if sec is not None and getattr(sec, key, 1.0) <= 0:
                 problems.append(f"[{name}] {key} must be more than 0")
         for key in ("max_attempts", "connect_attempts"):
@@ -665,6 +671,31 @@ def validate(cfg: Config) -> list[str]:
     return problems
 
 
+# names that hold a secret: never on the crontab line (it is /usr/bin/env's argv, shown by
+# `crontab -l` and ps); a name ending in _FILE holds a path to one and is allowed
+_SECRET_NAME_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY", re.IGNORECASE)
+
+
+def cron_environment_problems(cfg: Config) -> list[str]:
+    """Return a problem for each `[cron] environment` variable that holds a secret: one a
+    `password_env` names, or one whose name looks like a secret (PASSWORD, SECRET, ...)."""
+    named = {s.password_env for s in cfg.mysql.values() if s.password_env}
+    if cfg.hive is not None and cfg.hive.password_env:
+        named.add(cfg.hive.password_env)
+    problems = []
+    for key in sorted(cfg.cron.environment):
+        secret = key in named or (
+            _SECRET_NAME_RE.search(key) is not None and not key.upper().endswith("_FILE")
+        )
+        if secret:
+            problems.append(
+                f"[cron] environment {key} looks like a secret, and its value would be on the "
+                "crontab line (visible in `crontab -l` and ps): remove it and use password_file "
+                "(or export it from a private file the crontab sources)"
+            )
+    return problems
+
+
 def _release_at_least(label: str, version: tuple[int, int]) -> bool:
     m = re.match(r"^emr-(\d+)\.(\d+)", label)
     if m is None:
@@ -680,6 +711,7 @@ def describe(cfg: Config) -> str:
         ("s3", cfg.s3),
         ("logs", cfg.logs),
         ("hive", cfg.hive),
+        ("glue", cfg.glue),
         ("aggregate", cfg.aggregate),
         ("cron", cfg.cron),
         ("emr", cfg.emr),
@@ -694,5 +726,8 @@ def describe(cfg: Config) -> str:
         for f in dataclasses.fields(obj):
             if f.name == "name":
                 continue
-            lines.append(f"{f.name} = {getattr(obj, f.name)!r}")
+            value = getattr(obj, f.name)
+            if obj is cfg.cron and f.name == "environment":
+                value = {k: "***" for k in value}  # values may be secrets: names only
+            lines.append(f"{f.name} = {value!r}")
     return "\n".join(lines)

@@ -11,9 +11,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from warehouse.config import Config, _config_and_problems, _join, _read_file
+from warehouse.config import (
+    RUNNERS,
+    Config,
+    _config_and_problems,
+    _join,
+    _read_file,
+    cron_environment_problems,
+)
 from warehouse.errors import ConfigError
 from warehouse.events import format_problems
+from warehouse.parserunner import check_runner
 
 
 def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
@@ -21,8 +29,9 @@ def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
     every problem (keys, types, cross-field rules, and what commands would refuse later).
 
     Beyond loading, this compiles `[logs] format` with `ip`/`user`, requires the
-    `patterns` and `mrjob_conf` files, and requires the password variables
-    (`password_env`) to be set, so a config that `parse`, `aggregate`, `import` or the
+    `patterns` and `mrjob_conf` files, requires the password variables (`password_env`)
+    to be set, refuses secrets in `[cron] environment` and runs `parse`'s runner check
+    for `[logs] runner`, so a config that `parse`, `aggregate`, `import` or the
     EMR launch would refuse fails here, in one pass.
     """
     file, data = _read_file(path)
@@ -35,6 +44,12 @@ def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
 
 def _command_problems(cfg: Config) -> list[str]:
     problems = format_problems(cfg.logs.format, cfg.logs.ip, cfg.logs.user)
+    problems.extend(cron_environment_problems(cfg))
+    if cfg.logs.runner in RUNNERS:
+        try:  # what `parse` refuses at run time (e.g. -r emr with a local root)
+            check_runner(cfg, cfg.logs.runner, stdin=False)
+        except ConfigError as exc:
+            problems.append(f"[logs] runner {cfg.logs.runner}: {exc}")
     for key, value in (
         ("[logs] patterns", cfg.logs.patterns),
         ("[aggregate] mrjob_conf", cfg.aggregate.mrjob_conf),
@@ -50,3 +65,16 @@ def _command_problems(cfg: Config) -> list[str]:
         if var and os.environ.get(var) is None:
             problems.append(f"{where} password_env: ${var} is not set in this environment")
     return problems
+
+
+def warnings(cfg: Config) -> list[str]:
+    """Return what `config check` warns about without failing: settings that work but do
+    less than one might expect."""
+    found = []
+    if cfg.glue is not None and cfg.hive is None:
+        found.append(
+            "[glue] without [hive]: tables and partitions go to Glue, but the _latest views "
+            "and [hive] views are not made (Glue holds a view only as an engine writes it); "
+            "add [hive] to make them"
+        )
+    return found

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from warehouse.config import Config
+from warehouse.config import Config, cron_environment_problems
 from warehouse.errors import ConfigError, SourceUnavailable
 
 BEGIN = "# BEGIN warehouse nightly run (managed by `warehouse cron install`; edits inside are replaced)"
@@ -57,6 +57,9 @@ def _environment(cfg: Config, exe: str) -> list[tuple[str, str]]:
     else:
         # Embedded defaults: the root would resolve against cron's cwd ($HOME); pin it.
         env.append(("WAREHOUSE_ROOT", cfg.root))
+    secrets = cron_environment_problems(cfg)
+    if secrets:
+        raise ConfigError(secrets[0])
     for key, value in sorted(cfg.cron.environment.items()):
         if key in ("PATH", "WAREHOUSE_CONFIG", "WAREHOUSE_ROOT"):
             raise ConfigError(f"[cron] environment may not set {key}; it is set from the config")

@@ -40,6 +40,7 @@ from warehouse.config import Config
 from warehouse.errors import (
     EXIT_INPUT_MISSING,
     ConfigError,
+    SourceUnavailable,
     Summary,
     WarehouseError,
     combined_exit_code,
@@ -181,23 +182,26 @@ class _Night:
         self.results: dict[tuple[dt.date, str], StageResult] = {}
         self.summary = RunSummary(dates, store.uri(RUNS_PREFIX))
         self._host = socket.gethostname()
-        self._hive_down: str | None = None
+        self._catalog_down: SourceUnavailable | None = None
 
     def _hive(self, call: Callable[..., S], *args: Any) -> S:
-        """Return `call(cfg, *args)` (a Hive flow); once HiveServer2 failed to answer in
-        this run, fail at once instead of waiting for its timeouts again."""
+        """Return `call(cfg, *args)` (a catalog flow); once the catalog (HiveServer2 or
+        Glue) failed to answer in this run, fail at once instead of waiting for its
+        timeouts again: the error, naming the catalog, is repeated."""
         from warehouse.hive.client import HiveUnavailable
+        from warehouse.hive.glue import GlueUnavailable
 
-        if self._hive_down is not None:
-            raise HiveUnavailable(f"{self._hive_down} (earlier in this run; not tried again)")
+        if self._catalog_down is not None:
+            down = self._catalog_down
+            raise type(down)(f"{down} (earlier in this run; not tried again)")
         try:
             return call(self.cfg, *args)
-        except HiveUnavailable as err:
-            self._hive_down = str(err)
+        except (HiveUnavailable, GlueUnavailable) as err:
+            self._catalog_down = err
             raise
 
     def _register(self, table: str, partitions: list[Any]) -> HiveSummary:
-        """Register partitions in Hive (see `_hive`)."""
+        """Register partitions in the catalog (see `_hive`)."""
         from warehouse.hive.partitions import register_partitions
 
         return self._hive(register_partitions, table, partitions)

@@ -138,6 +138,7 @@ class HiveClient:
         read_timeout: float = 120.0,
         attempts: int = 2,
         label: str | None = None,
+        query_timeout: float = 14400.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -148,6 +149,7 @@ class HiveClient:
         self.timeout = timeout
         self.read_timeout = read_timeout
         self.attempts = max(1, attempts)
+        self.query_timeout = query_timeout
         self.label = label or f"{host}:{port}"
         self._conn: Any = None
 
@@ -233,9 +235,18 @@ class HiveClient:
         return self._conn
 
     def _wait(self, cursor: Any, sql: str) -> None:
-        """Poll an asynchronous statement until it ends; raises QueryFailed unless it finished."""
+        """Poll an asynchronous statement until it ends; raises QueryFailed unless it finished,
+        or when it is still running after `query_timeout` seconds (it is cancelled then, so a
+        stuck query never holds the run lock night after night)."""
         delay = 0.02
+        deadline = time.monotonic() + self.query_timeout
         while True:
+            if time.monotonic() >= deadline:
+                self._cancel(cursor)
+                raise QueryFailed(
+                    f"query on {self.label} still running after {self.query_timeout:g}s "
+                    f"([hive] query_timeout_seconds); cancelled it [in: {_short(sql)}]"
+                )
             status = cursor.poll(get_progress_update=False)
             state = status.operationState
             if state == _DONE:
@@ -244,8 +255,15 @@ class HiveClient:
                 message = str(getattr(status, "errorMessage", "") or "")
                 why = _first_line(message, f"operation state {state}")
                 raise QueryFailed(f"query failed on {self.label}: {why} [in: {_short(sql)}]")
-            time.sleep(delay)
+            time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
             delay = min(delay * 2, 1.0)
+
+    def _cancel(self, cursor: Any) -> None:
+        """Ask the server to cancel a statement (best effort: it may be gone already)."""
+        try:
+            cursor.cancel()
+        except Exception:
+            log.debug("cancelling a statement on %s failed", self.label, exc_info=True)
 
     def _raw_execute(self, sql: str) -> Result:
         from thrift.transport.TTransport import TTransportException
@@ -362,6 +380,7 @@ def connect(cfg: Config) -> Iterator[HiveClient]:
             timeout=hc.timeout_seconds,
             read_timeout=hc.read_timeout_seconds,
             attempts=hc.connect_attempts,
+            query_timeout=hc.query_timeout_seconds,
         ) as client:
             yield client
         return
@@ -380,6 +399,7 @@ def connect(cfg: Config) -> Iterator[HiveClient]:
             read_timeout=hc.read_timeout_seconds,
             attempts=hc.connect_attempts,
             label=f"{hc.host}:{hc.port} via [ssh.{ssh.name}]",
+            query_timeout=hc.query_timeout_seconds,
         ) as client,
     ):
         yield client

@@ -163,6 +163,10 @@ def _partition_location(root_uri: str, spec: TableSpec, values: Mapping[str, str
 # --- the catalog ------------------------------------------------------------------------
 
 
+class GlueUnavailable(SourceUnavailable):
+    """The Glue Data Catalog cannot be reached or refuses the calls (exit 3)."""
+
+
 def glue_target(glue: GlueConfig) -> str:
     """Return where the Glue catalog is, for summaries and errors."""
     where = glue.endpoint_url or f"region {glue.region}"
@@ -224,13 +228,13 @@ class GlueCatalog:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("AccessDeniedException", "UnrecognizedClientException",
                         "ExpiredTokenException", "ThrottlingException"):
-                raise SourceUnavailable(
+                raise GlueUnavailable(
                     f"{self.target}: {op} refused ({code}); check the IAM policy "
                     "in the README (Glue Data Catalog and Athena)"
                 ) from None
             raise
         except BotoCoreError as exc:
-            raise SourceUnavailable(f"{self.target} unreachable: {exc}") from None
+            raise GlueUnavailable(f"{self.target} unreachable: {exc}") from None
 
     def _pages(self, op: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         token: str | None = None
@@ -249,7 +253,7 @@ class GlueCatalog:
             self._call("get_database", Name=self.glue.database)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
-                raise SourceUnavailable(f"{self.target}: {exc}") from None
+                raise GlueUnavailable(f"{self.target}: {exc}") from None
             self._call(
                 "create_database",
                 DatabaseInput={"Name": self.glue.database,

@@ -125,8 +125,6 @@ def import_table(
 def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | None) -> Loaded:
     p = plan.table
     base = data_prefix(s.name, p.database, p.table)
-    _remove_orphans(s.store, base, plan.loads)
-    _remove_orphans(s.store, f"{base}/_deletes", plan.deletes_loads)
     stamp = _load_stamp(plan.loads)
     bounds = s.probe(plan) if plan.inc is not None else Bounds()
     if bounds.skip:
@@ -221,9 +219,14 @@ def _new_state(plan: LoadPlan, done: Loaded, bounds: Bounds) -> TableState:
 
 
 def _drop_old(store: ObjectStore, plan: LoadPlan, state: TableState) -> None:
-    """After the state is saved: delete the loads, deletes and key snapshots it dropped."""
+    """After the state is saved: delete the loads, deletes and key snapshots it dropped,
+    and the orphan `load=` folders no state lists (swept only now, after a load
+    succeeded: with a lost state file, sweeping first would empty the table if the export
+    then failed)."""
     p = plan.table
     base = data_prefix(plan.source, p.database, p.table)
+    _remove_orphans(store, base, state.loads)
+    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads)
     for old in plan.loads:
         if old not in state.loads:
             _delete_prefix(store, f"{base}/load={old}")
@@ -253,8 +256,10 @@ def _clean_failed_load(store: ObjectStore, src: str, p: Planned) -> None:
     """After a failed import: remove what the failed load wrote (the state is unchanged)."""
     try:
         state = load_state(store, src, p.database, p.table)
-        _remove_orphans(store, data_prefix(src, p.database, p.table),
-                        state.loads if state else [])
+        if state is None:  # no record of the older loads: keep them all until one succeeds
+            log.info("%s.%s.%s has no state; its load folders are kept", src, p.database, p.table)
+            return
+        _remove_orphans(store, data_prefix(src, p.database, p.table), state.loads)
     except Exception as exc:  # the next run tries again
         log.warning("could not clean the failed load of %s.%s.%s: %s",
                     src, p.database, p.table, exc)
