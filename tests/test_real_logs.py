@@ -3,7 +3,7 @@ by `warehouse parse` and, independently, by apachelogs or the reference nginx re
 
 Every line the reference reads must become an event equal to the reference's, field by
 field; every line it cannot read (another format) must be rejected; lines = events +
-rejects. Lines the parser still gets wrong are listed in KNOWN and xfail strictly.
+rejects.
 """
 
 from __future__ import annotations
@@ -31,16 +31,6 @@ LOGS: dict[str, tuple[str, str, str]] = {
     "beats-nginx-access.log": ("nginx", "nginx", _NGINX),
     "beats-nginx-test.log": ("nginx", "nginx", _NGINX),
 }
-_NGINX_DASH = (
-    "the `nginx` preset is Apache's combined, whose %l takes any word, but nginx writes a "
-    "literal '-' there: a line with an address list or a host before the address becomes "
-    "an event with ip '10.0.0.2,' and user '127.0.0.1 - -' instead of a reject"
-)
-# (file, line number) -> why today's parser gets that line wrong
-KNOWN: dict[tuple[str, int], str] = {
-}
-
-
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory: Any) -> dict[str, Checked]:
     """Every bundled log read through the CLI and by its reference."""
@@ -65,18 +55,6 @@ def test_every_line_agrees_with_the_reference(checked: dict[str, Checked], name:
     assert len(c.lines) == c.n_events + len(c.rejects), c.output
     assert c.exit_code in (0, 5), c.output
     assert any(e is not None for e in c.expected.values()), "the reference read nothing"
-    problems = [c.problem(n) for n in range(1, len(c.lines) + 1) if (name, n) not in KNOWN]
+    problems = [c.problem(n) for n in range(1, len(c.lines) + 1)]
     problems = [p for p in problems if p]
     assert not problems, f"{len(problems)} lines differ:\n" + "\n".join(problems[:20])
-
-
-@pytest.mark.parametrize(
-    ("name", "n"),
-    [
-        pytest.param(name, n, id=f"{name}-{n}", marks=pytest.mark.xfail(strict=True, reason=r))
-        for (name, n), r in sorted(KNOWN.items())
-    ]
-    or [pytest.param("", 0, marks=pytest.mark.skip(reason="no known defect left"))],
-)
-def test_known_defect_lines(checked: dict[str, Checked], name: str, n: int) -> None:
-    assert checked[name].problem(n) is None, checked[name].problem(n)
