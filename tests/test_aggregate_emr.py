@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests._fake_emr import REGION, FakeEmr
 from tests.test_aggregate_corpus import (
     BRUTE,
     START,
@@ -36,63 +36,20 @@ from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError
 from warehouse.resources import resource
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
 
-
-class FakeCluster:
+class FakeCluster(FakeEmr):
     """Drive moto's EMR steps: compute each step's output inline, then mark it COMPLETED."""
 
     def __init__(
         self, s3: Any, events_root: Path, job: str, n_steps: int, *, fail: bool = False
     ) -> None:
+        super().__init__(fail=fail)
         self.s3, self.events_root, self.job, self.n_steps = s3, events_root, job, n_steps
-        self.fail = fail
-        self.done: list[str] = []
-        self.errors: list[str] = []
-        self.cluster_id = ""
         self.uploads: dict[str, bytes] = {}  # what S3 held when the step started
-        self._before: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> FakeCluster:
-        from moto.emr.models import emr_backends
-
-        # the moto server is shared by the session: other tests' clusters are not ours
-        self._before = set(emr_backends[ACCOUNT][REGION].clusters)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        from moto.emr.models import emr_backends
-
-        while not self._stop.wait(0.05):
-            backend = emr_backends[ACCOUNT][REGION]
-            for cid, cluster in list(backend.clusters.items()):
-                if cid in self._before:
-                    continue
-                steps = list(cluster.steps)  # mrjob submits one step after the other
-                for step in steps:
-                    if step.state in ("PENDING", "RUNNING"):
-                        if self.fail:
-                            step.state = "FAILED"
-                            self.cluster_id = cluster.id
-                            continue
-                        try:
-                            last = f"--step-num={self.n_steps - 1} " in " ".join(step.args)
-                            if last:  # the whole job's output lands in the last step's
-                                self._run_job(steps[0].args, step.args)
-                        except Exception as exc:  # surface it in the test, stop mrjob waiting
-                            self.errors.append(repr(exc))
-                            step.state = "FAILED"
-                            continue
-                        step.state = "COMPLETED"
-                        self.done.append(step.id)
-                        self.cluster_id = cluster.id
+    def run_step(self, cluster: Any, step: Any, steps: list[Any]) -> None:
+        if f"--step-num={self.n_steps - 1} " in " ".join(step.args):
+            self._run_job(steps[0].args, step.args)  # the job's output lands in the last step's
 
     def _run_job(self, first_args: list[str], args: list[str]) -> None:
         output = args[args.index("-output") + 1]

@@ -19,7 +19,8 @@ import pytest
 from warehouse.config import Config, config_from_dict
 from warehouse.errors import SourceUnavailable
 from warehouse.hive.ddl import SPEC_PROPERTY, render_table, statements_fingerprint
-from warehouse.hive.glue import JSON_SERDE, REGEX_SERDE, TEXT_SERDE, GlueCatalog, table_input
+from warehouse.hive.glue import GlueCatalog
+from warehouse.hive.glue_input import JSON_SERDE, REGEX_SERDE, TEXT_SERDE, table_input
 from warehouse.hive.render import location_uri
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.tables import access_raw_spec, aggregate_spec, events_spec

@@ -17,13 +17,13 @@ import gzip
 import io
 import json
 import shlex
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests._fake_emr import REGION, FakeEmr
 from tests.fixtures._util import shared_path
 from warehouse.config import config_from_dict
 from warehouse.errors import JobFailed
@@ -33,56 +33,20 @@ from warehouse.parsejob import ParseJob
 from warehouse.parsestate import staging_prefix
 from warehouse.resources import resource
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
 RUN_DATE = dt.date(2026, 1, 2)
 URLS = [{"name": "home", "regex": "^/\\Z"}, {"name": "talk", "regex": "^/presentations/(?P<t>[^/]+)/"}]
 
 
-class FakeNodes:
+class FakeNodes(FakeEmr):
     """Drive moto's EMR step: run each map task of the manifest in process, then COMPLETE."""
 
     def __init__(self, s3: Any, work: Path, *, fail: bool = False) -> None:
-        self.s3, self.work, self.fail = s3, work, fail
-        self.errors: list[str] = []
+        super().__init__(fail=fail)
+        self.s3, self.work = s3, work
         self.uploads: dict[str, bytes] = {}
-        self.cluster_id = ""
-        self._before: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> FakeNodes:
-        from moto.emr.models import emr_backends
-
-        # the moto server is shared by the session: other tests' clusters are not ours
-        self._before = set(emr_backends[ACCOUNT][REGION].clusters)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        from moto.emr.models import emr_backends
-
-        while not self._stop.wait(0.05):
-            for cid, cluster in list(emr_backends[ACCOUNT][REGION].clusters.items()):
-                if cid in self._before:
-                    continue
-                for step in list(cluster.steps):
-                    if step.state not in ("PENDING", "RUNNING"):
-                        continue
-                    self.cluster_id = cluster.id
-                    if self.fail:
-                        step.state = "FAILED"
-                        continue
-                    try:
-                        self._run_step(step.args)
-                    except Exception as exc:  # surface it in the test, stop mrjob waiting
-                        self.errors.append(repr(exc))
-                        step.state = "FAILED"
-                        continue
-                    step.state = "COMPLETED"
+    def run_step(self, cluster: Any, step: Any, steps: list[Any]) -> None:
+        self._run_step(step.args)
 
     def _get(self, uri: str) -> bytes:
         bucket, key = uri[len("s3://"):].split("/", 1)

@@ -12,10 +12,10 @@ call. Which partitions exist is decided by the caller from the root
 Views are not written here: Glue stores a Hive view only as an engine writes it (see
 README, "Glue Data Catalog and Athena").
 
-Optional Athena partition projection (`[glue] projection = true`): dt-partitioned tables
-get `projection.*` and `storage.location.template` parameters so Athena finds a new day
-without any catalog call. Partitions are still registered, for EMR's Hive and Spark,
-which do not read projection parameters.
+What a table or partition looks like in Glue (and Athena's optional partition
+projection) is built by the pure functions of `warehouse.hive.glue_input`. Partitions
+are registered even with projection on, for EMR's Hive and Spark, which do not read
+projection parameters.
 """
 
 from __future__ import annotations
@@ -26,141 +26,23 @@ from typing import Any
 
 from warehouse.config import Config, GlueConfig
 from warehouse.errors import SourceUnavailable
-from warehouse.hive.ddl import SPEC_PROPERTY, fingerprint
-from warehouse.hive.render import location_uri
+from warehouse.hive.ddl import SPEC_PROPERTY
+from warehouse.hive.glue_input import (
+    differences,
+    partition_input,
+    partition_location,
+    projection,
+    table_input,
+)
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
 
 log = logging.getLogger(__name__)
 
-JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"
-REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
-TEXT_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
-OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 PARTITIONS_PER_CALL = 100  # batch_create_partition's limit
 DELETES_PER_CALL = 25  # batch_delete_partition's limit
-_PROJECTION_PREFIXES = ("projection.", "storage.location.template")
 
-__all__ = [
-    "GlueCatalog",
-    "glue_target",
-    "partition_input",
-    "projection_parameters",
-    "table_input",
-]
-
-
-# --- pure: what Glue stores ---------------------------------------------------------------
-
-
-def _serde(spec: TableSpec) -> dict[str, Any]:
-    if spec.storage == "json":
-        return {"SerializationLibrary": JSON_SERDE, "Parameters": {}}
-    if spec.storage == "regex":
-        if not spec.regex:
-            raise ValueError(f"table {spec.name}: regex storage needs a regex")
-        return {"SerializationLibrary": REGEX_SERDE, "Parameters": {"input.regex": spec.regex}}
-    if spec.storage == "text":
-        fmt = spec.text_format
-        if fmt is None:
-            raise ValueError(f"table {spec.name}: text storage needs a text_format")
-        params = {
-            "field.delim": fmt.field_delim,
-            "serialization.format": fmt.field_delim,
-            "line.delim": fmt.line_delim,
-            "serialization.null.format": fmt.null_string,
-        }
-        if fmt.escape:
-            params["escape.delim"] = fmt.escape
-        return {"SerializationLibrary": TEXT_SERDE, "Parameters": params}
-    raise ValueError(f"table {spec.name}: unknown storage {spec.storage!r}")
-
-
-def _column(name: str, type_: str, comment: str | None) -> dict[str, str]:
-    out = {"Name": name.lower(), "Type": type_.lower()}
-    if comment:
-        out["Comment"] = comment
-    return out
-
-
-def _storage(spec: TableSpec, location: str) -> dict[str, Any]:
-    return {
-        "Columns": [_column(c.name, c.type, c.comment) for c in spec.columns],
-        "Location": location,
-        "InputFormat": INPUT_FORMAT,
-        "OutputFormat": OUTPUT_FORMAT,
-        "Compressed": False,
-        "NumberOfBuckets": -1,
-        "SerdeInfo": _serde(spec),
-        "BucketColumns": [],
-        "SortColumns": [],
-        "StoredAsSubDirectories": False,
-    }
-
-
-def projection_parameters(spec: TableSpec, *, root_uri: str, start: str) -> dict[str, str]:
-    """Return Athena's partition-projection parameters for a table partitioned by dt only.
-
-    Other tables (e.g. MySQL imports, partitioned by `load` timestamps) get none: their
-    partitions cannot be enumerated from a range.
-    """
-    if spec.partition_names != ("dt",):
-        return {}
-    return {
-        "projection.enabled": "true",
-        "projection.dt.type": "date",
-        "projection.dt.format": "yyyy-MM-dd",
-        "projection.dt.range": f"{start},NOW",
-        "projection.dt.interval": "1",
-        "projection.dt.interval.unit": "DAYS",
-        "storage.location.template": location_uri(root_uri, spec.location) + "/dt=${dt}",
-    }
-
-
-def table_input(
-    spec: TableSpec, *, root_uri: str, database: str, projection_start: str | None = None
-) -> dict[str, Any]:
-    """Return Glue's TableInput for `spec`: what `hive apply` would create through HiveServer2.
-
-    `projection_start` (YYYY-MM-DD) adds Athena partition projection for dt-partitioned
-    tables. Raises ValueError for a spec that cannot be expressed (as `render_create`).
-    """
-    params = {
-        "EXTERNAL": "TRUE",
-        "classification": {"json": "json", "text": "csv", "regex": "regex"}[spec.storage],
-        **spec.properties,
-        SPEC_PROPERTY: fingerprint(spec, dialect="hive", root_uri=root_uri, database=database),
-    }
-    if projection_start:
-        params.update(projection_parameters(spec, root_uri=root_uri, start=projection_start))
-    out: dict[str, Any] = {
-        "Name": spec.name.lower(),
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": params,
-        "StorageDescriptor": _storage(spec, location_uri(root_uri, spec.location)),
-        "PartitionKeys": [_column(c.name, c.type, c.comment) for c in spec.partition_by],
-    }
-    if spec.comment:
-        out["Description"] = spec.comment
-    return out
-
-
-def partition_input(spec: TableSpec, values: Mapping[str, str], location: str) -> dict[str, Any]:
-    """Return Glue's PartitionInput for one partition of `spec` at `location`."""
-    return {
-        "Values": [str(values[n]) for n in spec.partition_names],
-        "StorageDescriptor": _storage(spec, location),
-        "Parameters": {},
-    }
-
-
-def _partition_location(root_uri: str, spec: TableSpec, values: Mapping[str, str]) -> str:
-    path = "/".join(f"{n}={values[n]}" for n in spec.partition_names)
-    return location_uri(root_uri, f"{spec.location}/{path}")
-
-
-# --- the catalog ------------------------------------------------------------------------
+__all__ = ["GlueCatalog", "GlueUnavailable", "glue_target"]
 
 
 class GlueUnavailable(SourceUnavailable):
@@ -313,13 +195,13 @@ class GlueCatalog:
                 fresh: bool | None = True
             elif have.get("Parameters", {}).get(SPEC_PROPERTY) != want["Parameters"][SPEC_PROPERTY]:
                 if not replace:
-                    summary.changed.append(f"{spec.name} ({'; '.join(_differences(want, have))})")
+                    summary.changed.append(f"{spec.name} ({'; '.join(differences(want, have))})")
                     return None
                 self._call("delete_table", DatabaseName=db, Name=want["Name"])
                 self._call("create_table", DatabaseName=db, TableInput=want)
                 summary.replaced.append(spec.name)
                 fresh = True
-            elif _projection(have.get("Parameters", {})) != _projection(want["Parameters"]):
+            elif projection(have.get("Parameters", {})) != projection(want["Parameters"]):
                 self._call("update_table", DatabaseName=db, TableInput=want)
                 summary.replaced.append(spec.name)
                 fresh = False
@@ -368,7 +250,7 @@ class GlueCatalog:
                     spec,
                     wanted[k],
                     (locations or {}).get(k)
-                    or _partition_location(self.root_uri, spec, wanted[k]),
+                    or partition_location(self.root_uri, spec, wanted[k]),
                 )
                 for k in missing[i : i + PARTITIONS_PER_CALL]
             ]
@@ -396,33 +278,3 @@ class GlueCatalog:
             self._call("batch_delete_partition", DatabaseName=self.glue.database,
                        TableName=spec.name.lower(),
                        PartitionsToDelete=values[i : i + DELETES_PER_CALL])
-
-
-def _projection(params: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in params.items() if k.startswith(_PROJECTION_PREFIXES)}
-
-
-def _differences(want: dict[str, Any], have: dict[str, Any]) -> list[str]:
-    """Return short notes on what differs between a wanted TableInput and a Glue table."""
-    notes = []
-    w_sd, h_sd = want["StorageDescriptor"], have.get("StorageDescriptor", {})
-    w_cols = [(c["Name"], c["Type"]) for c in w_sd["Columns"]]
-    h_cols = [(c["Name"].lower(), c["Type"].lower()) for c in h_sd.get("Columns", [])]
-    if w_cols != h_cols:
-        hd, wd = dict(h_cols), dict(w_cols)
-        extra = [f"+{n} {t}" for n, t in w_cols if n not in hd]
-        gone = [f"-{n}" for n, _ in h_cols if n not in wd]
-        retyped = [f"{n} {hd[n]}->{t}" for n, t in w_cols if n in hd and hd[n] != t]
-        notes.append("columns " + ", ".join(extra + gone + retyped) if extra or gone or retyped
-                     else "column order")
-    w_keys = [c["Name"] for c in want["PartitionKeys"]]
-    h_keys = [c["Name"].lower() for c in have.get("PartitionKeys", [])]
-    if w_keys != h_keys:
-        notes.append(f"partitioned by ({', '.join(h_keys)}) not ({', '.join(w_keys)})")
-    if h_sd.get("Location", "").rstrip("/") != w_sd["Location"].rstrip("/"):
-        notes.append(f"location {h_sd.get('Location')} not {w_sd['Location']}")
-    w_serde = w_sd["SerdeInfo"]["SerializationLibrary"]
-    h_serde = h_sd.get("SerdeInfo", {}).get("SerializationLibrary")
-    if w_serde != h_serde:
-        notes.append(f"SerDe {h_serde} not {w_serde}")
-    return notes or ["storage or SerDe settings (fingerprint differs)"]

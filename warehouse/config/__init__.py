@@ -1,0 +1,70 @@
+"""TOML configuration loaded into frozen dataclasses.
+
+Precedence: command line > `WAREHOUSE_*` environment > file > embedded default. The file is
+`--config`, else `$WAREHOUSE_CONFIG`, else `./warehouse.toml` when it exists, else none
+(embedded defaults: a local `./warehouse-data` root). Relative paths in a file resolve
+against the file's folder, because cron runs from `$HOME`.
+
+Each option is declared once, as a dataclass field with its default and a `help` text in
+the field metadata; `describe()` prints the active values with secrets masked.
+
+The package: `model` (the dataclasses), `load` (reading, coercion, environment overrides)
+and `validate` (cross-field problems); the names below are its public interface.
+"""
+
+from __future__ import annotations
+
+from warehouse.config.load import (
+    _config_and_problems,
+    _join,
+    _read_file,
+    config_from_dict,
+    find_config_file,
+    load_config,
+    parse_span,
+)
+from warehouse.config.model import (
+    DEFAULT_LAG,
+    DEFAULT_ROOT,
+    AggregateConfig,
+    Config,
+    CronConfig,
+    EmrConfig,
+    GlueConfig,
+    HiveConfig,
+    IncrementalConfig,
+    LogsConfig,
+    MysqlSourceConfig,
+    S3Config,
+    SshConfig,
+    describe,
+)
+from warehouse.config.validate import cron_environment_problems, validate
+from warehouse.schema import RUNNERS
+
+__all__ = [
+    "DEFAULT_LAG",
+    "DEFAULT_ROOT",
+    "RUNNERS",
+    "AggregateConfig",
+    "Config",
+    "CronConfig",
+    "EmrConfig",
+    "GlueConfig",
+    "HiveConfig",
+    "IncrementalConfig",
+    "LogsConfig",
+    "MysqlSourceConfig",
+    "S3Config",
+    "SshConfig",
+    "_config_and_problems",
+    "_join",
+    "_read_file",
+    "config_from_dict",
+    "cron_environment_problems",
+    "describe",
+    "find_config_file",
+    "load_config",
+    "parse_span",
+    "validate",
+]

@@ -1,0 +1,288 @@
+"""Loading: the TOML file, per-key type coercion, `WAREHOUSE_ROOT`, `load_config` and
+`config_from_dict` (every problem found is collected; `validate` adds the cross-field ones)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from warehouse.config.model import (
+    DEFAULT_ROOT,
+    AggregateConfig,
+    Config,
+    CronConfig,
+    EmrConfig,
+    GlueConfig,
+    HiveConfig,
+    IncrementalConfig,
+    LogsConfig,
+    MysqlSourceConfig,
+    S3Config,
+    SshConfig,
+)
+from warehouse.config.validate import validate
+from warehouse.errors import ConfigError
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+_SPAN_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_span(value: Any) -> float | None:
+    """Return a time span in seconds from `90`, `"90s"`, `"15m"`, `"2h"` or `"1d"` (None if bad)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value.lower())
+        if m:
+            return float(m.group(1)) * _SPAN_UNITS[m.group(2) or "s"]
+    return None
+
+
+def _field_names(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.name != "name"}
+
+
+def _resolve_path(value: str, base: Path) -> str:
+    """Resolve a local path against the config folder; URIs and ~ are kept (~ expanded)."""
+    if "://" in value:
+        return value
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p))
+
+
+def _build(
+    cls: type, section: str, data: Any, base: Path, problems: list[str], **fixed: Any
+) -> Any:
+    """Build one section dataclass, appending every problem found to `problems`."""
+    if not isinstance(data, dict):
+        problems.append(f"[{section}] must be a table")
+        return cls(**fixed)
+    fields = _field_names(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        f = fields.get(key)
+        if f is None:
+            known = ", ".join(sorted(fields))
+            problems.append(f"[{section}] unknown key {key!r} (known: {known})")
+            continue
+        kwargs[key] = _coerce(section, key, f, value, base, problems)
+    try:
+        obj = cls(**fixed, **{k: v for k, v in kwargs.items() if v is not _BAD})
+    except TypeError as exc:  # pragma: no cover - guarded by the checks above
+        problems.append(f"[{section}] {exc}")
+        obj = cls(**fixed)
+    return obj
+
+
+_BAD = object()
+
+
+def _coerce(
+    section: str, key: str, f: dataclasses.Field[Any], value: Any, base: Path, problems: list[str]
+) -> Any:
+    default = f.default if f.default is not dataclasses.MISSING else None
+    where = f"[{section}] {key}"
+    if key == "incremental":
+        return _incremental(where, value, problems)
+    if key == "environment":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            problems.append(f"{where} must be a table of strings")
+            return _BAD
+        return dict(value)
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(f"{where} must be a list of strings")
+            return _BAD
+        return tuple(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            problems.append(f"{where} must be true or false")
+            return _BAD
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{where} must be an integer")
+            return _BAD
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"{where} must be a number")
+            return _BAD
+        return float(value)
+    if not isinstance(value, str):
+        problems.append(f"{where} must be a string")
+        return _BAD
+    if f.metadata.get("path"):
+        return _resolve_path(value, base)
+    return value
+
+
+def _incremental(where: str, value: Any, problems: list[str]) -> Any:
+    if not isinstance(value, dict):
+        problems.append(f"{where} must be a table of {{mode, column, key}}")
+        return _BAD
+    out: dict[str, IncrementalConfig] = {}
+    for table, spec in value.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
+            problems.append(f"{where}.{table} needs column = \"...\"")
+            continue
+        mode = spec.get("mode", "append")
+        if mode not in ("append", "lastmodified"):
+            problems.append(f"{where}.{table} mode must be append or lastmodified, not {mode!r}")
+            continue
+        extra = set(spec) - {"mode", "column", "key", "lag", "deletes"}
+        if extra:
+            problems.append(f"{where}.{table} unknown keys {sorted(extra)}")
+        key = spec.get("key")  # default: the table's primary key (checked per table)
+        if key is not None and not (isinstance(key, str) and key.strip(" ,")):
+            problems.append(f'{where}.{table} key must be "col" or "col1,col2"')
+            continue
+        lag = _lag(f"{where}.{table}", mode, spec.get("lag"), problems)
+        deletes = spec.get("deletes", False)
+        if not isinstance(deletes, bool):
+            problems.append(f"{where}.{table} deletes must be true or false")
+            continue
+        if lag is _BAD:
+            continue
+        out[table.lower()] = IncrementalConfig(
+            mode=mode, column=spec["column"], key=key, lag=lag, deletes=deletes
+        )
+    return out
+
+
+def _lag(where: str, mode: str, value: Any, problems: list[str]) -> Any:
+    """Return the lag of one incremental table (None: the default), or _BAD."""
+    if value is None:
+        return None
+    if mode == "append":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"{where} lag must be a whole number of ids (>= 0) for append")
+            return _BAD
+        return float(value)
+    span = parse_span(value)
+    if span is None:
+        problems.append(
+            f'{where} lag must be a time span such as "15m", "2h", "1d" or seconds (>= 0)'
+        )
+        return _BAD
+    return span
+
+
+_SECTIONS: dict[str, type] = {
+    "s3": S3Config,
+    "logs": LogsConfig,
+    "hive": HiveConfig,
+    "glue": GlueConfig,
+    "aggregate": AggregateConfig,
+    "cron": CronConfig,
+    "emr": EmrConfig,
+}
+
+
+def find_config_file(explicit: str | None) -> Path | None:
+    """Return the config file to use (`--config`, `$WAREHOUSE_CONFIG`, ./warehouse.toml)."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("WAREHOUSE_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("warehouse.toml")
+    return local if local.is_file() else None
+
+
+def _read_file(path: str | Path | None) -> tuple[Path | None, dict[str, Any]]:
+    """Return the config file in use and its parsed TOML; raises ConfigError (one line)."""
+    file = find_config_file(str(path) if path else None)
+    if file is None:
+        return None, {}
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {file} not found; pass --config FILE") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {file} unreadable: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {file} is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}); TOML must be UTF-8: re-save it so"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+    return file.resolve(), data
+
+
+def load_config(path: str | Path | None = None, *, root: str | None = None) -> Config:
+    """Load and validate the configuration; raises ConfigError listing every problem."""
+    file, data = _read_file(path)
+    return config_from_dict(data, path=file, root=root)
+
+
+def config_from_dict(
+    data: Mapping[str, Any], *, path: Path | None = None, root: str | None = None
+) -> Config:
+    """Build a Config from parsed TOML; raises ConfigError listing every problem."""
+    cfg, problems = _config_and_problems(data, path=path, root=root)
+    if problems:
+        raise ConfigError(_join(path, problems))
+    return cfg
+
+
+def _config_and_problems(
+    data: Mapping[str, Any], *, path: Path | None, root: str | None
+) -> tuple[Config, list[str]]:
+    """Build a Config (defaults where a value is bad) and return it with every problem."""
+    base = path.parent if path else Path.cwd()
+    problems: list[str] = []
+    kwargs: dict[str, Any] = {"path": path}
+    for section, value in data.items():
+        if section == "warehouse":
+            if not isinstance(value, dict):
+                problems.append("[warehouse] must be a table")
+                continue
+            for key, item in value.items():
+                if key == "root" and isinstance(item, str):
+                    kwargs["root"] = _resolve_path(item, base)
+                else:
+                    problems.append(f"[warehouse] unknown or invalid key {key!r}")
+        elif section in _SECTIONS:
+            kwargs[section] = _build(_SECTIONS[section], section, value, base, problems)
+        elif section in ("ssh", "mysql"):
+            cls = SshConfig if section == "ssh" else MysqlSourceConfig
+            named: dict[str, Any] = {}
+            if not isinstance(value, dict):
+                problems.append(f"[{section}] must hold named tables like [{section}.NAME]")
+                continue
+            for name, sub in value.items():
+                if not _NAME_RE.match(name):
+                    problems.append(f"[{section}.{name}] name must be letters, digits, _ or -")
+                    continue
+                named[name] = _build(cls, f"{section}.{name}", sub, base, problems, name=name)
+            kwargs[section] = named
+        else:
+            problems.append(f"unknown section [{section}]")
+    env_root = os.environ.get("WAREHOUSE_ROOT")
+    if root:
+        kwargs["root"] = _resolve_path(root, Path.cwd())
+    elif env_root:
+        kwargs["root"] = _resolve_path(env_root, Path.cwd())
+    elif "root" not in kwargs:
+        kwargs["root"] = _resolve_path(DEFAULT_ROOT, Path.cwd())
+    cfg = Config(**kwargs)
+    problems.extend(validate(cfg))
+    return cfg, problems
+
+
+def _join(path: Path | None, problems: list[str]) -> str:
+    where = f"config {path}" if path else "config"
+    if len(problems) == 1:
+        return f"{where}: {problems[0]}"
+    return f"{where}: {len(problems)} problems: " + "; ".join(problems)

@@ -1,0 +1,319 @@
+"""The configuration model: one frozen dataclass per TOML section, each option declared once
+(`_opt`: its default and help text), and `describe()`, which prints the active values."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warehouse.errors import ConfigError
+from warehouse.schema import GAP_MINUTES, JOB_NAMES, TOP_N, job_default
+
+DEFAULT_ROOT = "./warehouse-data"
+
+
+def _opt(default: Any, help: str, *, path: bool = False) -> Any:
+    """Declare one option: its default, its help text and whether it names a local path."""
+    return field(default=default, metadata={"help": help, "path": path})
+
+
+@dataclass(frozen=True)
+class S3Config:
+    """`[s3]`: how to reach S3 (or an S3-compatible test server)."""
+
+    endpoint_url: str | None = _opt(None, "S3 endpoint URL; unset for AWS itself")
+    region: str = _opt("us-east-1", "AWS region of the buckets")
+    connect_timeout_seconds: float = _opt(10.0, "S3 connect timeout per attempt")
+    read_timeout_seconds: float = _opt(30.0, "S3 read timeout per attempt (a hung endpoint)")
+    max_attempts: int = _opt(3, "attempts per S3 call, the first included")
+
+
+@dataclass(frozen=True)
+class LogsConfig:
+    """`[logs]`: where access logs are, their format, and how paths resolve."""
+
+    input: str | None = _opt(
+        None, "where `run` finds a day's logs; {date:%Y/%m/%d} is expanded", path=True
+    )
+    format: str = _opt("combined", "preset name or Apache/nginx LogFormat string")
+    patterns: str | None = _opt(None, "URL-pattern dump from `warehouse urls dump`", path=True)
+    user: str = _opt("%u", "field that identifies the user: %u, %{NAME}C or %{NAME}i")
+    ip: str = _opt("%h", "client address: %h, %a or %{X-Forwarded-For}i (first hop)")
+    max_reject_ratio: float = _opt(0.5, "above this share of rejected lines `parse` exits 5")
+    workers: int = _opt(1, "parser processes")
+    runner: str | None = _opt(
+        None, "parse as a map-only mrjob job on this runner: inline, local, spark, hadoop or emr"
+        " (unset: in this process)"
+    )
+
+
+@dataclass(frozen=True)
+class HiveConfig:
+    """`[hive]`: the HiveServer2 that holds the warehouse tables."""
+
+    host: str = _opt("127.0.0.1", "HiveServer2 host (as seen from the tunnel, if any)")
+    port: int = _opt(10000, "HiveServer2 port")
+    username: str = _opt("hadoop", "user name sent to HiveServer2")
+    database: str = _opt("warehouse", "database holding the warehouse tables")
+    dialect: str = _opt("hive", '"hive" (EMR Hive 3) or "spark" (Spark Thrift server)')
+    tunnel: str | None = _opt(None, "reach HiveServer2 through this [ssh.NAME] tunnel")
+    auth: str = _opt("NONE", "PyHive auth mechanism: NONE, LDAP, CUSTOM or KERBEROS")
+    password_env: str | None = _opt(None, "environment variable holding the Hive password")
+    timeout_seconds: float = _opt(30.0, "connect timeout")
+    read_timeout_seconds: float = _opt(
+        120.0, "bound of every call to HiveServer2 (a hung server fails after it)"
+    )
+    connect_attempts: int = _opt(2, "tries to open a session before giving up (exit 3)")
+    query_timeout_seconds: float = _opt(
+        14400.0, "a statement still running after this is cancelled and fails (exit 5)"
+    )
+    views: str | None = _opt(
+        None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
+    )
+    reports: str | None = _opt(
+        None, "folder of *.hql files, a SELECT with ${dt} each (run materialises report_<name>)",
+        path=True,
+    )
+
+
+@dataclass(frozen=True)
+class GlueConfig:
+    """`[glue]`: the AWS Glue Data Catalog that holds the tables (no HiveServer2 needed)."""
+
+    database: str = _opt("warehouse", "Glue database holding the warehouse tables")
+    region: str = _opt("us-east-1", "AWS region of the catalog")
+    endpoint_url: str | None = _opt(None, "Glue API endpoint (test server); unset for AWS")
+    catalog_id: str | None = _opt(None, "AWS account id of the catalog; unset: the caller's")
+    projection: bool = _opt(
+        False, "write Athena partition projection on dt-partitioned tables (no partition calls)"
+    )
+    projection_start: str = _opt("2000-01-01", "first dt that partition projection covers")
+    timeout_seconds: float = _opt(30.0, "connect and read timeout of each Glue call")
+
+
+@dataclass(frozen=True)
+class AggregateConfig:
+    """`[aggregate]`: which mrjob jobs run and where."""
+
+    runner: str = _opt("local", "mrjob runner: inline, local, spark, hadoop or emr")
+    jobs: tuple[str, ...] = _opt(JOB_NAMES, "jobs that `run` executes")
+    mrjob_conf: str | None = _opt(None, "mrjob.conf for the emr/hadoop runners", path=True)
+    session_gap_minutes: int = _opt(job_default(GAP_MINUTES), "inactivity that splits a session")
+    top_n: int = _opt(job_default(TOP_N), "values kept per (slug, param) by top_params")
+    wheel: str | None = _opt(
+        None, "wheel of this toolkit that the emr runner's bootstrap installs on the nodes", path=True
+    )
+
+
+@dataclass(frozen=True)
+class SshConfig:
+    """`[ssh.NAME]`: an SSH bastion used for local port forwards."""
+
+    name: str
+    host: str = _opt("", "bastion host name or address")
+    port: int = _opt(22, "bastion SSH port")
+    user: str = _opt("", "SSH user")
+    key_file: str | None = _opt(None, "private key file", path=True)
+    known_hosts: str | None = _opt(None, "known_hosts file that must hold the host key", path=True)
+    bind_address: str = _opt(
+        "127.0.0.1", "local address the forward listens on; the EMR master's private IP for -g"
+    )
+    allow_unknown_host: bool = _opt(False, "accept (and record) an unknown host key")
+    keepalive_seconds: float = _opt(15.0, "keepalive probe interval; 0 disables the watchdog")
+    connect_timeout_seconds: float = _opt(15.0, "TCP/SSH handshake timeout")
+    backend: str = _opt(
+        "openssh", '"openssh" (the system ssh -N -L, default) or "paramiko" (in process)'
+    )
+
+
+DEFAULT_LAG = {"lastmodified": 900.0, "append": 1000.0}  # 15 minutes; 1000 ids
+
+
+@dataclass(frozen=True)
+class IncrementalConfig:
+    """One table's incremental mode: append by an id, or lastmodified by a timestamp.
+
+    `lag` is the re-read window behind the watermark: seconds for lastmodified (a time
+    column), ids for append (an integer column); `deletes` reconciles primary keys.
+    """
+
+    mode: str
+    column: str
+    key: str | None = None
+    lag: float | None = None  # None: DEFAULT_LAG[mode]
+    deletes: bool = False
+
+    @property
+    def lag_value(self) -> float:
+        """Return the lag in effect (the mode's default when not set)."""
+        return DEFAULT_LAG[self.mode] if self.lag is None else self.lag
+
+
+@dataclass(frozen=True)
+class MysqlSourceConfig:
+    """`[mysql.NAME]`: one MySQL server and the tables to copy from it."""
+
+    name: str
+    host: str = _opt("127.0.0.1", "MySQL host as seen from the bastion (or directly)")
+    port: int = _opt(3306, "MySQL port")
+    user: str = _opt("", "MySQL user")
+    password_file: str | None = _opt(None, "file holding the password", path=True)
+    password_env: str | None = _opt(None, "environment variable holding the password")
+    tunnel: str | None = _opt(None, "reach MySQL through this [ssh.NAME] tunnel")
+    engine: str = _opt("python", '"python" (streaming, default) or "sqoop"')
+    databases: tuple[str, ...] = _opt((), "databases to import")
+    tables: tuple[str, ...] = _opt(("*",), 'globs matched as "db.table" or "table"')
+    exclude: tuple[str, ...] = _opt((), "globs to leave out")
+    incremental: Mapping[str, IncrementalConfig] = field(
+        default_factory=dict,
+        metadata={
+            "help": '{"db.table" = {mode, column, key, lag, deletes}} for incremental loads; '
+            "key defaults to the primary key; lag (re-read window) defaults to 15m for "
+            "lastmodified and 1000 ids for append; deletes = true records deleted keys"
+        },
+    )
+    workers: int = _opt(4, "tables imported at once")
+    split_workers: int = _opt(1, "parallel primary-key ranges per table (separate snapshots)")
+    sqoop_mappers: int = _opt(4, "sqoop -m")
+    read_timeout_seconds: float = _opt(600.0, "MySQL read timeout (detects a frozen bastion)")
+    driver: str = _opt(
+        "auto",
+        '"auto" (the fastest installed), "mysqlclient", "mysql-connector" or "pymysql"',
+    )
+    sqoop_direct: bool = _opt(False, "sqoop --direct (mysqldump; values as mysqldump prints them)")
+    sqoop_bin: str = _opt("sqoop", "the sqoop executable on the EMR master")
+
+    def password(self) -> str:
+        """Return the password from `password_file` or `password_env`; raises ConfigError."""
+        from warehouse.redact import register_secret
+
+        if self.password_file:
+            try:
+                value = Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ConfigError(
+                    f"[mysql.{self.name}] password_file {self.password_file} unreadable: "
+                    f"{exc.strerror}; fix the path or its permissions"
+                ) from None
+            register_secret(value)
+            return value
+        if self.password_env:
+            env = os.environ.get(self.password_env)
+            if env is None:
+                raise ConfigError(
+                    f"[mysql.{self.name}] environment variable {self.password_env} is not set"
+                )
+            register_secret(env)
+            return env
+        return ""
+
+
+@dataclass(frozen=True)
+class CronConfig:
+    """`[cron]`: the nightly schedule on the EMR master."""
+
+    schedule: str = _opt("30 2 * * *", "crontab time fields of the nightly run (UTC)")
+    log_dir: str = _opt("~/warehouse-logs", "folder of the dated run logs", path=True)
+    lock_file: str = _opt(
+        "~/.local/state/warehouse/run.lock",
+        "flock file that prevents overlap; its folder must be writable by you only",
+        path=True,
+    )
+    warehouse_bin: str | None = _opt(None, "absolute path of the `warehouse` executable")
+    environment: Mapping[str, str] = field(
+        default_factory=dict, metadata={"help": "extra environment variables for cron"}
+    )
+    catchup_days: int = _opt(3, "each night re-runs this many days up to yesterday (done stages skip)")
+    keep_log_days: int = _opt(30, "run logs older than this are deleted weekly")
+
+
+@dataclass(frozen=True)
+class EmrConfig:
+    """`[emr]`: the cluster the toolkit runs on."""
+
+    region: str = _opt("us-east-1", "EMR region")
+    endpoint_url: str | None = _opt(None, "EMR API endpoint (test server)")
+    release_label: str = _opt("emr-7.4.0", "EMR release of the cluster")
+    cluster_id: str | None = _opt(None, "running cluster to submit steps to")
+    artifacts_uri: str | None = _opt(None, "s3:// prefix for the wheel and bootstrap scripts")
+    connect_timeout_seconds: float = _opt(10.0, "EMR API connect timeout per attempt")
+    read_timeout_seconds: float = _opt(30.0, "EMR API read timeout per attempt")
+    max_attempts: int = _opt(3, "attempts per EMR API call, the first included")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; sections that are absent from the file are None."""
+
+    path: Path | None = None
+    root: str = DEFAULT_ROOT
+    s3: S3Config = field(default_factory=S3Config)
+    logs: LogsConfig = field(default_factory=LogsConfig)
+    hive: HiveConfig | None = None
+    glue: GlueConfig | None = None
+    aggregate: AggregateConfig = field(default_factory=AggregateConfig)
+    ssh: Mapping[str, SshConfig] = field(default_factory=dict)
+    mysql: Mapping[str, MysqlSourceConfig] = field(default_factory=dict)
+    cron: CronConfig = field(default_factory=CronConfig)
+    emr: EmrConfig = field(default_factory=EmrConfig)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths resolve against: the config file's, else the cwd."""
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def has_catalog(self) -> bool:
+        """Return True when tables are registered somewhere: `[hive]` and/or `[glue]`."""
+        return self.hive is not None or self.glue is not None
+
+    def hive_or_default(self) -> HiveConfig:
+        """Return `[hive]`, or the embedded defaults when the section is absent."""
+        return self.hive or HiveConfig()
+
+    def tunnel(self, name: str | None) -> SshConfig | None:
+        """Return the `[ssh.NAME]` section, None for no tunnel; raises ConfigError if unknown."""
+        if name is None:
+            return None
+        try:
+            return self.ssh[name]
+        except KeyError:
+            raise ConfigError(f"tunnel {name!r} has no [ssh.{name}] section") from None
+
+
+# ---------------------------------------------------------------------------------------
+# loading
+
+
+def describe(cfg: Config) -> str:
+    """Return the active configuration as TOML-like text; secrets are never held, only named."""
+    lines = [f"# config file: {cfg.path or '(none: embedded defaults)'}", "[warehouse]"]
+    lines.append(f"root = {cfg.root!r}")
+    sections: list[tuple[str, Any]] = [
+        ("s3", cfg.s3),
+        ("logs", cfg.logs),
+        ("hive", cfg.hive),
+        ("glue", cfg.glue),
+        ("aggregate", cfg.aggregate),
+        ("cron", cfg.cron),
+        ("emr", cfg.emr),
+    ]
+    sections += [(f"ssh.{k}", v) for k, v in cfg.ssh.items()]
+    sections += [(f"mysql.{k}", v) for k, v in cfg.mysql.items()]
+    for name, obj in sections:
+        if obj is None:
+            lines.append(f"# [{name}] absent")
+            continue
+        lines.append(f"[{name}]")
+        for f in dataclasses.fields(obj):
+            if f.name == "name":
+                continue
+            value = getattr(obj, f.name)
+            if obj is cfg.cron and f.name == "environment":
+                value = {k: "***" for k in value}  # values may be secrets: names only
+            lines.append(f"{f.name} = {value!r}")
+    return "\n".join(lines)
