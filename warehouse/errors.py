@@ -65,6 +65,10 @@ class RunInProgress(WarehouseError):
     exit_code = EXIT_LOCKED
 
 
+class ItemLocked(RunInProgress):
+    """Another process parses the same input or imports the same table (exit 6)."""
+
+
 class Summary(Protocol):
     """What every flow returns: its exit code (0, or the combined class of its failed
     items) and the one line the CLI prints and run records keep."""

@@ -1,4 +1,5 @@
-"""The run lock: one `warehouse run` at a time per machine (fcntl.flock on [cron] lock_file).
+"""The run lock: one `warehouse run` at a time per machine (fcntl.flock on [cron] lock_file),
+and the item locks: one `parse` of an input, one `import` of a table at a time per machine.
 
 The crontab also wraps the run in `flock -n -E 6 LOCK` (util-linux), which holds the lock
 on its own open file description and hands the descriptor down to us. flock(2) locks
@@ -13,19 +14,27 @@ Whatever the path, the file is opened with O_NOFOLLOW (a symlink is refused, nev
 followed and truncated) and must be a regular file with one link owned by this user, in
 a folder owned by this user or root that others cannot write (or that is sticky, like
 /run/lock); otherwise the run stops with a ConfigError (exit 2) saying what to fix.
+
+Item locks (`item_lock`) use the same rules for files in `run-items/` beside [cron] lock_file
+(a folder created 0700), one per (warehouse root, item): `parse` holds one per input (keyed
+by the input's canonical-name hash) from before it clears the input's leftovers until the
+input is published; `import` holds one per table for the table's whole load. The files stay
+(unlinking a flock file races with a process opening it); they are empty but for a pid.
+Locks are per machine: two machines writing the same S3 root are not protected.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from warehouse.errors import ConfigError, RunInProgress
+from warehouse.errors import ConfigError, ItemLocked, RunInProgress
 
 
 def _owner(uid: int) -> str:
@@ -138,6 +147,55 @@ def _open(path: Path) -> int:
         ) from None
 
 
+def _try_flock(fd: int) -> bool:
+    """Take the exclusive lock without waiting; return False when another holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def _record_pid(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
+def item_lock_path(lock_file: str, root: str, kind: str, item: str) -> Path:
+    """Return the lock file of `item` ("parse": an input's hash; "import":
+    source.database.table) under the warehouse `root`, in `<stem>-items/` beside
+    `lock_file` (`run-items/` for the default `run.lock`)."""
+    if "://" not in root:
+        root = os.path.realpath(os.path.expanduser(root))
+    digest = hashlib.sha256(f"{root.rstrip('/')}\n{kind}\n{item}".encode()).hexdigest()
+    run = Path(lock_file).expanduser()
+    return run.parent / f"{run.stem}-items" / f"{kind}-{digest[:32]}.lock"
+
+
+@contextmanager
+def item_lock(lock_file: str, root: str, kind: str, item: str, what: str) -> Iterator[None]:
+    """Hold the lock of one item (see `item_lock_path`) for the block; raises ItemLocked
+    (exit 6) naming `what` when another process holds it, ConfigError when the file or
+    its folder is not safely ours. Forked children share the lock; it is released when
+    the last descriptor closes."""
+    path = item_lock_path(lock_file, root, kind, item)
+    _check_folder(path)
+    fd = _open(path)
+    try:
+        _check_file(path, fd)
+        if not _try_flock(fd):
+            raise ItemLocked(
+                f"{what} is in use by another warehouse process (pid {_holder(fd)}, lock "
+                f"{path}); left untouched: re-run it when that process has finished"
+            )
+        _record_pid(fd)
+        yield
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def run_lock(lock_file: str) -> Iterator[None]:
     """Hold the run lock for the block; raises RunInProgress when another run holds it,
@@ -151,19 +209,14 @@ def run_lock(lock_file: str) -> Iterator[None]:
         fd, own = _open(path), True
     try:
         _check_file(path, fd)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise RunInProgress(
-                    f"another warehouse run holds {path} (pid {_holder(fd)}); "
-                    "wait for it to finish, or check that process"
-                ) from None
-            raise
+        if not _try_flock(fd):
+            raise RunInProgress(
+                f"another warehouse run holds {path} (pid {_holder(fd)}); "
+                "wait for it to finish, or check that process"
+            )
         if own:
             # flock(1) opens the file read-only: only a descriptor we opened records a pid.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            _record_pid(fd)
         yield
     finally:
         if own:

@@ -31,10 +31,11 @@ from multiprocessing.context import BaseContext
 from typing import IO
 
 from warehouse.config import Config
-from warehouse.errors import EXIT_FAILED, ConfigError
+from warehouse.errors import EXIT_FAILED, ConfigError, ItemLocked
 from warehouse.events import event_builder
 from warehouse.inputread import lines_before
 from warehouse.inputs import InputSource, expand_inputs
+from warehouse.lock import item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
 from warehouse.parsestate import Earlier, finish, prepare, staging_prefix
 from warehouse.parsesummary import InputFailure, ParseSummary
@@ -115,48 +116,72 @@ def parse_logs(
         format=_format_label(fmt_text),
         runner=runner,
     )
-    tasks = _plan(sources, range_bytes)
-    earlier = {s.name: prepare(store, s) for s in sources}
-    total = None if any(s.gz or s.size is None for s in sources) else sum(s.size or 0 for s in sources)
-    bar = Progress(total, "parse", enabled=progress)
-    nworkers = max(1, workers or cfg.logs.workers)
-    by_source: dict[str, list[Result]] = {s.name: [] for s in sources}
-    remaining = Counter(t.source.name for t in tasks)
+    with contextlib.ExitStack() as locks:
+        # held until every input is published: no other parse prepares or publishes them
+        sources = _lock_inputs(cfg, store, sources, locks, summary)
+        tasks = _plan(sources, range_bytes)
+        earlier = {s.name: prepare(store, s) for s in sources}
+        unsized = any(s.gz or s.size is None for s in sources)
+        total = None if unsized else sum(s.size or 0 for s in sources)
+        bar = Progress(total, "parse", enabled=progress)
+        nworkers = max(1, workers or cfg.logs.workers)
+        by_source: dict[str, list[Result]] = {s.name: [] for s in sources}
+        remaining = Counter(t.source.name for t in tasks)
 
-    def finished(task: Task, result: Result) -> None:
-        src = task.source
-        by_source[src.name].append(result)
-        remaining[src.name] -= 1
-        if remaining[src.name] == 0:
-            _conclude(store, src, by_source[src.name], earlier[src.name], summary, replace)
+        def finished(task: Task, result: Result) -> None:
+            src = task.source
+            by_source[src.name].append(result)
+            remaining[src.name] -= 1
+            if remaining[src.name] == 0:
+                _conclude(store, src, by_source[src.name], earlier[src.name], summary, replace)
 
-    try:
-        pool_tasks = [t for t in tasks if not t.source.stdin]
-        if runner:
-            for t, res in run_tasks(
-                cfg, settings, tasks, runner, workers=nworkers, extra_args=runner_args
-            ):
-                bar.advance(res.nbytes, res.lines)
-                finished(t, res)
-            clear_staging(store, sources)  # what failed or duplicate task attempts left
-        elif nworkers > 1 and len(pool_tasks) > 1:
-            _run_pool(settings, tasks, pool_tasks, nworkers, start_method, bar, stdin, finished)
-        else:
-            for t in tasks:
-                finished(t, run_task(settings, t, bar, stdin))
-    except BaseException:
-        # a failed output (full disk, S3 down): drop what unfinished inputs staged
-        for src in sources:
-            if remaining[src.name] > 0:
-                _drop_staging(store, src)
-        raise
-    finally:
-        bar.close()
+        try:
+            pool_tasks = [t for t in tasks if not t.source.stdin]
+            if runner and tasks:
+                for t, res in run_tasks(
+                    cfg, settings, tasks, runner, workers=nworkers, extra_args=runner_args
+                ):
+                    bar.advance(res.nbytes, res.lines)
+                    finished(t, res)
+                clear_staging(store, sources)  # what failed or duplicate task attempts left
+            elif nworkers > 1 and len(pool_tasks) > 1:
+                _run_pool(settings, tasks, pool_tasks, nworkers, start_method, bar, stdin, finished)
+            else:
+                for t in tasks:
+                    finished(t, run_task(settings, t, bar, stdin))
+        except BaseException:
+            # a failed output (full disk, S3 down): drop what unfinished inputs staged
+            for src in sources:
+                if remaining[src.name] > 0:
+                    _drop_staging(store, src)
+            raise
+        finally:
+            bar.close()
     samples = [line for results in by_source.values() for r in results for line in r.samples]
     summary.looks_like = guess_format(samples[: SAMPLES * 5], compiled)
     summary.seconds = time.monotonic() - started
     log.info("parse: %s", summary.line())
     return summary
+
+
+def _lock_inputs(
+    cfg: Config, store: ObjectStore, sources: list[InputSource],
+    locks: contextlib.ExitStack, summary: ParseSummary,
+) -> list[InputSource]:
+    """Take each input's lock (held by `locks`); return the inputs locked, and count the
+    others, which another process is parsing, as failures of exit 6 (left untouched)."""
+    mine = []
+    for src in sources:
+        try:
+            locks.enter_context(item_lock(
+                cfg.cron.lock_file, store.uri(""), "parse", src.part_id, f"input {src.label}"
+            ))
+        except ItemLocked as exc:
+            log.warning("%s", exc)
+            summary.failures.append(InputFailure(str(exc), exc.exit_code, set_aside=False))
+            continue
+        mine.append(src)
+    return mine
 
 
 def _run_pool(

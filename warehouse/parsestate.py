@@ -24,8 +24,9 @@ over a name of the earlier run), its events only when the input has no earlier e
 keep (a first run over `max_reject_ratio`), and the state lists old and new, so the next
 good run cleans up after both. The state also records the line and event counts of the last
 run published as good (`Earlier.lines`, `.events`): `parse` judges a re-run that reads
-fewer lines than that bad (a truncated or replaced log) unless told `--replace`. Two runs of the same input at the same time are not
-supported (`run` holds a lock; the staging tree of one would be removed by the other).
+fewer lines than that bad (a truncated or replaced log) unless told `--replace`. Two runs of the same input at the same time would remove each
+other's staging tree: `parse` holds the input's item lock (`warehouse.lock.item_lock`)
+around all of this, so a second process on the same machine leaves the input alone.
 """
 
 from __future__ import annotations

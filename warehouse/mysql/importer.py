@@ -6,7 +6,9 @@ TableResult per table: rows, bytes, seconds, error). Per source: read the passwo
 selected tables (`tables` globs minus `exclude`), then import them on a bounded pool of
 `workers` threads; one failing table does not stop the others.
 
-Per table (layout in DESIGN.md "Decisions > MySQL import"):
+Per table (layout in DESIGN.md "Decisions > MySQL import"), all of it under the table's
+item lock (`warehouse.lock.item_lock`; a table another process imports on this machine
+fails with exit 6 and is left untouched, the other tables go on):
 1. compare the source columns and engine with the stored state: drift fails the table
    and asks for `--full`; delete `load=` folders the state does not know (left by a
    crashed run);

@@ -20,6 +20,7 @@ from warehouse.errors import (
     WarehouseError,
     mask_secret,
 )
+from warehouse.lock import item_lock
 from warehouse.mysql import schema as sch
 from warehouse.mysql.bounds import Bounds
 from warehouse.mysql.deletes import (
@@ -83,6 +84,23 @@ def import_table(
     """
     eng = engine or s.src.engine
     res = TableResult(s.name, p.database, p.table, engine=eng)
+    lock = item_lock(s.cfg.cron.lock_file, s.store.uri(""), "import", res.name,
+                     f"table {res.name}")
+    try:
+        with lock:
+            return _import_locked(s, p, res, full, on_rows)
+    except WarehouseError as exc:  # locked by another import (exit 6), or an unsafe lock file
+        # (exit 2): the table's folders and state are left alone
+        res.error, res.exit_code = str(exc), exc.exit_code
+        log.error("%s", res.line())
+        return res
+
+
+def _import_locked(
+    s: SourceSession, p: Planned, res: TableResult, full: bool,
+    on_rows: Callable[[int], None] | None,
+) -> TableResult:
+    eng = res.engine
     started = time.monotonic()
     try:
         if not p.columns:
