@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from warehouse.awsclient import aws_client
 from warehouse.config import Config
 from warehouse.errors import ConfigError, InputMissing, SourceUnavailable
 from warehouse.resources import resource_dir
@@ -69,23 +70,11 @@ class Emr:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config as BotoConfig
-
-            from warehouse.redact import register_boto3_credentials
-
             e = self.cfg.emr
-            session = boto3.session.Session()
-            register_boto3_credentials(session)
-            self._client = session.client(
-                "emr",
-                region_name=e.region,
-                endpoint_url=e.endpoint_url,
-                config=BotoConfig(
-                    connect_timeout=e.connect_timeout_seconds,
-                    read_timeout=e.read_timeout_seconds,
-                    retries={"max_attempts": e.max_attempts, "mode": "standard"},
-                ),
+            self._client = aws_client(
+                "emr", region=e.region, endpoint_url=e.endpoint_url,
+                connect_timeout=e.connect_timeout_seconds,
+                read_timeout=e.read_timeout_seconds, max_attempts=e.max_attempts,
             )
         return self._client
 

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from warehouse.awsclient import aws_client
 from warehouse.config import Config, GlueConfig
 from warehouse.errors import SourceUnavailable
 from warehouse.hive.ddl import SPEC_PROPERTY
@@ -56,23 +57,9 @@ def glue_target(glue: GlueConfig) -> str:
 
 
 def _client(glue: GlueConfig) -> Any:
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    from warehouse.redact import register_boto3_credentials
-
-    session = boto3.session.Session()
-    register_boto3_credentials(session)  # the key and token must never reach a log
-    return session.client(
-        "glue",
-        region_name=glue.region,
-        endpoint_url=glue.endpoint_url,
-        config=BotoConfig(
-            connect_timeout=glue.timeout_seconds,
-            read_timeout=glue.timeout_seconds,
-            retries={"max_attempts": 4, "mode": "standard"},
-        ),
-    )
+    return aws_client("glue", region=glue.region, endpoint_url=glue.endpoint_url,
+                      connect_timeout=glue.timeout_seconds, read_timeout=glue.timeout_seconds,
+                      max_attempts=4)
 
 
 class GlueCatalog:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+from warehouse.awsclient import aws_client
 from warehouse.errors import InputMissing, SourceUnavailable
 from warehouse.storage.base import ObjectInfo, _ChunkReader, is_hidden
 
@@ -43,24 +44,10 @@ def make_s3_client(
     endpoint_url: str | None = None, region: str | None = None, limits: S3Limits | None = None
 ) -> Any:
     """Return a boto3 S3 client (credentials from the usual boto3 chain) with bounded calls."""
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    from warehouse.redact import register_boto3_credentials
-
     lim = limits or S3Limits()
-    session = boto3.session.Session()
-    register_boto3_credentials(session)  # the key and token must never reach a log
-    return session.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        config=BotoConfig(
-            connect_timeout=lim.connect_timeout,
-            read_timeout=lim.read_timeout,
-            retries={"max_attempts": lim.max_attempts, "mode": "standard"},
-        ),
-    )
+    return aws_client("s3", region=region, endpoint_url=endpoint_url,
+                      connect_timeout=lim.connect_timeout, read_timeout=lim.read_timeout,
+                      max_attempts=lim.max_attempts)
 
 
 def _unavailable(uri: str, exc: Exception) -> SourceUnavailable:
