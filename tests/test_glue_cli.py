@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from tests.test_athena_types import ATHENA_SERDES, is_athena_type
 from tests.test_mysql_import import INCREMENTAL, PASSWORD, USER, _insert, make_inc_db
-from tests.test_views_reports import _config_file
+from tests.test_pipeline import write_config
 from warehouse.cli import cli
 from warehouse.resources import resource_dir
 
@@ -65,7 +65,7 @@ def test_glue_catalog_holds_what_the_root_holds(tmp_path: Path, moto_server: str
     password.write_text(PASSWORD)
     root = tmp_path / "root"
     database = f"wh_{uuid.uuid4().hex[:10]}"
-    config = _config_file(tmp_path, {
+    config = write_config(tmp_path / "warehouse.toml", {
         "warehouse": {"root": str(root)},
         "logs": {"patterns": str(SAMPLE / "urls.json")},
         "aggregate": {"runner": "inline", "jobs": ["daily_actions"]},
@@ -126,7 +126,7 @@ def test_glue_catalog_holds_what_the_root_holds(tmp_path: Path, moto_server: str
 def test_glue_partitions_and_projection_without_hive(tmp_path: Path, moto_server: str) -> None:
     root = tmp_path / "root"
     database = f"wh_{uuid.uuid4().hex[:10]}"
-    config = _config_file(tmp_path, {
+    config = write_config(tmp_path / "warehouse.toml", {
         "warehouse": {"root": str(root)},
         "logs": {"patterns": str(SAMPLE / "urls.json")},
         "glue": {"database": database, "endpoint_url": moto_server, "projection": True,
@@ -164,7 +164,7 @@ def test_with_glue_and_hive_tables_go_to_glue_and_only_views_to_hive(
         "hive": {"host": "127.0.0.1", "port": dead, "database": database,
                  "timeout_seconds": 2},
     }
-    config = _config_file(tmp_path, sections)
+    config = write_config(tmp_path / "warehouse.toml", sections)
     _run(config, "parse", str(SAMPLE / "access-combined-10k.log.gz"), "--source-name", "s",
          "--register")
     applied = _run(config, "hive", "apply")
@@ -175,12 +175,12 @@ def test_with_glue_and_hive_tables_go_to_glue_and_only_views_to_hive(
     views.mkdir()
     (views / "v.hql").write_text("CREATE OR REPLACE VIEW v AS SELECT slug FROM events")
     sections["hive"]["views"] = str(views)
-    config = _config_file(tmp_path, sections)
+    config = write_config(tmp_path / "warehouse.toml", sections)
     down = CliRunner().invoke(cli, ["--config", str(config), "hive", "apply"])
     assert down.exit_code == 3 and f"127.0.0.1:{dead}" in down.output, down.output
 
 
 def test_hive_and_glue_databases_must_match(tmp_path: Path) -> None:
-    config = _config_file(tmp_path, {"glue": {"database": "wh"}, "hive": {"database": "other"}})
+    config = write_config(tmp_path / "warehouse.toml", {"glue": {"database": "wh"}, "hive": {"database": "other"}})
     result = CliRunner().invoke(cli, ["--config", str(config), "config", "check"])
     assert result.exit_code == 2 and "[glue] database 'wh' differ" in result.output

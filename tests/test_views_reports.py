@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.test_mysql_import import PASSWORD, USER, _insert
+from tests.test_pipeline import write_config
 from warehouse.cli import cli
 from warehouse.errors import ConfigError
 from warehouse.hive.reports import load_reports
@@ -95,22 +96,6 @@ def test_the_shipped_examples_load() -> None:
 # --- on Spark's Thrift server -------------------------------------------------------------
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
-    return json.dumps(value)
-
-
-def _config_file(tmp_path: Path, sections: dict[str, dict[str, Any]]) -> Path:
-    lines = []
-    for name, body in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {_toml(v)}" for k, v in body.items()]
-    path = tmp_path / "warehouse.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def _invoke(config: Path, *args: str) -> Any:
     result = CliRunner().invoke(cli, ["--config", str(config), *args])
     return result
@@ -125,7 +110,7 @@ def test_views_apply_in_order_and_a_failing_view_is_reported(tmp_path: Path, hiv
         "c.hql": "CREATE OR REPLACE VIEW c_broken AS SELECT n FROM no_such_table",
         "d.hql": "CREATE OR REPLACE VIEW d_on_broken AS SELECT n FROM c_broken",
     })
-    config = _config_file(tmp_path, {
+    config = write_config(tmp_path / "warehouse.toml", {
         "warehouse": {"root": str(tmp_path / "root")},
         "hive": hive_server.hive_dict(db, views=str(folder)),
     })
@@ -228,7 +213,7 @@ def test_behaviour_meets_relational_data(tmp_path: Path, sshd, mariadb, hive_ser
     password.write_text(PASSWORD)
     root = tmp_path / "root"
     hive_db = f"behaviour_{uuid.uuid4().hex[:8]}"
-    config = _config_file(tmp_path, {
+    config = write_config(tmp_path / "warehouse.toml", {
         "warehouse": {"root": str(root)},
         "logs": {"input": str(log), "patterns": str(patterns)},
         "hive": hive_server.hive_dict(hive_db, views=str(views), reports=str(reports)),
