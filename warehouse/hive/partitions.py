@@ -19,8 +19,9 @@ from warehouse.hive.render import (
     table_ref,
 )
 from warehouse.hive.session import session, target, warehouse_root_uri
-from warehouse.hive.spec import Column, TableSpec
+from warehouse.hive.spec import Column, TableSpec, TableSync
 from warehouse.hive.summary import HiveSummary
+from warehouse.hive.sync import sync_tables
 from warehouse.hive.tables import find_spec
 from warehouse.storage import ObjectStore, is_remote, open_store, store_for_config
 
@@ -231,8 +232,6 @@ def _register_in_glue(
 ) -> tuple[HiveSummary, TableSpec, list[dict[str, str]]]:
     """Register one of the warehouse's own tables' partitions in the Glue catalog (the
     table is created when missing); raises ConfigError for a table it does not define."""
-    from warehouse.hive.sync import TableSync, sync_tables
-
     spec = find_spec(cfg, table)
     if spec is None:
         raise ConfigError(
@@ -278,8 +277,6 @@ def register_partitions(
                 spec.name.lower() not in table_names(hive, cfg.hive_or_default().database)
             ):
                 # One of our own tables: create it rather than fail the nightly run.
-                from warehouse.hive.sync import TableSync, sync_tables
-
                 created = sync_tables(cfg, [TableSync(spec)], client=hive)
                 if created.exit_code:
                     created.partitions_mode = True
