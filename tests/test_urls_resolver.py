@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.patternfile import load_resolver
+from warehouse.events.patterns import load_resolver
 from warehouse.urls._regex import (
     alternation_form,
     is_literal,

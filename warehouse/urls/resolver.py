@@ -1,7 +1,7 @@
 """Resolve logged request paths to Django view names, exactly as Django would, but fast.
 
 `Resolver(patterns)` takes the list written by `warehouse urls dump` (read from the file by
-`warehouse.patternfile.load_resolver`; this package opens no files) (dicts with `name`,
+`warehouse.events.patterns.load_resolver`; this package opens no files) (dicts with `name`,
 `regex` and optionally `convert`, `extra` and `outer`) and answers `resolve(path) -> (slug, params)`
 for the raw, percent-encoded path of a log line (no query string):
 
