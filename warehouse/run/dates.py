@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import string
 
+from warehouse.aggregate.plan import input_dates
 from warehouse.errors import ConfigError
 
 
@@ -16,8 +17,6 @@ def job_dates(job: str, partitions: list[str]) -> list[dt.date]:
     re-run for the day before each touched date, whose result the new events can change;
     never for later days, which their own nights produce.
     """
-    from warehouse.aggregate import input_dates
-
     days = sorted({dt.date.fromisoformat(p) for p in partitions})
     if not days:
         return []
