@@ -1,9 +1,10 @@
 """The stages of `warehouse run`, each over the night's dates: parse, events, aggregate,
 import, reports (what each needs and skips: `warehouse.run.pipeline`).
 
-A catalog outage (HiveServer2 or Glue not answering) met by a stage ends catalog calls
-for the rest of the run (`warehouse.hive.outage.CatalogWatch`): later registrations and
-the reports fail at once with that error, exit 3.
+A catalog outage (HiveServer2 or Glue not answering) met by any stage, the import's
+registrar included, ends catalog calls for the rest of the run
+(`warehouse.hive.outage.CatalogWatch`): later registrations, the import's tables (before
+their export) and the reports fail at once with that error, exit 3.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from warehouse.config import Config
@@ -210,8 +212,10 @@ class Night(Ledger):
         if not self._needs(last, "import"):
             self._result(last, "import", COMPLETE)
             return
-        from warehouse.mysql.importer import run_import
+        from warehouse.mysql import importer
 
+        # the import's registrar shares this run's catalog outage with the other stages
+        run_import = partial(importer.run_import, catalog=self.catalog)
         rec = self._start(last, "import")
         with self._recording([(last, rec)]):
             summary = _check(run_import(self.cfg, None, progress=False))
