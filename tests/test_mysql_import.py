@@ -589,7 +589,8 @@ def test_cli_draws_import_progress_only_on_a_terminal(tmp_path, sshd, mariadb, n
     rc, out, err = run_cli(["--config", str(toml), "import", table], tty=True)
     assert rc == 0, err
     assert out.startswith("import: 1 tables (1 ok, 0 failed), 5 rows")
-    assert f"{table} [python full] 5 rows" in err  # the table's line as it ends
+    assert f"\r{table}: 5 rows (" in err  # the status line while it runs
+    assert f"\r{table} [python full] 5 rows" in err  # the table's line as it ends
     rc, out, err = run_cli(["--config", str(toml), "import", table], tty=False)
     assert rc == 0, err
     assert out.startswith("import: 1 tables (1 ok, 0 failed), 5 rows")
