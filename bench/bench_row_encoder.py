@@ -1,8 +1,10 @@
 """Benchmark the python engine's row encoder: the generated dict step against the plain one.
 
 `warehouse.mysql.rows.batch_encoder` turns a fetched batch into JSON lines; its rows ->
-dicts step is generated (`dict_builder`, a constant-key comprehension compiled per column
-list) or plain (`plain_dicts`, `dict(zip(names, row))`). In one run, rounds alternating:
+dicts step (per-column converters included: base64, BIT digits, bytes -> text) is
+generated (`dict_builder`, a constant-key comprehension compiled per column list, the
+converters called inline) or plain (`plain_dicts`, a loop over the converters and
+`dict(zip(names, row))`). In one run, rounds alternating:
 1. the encoder alone, in this process, over 1,000-row batches as mysqlclient returns them
    (`FETCH_BATCH`): the 7-column table of bench/bench_import.py; a wide table with one
    column of every kind (BIGINT UNSIGNED, FLOAT, DECIMAL(65,30), zero dates, TIME beyond
@@ -15,8 +17,12 @@ list) or plain (`plain_dicts`, `dict(zip(names, row))`). In one run, rounds alte
    (the only difference); CPU seconds from wait4 (ssh included), best and median, and
    the decompressed output compared.
 
+`--before DIR` adds a third encoder to part 1: `batch_encoder` of the rows.py in another
+checkout (`git archive <commit> warehouse/mysql/rows.py | tar -x -C DIR`).
+
     python bench/bench_row_encoder.py [--rows 1000000] [--wide-rows 300000] [--repeat 3]
                                       [--import-rows 1000000] [--import-repeat 3]
+                                      [--before DIR]
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import importlib.util
 import os
 import shutil
 import statistics
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +143,18 @@ def one_pass(encode: Encode, data: list[list[Row]], rows: int) -> tuple[float, s
     return time.process_time() - t0, digest.hexdigest()
 
 
+def rows_module(checkout: str) -> Any:
+    """Import warehouse/mysql/rows.py of another checkout under the name `rows_before`."""
+    spec = importlib.util.spec_from_file_location(
+        "rows_before", Path(checkout) / "warehouse" / "mysql" / "rows.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no warehouse/mysql/rows.py under {checkout}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["rows_before"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def encoder_alone(args: argparse.Namespace) -> None:
     cases = [
         ("7-column table (bench_import)", NARROW, False, batches(narrow_row, 50_000),
@@ -143,22 +163,32 @@ def encoder_alone(args: argparse.Namespace) -> None:
         ("wide table, text as bytes", WIDE, True,
          batches(lambda i: as_bytes(wide_row(i)), 20_000), args.wide_rows),
     ]
-    print("\n| table | rows | generated rows/CPU-s | plain rows/CPU-s | generated/plain |")
-    print("|---|---:|---:|---:|---:|")
+    before = rows_module(args.before) if args.before else None
+    extra = " before rows/CPU-s | generated/before |" if before else ""
+    print(f"\n| table | rows | generated rows/CPU-s | plain rows/CPU-s | generated/plain |{extra}")
+    print("|---|---:|---:|---:|---:|" + ("---:|---:|" if before else ""))
     for label, cols, text_bytes, data, rows in cases:
+        makers: dict[str, Callable[[], tuple[Encode, Any]]] = {
+            "generated": partial(batch_encoder, cols, text_bytes=text_bytes, dicts=dict_builder),
+            "plain": partial(batch_encoder, cols, text_bytes=text_bytes, dicts=plain_dicts),
+        }
+        if before:
+            makers["before"] = partial(before.batch_encoder, cols, text_bytes=text_bytes)
         best: dict[str, float] = {}
         digests: dict[str, str] = {}
         for _ in range(args.repeat):
-            for name, dicts in (("generated", dict_builder), ("plain", plain_dicts)):
-                encode, _ = batch_encoder(cols, text_bytes=text_bytes, dicts=dicts)
-                cpu, digest = one_pass(encode, data, rows)
+            for name, make in makers.items():
+                cpu, digest = one_pass(make()[0], data, rows)
                 best[name] = min(cpu, best.get(name, cpu))
                 digests.setdefault(name, digest)
-        if digests["generated"] != digests["plain"]:
-            raise SystemExit(f"{label}: the two encoders wrote different bytes")
-        gen, plain = rows / best["generated"], rows / best["plain"]
-        print(f"| {label} | {rows:,} | {gen:,.0f} | {plain:,.0f} | **{gen / plain:.2f}x** |",
-              flush=True)
+        if len(set(digests.values())) != 1:
+            raise SystemExit(f"{label}: the encoders wrote different bytes")
+        speed = {name: rows / cpu for name, cpu in best.items()}
+        gen, plain = speed["generated"], speed["plain"]
+        line = f"| {label} | {rows:,} | {gen:,.0f} | {plain:,.0f} | **{gen / plain:.2f}x** |"
+        if before:
+            line += f" {speed['before']:,.0f} | {gen / speed['before']:.2f}x |"
+        print(line, flush=True)
 
 
 PLAIN_SWAP = (
@@ -230,6 +260,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="encoder passes per variant (best)")
     ap.add_argument("--import-rows", type=int, default=1_000_000, help="0: skip the import")
     ap.add_argument("--import-repeat", type=int, default=3)
+    ap.add_argument("--before", help="a checkout whose rows.py's encoder is measured too")
     args = ap.parse_args()
     print(f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}", flush=True)
     encoder_alone(args)
