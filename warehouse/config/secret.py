@@ -12,11 +12,10 @@ The configuration itself holds no secret, only where to find one (`password_file
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
-from warehouse.redact import MASK, register_secret
+MASK = "****"  # warehouse.redact's mask; that module (and logging) is imported on first use
 
 
 class Secret:
@@ -26,6 +25,8 @@ class Secret:
     _value: str
 
     def __init__(self, value: str) -> None:
+        from warehouse.redact import register_secret
+
         object.__setattr__(self, "_value", value)
         register_secret(value)
 
@@ -48,7 +49,7 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
+        return self._value == other._value
 
     def __hash__(self) -> int:
         return hash((Secret, self._value))
