@@ -1,7 +1,7 @@
 """`warehouse config check`: load the configuration and find, in one pass, everything the
 commands would refuse later (the log format, files named by the config, password variables).
 
-Apart from `warehouse.config` because it consults the log-format engine (`warehouse.events`):
+Apart from `warehouse.config` because it consults the log-format engine (`warehouse.events.build`):
 the config model stays at the bottom of the layers, importable by storage/ without pulling
 in logs/ (DESIGN.md "Layers").
 """
@@ -19,8 +19,8 @@ from warehouse.config import (
     problems_error,
 )
 from warehouse.errors import ConfigError
-from warehouse.events import format_problems
-from warehouse.parserunner import check_runner
+from warehouse.events.build import format_problems
+from warehouse.events.runner import check_runner
 
 
 def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
