@@ -35,8 +35,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from warehouse.config import config_from_dict  # noqa: E402
+from warehouse.events.parse import parse_logs  # noqa: E402
 from warehouse.logs import Classifier, compile_format  # noqa: E402
-from warehouse.parse import parse_logs  # noqa: E402
 
 
 def _cpu() -> float:

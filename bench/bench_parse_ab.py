@@ -27,7 +27,7 @@ from bench_parse import _data  # noqa: E402
 _CHILD = r"""
 import json, resource, shutil, sys, tempfile, time
 from warehouse.config import config_from_dict
-from warehouse.parse import parse_logs
+from warehouse.events.parse import parse_logs
 path, urls = sys.argv[1], sys.argv[2]
 root = tempfile.mkdtemp(prefix="bench-ab-")
 try:

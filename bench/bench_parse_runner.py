@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent))
 from bench_parse import _cpu  # noqa: E402  (this process and its children)
 
 from warehouse.config import config_from_dict  # noqa: E402
-from warehouse.parse import parse_logs  # noqa: E402
+from warehouse.events.parse import parse_logs  # noqa: E402
 
 
 def _data(lines: int, patterns: int) -> tuple[Path, Path]:

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from warehouse.config import config_from_dict
-from warehouse.pipeline import run_nightly
+from warehouse.run.pipeline import run_nightly
 
 SAMPLE = Path(__file__).resolve().parent.parent / "conf" / "sample" / "access-combined-10k.log.gz"
 _TS = re.compile(rb"\[(\d+/\w+/\d+:\d+:\d+:\d+) ")

@@ -22,7 +22,7 @@ import pytest
 
 from tests.fixtures._util import require_executable, wait_for
 from warehouse.config import load_config
-from warehouse.cron import render_crontab
+from warehouse.run.cron import render_crontab
 
 BOOTSTRAP = Path(__file__).resolve().parent.parent / "bootstrap"
 SCRIPTS = sorted(BOOTSTRAP.glob("*.sh"))

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from warehouse.cli import cli
 from warehouse.config import load_config
 from warehouse.errors import ConfigError
-from warehouse.events import make_event
+from warehouse.events.build import make_event
 from warehouse.logs import compile_format
 from warehouse.storage import LocalStore, open_gzip_write
 

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from tests.fixtures._util import require_executable
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
-from warehouse.cron import BEGIN, END, install_crontab, render_crontab, replace_block
 from warehouse.errors import ConfigError
+from warehouse.run.cron import BEGIN, END, install_crontab, render_crontab, replace_block
 
 GOLDEN = Path(__file__).parent / "golden" / "cron"
 WAREHOUSE_BIN = str(Path(sys.executable).parent / "warehouse")

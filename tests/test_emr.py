@@ -1,4 +1,4 @@
-"""warehouse/emr.py against moto's EMR and S3 server on 127.0.0.1 (real boto3 over HTTP)."""
+"""warehouse/run/emr.py against moto's EMR and S3 server on 127.0.0.1 (real boto3 over HTTP)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from botocore.config import Config as BotoConfig
 
 from tests.fixtures._util import free_port
 from warehouse.config import config_from_dict
-from warehouse.emr import (
+from warehouse.errors import ConfigError, SourceUnavailable
+from warehouse.run.emr import (
     REMOTE_BIN,
     SCRIPTS,
     Emr,
@@ -24,7 +25,6 @@ from warehouse.emr import (
     run_step_args,
     upload_artifacts,
 )
-from warehouse.errors import ConfigError, SourceUnavailable
 
 REPO = Path(__file__).resolve().parent.parent
 

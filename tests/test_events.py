@@ -9,9 +9,9 @@ import pytest
 
 from tests.fixtures._util import shared_path
 from warehouse.errors import ConfigError
-from warehouse.events import EVENT_KEYS, event_builder, make_event
+from warehouse.events.build import EVENT_KEYS, event_builder, make_event
+from warehouse.events.patterns import load_resolver
 from warehouse.logs import BAD_STATUS, BAD_TIME, NO_MATCH, compile_format
-from warehouse.patternfile import load_resolver
 from warehouse.schema import EVENT_COLUMNS
 from warehouse.urls.resolver import Resolver
 

@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures._util import require_executable, service_missing
 from tests.test_cron import _command_of
 from warehouse.config import load_config
-from warehouse.cron import render_crontab
+from warehouse.run.cron import render_crontab
 
 WAREHOUSE_BIN = str(Path(sys.executable).parent / "warehouse")
 NOBODY = 65534

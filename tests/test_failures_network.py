@@ -141,8 +141,8 @@ def test_an_s3_endpoint_that_never_answers_is_3_in_bounded_time(
 
 def test_emr_api_that_never_answers_is_3(tmp_path: Path, hung_server: HungServer) -> None:
     from warehouse.config import config_from_dict
-    from warehouse.emr import Emr
     from warehouse.errors import SourceUnavailable
+    from warehouse.run.emr import Emr
 
     cfg = config_from_dict({
         "warehouse": {"root": str(tmp_path)},

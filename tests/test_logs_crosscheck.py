@@ -22,8 +22,8 @@ import pytest
 from apachelogs import LogParser
 
 from warehouse.config import config_from_dict
+from warehouse.events.parse import parse_logs
 from warehouse.logs import Classifier, compile_format, split_request
-from warehouse.parse import parse_logs
 
 FORMATS = {
     "common": '%h %l %u %t "%r" %>s %b',

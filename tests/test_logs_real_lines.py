@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from tests.fixtures._util import shared_path
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
-from warehouse.events import builder_source, event_builder
+from warehouse.events.build import builder_source, event_builder
+from warehouse.events.parse import parse_logs
 from warehouse.logs import Classifier, compile_format
-from warehouse.parse import parse_logs
 
 SAMPLE = shared_path("data", "apache-combined-10k.log")
 T = "[29/Nov/2026:09:00:00 +0000]"

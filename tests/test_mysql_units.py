@@ -273,9 +273,10 @@ def test_batch_encoder_splits_lines_exactly():
 
 
 def test_endpoint_repr_hides_the_password():
+    from warehouse.config import Secret
     from warehouse.mysql.connect import Endpoint
 
-    ep = Endpoint("shop", "127.0.0.1", 3306, "etl", "pa55-Secret", 30.0)
+    ep = Endpoint("shop", "127.0.0.1", 3306, "etl", Secret("pa55-Secret"), 30.0)
     assert "pa55-Secret" not in repr(ep) and "pa55-Secret" not in ep.where()
 
 

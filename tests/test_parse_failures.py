@@ -28,7 +28,7 @@ from tests.fixtures._util import in_ci, shared_path
 from tests.test_parse_reruns import REPO, counts, data, hidden_leftovers, records, run_cli
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
-from warehouse.parse import parse_logs
+from warehouse.events.parse import parse_logs
 
 SAMPLE = shared_path("data", "apache-combined-10k.log")
 LINE = '10.0.0.1 - - [{d}/{m}/{y}:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'

@@ -23,9 +23,9 @@ from tests.fixtures._util import shared_path, wait_for
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.events import EVENT_KEYS
-from warehouse.inputs import expand_inputs
-from warehouse.parse import parse_logs
+from warehouse.events.build import EVENT_KEYS
+from warehouse.events.inputs import expand_inputs
+from warehouse.events.parse import parse_logs
 
 SAMPLE = shared_path("data", "apache-combined-10k.log")
 # An independent, hand-written reading of the combined format (not our engine).
@@ -161,7 +161,7 @@ def test_rerun_with_any_workers_overwrites_the_same_parts(tmp_path: Path) -> Non
     # such as a moto server, is exactly what the library avoids)
     code = (
         "import sys; from warehouse.config import config_from_dict; "
-        "from warehouse.parse import parse_logs; "
+        "from warehouse.events.parse import parse_logs; "
         "s = parse_logs(config_from_dict({}, root=sys.argv[1]), [sys.argv[2]], workers=3, "
         "range_bytes=1 << 20, start_method='fork'); print(s.line())"
     )

@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from warehouse.config import config_from_dict
-from warehouse.events import event_builder
-from warehouse.inputs import HEAD, sniff
+from warehouse.events.build import event_builder
+from warehouse.events.inputs import HEAD, sniff
+from warehouse.events.parse import parse_logs
 from warehouse.logs import MAX_LINE, TOO_LONG, Classifier, compile_format
-from warehouse.parse import parse_logs
 
 FORMATS = [
     "combined",

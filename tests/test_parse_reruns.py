@@ -27,8 +27,8 @@ from click.testing import CliRunner
 from tests.fixtures._util import shared_path, wait_for
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
-from warehouse.inputs import expand_inputs
-from warehouse.parse import parse_logs
+from warehouse.events.inputs import expand_inputs
+from warehouse.events.parse import parse_logs
 
 SAMPLE = shared_path("data", "apache-combined-10k.log")
 REPO = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ def test_zero_byte_input_does_not_delete_the_earlier_events(tmp_path: Path, name
 _DYING = r"""
 import datetime as dt, os, signal, sys
 from warehouse.config import config_from_dict
-from warehouse.parse import parse_logs
+from warehouse.events.parse import parse_logs
 from warehouse.storage import LocalStore
 
 root, src, day, kill_at = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

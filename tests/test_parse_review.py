@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
-from warehouse.parse import parse_logs
+from warehouse.events.parse import parse_logs
 
 LINE = '10.0.0.{n} - - [{day}/Oct/2026:13:55:{s:02d} +0000] "GET /p/{n} HTTP/1.1" {status} {size} "-" "{ua}"'
 
@@ -174,7 +174,7 @@ def test_an_empty_crlf_line_at_a_range_boundary_is_counted(tmp_path: Path) -> No
 
 def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path) -> None:
     from tests.test_pipeline import DAY1, base_config, write_day_logs
-    from warehouse.pipeline import read_record, run_nightly
+    from warehouse.run.pipeline import read_record, run_nightly
     from warehouse.storage import LocalStore
 
     write_day_logs(tmp_path / "logs", [DAY1])  # from 23:00 UTC the day before

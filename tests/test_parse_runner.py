@@ -17,8 +17,8 @@ from tests.fixtures._util import shared_path
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, JobFailed
-from warehouse.parse import parse_logs
-from warehouse.parsesummary import ParseSummary
+from warehouse.events.parse import parse_logs
+from warehouse.events.summary import ParseSummary
 
 SAMPLE = shared_path("data", "apache-combined-10k.log")
 RUN_DATE = dt.date(2026, 1, 2)
@@ -178,7 +178,7 @@ def test_failed_job_publishes_nothing_and_exits_5(corpus: Path, tmp_path: Path) 
 def test_run_parse_stage_uses_logs_runner(tmp_path: Path) -> None:
     """`run` parses a day with [logs] runner: the same objects as in process."""
     from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
-    from warehouse.pipeline import read_record
+    from warehouse.run.pipeline import read_record
     from warehouse.storage import LocalStore
 
     write_day_logs(tmp_path / "logs", [DAY1])
@@ -203,7 +203,7 @@ def test_run_parse_stage_uses_logs_runner(tmp_path: Path) -> None:
 
 def test_map_task_reports_status_while_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long map task tells Hadoop it is alive (its output line comes only at the end)."""
-    from warehouse import parsejob
+    from warehouse.events import parsejob
 
     monkeypatch.setattr(parsejob, "HEARTBEAT_SECONDS", 0.0)
     job = parsejob.ParseJob([])
@@ -224,9 +224,9 @@ def test_duplicate_and_killed_attempts_leave_no_duplicates_or_partials(
     """Every map task runs twice (a speculative duplicate, or a retry after a failure) and
     a killed attempt leaves a half-written temporary file in staging: the published root
     is still exactly the in-process one, with nothing left in staging."""
-    from warehouse import parsejob
-    from warehouse.parsestate import staging_prefix
-    from warehouse.parsetask import run_task
+    from warehouse.events import parsejob
+    from warehouse.events.state import staging_prefix
+    from warehouse.events.task import run_task
 
     def twice(settings: Any, task: Any, bar: Any) -> Any:
         run_task(settings, task, None)  # the first attempt, whose output line is lost
@@ -254,9 +254,9 @@ def test_task_result_survives_the_output_line() -> None:
     """Every field of a task's Result comes back from its JSON output line."""
     from collections import Counter
 
-    from warehouse.inputread import CorruptInput
-    from warehouse.parsejob import result_from_json, result_json
-    from warehouse.parsetask import Result
+    from warehouse.events.inputread import CorruptInput
+    from warehouse.events.parsejob import result_from_json, result_json
+    from warehouse.events.task import Result
 
     res = Result("s3://logs/a.log", lines=7, events=5, unmatched=2, nbytes=900,
                  rejects=Counter({"empty line": 2}), keys=["_staging/parse/x/events/p"],

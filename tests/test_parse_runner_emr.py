@@ -27,10 +27,10 @@ from tests._fake_emr import REGION, FakeEmr
 from tests.fixtures._util import shared_path
 from warehouse.config import config_from_dict
 from warehouse.errors import JobFailed
-from warehouse.inputs import InputSource
-from warehouse.parse import parse_logs
-from warehouse.parsejob import ParseJob
-from warehouse.parsestate import staging_prefix
+from warehouse.events.inputs import InputSource
+from warehouse.events.parse import parse_logs
+from warehouse.events.parsejob import ParseJob
+from warehouse.events.state import staging_prefix
 from warehouse.resources import resource
 
 RUN_DATE = dt.date(2026, 1, 2)

@@ -32,7 +32,7 @@ from tests.test_pipeline import (
     write_day_logs,
 )
 from warehouse.config import config_from_dict
-from warehouse.pipeline import read_record, run_nightly
+from warehouse.run.pipeline import read_record, run_nightly
 from warehouse.storage import LocalStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.hive, pytest.mark.mysql]

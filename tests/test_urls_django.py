@@ -36,7 +36,7 @@ from tests._urls_oracle import (
 )
 from warehouse.cli import cli
 from warehouse.errors import ConfigError, InputMissing
-from warehouse.patternfile import load_resolver, write_patterns
+from warehouse.events.patterns import load_resolver, write_patterns
 from warehouse.urls.dump import dump_patterns
 from warehouse.urls.resolver import NaiveResolver, Resolver
 

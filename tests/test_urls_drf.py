@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests._urls_oracle import corpus, django_in_subprocess, dump_in_subprocess, project, same
-from warehouse.patternfile import load_resolver
+from warehouse.events.patterns import load_resolver
 
 SETTINGS = """
 INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth', 'rest_framework']

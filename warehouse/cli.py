@@ -18,7 +18,7 @@ import click
 
 from warehouse.config import Config, load_config
 from warehouse.errors import InputMissing, Summary, WarehouseError
-from warehouse.runsummary import STAGES
+from warehouse.run.summary import STAGES
 from warehouse.schema import RUNNERS
 
 log = logging.getLogger("warehouse")
@@ -216,7 +216,7 @@ def urls() -> None:
 @click.option("-o", "--output", metavar="FILE", help="write here instead of stdout")
 def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], output: str | None) -> None:
     """Write the URL patterns of a Django project as JSON, in resolution order."""
-    from warehouse.patternfile import write_patterns
+    from warehouse.events.patterns import write_patterns
     from warehouse.urls.dump import dump_patterns
 
     patterns = dump_patterns(urlconf, settings=settings, pythonpath=list(pythonpath))
@@ -258,7 +258,7 @@ def parse(
     replace: bool,
 ) -> None:
     """Parse access logs into behaviour events under ROOT/events/dt=YYYY-MM-DD/."""
-    from warehouse.parse import parse_logs
+    from warehouse.events.parse import parse_logs
 
     cfg = state.cfg
     summary = parse_logs(
@@ -410,7 +410,7 @@ def run(
     force: bool,
 ) -> None:
     """The nightly run: parse, register, aggregate, import (default date: yesterday UTC)."""
-    from warehouse.pipeline import run_nightly
+    from warehouse.run.pipeline import run_nightly
 
     dates = date_range(date, start, end, default="yesterday")
     _finish(run_nightly(state.cfg, dates, only=only, force=force))
@@ -425,7 +425,7 @@ def cron() -> None:
 @pass_state
 def cron_show(state: _State) -> None:
     """Print the crontab block for review."""
-    from warehouse.cron import render_crontab
+    from warehouse.run.cron import render_crontab
 
     click.echo(render_crontab(state.cfg), nl=False)
 
@@ -434,7 +434,7 @@ def cron_show(state: _State) -> None:
 @pass_state
 def cron_install(state: _State) -> None:
     """Install (or replace) the marked block in the user's crontab."""
-    from warehouse.cron import install_crontab
+    from warehouse.run.cron import install_crontab
 
     click.echo(install_crontab(state.cfg))
 

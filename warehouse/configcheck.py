@@ -1,7 +1,7 @@
 """`warehouse config check`: load the configuration and find, in one pass, everything the
 commands would refuse later (the log format, files named by the config, password variables).
 
-Apart from `warehouse.config` because it consults the log-format engine (`warehouse.events`):
+Apart from `warehouse.config` because it consults the log-format engine (`warehouse.events.build`):
 the config model stays at the bottom of the layers, importable by storage/ without pulling
 in logs/ (DESIGN.md "Layers").
 """
@@ -14,14 +14,13 @@ from pathlib import Path
 from warehouse.config import (
     RUNNERS,
     Config,
-    _config_and_problems,
-    _join,
-    _read_file,
     cron_environment_problems,
+    load_config_and_problems,
+    problems_error,
 )
 from warehouse.errors import ConfigError
-from warehouse.events import format_problems
-from warehouse.parserunner import check_runner
+from warehouse.events.build import format_problems
+from warehouse.events.runner import check_runner
 
 
 def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
@@ -34,11 +33,10 @@ def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
     for `[logs] runner`, so a config that `parse`, `aggregate`, `import` or the
     EMR launch would refuse fails here, in one pass.
     """
-    file, data = _read_file(path)
-    cfg, problems = _config_and_problems(data, path=file, root=root)
+    cfg, problems = load_config_and_problems(path, root=root)
     problems.extend(_command_problems(cfg))
     if problems:
-        raise ConfigError(_join(cfg.path, problems))
+        raise problems_error(cfg.path, problems)
     return cfg
 
 

@@ -1,6 +1,6 @@
 """The warehouse's schema and job registry: event columns, aggregate jobs, mrjob runners.
 
-Every other place reads these declarations: the event builder (warehouse.events) emits
+Every other place reads these declarations: the event builder (warehouse.events.build) emits
 the event keys in `EVENT_COLUMNS` order; the Hive/Glue specs (warehouse.hive.tables)
 take the types and comments; `warehouse aggregate` takes each job's class, neighbour
 days and arguments from `JOBS`; the config and the CLI take the job and runner names; the

@@ -1,6 +1,6 @@
 """URL patterns: the Django dump (`warehouse.urls.dump`, needs Django) and the pure resolver.
 
-The dump file itself is read and written by `warehouse.patternfile`."""
+The dump file itself is read and written by `warehouse.events.patterns`."""
 
 from warehouse.urls.resolver import NaiveResolver, Resolver
 

@@ -6,8 +6,12 @@ those of `warehouse.urls.resolver.CONVERTERS`.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
+
+# Every warning of the dump is logged under the name users know from `urls dump`.
+log = logging.getLogger("warehouse.urls.dump")
 
 UNKNOWN = "?"
 # Texts to classify a custom converter by: those its regex matches are given to to_python.
@@ -16,6 +20,26 @@ _PROBES = (
     "abc-def_1", "deadbeef", "0a1b", "json", "2013-05-17", "a.b", "a b", "a/b", "-", "_",
     "00000000-0000-0000-0000-000000000000", "9d2a7b3c-1e4f-4a6b-8c9d-0e1f2a3b4c5d",
 )  # fmt: skip
+
+
+def converter_kinds(route: Any) -> dict[str, str]:
+    """Return the `convert` kind of each group of a path() route (a Django RoutePattern)
+    whose converter changes the text; warns, naming the route, for each it cannot
+    reproduce (params then hold the matched text)."""
+    kinds: dict[str, str] = {}
+    for name, conv in route.converters.items():
+        kind = converter_kind(conv)
+        if kind == UNKNOWN:
+            cls = type(conv)
+            log.warning(
+                "URL pattern %s: converter %s.%s of <%s> turns the matched text into a "
+                "value the dump cannot reproduce (or rejects some matches); params hold "
+                "the matched text",
+                route.describe(), cls.__module__, cls.__qualname__, name,
+            )  # fmt: skip
+        elif kind is not None:
+            kinds[name] = kind
+    return kinds
 
 
 def converter_kind(conv: Any) -> str | None:

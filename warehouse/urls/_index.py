@@ -19,6 +19,8 @@ from warehouse.urls._regex import analyse, tokenize
 # Django's converter rejects the match (the next pattern is tried).
 Transform = Callable[[str], str]
 
+_EMPTY: dict[str, str] = {}  # the params of a match without named groups (read-only)
+
 
 class Entry:
     """One dump entry: what the index needs (its literal leading segments), its regex in
@@ -86,6 +88,13 @@ class Entry:
                 ) from e
         return self._regex
 
+    def params_of(self, m: re.Match[str]) -> dict[str, str] | None:
+        """Return the params of a match of this entry's own regex, or None when a converter
+        rejects them."""
+        if not self.groups:
+            return _EMPTY
+        return self.params({k: v for k, v in m.groupdict().items() if v is not None})
+
     def params(self, found: dict[str, str]) -> dict[str, str] | None:
         """Return the params from the participating named groups, or None when a
         converter rejects them (Django then tries the next pattern)."""
@@ -119,7 +128,6 @@ class Chunk:
     table: tuple[tuple[Entry, tuple[tuple[str, int], ...]] | None, ...] = ()
 
 
-_EMPTY: dict[str, str] = {}
 Hit = tuple[Entry, "dict[str, str] | None"]
 
 
@@ -131,9 +139,7 @@ def first_match(chain: tuple[Chunk, ...], path: str) -> Hit | None:
             continue
         if chunk.solo:
             entry = chunk.entries[0]
-            if not entry.groups:
-                return entry, _EMPTY
-            return entry, entry.params({k: v for k, v in m.groupdict().items() if v is not None})
+            return entry, entry.params_of(m)
         entry, where = chunk.table[m.lastindex]  # type: ignore[index,misc]
         if not where:
             return entry, _EMPTY

@@ -5,16 +5,15 @@ The dump needs to join the regexes of nested include() levels into one full-path
 every capturing group into a non-capturing one before it puts a pattern into a combined
 alternation. Both only have to know where escapes, character classes and group openings
 are, which is what `tokenize` yields. The resolver's index also asks which literal leading
-path segments every match of a regex has (`literal_segments`). Verbose-mode regexes (`(?x)`, where `#` starts a
-comment) are reported by `uses_verbose` so callers can avoid rewriting them.
+path segments every match of a regex has (`literal_segments`) and whether it can join a
+combined alternation (`alternation_form`: not with verbose mode, where `#` starts a
+comment, inline global flags or back-references).
 """
 
 from __future__ import annotations
 
 import re
 from typing import NamedTuple
-
-_FLAGS_RE = re.compile(r"\(\?([aiLmsux]+)\)")
 
 
 class Token(NamedTuple):
@@ -113,18 +112,6 @@ def render(tokens: list[Token]) -> str:
     return "".join(t.text for t in tokens)
 
 
-def uses_verbose(tokens: list[Token]) -> bool:
-    """Return True when an inline flag turns on verbose mode (our tokenizer ignores it)."""
-    for t in tokens:
-        if t.kind == "flags" and "x" in t.name:
-            return True
-        if t.kind == "open" and t.text.startswith("(?") and t.text.endswith(":"):
-            on = t.text[2:-1].split("-", 1)[0]
-            if "x" in on:
-                return True
-    return False
-
-
 def has_backrefs(tokens: list[Token]) -> bool:
     """Return True when the regex refers to its own groups (back-references, conditionals)."""
     return any(t.kind in ("backref", "cond") for t in tokens)
@@ -144,11 +131,6 @@ def split_branches(tokens: list[Token]) -> list[list[Token]]:
             continue
         out[-1].append(t)
     return out
-
-
-def top_level_alternation(tokens: list[Token]) -> bool:
-    """Return True when `|` appears outside every group (so the regex needs wrapping)."""
-    return len(split_branches(tokens)) > 1
 
 
 def is_literal(tokens: list[Token]) -> bool:

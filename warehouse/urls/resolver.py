@@ -1,7 +1,7 @@
 """Resolve logged request paths to Django view names, exactly as Django would, but fast.
 
 `Resolver(patterns)` takes the list written by `warehouse urls dump` (read from the file by
-`warehouse.patternfile.load_resolver`; this package opens no files) (dicts with `name`,
+`warehouse.events.patterns.load_resolver`; this package opens no files) (dicts with `name`,
 `regex` and optionally `convert`, `extra` and `outer`) and answers `resolve(path) -> (slug, params)`
 for the raw, percent-encoded path of a log line (no query string):
 
@@ -59,11 +59,8 @@ from urllib.parse import unquote
 
 from warehouse.errors import ConfigError
 from warehouse.urls._index import Entry, Hit, Node, Transform, first_match
-from warehouse.urls._regex import bucket_key
 
-__all__ = [
-    "CONVERTERS", "DEFAULT_CACHE_SIZE", "NaiveResolver", "Resolver", "bucket_key",
-]  # fmt: skip
+__all__ = ["CONVERTERS", "DEFAULT_CACHE_SIZE", "NaiveResolver", "Resolver"]
 
 Resolution = tuple[str | None, dict[str, str]]
 
@@ -108,9 +105,7 @@ class _Base:
             m = entry.regex.match(path)
             if m is None:
                 continue
-            if not entry.groups:
-                return entry.name, _EMPTY
-            params = entry.params({k: v for k, v in m.groupdict().items() if v is not None})
+            params = entry.params_of(m)
             if params is not None:
                 return entry.name, params
         return _MISS

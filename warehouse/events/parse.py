@@ -11,8 +11,8 @@ Plain local files larger than RANGE_BYTES are cut into fixed byte ranges (a line
 to the range holding its first byte), so part names depend on the input only, never on
 --workers: a re-run overwrites the same objects. Each input's objects are staged, the
 input is judged when all its ranges are done, and only a good input is published over
-its earlier run (see `warehouse.parsestate` for the crash-safe order). Tasks run in
-`warehouse.parsetask`; the summary is `warehouse.parsesummary.ParseSummary`.
+its earlier run (see `warehouse.events.state` for the crash-safe order). Tasks run in
+`warehouse.events.task`; the summary is `warehouse.events.summary.ParseSummary`.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ from typing import IO
 
 from warehouse.config import Config
 from warehouse.errors import EXIT_FAILED, ConfigError, ItemLocked
-from warehouse.events import event_builder
-from warehouse.inputread import lines_before
-from warehouse.inputs import InputSource, expand_inputs
+from warehouse.events.build import event_builder
+from warehouse.events.inputread import lines_before
+from warehouse.events.inputs import InputSource, expand_inputs
+from warehouse.events.state import Earlier, finish, prepare, staging_prefix
+from warehouse.events.summary import InputFailure, ParseSummary
+from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.lock import item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
-from warehouse.parsestate import Earlier, finish, prepare, staging_prefix
-from warehouse.parsesummary import InputFailure, ParseSummary
-from warehouse.parsetask import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.progress import Progress
 from warehouse.storage import ObjectStore, is_remote, open_store
 
@@ -95,7 +95,7 @@ def parse_logs(
     sources = expand_inputs(cfg, inputs, source_name=source_name)
     runner = runner or cfg.logs.runner
     if runner:
-        from warehouse.parserunner import check_runner, clear_staging, run_tasks
+        from warehouse.events.runner import check_runner, clear_staging, run_tasks
 
         check_runner(cfg, runner, stdin=any(s.stdin for s in sources))
     settings = Settings(

@@ -1,5 +1,5 @@
 """`parse` inputs: expand specs (files, compressed files, directories, globs, named pipes,
-s3:// keys and prefixes, `-`) into `InputSource`s; reading is in `warehouse.inputread`.
+s3:// keys and prefixes, `-`) into `InputSource`s; reading is in `warehouse.events.inputread`.
 
 Each input becomes an `InputSource` with a canonical name (absolute path, `s3://` URI, or
 `stdin:<source-name>`): part files are named from a hash of that name, so the same input

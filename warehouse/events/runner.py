@@ -1,8 +1,8 @@
-"""Run `parse` tasks as the map-only mrjob job `warehouse.parsejob` on an mrjob runner.
+"""Run `parse` tasks as the map-only mrjob job `warehouse.events.parsejob` on an mrjob runner.
 
-`warehouse.parse` plans the tasks and prepares every input as for an in-process parse, then
+`warehouse.events.parse` plans the tasks and prepares every input as for an in-process parse, then
 hands the tasks here instead of to its worker processes; the job's map tasks stage the
-objects, and `run_tasks` returns each task's Result so that `warehouse.parse` judges and
+objects, and `run_tasks` returns each task's Result so that `warehouse.events.parse` judges and
 publishes each input exactly as in process. The job runs with the mrjob.conf of
 `[aggregate] mrjob_conf` (else conf/mrjob.conf) and, as for aggregate, the nodes of the
 hadoop and emr runners run the toolkit the bootstrap installed.
@@ -33,10 +33,10 @@ from warehouse.aggregate import (
 )
 from warehouse.config import Config
 from warehouse.errors import ConfigError, JobFailed, SourceUnavailable
-from warehouse.inputs import InputSource
-from warehouse.parsejob import ParseJob, input_name, plan_json, result_from_json
-from warehouse.parsestate import staging_prefix
-from warehouse.parsetask import Result, Settings, Task, components
+from warehouse.events.inputs import InputSource
+from warehouse.events.parsejob import ParseJob, input_name, plan_json, result_from_json
+from warehouse.events.state import staging_prefix
+from warehouse.events.task import Result, Settings, Task, components
 from warehouse.schema import CLUSTER_RUNNERS, RUNNERS
 from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore, is_remote
@@ -153,7 +153,7 @@ def _job_args(
 
 def _toolkit_zip(work: Path) -> str:
     """Zip this toolkit's package for --py-files, so local tasks import this very code."""
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parent.parent  # the warehouse package
     path = work / "warehouse-toolkit.zip"
     with zipfile.ZipFile(path, "w") as zf:
         for file in sorted(pkg.rglob("*.py")):

@@ -20,7 +20,7 @@ from isal.igzip_lib import IsalError
 
 from warehouse.config import S3Config
 from warehouse.errors import EXIT_FAILED, EXIT_INPUT_MISSING, EXIT_UNAVAILABLE, WarehouseError
-from warehouse.inputs import HEAD, READABLE, InputSource, compression_by_name, sniff
+from warehouse.events.inputs import HEAD, READABLE, InputSource, compression_by_name, sniff
 from warehouse.storage import open_store
 
 CHUNK = 1 << 20  # read size; lines are split and decoded a chunk at a time

@@ -1,8 +1,8 @@
 """The map-only mrjob job behind `warehouse parse -r RUNNER`: one map task per parse task.
 
-Each map task runs `warehouse.parsetask.run_task`, the code an in-process parse runs, for
-one task of the plan `warehouse.parserunner` made (one input, or one byte range of a big
-plain file, exactly as `warehouse.parse` cuts it). It stages that task's objects under the
+Each map task runs `warehouse.events.task.run_task`, the code an in-process parse runs, for
+one task of the plan `warehouse.events.runner` made (one input, or one byte range of a big
+plain file, exactly as `warehouse.events.parse` cuts it). It stages that task's objects under the
 input's staging prefix in the warehouse root and emits one JSON line: its counts and the
 keys it staged. The driver then judges and publishes each input as an in-process parse
 does, so the objects are the same, byte for byte.
@@ -42,9 +42,9 @@ from mrjob.protocol import JSONValueProtocol, RawValueProtocol
 from mrjob.step import MRStep
 
 from warehouse.config import S3Config
-from warehouse.inputread import UnreadableInput
-from warehouse.inputs import InputSource
-from warehouse.parsetask import Result, Settings, Task, run_task
+from warehouse.events.inputread import UnreadableInput
+from warehouse.events.inputs import InputSource
+from warehouse.events.task import Result, Settings, Task, run_task
 from warehouse.progress import Progress
 
 COUNTER_GROUP = "parse"

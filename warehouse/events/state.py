@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from warehouse.inputs import InputSource
+from warehouse.events.inputs import InputSource
 from warehouse.storage import ObjectStore, read_bytes, write_bytes
 
 log = logging.getLogger(__name__)

@@ -46,14 +46,14 @@ from warehouse.errors import (
     combined_exit_code,
 )
 from warehouse.lock import run_lock
-from warehouse.runrecords import (
+from warehouse.run.records import (
     RUNS_PREFIX,
     read_record,
     summary_counts,
     utc_now,
     write_record,
 )
-from warehouse.runsummary import (
+from warehouse.run.summary import (
     BLOCKED,
     COMPLETE,
     FAILED,
@@ -328,7 +328,7 @@ class _Night:
             inp = day_input(template, day)
             rec = self._start(day, "parse", input=inp)
             with self._recording([(day, rec)]):
-                from warehouse.parse import parse_logs
+                from warehouse.events.parse import parse_logs
 
                 summary = _check(parse_logs(self.cfg, [inp], progress=False))
                 rec["partitions"] = sorted(summary.partitions)

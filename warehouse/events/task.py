@@ -1,7 +1,7 @@
 """One `parse` task: an input's byte range (or whole input) -> staged event and reject parts.
 
 A task runs in the calling process or in a worker process; it writes only under the
-input's staging prefix (see `warehouse.parsestate`) and returns counts and the staged keys.
+input's staging prefix (see `warehouse.events.state`) and returns counts and the staged keys.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import orjson
 
 from warehouse.config import S3Config
 from warehouse.errors import WarehouseError
-from warehouse.events import Builder, NoPatterns, Resolves, event_builder
-from warehouse.inputread import UnreadableInput, open_input, read_blocks
-from warehouse.inputs import InputSource
+from warehouse.events.build import Builder, NoPatterns, Resolves, event_builder
+from warehouse.events.inputread import UnreadableInput, open_input, read_blocks
+from warehouse.events.inputs import InputSource
+from warehouse.events.state import staging_prefix
 from warehouse.logs import MAX_LINE, NO_MATCH, Classifier, compile_format
-from warehouse.parsestate import staging_prefix
 from warehouse.progress import Progress
 from warehouse.storage import ObjectStore, open_gzip_write, open_store
 
@@ -83,7 +83,7 @@ def components(settings: Settings) -> tuple[Classifier, Builder]:
     if settings.patterns is None:
         resolver = NoPatterns()
     else:
-        from warehouse.patternfile import load_resolver
+        from warehouse.events.patterns import load_resolver
 
         resolver = load_resolver(settings.patterns)
     return Classifier(fmt), event_builder(fmt, resolver, ip=settings.ip, user=settings.user)
