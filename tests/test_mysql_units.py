@@ -295,16 +295,6 @@ def test_engine_sqoop_refused_on_emr_7_5(tmp_path):
         run_import(cfg, None, engine="sqoop", full=False)
 
 
-def test_dict_builder_is_safe_with_hostile_column_names():
-    from warehouse.mysql.rows import dict_builder
-
-    names = ["id", "x'); import os; os.system('false') #", '"""', "\\", "a b", "ü", "v0"]
-    build = dict_builder(names)
-    rows = [tuple(range(len(names))), tuple("abcdefg")]
-    assert build(rows) == [dict(zip(names, r, strict=True)) for r in rows]
-    assert dict_builder(["only"])([(1,), (2,)]) == [{"only": 1}, {"only": 2}]
-
-
 def test_bytes_in_a_text_column_ask_for_a_bytes_reread():
     """A C layer may return undecodable text as bytes: export then re-reads as bytes."""
     from warehouse.mysql.rows import TextAsBytes, batch_encoder
