@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from warehouse.config import Config, MysqlSourceConfig
+from warehouse.config import Config, MysqlSourceConfig, Secret
 from warehouse.errors import (
     EXIT_FAILED,
     ConfigError,
@@ -169,7 +169,7 @@ def import_source(
     """
     sel = sel or Selector(src.name)
     started = time.monotonic()
-    password: str | None = None
+    password: Secret | None = None
     try:
         password = src.password()
         with open_session(cfg, src, password, store=store, hive=hive) as session:
@@ -177,7 +177,7 @@ def import_source(
             results = failures + _run_tables(session, plan, engine=engine, full=full,
                                              progress=progress)
     except WarehouseError as exc:
-        msg = mask_secret(str(exc), password)
+        msg = mask_secret(str(exc), password.reveal() if password else None)
         log.error("%s", msg)
         return [
             TableResult(
