@@ -4,7 +4,9 @@
 TableResult per table: rows, bytes, seconds, error). Per source: read the password
 (file or environment, never argv), open the SSH tunnel if `tunnel` is set, list the
 selected tables (`tables` globs minus `exclude`), then import them on a bounded pool of
-`workers` threads; one failing table does not stop the others.
+`workers` threads; one failing table does not stop the others. `progress` receives the
+rows of each table as they are written, labelled SOURCE.DATABASE.TABLE, and its result
+line at its end (see `warehouse.progressevent`).
 
 Per table (layout in DESIGN.md "Decisions > MySQL import"), all of it under the table's
 item lock (`warehouse.lock.item_lock`; a table another process imports on this machine
@@ -31,7 +33,6 @@ are removed at the start of the next run.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ from warehouse.mysql.session import SourceSession, open_session
 from warehouse.mysql.sqoop import remove_stale_password_files
 from warehouse.mysql.state import state_key
 from warehouse.mysql.table_load import import_table
+from warehouse.progressevent import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,7 @@ def run_import(
     *,
     engine: str | None = None,
     full: bool = False,
-    progress: bool = False,
+    progress: Progress | None = None,
     store: ObjectStore | None = None,
 ) -> ImportSummary:
     """Import the selected tables; return the summary (raises ConfigError for a bad selector)."""
@@ -157,7 +159,7 @@ def import_source(
     store: ObjectStore,
     engine: str | None = None,
     full: bool = False,
-    progress: bool = False,
+    progress: Progress | None = None,
     hive: HiveRegistrar | None = None,
 ) -> list[TableResult]:
     """Import one source's selected tables; return one TableResult per table.
@@ -325,48 +327,47 @@ def _drop_name_clashes(
     return keep, failures
 
 
-class _Ticker:
-    """Progress on a terminal: one stderr line per table every few seconds while it runs."""
-
-    EVERY = 5.0
-
-    def __init__(self, name: str, lock: threading.Lock) -> None:
-        self.name, self.lock = name, lock
-        self.rows = 0
-        self.started = self.last = time.monotonic()
-
-    def __call__(self, n: int) -> None:
-        self.rows += n
-        now = time.monotonic()
-        if now - self.last >= self.EVERY:
-            self.last = now
-            rate = self.rows / (now - self.started)
-            with self.lock:
-                print(f"  {self.name}: {self.rows:,} rows ({rate:,.0f} rows/s)",
-                      file=sys.stderr, flush=True)
-
-
 def _run_tables(
     session: SourceSession,
     plan: Sequence[Planned],
     *,
     engine: str | None,
     full: bool,
-    progress: bool,
+    progress: Progress | None,
 ) -> list[TableResult]:
-    lock = threading.Lock()
     src = session.src
+    report = None if progress is None else _Serialised(progress)
 
     def one(p: Planned) -> TableResult:
-        ticker = _Ticker(f"{src.name}.{p.database}.{p.table}", lock) if progress else None
-        res = import_table(session, p, engine=engine, full=full, on_rows=ticker)
-        if progress:
-            with lock:
-                print(res.line(), file=sys.stderr, flush=True)
+        if report is None:
+            return import_table(session, p, engine=engine, full=full)
+        label = f"{src.name}.{p.database}.{p.table}"
+        sent = 0
+
+        def on_rows(n: int) -> None:
+            nonlocal sent
+            sent += n
+            report(ProgressEvent(label, "rows", n))
+
+        res = import_table(session, p, engine=engine, full=full, on_rows=on_rows)
+        # rows not reported on the way (sqoop, parallel ranges) come with the last event
+        report(ProgressEvent(label, "rows", max(res.rows - sent, 0), final=True,
+                             outcome=res.line()))
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, src.workers), thread_name_prefix="import") as pool:
         return list(pool.map(one, plan))
+
+
+class _Serialised:
+    """A progress callback called from the table threads one at a time."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress, self._lock = progress, threading.Lock()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        with self._lock:
+            self._progress(event)
 
 
 __all__ = [

@@ -330,7 +330,7 @@ class _Night:
             with self._recording([(day, rec)]):
                 from warehouse.events.parse import parse_logs
 
-                summary = _check(parse_logs(self.cfg, [inp], progress=False))
+                summary = _check(parse_logs(self.cfg, [inp], progress=None))
                 rec["partitions"] = sorted(summary.partitions)
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
 
@@ -454,7 +454,7 @@ class _Night:
 
         rec = self._start(last, "import")
         with self._recording([(last, rec)]):
-            summary = _check(run_import(self.cfg, None, progress=False))
+            summary = _check(run_import(self.cfg, None, progress=None))
             self._end(last, rec, summary=summary)
 
     def _stage_reports(self) -> None:
