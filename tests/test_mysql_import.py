@@ -18,7 +18,7 @@ from warehouse.cli import cli
 from warehouse.config import Config, config_from_dict
 from warehouse.mysql.importer import run_import
 from warehouse.mysql.state import state_key
-from warehouse.progressevent import ProgressEvent
+from warehouse.progress import ProgressEvent
 from warehouse.storage import LocalStore
 
 pytestmark = pytest.mark.mysql

@@ -19,7 +19,7 @@ from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, JobFailed
 from warehouse.events.parse import parse_logs
 from warehouse.events.summary import ParseSummary
-from warehouse.progressevent import ProgressEvent
+from warehouse.progress import ProgressEvent
 
 SAMPLE = shared_path("data", "apache-combined-10k.log")
 RUN_DATE = dt.date(2026, 1, 2)

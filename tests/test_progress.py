@@ -11,7 +11,7 @@ from tests._tty import run_cli
 from tests.fixtures._util import shared_path
 from warehouse.config import config_from_dict
 from warehouse.events.parse import parse_logs
-from warehouse.progressevent import ProgressEvent
+from warehouse.progress import ProgressEvent
 
 LOG = shared_path("data", "apache-combined-10k.log")
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from warehouse.progressevent import Progress, ProgressEvent
+from warehouse.progress import Progress, ProgressEvent
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar

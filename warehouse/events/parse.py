@@ -40,7 +40,7 @@ from warehouse.events.summary import InputFailure, ParseSummary
 from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.lock import item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
-from warehouse.progressevent import Progress, ProgressEvent
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, is_remote, open_store
 
 log = logging.getLogger(__name__)

@@ -45,7 +45,7 @@ from warehouse.config import S3Config
 from warehouse.events.inputread import UnreadableInput
 from warehouse.events.inputs import InputSource
 from warehouse.events.task import Result, Settings, Task, run_task
-from warehouse.progressevent import ProgressEvent
+from warehouse.progress import ProgressEvent
 
 COUNTER_GROUP = "parse"
 HEARTBEAT_SECONDS = 60.0

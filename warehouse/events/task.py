@@ -24,7 +24,7 @@ from warehouse.events.inputread import UnreadableInput, open_input, read_blocks
 from warehouse.events.inputs import InputSource
 from warehouse.events.state import staging_prefix
 from warehouse.logs import MAX_LINE, NO_MATCH, Classifier, compile_format
-from warehouse.progressevent import Progress, ProgressEvent
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, open_gzip_write, open_store
 
 BATCH = 512  # lines between writes to the gzip streams

@@ -6,7 +6,7 @@ TableResult per table: rows, bytes, seconds, error). Per source: read the passwo
 selected tables (`tables` globs minus `exclude`), then import them on a bounded pool of
 `workers` threads; one failing table does not stop the others. `progress` receives the
 rows of each table as they are written, labelled SOURCE.DATABASE.TABLE, and its result
-line at its end (see `warehouse.progressevent`).
+line at its end (see `warehouse.progress`).
 
 Per table (layout in DESIGN.md "Decisions > MySQL import"), all of it under the table's
 item lock (`warehouse.lock.item_lock`; a table another process imports on this machine
@@ -56,7 +56,7 @@ from warehouse.mysql.session import SourceSession, open_session
 from warehouse.mysql.sqoop import remove_stale_password_files
 from warehouse.mysql.state import state_key
 from warehouse.mysql.table_load import import_table
-from warehouse.progressevent import Progress, ProgressEvent
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)
