@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests._tty import run_cli
 from tests.fixtures._util import service_missing, wait_for
 from warehouse.cli import cli
 from warehouse.config import Config, config_from_dict
 from warehouse.mysql.importer import run_import
 from warehouse.mysql.state import state_key
+from warehouse.progress import ProgressEvent
 from warehouse.storage import LocalStore
 
 pytestmark = pytest.mark.mysql
@@ -185,7 +187,7 @@ def test_nasty_values_round_trip_through_the_tunnel(
     _driver_available(driver)
     cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"], driver=driver,
                   backend=backend)
-    summary = run_import(cfg, None, engine=None, full=False, progress=False)
+    summary = run_import(cfg, None, engine=None, full=False, progress=None)
     assert summary.exit_code == 0, summary.line()
     assert [t.table for t in summary.tables] == ["nasty"]  # junk_tmp excluded
     result = summary.tables[0]
@@ -565,9 +567,35 @@ def test_import_to_s3_root_with_split_workers(tmp_path, sshd, mariadb, nasty_db,
     assert not [k for k in keys if "/_" in k.split("wh/", 1)[1] and "_state" not in k]
 
 
-def test_progress_lines_on_stderr(tmp_path, sshd, mariadb, nasty_db, capsys):
+def test_progress_reports_the_rows_of_each_table(tmp_path, sshd, mariadb, nasty_db, inc_db):
+    """The callback gets each table's rows under SOURCE.DATABASE.TABLE, then its result."""
+    cfg = _config(tmp_path, sshd, mariadb, [nasty_db, inc_db], exclude=["*_tmp"])
+    events: list[ProgressEvent] = []
+    summary = run_import(cfg, None, engine=None, full=False, progress=events.append)
+    assert summary.exit_code == 0, summary.line()
+    assert len(summary.tables) >= 2
+    for t in summary.tables:
+        mine = [e for e in events if e.label == t.name]
+        assert t.name == f"src.{t.database}.{t.table}" and {e.unit for e in mine} == {"rows"}
+        assert sum(e.advance for e in mine) == t.rows == _count(mariadb, t.database, t.table)
+        assert mine[-1].final and mine[-1].outcome == t.line()
+        assert not any(e.final for e in mine[:-1])
+
+
+def test_cli_draws_import_progress_only_on_a_terminal(tmp_path, sshd, mariadb, nasty_db):
     cfg = _config(tmp_path, sshd, mariadb, [nasty_db], exclude=["*_tmp"])
-    summary = run_import(cfg, None, engine=None, full=False, progress=True)
-    assert summary.exit_code == 0
-    err = capsys.readouterr().err
-    assert f"src.{nasty_db}.nasty [python full] 5 rows" in err
+    toml = _toml_config(tmp_path, sshd, mariadb, Path(cfg.root), nasty_db)
+    table = f"src.{nasty_db}.nasty"
+    rc, out, err = run_cli(["--config", str(toml), "import", table], tty=True)
+    assert rc == 0, err
+    assert out.startswith("import: 1 tables (1 ok, 0 failed), 5 rows")
+    assert f"\r{table}: 5 rows (" in err  # the status line while it runs
+    assert f"\r{table} [python full] 5 rows" in err  # the table's line as it ends
+    rc, out, err = run_cli(["--config", str(toml), "import", table], tty=False)
+    assert rc == 0, err
+    assert out.startswith("import: 1 tables (1 ok, 0 failed), 5 rows")
+    assert table not in err and "\r" not in err
+
+
+def _count(mariadb, db: str, table: str) -> int:
+    return int(_query(mariadb, db, f"SELECT COUNT(*) FROM `{table}`")[0][0])

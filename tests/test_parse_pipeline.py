@@ -363,23 +363,6 @@ def test_s3_input_and_s3_root(
     assert again.inputs == 1 and again.lines > 0
 
 
-def test_progress_bar_draws_only_when_enabled() -> None:
-    from warehouse.progress import Progress
-
-    out = io.StringIO()
-    bar = Progress(1000, "parse", enabled=True, stream=out)
-    bar.advance(500, 10)
-    bar.close()
-    text = out.getvalue()
-    assert "\r" in text and "parse [" in text and "100.0%" not in text and text.endswith("\n")
-    assert "50.0%" in text and "10 lines" in text
-    quiet = io.StringIO()
-    off = Progress(None, "parse", enabled=False, stream=quiet)
-    off.advance(5, 5)
-    off.close()
-    assert quiet.getvalue() == "" and off.lines == 5
-
-
 def test_tiny_ranges_with_a_line_longer_than_several_ranges(tmp_path: Path) -> None:
     good = Path(SAMPLE).read_bytes().split(b"\n")[:40]
     lines = [*good[:10], b"junk " * 100, *good[10:25], b"", b"x", *good[25:]]

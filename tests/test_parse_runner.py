@@ -19,6 +19,7 @@ from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, JobFailed
 from warehouse.events.parse import parse_logs
 from warehouse.events.summary import ParseSummary
+from warehouse.progress import ProgressEvent
 
 SAMPLE = shared_path("data", "apache-combined-10k.log")
 RUN_DATE = dt.date(2026, 1, 2)
@@ -209,8 +210,8 @@ def test_map_task_reports_status_while_parsing(monkeypatch: pytest.MonkeyPatch) 
     job = parsejob.ParseJob([])
     job.sandbox()
     beat = parsejob._Heartbeat(job, "s3://logs/a.log")
-    beat.advance(100, 7)
-    beat.advance(100, 3)
+    beat(ProgressEvent("parse", "bytes", 100, 7))
+    beat(ProgressEvent("parse", "bytes", 100, 3))
     assert job.stderr.getvalue().splitlines() == [  # type: ignore[attr-defined]
         b"reporter:status:parse s3://logs/a.log: 7 lines",
         b"reporter:status:parse s3://logs/a.log: 10 lines",

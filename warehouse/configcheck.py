@@ -14,10 +14,9 @@ from pathlib import Path
 from warehouse.config import (
     RUNNERS,
     Config,
-    _config_and_problems,
-    _join,
-    _read_file,
     cron_environment_problems,
+    load_config_and_problems,
+    problems_error,
 )
 from warehouse.errors import ConfigError
 from warehouse.events.build import format_problems
@@ -34,11 +33,10 @@ def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
     for `[logs] runner`, so a config that `parse`, `aggregate`, `import` or the
     EMR launch would refuse fails here, in one pass.
     """
-    file, data = _read_file(path)
-    cfg, problems = _config_and_problems(data, path=file, root=root)
+    cfg, problems = load_config_and_problems(path, root=root)
     problems.extend(_command_problems(cfg))
     if problems:
-        raise ConfigError(_join(cfg.path, problems))
+        raise problems_error(cfg.path, problems)
     return cfg
 
 

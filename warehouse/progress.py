@@ -1,56 +1,38 @@
-"""A small progress bar on stderr for long work (only when stderr is a terminal)."""
+"""How long library calls report their progress: a callback receiving ProgressEvents.
+
+`parse_logs` and `run_import` take `progress: Progress | None` (None, what `run` passes:
+no reports). The library only reports work done; drawing it (a bar, a status line) is
+the caller's business (`warehouse.cli.draw`, on a terminal). Events come per block of
+work (a chunk of an input, a batch of rows), never per line, and one at a time: work
+running on several threads is serialised, and worker processes report through the
+parent as each of their tasks finishes.
+"""
 
 from __future__ import annotations
 
-import sys
-import time
-from typing import IO
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 
-class Progress:
-    """Byte-based progress: `advance(n)` as work is done, `close()` at the end.
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """`advance` more `unit`s of `label` done (and `lines` more lines read, for parse).
 
-    Disabled (all methods no-ops) unless `enabled`; redraws at most 5 times a second.
+    `total`: all the units of `label`, when known (given on its first event). `final`:
+    the last event of `label`; `outcome` then is its one-line result, if it has one.
+    Labels: "parse" (bytes of every input; uncompressed text for compressed inputs), and
+    "SOURCE.DATABASE.TABLE" for each table `import` copies (rows).
     """
 
-    def __init__(
-        self, total: int | None, label: str, *, enabled: bool, stream: IO[str] | None = None
-    ) -> None:
-        self.total = total or None
-        self.label = label
-        self.enabled = enabled
-        self.stream = stream or sys.stderr
-        self.done = 0
-        self.lines = 0
-        self._start = time.monotonic()
-        self._last = 0.0
+    label: str
+    unit: Literal["bytes", "rows"]
+    advance: int = 0
+    lines: int = 0
+    total: int | None = None
+    final: bool = False
+    outcome: str | None = None
 
-    def advance(self, nbytes: int, lines: int = 0) -> None:
-        """Record `nbytes` (and `lines`) more done; redraw when due."""
-        self.done += nbytes
-        self.lines += lines
-        if self.enabled:
-            now = time.monotonic()
-            if now - self._last >= 0.2:
-                self._last = now
-                self._draw(now)
 
-    def _draw(self, now: float) -> None:
-        elapsed = max(now - self._start, 1e-9)
-        rate = self.lines / elapsed
-        if self.total:
-            frac = min(self.done / self.total, 1.0)
-            filled = int(frac * 30)
-            bar = "#" * filled + "-" * (30 - filled)
-            text = f"\r{self.label} [{bar}] {frac:6.1%} {self.lines:,} lines {rate:,.0f}/s"
-        else:
-            text = f"\r{self.label} {self.done / 1e6:,.1f} MB {self.lines:,} lines {rate:,.0f}/s"
-        self.stream.write(text)
-        self.stream.flush()
-
-    def close(self) -> None:
-        """Draw the final state and end the line."""
-        if self.enabled:
-            self._draw(time.monotonic())
-            self.stream.write("\n")
-            self.stream.flush()
+Progress = Callable[[ProgressEvent], None]
+"""A progress callback; exceptions it raises stop the work they report on."""

@@ -8,20 +8,20 @@ against the file's folder, because cron runs from `$HOME`.
 Each option is declared once, as a dataclass field with its default and a `help` text in
 the field metadata; `describe()` prints the active values with secrets masked.
 
-The package: `model` (the dataclasses), `load` (reading, coercion, environment overrides)
-and `validate` (cross-field problems); the names below are its public interface.
+The package: `model` (the dataclasses), `load` (reading, coercion, environment overrides),
+`validate` (cross-field problems) and `secret` (`Secret`: the passwords the config resolves,
+printed as a mask); the names below are its public interface.
 """
 
 from __future__ import annotations
 
 from warehouse.config.load import (
-    _config_and_problems,
-    _join,
-    _read_file,
     config_from_dict,
     find_config_file,
     load_config,
+    load_config_and_problems,
     parse_span,
+    problems_error,
 )
 from warehouse.config.model import (
     DEFAULT_LAG,
@@ -39,6 +39,7 @@ from warehouse.config.model import (
     SshConfig,
     describe,
 )
+from warehouse.config.secret import Environment, Secret
 from warehouse.config.validate import cron_environment_problems, validate
 from warehouse.schema import RUNNERS
 
@@ -50,21 +51,22 @@ __all__ = [
     "Config",
     "CronConfig",
     "EmrConfig",
+    "Environment",
     "GlueConfig",
     "HiveConfig",
     "IncrementalConfig",
     "LogsConfig",
     "MysqlSourceConfig",
     "S3Config",
+    "Secret",
     "SshConfig",
-    "_config_and_problems",
-    "_join",
-    "_read_file",
     "config_from_dict",
     "cron_environment_problems",
     "describe",
     "find_config_file",
     "load_config",
+    "load_config_and_problems",
     "parse_span",
+    "problems_error",
     "validate",
 ]

@@ -25,6 +25,7 @@ from warehouse.config.model import (
     S3Config,
     SshConfig,
 )
+from warehouse.config.secret import Environment
 from warehouse.config.validate import validate
 from warehouse.errors import ConfigError
 
@@ -95,7 +96,7 @@ def _coerce(
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             problems.append(f"{where} must be a table of strings")
             return _BAD
-        return dict(value)
+        return Environment(value)
     if isinstance(default, tuple):
         if isinstance(value, str):
             value = [value]
@@ -222,8 +223,21 @@ def _read_file(path: str | Path | None) -> tuple[Path | None, dict[str, Any]]:
 
 def load_config(path: str | Path | None = None, *, root: str | None = None) -> Config:
     """Load and validate the configuration; raises ConfigError listing every problem."""
+    cfg, problems = load_config_and_problems(path, root=root)
+    if problems:
+        raise problems_error(cfg.path, problems)
+    return cfg
+
+
+def load_config_and_problems(
+    path: str | Path | None = None, *, root: str | None = None
+) -> tuple[Config, list[str]]:
+    """Load the configuration without refusing it: return the Config (embedded defaults where
+    a value is bad) and every problem found, so a caller can add its own checks and report
+    them all in one line (`problems_error`). Raises ConfigError only for a file that cannot
+    be read or parsed."""
     file, data = _read_file(path)
-    return config_from_dict(data, path=file, root=root)
+    return _config_and_problems(data, path=file, root=root)
 
 
 def config_from_dict(
@@ -232,8 +246,16 @@ def config_from_dict(
     """Build a Config from parsed TOML; raises ConfigError listing every problem."""
     cfg, problems = _config_and_problems(data, path=path, root=root)
     if problems:
-        raise ConfigError(_join(path, problems))
+        raise problems_error(path, problems)
     return cfg
+
+
+def problems_error(path: Path | None, problems: list[str]) -> ConfigError:
+    """Return the one-line ConfigError of a config file's problems (all of them, `; `-joined)."""
+    where = f"config {path}" if path else "config"
+    if len(problems) == 1:
+        return ConfigError(f"{where}: {problems[0]}")
+    return ConfigError(f"{where}: {len(problems)} problems: " + "; ".join(problems))
 
 
 def _config_and_problems(
@@ -279,10 +301,3 @@ def _config_and_problems(
     cfg = Config(**kwargs)
     problems.extend(validate(cfg))
     return cfg, problems
-
-
-def _join(path: Path | None, problems: list[str]) -> str:
-    where = f"config {path}" if path else "config"
-    if len(problems) == 1:
-        return f"{where}: {problems[0]}"
-    return f"{where}: {len(problems)} problems: " + "; ".join(problems)

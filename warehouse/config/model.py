@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warehouse.config.secret import Environment, Secret
 from warehouse.errors import ConfigError
 from warehouse.schema import GAP_MINUTES, JOB_NAMES, TOP_N, job_default
 
@@ -78,6 +79,18 @@ class HiveConfig:
         None, "folder of *.hql files, a SELECT with ${dt} each (run materialises report_<name>)",
         path=True,
     )
+
+    def password(self) -> Secret | None:
+        """Return the password from `password_env` for LDAP/CUSTOM (None for the other
+        mechanisms); raises ConfigError when it is needed and not there."""
+        if self.auth not in ("LDAP", "CUSTOM"):
+            return None
+        if not self.password_env:
+            raise ConfigError(f"[hive] auth {self.auth} needs password_env (a variable holding it)")
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(f"[hive] password_env: ${self.password_env} is not set")
+        return Secret(value)
 
 
 @dataclass(frozen=True)
@@ -187,10 +200,9 @@ class MysqlSourceConfig:
     sqoop_direct: bool = _opt(False, "sqoop --direct (mysqldump; values as mysqldump prints them)")
     sqoop_bin: str = _opt("sqoop", "the sqoop executable on the EMR master")
 
-    def password(self) -> str:
-        """Return the password from `password_file` or `password_env`; raises ConfigError."""
-        from warehouse.redact import register_secret
-
+    def password(self) -> Secret:
+        """Return the password from `password_file` or `password_env` (empty when neither
+        is set); raises ConfigError."""
         if self.password_file:
             try:
                 value = Path(self.password_file).read_text(encoding="utf-8").rstrip("\r\n")
@@ -199,17 +211,15 @@ class MysqlSourceConfig:
                     f"[mysql.{self.name}] password_file {self.password_file} unreadable: "
                     f"{exc.strerror}; fix the path or its permissions"
                 ) from None
-            register_secret(value)
-            return value
+            return Secret(value)
         if self.password_env:
             env = os.environ.get(self.password_env)
             if env is None:
                 raise ConfigError(
                     f"[mysql.{self.name}] environment variable {self.password_env} is not set"
                 )
-            register_secret(env)
-            return env
-        return ""
+            return Secret(env)
+        return Secret("")
 
 
 @dataclass(frozen=True)
@@ -225,7 +235,8 @@ class CronConfig:
     )
     warehouse_bin: str | None = _opt(None, "absolute path of the `warehouse` executable")
     environment: Mapping[str, str] = field(
-        default_factory=dict, metadata={"help": "extra environment variables for cron"}
+        default_factory=Environment,
+        metadata={"help": "extra environment variables for cron (printed as names only)"},
     )
     catchup_days: int = _opt(3, "each night re-runs this many days up to yesterday (done stages skip)")
     keep_log_days: int = _opt(30, "run logs older than this are deleted weekly")
@@ -285,12 +296,9 @@ class Config:
             raise ConfigError(f"tunnel {name!r} has no [ssh.{name}] section") from None
 
 
-# ---------------------------------------------------------------------------------------
-# loading
-
-
 def describe(cfg: Config) -> str:
-    """Return the active configuration as TOML-like text; secrets are never held, only named."""
+    """Return the active configuration as TOML-like text: secrets are never held, only
+    named (`password_file`, `password_env`), and `[cron] environment` prints as names only."""
     lines = [f"# config file: {cfg.path or '(none: embedded defaults)'}", "[warehouse]"]
     lines.append(f"root = {cfg.root!r}")
     sections: list[tuple[str, Any]] = [
@@ -313,7 +321,5 @@ def describe(cfg: Config) -> str:
             if f.name == "name":
                 continue
             value = getattr(obj, f.name)
-            if obj is cfg.cron and f.name == "environment":
-                value = {k: "***" for k in value}  # values may be secrets: names only
             lines.append(f"{f.name} = {value!r}")
     return "\n".join(lines)

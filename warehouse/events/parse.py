@@ -40,7 +40,7 @@ from warehouse.events.summary import InputFailure, ParseSummary
 from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.lock import item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
-from warehouse.progress import Progress
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, is_remote, open_store
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def parse_logs(
     fmt: str | None = None,
     workers: int | None = None,
     source_name: str | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     stdin: IO[bytes] | None = None,
     range_bytes: int = RANGE_BYTES,
     run_date: dt.date | None = None,
@@ -77,6 +77,8 @@ def parse_logs(
     is reported in the summary and the others are still parsed. A re-run of an input
     that reads fewer lines than its last good run is judged bad (its earlier objects kept)
     unless `replace` (the CLI's --replace) accepts the new content.
+    `progress` receives ProgressEvents labelled "parse": bytes and lines read, per block
+    (from worker processes and `-r RUNNER` tasks: per task, as each one finishes).
     `range_bytes`, `run_date` and `start_method` (worker processes: "fork" or "spawn";
     default fork unless other threads run) exist for tests and tools; `store` (the root's
     store, used to stage-check, publish and record state; workers open their own) too.
@@ -123,7 +125,8 @@ def parse_logs(
         earlier = {s.name: prepare(store, s) for s in sources}
         unsized = any(s.gz or s.size is None for s in sources)
         total = None if unsized else sum(s.size or 0 for s in sources)
-        bar = Progress(total, "parse", enabled=progress)
+        if progress is not None:
+            progress(ProgressEvent("parse", "bytes", total=total))
         nworkers = max(1, workers or cfg.logs.workers)
         by_source: dict[str, list[Result]] = {s.name: [] for s in sources}
         remaining = Counter(t.source.name for t in tasks)
@@ -141,14 +144,16 @@ def parse_logs(
                 for t, res in run_tasks(
                     cfg, settings, tasks, runner, workers=nworkers, extra_args=runner_args
                 ):
-                    bar.advance(res.nbytes, res.lines)
+                    _advance(progress, res)
                     finished(t, res)
                 clear_staging(store, sources)  # what failed or duplicate task attempts left
             elif nworkers > 1 and len(pool_tasks) > 1:
-                _run_pool(settings, tasks, pool_tasks, nworkers, start_method, bar, stdin, finished)
+                _run_pool(
+                    settings, tasks, pool_tasks, nworkers, start_method, progress, stdin, finished
+                )
             else:
                 for t in tasks:
-                    finished(t, run_task(settings, t, bar, stdin))
+                    finished(t, run_task(settings, t, progress, stdin))
         except BaseException:
             # a failed output (full disk, S3 down): drop what unfinished inputs staged
             for src in sources:
@@ -156,7 +161,8 @@ def parse_logs(
                     _drop_staging(store, src)
             raise
         finally:
-            bar.close()
+            if progress is not None:
+                progress(ProgressEvent("parse", "bytes", final=True))
     samples = [line for results in by_source.values() for r in results for line in r.samples]
     summary.looks_like = guess_format(samples[: SAMPLES * 5], compiled)
     summary.seconds = time.monotonic() - started
@@ -190,11 +196,14 @@ def _run_pool(
     pool_tasks: list[Task],
     nworkers: int,
     start_method: str | None,
-    bar: Progress,
+    progress: Progress | None,
     stdin: IO[bytes] | None,
     finished: Callable[[Task, Result], None],
 ) -> None:
-    """Run `pool_tasks` in worker processes (stdin's task here meanwhile)."""
+    """Run `pool_tasks` in worker processes (stdin's task here meanwhile).
+
+    Workers report nothing while they run (a callback does not cross processes): each
+    task's bytes and lines reach `progress` here, from its Result, as it finishes."""
     # fork shares the compiled format and resolver (compiled here first) and skips
     # interpreter start-up; with other threads alive (a boto3 transfer, a test's
     # server) forking is unsafe, so spawn then.
@@ -209,15 +218,21 @@ def _run_pool(
             ex.submit(run_task, settings, t, None): t for t in pool_tasks
         }
         for t in [t for t in tasks if t.source.stdin]:
-            finished(t, run_task(settings, t, bar, stdin))
+            finished(t, run_task(settings, t, progress, stdin))
         for fut in as_completed(futures):
             res = fut.result()
-            bar.advance(res.nbytes, res.lines)
+            _advance(progress, res)
             finished(futures[fut], res)
     except BaseException:
         ex.shutdown(wait=True, cancel_futures=True)  # no worker writes after the clean-up
         raise
     ex.shutdown(wait=True)
+
+
+def _advance(progress: Progress | None, res: Result) -> None:
+    """Report a task that ran elsewhere (a worker process, a map task) as it finishes."""
+    if progress is not None:
+        progress(ProgressEvent("parse", "bytes", res.nbytes, res.lines))
 
 
 def _conclude(

@@ -45,7 +45,7 @@ from warehouse.config import S3Config
 from warehouse.events.inputread import UnreadableInput
 from warehouse.events.inputs import InputSource
 from warehouse.events.task import Result, Settings, Task, run_task
-from warehouse.progress import Progress
+from warehouse.progress import ProgressEvent
 
 COUNTER_GROUP = "parse"
 HEARTBEAT_SECONDS = 60.0
@@ -102,16 +102,17 @@ def result_from_json(row: dict[str, Any]) -> Result:
     return res
 
 
-class _Heartbeat(Progress):
+class _Heartbeat:
     """Tell Hadoop the task is alive (a status line every minute): a map task writes its
-    one output line only at the end, and Hadoop kills tasks silent for 10 minutes."""
+    one output line only at the end, and Hadoop kills tasks silent for 10 minutes. The
+    task's progress callback: it counts the lines of the "parse" events."""
 
     def __init__(self, job: MRJob, label: str) -> None:
-        super().__init__(None, "parse", enabled=False)
         self._job, self._label, self._next = job, label, time.monotonic() + HEARTBEAT_SECONDS
+        self.lines = 0
 
-    def advance(self, nbytes: int, lines: int = 0) -> None:
-        super().advance(nbytes, lines)
+    def __call__(self, event: ProgressEvent) -> None:
+        self.lines += event.lines
         now = time.monotonic()
         if now >= self._next:
             self._next = now + HEARTBEAT_SECONDS

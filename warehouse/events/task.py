@@ -24,7 +24,7 @@ from warehouse.events.inputread import UnreadableInput, open_input, read_blocks
 from warehouse.events.inputs import InputSource
 from warehouse.events.state import staging_prefix
 from warehouse.logs import MAX_LINE, NO_MATCH, Classifier, compile_format
-from warehouse.progress import Progress
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, open_gzip_write, open_store
 
 BATCH = 512  # lines between writes to the gzip streams
@@ -90,9 +90,11 @@ def components(settings: Settings) -> tuple[Classifier, Builder]:
 
 
 def run_task(
-    settings: Settings, task: Task, bar: Progress | None, stdin: IO[bytes] | None = None
+    settings: Settings, task: Task, progress: Progress | None, stdin: IO[bytes] | None = None
 ) -> Result:
     """Parse one input range into staged parts; return the counts.
+
+    `progress` receives a "parse" event per block read (about 1 MiB: bytes and lines).
 
     An input that cannot be read to its end (UnreadableInput: corrupt, truncated, I/O
     error, permission) stages one reject record saying why instead; errors writing the
@@ -100,7 +102,7 @@ def run_task(
     enabled = gc.isenabled()
     gc.disable()  # the loop makes no reference cycles; collections only cost time (~5%)
     try:
-        return _parse_task(settings, task, bar, stdin)
+        return _parse_task(settings, task, progress, stdin)
     except UnreadableInput as exc:
         return _set_aside(settings, task, exc)
     finally:
@@ -195,7 +197,7 @@ def event_error(exc: Exception) -> str:
 
 
 def _parse_task(
-    settings: Settings, task: Task, bar: Progress | None, stdin: IO[bytes] | None
+    settings: Settings, task: Task, progress: Progress | None, stdin: IO[bytes] | None
 ) -> Result:
     classifier, build = components(settings)
     classify = classifier.classify
@@ -264,8 +266,8 @@ def _parse_task(
                     res.keys.append(key)
                 reject_writer[0].write(b"".join(rejects))
                 rejects.clear()
-            if bar is not None:
-                bar.advance(nbytes, len(lines))
+            if progress is not None:
+                progress(ProgressEvent("parse", "bytes", nbytes, len(lines)))
             res.nbytes += nbytes
         parts.close()  # the batch loop has written every buffer
     res.lines = lineno - first_lineno

@@ -11,7 +11,6 @@ this file.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import socket
 import time
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warehouse.config import Config, HiveConfig
+from warehouse.config import Config, Secret
 from warehouse.errors import ConfigError, InputMissing, QueryFailed, SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -133,7 +132,7 @@ class HiveClient:
         username: str = "hadoop",
         database: str = "default",
         auth: str = "NONE",
-        password: str | None = None,
+        password: Secret | None = None,
         timeout: float = 30.0,
         read_timeout: float = 120.0,
         attempts: int = 2,
@@ -183,7 +182,8 @@ class HiveClient:
         mech = "GSSAPI" if self.auth == "KERBEROS" else "PLAIN"
         service = "hive" if self.auth == "KERBEROS" else None  # EMR's hive/_HOST; untested here
         # NONE still speaks PLAIN SASL; its password only has to be non-empty
-        password = self._password if self.auth in ("LDAP", "CUSTOM") else "x"
+        secret = self._password if self.auth in ("LDAP", "CUSTOM") else None
+        password = secret.reveal() if secret is not None else "x"
         return thrift_sasl.TSaslClientTransport(
             lambda: get_installed_sasl(
                 host=host, sasl_auth=mech, service=service, username=username, password=password
@@ -349,25 +349,11 @@ class HiveClient:
             self._conn = None
 
 
-def _password(hc: HiveConfig) -> str | None:
-    if hc.auth not in ("LDAP", "CUSTOM"):
-        return None
-    if not hc.password_env:
-        raise ConfigError(f"[hive] auth {hc.auth} needs password_env (a variable holding it)")
-    value = os.environ.get(hc.password_env)
-    if value is None:
-        raise ConfigError(f"[hive] password_env: ${hc.password_env} is not set")
-    from warehouse.redact import register_secret
-
-    register_secret(value)
-    return value
-
-
 @contextmanager
 def connect(cfg: Config) -> Iterator[HiveClient]:
     """Yield a HiveClient for `[hive]` (through its SSH tunnel if set); closed on exit."""
     hc = cfg.hive_or_default()
-    password = _password(hc)
+    password = hc.password()
     ssh = cfg.tunnel(hc.tunnel)
     if ssh is None:
         with HiveClient(

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, cast
 
+from warehouse.config import Secret
 from warehouse.errors import ConfigError, SourceUnavailable, mask_secret
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class Endpoint:
     host: str
     port: int
     user: str
-    password: str = field(repr=False)  # never in a repr, log or traceback summary
+    password: Secret = field(repr=False)  # prints as ****; reveal() for the driver only
     read_timeout: float = 600.0
     connect_timeout: float = 15.0
     via: str = ""  # "through [ssh.NAME] ..." for messages
@@ -164,7 +165,7 @@ def describe_error(ep: Endpoint, exc: BaseException) -> str:
     args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     msg = getattr(exc, "msg", None)  # mysql-connector: args[1] repeats the code
     text = msg if isinstance(msg, str) else str(args[1]) if len(args) > 1 else str(exc)
-    text = mask_secret(text, ep.password)
+    text = mask_secret(text, ep.password.reveal())
     return f"MySQL {ep.where()}: {'error ' + str(code) + ': ' if code else ''}{text}"
 
 
@@ -222,7 +223,7 @@ def _c_driver_kwargs(ep: Endpoint, database: str | None, text_bytes: bool) -> di
         "host": ep.host,
         "port": ep.port,
         "user": ep.user,
-        "password": ep.password,
+        "password": ep.password.reveal(),
         "charset": "utf8mb4",
         "use_unicode": not text_bytes,
         "read_timeout": max(1, int(ep.read_timeout)),
@@ -250,7 +251,7 @@ def _pymysql(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
         host=ep.host,
         port=ep.port,
         user=ep.user,
-        password=ep.password,
+        password=ep.password.reveal(),
         database=database,
         charset="utf8mb4",
         use_unicode=not text_bytes,

@@ -80,7 +80,7 @@ def _key_bounds(
 def _sqoop(s: SourceSession, plan: LoadPlan, bounds: Bounds, prefix: str) -> Exported:
     p, inc, ep, src = plan.table, plan.inc, s.endpoint, s.src
     key = p.key[0] if len(p.key) == 1 else None
-    with password_file(ep.password) as pw_uri:
+    with password_file(ep.password.reveal()) as pw_uri:
         job = SqoopPlan(
             jdbc_host=ep.host, jdbc_port=ep.port, database=p.database, table=p.table,
             username=ep.user, password_file=pw_uri, target_dir=s.store.uri(prefix),
@@ -93,7 +93,7 @@ def _sqoop(s: SourceSession, plan: LoadPlan, bounds: Bounds, prefix: str) -> Exp
             job_name=f"warehouse-import-{src.name}-{p.database}-{p.table}",
         )
         argv = sqoop_argv(job, sqoop_bin=src.sqoop_bin)
-        tail = run_sqoop(argv, secrets=[ep.password])
+        tail = run_sqoop(argv, secrets=[ep.password.reveal()])
     m = re.search(r"Retrieved (\d+) records", tail)
     files = [o.key for o in s.store.list(prefix)]
     size = sum(o.size for o in s.store.list(prefix))

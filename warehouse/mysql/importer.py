@@ -4,7 +4,9 @@
 TableResult per table: rows, bytes, seconds, error). Per source: read the password
 (file or environment, never argv), open the SSH tunnel if `tunnel` is set, list the
 selected tables (`tables` globs minus `exclude`), then import them on a bounded pool of
-`workers` threads; one failing table does not stop the others.
+`workers` threads; one failing table does not stop the others. `progress` receives the
+rows of each table as they are written, labelled SOURCE.DATABASE.TABLE, and its result
+line at its end (see `warehouse.progress`).
 
 Per table (layout in DESIGN.md "Decisions > MySQL import"), all of it under the table's
 item lock (`warehouse.lock.item_lock`; a table another process imports on this machine
@@ -19,8 +21,9 @@ fails with exit 6 and is left untouched, the other tables go on):
    last load are recorded (`warehouse.mysql.deletes`);
 3. when `[hive]` is configured (one HiveServer2 session shared by every table of the
    run; inside `warehouse run`, a catalog found down by any stage fails the tables at
-   once, before their export, instead of each waiting out the timeouts): ensure the table `mysql_<source>_<database>_<table>` (partitioned by `load`;
-   created with every load of the state when the metastore lacks it), add the new
+   once, before their export, instead of each waiting out the timeouts): ensure the
+   table `mysql_<source>_<database>_<table>` (partitioned by `load`; created with every
+   load of the state when the metastore lacks it), add the new
    partition, and for incremental tables the view `<table>_latest` (each key once,
    deleted keys left out); a full load then drops the older partitions;
 4. only then save the state (watermark, and the source schema `hive apply` renders the
@@ -32,14 +35,13 @@ are removed at the start of the next run.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from warehouse.config import Config, MysqlSourceConfig
+from warehouse.config import Config, MysqlSourceConfig, Secret
 from warehouse.errors import (
     EXIT_FAILED,
     ConfigError,
@@ -57,6 +59,7 @@ from warehouse.mysql.session import SourceSession, open_session
 from warehouse.mysql.sqoop import remove_stale_password_files
 from warehouse.mysql.state import state_key
 from warehouse.mysql.table_load import import_table
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)
@@ -110,7 +113,7 @@ def run_import(
     *,
     engine: str | None = None,
     full: bool = False,
-    progress: bool = False,
+    progress: Progress | None = None,
     store: ObjectStore | None = None,
     catalog: CatalogWatch | None = None,
 ) -> ImportSummary:
@@ -163,7 +166,7 @@ def import_source(
     store: ObjectStore,
     engine: str | None = None,
     full: bool = False,
-    progress: bool = False,
+    progress: Progress | None = None,
     hive: HiveRegistrar | None = None,
 ) -> list[TableResult]:
     """Import one source's selected tables; return one TableResult per table.
@@ -173,7 +176,7 @@ def import_source(
     """
     sel = sel or Selector(src.name)
     started = time.monotonic()
-    password: str | None = None
+    password: Secret | None = None
     try:
         password = src.password()
         with open_session(cfg, src, password, store=store, hive=hive) as session:
@@ -181,7 +184,7 @@ def import_source(
             results = failures + _run_tables(session, plan, engine=engine, full=full,
                                              progress=progress)
     except WarehouseError as exc:
-        msg = mask_secret(str(exc), password)
+        msg = mask_secret(str(exc), password.reveal() if password else None)
         log.error("%s", msg)
         return [
             TableResult(
@@ -331,48 +334,47 @@ def _drop_name_clashes(
     return keep, failures
 
 
-class _Ticker:
-    """Progress on a terminal: one stderr line per table every few seconds while it runs."""
-
-    EVERY = 5.0
-
-    def __init__(self, name: str, lock: threading.Lock) -> None:
-        self.name, self.lock = name, lock
-        self.rows = 0
-        self.started = self.last = time.monotonic()
-
-    def __call__(self, n: int) -> None:
-        self.rows += n
-        now = time.monotonic()
-        if now - self.last >= self.EVERY:
-            self.last = now
-            rate = self.rows / (now - self.started)
-            with self.lock:
-                print(f"  {self.name}: {self.rows:,} rows ({rate:,.0f} rows/s)",
-                      file=sys.stderr, flush=True)
-
-
 def _run_tables(
     session: SourceSession,
     plan: Sequence[Planned],
     *,
     engine: str | None,
     full: bool,
-    progress: bool,
+    progress: Progress | None,
 ) -> list[TableResult]:
-    lock = threading.Lock()
     src = session.src
+    report = None if progress is None else _Serialised(progress)
 
     def one(p: Planned) -> TableResult:
-        ticker = _Ticker(f"{src.name}.{p.database}.{p.table}", lock) if progress else None
-        res = import_table(session, p, engine=engine, full=full, on_rows=ticker)
-        if progress:
-            with lock:
-                print(res.line(), file=sys.stderr, flush=True)
+        if report is None:
+            return import_table(session, p, engine=engine, full=full)
+        label = f"{src.name}.{p.database}.{p.table}"
+        sent = 0
+
+        def on_rows(n: int) -> None:
+            nonlocal sent
+            sent += n
+            report(ProgressEvent(label, "rows", n))
+
+        res = import_table(session, p, engine=engine, full=full, on_rows=on_rows)
+        # rows not reported on the way (sqoop, parallel ranges) come with the last event
+        report(ProgressEvent(label, "rows", max(res.rows - sent, 0), final=True,
+                             outcome=res.line()))
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, src.workers), thread_name_prefix="import") as pool:
         return list(pool.map(one, plan))
+
+
+class _Serialised:
+    """A progress callback called from the table threads one at a time."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress, self._lock = progress, threading.Lock()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        with self._lock:
+            self._progress(event)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from warehouse.config import Config, MysqlSourceConfig
+from warehouse.config import Config, MysqlSourceConfig, Secret
 from warehouse.mysql.bounds import Bounds, plan_bounds
 from warehouse.mysql.connect import Driver, Endpoint, close_quietly, resolve_driver
 from warehouse.mysql.hive_tables import HiveRegistrar
@@ -78,7 +78,7 @@ class SourceSession:
 
 @contextmanager
 def open_session(
-    cfg: Config, src: MysqlSourceConfig, password: str, *, store: ObjectStore,
+    cfg: Config, src: MysqlSourceConfig, password: Secret, *, store: ObjectStore,
     hive: HiveRegistrar | None = None,
 ) -> Iterator[SourceSession]:
     """Yield the source's session: the driver resolved, through its tunnel when it has
@@ -90,7 +90,7 @@ def open_session(
 
 @contextmanager
 def _endpoint(
-    cfg: Config, src: MysqlSourceConfig, password: str
+    cfg: Config, src: MysqlSourceConfig, password: Secret
 ) -> Iterator[tuple[Endpoint, Any]]:
     """Yield (Endpoint, Tunnel or None): through the source's tunnel when it has one."""
     ssh = cfg.tunnel(src.tunnel)

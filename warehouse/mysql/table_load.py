@@ -134,7 +134,7 @@ def _import_locked(
         _clean_failed_load(s.store, s.name, p)
     res.seconds = time.monotonic() - started  # before the ERROR line, which shows it
     if res.error:
-        res.error = mask_secret(res.error, s.endpoint.password)
+        res.error = mask_secret(res.error, s.endpoint.password.reveal())
         res.rows = res.bytes = 0
         log.error("%s", res.line())
     return res

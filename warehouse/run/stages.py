@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from warehouse.config import Config
@@ -100,7 +99,7 @@ class Night(Ledger):
             with self._recording([(day, rec)]):
                 from warehouse.events.parse import parse_logs
 
-                summary = _check(parse_logs(self.cfg, [inp], progress=False))
+                summary = _check(parse_logs(self.cfg, [inp], progress=None))
                 rec["partitions"] = sorted(summary.partitions)
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
 
@@ -212,13 +211,12 @@ class Night(Ledger):
         if not self._needs(last, "import"):
             self._result(last, "import", COMPLETE)
             return
-        from warehouse.mysql import importer
+        from warehouse.mysql.importer import run_import
 
-        # the import's registrar shares this run's catalog outage with the other stages
-        run_import = partial(importer.run_import, catalog=self.catalog)
         rec = self._start(last, "import")
         with self._recording([(last, rec)]):
-            summary = _check(run_import(self.cfg, None, progress=False))
+            # the import's registrar shares this run's catalog outage with the other stages
+            summary = _check(run_import(self.cfg, None, progress=None, catalog=self.catalog))
             self._end(last, rec, summary=summary)
 
     def _stage_reports(self) -> None:

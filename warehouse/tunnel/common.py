@@ -61,6 +61,10 @@ class ForwardBase:
         self.bind_port = bind_port
         self.error: str | None = None
         self.address: tuple[str, int] = ("", 0)
+        self._init_backend()
+
+    def _init_backend(self) -> None:
+        """Set up the backend's own state (its process, sockets, threads); none here."""
 
 
 def describe(ssh_cfg: SshConfig) -> str:

@@ -172,18 +172,7 @@ _PORT_TAKEN = re.compile(r"Address already in use|cannot listen to port|Could no
 class OpenSshTunnel(ForwardBase):
     """A running `ssh -N -L`: `.address` is (host, port); `.error` is set once it dropped."""
 
-    def __init__(
-        self,
-        ssh_cfg: SshConfig,
-        remote_host: str,
-        remote_port: int,
-        *,
-        bind_address: str | None = None,
-        bind_port: int = 0,
-    ) -> None:
-        super().__init__(
-            ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port
-        )
+    def _init_backend(self) -> None:
         self.argv: list[str] = []
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None

@@ -70,18 +70,7 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
 class ParamikoTunnel(ForwardBase):
     """A running local forward: `.address` is (host, port); `.error` is set once it dropped."""
 
-    def __init__(
-        self,
-        ssh_cfg: SshConfig,
-        remote_host: str,
-        remote_port: int,
-        *,
-        bind_address: str | None = None,
-        bind_port: int = 0,
-    ) -> None:
-        super().__init__(
-            ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port
-        )
+    def _init_backend(self) -> None:
         self._client: paramiko.SSHClient | None = None
         self._transport: paramiko.Transport | None = None
         self._listener: socket.socket | None = None

@@ -1,0 +1,82 @@
+"""Setting up: `config check`, `cron show|install` and `urls dump`."""
+
+from __future__ import annotations
+
+import click
+
+from warehouse.cli.common import State, cli, pass_state
+
+
+@cli.group()
+def config() -> None:
+    """Configuration."""
+
+
+@config.command("check")
+@pass_state
+def config_check(state: State) -> None:
+    """Validate the configuration, report every problem, print the active values."""
+    from warehouse.config import describe
+    from warehouse.configcheck import check, warnings
+
+    cfg = check(state.config_file, root=state.root)
+    click.echo(describe(cfg))
+    for warning in warnings(cfg):
+        click.echo(f"warning: {warning}", err=True)
+    hc = cfg.hive
+    if hc is not None and hc.views:
+        from warehouse.hive.userviews import load_views, ordered
+
+        views = ordered(load_views(hc.views))
+        click.echo(f"# views in {hc.views}, in the order hive apply creates them: "
+                   + (", ".join(v.name for v in views) or "none"))
+    if hc is not None and hc.reports:
+        from warehouse.hive.reports import load_reports
+
+        reports = load_reports(hc.reports)
+        click.echo(f"# reports in {hc.reports}: " + (", ".join(r.table for r in reports) or "none"))
+    click.echo(f"config check: ok ({cfg.path or 'embedded defaults'})")
+
+
+@cli.group()
+def cron() -> None:
+    """The nightly crontab on the EMR master."""
+
+
+@cron.command("show")
+@pass_state
+def cron_show(state: State) -> None:
+    """Print the crontab block for review."""
+    from warehouse.run.cron import render_crontab
+
+    click.echo(render_crontab(state.cfg), nl=False)
+
+
+@cron.command("install")
+@pass_state
+def cron_install(state: State) -> None:
+    """Install (or replace) the marked block in the user's crontab."""
+    from warehouse.run.cron import install_crontab
+
+    click.echo(install_crontab(state.cfg))
+
+
+@cli.group()
+def urls() -> None:
+    """Django URL patterns."""
+
+
+@urls.command("dump")
+@click.option("--urlconf", required=True, metavar="MODULE", help="ROOT_URLCONF module, e.g. mysite.urls")
+@click.option("--settings", metavar="MODULE", help="Django settings module of a real project")
+@click.option("--pythonpath", "pythonpath", multiple=True, metavar="DIR", help="folder to put on sys.path")
+@click.option("-o", "--output", metavar="FILE", help="write here instead of stdout")
+def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], output: str | None) -> None:
+    """Write the URL patterns of a Django project as JSON, in resolution order."""
+    from warehouse.events.patterns import write_patterns
+    from warehouse.urls.dump import dump_patterns
+
+    patterns = dump_patterns(urlconf, settings=settings, pythonpath=list(pythonpath))
+    write_patterns(patterns, output)
+    if output:
+        click.echo(f"urls dump: {len(patterns)} patterns from {urlconf} -> {output}", err=True)

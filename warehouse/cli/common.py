@@ -1,0 +1,201 @@
+"""What every command shares: the `warehouse` group and its global options (also accepted
+after the subcommand), logging, the `Day` type and date options, and the exit path
+(`finish`; a WarehouseError becomes one line on stderr and its exit code)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+import click
+
+from warehouse.config import Config, load_config
+from warehouse.errors import Summary, WarehouseError
+
+log = logging.getLogger("warehouse")
+
+
+class State:
+    """What the group hands to subcommands: the global options and the loaded config."""
+
+    def __init__(self, config_file: str | None, root: str | None, verbose: int) -> None:
+        self.config_file = config_file
+        self.root = root
+        self.verbose = verbose
+        self._cfg: Config | None = None
+
+    @property
+    def cfg(self) -> Config:
+        if self._cfg is None:
+            self._cfg = load_config(self.config_file, root=self.root)
+            log.info("config: %s; root: %s", self._cfg.path or "(embedded defaults)", self._cfg.root)
+        return self._cfg
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def setup_logging(verbose: int) -> None:
+    """Log to stderr at WARNING, INFO (-v) or DEBUG (-vv); passwords and keys masked."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)  # again when -v comes after the subcommand
+    # paramiko's transport thread logs a failed handshake as an ERROR with a traceback;
+    # we report that failure ourselves in one line (the traceback shows at -vv)
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL if verbose < 2 else logging.NOTSET)
+    from warehouse.redact import install
+
+    install()  # every handler masks passwords, AWS keys and tokens, at any verbosity
+
+
+class _CliError(click.ClickException):
+    """A WarehouseError on its way out: one line on stderr, the error's exit code."""
+
+    def __init__(self, err: WarehouseError) -> None:
+        super().__init__(str(err))
+        self.exit_code = err.exit_code  # type: ignore[misc]
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        from warehouse.redact import redact
+
+        click.echo(f"error: {redact(self.message)}", err=True)
+
+
+def _late_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Apply a global option given after the subcommand (`parse LOG --root DIR`)."""
+    if value is None or value == 0:
+        return
+    state = ctx.find_object(State)
+    if state is None:  # pragma: no cover - the group always sets it
+        return
+    if param.name == "verbose":
+        state.verbose += int(value)
+        setup_logging(state.verbose)
+    else:
+        setattr(state, str(param.name), value)
+
+
+class _Command(click.Command):
+    """A subcommand that also accepts the global --config, --root and -v after its name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        def late(*decls: str, **kw: Any) -> click.Option:
+            return click.Option(
+                list(decls), callback=_late_global, expose_value=False,
+                help="as before the command", **kw,
+            )
+
+        self.params += [
+            late("--config", "config_file", metavar="FILE"),
+            late("--root", metavar="ROOT"),
+            late("-v", "--verbose", count=True),
+        ]
+
+
+class _Group(click.Group):
+    """Click group that turns library errors into exit codes (also under CliRunner)."""
+
+    command_class = _Command
+    group_class = type  # subgroups are _Groups too
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WarehouseError as err:
+            log.debug("failed", exc_info=True)
+            raise _CliError(err) from None
+
+
+def finish(summary: Summary) -> None:
+    """Print a summary's line (stdout) and exit with its code."""
+    click.echo(summary.line())
+    if summary.exit_code:
+        sys.exit(summary.exit_code)
+
+
+def parse_day(text: str) -> dt.date:
+    """Return the date named by ISO `YYYY-MM-DD`, `today` or `yesterday` (UTC); raises
+    ValueError."""
+    today = dt.datetime.now(dt.UTC).date()
+    if text == "today":
+        return today
+    if text == "yesterday":
+        return today - dt.timedelta(days=1)
+    return dt.date.fromisoformat(text)
+
+
+class Day(click.ParamType):
+    """A UTC date on the command line: YYYY-MM-DD, today or yesterday."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_day(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date: use YYYY-MM-DD, today or yesterday", param, ctx)
+
+
+DAY = Day()
+
+
+def date_range(
+    date: dt.date | str | None,
+    start: dt.date | str | None,
+    end: dt.date | str | None,
+    *,
+    default: str | None = None,
+) -> list[dt.date]:
+    """Return the dates of `--date D` or `--from D --to D` (inclusive); raises
+    click.UsageError (exit 2, with the usage line)."""
+    day, first, last = (None if v is None else DAY.convert(v, None, None) for v in (date, start, end))
+    if day and (first or last):
+        raise click.UsageError("give --date or --from/--to, not both")
+    if day:
+        return [day]
+    if first or last:
+        if not (first and last):
+            raise click.UsageError("--from and --to go together")
+        if last < first:
+            raise click.UsageError(f"--to {last} is before --from {first}")
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    if default:
+        return [DAY.convert(default, None, None)]
+    raise click.UsageError("give --date D or --from D --to D")
+
+
+def date_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--to", "end", type=DAY, metavar="D", help="last date of a range (inclusive)")(f)
+    f = click.option("--from", "start", type=DAY, metavar="D", help="first date of a range")(f)
+    f = click.option("--date", type=DAY, metavar="D", help="one UTC date: YYYY-MM-DD, today, yesterday")(f)
+    return f
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_file", metavar="FILE", envvar="WAREHOUSE_CONFIG", show_envvar=True,
+    help="TOML config (else ./warehouse.toml); also after the command",
+)
+@click.option(
+    "--root", metavar="ROOT", envvar="WAREHOUSE_ROOT", show_envvar=True,
+    help="warehouse root: a directory or s3://bucket/prefix; also after the command",
+)
+@click.option("-v", "--verbose", count=True, help="more logging on stderr (-vv for debug)")
+@click.version_option(package_name="warehouse")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, root: str | None, verbose: int) -> None:
+    """Build and feed a Hive warehouse: logs to behaviour, aggregates, MySQL imports."""
+    setup_logging(verbose)
+    ctx.obj = State(config_file, root, verbose)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="warehouse")
+

@@ -1,0 +1,71 @@
+"""`warehouse hive`: apply the tables, register partitions, run a query."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from warehouse.cli.common import State, cli, date_options, date_range, finish, pass_state
+from warehouse.errors import InputMissing
+
+
+@cli.group()
+def hive() -> None:
+    """Hive tables over the warehouse."""
+
+
+@hive.command("apply")
+@click.option("--replace", is_flag=True, help="drop and re-create tables whose spec changed (files stay)")
+@pass_state
+def hive_apply(state: State, replace: bool) -> None:
+    """Create every table the root holds (events, access_raw, agg_*, imported MySQL tables
+    and their views) and register every partition (idempotent; changed specs are reported)."""
+    from warehouse.catalog import apply
+
+    finish(apply(state.cfg, replace=replace))
+
+
+@hive.command("partitions")
+@click.option("--table", "-t", required=True, metavar="T", help="events, access_raw, agg_JOB or mysql_...")
+@date_options
+@click.option("--all", "all_", is_flag=True, help="every partition found in the root")
+@pass_state
+def hive_partitions(
+    state: State,
+    table: str,
+    date: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    all_: bool,
+) -> None:
+    """Register partitions present in the root and missing from the metastore."""
+    from warehouse.catalog import register_partitions
+
+    if all_ and (date or start or end):
+        raise click.UsageError("give --all or dates, not both")
+    dates = None if all_ else date_range(date, start, end)
+    finish(register_partitions(state.cfg, table, dates))
+
+
+@hive.command("query")
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "file", metavar="FILE", help="run the statements of an .hql file")
+@click.option("--format", "fmt", type=click.Choice(["table", "tsv", "json"]), default="table", show_default=True)
+@pass_state
+def hive_query(state: State, sql: str | None, file: str | None, fmt: str) -> None:
+    """Run SQL (or a file of statements) and print the last result."""
+    from warehouse.hive.manage import format_result, run_query
+
+    if bool(sql) == bool(file):
+        raise click.UsageError("give SQL or -f FILE")
+    if sql:
+        text = sql
+    else:
+        try:
+            text = Path(file or "").read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputMissing(f"cannot read HQL file {file}: {exc.strerror}") from None
+    result = run_query(state.cfg, text)
+    click.echo(format_result(result, fmt), nl=False)
