@@ -8,8 +8,10 @@
 - `pymysql` (pure Python): the slowest, always importable.
 `auto` picks the first of these that is installed (mysql-connector only with its C
 extension); `resolve_driver` returns it as a `Driver`, which opens sessions and
-streaming cursors and names the driver's exception classes. mysql-connector-python is pinned below 26: 26.x wheels need OpenSSL 3.2 on
-the system (Debian 12 and Amazon Linux 2023 have 3.0) and fall back to pure Python.
+streaming cursors and names the driver's exception classes. mysql-connector-python is
+pinned below 9.7: from 9.7 its wheels bundle a libssl needing OpenSSL 3.5, which fails
+to load once Python's ssl or hashlib has loaded the system's OpenSSL 3.0 (Debian 12,
+Amazon Linux 2023).
 
 All drivers return the same row tuples: integers as int, FLOAT/DOUBLE as float,
 DECIMAL/DATE/DATETIME/TIMESTAMP/TIME as the server's text (str), character columns as
@@ -43,7 +45,7 @@ DRIVERS = ("auto", "mysqlclient", "mysql-connector", "pymysql")
 _MODULES = {"mysqlclient": "MySQLdb", "mysql-connector": "_mysql_connector", "pymysql": "pymysql"}
 _INSTALL = {
     "mysqlclient": "mysqlclient (needs build-essential pkg-config libmariadb-dev)",
-    "mysql-connector": "'mysql-connector-python>=9.4,<26' (its C extension)",
+    "mysql-connector": "'mysql-connector-python>=9.4,<9.7' (its C extension)",
     "pymysql": "PyMySQL",
 }
 
@@ -75,15 +77,21 @@ class Endpoint:
         return f"[mysql.{self.source}] {self.user}@{self.host}:{self.port}{via}"
 
 
-def _installed(driver: str) -> bool:
+def _load_problem(driver: str) -> str | None:
+    """Return why `driver` cannot be used here (not installed, or its C extension does not
+    load), or None when it can."""
     if importlib.util.find_spec(_MODULES[driver]) is None:
-        return False
+        return "is not installed"
     if driver == "mysql-connector":  # the wheel's C extension may fail to load (OpenSSL)
         try:
             import _mysql_connector  # noqa: F401
-        except ImportError:
-            return False
-    return True
+        except ImportError as exc:
+            return f"is installed but its C extension does not load ({exc})"
+    return None
+
+
+def _installed(driver: str) -> bool:
+    return _load_problem(driver) is None
 
 
 def resolve_driver(name: str) -> Driver:
@@ -92,8 +100,9 @@ def resolve_driver(name: str) -> Driver:
         raise ConfigError(f"MySQL driver {name!r} unknown; use one of {', '.join(DRIVERS)}")
     if name == "auto":
         return Driver(next(d for d in DRIVERS[1:] if d == "pymysql" or _installed(d)))
-    if not _installed(name):
-        raise ConfigError(f"MySQL driver {name} is not installed; pip install {_INSTALL[name]}")
+    problem = _load_problem(name)
+    if problem is not None:
+        raise ConfigError(f"MySQL driver {name} {problem}; pip install {_INSTALL[name]}")
     return Driver(name)
 
 
