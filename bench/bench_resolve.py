@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         "first segment alone would put all its patterns in one alternation; the segment index "
         "goes one level deeper.",
         "- Cache on: a fresh resolver per pass after `compile_all()` (start-up, which "
-        "`Resolver.from_file` leaves to each node's first path, is timed by bench_e2e.py); the "
+        "`load_resolver` (warehouse/events/patterns.py) leaves to each node's first path, is timed by bench_e2e.py); the "
         "naive column is the naive loop (no cache) on the first tenth of the stream.",
         "",
     ]
