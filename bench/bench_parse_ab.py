@@ -29,7 +29,7 @@ import json, resource, shutil, sys, tempfile, time
 from warehouse.config import config_from_dict
 try:
     from warehouse.events.parse import parse_logs
-except ModuleNotFoundError:  # a checkout from before the package was grouped by flow
+except ModuleNotFoundError:  # a checkout from before warehouse/events/ (issue 12)
     from warehouse.parse import parse_logs
 path, urls = sys.argv[1], sys.argv[2]
 root = tempfile.mkdtemp(prefix="bench-ab-")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import platform
 import sys
 import time
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("BENCH_DATA") or HERE / "_data")  # generated data, kept between runs
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", help="also write the report (markdown) here")
     args = ap.parse_args(argv)
 
-    folder = HERE / "_data" / "resolve"
+    folder = DATA / "resolve"
     folder.mkdir(parents=True, exist_ok=True)
     # Sites: the three sizes, and the largest with every app under /api/v1/ (an API-only
     # project, where every path shares its first two segments).
