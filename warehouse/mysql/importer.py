@@ -229,8 +229,8 @@ def _plan_tables(
                 wanted = [sel.table] if sel.table in names else []
                 if not wanted and sel.table in views:
                     raise ConfigError(
-                        f"{db}.{sel.table} in [mysql.{src.name}] is a view; views are not "
-                        "imported (only base tables)"
+                        f"{db}.{sel.table} in [mysql.{src.name}] is a view or a sequence; "
+                        "views and sequences are not imported (only tables)"
                     )
                 if not wanted:
                     raise ConfigError(f"table {db}.{sel.table} not found in [mysql.{src.name}]")
@@ -246,7 +246,8 @@ def _plan_tables(
                 skipped = sch.select_tables(db, views, src.tables, src.exclude)
                 if skipped:
                     log.warning(
-                        "[mysql.%s] %s: skipping %d view(s), only base tables are imported: %s",
+                        "[mysql.%s] %s: skipping %d view(s) or sequence(s), only tables are "
+                        "imported: %s",
                         src.name, db, len(skipped), ", ".join(skipped),
                     )
             for t in wanted:

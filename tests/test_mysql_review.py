@@ -1,0 +1,55 @@
+"""Regressions found by an adversarial review of `warehouse import`, through the CLI
+against the real MariaDB reached through the real sshd tunnel."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.test_mysql_import import PASSWORD, USER, _read_rows, _toml_config
+from warehouse.cli import cli
+
+pytestmark = pytest.mark.mysql
+
+
+def _cli(toml: Path, *args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(cli, ["--config", str(toml), "import", *args])
+    assert PASSWORD not in res.output
+    return res.exit_code, res.output
+
+
+def _setup(tmp_path: Path, sshd, mariadb, db: str, *statements: str, extra: str = "") -> Path:
+    mariadb.create_database(db)
+    for sql in statements:
+        mariadb.execute(sql, database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    return _toml_config(tmp_path, sshd, mariadb, tmp_path / "root", db, extra)
+
+
+def test_system_versioned_tables_are_imported_and_sequences_said(
+    tmp_path, sshd, mariadb, caplog
+):
+    # information_schema says 'SYSTEM VERSIONED', not 'BASE TABLE': such a table was
+    # neither imported nor mentioned (`*` skipped it in silence; by name: "not found")
+    toml = _setup(
+        tmp_path, sshd, mariadb, "rv_versioned",
+        "CREATE TABLE hist (id INT PRIMARY KEY, v VARCHAR(5)) WITH SYSTEM VERSIONING",
+        "INSERT INTO hist VALUES (1, 'a'), (2, 'b')",
+        "UPDATE hist SET v = 'c' WHERE id = 2",
+        "CREATE TABLE plain (id INT PRIMARY KEY)",
+        "CREATE SEQUENCE seq_ids",
+    )
+    caplog.set_level(logging.WARNING)
+    code, out = _cli(toml)
+    assert code == 0 and "2 tables (2 ok, 0 failed)" in out, out
+    rows = _read_rows(tmp_path / "root", "src", "rv_versioned", "hist")
+    assert sorted(rows, key=lambda r: r["id"]) == [{"id": 1, "v": "a"}, {"id": 2, "v": "c"}]
+    assert "seq_ids" in caplog.text and "sequence" in caplog.text
+    code, out = _cli(toml, "src.rv_versioned.hist")
+    assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out
+    code, out = _cli(toml, "src.rv_versioned.seq_ids")
+    assert code == 2 and "sequence" in out, out
