@@ -53,3 +53,30 @@ def test_system_versioned_tables_are_imported_and_sequences_said(
     assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out
     code, out = _cli(toml, "src.rv_versioned.seq_ids")
     assert code == 2 and "sequence" in out, out
+
+
+def test_lastmodified_update_keeping_the_column_value_is_read_again(tmp_path, sshd, mariadb):
+    # an update within the column's resolution (the same second of a TIMESTAMP, the same
+    # day of a DATE) leaves the check column as it was: the window checksum must still see
+    # it, or the run adds no load and _latest keeps the old row
+    toml = _setup(
+        tmp_path, sshd, mariadb, "rv_sameticks",
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10), m TIMESTAMP NOT NULL "
+        "DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)",
+        "INSERT INTO t (id, v) VALUES (1, 'old'), (2, 'two')",
+        "CREATE TABLE d (id INT PRIMARY KEY, v VARCHAR(10), day DATE NOT NULL)",
+        "INSERT INTO d VALUES (1, 'old', UTC_DATE()), (2, 'two', UTC_DATE())",
+        extra='incremental = { "rv_sameticks.t" = { mode = "lastmodified", column = "m" }, '
+              '"rv_sameticks.d" = { mode = "lastmodified", column = "day", lag = 0 } }',
+    )
+    code, out = _cli(toml)
+    assert code == 0 and "2 tables (2 ok, 0 failed), 4 rows" in out, out
+    mariadb.execute("UPDATE t SET v = 'new', m = m WHERE id = 1", database="rv_sameticks")
+    mariadb.execute("UPDATE d SET v = 'new' WHERE id = 1", database="rv_sameticks")
+    code, out = _cli(toml)
+    assert code == 0 and "2 tables (2 ok, 0 failed), 4 rows" in out, out
+    for table in ("t", "d"):
+        rows = _read_rows(tmp_path / "root", "src", "rv_sameticks", table)
+        assert {r["v"] for r in rows if r["id"] == 1} == {"old", "new"}, table
+    code, out = _cli(toml)  # nothing changed since: no load
+    assert code == 0 and "0 rows" in out, out

@@ -66,8 +66,8 @@ def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
                            incremental=incremental)
         if inc.mode == "append":
             return _plain_append(col, mark, upper, incremental=incremental)
-        return _lastmodified(cur, table_sql, col, inc, plan.key, mark, upper, now, writers,
-                             oldest, incremental=incremental)
+        return _lastmodified(cur, table_sql, col, inc, plan.table.columns, mark, upper, now,
+                             writers, oldest, incremental=incremental)
     finally:
         close_quietly(cur)
 
@@ -161,12 +161,13 @@ def _plain_append(col: str, mark: Watermark, upper: str | None, *,
 
 
 def _lastmodified(
-    cur: Any, table_sql: str, col: str, inc: IncrementalConfig, key: list[str],
+    cur: Any, table_sql: str, col: str, inc: IncrementalConfig,
+    columns: list[sch.SourceColumn],
     mark: Watermark, upper: str | None, now: Any, writers: list[str] | None,
     oldest: Any, *, incremental: bool,
 ) -> Bounds:
     lag = inc.lag_value
-    keys = [sch.quote(k) for k in key]
+    row = [sch.quote(c.name) for c in columns]
     last, low = mark.last, mark.low
     b = Bounds(upper=upper)
     if upper is None:
@@ -179,7 +180,7 @@ def _lastmodified(
     else:
         window = mark.window
         if (window and mark.max_value == upper
-                and wm.window_checksum(cur, table_sql, keys, col, window["low"],
+                and wm.window_checksum(cur, table_sql, row, col, window["low"],
                                        window["high"]) == window["sum"]):
             b.skip = True  # nothing newer, and the re-read window is as it was
         b.query = Query().and_(f"{col} <= %s", upper)
@@ -194,7 +195,7 @@ def _lastmodified(
         "missing": [],
         "writers": writers,
         "window": {"low": next_low, "high": upper,
-                   "sum": wm.window_checksum(cur, table_sql, keys, col, next_low, upper)},
+                   "sum": wm.window_checksum(cur, table_sql, row, col, next_low, upper)},
     }
     return b
 
