@@ -80,3 +80,24 @@ def test_lastmodified_update_keeping_the_column_value_is_read_again(tmp_path, ss
         assert {r["v"] for r in rows if r["id"] == 1} == {"old", "new"}, table
     code, out = _cli(toml)  # nothing changed since: no load
     assert code == 0 and "0 rows" in out, out
+
+
+def test_a_server_wide_statement_time_limit_does_not_kill_the_export(tmp_path, sshd, mariadb):
+    # DBAs set max_statement_time (MariaDB) / max_execution_time (MySQL) against runaway
+    # queries: every export longer than it failed with error 1969, run after run
+    toml = _setup(
+        tmp_path, sshd, mariadb, "rv_timelimit",
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(60))",
+        "INSERT INTO t SELECT seq, REPEAT('v', 60) FROM seq_1_to_200000",
+        extra='incremental = { "rv_timelimit.t" = { mode = "append", column = "id", '
+              'deletes = true } }',
+    )
+    mariadb.execute("SET GLOBAL max_statement_time = 0.01")
+    try:
+        code, out = _cli(toml)
+        second, out2 = _cli(toml)  # the probe and the key scan too
+    finally:
+        mariadb.execute("SET GLOBAL max_statement_time = 0")
+    assert code == 0 and "200,000 rows" in out, out
+    assert second == 0 and "1 tables (1 ok, 0 failed)" in out2, out2
+    assert len(_read_rows(tmp_path / "root", "src", "rv_timelimit", "t")) == 200_000

@@ -20,8 +20,9 @@ for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `Driver.cas
 with backslashreplace): the fallback when a column holds bytes that are not valid UTF-8.
 
 Sessions run with `time_zone = '+00:00'`, a read timeout (a frozen bastion or server
-surfaces as an error, not a hang) and a long `net_write_timeout` (the server may wait
-while we compress). Errors never carry the password (`mask_secret`).
+surfaces as an error, not a hang), a long `net_write_timeout` (the server may wait
+while we compress) and no statement time limit (`max_statement_time` /
+`max_execution_time` = 0: a server-wide limit would kill every long export). Errors never carry the password (`mask_secret`).
 """
 
 from __future__ import annotations
@@ -192,8 +193,9 @@ def _connect(
     try:
         cur = conn.cursor()
         try:
-            # one round trip for both (each one is a trip through the tunnel)
-            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600")
+            # one round trip for all (each one is a trip through the tunnel)
+            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600"
+                        + _no_statement_limit(conn))
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         finally:
             cur.close()
@@ -201,6 +203,20 @@ def _connect(
         conn.close()
         raise SourceUnavailable(describe_error(ep, exc)) from None
     return conn
+
+
+def _no_statement_limit(conn: Any) -> str:
+    """Return the SET clause lifting the server's statement time limit for this session.
+
+    A server-wide `max_statement_time` (MariaDB) or `max_execution_time` (MySQL, SELECTs
+    only), set by DBAs against runaway queries, kills every export longer than the limit:
+    such a table could never be imported. Version comments keep older servers working.
+    """
+    info = conn.get_server_info()
+    text = info.decode("ascii", "replace") if isinstance(info, bytes) else str(info)
+    if "mariadb" in text.lower():
+        return " /*M!100101 , SESSION max_statement_time = 0 */"
+    return " /*!50708 , SESSION max_execution_time = 0 */"
 
 
 def _mysqlclient(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
