@@ -101,3 +101,26 @@ def test_a_server_wide_statement_time_limit_does_not_kill_the_export(tmp_path, s
     assert code == 0 and "200,000 rows" in out, out
     assert second == 0 and "1 tables (1 ok, 0 failed)" in out2, out2
     assert len(_read_rows(tmp_path / "root", "src", "rv_timelimit", "t")) == 200_000
+
+
+def test_table_names_that_are_not_one_folder_are_refused(tmp_path, sshd, mariadb):
+    # MySQL allows `a/load=1` and `..`: the first wrote inside table a's folder (whose
+    # orphan sweep then deleted it), the second above its database's folder
+    toml = _setup(
+        tmp_path, sshd, mariadb, "rv_paths",
+        "CREATE TABLE `a` (id INT PRIMARY KEY)", "INSERT INTO `a` VALUES (1)",
+        "CREATE TABLE `a/load=1` (id INT PRIMARY KEY)", "INSERT INTO `a/load=1` VALUES (2)",
+        "CREATE TABLE `..` (id INT PRIMARY KEY)", "INSERT INTO `..` VALUES (3)",
+    )
+    code, out = _cli(toml)
+    assert code == 5 and "3 tables (1 ok, 2 failed)" in out, out
+    assert "'a/load=1' cannot be a folder" in out and "'..' cannot be a folder" in out, out
+    root = tmp_path / "root"
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert [f.rsplit("/", 2)[0] for f in files if f.startswith("mysql/")] == [
+        "mysql/src/rv_paths/a"], files
+    assert _read_rows(root, "src", "rv_paths", "a") == [{"id": 1}]
+    toml.write_text(toml.read_text().replace('exclude = ["*_tmp"]',
+                                             'exclude = ["*_tmp", "a/*", ".."]'))
+    code, out = _cli(toml)  # excluded: the rest is fine
+    assert code == 0 and "1 tables (1 ok, 0 failed)" in out, out

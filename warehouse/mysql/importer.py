@@ -300,13 +300,22 @@ def _drop_name_clashes(
     failures: list[TableResult],
     peers: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[Planned], list[TableResult]]:
-    """Fail (exit 5) the planned tables whose Hive name another selected table shares.
+    """Fail (exit 5) the planned tables whose Hive name another selected table shares,
+    and those whose name cannot be a folder (`sch.folder_safe`).
 
     `mysql_<source>_<database>_<table>` is lower-case with other characters as `_`, so
     `Orders` and `orders`, `my-table` and `my_table`, or databases differing only by case
     would overwrite one another's Hive table; none of them is imported. `peers` are
     (database, table) pairs of the source not imported in this run.
     """
+    unsafe = [p for p in planned if not sch.folder_safe(p.table)]
+    for p in unsafe:
+        failures.append(TableResult(
+            src.name, p.database, p.table, engine=src.engine, exit_code=EXIT_FAILED,
+            error=f"table name {p.table!r} cannot be a folder of the warehouse root (it "
+                  f"holds '/' or is '.' or '..'); exclude it in [mysql.{src.name}] or "
+                  "rename it"))
+    planned = [p for p in planned if sch.folder_safe(p.table)]
     by_name: dict[str, list[tuple[str, str]]] = {}
     for db, t in [*((p.database, p.table) for p in planned), *peers]:
         group = by_name.setdefault(sch.hive_name(src.name, db, t), [])

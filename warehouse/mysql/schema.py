@@ -123,6 +123,12 @@ def hive_type(col: SourceColumn, *, zero_dates: bool = True) -> str:
     return "STRING"
 
 
+def folder_safe(table: str) -> bool:
+    """Return False for table names that cannot be one folder of the layout (`a/b`, `..`):
+    they would write into another table's folder, or above their database's."""
+    return "/" not in table and table not in (".", "..")
+
+
 def hive_name(source: str, database: str, table: str) -> str:
     """Return the Hive table name `mysql_<source>_<database>_<table>` (lower-case, [a-z0-9_])."""
     raw = f"mysql_{source}_{database}_{table}".lower()
