@@ -124,3 +124,14 @@ def test_table_names_that_are_not_one_folder_are_refused(tmp_path, sshd, mariadb
                                              'exclude = ["*_tmp", "a/*", ".."]'))
     code, out = _cli(toml)  # excluded: the rest is fine
     assert code == 0 and "1 tables (1 ok, 0 failed)" in out, out
+
+
+def test_a_database_listed_twice_is_imported_once(tmp_path, sshd, mariadb):
+    # each table was planned twice: one copy imported, the other failed "in use by
+    # another warehouse process" (exit 6, as if a second import were running)
+    toml = _setup(tmp_path, sshd, mariadb, "rv_twice",
+                  "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1), (2)")
+    toml.write_text(toml.read_text().replace('databases = ["rv_twice"]',
+                                             'databases = ["rv_twice", "rv_twice"]'))
+    code, out = _cli(toml)
+    assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out

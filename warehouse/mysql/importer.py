@@ -198,7 +198,8 @@ def _plan_tables(
     privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import.
     """
     src, ep, store = session.src, session.endpoint, session.store
-    databases = [sel.database] if sel.database else list(src.databases)
+    # a database listed twice would plan its tables twice (the copy then fails as locked)
+    databases = [sel.database] if sel.database else list(dict.fromkeys(src.databases))
     for db in databases:
         sch.check_ident("database", db)
     conn = session.connect()
