@@ -135,3 +135,20 @@ def test_a_database_listed_twice_is_imported_once(tmp_path, sshd, mariadb):
                                              'databases = ["rv_twice", "rv_twice"]'))
     code, out = _cli(toml)
     assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out
+
+
+def test_lastmodified_on_a_number_warns_that_late_commits_are_not_covered(
+    tmp_path, sshd, mariadb, caplog
+):
+    # an epoch INT `updated` column was accepted in silence, though neither the lag nor
+    # the hold below open transactions applies to it
+    toml = _setup(
+        tmp_path, sshd, mariadb, "rv_epoch",
+        "CREATE TABLE e (id INT PRIMARY KEY, upd INT)",
+        "INSERT INTO e VALUES (1, UNIX_TIMESTAMP()), (2, UNIX_TIMESTAMP())",
+        extra='incremental = { "e" = { mode = "lastmodified", column = "upd" } }',
+    )
+    caplog.set_level(logging.WARNING)
+    code, out = _cli(toml)
+    assert code == 0 and "2 rows" in out, out
+    assert "lastmodified column upd is int(11), not a date/time" in caplog.text

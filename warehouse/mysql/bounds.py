@@ -21,6 +21,8 @@ from warehouse.mysql.rows import Query
 
 log = logging.getLogger(__name__)
 
+TEMPORAL = ("date", "datetime", "timestamp")  # lastmodified columns the lag applies to
+
 
 @dataclass
 class Bounds:
@@ -66,6 +68,13 @@ def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
                            incremental=incremental)
         if inc.mode == "append":
             return _plain_append(col, mark, upper, incremental=incremental)
+        if column.data_type not in TEMPORAL:
+            log.warning(
+                "%s: lastmodified column %s is %s, not a date/time: no lag window and no "
+                "hold below open transactions apply, so rows committed late are missed "
+                "until a --full (use a DATE/DATETIME/TIMESTAMP column)",
+                where, column.name, column.column_type,
+            )
         return _lastmodified(cur, table_sql, col, inc, plan.table.columns, mark, upper, now,
                              writers, oldest, incremental=incremental)
     finally:
