@@ -152,3 +152,28 @@ def test_lastmodified_on_a_number_warns_that_late_commits_are_not_covered(
     code, out = _cli(toml)
     assert code == 0 and "2 rows" in out, out
     assert "lastmodified column upd is int(11), not a date/time" in caplog.text
+
+
+@pytest.mark.parametrize("driver", ["auto", "pymysql"])
+def test_percent_signs_in_names_survive_parameterised_statements(
+    tmp_path, sshd, mariadb, driver
+):
+    # mysqlclient and PyMySQL format a statement that has parameters with `%`: a column
+    # `growth%` (or a table `sales%`) failed every incremental load ("not enough arguments
+    # for format string"), and the split ranges' MIN/MAX of a full load
+    toml = _setup(
+        tmp_path, sshd, mariadb, "rv_percent",
+        "CREATE TABLE `sales%` (id INT PRIMARY KEY, `growth%` DECIMAL(5,2), `%s` INT, "
+        "m DATETIME NOT NULL)",
+        "INSERT INTO `sales%` VALUES (1, 1.5, 7, UTC_TIMESTAMP()), (2, NULL, 8, UTC_TIMESTAMP())",
+        extra=f'driver = "{driver}"\nincremental = {{ "sales%" = {{ mode = "lastmodified", '
+              'column = "m", deletes = true } }',
+    )
+    code, out = _cli(toml)
+    assert code == 0 and "2 rows" in out, out
+    mariadb.execute("UPDATE `sales%` SET `growth%` = 9.25 WHERE id = 2", database="rv_percent")
+    code, out = _cli(toml)
+    assert code == 0 and "1 tables (1 ok, 0 failed)" in out, out
+    rows = _read_rows(tmp_path / "root", "src", "rv_percent", "sales%")
+    assert {"id": 2, "growth%": "9.25", "%s": 8} in [
+        {k: r[k] for k in ("id", "growth%", "%s")} for r in rows], rows

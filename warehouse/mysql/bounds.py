@@ -8,7 +8,7 @@ whether there is nothing to read, and the watermark fields to save after the loa
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +76,8 @@ def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
                 where, column.name, column.column_type,
             )
         return _lastmodified(cur, table_sql, col, inc, plan.table.columns, mark, upper, now,
-                             writers, oldest, incremental=incremental)
+                             writers, oldest, incremental=incremental,
+                             bind=driver.with_params)
     finally:
         close_quietly(cur)
 
@@ -173,7 +174,7 @@ def _lastmodified(
     cur: Any, table_sql: str, col: str, inc: IncrementalConfig,
     columns: list[sch.SourceColumn],
     mark: Watermark, upper: str | None, now: Any, writers: list[str] | None,
-    oldest: Any, *, incremental: bool,
+    oldest: Any, *, incremental: bool, bind: Callable[[str], str],
 ) -> Bounds:
     lag = inc.lag_value
     row = [sch.quote(c.name) for c in columns]
@@ -190,7 +191,7 @@ def _lastmodified(
         window = mark.window
         if (window and mark.max_value == upper
                 and wm.window_checksum(cur, table_sql, row, col, window["low"],
-                                       window["high"]) == window["sum"]):
+                                       window["high"], bind=bind) == window["sum"]):
             b.skip = True  # nothing newer, and the re-read window is as it was
         b.query = Query().and_(f"{col} <= %s", upper)
         if low is not None:
@@ -204,7 +205,8 @@ def _lastmodified(
         "missing": [],
         "writers": writers,
         "window": {"low": next_low, "high": upper,
-                   "sum": wm.window_checksum(cur, table_sql, row, col, next_low, upper)},
+                   "sum": wm.window_checksum(cur, table_sql, row, col, next_low, upper,
+                                            bind=bind)},
     }
     return b
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -54,6 +55,7 @@ _T_TIMESTAMP, _T_LONGLONG, _T_INT24, _T_DATE, _T_TIME, _T_DATETIME, _T_YEAR = 7,
 _T_NEWDATE, _T_NEWDECIMAL = 14, 246
 _INTS = (_T_TINY, _T_SHORT, _T_LONG, _T_LONGLONG, _T_INT24, _T_YEAR)
 _FLOATS = (_T_FLOAT, _T_DOUBLE)
+_BACKQUOTED = re.compile(r"`(?:[^`]|``)*`")
 _TEXTUAL = (_T_DECIMAL, _T_NEWDECIMAL, _T_TIMESTAMP, _T_DATE, _T_TIME, _T_DATETIME, _T_NEWDATE)
 
 
@@ -122,6 +124,14 @@ class Driver:
     def casts_text(self) -> bool:
         """True when the export must select DECIMAL/temporal/SET columns as CHAR."""
         return self.name == "mysql-connector"
+
+    def with_params(self, sql: str) -> str:
+        """Return `sql` for an execute() WITH parameters: `%` inside backquoted identifiers
+        doubled, as the format paramstyle of mysqlclient and PyMySQL needs (a column named
+        `pct%` failed the statement). mysql-connector substitutes `%s` only: as is."""
+        if self.name == "mysql-connector":
+            return sql
+        return _BACKQUOTED.sub(lambda m: m.group(0).replace("%", "%%"), sql)
 
     def stream_cursor(self, conn: Any) -> Any:
         """Return an unbuffered (server-side streaming) cursor of `conn`."""
