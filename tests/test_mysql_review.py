@@ -177,3 +177,22 @@ def test_percent_signs_in_names_survive_parameterised_statements(
     rows = _read_rows(tmp_path / "root", "src", "rv_percent", "sales%")
     assert {"id": 2, "growth%": "9.25", "%s": 8} in [
         {k: r[k] for k in ("id", "growth%", "%s")} for r in rows], rows
+
+
+def test_an_incremental_entry_that_matches_no_table_is_said(tmp_path, sshd, mariadb, caplog):
+    # a misspelt entry ("rv_typo.order" for orders) imported the table in full every run,
+    # without its _latest view or deletes, and said nothing
+    toml = _setup(
+        tmp_path, sshd, mariadb, "rv_typo",
+        "CREATE TABLE orders (id INT PRIMARY KEY)", "INSERT INTO orders VALUES (1)",
+        extra='incremental = { "rv_typo.order" = { mode = "append", column = "id" } }',
+    )
+    caplog.set_level(logging.WARNING)
+    code, out = _cli(toml)
+    assert code == 0 and "[python full]" in out, out
+    assert "incremental entries match no imported table: rv_typo.order" in caplog.text
+    caplog.clear()
+    toml.write_text(toml.read_text().replace('"rv_typo.order"', '"Orders"'))
+    code, out = _cli(toml, "--full")  # full -> incremental is a settings change
+    assert code == 0 and "[python full]" in out, out
+    assert "match no imported table" not in caplog.text

@@ -272,7 +272,22 @@ def _plan_tables(
         raise SourceUnavailable(describe_error(ep, exc)) from None
     finally:
         close_quietly(conn)
+    if not sel.database and not failures:
+        _warn_unmatched_incremental(src, planned)
     return _drop_name_clashes(src, planned, failures, peers)
+
+
+def _warn_unmatched_incremental(src: MysqlSourceConfig, planned: Sequence[Planned]) -> None:
+    """Warn about `incremental` entries no selected table has (a misspelt name would
+    otherwise import that table in full, without its `_latest` view or deletes)."""
+    names = {n for p in planned for n in (f"{p.database}.{p.table}".lower(), p.table.lower())}
+    unmatched = sorted(k for k in src.incremental if k not in names)
+    if unmatched:
+        log.warning(
+            "[mysql.%s] incremental entries match no imported table: %s; check their "
+            "names (\"db.table\" or \"table\") against databases, tables and exclude",
+            src.name, ", ".join(unmatched),
+        )
 
 
 def _warn_vanished(
