@@ -24,13 +24,16 @@ over a name of the earlier run), its events only when the input has no earlier e
 keep (a first run over `max_reject_ratio`), and the state lists old and new, so the next
 good run cleans up after both. The state also records the line and event counts of the last
 run published as good (`Earlier.lines`, `.events`): `parse` judges a re-run that reads
-fewer lines than that bad (a truncated or replaced log) unless told `--replace`. Two runs of the same input at the same time would remove each
-other's staging tree: `parse` holds the input's item lock (`warehouse.lock.item_lock`)
+fewer lines than that bad (a truncated or replaced log) unless told `--replace`. A state
+written before the counts were recorded gets them once, by counting the records of the
+objects it lists. Two runs of the same input at the same time would remove each other's
+staging tree: `parse` holds the input's item lock (`warehouse.lock.item_lock`)
 around all of this, so a second process on the same machine leaves the input alone.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import posixpath
 from dataclasses import dataclass
@@ -64,11 +67,13 @@ def failed_name(key: str) -> str:
 @dataclass(frozen=True)
 class Earlier:
     """What the input's state says of its earlier runs: the objects they may have left,
-    and the line and event counts of the last run published as good (None: not known)."""
+    and the line and event counts of the last run published as good (None: not known;
+    `recorded` False: counted from the objects, not yet in the state)."""
 
     keys: list[str]
     lines: int | None = None
     events: int | None = None
+    recorded: bool = True
 
 
 def prepare(store: ObjectStore, src: InputSource) -> Earlier:
@@ -138,7 +143,10 @@ def finish(
         log.info("removing stale %s (earlier run of %s)", store.uri(key), src.label)
         store.delete(key)
     keep = new if good else earlier | new
-    if keep != earlier or not new <= earlier or counted != (earlier_run.lines, earlier_run.events):
+    if (
+        keep != earlier or not new <= earlier or not earlier_run.recorded
+        or counted != (earlier_run.lines, earlier_run.events)
+    ):
         _write_state(store, src, sorted(keep), counted)
     for key in drop:
         store.delete(key)
@@ -156,11 +164,29 @@ def _read_state(store: ObjectStore, src: InputSource) -> Earlier:
         log.warning("ignoring unreadable state %s", store.uri(key))
         return Earlier([])
     lines, events = state.get("lines"), state.get("events")
-    return Earlier(
+    earlier = Earlier(
         [k for k in keys if isinstance(k, str)],
         lines if isinstance(lines, int) else None,
         events if isinstance(events, int) else None,
     )
+    if earlier.lines is None and earlier.keys and not state.get("pending"):
+        return _counted(store, earlier)
+    return earlier
+
+
+def _counted(store: ObjectStore, earlier: Earlier) -> Earlier:
+    """Return `earlier` with the counts of a state written before they were recorded: the
+    records of its event objects, and of its rejects (one per rejected line), as long as
+    every object it lists is there and none is a bad run's (-failed) rejects."""
+    counts = {"events/": 0, "rejects/": 0}
+    for key in earlier.keys:
+        kind = next((k for k in counts if key.startswith(k)), None)
+        if kind is None or key.endswith("-failed" + _PART_SUFFIX) or not store.exists(key):
+            return earlier
+        with store.open_read(key) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as f:
+            counts[kind] += sum(1 for _ in f)
+    events = counts["events/"]
+    return Earlier(earlier.keys, events + counts["rejects/"], events, recorded=False)
 
 
 def _write_state(
