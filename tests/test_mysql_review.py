@@ -251,3 +251,21 @@ def test_a_full_load_failing_at_its_state_keeps_hive_on_the_previous_load(
     code, out = _cli(toml)
     assert code == 0 and "4 rows" in out, out
     assert _hive_rows(hive_server, "rv_statefail", sql) == [{"n": 4}]
+
+
+def test_a_locked_table_fails_as_locked_not_as_a_lost_connection(tmp_path, sshd, mariadb):
+    # the export waited on the lock until the read timeout, then reported "error 2013:
+    # Lost connection" (exit 3, as if the bastion or server were down)
+    toml = _setup(tmp_path, sshd, mariadb, "rv_locked",
+                  "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)",
+                  "CREATE TABLE free (id INT PRIMARY KEY)")
+    toml.write_text(toml.read_text() + "read_timeout_seconds = 5\n")
+    holder = mariadb.connect("rv_locked")
+    try:
+        with holder.cursor() as cur:
+            cur.execute("LOCK TABLES t WRITE")
+        code, out = _cli(toml)
+    finally:
+        holder.close()
+    assert code == 5 and "1 ok, 1 failed" in out, out
+    assert "error 1205" in out and "another session locks the table" in out, out

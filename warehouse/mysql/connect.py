@@ -20,7 +20,8 @@ for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `Driver.cas
 with backslashreplace): the fallback when a column holds bytes that are not valid UTF-8.
 
 Sessions run with `time_zone = '+00:00'`, a read timeout (a frozen bastion or server
-surfaces as an error, not a hang), a long `net_write_timeout` (the server may wait
+surfaces as an error, not a hang) with a shorter `lock_wait_timeout` (a table locked by
+another session fails as "Lock wait timeout", exit 5, not as a lost connection), a long `net_write_timeout` (the server may wait
 while we compress) and no statement time limit (`max_statement_time` /
 `max_execution_time` = 0: a server-wide limit would kill every long export). Errors never carry the password (`mask_secret`).
 """
@@ -177,6 +178,8 @@ def describe_error(ep: Endpoint, exc: BaseException) -> str:
     msg = getattr(exc, "msg", None)  # mysql-connector: args[1] repeats the code
     text = msg if isinstance(msg, str) else str(args[1]) if len(args) > 1 else str(exc)
     text = mask_secret(text, ep.password.reveal())
+    if code == 1205:
+        text += " (another session locks the table: LOCK TABLES, an ALTER TABLE; retry later)"
     return f"MySQL {ep.where()}: {'error ' + str(code) + ': ' if code else ''}{text}"
 
 
@@ -204,8 +207,11 @@ def _connect(
         cur = conn.cursor()
         try:
             # one round trip for all (each one is a trip through the tunnel)
-            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600"
-                        + _no_statement_limit(conn))
+            # a table locked by another session (LOCK TABLES, an ALTER) must fail as such
+            # before the read timeout would report a lost connection (exit 3)
+            wait = max(1, int(ep.read_timeout) - 2)
+            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600, "
+                        f"SESSION lock_wait_timeout = {wait}" + _no_statement_limit(conn))
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         finally:
             cur.close()
