@@ -4,19 +4,19 @@ against the real MariaDB reached through the real sshd tunnel."""
 from __future__ import annotations
 
 import logging
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures._util import service_missing
+from tests import test_failures_local as _local
 from tests.test_mysql_hive import _hive_rows
 from tests.test_mysql_import import PASSWORD, USER, _read_rows, _toml_config
 from warehouse.cli import cli
 
 pytestmark = pytest.mark.mysql
+
+small_disk = _local.small_disk  # a fixture: a folder on its own 2 MiB tmpfs
 
 
 def _cli(toml: Path, *args: str) -> tuple[int, str]:
@@ -202,24 +202,9 @@ def test_an_incremental_entry_that_matches_no_table_is_said(tmp_path, sshd, mari
     assert "match no imported table" not in caplog.text
 
 
-@pytest.fixture
-def full_state_disk(tmp_path: Path) -> Iterator[Path]:
-    """Yield a folder on its own 64 KiB tmpfs (for ROOT/_state; unmounted afterwards)."""
-    mount = tmp_path / "state_disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs",
-                           str(mount)], capture_output=True, text=True)
-    if done.returncode != 0:
-        service_missing(f"a small tmpfs (mount: {done.stderr.strip()})")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 @pytest.mark.hive
 def test_a_full_load_failing_at_its_state_keeps_hive_on_the_previous_load(
-    tmp_path, sshd, mariadb, hive_server, full_state_disk
+    tmp_path, sshd, mariadb, hive_server, small_disk
 ):
     # registration dropped the replaced load's partition before the state was saved; when
     # the save failed (a full disk), the new load's files were removed: Hive showed nothing
@@ -231,12 +216,12 @@ def test_a_full_load_failing_at_its_state_keeps_hive_on_the_previous_load(
     )
     root = tmp_path / "root"
     root.mkdir()
-    (root / "_state").symlink_to(full_state_disk)
+    (root / "_state").symlink_to(small_disk)
     code, out = _cli(toml)
     assert code == 0 and "3 rows" in out, out
     sql = "SELECT COUNT(*) AS n FROM mysql_src_rv_statefail_t"
     assert _hive_rows(hive_server, "rv_statefail", sql) == [{"n": 3}]
-    filler = full_state_disk / "filler"
+    filler = small_disk / "filler"
     with open(filler, "wb", buffering=0) as f:  # fill the state's disk
         try:
             while True:

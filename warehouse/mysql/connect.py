@@ -210,8 +210,14 @@ def _connect(
             # a table locked by another session (LOCK TABLES, an ALTER) must fail as such
             # before the read timeout would report a lost connection (exit 3)
             wait = max(1, int(ep.read_timeout) - 2)
-            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600, "
-                        f"SESSION lock_wait_timeout = {wait}" + _no_statement_limit(conn))
+            base = ("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600, "
+                    f"SESSION lock_wait_timeout = {wait}")
+            try:
+                cur.execute(base + _no_statement_limit(conn))
+            except _driver_errors(driver) as exc:
+                if error_code(exc) != 1193:  # a server whose version string misleads
+                    raise
+                cur.execute(base)
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         finally:
             cur.close()
@@ -226,9 +232,12 @@ def _no_statement_limit(conn: Any) -> str:
 
     A server-wide `max_statement_time` (MariaDB) or `max_execution_time` (MySQL, SELECTs
     only), set by DBAs against runaway queries, kills every export longer than the limit:
-    such a table could never be imported. Version comments keep older servers working.
+    such a table could never be imported. Version comments keep older servers working;
+    a server without the variable (error 1193) gets the SET without it.
     """
-    info = conn.get_server_info()
+    info = getattr(conn, "server_version", None)  # PyMySQL (its get_server_info is deprecated)
+    if not isinstance(info, str | bytes):
+        info = conn.get_server_info()
     text = info.decode("ascii", "replace") if isinstance(info, bytes) else str(info)
     if "mariadb" in text.lower():
         return " /*M!100101 , SESSION max_statement_time = 0 */"
