@@ -22,8 +22,10 @@ for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `Driver.cas
 with backslashreplace): the fallback when a column holds bytes that are not valid UTF-8.
 
 Sessions run with `time_zone = '+00:00'`, a read timeout (a frozen bastion or server
-surfaces as an error, not a hang) and a long `net_write_timeout` (the server may wait
-while we compress). Errors never carry the password (`mask_secret`).
+surfaces as an error, not a hang) with a shorter `lock_wait_timeout` (a table locked by
+another session fails as "Lock wait timeout", exit 5, not as a lost connection), a long `net_write_timeout` (the server may wait
+while we compress) and no statement time limit (`max_statement_time` /
+`max_execution_time` = 0: a server-wide limit would kill every long export). Errors never carry the password (`mask_secret`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -55,6 +58,7 @@ _T_TIMESTAMP, _T_LONGLONG, _T_INT24, _T_DATE, _T_TIME, _T_DATETIME, _T_YEAR = 7,
 _T_NEWDATE, _T_NEWDECIMAL = 14, 246
 _INTS = (_T_TINY, _T_SHORT, _T_LONG, _T_LONGLONG, _T_INT24, _T_YEAR)
 _FLOATS = (_T_FLOAT, _T_DOUBLE)
+_BACKQUOTED = re.compile(r"`(?:[^`]|``)*`")
 _TEXTUAL = (_T_DECIMAL, _T_NEWDECIMAL, _T_TIMESTAMP, _T_DATE, _T_TIME, _T_DATETIME, _T_NEWDATE)
 
 
@@ -131,6 +135,14 @@ class Driver:
         """True when the export must select DECIMAL/temporal/SET columns as CHAR."""
         return self.name == "mysql-connector"
 
+    def with_params(self, sql: str) -> str:
+        """Return `sql` for an execute() WITH parameters: `%` inside backquoted identifiers
+        doubled, as the format paramstyle of mysqlclient and PyMySQL needs (a column named
+        `pct%` failed the statement). mysql-connector substitutes `%s` only: as is."""
+        if self.name == "mysql-connector":
+            return sql
+        return _BACKQUOTED.sub(lambda m: m.group(0).replace("%", "%%"), sql)
+
     def stream_cursor(self, conn: Any) -> Any:
         """Return an unbuffered (server-side streaming) cursor of `conn`."""
         return _stream_cursor(conn, self.name)
@@ -175,6 +187,8 @@ def describe_error(ep: Endpoint, exc: BaseException) -> str:
     msg = getattr(exc, "msg", None)  # mysql-connector: args[1] repeats the code
     text = msg if isinstance(msg, str) else str(args[1]) if len(args) > 1 else str(exc)
     text = mask_secret(text, ep.password.reveal())
+    if code == 1205:
+        text += " (another session locks the table: LOCK TABLES, an ALTER TABLE; retry later)"
     return f"MySQL {ep.where()}: {'error ' + str(code) + ': ' if code else ''}{text}"
 
 
@@ -201,8 +215,18 @@ def _connect(
     try:
         cur = conn.cursor()
         try:
-            # one round trip for both (each one is a trip through the tunnel)
-            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600")
+            # one round trip for all (each one is a trip through the tunnel)
+            # a table locked by another session (LOCK TABLES, an ALTER) must fail as such
+            # before the read timeout would report a lost connection (exit 3)
+            wait = max(1, int(ep.read_timeout) - 2)
+            base = ("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600, "
+                    f"SESSION lock_wait_timeout = {wait}")
+            try:
+                cur.execute(base + _no_statement_limit(conn))
+            except _driver_errors(driver) as exc:
+                if error_code(exc) != 1193:  # a server whose version string misleads
+                    raise
+                cur.execute(base)
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         finally:
             cur.close()
@@ -210,6 +234,23 @@ def _connect(
         conn.close()
         raise SourceUnavailable(describe_error(ep, exc)) from None
     return conn
+
+
+def _no_statement_limit(conn: Any) -> str:
+    """Return the SET clause lifting the server's statement time limit for this session.
+
+    A server-wide `max_statement_time` (MariaDB) or `max_execution_time` (MySQL, SELECTs
+    only), set by DBAs against runaway queries, kills every export longer than the limit:
+    such a table could never be imported. Version comments keep older servers working;
+    a server without the variable (error 1193) gets the SET without it.
+    """
+    info = getattr(conn, "server_version", None)  # PyMySQL (its get_server_info is deprecated)
+    if not isinstance(info, str | bytes):
+        info = conn.get_server_info()
+    text = info.decode("ascii", "replace") if isinstance(info, bytes) else str(info)
+    if "mariadb" in text.lower():
+        return " /*M!100101 , SESSION max_statement_time = 0 */"
+    return " /*!50708 , SESSION max_execution_time = 0 */"
 
 
 def _mysqlclient(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:
