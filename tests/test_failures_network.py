@@ -337,3 +337,26 @@ def test_run_import_meeting_a_hive_outage_first_ends_catalog_calls(
     rep = _record(tmp_path, "reports")
     assert rep["exit_code"] == 3 and "not tried again" in rep["error"] and target in rep["error"]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.mysql
+def test_import_alone_meets_a_hive_outage_once(
+    tmp_path: Path, hung_server: HungServer, sshd: Any, mariadb: Any
+) -> None:
+    """`warehouse import` on its own against a hung HiveServer2: one table waits out the
+    timeouts, the others fail at once (exit 3, "not tried again") instead of each waiting
+    for the same server."""
+    data = base_config(tmp_path, hive=_hung_hive(hung_server.port),
+                       **_mysql_sections(tmp_path, sshd, mariadb))
+    conf = write_config(tmp_path / "w.toml", data)
+    proc, took = _warehouse(conf, "import")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert took < BOUND * 2
+    target = f"HiveServer2 at 127.0.0.1:{hung_server.port}"
+    failed = [
+        ln for ln in (proc.stdout + proc.stderr).splitlines()
+        if "FAILED" in ln and not ln.startswith("import:")  # a line per table
+    ]
+    assert len(failed) == len(OUTAGE_TABLES) and all(target in ln for ln in failed), failed
+    assert sum("not tried again" in ln for ln in failed) == len(OUTAGE_TABLES) - 1, failed
+    assert "Traceback" not in proc.stderr

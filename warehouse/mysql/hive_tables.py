@@ -23,8 +23,8 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -261,30 +261,25 @@ class HiveRegistrar:
 
     The importer's threads register their loads through it one at a time (the session
     runs one statement at a time); `close()` ends the session. `watch`: the catalog
-    outage of the surrounding `warehouse run` (shared with its other stages): once the
-    catalog is down, every table fails at once instead of waiting out its timeouts.
+    outage of the surrounding `warehouse run` (shared with its other stages), else this
+    import's own: once the catalog is down, every table fails at once instead of waiting
+    out its timeouts.
     """
 
     def __init__(self, cfg: Config, watch: CatalogWatch | None = None) -> None:
         self.cfg = cfg
-        self.watch = watch
+        self.watch = watch or CatalogWatch()
         self._lock = threading.Lock()
         self._stack: ExitStack | None = None
         self._ms: Catalog | None = None
 
     def check(self) -> None:
-        """Return unless the run's catalog is known to be down; raises SourceUnavailable."""
-        if self.watch is not None:
-            self.watch.check()
+        """Return unless the catalog is known to be down; raises SourceUnavailable."""
+        self.watch.check()
 
-    @contextmanager
-    def watching(self) -> Iterator[None]:
-        """Run catalog calls under the run's watch (see the class), if there is one."""
-        if self.watch is None:
-            yield
-            return
-        with self.watch.watching():
-            yield
+    def watching(self) -> AbstractContextManager[None]:
+        """Run catalog calls under the watch (see the class)."""
+        return self.watch.watching()
 
     def metastore(self) -> Catalog:
         """Return the shared Metastore; raises SourceUnavailable when Hive is down."""

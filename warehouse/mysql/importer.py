@@ -20,8 +20,9 @@ fails with exit 6 and is left untouched, the other tables go on):
    arrive (`warehouse.mysql.watermark`); with `deletes = true` the keys deleted since the
    last load are recorded (`warehouse.mysql.deletes`);
 3. when `[hive]` is configured (one HiveServer2 session shared by every table of the
-   run; inside `warehouse run`, a catalog found down by any stage fails the tables at
-   once, before their export, instead of each waiting out the timeouts): ensure the
+   run; once the catalog was found down, in this import or by any stage of the
+   surrounding `warehouse run`, the remaining tables fail at once, before their export,
+   instead of each waiting out the timeouts): ensure the
    table `mysql_<source>_<database>_<table>` (partitioned by `load`; created with every
    load of the state when the metastore lacks it), add the new
    partition, and for incremental tables the view `<table>_latest` (each key once,
