@@ -119,6 +119,51 @@ def test_a_shrunk_or_damaged_rerun_keeps_the_earlier_events_and_exits_5(tmp_path
     assert (state["lines"], state["events"]) == (1, 1)
 
 
+def test_a_log_rotated_under_the_same_name_does_not_delete_the_earlier_days_events(
+    tmp_path: Path,
+) -> None:
+    """logrotate renames access.log and the server starts a new, longer one: parsing
+    `access.log` again must not publish over (and delete) the first day's events."""
+    log = tmp_path / "access.log"
+    day10 = [line(n, day=10) for n in range(10)]
+    log.write_text("\n".join(day10) + "\n")
+    root = tmp_path / "root"
+    first = parse_cli(root, str(log))
+    assert first.exit_code == 0, first.output
+    before = files(root, "events")
+    assert {e["ts"][:10] for e in stored(root, "events")} == {"2026-10-10"}
+
+    log.rename(tmp_path / "access.log.1")
+    day11 = [line(n, day=11) for n in range(15)]  # more lines than the first day's
+    log.write_text("\n".join(day11) + "\n")
+    rotated = parse_cli(root, str(log))
+    assert rotated.exit_code == 5, rotated.output
+    assert f"input {log} no longer begins with the first line its last good run read" in (
+        rotated.output
+    )
+    assert "--replace" in rotated.output
+    assert files(root, "events") == before  # the first day's events exactly as they were
+
+    # the same content on stdin under one --source-name: the same judgement
+    named = ["--source-name", "nginx", "-"]
+    runner = CliRunner()
+    args = ["--root", str(root), "parse", *named]
+    assert runner.invoke(cli, args, input="\n".join(day10) + "\n").exit_code == 0
+    piped = runner.invoke(cli, args, input="\n".join(day11) + "\n")
+    assert piped.exit_code == 5, piped.output
+    assert "no longer begins with the first line" in piped.output
+
+    # growth keeps the first line: good; --replace accepts the rotated content
+    log.write_text("\n".join([*day11, line(20, day=11)]) + "\n")
+    replaced = parse_cli(root, "--replace", str(log))
+    assert replaced.exit_code == 0, replaced.output
+    log.write_text("\n".join([*day11, line(20, day=11), line(21, day=11)]) + "\n")
+    grown = parse_cli(root, str(log))
+    assert grown.exit_code == 0, grown.output
+    days = sorted(e["ts"][:10] for e in stored(root, "events"))
+    assert days == ["2026-10-10"] * 10 + ["2026-10-11"] * 17  # stdin's day 10, the file's 11
+
+
 def test_dates_whose_events_vanish_are_touched_and_their_aggregates_emptied(
     tmp_path: Path,
 ) -> None:
@@ -178,6 +223,13 @@ def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path
     from warehouse.storage import LocalStore
 
     write_day_logs(tmp_path / "logs", [DAY1])  # from 23:00 UTC the day before
+    path = tmp_path / "logs" / "2015" / "05" / "18" / "access.log.gz"
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    # a 2015-05-18 line first: the rewrite below keeps it (a log whose first line changed
+    # counts as rotated or replaced, which needs `parse --replace`)
+    first = next(x for x in lines if b"18/May" in x)
+    lines.remove(first)
+    path.write_bytes(gzip.compress(b"".join([first, *lines])))
     cfg = config_from_dict(base_config(tmp_path))
     root = tmp_path / "root"
     first = run_nightly(cfg, [DAY1])
@@ -188,7 +240,6 @@ def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path
 
     # the day's log is rewritten without the previous day's lines (as many lines: the
     # 2015-05-18 ones repeated), and the day is run again
-    path = tmp_path / "logs" / "2015" / "05" / "18" / "access.log.gz"
     lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
     kept = [x for x in lines if b"/May/2015:23:" not in x or b"18/May" in x]
     assert len(kept) < len(lines)

@@ -242,12 +242,14 @@ def _conclude(
     """Judge one finished input, publish it (or keep its earlier run), add it to `summary`.
 
     A re-run that reads fewer lines, or gives fewer events, than the input's last good run
-    (a truncated, rotated or damaged log) is bad unless `replace`; growth (a log still
+    (a truncated, rotated or damaged log), or that begins with another first line (a log
+    rotated or replaced by a longer one), is bad unless `replace`; growth (a log still
     being written) is not."""
     old = earlier.keys
     lines = sum(r.lines for r in results)
     rejected = sum(sum(r.rejects.values()) for r in results)
     events = sum(r.events for r in results)
+    head = next((r.head for r in results if r.head is not None), None)
     unreadable = next((r.failure for r in results if r.failure is not None), None)
     ratio = summary.max_reject_ratio
     verdict: InputFailure | None = None
@@ -276,6 +278,14 @@ def _conclude(
             "or replaced?), or run `warehouse parse --replace` to accept its new content",
             EXIT_FAILED, set_aside=False,
         )
+    elif not replace and earlier.head is not None and head is not None and head != earlier.head:
+        verdict = InputFailure(
+            f"input {src.label} no longer begins with the first line its last good run read "
+            f"({earlier.lines} lines): it was rotated or replaced under the same name, and "
+            "publishing it would delete that run's events; parse rotated files under their "
+            "own names, or run `warehouse parse --replace` to accept its new content",
+            EXIT_FAILED, set_aside=False,
+        )
     # a bad run never replaces an earlier run's events; with none to keep (a first run over
     # max_reject_ratio) its events are published as before, under the same exit code
     publish = verdict is None or (
@@ -284,7 +294,7 @@ def _conclude(
     staged = [k for r in results for k in r.keys]
     outcome = finish(
         store, src, staged, earlier, good=verdict is None, events=publish,
-        counts=(lines, events),
+        counts=(lines, events), head=head,
     )
     summary.lines += lines
     summary.events += events
