@@ -350,6 +350,8 @@ class _Night:
             if parts is None:
                 self._missing_events(day, "events")
                 continue
+            if self._no_events(day, "events", parts):
+                continue
             todo.append((day, parts))
         if not todo:
             return
@@ -364,6 +366,16 @@ class _Night:
             for day, rec in recs:
                 rec["access_raw"] = raw.line()
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+
+    def _no_events(self, day: dt.date, stage: str, parts: list[str]) -> bool:
+        """Record (day, stage) done when that day's parse touched no date (an empty log; or
+        only rejects, with max_reject_ratio = 1): nothing to register or aggregate, and no
+        job runs for no dates (which would fail, exit 4, night after night). Return True
+        then."""
+        if parts:
+            return False
+        self._end(day, self._start(day, stage, partitions=[]), detail="no events that day")
+        return True
 
     def _missing_events(self, day: dt.date, stage: str) -> None:
         where = self.store.uri(f"events/dt={day.isoformat()}/")
@@ -385,6 +397,8 @@ class _Night:
             parts = self._touched(day)
             if parts is None:
                 self._missing_events(day, "aggregate")
+                continue
+            if self._no_events(day, "aggregate", parts):
                 continue
             redo = self.force or (day, "parse") in self.ran
             old = None if redo else read_record(self.store, day, "aggregate")
