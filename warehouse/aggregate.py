@@ -47,6 +47,7 @@ from warehouse.errors import (
     SourceUnavailable,
     WarehouseError,
 )
+from warehouse.gzipcheck import damaged_input
 from warehouse.resources import resource, resource_dir
 from warehouse.schema import CLUSTER_RUNNERS, JOBS, RUNNERS
 from warehouse.scratch import live_tmp_file, scratch_dir
@@ -390,6 +391,12 @@ def _run(
     with scratch_dir(job) as workdir:
         py_files = [] if runner == "inline" else [_common_zip(workdir)]
         with _staged_inputs(store, keys, runner, workdir) as inputs:
+            damaged = damaged_input(store, runner, keys, inputs)
+            if damaged:
+                summary.error = damaged
+                summary.exit_code = EXIT_FAILED
+                summary.seconds = time.monotonic() - started
+                return summary
             extra = [*_spark_submit_args(runner), "--local-tmp-dir", str(workdir / "mrjob")]
             extra += list(extra_args)
             argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra)
