@@ -164,6 +164,29 @@ def test_a_log_rotated_under_the_same_name_does_not_delete_the_earlier_days_even
     assert days == ["2026-10-10"] * 10 + ["2026-10-11"] * 17  # stdin's day 10, the file's 11
 
 
+def test_nul_padding_a_crash_left_before_a_line_does_not_corrupt_its_event(
+    tmp_path: Path,
+) -> None:
+    """After a power loss a log holds NULs (blocks allocated, never written), and the
+    server's next line follows them on the same line: its event must carry the address,
+    not NULs and the address. A line of NULs alone stays a reject."""
+    log = tmp_path / "access.log"
+    body = [line(n).encode() + b"\n" for n in range(10)]
+    body[4] = b"\0" * 4096 + body[4]  # the padding glued to the first line after the crash
+    body[7] = b"\0" * 300 + b"\n"
+    log.write_bytes(b"".join(body))
+    root = tmp_path / "root"
+    result = parse_cli(root, str(log))
+    assert result.exit_code == 0, result.output
+    events, rejects = stored(root, "events"), stored(root, "rejects")
+    assert len(events) + len(rejects) == 10
+    assert [(r["lineno"], r["reason"], r["line"]) for r in rejects] == [
+        (8, "no match for format", "\0" * 300)
+    ]
+    assert sorted(e["ip"] for e in events) == sorted(f"10.0.0.{n}" for n in range(10) if n != 7)
+    assert not any("\0" in str(v) for e in events for v in e.values())
+
+
 def test_dates_whose_events_vanish_are_touched_and_their_aggregates_emptied(
     tmp_path: Path,
 ) -> None:
