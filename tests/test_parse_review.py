@@ -187,6 +187,30 @@ def test_nul_padding_a_crash_left_before_a_line_does_not_corrupt_its_event(
     assert not any("\0" in str(v) for e in events for v in e.values())
 
 
+def test_a_time_without_a_full_date_is_a_format_error_not_events_of_1900(
+    tmp_path: Path,
+) -> None:
+    """`%{%b %d %T}t` (syslog style) or `%{%T}t` has no year (or no date): strptime fills
+    in 1900-01-01, and every event was filed under 1900 with exit 0."""
+    log = tmp_path / "access.log"
+    log.write_text('10.0.0.1 [Dec 31 23:59:59] "GET / HTTP/1.1" 200 5\n')
+    root = tmp_path / "root"
+    for fmt in ('%h [%{%b %d %T}t] "%r" %>s %b', '%h [%{%H:%M:%S}t] "%r" %>s %b'):
+        result = parse_cli(root, "--format", fmt, str(log))
+        assert result.exit_code == 2, result.output
+        assert "its time has no full date (year, month and day)" in result.output
+        assert not root.exists()
+    conf = tmp_path / "w.toml"
+    conf.write_text(f"[logs]\nformat = '{fmt}'\n")
+    check = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert check.exit_code == 2 and "has no full date" in check.output, check.output
+    # split over several %{...}t, with the year: a date
+    log.write_text('10.0.0.1 [Dec 31 23:59:59 2014] "GET / HTTP/1.1" 200 5\n')
+    result = parse_cli(root, "--format", '%h [%{%b %d %T}t %{%Y}t] "%r" %>s %b', str(log))
+    assert result.exit_code == 0, result.output
+    assert [e["ts"] for e in stored(root, "events")] == ["2014-12-31T23:59:59Z"]
+
+
 def test_dates_whose_events_vanish_are_touched_and_their_aggregates_emptied(
     tmp_path: Path,
 ) -> None:
