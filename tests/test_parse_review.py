@@ -211,6 +211,28 @@ def test_a_time_without_a_full_date_is_a_format_error_not_events_of_1900(
     assert [e["ts"] for e in stored(root, "events")] == ["2014-12-31T23:59:59Z"]
 
 
+def test_a_partial_time_is_a_bad_timestamp_not_a_date_taken_from_today(tmp_path: Path) -> None:
+    """Times the fast paths cannot read go to dateutil, which filled what they lacked from
+    the day of the run (`[10:05:03]` became the 10th of this month): events under made-up
+    dates that moved with each re-run."""
+    log = tmp_path / "access.log"
+    times = ["10:05:03", "17/May/2015", "May 17", "5", "17/May/2015:10:05 +0000",
+             "17/May/2015:10:05:03 +0200", "17/May/2015:10:05:03 +0000"]  # fmt: skip
+    log.write_text("".join(
+        f'10.0.0.{n} - - [{t}] "GET / HTTP/1.1" 200 5 "-" "-"\n' for n, t in enumerate(times)
+    ))
+    root = tmp_path / "root"
+    result = parse_cli(root, str(log))
+    assert result.exit_code == 5, result.output  # 4 of 7 rejected: over max_reject_ratio
+    rejects = stored(root, "rejects")
+    assert [(r["lineno"], r["reason"]) for r in rejects] == [
+        (n, "bad timestamp") for n in (1, 2, 3, 4)
+    ]
+    assert sorted(e["ts"] for e in stored(root, "events")) == [
+        "2015-05-17T08:05:03Z", "2015-05-17T10:05:00Z", "2015-05-17T10:05:03Z"
+    ]
+
+
 def test_dates_whose_events_vanish_are_touched_and_their_aggregates_emptied(
     tmp_path: Path,
 ) -> None:
