@@ -26,12 +26,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import IO
 
 from warehouse.config import Config
-from warehouse.errors import EXIT_FAILED, ConfigError, ItemLocked
+from warehouse.errors import EXIT_FAILED, ConfigError, ItemLocked, JobFailed
 from warehouse.events.build import event_builder
 from warehouse.events.inputread import lines_before
 from warehouse.events.inputs import InputSource, expand_inputs
@@ -220,7 +221,14 @@ def _run_pool(
         for t in [t for t in tasks if t.source.stdin]:
             finished(t, run_task(settings, t, progress, stdin))
         for fut in as_completed(futures):
-            res = fut.result()
+            try:
+                res = fut.result()
+            except BrokenProcessPool:  # a worker killed (the OOM killer, kill -9)
+                raise JobFailed(
+                    "a parse worker process died (killed: out of memory?); the inputs not "
+                    "finished were not published (their earlier runs kept): re-run, with "
+                    "fewer --workers if memory is short"
+                ) from None
             _advance(progress, res)
             finished(futures[fut], res)
     except BaseException:
