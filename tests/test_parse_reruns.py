@@ -414,7 +414,7 @@ def test_a_killed_worker_process_is_one_line_and_exit_5(tmp_path: Path) -> None:
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         assert children
         os.kill(int(children[0]), signal.SIGKILL)
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
