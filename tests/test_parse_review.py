@@ -320,3 +320,31 @@ def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path
     assert not stored(root, "events/dt=" + before)
     assert stored(root, agg) == []  # rewritten empty, not the stale counts
     assert stored(root, "aggregates/daily_actions/dt=2015-05-18")
+
+
+def test_a_state_without_counts_gets_them_from_its_objects(tmp_path: Path) -> None:
+    """A root written before the state recorded line and event counts: its first shrunk
+    re-run is still caught, by counting the records of the objects the state lists."""
+    log = tmp_path / "access.log"
+    good = [line(n) for n in range(10)] + ["garbage"]
+    log.write_text("\n".join(good) + "\n")
+    root = tmp_path / "root"
+    first = parse_cli(root, str(log))
+    assert first.exit_code == 0, first.output
+    (state_file,) = (root / "_state" / "parse").glob("*.json")
+    state = json.loads(state_file.read_text())
+    assert (state.pop("lines"), state.pop("events")) == (11, 10)
+    state_file.write_text(json.dumps(state))  # as an older version wrote it
+    before = files(root, "events")
+
+    log.write_text(good[0] + "\n")
+    shrunk = parse_cli(root, str(log))
+    assert shrunk.exit_code == 5, shrunk.output
+    assert f"input {log} has 1 lines (1 events) where its last good run read 11 lines (10 " \
+        "events)" in shrunk.output
+    assert files(root, "events") == before
+
+    log.write_text("\n".join(good) + "\n")  # the full log again: good, and counts recorded
+    again = parse_cli(root, str(log))
+    assert again.exit_code == 0, again.output
+    assert json.loads(state_file.read_text())["lines"] == 11

@@ -25,13 +25,16 @@ keep (a first run over `max_reject_ratio`), and the state lists old and new, so 
 good run cleans up after both. The state also records the line and event counts of the last
 run published as good (`Earlier.lines`, `.events`) and a fingerprint of its first line
 (`.head`): `parse` judges a re-run that reads fewer lines than that, or that begins with
-another line (a log rotated or replaced under the same name), bad unless told `--replace`. Two runs of the same input at the same time would remove each
-other's staging tree: `parse` holds the input's item lock (`warehouse.lock.item_lock`)
+another line (a log rotated or replaced under the same name), bad unless told `--replace`.
+A state written before the counts were recorded gets them once, by counting the records of
+the objects it lists. Two runs of the same input at the same time would remove each other's
+staging tree: `parse` holds the input's item lock (`warehouse.lock.item_lock`)
 around all of this, so a second process on the same machine leaves the input alone.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import posixpath
 from dataclasses import dataclass
@@ -65,12 +68,14 @@ def failed_name(key: str) -> str:
 @dataclass(frozen=True)
 class Earlier:
     """What the input's state says of its earlier runs: the objects they may have left,
-    and the line and event counts of the last run published as good (None: not known)."""
+    and the line and event counts of the last run published as good (None: not known;
+    `recorded` False: counted from the objects, not yet in the state)."""
 
     keys: list[str]
     lines: int | None = None
     events: int | None = None
     head: str | None = None  # fingerprint of the first line that run read
+    recorded: bool = True
 
 
 def prepare(store: ObjectStore, src: InputSource) -> Earlier:
@@ -137,7 +142,10 @@ def finish(
         log.info("removing stale %s (earlier run of %s)", store.uri(key), src.label)
         store.delete(key)
     keep = new if good else earlier | new
-    if keep != earlier or not new <= earlier or counted != before:
+    if (
+        keep != earlier or not new <= earlier or not earlier_run.recorded
+        or counted != before
+    ):
         _write_state(store, src, sorted(keep), counted)
     for key in drop:
         store.delete(key)
@@ -155,12 +163,30 @@ def _read_state(store: ObjectStore, src: InputSource) -> Earlier:
         log.warning("ignoring unreadable state %s", store.uri(key))
         return Earlier([])
     lines, events, head = state.get("lines"), state.get("events"), state.get("head")
-    return Earlier(
+    earlier = Earlier(
         [k for k in keys if isinstance(k, str)],
         lines if isinstance(lines, int) else None,
         events if isinstance(events, int) else None,
         head if isinstance(head, str) else None,
     )
+    if earlier.lines is None and earlier.keys and not state.get("pending"):
+        return _counted(store, earlier)
+    return earlier
+
+
+def _counted(store: ObjectStore, earlier: Earlier) -> Earlier:
+    """Return `earlier` with the counts of a state written before they were recorded: the
+    records of its event objects, and of its rejects (one per rejected line), as long as
+    every object it lists is there and none is a bad run's (-failed) rejects."""
+    counts = {"events/": 0, "rejects/": 0}
+    for key in earlier.keys:
+        kind = next((k for k in counts if key.startswith(k)), None)
+        if kind is None or key.endswith("-failed" + _PART_SUFFIX) or not store.exists(key):
+            return earlier
+        with store.open_read(key) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as f:
+            counts[kind] += sum(1 for _ in f)
+    events = counts["events/"]
+    return Earlier(earlier.keys, events + counts["rejects/"], events, recorded=False)
 
 
 def _write_state(
