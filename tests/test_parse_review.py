@@ -348,3 +348,37 @@ def test_a_state_without_counts_gets_them_from_its_objects(tmp_path: Path) -> No
     again = parse_cli(root, str(log))
     assert again.exit_code == 0, again.output
     assert json.loads(state_file.read_text())["lines"] == 11
+
+
+def test_run_after_a_held_parse_and_parse_replace_re_aggregates_the_dates_it_emptied(
+    tmp_path: Path,
+) -> None:
+    """The day's log is replaced by one without the previous day's lines: `run` holds it
+    (exit 5); the operator accepts it with `parse --replace`, which removes that date's
+    events; the next `run` must redo that date's aggregate, not keep counting events that
+    are gone."""
+    from tests.test_pipeline import DAY1, base_config, write_day_logs
+    from warehouse.run.pipeline import run_nightly
+
+    write_day_logs(tmp_path / "logs", [DAY1])  # from 23:00 UTC the day before
+    cfg = config_from_dict(base_config(tmp_path))
+    root = tmp_path / "root"
+    assert run_nightly(cfg, [DAY1]).exit_code == 0
+    before = "aggregates/daily_actions/dt=2015-05-17"
+    assert stored(root, before)
+
+    path = tmp_path / "logs" / "2015" / "05" / "18" / "access.log.gz"
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    path.write_bytes(gzip.compress(b"".join(x for x in lines if b"18/May" in x)))
+    held = run_nightly(cfg, [DAY1], force=True)
+    assert held.exit_code == 5, held.line()
+    assert stored(root, "events/dt=2015-05-17")  # kept until someone accepts the new log
+    replaced = parse_cli(root, "--replace", str(path))
+    assert replaced.exit_code == 0, replaced.output
+    assert not stored(root, "events/dt=2015-05-17")
+
+    again = run_nightly(cfg, [DAY1])
+    assert again.exit_code == 0, again.line()
+    assert stored(root, before) == []  # emptied: its events are gone
+    day18 = stored(root, "aggregates/daily_actions/dt=2015-05-18")
+    assert sum(r["hits"] for r in day18) == len(stored(root, "events/dt=2015-05-18"))

@@ -320,6 +320,7 @@ def _conclude(
         message += " (its events published: it has no earlier events to keep)"
     else:
         summary.held += events
+        summary.held_partitions |= {_event_date(k) for k in old if k.startswith("events/dt=")}
         message += (
             f" (none of its events published; the {outcome.kept} objects of its earlier run "
             "kept)"

@@ -326,12 +326,18 @@ class _Night:
                 )
                 continue
             inp = day_input(template, day)
+            # dates an earlier, held parse of the day left standing: the input may have been
+            # accepted since (`parse --replace`) and those dates' events removed then
+            before = read_record(self.store, day, "parse") or {}
+            held = set() if before.get("status") == OK else set(before.get("held_partitions") or [])
             rec = self._start(day, "parse", input=inp)
             with self._recording([(day, rec)]):
                 from warehouse.events.parse import parse_logs
 
-                summary = _check(parse_logs(self.cfg, [inp], progress=None))
-                rec["partitions"] = sorted(summary.partitions)
+                summary = parse_logs(self.cfg, [inp], progress=None)
+                rec["held_partitions"] = sorted(held | summary.held_partitions)
+                _check(summary)
+                rec["partitions"] = sorted(summary.partitions | held)
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
 
     def _stage_events(self) -> None:
