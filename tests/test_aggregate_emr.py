@@ -31,7 +31,8 @@ from tests.test_aggregate_corpus import (
     valid_events,
 )
 from warehouse import schema
-from warehouse.aggregate import load_job, run_aggregate
+from warehouse.aggregate import run_aggregate
+from warehouse.aggregate.runners import load_job
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError
 from warehouse.resources import resource

@@ -12,10 +12,14 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.fixtures.hung import HungServer
+from tests.test_mysql_import import PASSWORD, USER
 from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
 
 WAREHOUSE_BIN = str(Path(sys.executable).parent / "warehouse")
@@ -221,3 +225,115 @@ def test_run_against_a_hung_glue_asks_it_once(tmp_path: Path, hung_server: HungS
     # the second night asks Glue again, once more for the whole run (the hung endpoint
     # sees the same number of connections as the first night: no retry per step)
     assert hung_server.accepted == 2 * accepted
+
+
+# -- the import stage of `run` and a catalog outage ---------------------------------------
+
+OUTAGE_TABLES = ("t1", "t2", "t3")
+
+
+def _outage_db(mariadb: Any) -> str:
+    """Create `outagedb`: three one-row tables readable by the import user."""
+    db = mariadb.create_database("outagedb")
+    for i, table in enumerate(OUTAGE_TABLES):
+        mariadb.execute(f"CREATE TABLE {table} (id INT PRIMARY KEY, v INT)", database=db)
+        mariadb.execute(f"INSERT INTO {table} VALUES (1, {i})", database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    return db
+
+
+def _mysql_sections(tmp_path: Path, sshd: Any, mariadb: Any) -> dict[str, Any]:
+    password = tmp_path / "db.pass"
+    password.write_text(PASSWORD + "\n")
+    db = _outage_db(mariadb)
+    return {
+        "ssh": {"bastion": sshd.ssh_section()},
+        "mysql": {"src": mariadb.mysql_section([db], USER, str(password), tunnel="bastion",
+                                               workers=2)},
+    }
+
+
+def _record(tmp_path: Path, stage: str) -> dict[str, Any]:
+    return json.loads((tmp_path / f"root/_state/runs/{DAY1}/{stage}.json").read_text())
+
+
+def _hive_reports(tmp_path: Path, port: int) -> dict[str, Any]:
+    reports = tmp_path / "reports"
+    reports.mkdir(exist_ok=True)
+    (reports / "hits.hql").write_text("SELECT slug, COUNT(*) AS n FROM events WHERE dt = '${dt}' GROUP BY slug\n")
+    return {**_hung_hive(port), "reports": str(reports)}
+
+
+@pytest.mark.mysql
+def test_run_import_after_a_hive_outage_does_not_ask_again(
+    tmp_path: Path, hung_server: HungServer, sshd: Any, mariadb: Any
+) -> None:
+    """HiveServer2 hung from the start: the events stage meets it; the import stage's
+    tables then fail at once (exit 3, "not tried again", nothing exported) instead of
+    each waiting out the timeouts: the whole night asks the server no more than the events
+    stage alone does."""
+    write_day_logs(tmp_path / "logs", [DAY1])
+    data = base_config(tmp_path, hive=_hive_reports(tmp_path, hung_server.port),
+                       **_mysql_sections(tmp_path, sshd, mariadb))
+    conf = write_config(tmp_path / "w.toml", data)
+    day = DAY1.isoformat()
+    parsed, _ = _warehouse(conf, "run", "--date", day, "--only", "parse")
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    events, _ = _warehouse(conf, "run", "--date", day, "--only", "events")
+    assert events.returncode == 3, events.stdout + events.stderr
+    once = hung_server.accepted  # the connections of one failed registration
+    assert once > 0
+
+    proc, took = _warehouse(conf, "run", "--date", day)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert took < BOUND * 2
+    last = proc.stdout.strip().splitlines()[-1]
+    assert "events failed (exit 3)" in last and "import failed (exit 3)" in last
+    # events asked again (a new night); aggregate, import and reports did not
+    assert hung_server.accepted == 2 * once
+    imp = _record(tmp_path, "import")
+    assert imp["status"] == "failed" and imp["exit_code"] == 3
+    target = f"HiveServer2 at 127.0.0.1:{hung_server.port}"
+    for table in OUTAGE_TABLES:
+        line = next(part for part in imp["error"].split(" | ") if f".{table} " in part)
+        assert "FAILED" in line and target in line and "not tried again" in line, line
+    assert not list((tmp_path / "root").glob("mysql/src/outagedb/*/load=*"))  # not exported
+    rep = _record(tmp_path, "reports")
+    assert rep["exit_code"] == 3 and "not tried again" in rep["error"]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.mysql
+def test_run_import_meeting_a_hive_outage_first_ends_catalog_calls(
+    tmp_path: Path, hung_server: HungServer, sshd: Any, mariadb: Any, moto_server: str
+) -> None:
+    """The import stage is the first to meet a hung HiveServer2 (events and aggregate done
+    by an earlier night, registered in Glue): one table waits out the timeouts, the
+    others and the reports stage fail at once (exit 3, "not tried again")."""
+    write_day_logs(tmp_path / "logs", [DAY1])
+    day = DAY1.isoformat()
+    glue = {"database": f"wh_{uuid.uuid4().hex[:10]}", "endpoint_url": moto_server}
+    earlier = write_config(tmp_path / "earlier.toml", base_config(tmp_path, glue=glue))
+    first, _ = _warehouse(earlier, "run", "--date", day)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "events ok" in first.stdout and "aggregate ok" in first.stdout
+
+    data = base_config(tmp_path, hive=_hive_reports(tmp_path, hung_server.port),
+                       **_mysql_sections(tmp_path, sshd, mariadb))
+    conf = write_config(tmp_path / "w.toml", data)
+    proc, took = _warehouse(conf, "run", "--date", day)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert took < BOUND * 2
+    last = proc.stdout.strip().splitlines()[-1]
+    assert "events complete" in last and "aggregate complete" in last, last
+    assert "import failed (exit 3)" in last and "reports failed (exit 3)" in last, last
+    imp = _record(tmp_path, "import")
+    assert imp["status"] == "failed" and imp["exit_code"] == 3
+    lines = imp["error"].split(" | ")[1:]
+    target = f"HiveServer2 at 127.0.0.1:{hung_server.port}"
+    assert len(lines) == len(OUTAGE_TABLES) and all(target in ln for ln in lines), lines
+    # only the first table waited for the server; the others learnt of its outage
+    assert sum("not tried again" in ln for ln in lines) == len(OUTAGE_TABLES) - 1, lines
+    rep = _record(tmp_path, "reports")
+    assert rep["exit_code"] == 3 and "not tried again" in rep["error"] and target in rep["error"]
+    assert "Traceback" not in proc.stderr

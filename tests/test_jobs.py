@@ -21,7 +21,8 @@ from tests.test_aggregate_corpus import (
     read_partition_lines,
     valid_events,
 )
-from warehouse.aggregate import load_job, run_aggregate
+from warehouse.aggregate import run_aggregate
+from warehouse.aggregate.runners import load_job
 from warehouse.config import config_from_dict
 from warehouse.schema import JOBS
 
@@ -236,7 +237,8 @@ def test_gzip_output_is_json_lines_under_the_partition(week: tuple[Path, Any]) -
 def test_job_args_per_runner(tmp_path: Path) -> None:
     import sys
 
-    from warehouse.aggregate import input_dates, job_args, mrjob_conf_path
+    from warehouse.aggregate.plan import input_dates
+    from warehouse.aggregate.runners import job_args, mrjob_conf_path
     from warehouse.resources import resource
 
     shipped = str(resource("conf", "mrjob.conf"))

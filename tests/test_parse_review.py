@@ -288,7 +288,8 @@ def test_an_empty_crlf_line_at_a_range_boundary_is_counted(tmp_path: Path) -> No
 
 def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path) -> None:
     from tests.test_pipeline import DAY1, base_config, write_day_logs
-    from warehouse.run.pipeline import read_record, run_nightly
+    from warehouse.run.pipeline import run_nightly
+    from warehouse.run.records import read_record
     from warehouse.storage import LocalStore
 
     write_day_logs(tmp_path / "logs", [DAY1])  # from 23:00 UTC the day before

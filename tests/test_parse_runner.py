@@ -179,7 +179,7 @@ def test_failed_job_publishes_nothing_and_exits_5(corpus: Path, tmp_path: Path) 
 def test_run_parse_stage_uses_logs_runner(tmp_path: Path) -> None:
     """`run` parses a day with [logs] runner: the same objects as in process."""
     from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
-    from warehouse.run.pipeline import read_record
+    from warehouse.run.records import read_record
     from warehouse.storage import LocalStore
 
     write_day_logs(tmp_path / "logs", [DAY1])

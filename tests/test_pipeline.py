@@ -27,7 +27,9 @@ from tests.fixtures._util import shared_path
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError
-from warehouse.run.pipeline import day_input, read_record, run_nightly
+from warehouse.run.dates import day_input
+from warehouse.run.pipeline import run_nightly
+from warehouse.run.records import read_record
 from warehouse.storage import LocalStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -330,7 +332,7 @@ def test_run_on_an_s3_root_with_s3_logs(tmp_path: Path, moto_server: str, s3_cli
 
 
 def test_summary_line_and_exit_code_precedence() -> None:
-    from warehouse.run.pipeline import RunSummary, StageResult
+    from warehouse.run.summary import RunSummary, StageResult
 
     d1, d2 = DAY1, DAY2
     s = RunSummary([d1, d2], "/root/_state/runs", [

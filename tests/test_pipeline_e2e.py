@@ -32,7 +32,8 @@ from tests.test_pipeline import (
     write_day_logs,
 )
 from warehouse.config import config_from_dict
-from warehouse.run.pipeline import read_record, run_nightly
+from warehouse.run.pipeline import run_nightly
+from warehouse.run.records import read_record
 from warehouse.storage import LocalStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.hive, pytest.mark.mysql]

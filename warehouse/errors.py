@@ -8,7 +8,7 @@ One error channel: a precondition that stops a command (bad config, a source dow
 input) raises a `WarehouseError`; the outcome of work done item by item (files parsed,
 tables imported, partitions registered) is a summary object satisfying `Summary`, whose
 `exit_code` combines the failed items' classes. `cli.py` prints either and exits with
-its code; `run/pipeline.py` records either per stage.
+its code; `run/stages.py` records either per stage.
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from warehouse.aggregate import (
-    _conf_problem,
-    _conf_sets,
-    _runner_env,
-    _spark_submit_args,
+from warehouse.aggregate.runners import (
+    conf_problem,
+    conf_sets,
     mrjob_conf_path,
+    runner_env,
+    spark_submit_args,
 )
 from warehouse.config import Config
 from warehouse.errors import ConfigError, JobFailed, SourceUnavailable
@@ -64,7 +64,7 @@ def check_runner(cfg: Config, runner: str, *, stdin: bool) -> None:
             f"-r {runner} runs the parse tasks on cluster nodes, which cannot write the local "
             f"root {cfg.root}: use an s3:// root, or -r local"
         )
-    problem = _conf_problem(cfg, runner)
+    problem = conf_problem(cfg, runner)
     if problem:
         raise ConfigError(problem)
 
@@ -118,7 +118,7 @@ def run_tasks(
         plan = work / "plan.json"
         plan.write_bytes(plan_json(settings, tasks, copies))
         args = _job_args(cfg, runner, work, str(plan), settings.patterns, mode, workers)
-        args += [*_spark_submit_args(runner), "--local-tmp-dir", str(work / "mrjob")]
+        args += [*spark_submit_args(runner), "--local-tmp-dir", str(work / "mrjob")]
         args += [*extra_args, *inputs]
         log.info("mrjob parse %s", " ".join(args[: len(args) - len(inputs)]))
         rows = _run_job(cfg, runner, args)
@@ -143,7 +143,7 @@ def _job_args(
     if patterns is not None:
         args += ["--patterns", patterns]
     if runner in ("local", "spark"):
-        if not _conf_sets(conf, runner, "python_bin"):
+        if not conf_sets(conf, runner, "python_bin"):
             args += ["--python-bin", sys.executable]  # this interpreter has the toolkit
         args += ["--py-files", _toolkit_zip(work)]
     if runner == "local":
@@ -166,7 +166,7 @@ def _run_job(cfg: Config, runner: str, args: list[str]) -> dict[int, dict[str, A
     job = ParseJob(args)
     rows: dict[int, dict[str, Any]] = {}
     try:
-        with _runner_env(cfg, runner), job.make_runner() as mr_runner:
+        with runner_env(cfg, runner), job.make_runner() as mr_runner:
             mr_runner.run()
             for _, row in job.parse_output(mr_runner.cat_output()):
                 rows.setdefault(int(row["task"]), row)

@@ -23,13 +23,14 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import JobFailed
+from warehouse.hive.outage import CatalogWatch
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import Catalog, TableSync, open_metastore
@@ -259,18 +260,37 @@ class HiveRegistrar:
     """One Hive session shared by every table of an import run, opened on first use.
 
     The importer's threads register their loads through it one at a time (the session
-    runs one statement at a time); `close()` ends the session.
+    runs one statement at a time); `close()` ends the session. `watch`: the catalog
+    outage of the surrounding `warehouse run` (shared with its other stages): once the
+    catalog is down, every table fails at once instead of waiting out its timeouts.
     """
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, watch: CatalogWatch | None = None) -> None:
         self.cfg = cfg
+        self.watch = watch
         self._lock = threading.Lock()
         self._stack: ExitStack | None = None
         self._ms: Catalog | None = None
 
+    def check(self) -> None:
+        """Return unless the run's catalog is known to be down; raises SourceUnavailable."""
+        if self.watch is not None:
+            self.watch.check()
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """Run catalog calls under the run's watch (see the class), if there is one."""
+        if self.watch is None:
+            yield
+            return
+        with self.watch.watching():
+            yield
+
     def metastore(self) -> Catalog:
         """Return the shared Metastore; raises SourceUnavailable when Hive is down."""
-        with self._lock:
+        # under the lock: a thread waiting for a session another thread fails to open
+        # learns of the outage instead of trying again
+        with self._lock, self.watching():
             if self._ms is None:
                 stack = ExitStack()
                 try:
@@ -314,27 +334,30 @@ def register_load(
     load. `if_missing`: do nothing when the metastore has the table already (a load
     without new rows costs no statement).
     """
-    ms = registrar.metastore()
-    if if_missing and spec.name.lower() in ms.tables():
-        return
-    items: list[TableSync] = []
-    gone = None
-    if deletes is not None:
-        gone, all_deletes, new_deletes, dropped_deletes = deletes
-        items.append(TableSync(gone, [{"load": x} for x in all_deletes],
-                               new=[{"load": x} for x in new_deletes],
-                               drop=[{"load": x} for x in dropped_deletes]))
-    views = []
-    if view is not None:
-        column, key = view
-        views = [(f"{spec.name}_latest", latest_view_sql(ms.database, spec, key, column, gone))]
-    items.append(TableSync(spec, [{"load": x} for x in loads], drop=[{"load": x} for x in dropped],
-                           views=views, new=[{"load": x} for x in new]))
-    summary = HiveSummary("hive import", "")
-    for item in items:
-        if not ms.sync(item, summary, replace=True):
-            raise JobFailed(
-                f"Hive table {item.spec.name}: {'; '.join(summary.failed or summary.changed)}"
-            )
-    if spec.name in summary.replaced:
-        log.info("Hive table %s re-created from the source's schema", spec.name)
+    with registrar.watching():
+        ms = registrar.metastore()
+        if if_missing and spec.name.lower() in ms.tables():
+            return
+        items: list[TableSync] = []
+        gone = None
+        if deletes is not None:
+            gone, all_deletes, new_deletes, dropped_deletes = deletes
+            items.append(TableSync(gone, [{"load": x} for x in all_deletes],
+                                   new=[{"load": x} for x in new_deletes],
+                                   drop=[{"load": x} for x in dropped_deletes]))
+        views = []
+        if view is not None:
+            column, key = view
+            views = [(f"{spec.name}_latest",
+                      latest_view_sql(ms.database, spec, key, column, gone))]
+        items.append(TableSync(spec, [{"load": x} for x in loads],
+                               drop=[{"load": x} for x in dropped],
+                               views=views, new=[{"load": x} for x in new]))
+        summary = HiveSummary("hive import", "")
+        for item in items:
+            if not ms.sync(item, summary, replace=True):
+                raise JobFailed(
+                    f"Hive table {item.spec.name}: {'; '.join(summary.failed or summary.changed)}"
+                )
+        if spec.name in summary.replaced:
+            log.info("Hive table %s re-created from the source's schema", spec.name)

@@ -20,8 +20,10 @@ fails with exit 6 and is left untouched, the other tables go on):
    arrive (`warehouse.mysql.watermark`); with `deletes = true` the keys deleted since the
    last load are recorded (`warehouse.mysql.deletes`);
 3. when `[hive]` is configured (one HiveServer2 session shared by every table of the
-   run): ensure the table `mysql_<source>_<database>_<table>` (partitioned by `load`;
-   created with every load of the state when the metastore lacks it), add the new
+   run; inside `warehouse run`, a catalog found down by any stage fails the tables at
+   once, before their export, instead of each waiting out the timeouts): ensure the
+   table `mysql_<source>_<database>_<table>` (partitioned by `load`; created with every
+   load of the state when the metastore lacks it), add the new
    partition, and for incremental tables the view `<table>_latest` (each key once,
    deleted keys left out); a full load then drops the older partitions;
 4. only then save the state (watermark, and the source schema `hive apply` renders the
@@ -47,6 +49,7 @@ from warehouse.errors import (
     WarehouseError,
     mask_secret,
 )
+from warehouse.hive.outage import CatalogWatch
 from warehouse.mysql import schema as sch
 from warehouse.mysql.connect import close_quietly, describe_error
 from warehouse.mysql.hive_tables import HiveRegistrar, latest_view_sql, table_spec
@@ -112,8 +115,12 @@ def run_import(
     full: bool = False,
     progress: Progress | None = None,
     store: ObjectStore | None = None,
+    catalog: CatalogWatch | None = None,
 ) -> ImportSummary:
-    """Import the selected tables; return the summary (raises ConfigError for a bad selector)."""
+    """Import the selected tables; return the summary (raises ConfigError for a bad selector).
+
+    `catalog`: the catalog outage of the surrounding `warehouse run` (see HiveRegistrar).
+    """
     started = time.monotonic()
     sel = parse_selector(selector)
     sources = _sources(cfg, sel)
@@ -129,7 +136,7 @@ def run_import(
     store = store or store_for_config(cfg)
     summary = ImportSummary(root=store.uri(""))
     remove_stale_password_files()
-    hive = HiveRegistrar(cfg) if cfg.has_catalog else None
+    hive = HiveRegistrar(cfg, catalog) if cfg.has_catalog else None
     try:
         for src in sources:
             summary.tables.extend(

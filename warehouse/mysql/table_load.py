@@ -143,6 +143,8 @@ def _import_locked(
 def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | None) -> Loaded:
     p = plan.table
     base = data_prefix(s.name, p.database, p.table)
+    if s.hive is not None and s.cfg.has_catalog:
+        s.hive.check()  # the catalog is down in this run: the load could not be registered
     stamp = _load_stamp(plan.loads)
     bounds = s.probe(plan) if plan.inc is not None else Bounds()
     if bounds.skip:

@@ -1,0 +1,172 @@
+"""`run_aggregate`: run one job for some dates on an mrjob runner and publish its output.
+
+Nothing is written unless the job succeeded (see `warehouse.aggregate`); the output's
+partitions are replaced by `warehouse.aggregate.publish`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from warehouse.aggregate.gzipcheck import damaged_input
+from warehouse.aggregate.plan import input_keys
+from warehouse.aggregate.publish import empty_stale, sort_key, write_partition
+from warehouse.aggregate.runners import (
+    common_zip,
+    conf_problem,
+    job_args,
+    load_job,
+    runner_env,
+    spark_submit_args,
+    staged_inputs,
+    sum_counters,
+)
+from warehouse.aggregate.summary import AggregateSummary, date_span
+from warehouse.config import Config
+from warehouse.errors import (
+    EXIT_FAILED,
+    EXIT_INPUT_MISSING,
+    EXIT_UNAVAILABLE,
+    ConfigError,
+    WarehouseError,
+)
+from warehouse.schema import JOBS, RUNNERS
+from warehouse.scratch import scratch_dir
+from warehouse.storage import ObjectStore, store_for_config
+
+log = logging.getLogger(__name__)
+
+MALFORMED_GROUP = "malformed events"
+EVENTS_GROUP = "events"
+
+
+def run_aggregate(
+    cfg: Config,
+    job: str,
+    dates: list[dt.date],
+    *,
+    runner: str,
+    store: ObjectStore | None = None,
+    extra_args: Sequence[str] = (),
+) -> AggregateSummary:
+    """Run `job` for `dates` on `runner` and replace their output partitions.
+
+    Raises ConfigError for an unknown job or runner or a runner set up wrongly (nothing
+    runs). Returns an AggregateSummary whose exit_code is 4 when no input partition exists
+    for any date, 3 when the store or scratch space fails, 5 when the job failed (nothing
+    is written). `extra_args` go to mrjob as they are (e.g. --jobconf, --emr-endpoint).
+    """
+    started = time.monotonic()
+    if job not in JOBS:
+        raise ConfigError(f"unknown job {job!r}; known: {', '.join(sorted(JOBS))}")
+    if runner not in RUNNERS:
+        raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
+    problem = conf_problem(cfg, runner)
+    if problem:
+        raise ConfigError(problem)
+    summary = AggregateSummary(job=job, runner=runner, dates=sorted(dates))
+    store = store or store_for_config(cfg)
+    summary.output = store.uri(f"aggregates/{job}/")
+    wanted = {d.isoformat() for d in dates}
+    try:
+        store.check_root()  # a missing bucket or a hung endpoint: fail before any work
+        return _run(cfg, job, dates, runner, store, summary, wanted, started, extra_args)
+    except WarehouseError as err:
+        summary.error = str(err)
+        summary.exit_code = err.exit_code
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # scratch space ($TMPDIR) full: mrjob's files, the staged inputs, the zip
+        summary.error = (
+            f"disk full writing {exc.filename or 'scratch files'}: {exc.strerror}; free space "
+            "there or point TMPDIR elsewhere"
+        )
+        summary.exit_code = EXIT_UNAVAILABLE
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _run(
+    cfg: Config,
+    job: str,
+    dates: list[dt.date],
+    runner: str,
+    store: ObjectStore,
+    summary: AggregateSummary,
+    wanted: set[str],
+    started: float,
+    extra_args: Sequence[str],
+) -> AggregateSummary:
+    keys, present = input_keys(store, job, dates)
+    summary.missing = sorted(wanted - present)
+    if not wanted & present:
+        empty_stale(store, job, summary)
+        summary.error = (
+            f"no event partitions under {store.uri('events/')} for {date_span(dates)}; "
+            "run `warehouse parse` for those dates first"
+        )
+        summary.exit_code = EXIT_INPUT_MISSING
+        summary.seconds = time.monotonic() - started
+        return summary
+    summary.inputs = len(keys)
+
+    job_cls = load_job(job)
+    by_day: dict[str, list[dict[str, Any]]] = {d: [] for d in sorted(wanted & present)}
+    # scratch: $TMPDIR/warehouse-<job>-<pid>-*, with mrjob's own temp files inside; what
+    # a killed run leaves there is removed by the next aggregate of the same job
+    with scratch_dir(job) as workdir:
+        py_files = [] if runner == "inline" else [common_zip(workdir)]
+        with staged_inputs(store, keys, runner, workdir) as inputs:
+            damaged = damaged_input(store, runner, keys, inputs)
+            if damaged:
+                summary.error = damaged
+                summary.exit_code = EXIT_FAILED
+                summary.seconds = time.monotonic() - started
+                return summary
+            extra = [*spark_submit_args(runner), "--local-tmp-dir", str(workdir / "mrjob")]
+            extra += list(extra_args)
+            argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra)
+            log.info("mrjob %s %s", job, " ".join(argv[: len(argv) - len(inputs)]))
+            mr_job = job_cls(argv)
+            try:
+                with runner_env(cfg, runner), mr_job.make_runner() as mr_runner:
+                    mr_runner.run()
+                    for _, record in mr_job.parse_output(mr_runner.cat_output()):
+                        day_records = by_day.get(record["dt"])
+                        if day_records is None:
+                            summary.dropped += 1
+                        else:
+                            day_records.append(record)
+                    counters = mr_runner.counters()
+            except Exception as exc:  # any runner or task failure: report, write nothing
+                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # a full scratch disk, not a job failure (exit 3 above)
+                log.debug("job %s failed on runner %s", job, runner, exc_info=True)
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                if len(first) > 240:  # mrjob puts whole spark-submit/hadoop commands here
+                    first = first[:240] + "..."
+                summary.error = (
+                    f"job {job} failed on runner {runner}: {type(exc).__name__}: {first}; "
+                    "the runner's log above has the cause (-vv for the traceback)"
+                )
+                summary.exit_code = EXIT_FAILED
+                summary.seconds = time.monotonic() - started
+                return summary
+
+    summary.counters_read = any(counters)
+    summary.malformed = sum_counters(counters, MALFORMED_GROUP)
+    summary.events = sum(sum_counters(counters, EVENTS_GROUP).values())
+    for out_day, records in by_day.items():
+        records.sort(key=sort_key)
+        write_partition(store, job, out_day, records)
+        summary.partitions.add(out_day)
+        summary.records += len(records)
+    empty_stale(store, job, summary)
+    summary.seconds = time.monotonic() - started
+    return summary

@@ -1,0 +1,64 @@
+"""What one `warehouse aggregate` run did: AggregateSummary and its one-line report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from warehouse.errors import EXIT_OK
+
+
+@dataclass
+class AggregateSummary:
+    """What one `warehouse aggregate` run did; `line()` is the CLI's one-line report."""
+
+    job: str
+    runner: str
+    dates: list[dt.date]
+    output: str = ""
+    partitions: set[str] = field(default_factory=set)
+    records: int = 0
+    inputs: int = 0
+    events: int = 0
+    malformed: dict[str, int] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    emptied: list[str] = field(default_factory=list)  # missing dates whose old output went
+    dropped: int = 0
+    counters_read: bool = True
+    seconds: float = 0.0
+    error: str | None = None
+    exit_code: int = EXIT_OK
+
+    def line(self) -> str:
+        """Return the one-line summary: counts, rate, where output went, or the error."""
+        span = date_span(self.dates)
+        head = f"aggregate {self.job} [{self.runner}] {span}"
+        if self.error:
+            return f"{head}: FAILED (exit {self.exit_code}): {self.error}"
+        skipped = sum(self.malformed.values())
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.malformed.items()))
+        rate = self.events / self.seconds if self.seconds > 0 else 0.0
+        parts = [f"{len(self.partitions)} partitions, {self.records} records"]
+        if self.counters_read:
+            parts += [
+                f"{self.events} events from {self.inputs} files ({rate:,.0f} events/s)",
+                f"{skipped} malformed skipped" + (f" ({reasons})" if reasons else ""),
+            ]
+        else:  # e.g. emr with read_logs: false
+            parts.append(f"{self.inputs} files; event and malformed counts not read (no counters)")
+        if self.dropped:
+            parts.append(f"{self.dropped} records of neighbouring dates not written")
+        if self.missing:
+            parts.append("no input for " + ", ".join(self.missing))
+        if self.emptied:
+            parts.append("earlier output emptied for " + ", ".join(self.emptied))
+        return f"{head}: " + "; ".join(parts) + f" -> {self.output} in {self.seconds:.1f}s"
+
+
+def date_span(dates: Sequence[dt.date]) -> str:
+    """Return `D` or `D1..D2` for the dates (`(no dates)` when there are none)."""
+    if not dates:
+        return "(no dates)"
+    first, last = min(dates), max(dates)
+    return first.isoformat() if first == last else f"{first}..{last}"

@@ -1,0 +1,159 @@
+"""The bookkeeping of one `warehouse run`: what each (date, stage) must do, its run
+record from start to end, and its result in the run's summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from warehouse.config import Config
+from warehouse.errors import Summary, WarehouseError
+from warehouse.run.records import (
+    RUNS_PREFIX,
+    read_record,
+    summary_counts,
+    utc_now,
+    write_record,
+)
+from warehouse.run.summary import BLOCKED, FAILED, OK, RunSummary, StageResult
+from warehouse.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+_FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+class Ledger:
+    """One invocation of `warehouse run`: its dates and options, the stages that ran, and
+    a record per (date, stage) written as each starts and ends."""
+
+    def __init__(
+        self, cfg: Config, dates: list[dt.date], store: ObjectStore, *, only: str | None, force: bool
+    ) -> None:
+        self.cfg = cfg
+        self.dates = dates
+        self.store = store
+        self.only = only
+        self.force = force
+        self.ran: set[tuple[dt.date, str]] = set()
+        self.results: dict[tuple[dt.date, str], StageResult] = {}
+        self.summary = RunSummary(dates, store.uri(RUNS_PREFIX))
+        self._host = socket.gethostname()
+
+    def _result(self, day: dt.date, stage: str, status: str, detail: str = "", code: int = 0) -> None:
+        self.results[(day, stage)] = StageResult(day, stage, status, detail, code)
+        log.info("%s %s: %s%s", day, stage, status, f" ({detail})" if detail else "")
+
+    def _needs(self, day: dt.date, stage: str, upstream: tuple[str, ...] = ()) -> bool:
+        """Return True when (day, stage) must run: forced, upstream re-ran, or not done."""
+        if self.force or any((day, u) in self.ran for u in upstream):
+            return True
+        rec = read_record(self.store, day, stage)
+        return not (rec and rec.get("status") == OK)
+
+    def _start(self, day: dt.date, stage: str, **extra: Any) -> dict[str, Any]:
+        rec: dict[str, Any] = {
+            "stage": stage,
+            "date": day.isoformat(),
+            "status": "running",
+            "started": utc_now(),
+            "ended": None,
+            "seconds": None,
+            "exit_code": None,
+            "summary": None,
+            "error": None,
+            "host": self._host,
+            "pid": os.getpid(),
+            "_t0": time.monotonic(),
+        }
+        rec.update(extra)
+        self._save(day, rec)
+        self.ran.add((day, stage))
+        return rec
+
+    def _save(self, day: dt.date, rec: dict[str, Any]) -> None:
+        # a record that cannot be written (full disk, S3 down) must not hide the stage's
+        # own outcome: the stage fails or succeeds on its work, the summary still prints
+        try:
+            write_record(self.store, day, rec)
+        except WarehouseError as err:
+            log.warning("run record of %s %s not saved: %s", day, rec["stage"], err)
+
+    def _end(
+        self, day: dt.date, rec: dict[str, Any], *, error: str | None = None, code: int = 0,
+        summary: Summary | None = None, detail: str = "",
+    ) -> None:
+        rec["ended"] = utc_now()
+        rec["seconds"] = round(time.monotonic() - rec["_t0"], 3)
+        rec["exit_code"] = code
+        rec["status"] = FAILED if code else OK
+        rec["error"] = error
+        if summary is not None:
+            rec["summary"] = summary.line()
+            rec["counts"] = summary_counts(summary)
+        self._save(day, rec)
+        if code:
+            self._result(day, rec["stage"], FAILED, error or "", code)
+        else:
+            self._result(day, rec["stage"], OK, detail)
+
+    @contextmanager
+    def _recording(self, recs: list[tuple[dt.date, dict[str, Any]]]) -> Iterator[None]:
+        """Close the records as failed when the block raises (unexpected errors re-raised)."""
+        try:
+            yield
+        except WarehouseError as err:
+            for day, rec in recs:
+                self._end(day, rec, error=str(err), code=err.exit_code)
+        except OSError as exc:
+            if exc.errno not in _FULL_DISK:
+                for day, rec in recs:
+                    self._end(day, rec, error=f"unexpected {type(exc).__name__}: {exc}", code=1)
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            for day, rec in recs:
+                self._end(day, rec, error=f"disk full{where}: {exc.strerror}; free space", code=3)
+        except BaseException as exc:
+            for day, rec in recs:
+                self._end(day, rec, error=f"unexpected {type(exc).__name__}: {exc}", code=1)
+            raise
+
+    def _blocked_by_parse(self, day: dt.date, stage: str) -> bool:
+        res = self.results.get((day, "parse"))
+        if res is not None and res.status in (FAILED, BLOCKED):
+            self._result(day, stage, BLOCKED, "parse failed")
+            return True
+        return False
+
+    def _touched(self, day: dt.date) -> list[str] | None:
+        """Return the partitions that day's parse touched (or [day] when only events exist)."""
+        rec = read_record(self.store, day, "parse")
+        if rec and rec.get("status") == OK:
+            return list(rec.get("partitions") or [])
+        if any(True for _ in self.store.list(f"events/dt={day.isoformat()}/")):
+            return [day.isoformat()]
+        return None
+
+    def _no_events(self, day: dt.date, stage: str, parts: list[str]) -> bool:
+        """Record (day, stage) done when that day's parse touched no date (an empty log; or
+        only rejects, with max_reject_ratio = 1): nothing to register or aggregate, and no
+        job runs for no dates (which would fail, exit 4, night after night). Return True
+        then."""
+        if parts:
+            return False
+        self._end(day, self._start(day, stage, partitions=[]), detail="no events that day")
+        return True
+
+    def _missing_events(self, day: dt.date, stage: str) -> None:
+        where = self.store.uri(f"events/dt={day.isoformat()}/")
+        self._result(
+            day, stage, FAILED,
+            f"no parse record and no events at {where}; run `warehouse run --date {day} "
+            "--only parse` first", 4,
+        )
