@@ -99,7 +99,8 @@ class Night(Ledger):
             # accepted since (`parse --replace`) and those dates' events removed then
             before = read_record(self.store, day, "parse") or {}
             held = set() if before.get("status") == OK else set(before.get("held_partitions") or [])
-            rec = self._start(day, "parse", input=inp)
+            # kept by this record too, whatever happens to this parse (an outage, a kill)
+            rec = self._start(day, "parse", input=inp, held_partitions=sorted(held))
             with self._recording([(day, rec)]):
                 from warehouse.events.parse import parse_logs
 
