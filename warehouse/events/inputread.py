@@ -274,7 +274,7 @@ def _decode(block: bytes) -> list[str]:
             text = text[:-1]
     lines = text.split("\n")
     if "\0" in text:
-        lines = [x.lstrip("\0") or x if x[:1] == "\0" else x for x in lines]
+        lines = [(x.lstrip("\0") or x) if x[:1] == "\0" else x for x in lines]
     return lines
 
 
