@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_import import DB, DDL, FILL, PASSWORD, USER
 from tests.fixtures.mariadb import start_mariadb
+from warehouse.config import Secret
 from warehouse.mysql.connect import Driver, Endpoint
 from warehouse.mysql.python_engine import ExportJob, export
 from warehouse.mysql.schema import read_columns
@@ -35,11 +36,12 @@ HERE = str(Path(__file__).resolve().parents[1])
 RECONCILE = """
 import resource, sys, time
 sys.path.insert(0, {here!r})
+from warehouse.config import Secret
 from warehouse.mysql.connect import Driver, Endpoint
 from warehouse.mysql.deletes import KeyReconciler
 from warehouse.mysql.schema import read_columns
 from warehouse.storage import LocalStore
-ep = Endpoint("bench", "127.0.0.1", {port}, {user!r}, {pw!r}, 600.0)
+ep = Endpoint("bench", "127.0.0.1", {port}, {user!r}, Secret({pw!r}), 600.0)
 conn = Driver("mysqlclient").connect(ep, database={db!r})
 cols = [c for c in read_columns(conn, {db!r}, {table!r}) if c.name == "id"]
 conn.close()
@@ -54,8 +56,9 @@ print(k.deleted, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SE
 SET_WAY = """
 import resource, sys, time
 sys.path.insert(0, {here!r})
+from warehouse.config import Secret
 from warehouse.mysql.connect import Driver, Endpoint
-ep = Endpoint("bench", "127.0.0.1", {port}, {user!r}, {pw!r}, 600.0)
+ep = Endpoint("bench", "127.0.0.1", {port}, {user!r}, Secret({pw!r}), 600.0)
 def ids():
     conn = Driver("mysqlclient").connect(ep, database={db!r})
     cur = Driver("mysqlclient").stream_cursor(conn)
@@ -98,7 +101,7 @@ def main() -> None:
         db.create_user(USER, PASSWORD, DB)
         root = base / "root"
         root.mkdir()
-        ep = Endpoint("bench", "127.0.0.1", db.port, USER, PASSWORD, 600.0)
+        ep = Endpoint("bench", "127.0.0.1", db.port, USER, Secret(PASSWORD), 600.0)
         conn = Driver("mysqlclient").connect(ep, database=DB)
         cols = tuple(read_columns(conn, DB, "t"))
         conn.close()

@@ -45,6 +45,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("BENCH_DATA") or HERE / "_data")  # generated data, kept between runs
 REPO = HERE.parent
 
 _COMBINED = re.compile(
@@ -110,7 +111,7 @@ def _run(argv: list[str]) -> tuple[float, float, str]:
 
 
 def _data(n: int, lines: int) -> tuple[Path, Path]:
-    out = HERE / "_data" / f"e2e-p{n}-{lines}"
+    out = DATA / f"e2e-p{n}-{lines}"
     log, urls = out / "access.log", out / "urls.json"
     if not log.exists() or not urls.exists():
         gen = [sys.executable, str(HERE / "generate.py"), "--patterns", str(n)]

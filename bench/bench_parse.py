@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("BENCH_DATA") or HERE / "_data")  # generated data, kept between runs
 sys.path.insert(0, str(HERE.parent))
 
 from warehouse.config import config_from_dict  # noqa: E402
@@ -60,7 +61,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
 
 def _data(lines: int, patterns: int) -> tuple[Path, Path, Path]:
-    out = HERE / "_data" / f"parse-p{patterns}-{lines}"
+    out = DATA / f"parse-p{patterns}-{lines}"
     plain, gz, urls = out / "access.log", out / "access.log.gz", out / "urls.json"
     gen = [sys.executable, str(HERE / "generate.py"), "--patterns", str(patterns)]
     gen += ["--lines", str(lines), "--out", str(out)]

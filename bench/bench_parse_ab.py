@@ -27,7 +27,10 @@ from bench_parse import _data  # noqa: E402
 _CHILD = r"""
 import json, resource, shutil, sys, tempfile, time
 from warehouse.config import config_from_dict
-from warehouse.events.parse import parse_logs
+try:
+    from warehouse.events.parse import parse_logs
+except ModuleNotFoundError:  # a checkout from before warehouse/events/ (issue 12)
+    from warehouse.parse import parse_logs
 path, urls = sys.argv[1], sys.argv[2]
 root = tempfile.mkdtemp(prefix="bench-ab-")
 try:
@@ -46,8 +49,10 @@ def _one(tree: Path, path: Path, urls: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, str(path), str(urls)],
-        capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(), check=True,
+        capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(), check=False,
     )
+    if out.returncode:
+        raise SystemExit(f"parse in {tree} failed ({out.returncode}): {out.stderr.strip()[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 

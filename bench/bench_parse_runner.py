@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("BENCH_DATA") or HERE / "_data")  # generated data, kept between runs
 sys.path.insert(0, str(HERE.parent))
 
 from bench_parse import _cpu  # noqa: E402  (this process and its children)
@@ -37,7 +38,7 @@ from warehouse.events.parse import parse_logs  # noqa: E402
 
 
 def _data(lines: int, patterns: int) -> tuple[Path, Path]:
-    out = HERE / "_data" / f"parse-p{patterns}-{lines}"
+    out = DATA / f"parse-p{patterns}-{lines}"
     plain, urls = out / "access.log", out / "urls.json"
     if not plain.exists() or not urls.exists():
         gen = [sys.executable, str(HERE / "generate.py"), "--patterns", str(patterns)]

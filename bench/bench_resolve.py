@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import platform
 import sys
 import time
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("BENCH_DATA") or HERE / "_data")  # generated data, kept between runs
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", help="also write the report (markdown) here")
     args = ap.parse_args(argv)
 
-    folder = HERE / "_data" / "resolve"
+    folder = DATA / "resolve"
     folder.mkdir(parents=True, exist_ok=True)
     # Sites: the three sizes, and the largest with every app under /api/v1/ (an API-only
     # project, where every path shares its first two segments).
@@ -251,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         "first segment alone would put all its patterns in one alternation; the segment index "
         "goes one level deeper.",
         "- Cache on: a fresh resolver per pass after `compile_all()` (start-up, which "
-        "`Resolver.from_file` leaves to each node's first path, is timed by bench_e2e.py); the "
+        "`load_resolver` (warehouse/events/patterns.py) leaves to each node's first path, is timed by bench_e2e.py); the "
         "naive column is the naive loop (no cache) on the first tenth of the stream.",
         "",
     ]

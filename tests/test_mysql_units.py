@@ -306,3 +306,24 @@ def test_bytes_in_a_text_column_ask_for_a_bytes_reread():
     encode_bytes, counter = batch_encoder(cols, text_bytes=True)
     assert orjson.loads(encode_bytes([(1, b"caf\xe9")])) == {"id": 1, "t": "caf\\xe9"}
     assert counter.bad == 1
+
+
+@pytest.mark.parametrize("prelude", ["", "import hashlib", "import ssl, hashlib", "import hashlib, ssl"])
+def test_mysql_connector_c_extension_loads_after_the_system_openssl(prelude: str) -> None:
+    """The pinned mysql-connector-python wheel's C extension loads whatever part of the
+    system's OpenSSL the process loaded before (`warehouse import` has loaded hashlib by
+    the time it picks a driver): 9.7+ wheels need OpenSSL 3.5 and fail after hashlib."""
+    import subprocess
+    import sys
+
+    code = (
+        f"{prelude}\n"
+        "from warehouse.mysql.connect import resolve_driver\n"
+        "print(resolve_driver('mysql-connector').name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "mysql-connector"

@@ -8,7 +8,7 @@ whether there is nothing to read, and the watermark fields to save after the loa
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,8 @@ from warehouse.mysql.plan import LoadPlan, Watermark
 from warehouse.mysql.rows import Query
 
 log = logging.getLogger(__name__)
+
+TEMPORAL = ("date", "datetime", "timestamp")  # lastmodified columns the lag applies to
 
 
 @dataclass
@@ -66,8 +68,16 @@ def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
                            incremental=incremental)
         if inc.mode == "append":
             return _plain_append(col, mark, upper, incremental=incremental)
-        return _lastmodified(cur, table_sql, col, inc, plan.key, mark, upper, now, writers,
-                             oldest, incremental=incremental)
+        if column.data_type not in TEMPORAL:
+            log.warning(
+                "%s: lastmodified column %s is %s, not a date/time: no lag window and no "
+                "hold below open transactions apply, so rows committed late are missed "
+                "until a --full (use a DATE/DATETIME/TIMESTAMP column)",
+                where, column.name, column.column_type,
+            )
+        return _lastmodified(cur, table_sql, col, inc, plan.table.columns, mark, upper, now,
+                             writers, oldest, incremental=incremental,
+                             bind=driver.with_params)
     finally:
         close_quietly(cur)
 
@@ -161,12 +171,13 @@ def _plain_append(col: str, mark: Watermark, upper: str | None, *,
 
 
 def _lastmodified(
-    cur: Any, table_sql: str, col: str, inc: IncrementalConfig, key: list[str],
+    cur: Any, table_sql: str, col: str, inc: IncrementalConfig,
+    columns: list[sch.SourceColumn],
     mark: Watermark, upper: str | None, now: Any, writers: list[str] | None,
-    oldest: Any, *, incremental: bool,
+    oldest: Any, *, incremental: bool, bind: Callable[[str], str],
 ) -> Bounds:
     lag = inc.lag_value
-    keys = [sch.quote(k) for k in key]
+    row = [sch.quote(c.name) for c in columns]
     last, low = mark.last, mark.low
     b = Bounds(upper=upper)
     if upper is None:
@@ -179,8 +190,8 @@ def _lastmodified(
     else:
         window = mark.window
         if (window and mark.max_value == upper
-                and wm.window_checksum(cur, table_sql, keys, col, window["low"],
-                                       window["high"]) == window["sum"]):
+                and wm.window_checksum(cur, table_sql, row, col, window["low"],
+                                       window["high"], bind=bind) == window["sum"]):
             b.skip = True  # nothing newer, and the re-read window is as it was
         b.query = Query().and_(f"{col} <= %s", upper)
         if low is not None:
@@ -194,7 +205,8 @@ def _lastmodified(
         "missing": [],
         "writers": writers,
         "window": {"low": next_low, "high": upper,
-                   "sum": wm.window_checksum(cur, table_sql, keys, col, next_low, upper)},
+                   "sum": wm.window_checksum(cur, table_sql, row, col, next_low, upper,
+                                            bind=bind)},
     }
     return b
 

@@ -8,8 +8,10 @@
 - `pymysql` (pure Python): the slowest, always importable.
 `auto` picks the first of these that is installed (mysql-connector only with its C
 extension); `resolve_driver` returns it as a `Driver`, which opens sessions and
-streaming cursors and names the driver's exception classes. mysql-connector-python is pinned below 26: 26.x wheels need OpenSSL 3.2 on
-the system (Debian 12 and Amazon Linux 2023 have 3.0) and fall back to pure Python.
+streaming cursors and names the driver's exception classes. mysql-connector-python is
+pinned below 9.7: from 9.7 its wheels bundle a libssl needing OpenSSL 3.5, which fails
+to load once Python's ssl or hashlib has loaded the system's OpenSSL 3.0 (Debian 12,
+Amazon Linux 2023).
 
 All drivers return the same row tuples: integers as int, FLOAT/DOUBLE as float,
 DECIMAL/DATE/DATETIME/TIMESTAMP/TIME as the server's text (str), character columns as
@@ -20,8 +22,10 @@ for it the engine selects them (and SET) as `CAST(... AS CHAR)`: see `Driver.cas
 with backslashreplace): the fallback when a column holds bytes that are not valid UTF-8.
 
 Sessions run with `time_zone = '+00:00'`, a read timeout (a frozen bastion or server
-surfaces as an error, not a hang) and a long `net_write_timeout` (the server may wait
-while we compress). Errors never carry the password (`mask_secret`).
+surfaces as an error, not a hang) with a shorter `lock_wait_timeout` (a table locked by
+another session fails as "Lock wait timeout", exit 5, not as a lost connection), a long `net_write_timeout` (the server may wait
+while we compress) and no statement time limit (`max_statement_time` /
+`max_execution_time` = 0: a server-wide limit would kill every long export). Errors never carry the password (`mask_secret`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -43,7 +48,7 @@ DRIVERS = ("auto", "mysqlclient", "mysql-connector", "pymysql")
 _MODULES = {"mysqlclient": "MySQLdb", "mysql-connector": "_mysql_connector", "pymysql": "pymysql"}
 _INSTALL = {
     "mysqlclient": "mysqlclient (needs build-essential pkg-config libmariadb-dev)",
-    "mysql-connector": "'mysql-connector-python>=9.4,<26' (its C extension)",
+    "mysql-connector": "'mysql-connector-python>=9.4,<9.7' (its C extension)",
     "pymysql": "PyMySQL",
 }
 
@@ -53,6 +58,7 @@ _T_TIMESTAMP, _T_LONGLONG, _T_INT24, _T_DATE, _T_TIME, _T_DATETIME, _T_YEAR = 7,
 _T_NEWDATE, _T_NEWDECIMAL = 14, 246
 _INTS = (_T_TINY, _T_SHORT, _T_LONG, _T_LONGLONG, _T_INT24, _T_YEAR)
 _FLOATS = (_T_FLOAT, _T_DOUBLE)
+_BACKQUOTED = re.compile(r"`(?:[^`]|``)*`")
 _TEXTUAL = (_T_DECIMAL, _T_NEWDECIMAL, _T_TIMESTAMP, _T_DATE, _T_TIME, _T_DATETIME, _T_NEWDATE)
 
 
@@ -75,15 +81,21 @@ class Endpoint:
         return f"[mysql.{self.source}] {self.user}@{self.host}:{self.port}{via}"
 
 
-def _installed(driver: str) -> bool:
+def _load_problem(driver: str) -> str | None:
+    """Return why `driver` cannot be used here (not installed, or its C extension does not
+    load), or None when it can."""
     if importlib.util.find_spec(_MODULES[driver]) is None:
-        return False
+        return "is not installed"
     if driver == "mysql-connector":  # the wheel's C extension may fail to load (OpenSSL)
         try:
             import _mysql_connector  # noqa: F401
-        except ImportError:
-            return False
-    return True
+        except ImportError as exc:
+            return f"is installed but its C extension does not load ({exc})"
+    return None
+
+
+def _installed(driver: str) -> bool:
+    return _load_problem(driver) is None
 
 
 def resolve_driver(name: str) -> Driver:
@@ -92,8 +104,9 @@ def resolve_driver(name: str) -> Driver:
         raise ConfigError(f"MySQL driver {name!r} unknown; use one of {', '.join(DRIVERS)}")
     if name == "auto":
         return Driver(next(d for d in DRIVERS[1:] if d == "pymysql" or _installed(d)))
-    if not _installed(name):
-        raise ConfigError(f"MySQL driver {name} is not installed; pip install {_INSTALL[name]}")
+    problem = _load_problem(name)
+    if problem is not None:
+        raise ConfigError(f"MySQL driver {name} {problem}; pip install {_INSTALL[name]}")
     return Driver(name)
 
 
@@ -121,6 +134,14 @@ class Driver:
     def casts_text(self) -> bool:
         """True when the export must select DECIMAL/temporal/SET columns as CHAR."""
         return self.name == "mysql-connector"
+
+    def with_params(self, sql: str) -> str:
+        """Return `sql` for an execute() WITH parameters: `%` inside backquoted identifiers
+        doubled, as the format paramstyle of mysqlclient and PyMySQL needs (a column named
+        `pct%` failed the statement). mysql-connector substitutes `%s` only: as is."""
+        if self.name == "mysql-connector":
+            return sql
+        return _BACKQUOTED.sub(lambda m: m.group(0).replace("%", "%%"), sql)
 
     def stream_cursor(self, conn: Any) -> Any:
         """Return an unbuffered (server-side streaming) cursor of `conn`."""
@@ -166,6 +187,8 @@ def describe_error(ep: Endpoint, exc: BaseException) -> str:
     msg = getattr(exc, "msg", None)  # mysql-connector: args[1] repeats the code
     text = msg if isinstance(msg, str) else str(args[1]) if len(args) > 1 else str(exc)
     text = mask_secret(text, ep.password.reveal())
+    if code == 1205:
+        text += " (another session locks the table: LOCK TABLES, an ALTER TABLE; retry later)"
     return f"MySQL {ep.where()}: {'error ' + str(code) + ': ' if code else ''}{text}"
 
 
@@ -192,8 +215,18 @@ def _connect(
     try:
         cur = conn.cursor()
         try:
-            # one round trip for both (each one is a trip through the tunnel)
-            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600")
+            # one round trip for all (each one is a trip through the tunnel)
+            # a table locked by another session (LOCK TABLES, an ALTER) must fail as such
+            # before the read timeout would report a lost connection (exit 3)
+            wait = max(1, int(ep.read_timeout) - 2)
+            base = ("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600, "
+                    f"SESSION lock_wait_timeout = {wait}")
+            try:
+                cur.execute(base + _no_statement_limit(conn))
+            except _driver_errors(driver) as exc:
+                if error_code(exc) != 1193:  # a server whose version string misleads
+                    raise
+                cur.execute(base)
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         finally:
             cur.close()
@@ -201,6 +234,23 @@ def _connect(
         conn.close()
         raise SourceUnavailable(describe_error(ep, exc)) from None
     return conn
+
+
+def _no_statement_limit(conn: Any) -> str:
+    """Return the SET clause lifting the server's statement time limit for this session.
+
+    A server-wide `max_statement_time` (MariaDB) or `max_execution_time` (MySQL, SELECTs
+    only), set by DBAs against runaway queries, kills every export longer than the limit:
+    such a table could never be imported. Version comments keep older servers working;
+    a server without the variable (error 1193) gets the SET without it.
+    """
+    info = getattr(conn, "server_version", None)  # PyMySQL (its get_server_info is deprecated)
+    if not isinstance(info, str | bytes):
+        info = conn.get_server_info()
+    text = info.decode("ascii", "replace") if isinstance(info, bytes) else str(info)
+    if "mariadb" in text.lower():
+        return " /*M!100101 , SESSION max_statement_time = 0 */"
+    return " /*!50708 , SESSION max_execution_time = 0 */"
 
 
 def _mysqlclient(ep: Endpoint, database: str | None, text_bytes: bool) -> Any:

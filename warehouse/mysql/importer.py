@@ -205,7 +205,8 @@ def _plan_tables(
     privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import.
     """
     src, ep, store = session.src, session.endpoint, session.store
-    databases = [sel.database] if sel.database else list(src.databases)
+    # a database listed twice would plan its tables twice (the copy then fails as locked)
+    databases = [sel.database] if sel.database else list(dict.fromkeys(src.databases))
     for db in databases:
         sch.check_ident("database", db)
     conn = session.connect()
@@ -236,8 +237,8 @@ def _plan_tables(
                 wanted = [sel.table] if sel.table in names else []
                 if not wanted and sel.table in views:
                     raise ConfigError(
-                        f"{db}.{sel.table} in [mysql.{src.name}] is a view; views are not "
-                        "imported (only base tables)"
+                        f"{db}.{sel.table} in [mysql.{src.name}] is a view or a sequence; "
+                        "views and sequences are not imported (only tables)"
                     )
                 if not wanted:
                     raise ConfigError(f"table {db}.{sel.table} not found in [mysql.{src.name}]")
@@ -253,7 +254,8 @@ def _plan_tables(
                 skipped = sch.select_tables(db, views, src.tables, src.exclude)
                 if skipped:
                     log.warning(
-                        "[mysql.%s] %s: skipping %d view(s), only base tables are imported: %s",
+                        "[mysql.%s] %s: skipping %d view(s) or sequence(s), only tables are "
+                        "imported: %s",
                         src.name, db, len(skipped), ", ".join(skipped),
                     )
             for t in wanted:
@@ -277,7 +279,22 @@ def _plan_tables(
         raise SourceUnavailable(describe_error(ep, exc)) from None
     finally:
         close_quietly(conn)
+    if not sel.database and not failures:
+        _warn_unmatched_incremental(src, planned)
     return _drop_name_clashes(src, planned, failures, peers)
+
+
+def _warn_unmatched_incremental(src: MysqlSourceConfig, planned: Sequence[Planned]) -> None:
+    """Warn about `incremental` entries no selected table has (a misspelt name would
+    otherwise import that table in full, without its `_latest` view or deletes)."""
+    names = {n for p in planned for n in (f"{p.database}.{p.table}".lower(), p.table.lower())}
+    unmatched = sorted(k for k in src.incremental if k not in names)
+    if unmatched:
+        log.warning(
+            "[mysql.%s] incremental entries match no imported table: %s; check their "
+            "names (\"db.table\" or \"table\") against databases, tables and exclude",
+            src.name, ", ".join(unmatched),
+        )
 
 
 def _warn_vanished(
@@ -306,13 +323,22 @@ def _drop_name_clashes(
     failures: list[TableResult],
     peers: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[Planned], list[TableResult]]:
-    """Fail (exit 5) the planned tables whose Hive name another selected table shares.
+    """Fail (exit 5) the planned tables whose Hive name another selected table shares,
+    and those whose name cannot be a folder (`sch.folder_safe`).
 
     `mysql_<source>_<database>_<table>` is lower-case with other characters as `_`, so
     `Orders` and `orders`, `my-table` and `my_table`, or databases differing only by case
     would overwrite one another's Hive table; none of them is imported. `peers` are
     (database, table) pairs of the source not imported in this run.
     """
+    unsafe = [p for p in planned if not sch.folder_safe(p.table)]
+    for p in unsafe:
+        failures.append(TableResult(
+            src.name, p.database, p.table, engine=src.engine, exit_code=EXIT_FAILED,
+            error=f"table name {p.table!r} cannot be a folder of the warehouse root (it "
+                  f"holds '/' or is '.' or '..'); exclude it in [mysql.{src.name}] or "
+                  "rename it"))
+    planned = [p for p in planned if sch.folder_safe(p.table)]
     by_name: dict[str, list[tuple[str, str]]] = {}
     for db, t in [*((p.database, p.table) for p in planned), *peers]:
         group = by_name.setdefault(sch.hive_name(src.name, db, t), [])

@@ -152,7 +152,8 @@ def _export_once(
         try:
             begin_snapshot(conn)
             cur = driver.stream_cursor(conn)
-            cur.execute(sql, job.query.params or None)
+            params = job.query.params or None
+            cur.execute(driver.with_params(sql) if params else sql, params)
             fetch = driver.batch_fetcher(conn, cur)
             part = 0
             while True:

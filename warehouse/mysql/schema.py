@@ -123,6 +123,12 @@ def hive_type(col: SourceColumn, *, zero_dates: bool = True) -> str:
     return "STRING"
 
 
+def folder_safe(table: str) -> bool:
+    """Return False for table names that cannot be one folder of the layout (`a/b`, `..`):
+    they would write into another table's folder, or above their database's."""
+    return "/" not in table and table not in (".", "..")
+
+
 def hive_name(source: str, database: str, table: str) -> str:
     """Return the Hive table name `mysql_<source>_<database>_<table>` (lower-case, [a-z0-9_])."""
     raw = f"mysql_{source}_{database}_{table}".lower()
@@ -168,22 +174,29 @@ def database_exists(conn: Any, database: str) -> bool:
         return cur.fetchone() is not None
 
 
+# MariaDB reports a system-versioned table as 'SYSTEM VERSIONED', not 'BASE TABLE': a
+# plain SELECT reads its current rows like any table's
+TABLE_TYPES = ("BASE TABLE", "SYSTEM VERSIONED")
+SKIPPED_TYPES = ("VIEW", "SEQUENCE")
+
+
 def list_tables(conn: Any, database: str) -> list[str]:
-    """Return the base tables of `database` from information_schema."""
-    return _list_names(conn, database, "BASE TABLE")
+    """Return the base tables of `database` (system-versioned ones included)."""
+    return _list_names(conn, database, TABLE_TYPES)
 
 
 def list_views(conn: Any, database: str) -> list[str]:
-    """Return the views of `database` (not imported: only base tables are)."""
-    return _list_names(conn, database, "VIEW")
+    """Return the views and sequences of `database` (not imported: only tables are)."""
+    return _list_names(conn, database, SKIPPED_TYPES)
 
 
-def _list_names(conn: Any, database: str, table_type: str) -> list[str]:
+def _list_names(conn: Any, database: str, table_types: Sequence[str]) -> list[str]:
+    marks = ", ".join("%s" for _ in table_types)
     with _cursor(conn) as cur:
         cur.execute(
             "SELECT TABLE_NAME FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = %s",
-            (database, table_type),
+            f"WHERE TABLE_SCHEMA = %s AND TABLE_TYPE IN ({marks})",
+            (database, *table_types),
         )
         return sorted(_text(r[0]) for r in cur.fetchall())
 

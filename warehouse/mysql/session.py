@@ -45,7 +45,7 @@ class SourceSession:
         try:
             cur = conn.cursor()
             try:
-                cur.execute(sql, params)
+                cur.execute(self.driver.with_params(sql) if params else sql, params)
                 row = cur.fetchone()
             finally:
                 close_quietly(cur)

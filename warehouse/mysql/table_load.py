@@ -160,6 +160,9 @@ def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | Non
     _register(s, plan, done)
     new_state = _new_state(plan, done, bounds)
     save_state(s.store, s.name, p.database, p.table, new_state)
+    # the loads a full load replaced leave Hive only now: had the state not been saved,
+    # the new load's files would be removed, and Hive would show an empty table
+    _register(s, plan, done, drop=True)
     _drop_old(s.store, plan, new_state)
     return done
 
@@ -194,26 +197,32 @@ def _settle(plan: LoadPlan, stamp: str, out: Exported, deleted: int) -> Loaded:
     return Loaded(out, stamp, load, loads, deleted, deletes_loads)
 
 
-def _register(s: SourceSession, plan: LoadPlan, done: Loaded) -> None:
-    """Register the load in Hive (when a catalog is configured)."""
+def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = False) -> None:
+    """Register the load in Hive (when a catalog is configured): before the state is
+    saved, the new load (and views); after it (`drop`), the removal of the loads and
+    deletes loads it replaced."""
     changed = done.changed(plan)
     if not (s.cfg.has_catalog and (changed or done.loads)):
+        return
+    dropped = [x for x in plan.loads if x not in done.loads]
+    old_deletes = [x for x in plan.deletes_loads if x not in done.deletes_loads]
+    if drop and not (dropped or old_deletes):
         return
     # nothing changed: only a metastore that lacks the table (new cluster) is updated
     p = plan.table
     spec = table_spec(s.name, p.database, p.table, p.columns, engine=plan.engine,
                       zero_dates=p.zero_dates)
     dspec = deletes_spec(spec, plan.key) if plan.deletes else None
-    old_deletes = [x for x in plan.deletes_loads if x not in done.deletes_loads]
+    new = [done.load] if done.load and not drop else []
+    new_deletes = [done.stamp] if done.deleted and not drop else []
     reg = s.hive or HiveRegistrar(s.cfg)
     try:
         register_load(
-            reg, spec, done.loads, new=[done.load] if done.load else [],
-            dropped=[x for x in plan.loads if x not in done.loads],
+            reg, spec, done.loads, new=new, dropped=dropped if drop else [],
             view=(plan.inc.column, plan.key) if plan.inc is not None else None,
-            deletes=(dspec, done.deletes_loads, [done.stamp] if done.deleted else [],
-                     old_deletes) if dspec else None,
-            if_missing=not changed,
+            deletes=(dspec, done.deletes_loads, new_deletes,
+                     old_deletes if drop else []) if dspec else None,
+            if_missing=not changed and not drop,
         )
     finally:
         if reg is not s.hive:

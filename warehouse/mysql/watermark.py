@@ -9,8 +9,9 @@ information_schema.INNODB_TRX (the server's own clock) and, per mode:
 - lastmodified (a DATE/DATETIME/TIMESTAMP column): the next load reads
   `column >= watermark - lag`. The saved watermark is held at
   min(MAX, probe time, start of the oldest open write transaction), so a transaction
-  open at the probe cannot commit rows below it. A checksum of (key, column) over the
-  window the next load will re-read lets that load add nothing when nothing changed.
+  open at the probe cannot commit rows below it. A checksum of the rows (every column)
+  in the window the next load will re-read lets that load add nothing when nothing
+  changed.
 - append (an integer column): the ids in (last MAX, MAX] absent from the table at the
   probe are "missing" (open transactions, rollbacks, deletes); the next load reads the
   new ids plus the missing ones, so the files hold each id once. A missing id is
@@ -26,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,15 +206,22 @@ def read_writers(cur: Any, error_types: tuple[type[BaseException], ...],
     return now, ids, oldest
 
 
-def window_checksum(cur: Any, table_sql: str, key_sql: Sequence[str], column: str,
-                    low: str | None, high: str) -> list[Any]:
-    """Return [count, xor of 64-bit MD5 prefixes] of (key, column) over [low, high]."""
-    parts = ", ".join([*key_sql, column])
+def window_checksum(cur: Any, table_sql: str, columns_sql: Sequence[str], column: str,
+                    low: str | None, high: str, *,
+                    bind: Callable[[str], str] = str) -> list[Any]:
+    """Return [count, xor of 64-bit MD5 prefixes] of whole rows over `column` in [low, high].
+
+    Every column counts, not only (key, column): an update within the column's resolution
+    (the same second, the same DATE) leaves the column as it was, and must still be seen.
+    Each column is hashed on its own (MD5 text is ASCII: no charset mixing; NULL is `n`).
+    `bind` readies the SQL for parameters (`Driver.with_params`).
+    """
+    parts = ", ".join(f"IFNULL(MD5({c}), 'n')" for c in columns_sql)
     where = f"{column} <= %s" + (f" AND {column} >= %s" if low is not None else "")
     params = (high, low) if low is not None else (high,)
     cur.execute(
-        f"SELECT COUNT(*), CAST(BIT_XOR(CAST(CONV(LEFT(MD5(CONCAT_WS(CHAR(31), {parts})), 16), "
-        f"16, 10) AS UNSIGNED)) AS CHAR) FROM {table_sql} WHERE {where}",
+        bind(f"SELECT COUNT(*), CAST(BIT_XOR(CAST(CONV(LEFT(MD5(CONCAT_WS(CHAR(31), {parts})), "
+             f"16), 16, 10) AS UNSIGNED)) AS CHAR) FROM {table_sql} WHERE {where}"),
         params,
     )
     row = cur.fetchone()
