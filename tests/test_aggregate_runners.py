@@ -189,8 +189,47 @@ def test_corrupt_input_fails_the_job_and_writes_nothing(small: Any, tmp_path: Pa
     victim.write_bytes(bytes(data))
     summary = run_aggregate(cfg, "daily_actions", [DATES[0]], runner="inline")
     assert summary.exit_code == 5
-    assert "failed on runner inline" in summary.line()
+    assert f"events part {victim} is corrupt" in summary.line()
     assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("runner", ["inline", "local"])
+def test_truncated_or_concatenated_events_fail_instead_of_counting_a_part(
+    small: Any, tmp_path: Path, runner: str
+) -> None:
+    """mrjob's inline and local runners read a truncated .gz up to where it breaks, and
+    only the first member of concatenated gzip files, without an error: an aggregate of
+    such a part counted some of its events with exit 0, over the good partition."""
+    root = _fresh_root(small[0], tmp_path)
+    good = small[1]
+    conf = tmp_path / "w.toml"
+    conf.write_text(f'[warehouse]\nroot = "{root}"\n')
+    args = ["--config", str(conf), "aggregate", "daily_actions", "-r", runner,
+            "--date", str(DATES[0])]  # fmt: skip
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    out = root / "aggregates" / "daily_actions" / f"dt={DATES[0]}" / "part-00000.json.gz"
+    before = out.read_bytes()
+    victim = next((root / "events" / f"dt={DATES[0]}").glob("*.json.gz"))
+    whole = victim.read_bytes()
+    lines = gzip.decompress(whole).splitlines(keepends=True)
+    half = len(lines) // 2
+    damaged = {
+        "is truncated": whole[: len(whole) // 2],
+        "holds several gzip members": gzip.compress(b"".join(lines[:half]))
+        + gzip.compress(b"".join(lines[half:])),
+    }
+    for why, data in damaged.items():
+        victim.write_bytes(data)
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 5, r.output
+        assert f"events part {victim} {why}" in r.output and "nothing written" in r.output
+        assert out.read_bytes() == before
+    # recompressed whole, it is read whole (zero padding after the end is accepted)
+    victim.write_bytes(gzip.compress(b"".join(lines)) + b"\0" * 512)
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    want = [x for x in BRUTE["daily_actions"](good) if x["dt"] == DATES[0].isoformat()]
+    assert_same(read_output(root, "daily_actions")[DATES[0].isoformat()], want)
 
 
 def test_s3_root_inline(small: Any, moto_server: str, s3_client: Any, s3_bucket: str) -> None:

@@ -209,6 +209,19 @@ def test_config_check_shows_glue_and_warns_without_hive(tmp_path: Path) -> None:
     assert "warning" not in result.output
 
 
+def test_config_check_warns_of_a_logs_input_without_a_date(tmp_path: Path) -> None:
+    conf = tmp_path / "w.toml"
+    conf.write_text('[logs]\ninput = "/var/log/nginx/access.log.1"\n')
+    result = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "warning: [logs] input '/var/log/nginx/access.log.1' has no {date:...}" in (
+        result.stderr
+    )
+    conf.write_text('[logs]\ninput = "/var/log/nginx/access.log-{date:%Y%m%d}.gz"\n')
+    result = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+
+
 def test_verbose_after_the_subcommand(tmp_path: Path) -> None:
     import subprocess
     import sys

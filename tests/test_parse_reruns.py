@@ -391,3 +391,37 @@ def test_kill_9_leftovers_are_removed_by_the_next_run(tmp_path: Path) -> None:
     assert after.lines == 200_000 and after.events == 199_980
     assert hidden_leftovers(root) == []
     assert data(root) == before
+
+
+def test_a_killed_worker_process_is_one_line_and_exit_5(tmp_path: Path) -> None:
+    """A worker killed under `--workers` (the OOM killer, kill -9) broke the pool: exit 1
+    with a traceback. It is a failed parse: one line, exit 5, the earlier run kept."""
+    big, root = tmp_path / "big.log", tmp_path / "wh"
+    big.write_bytes(Path(SAMPLE).read_bytes() * 20)
+    other = tmp_path / "other.log"
+    other.write_bytes(Path(SAMPLE).read_bytes() * 20)
+    cfg = config_from_dict({}, root=str(root))
+    assert parse_logs(cfg, [str(big), str(other)]).exit_code == 0
+    before = data(root)
+    proc = subprocess.Popen(
+        cli_cmd(root, str(big), str(other), "--workers", "2"), cwd=str(REPO),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        # a worker is writing once a part file is in progress; kill it (not the parent)
+        wait_for(lambda: bool(hidden_leftovers(root)), 60, "a part file in progress")
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children
+        os.kill(int(children[0]), signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 5, err.decode()
+    text = err.decode().strip()
+    assert "Traceback" not in text and len(text.splitlines()) == 1
+    assert "a parse worker process died" in text and "earlier runs kept" in text
+    assert data(root) == before
+    assert hidden_leftovers(root) == []

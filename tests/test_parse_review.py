@@ -119,6 +119,120 @@ def test_a_shrunk_or_damaged_rerun_keeps_the_earlier_events_and_exits_5(tmp_path
     assert (state["lines"], state["events"]) == (1, 1)
 
 
+def test_a_log_rotated_under_the_same_name_does_not_delete_the_earlier_days_events(
+    tmp_path: Path,
+) -> None:
+    """logrotate renames access.log and the server starts a new, longer one: parsing
+    `access.log` again must not publish over (and delete) the first day's events."""
+    log = tmp_path / "access.log"
+    day10 = [line(n, day=10) for n in range(10)]
+    log.write_text("\n".join(day10) + "\n")
+    root = tmp_path / "root"
+    first = parse_cli(root, str(log))
+    assert first.exit_code == 0, first.output
+    before = files(root, "events")
+    assert {e["ts"][:10] for e in stored(root, "events")} == {"2026-10-10"}
+
+    log.rename(tmp_path / "access.log.1")
+    day11 = [line(n, day=11) for n in range(15)]  # more lines than the first day's
+    log.write_text("\n".join(day11) + "\n")
+    rotated = parse_cli(root, str(log))
+    assert rotated.exit_code == 5, rotated.output
+    assert f"input {log} no longer begins with the first line its last good run read" in (
+        rotated.output
+    )
+    assert "--replace" in rotated.output
+    assert files(root, "events") == before  # the first day's events exactly as they were
+
+    # the same content on stdin under one --source-name: the same judgement
+    named = ["--source-name", "nginx", "-"]
+    runner = CliRunner()
+    args = ["--root", str(root), "parse", *named]
+    assert runner.invoke(cli, args, input="\n".join(day10) + "\n").exit_code == 0
+    piped = runner.invoke(cli, args, input="\n".join(day11) + "\n")
+    assert piped.exit_code == 5, piped.output
+    assert "no longer begins with the first line" in piped.output
+
+    # growth keeps the first line: good; --replace accepts the rotated content
+    log.write_text("\n".join([*day11, line(20, day=11)]) + "\n")
+    replaced = parse_cli(root, "--replace", str(log))
+    assert replaced.exit_code == 0, replaced.output
+    log.write_text("\n".join([*day11, line(20, day=11), line(21, day=11)]) + "\n")
+    grown = parse_cli(root, str(log))
+    assert grown.exit_code == 0, grown.output
+    days = sorted(e["ts"][:10] for e in stored(root, "events"))
+    assert days == ["2026-10-10"] * 10 + ["2026-10-11"] * 17  # stdin's day 10, the file's 11
+
+
+def test_nul_padding_a_crash_left_before_a_line_does_not_corrupt_its_event(
+    tmp_path: Path,
+) -> None:
+    """After a power loss a log holds NULs (blocks allocated, never written), and the
+    server's next line follows them on the same line: its event must carry the address,
+    not NULs and the address. A line of NULs alone stays a reject."""
+    log = tmp_path / "access.log"
+    body = [line(n).encode() + b"\n" for n in range(10)]
+    body[4] = b"\0" * 4096 + body[4]  # the padding glued to the first line after the crash
+    body[7] = b"\0" * 300 + b"\n"
+    log.write_bytes(b"".join(body))
+    root = tmp_path / "root"
+    result = parse_cli(root, str(log))
+    assert result.exit_code == 0, result.output
+    events, rejects = stored(root, "events"), stored(root, "rejects")
+    assert len(events) + len(rejects) == 10
+    assert [(r["lineno"], r["reason"], r["line"]) for r in rejects] == [
+        (8, "no match for format", "\0" * 300)
+    ]
+    assert sorted(e["ip"] for e in events) == sorted(f"10.0.0.{n}" for n in range(10) if n != 7)
+    assert not any("\0" in str(v) for e in events for v in e.values())
+
+
+def test_a_time_without_a_full_date_is_a_format_error_not_events_of_1900(
+    tmp_path: Path,
+) -> None:
+    """`%{%b %d %T}t` (syslog style) or `%{%T}t` has no year (or no date): strptime fills
+    in 1900-01-01, and every event was filed under 1900 with exit 0."""
+    log = tmp_path / "access.log"
+    log.write_text('10.0.0.1 [Dec 31 23:59:59] "GET / HTTP/1.1" 200 5\n')
+    root = tmp_path / "root"
+    for fmt in ('%h [%{%b %d %T}t] "%r" %>s %b', '%h [%{%H:%M:%S}t] "%r" %>s %b'):
+        result = parse_cli(root, "--format", fmt, str(log))
+        assert result.exit_code == 2, result.output
+        assert "its time has no full date (year, month and day)" in result.output
+        assert not root.exists()
+    conf = tmp_path / "w.toml"
+    conf.write_text(f"[logs]\nformat = '{fmt}'\n")
+    check = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
+    assert check.exit_code == 2 and "has no full date" in check.output, check.output
+    # split over several %{...}t, with the year: a date
+    log.write_text('10.0.0.1 [Dec 31 23:59:59 2014] "GET / HTTP/1.1" 200 5\n')
+    result = parse_cli(root, "--format", '%h [%{%b %d %T}t %{%Y}t] "%r" %>s %b', str(log))
+    assert result.exit_code == 0, result.output
+    assert [e["ts"] for e in stored(root, "events")] == ["2014-12-31T23:59:59Z"]
+
+
+def test_a_partial_time_is_a_bad_timestamp_not_a_date_taken_from_today(tmp_path: Path) -> None:
+    """Times the fast paths cannot read go to dateutil, which filled what they lacked from
+    the day of the run (`[10:05:03]` became the 10th of this month): events under made-up
+    dates that moved with each re-run."""
+    log = tmp_path / "access.log"
+    times = ["10:05:03", "17/May/2015", "May 17", "5", "17/May/2015:10:05 +0000",
+             "17/May/2015:10:05:03 +0200", "17/May/2015:10:05:03 +0000"]  # fmt: skip
+    log.write_text("".join(
+        f'10.0.0.{n} - - [{t}] "GET / HTTP/1.1" 200 5 "-" "-"\n' for n, t in enumerate(times)
+    ))
+    root = tmp_path / "root"
+    result = parse_cli(root, str(log))
+    assert result.exit_code == 5, result.output  # 4 of 7 rejected: over max_reject_ratio
+    rejects = stored(root, "rejects")
+    assert [(r["lineno"], r["reason"]) for r in rejects] == [
+        (n, "bad timestamp") for n in (1, 2, 3, 4)
+    ]
+    assert sorted(e["ts"] for e in stored(root, "events")) == [
+        "2015-05-17T08:05:03Z", "2015-05-17T10:05:00Z", "2015-05-17T10:05:03Z"
+    ]
+
+
 def test_dates_whose_events_vanish_are_touched_and_their_aggregates_emptied(
     tmp_path: Path,
 ) -> None:
@@ -179,6 +293,13 @@ def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path
     from warehouse.storage import LocalStore
 
     write_day_logs(tmp_path / "logs", [DAY1])  # from 23:00 UTC the day before
+    path = tmp_path / "logs" / "2015" / "05" / "18" / "access.log.gz"
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    # a 2015-05-18 line first: the rewrite below keeps it (a log whose first line changed
+    # counts as rotated or replaced, which needs `parse --replace`)
+    first = next(x for x in lines if b"18/May" in x)
+    lines.remove(first)
+    path.write_bytes(gzip.compress(b"".join([first, *lines])))
     cfg = config_from_dict(base_config(tmp_path))
     root = tmp_path / "root"
     first = run_nightly(cfg, [DAY1])
@@ -189,7 +310,6 @@ def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path
 
     # the day's log is rewritten without the previous day's lines (as many lines: the
     # 2015-05-18 ones repeated), and the day is run again
-    path = tmp_path / "logs" / "2015" / "05" / "18" / "access.log.gz"
     lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
     kept = [x for x in lines if b"/May/2015:23:" not in x or b"18/May" in x]
     assert len(kept) < len(lines)
@@ -229,3 +349,37 @@ def test_a_state_without_counts_gets_them_from_its_objects(tmp_path: Path) -> No
     again = parse_cli(root, str(log))
     assert again.exit_code == 0, again.output
     assert json.loads(state_file.read_text())["lines"] == 11
+
+
+def test_run_after_a_held_parse_and_parse_replace_re_aggregates_the_dates_it_emptied(
+    tmp_path: Path,
+) -> None:
+    """The day's log is replaced by one without the previous day's lines: `run` holds it
+    (exit 5); the operator accepts it with `parse --replace`, which removes that date's
+    events; the next `run` must redo that date's aggregate, not keep counting events that
+    are gone."""
+    from tests.test_pipeline import DAY1, base_config, write_day_logs
+    from warehouse.run.pipeline import run_nightly
+
+    write_day_logs(tmp_path / "logs", [DAY1])  # from 23:00 UTC the day before
+    cfg = config_from_dict(base_config(tmp_path))
+    root = tmp_path / "root"
+    assert run_nightly(cfg, [DAY1]).exit_code == 0
+    before = "aggregates/daily_actions/dt=2015-05-17"
+    assert stored(root, before)
+
+    path = tmp_path / "logs" / "2015" / "05" / "18" / "access.log.gz"
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    path.write_bytes(gzip.compress(b"".join(x for x in lines if b"18/May" in x)))
+    held = run_nightly(cfg, [DAY1], force=True)
+    assert held.exit_code == 5, held.line()
+    assert stored(root, "events/dt=2015-05-17")  # kept until someone accepts the new log
+    replaced = parse_cli(root, "--replace", str(path))
+    assert replaced.exit_code == 0, replaced.output
+    assert not stored(root, "events/dt=2015-05-17")
+
+    again = run_nightly(cfg, [DAY1])
+    assert again.exit_code == 0, again.line()
+    assert stored(root, before) == []  # emptied: its events are gone
+    day18 = stored(root, "aggregates/daily_actions/dt=2015-05-18")
+    assert sum(r["hits"] for r in day18) == len(stored(root, "events/dt=2015-05-18"))

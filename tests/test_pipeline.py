@@ -353,3 +353,35 @@ def test_summary_line_and_exit_code_precedence() -> None:
     )
     one = RunSummary([d1], "r", [StageResult(d1, "parse", "failed", "no logs", 4)])
     assert one.line() == "run 2015-05-18: parse failed (exit 4); exit 4; first failure: 2015-05-18 parse: no logs; records: r"
+
+
+def test_a_day_whose_log_holds_no_events_runs_clean(tmp_path: Path, moto_server: str) -> None:
+    """An empty log (no traffic, the server down all day) parses to no partitions: the
+    events and aggregate stages have nothing to do, and must not run a job or a
+    registration for no dates (which failed with exit 4, night after night)."""
+    empty = dt.date(2015, 5, 20)
+    write_day_logs(tmp_path / "logs", [DAY1, DAY2])
+    folder = tmp_path / "logs" / "2015" / "05" / "20"
+    folder.mkdir(parents=True)
+    (folder / "access.log").write_bytes(b"")
+    glue = {"database": "empty_day", "endpoint_url": moto_server}
+    conf = write_config(tmp_path / "w.toml", base_config(tmp_path, glue=glue))
+    runner = CliRunner()
+    run = ["--config", str(conf), "run"]
+    r = runner.invoke(cli, [*run, "--from", str(DAY1), "--to", str(DAY2)])
+    assert r.exit_code == 0, r.output
+    # the next night: the empty day alone
+    r = runner.invoke(cli, [*run, "--date", str(empty)])
+    assert r.exit_code == 0, r.output
+    assert "parse ok (0 partitions), events ok (no events that day)" in r.output
+    assert "aggregate ok (no events that day)" in r.output and "(no dates)" not in r.output
+    store = LocalStore(tmp_path / "root")
+    for stage in ("events", "aggregate"):
+        rec = read_record(store, empty, stage)
+        assert rec is not None and rec["status"] == "ok" and rec["partitions"] == []
+    # a backfill over all three days: the others aggregated as usual, the empty one done
+    r = runner.invoke(cli, [*run, "--from", str(DAY1), "--to", str(empty), "--force"])
+    assert r.exit_code == 0 and "aggregate 3 ok" in r.output, r.output
+    assert tree(tmp_path / "root", "aggregates/daily_actions/dt=2015-05-18")
+    again = runner.invoke(cli, [*run, "--date", str(empty)])
+    assert again.exit_code == 0 and "aggregate complete" in again.output, again.output

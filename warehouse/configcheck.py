@@ -75,4 +75,11 @@ def warnings(cfg: Config) -> list[str]:
             "and [hive] views are not made (Glue holds a view only as an engine writes it); "
             "add [hive] to make them"
         )
+    if cfg.logs.input is not None and "{date" not in cfg.logs.input:
+        found.append(
+            f"[logs] input {cfg.logs.input!r} has no {{date:...}}: `run` parses that same "
+            "input for every date, and a log rotated under that name fails (exit 5: it no "
+            "longer begins with the first line parsed); name each day's logs, e.g. "
+            "logs/{date:%Y/%m/%d}/ or access.log-{date:%Y%m%d}.gz"
+        )
     return found

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from warehouse.aggregate.gzipcheck import damaged_input
 from warehouse.aggregate.plan import input_keys
 from warehouse.aggregate.publish import empty_stale, sort_key, write_partition
 from warehouse.aggregate.runners import (
@@ -122,6 +123,12 @@ def _run(
     with scratch_dir(job) as workdir:
         py_files = [] if runner == "inline" else [common_zip(workdir)]
         with staged_inputs(store, keys, runner, workdir) as inputs:
+            damaged = damaged_input(store, runner, keys, inputs)
+            if damaged:
+                summary.error = damaged
+                summary.exit_code = EXIT_FAILED
+                summary.seconds = time.monotonic() - started
+                return summary
             extra = [*spark_submit_args(runner), "--local-tmp-dir", str(workdir / "mrjob")]
             extra += list(extra_args)
             argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra)

@@ -9,6 +9,7 @@ the hot path. Keys always come in `EVENT_KEYS` order; `builder_source()` prints 
 from __future__ import annotations
 
 import linecache
+import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -85,14 +86,37 @@ def format_problems(fmt_text: str, ip: str = "%h", user: str = "%u") -> list[str
     except ConfigError as exc:
         return [f"[logs] format: {exc}"]
     problems: list[str] = []
-    if fmt.time_variant is None:
-        problems.append(f"log format {fmt.source!r} has no time field (%t or $time_local)")
+    missing = time_problem(fmt)
+    if missing:
+        problems.append(missing)
     for what, directive, default in (("ip", ip, "%h"), ("user", user, "%u")):
         try:
             field_for(directive, fmt, what, default)
         except ConfigError as exc:
             problems.append(str(exc))
     return problems
+
+
+_YEARS, _MONTHS, _DAYS, _WHOLE = set("YyG"), set("mbBh"), set("de"), set("cxs")
+
+
+def time_problem(fmt: LogFormat) -> str | None:
+    """Return why the format's time cannot give an event's date, or None.
+
+    A strftime time (`%{...}t`) without a year, month or day would be read as 1900-01-01
+    by strptime: every event filed under a wrong date with exit 0."""
+    if fmt.time_variant is None:
+        return f"log format {fmt.source!r} has no time field (%t or $time_local)"
+    if not fmt.time_variant.startswith("strftime:"):
+        return None
+    codes = set(re.findall(r"%(.)", fmt.time_variant.replace("%%", "")))
+    dated = "j" in codes or bool(codes & _MONTHS and codes & _DAYS)
+    if codes & _WHOLE or (codes & _YEARS and dated):
+        return None
+    return (
+        f"log format {fmt.source!r}: its time has no full date (year, month and day), so "
+        "events could not be filed under their date; log one (e.g. %{%d/%b/%Y:%T %z}t or %t)"
+    )
 
 
 def _index(fmt: LogFormat, *names: str) -> int:
@@ -126,8 +150,9 @@ def _builder(
     fmt: LogFormat, resolver: Resolves | None, *, ip: str, user: str
 ) -> tuple[str, dict[str, Any]]:
     resolve = (resolver or NoPatterns()).resolve
-    if fmt.time_variant is None:
-        raise ConfigError(f"log format {fmt.source!r} has no time field (%t or $time_local)")
+    missing = time_problem(fmt)
+    if missing:
+        raise ConfigError(missing)
     i_ip = field_for(ip, fmt, "ip", "%h")
     if i_ip < 0:
         i_ip = _index(fmt, "remote_addr", "peer_addr")

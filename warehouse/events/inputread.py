@@ -261,13 +261,21 @@ def read_blocks(
 
 
 def _decode(block: bytes) -> list[str]:
-    """Split a block (which ends where a line ends, before its \\n) into decoded lines."""
+    """Split a block (which ends where a line ends, before its \\n) into decoded lines.
+
+    NUL bytes that start a line are dropped: after a crash a log can hold a run of NULs
+    (blocks the file system allocated but never wrote) glued to the first line written
+    after it, whose first field would carry them. A line of NULs alone stays as it is (a
+    reject)."""
     text = block.decode("utf-8", "backslashreplace")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
         if text.endswith("\r"):  # the block's last line: its \n was cut off by the caller
             text = text[:-1]
-    return text.split("\n")
+    lines = text.split("\n")
+    if "\0" in text:
+        lines = [(x.lstrip("\0") or x) if x[:1] == "\0" else x for x in lines]
+    return lines
 
 
 def lines_before(path: str, starts: list[int]) -> list[int]:

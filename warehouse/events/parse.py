@@ -26,12 +26,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import IO
 
 from warehouse.config import Config
-from warehouse.errors import EXIT_FAILED, ConfigError, ItemLocked
+from warehouse.errors import EXIT_FAILED, ConfigError, ItemLocked, JobFailed
 from warehouse.events.build import event_builder
 from warehouse.events.inputread import lines_before
 from warehouse.events.inputs import InputSource, expand_inputs
@@ -220,7 +221,14 @@ def _run_pool(
         for t in [t for t in tasks if t.source.stdin]:
             finished(t, run_task(settings, t, progress, stdin))
         for fut in as_completed(futures):
-            res = fut.result()
+            try:
+                res = fut.result()
+            except BrokenProcessPool:  # a worker killed (the OOM killer, kill -9)
+                raise JobFailed(
+                    "a parse worker process died (killed: out of memory?); the inputs not "
+                    "finished were not published (their earlier runs kept): re-run, with "
+                    "fewer --workers if memory is short"
+                ) from None
             _advance(progress, res)
             finished(futures[fut], res)
     except BaseException:
@@ -242,12 +250,14 @@ def _conclude(
     """Judge one finished input, publish it (or keep its earlier run), add it to `summary`.
 
     A re-run that reads fewer lines, or gives fewer events, than the input's last good run
-    (a truncated, rotated or damaged log) is bad unless `replace`; growth (a log still
+    (a truncated, rotated or damaged log), or that begins with another first line (a log
+    rotated or replaced by a longer one), is bad unless `replace`; growth (a log still
     being written) is not."""
     old = earlier.keys
     lines = sum(r.lines for r in results)
     rejected = sum(sum(r.rejects.values()) for r in results)
     events = sum(r.events for r in results)
+    head = next((r.head for r in results if r.head is not None), None)
     unreadable = next((r.failure for r in results if r.failure is not None), None)
     ratio = summary.max_reject_ratio
     verdict: InputFailure | None = None
@@ -276,6 +286,14 @@ def _conclude(
             "or replaced?), or run `warehouse parse --replace` to accept its new content",
             EXIT_FAILED, set_aside=False,
         )
+    elif not replace and earlier.head is not None and head is not None and head != earlier.head:
+        verdict = InputFailure(
+            f"input {src.label} no longer begins with the first line its last good run read "
+            f"({earlier.lines} lines): it was rotated or replaced under the same name, and "
+            "publishing it would delete that run's events; parse rotated files under their "
+            "own names, or run `warehouse parse --replace` to accept its new content",
+            EXIT_FAILED, set_aside=False,
+        )
     # a bad run never replaces an earlier run's events; with none to keep (a first run over
     # max_reject_ratio) its events are published as before, under the same exit code
     publish = verdict is None or (
@@ -284,7 +302,7 @@ def _conclude(
     staged = [k for r in results for k in r.keys]
     outcome = finish(
         store, src, staged, earlier, good=verdict is None, events=publish,
-        counts=(lines, events),
+        counts=(lines, events), head=head,
     )
     summary.lines += lines
     summary.events += events
@@ -302,6 +320,7 @@ def _conclude(
         message += " (its events published: it has no earlier events to keep)"
     else:
         summary.held += events
+        summary.held_partitions |= {_event_date(k) for k in old if k.startswith("events/dt=")}
         message += (
             f" (none of its events published; the {outcome.kept} objects of its earlier run "
             "kept)"

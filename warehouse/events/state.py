@@ -23,10 +23,11 @@ objects exactly as they were: its rejects are published as `H-NNNN-failed.json.g
 over a name of the earlier run), its events only when the input has no earlier events to
 keep (a first run over `max_reject_ratio`), and the state lists old and new, so the next
 good run cleans up after both. The state also records the line and event counts of the last
-run published as good (`Earlier.lines`, `.events`): `parse` judges a re-run that reads
-fewer lines than that bad (a truncated or replaced log) unless told `--replace`. A state
-written before the counts were recorded gets them once, by counting the records of the
-objects it lists. Two runs of the same input at the same time would remove each other's
+run published as good (`Earlier.lines`, `.events`) and a fingerprint of its first line
+(`.head`): `parse` judges a re-run that reads fewer lines than that, or that begins with
+another line (a log rotated or replaced under the same name), bad unless told `--replace`.
+A state written before the counts were recorded gets them once, by counting the records of
+the objects it lists. Two runs of the same input at the same time would remove each other's
 staging tree: `parse` holds the input's item lock (`warehouse.lock.item_lock`)
 around all of this, so a second process on the same machine leaves the input alone.
 """
@@ -73,6 +74,7 @@ class Earlier:
     keys: list[str]
     lines: int | None = None
     events: int | None = None
+    head: str | None = None  # fingerprint of the first line that run read
     recorded: bool = True
 
 
@@ -106,18 +108,16 @@ class Outcome:
 def finish(
     store: ObjectStore, src: InputSource, staged: list[str], earlier_run: Earlier, *,
     good: bool, events: bool | None = None, counts: tuple[int, int] = (0, 0),
+    head: str | None = None,
 ) -> Outcome:
     """Publish the input's staged objects (all when `good`; else rejects only, under
     failed names, and events only when `events` says so), retire the earlier run's objects
     when `good`, and record the state: with this run's (lines, events) `counts` when
-    `good`, else with the earlier run's."""
+    `good` (and the fingerprint `head` of its first line), else with the earlier run's."""
     events = good if events is None else events
     old = earlier_run.keys
-    if good:
-        lines, nevents = counts
-        counted: tuple[int | None, int | None] = (lines, nevents)
-    else:
-        counted = (earlier_run.lines, earlier_run.events)
+    before = (earlier_run.lines, earlier_run.events, earlier_run.head)
+    counted: tuple[int | None, int | None, str | None] = (*counts, head) if good else before
     stage = staging_prefix(src)
     plan: list[tuple[str, str]] = []
     drop: list[str] = []
@@ -133,8 +133,7 @@ def finish(
     earlier = set(old)
     if not new <= earlier:  # the intent: a crash from here on leaves nothing unlisted
         _write_state(
-            store, src, sorted(earlier | new), (earlier_run.lines, earlier_run.events),
-            pending=True,
+            store, src, sorted(earlier | new), before, pending=True,
         )
     for key, final in plan:
         store.publish(key, final)
@@ -145,7 +144,7 @@ def finish(
     keep = new if good else earlier | new
     if (
         keep != earlier or not new <= earlier or not earlier_run.recorded
-        or counted != (earlier_run.lines, earlier_run.events)
+        or counted != before
     ):
         _write_state(store, src, sorted(keep), counted)
     for key in drop:
@@ -163,11 +162,12 @@ def _read_state(store: ObjectStore, src: InputSource) -> Earlier:
     except (orjson.JSONDecodeError, AttributeError):
         log.warning("ignoring unreadable state %s", store.uri(key))
         return Earlier([])
-    lines, events = state.get("lines"), state.get("events")
+    lines, events, head = state.get("lines"), state.get("events"), state.get("head")
     earlier = Earlier(
         [k for k in keys if isinstance(k, str)],
         lines if isinstance(lines, int) else None,
         events if isinstance(events, int) else None,
+        head if isinstance(head, str) else None,
     )
     if earlier.lines is None and earlier.keys and not state.get("pending"):
         return _counted(store, earlier)
@@ -191,11 +191,13 @@ def _counted(store: ObjectStore, earlier: Earlier) -> Earlier:
 
 def _write_state(
     store: ObjectStore, src: InputSource, keys: list[str],
-    counts: tuple[int | None, int | None], *, pending: bool = False,
+    counts: tuple[int | None, int | None, str | None], *, pending: bool = False,
 ) -> None:
     state: dict[str, object] = {"source": src.label, "keys": keys}
     if counts[0] is not None:  # of the last run published as good
-        state["lines"], state["events"] = counts
+        state["lines"], state["events"] = counts[:2]
+    if counts[2] is not None:
+        state["head"] = counts[2]
     if pending:
         state["pending"] = True  # publishing in progress: keys is a superset of what exists
     write_bytes(store, state_key(src), orjson.dumps(state, option=orjson.OPT_INDENT_2))

@@ -40,6 +40,9 @@ class ParseSummary:
     seconds: float = 0.0
     rejects: Counter[str] = field(default_factory=Counter)
     partitions: set[str] = field(default_factory=set)
+    # dates of the earlier runs' events of inputs judged bad: a later `--replace` of those
+    # inputs may remove them, so their aggregates must be redone then (`run` does)
+    held_partitions: set[str] = field(default_factory=set)
     patterns: str | None = None
     max_reject_ratio: float = 0.5
     rejects_output: str = ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import hashlib
 import logging
 from collections import Counter
 from contextlib import AbstractContextManager, ExitStack
@@ -73,6 +74,13 @@ class Result:
     partitions: set[str] = field(default_factory=set)
     failure: UnreadableInput | None = None
     samples: list[str] = field(default_factory=list)  # first "no match" lines
+    head: str | None = None  # fingerprint of the input's first line (see first_line_id)
+
+
+def first_line_id(line: str) -> str:
+    """Return the fingerprint the state keeps of an input's first line: a log that grew
+    still begins with it, a log rotated or replaced under the same name does not."""
+    return hashlib.sha1(line.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=4)
@@ -229,7 +237,10 @@ def _parse_task(
             rec = {"source": label, "lineno": n, "reason": reason, "line": line[:MAX_LINE]}
             rejects.append(dumps(rec, option=opt))
 
+        first: str | None = None
         for lines, nbytes in read_blocks(f, task.end, max_line=MAX_LINE):
+            if first is None and task.start == 0:
+                first = lines[0]
             for j in range(0, len(lines), BATCH):
                 for line in lines[j : j + BATCH]:
                     lineno += 1
@@ -271,6 +282,8 @@ def _parse_task(
             res.nbytes += nbytes
         parts.close()  # the batch loop has written every buffer
     res.lines = lineno - first_lineno
+    if first is not None and res.lines > 1:  # a line followed by another one is complete
+        res.head = first_line_id(first)
     res.events = res.lines - sum(res.rejects.values())  # every line is one or the other
     res.unmatched = unmatched
     return res

@@ -3,7 +3,8 @@
 Variants (a format field's `time`): `clf` (Apache `%t`, nginx `$time_local`:
 `10/Oct/2000:13:55:36 -0700`), `iso` (nginx `$time_iso8601`), `sec`/`msec`/`usec` (epoch
 numbers), `strftime:<fmt>` (Apache `%{...}t`). Anything the fast path cannot read goes to
-python-dateutil. A time without a zone is taken as UTC. Output has whole seconds
+python-dateutil, which must find a whole date, hour and minute in it (it would take what
+is missing from today). A time without a zone is taken as UTC. Output has whole seconds
 (`2015-05-17T10:05:03Z`); fractions are truncated.
 
 Rejected (None, a "bad timestamp"): text that is not ASCII (a non-ASCII digit is not a
@@ -126,17 +127,27 @@ def _strftime(fmt: str) -> Callable[[str], str | None]:
     return convert
 
 
+# dateutil fills what a text lacks from its `default`; a text read alike with both of these
+# has its year, month, day, hour and minute (seconds may be absent: :00)
+_DEFAULTS = (dt.datetime(1904, 2, 2, 2, 2), dt.datetime(1908, 3, 3, 3, 3))
+
+
 def _fallback(text: str) -> str | None:
-    """Last resort: python-dateutil; None when it cannot read the text either."""
+    """Last resort: python-dateutil; None when it cannot read the text either, or when the
+    text lacks part of the date or the hour and minute (`10:05:03`, `May 17`, `5`), which
+    dateutil would take from today: events under a made-up date that moves each run."""
     if _bad_offset(text):
         return None
     with warnings.catch_warnings():
         # an unknown zone name makes the time ambiguous: a bad timestamp, not UTC
         warnings.simplefilter("error", du_parser.UnknownTimezoneWarning)
         try:
-            return _iso(du_parser.parse(text))
+            value, other = (du_parser.parse(text, default=d) for d in _DEFAULTS)
         except (ValueError, OverflowError, TypeError, du_parser.UnknownTimezoneWarning):
             return None
+    if value.replace(second=0, microsecond=0) != other.replace(second=0, microsecond=0):
+        return None
+    return _iso(value)
 
 
 def _clf_by_hour() -> Callable[[str], str | None]:

@@ -140,6 +140,16 @@ class Ledger:
             return [day.isoformat()]
         return None
 
+    def _no_events(self, day: dt.date, stage: str, parts: list[str]) -> bool:
+        """Record (day, stage) done when that day's parse touched no date (an empty log; or
+        only rejects, with max_reject_ratio = 1): nothing to register or aggregate, and no
+        job runs for no dates (which would fail, exit 4, night after night). Return True
+        then."""
+        if parts:
+            return False
+        self._end(day, self._start(day, stage, partitions=[]), detail="no events that day")
+        return True
+
     def _missing_events(self, day: dt.date, stage: str) -> None:
         where = self.store.uri(f"events/dt={day.isoformat()}/")
         self._result(

@@ -95,12 +95,19 @@ class Night(Ledger):
                 )
                 continue
             inp = day_input(template, day)
-            rec = self._start(day, "parse", input=inp)
+            # dates an earlier, held parse of the day left standing: the input may have been
+            # accepted since (`parse --replace`) and those dates' events removed then
+            before = read_record(self.store, day, "parse") or {}
+            held = set() if before.get("status") == OK else set(before.get("held_partitions") or [])
+            # kept by this record too, whatever happens to this parse (an outage, a kill)
+            rec = self._start(day, "parse", input=inp, held_partitions=sorted(held))
             with self._recording([(day, rec)]):
                 from warehouse.events.parse import parse_logs
 
-                summary = _check(parse_logs(self.cfg, [inp], progress=None))
-                rec["partitions"] = sorted(summary.partitions)
+                summary = parse_logs(self.cfg, [inp], progress=None)
+                rec["held_partitions"] = sorted(held | summary.held_partitions)
+                _check(summary)
+                rec["partitions"] = sorted(summary.partitions | held)
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
 
     def _stage_events(self) -> None:
@@ -118,6 +125,8 @@ class Night(Ledger):
             parts = self._touched(day)
             if parts is None:
                 self._missing_events(day, "events")
+                continue
+            if self._no_events(day, "events", parts):
                 continue
             todo.append((day, parts))
         if not todo:
@@ -146,6 +155,8 @@ class Night(Ledger):
             parts = self._touched(day)
             if parts is None:
                 self._missing_events(day, "aggregate")
+                continue
+            if self._no_events(day, "aggregate", parts):
                 continue
             redo = self.force or (day, "parse") in self.ran
             old = None if redo else read_record(self.store, day, "aggregate")
