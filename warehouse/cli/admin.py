@@ -78,5 +78,4 @@ def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], o
 
     patterns = dump_patterns(urlconf, settings=settings, pythonpath=list(pythonpath))
     write_patterns(patterns, output)
-    if output:
-        click.echo(f"urls dump: {len(patterns)} patterns from {urlconf} -> {output}", err=True)
+    click.echo(f"urls dump: {len(patterns)} patterns from {urlconf} -> {output or 'stdout'}", err=True)
