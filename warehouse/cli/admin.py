@@ -47,18 +47,22 @@ def cron() -> None:
 @pass_state
 def cron_show(state: State) -> None:
     """Print the crontab block for review."""
-    from warehouse.run.cron import render_crontab
+    from warehouse.run.cron import password_env_warnings, render_crontab
 
     click.echo(render_crontab(state.cfg), nl=False)
+    for warning in password_env_warnings(state.cfg):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cron.command("install")
 @pass_state
 def cron_install(state: State) -> None:
     """Install (or replace) the marked block in the user's crontab."""
-    from warehouse.run.cron import install_crontab
+    from warehouse.run.cron import install_crontab, password_env_warnings
 
     click.echo(install_crontab(state.cfg))
+    for warning in password_env_warnings(state.cfg):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.group()
