@@ -264,6 +264,32 @@ def _hive_reports(tmp_path: Path, port: int) -> dict[str, Any]:
     return {**_hung_hive(port), "reports": str(reports)}
 
 
+def test_run_with_hive_behind_an_unreachable_bastion_asks_it_once(
+    tmp_path: Path, hung_server: HungServer, sshd: Any
+) -> None:
+    """`[hive] tunnel` through a bastion that never answers: the events stage fails naming
+    HiveServer2 and the bastion, and every later catalog call of the run (each aggregate
+    job's registration, the reports) fails at once instead of waiting out the SSH timeout
+    again (the bastion saw one connection per stage, five in all)."""
+    write_day_logs(tmp_path / "logs", [DAY1])
+    data = base_config(tmp_path, hive={**_hive_reports(tmp_path, 10000), "tunnel": "gone"})
+    data["ssh"] = {"gone": sshd.ssh_section(port=hung_server.port, connect_timeout_seconds=2.0)}
+    conf = write_config(tmp_path / "w.toml", data)
+    before = hung_server.accepted
+    proc, took = _warehouse(conf, "run", "--date", DAY1.isoformat())
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert took < BOUND
+    assert hung_server.accepted - before == 1  # the bastion was asked once in the run
+    target = f"HiveServer2 127.0.0.1:10000: SSH bastion [ssh.gone] root@127.0.0.1:{hung_server.port}"
+    events = _record(tmp_path, "events")
+    assert events["exit_code"] == 3 and events["error"].startswith(target), events
+    for stage in ("aggregate", "reports"):
+        rec = _record(tmp_path, stage)
+        assert rec["exit_code"] == 3 and target in rec["error"], rec
+        assert "not tried again" in rec["error"], rec
+    assert "Traceback" not in proc.stderr
+
+
 @pytest.mark.mysql
 def test_run_import_after_a_hive_outage_does_not_ask_again(
     tmp_path: Path, hung_server: HungServer, sshd: Any, mariadb: Any

@@ -4,6 +4,7 @@ against the real MariaDB reached through the real sshd tunnel."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,18 @@ def test_a_locked_table_fails_as_locked_not_as_a_lost_connection(tmp_path, sshd,
         holder.close()
     assert code == 5 and "1 ok, 1 failed" in out, out
     assert "error 1205" in out and "another session locks the table" in out, out
+
+
+def test_names_starting_with_an_underscore_are_imported_and_counted(tmp_path, sshd, mariadb):
+    # `_prisma_migrations` and friends: folders whose name starts with `_` are hidden from
+    # listings of the root, but not below a prefix that names them
+    toml = _setup(
+        tmp_path, sshd, mariadb, "_rv_hidden",
+        "CREATE TABLE _prisma_migrations (id INT PRIMARY KEY, v VARCHAR(10))",
+        "INSERT INTO _prisma_migrations VALUES (1, 'a'), (2, 'b')",
+    )
+    code, out = _cli(toml)
+    assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out
+    assert re.search(r"2 rows, [1-9][\d.]* [kM]?B", out), out  # the files were counted
+    rows = _read_rows(tmp_path / "root", "src", "_rv_hidden", "_prisma_migrations")
+    assert sorted(r["id"] for r in rows) == [1, 2]

@@ -351,6 +351,30 @@ def test_a_state_without_counts_gets_them_from_its_objects(tmp_path: Path) -> No
     assert json.loads(state_file.read_text())["lines"] == 11
 
 
+def test_a_state_without_counts_whose_events_part_is_truncated_is_parsed_again(
+    tmp_path: Path,
+) -> None:
+    """An older state (no counts) listing an events part cut short (a crash, a full disk
+    of another tool): counting its records must not end every parse of the input ("Aborted!",
+    exit 1); the counts are unknown, and the re-run replaces the damaged part."""
+    log = tmp_path / "access.log"
+    good = [line(n) for n in range(10)]
+    log.write_text("\n".join(good) + "\n")
+    root = tmp_path / "root"
+    assert parse_cli(root, str(log)).exit_code == 0
+    (state_file,) = (root / "_state" / "parse").glob("*.json")
+    state = json.loads(state_file.read_text())
+    del state["lines"], state["events"]
+    state_file.write_text(json.dumps(state))  # as an older version wrote it
+    (part,) = (root / "events").rglob("*.json.gz")
+    part.write_bytes(part.read_bytes()[:20])  # truncated inside its gzip stream
+
+    again = parse_cli(root, str(log))
+    assert again.exit_code == 0, again.output
+    assert len(stored(root, "events")) == 10
+    assert json.loads(state_file.read_text())["lines"] == 10
+
+
 def test_run_after_a_held_parse_and_parse_replace_re_aggregates_the_dates_it_emptied(
     tmp_path: Path,
 ) -> None:

@@ -7,7 +7,7 @@ unavailable (SSH, MySQL, S3, Hive); 4 input missing; 5 a job, import or query fa
 One error channel: a precondition that stops a command (bad config, a source down, no
 input) raises a `WarehouseError`; the outcome of work done item by item (files parsed,
 tables imported, partitions registered) is a summary object satisfying `Summary`, whose
-`exit_code` combines the failed items' classes. `cli.py` prints either and exits with
+`exit_code` combines the failed items' classes. `cli/` prints either and exits with
 its code; `run/stages.py` records either per stage.
 """
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import gzip
 import logging
 import posixpath
+import zlib
 from dataclasses import dataclass
 
 import orjson
@@ -177,14 +178,21 @@ def _read_state(store: ObjectStore, src: InputSource) -> Earlier:
 def _counted(store: ObjectStore, earlier: Earlier) -> Earlier:
     """Return `earlier` with the counts of a state written before they were recorded: the
     records of its event objects, and of its rejects (one per rejected line), as long as
-    every object it lists is there and none is a bad run's (-failed) rejects."""
+    every object it lists is there, whole, and none is a bad run's (-failed) rejects. An
+    object that cannot be read whole (truncated, corrupt) leaves the counts unknown: the
+    re-run then replaces it, instead of every parse of the input failing on it."""
     counts = {"events/": 0, "rejects/": 0}
     for key in earlier.keys:
         kind = next((k for k in counts if key.startswith(k)), None)
         if kind is None or key.endswith("-failed" + _PART_SUFFIX) or not store.exists(key):
             return earlier
-        with store.open_read(key) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as f:
-            counts[kind] += sum(1 for _ in f)
+        try:
+            with store.open_read(key) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                counts[kind] += sum(1 for _ in f)
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            log.warning("cannot count the records of %s (%s); its input's earlier counts "
+                        "are unknown", store.uri(key), exc)
+            return earlier
     events = counts["events/"]
     return Earlier(earlier.keys, events + counts["rejects/"], events, recorded=False)
 

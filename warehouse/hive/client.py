@@ -15,7 +15,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -372,9 +372,14 @@ def connect(cfg: Config) -> Iterator[HiveClient]:
         return
     from warehouse.tunnel import open_tunnel  # lazily: only when a tunnel is configured
 
-    with (
-        open_tunnel(ssh, hc.host, hc.port) as (host, port),
-        HiveClient(
+    with ExitStack() as stack:
+        try:
+            host, port = stack.enter_context(open_tunnel(ssh, hc.host, hc.port))
+        except SourceUnavailable as exc:  # the bastion unreachable, its host key refused
+            # HiveServer2 cannot be reached: an outage, which a run remembers
+            # (warehouse.hive.outage) instead of waiting out the SSH timeout at every call
+            raise HiveUnavailable(f"HiveServer2 {hc.host}:{hc.port}: {exc}") from None
+        client = stack.enter_context(HiveClient(
             host,
             port,
             username=hc.username,
@@ -386,6 +391,5 @@ def connect(cfg: Config) -> Iterator[HiveClient]:
             attempts=hc.connect_attempts,
             label=f"{hc.host}:{hc.port} via [ssh.{ssh.name}]",
             query_timeout=hc.query_timeout_seconds,
-        ) as client,
-    ):
+        ))
         yield client
