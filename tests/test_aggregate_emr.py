@@ -190,6 +190,7 @@ def test_emr_runner_without_a_wheel_is_a_config_error(emr_setup: dict[str, Any],
         run_aggregate(cfg, "daily_actions", [START], runner="emr")
     assert err.value.exit_code == 2
     assert "wheel" in str(err.value) and "WAREHOUSE_WHEEL" in str(err.value)
+    assert "python -m pip wheel --no-deps -w dist ." in str(err.value)  # as the README says
 
 
 def test_emr_step_failure_writes_nothing(emr_setup: dict[str, Any]) -> None:

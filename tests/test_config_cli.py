@@ -119,7 +119,7 @@ def test_date_range() -> None:
         (["aggregate", "daily_actions", "--from", "2020-02-30", "--to", "2020-03-01"], "Invalid value for '--from': '2020-02-30' is not a date"),
         (["run", "--date", "2020-01-01", "--to", "2020-01-02"], "give --date or --from/--to, not both"),
         (["run", "--from", "2020-01-02", "--to", "2020-01-01"], "--to 2020-01-01 is before --from 2020-01-02"),
-        (["hive", "partitions", "-t", "events"], "give --date D or --from D --to D"),
+        (["hive", "partitions", "-t", "events"], "give --date D, --from D --to D, or --all"),
         (["hive", "partitions", "-t", "events", "--all", "--date", "today"], "give --all or dates, not both"),
         (["hive", "query"], "give SQL or -f FILE"),
     ],

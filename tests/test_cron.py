@@ -249,3 +249,27 @@ def test_config_check_masks_cron_environment(tmp_path: Path) -> None:
     shown = CliRunner().invoke(cli, ["--config", str(conf), "cron", "show"])
     assert shown.exit_code == 0, shown.output
     assert "AWS_DEFAULT_REGION=eu-west-1 SHOP_DB_PASSWORD_FILE=/etc/shop.pw" in shown.output
+
+
+def test_cron_warns_that_a_password_env_is_not_in_the_crontab(
+    fake_crontab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crontab never carries secrets, so a password_env the operator exported in their
+    shell is not there at night: `cron show` and `cron install` say so (stderr, exit 0)."""
+    conf = tmp_path / "w.toml"
+    conf.write_text(
+        f'[warehouse]\nroot = "data"\n[cron]\nwarehouse_bin = "{WAREHOUSE_BIN}"\n'
+        f'log_dir = "{tmp_path / "logs"}"\n'
+        '[mysql.shop]\nhost = "db"\nuser = "etl"\npassword_env = "SHOP_DB_PASSWORD"\n'
+        'databases = ["shop"]\n'
+    )
+    monkeypatch.setenv("SHOP_DB_PASSWORD", "hunter2-secret")
+    monkeypatch.setenv("PATH", f"{fake_crontab.parent}:{os.environ['PATH']}")
+    for command in ("show", "install"):
+        result = CliRunner().invoke(cli, ["--config", str(conf), "cron", command])
+        assert result.exit_code == 0, result.output
+        assert "[mysql.shop] password_env = 'SHOP_DB_PASSWORD': the crontab does not set " \
+            "$SHOP_DB_PASSWORD" in result.stderr
+        assert "use password_file" in result.stderr
+        assert "SHOP_DB_PASSWORD" not in result.stdout and "hunter2" not in result.output
+    assert "SHOP_DB_PASSWORD" not in (fake_crontab.parent / "table").read_text()

@@ -6,6 +6,7 @@ a partition still being written is not listed; no HiveServer2 is needed.
 
 from __future__ import annotations
 
+import gzip
 import uuid
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,40 @@ def test_hive_and_glue_databases_must_match(tmp_path: Path) -> None:
     config = write_config(tmp_path / "warehouse.toml", {"glue": {"database": "wh"}, "hive": {"database": "other"}})
     result = CliRunner().invoke(cli, ["--config", str(config), "config", "check"])
     assert result.exit_code == 2 and "[glue] database 'wh' differ" in result.output
+
+
+def test_apply_on_a_new_catalog_registers_access_raw_days_read_in_place(
+    tmp_path: Path, moto_server: str
+) -> None:
+    """With a per-day `[logs] input` folder, `run` registers each day's folder as an
+    access_raw partition; `hive apply` on a new catalog registers them again, for the dates
+    the root has events for (nothing under ROOT/raw/), and a second apply adds nothing."""
+    logs = tmp_path / "logs"
+    day_lines: dict[str, list[str]] = {}
+    with gzip.open(SAMPLE / "access-combined-10k.log.gz", "rt", encoding="latin-1") as f:
+        for line in f:
+            day = line.split("[", 1)[1][:11]  # 17/May/2015
+            day_lines.setdefault(day, []).append(line)
+    wanted = {"17/May/2015": "2015-05-17", "18/May/2015": "2015-05-18"}
+    for stamp, iso in wanted.items():
+        (logs / iso).mkdir(parents=True)
+        (logs / iso / "access.log").write_text("".join(day_lines[stamp]), encoding="latin-1")
+    (logs / "2015-05-19").mkdir()  # a day folder without a log and without events
+    root = tmp_path / "root"
+    database = f"wh_{uuid.uuid4().hex[:10]}"
+    config = write_config(tmp_path / "warehouse.toml", {
+        "warehouse": {"root": str(root)},
+        "logs": {"input": str(logs) + "/{date:%Y-%m-%d}/", "patterns": str(SAMPLE / "urls.json")},
+        "glue": {"database": database, "endpoint_url": moto_server},
+    })
+    for day in wanted.values():
+        _run(config, "parse", str(logs / day))
+    assert not (root / "raw").exists()
+
+    first = _run(config, "hive", "apply")
+    raw = _catalog(moto_server, database)["access_raw"]["partitions"]
+    assert sorted(raw) == [("2015-05-17",), ("2015-05-18",)], first.output
+    for (day,), part in raw.items():
+        assert part["StorageDescriptor"]["Location"].rstrip("/") == (logs / day).as_uri()
+    again = _run(config, "hive", "apply")
+    assert "0 added" in again.output, again.output

@@ -313,6 +313,7 @@ def test_cli_dump_stdout_from_pythonpath(tmp_path: Path, django_resolve: Any) ->
         {"name": "item", "regex": r"^/shop/(?P<pk>[0-9]+)/\Z", "convert": {"pk": "int"}},
         {"name": "x:mysite_cli_urls.v", "regex": r"^/x/(?P<s>[-a-zA-Z0-9_]+)/\Z"},
     ]
+    assert "urls dump: 2 patterns from mysite_cli_urls -> stdout" in result.stderr
 
 
 def test_cli_dump_missing_module(tmp_path: Path, django_resolve: Any) -> None:

@@ -274,3 +274,49 @@ def test_behaviour_meets_relational_data(tmp_path: Path, sshd, mariadb, hive_ser
     assert _rows(hive_server, hive_db, report_sql) == expected
     record = json.loads((root / "_state" / "runs" / DAY / "reports.json").read_text())
     assert record["status"] == "ok" and record["tables"] == ["report_country_day"]
+
+
+@pytest.mark.hive
+def test_run_makes_the_views_its_reports_read_on_a_new_metastore(
+    tmp_path: Path, hive_server
+) -> None:
+    """A new cluster's metastore has none of the user's views: `run` alone (no `hive
+    apply`) creates them before its reports, which would otherwise fail on a missing view."""
+    views = _write(tmp_path / "views", {
+        "hits.hql": "CREATE OR REPLACE VIEW hits AS SELECT dt, slug FROM events",
+        "hits_named.hql": "CREATE OR REPLACE VIEW hits_named AS "
+                          "SELECT dt, COALESCE(slug, '-') AS slug FROM hits",
+    })
+    reports = _write(tmp_path / "reports", {
+        "by_slug.hql": "SELECT slug, count(*) AS n FROM hits_named WHERE dt = '${dt}' GROUP BY slug",
+    })
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(_log_lines()) + "\n")
+    patterns = tmp_path / "urls.json"
+    patterns.write_text(json.dumps(PATTERNS))
+    root = tmp_path / "root"
+    hive_db = f"fresh_{uuid.uuid4().hex[:8]}"
+    config = write_config(tmp_path / "warehouse.toml", {
+        "warehouse": {"root": str(root)},
+        "logs": {"input": str(log), "patterns": str(patterns)},
+        "hive": hive_server.hive_dict(hive_db, views=str(views), reports=str(reports)),
+        "aggregate": {"runner": "inline", "jobs": ["daily_actions"]},
+        "cron": {"lock_file": str(tmp_path / "run.lock")},
+    })
+
+    ran = _invoke(config, "run", "--date", DAY)
+    assert ran.exit_code == 0, ran.output
+    assert "reports ok (1 reports)" in ran.output
+    record = json.loads((root / "_state" / "runs" / DAY / "reports.json").read_text())
+    assert "2 views of [hive] views created or replaced first" in record["summary"]
+    want = sorted(Counter(e["slug"] or "-" for e in _events(root)).items())
+    assert len(want) == 3
+    got = _rows(hive_server, hive_db, f"SELECT slug, n FROM report_by_slug WHERE dt = '{DAY}' "
+                                      "ORDER BY slug")
+    assert got == want
+
+    # a broken view fails the stage (exit 5) naming its file; the next run retries it
+    (views / "hits_named.hql").write_text("CREATE OR REPLACE VIEW hits_named AS SELECT x FROM nope")
+    broken = _invoke(config, "run", "--date", DAY, "--only", "reports", "--force")
+    assert broken.exit_code == 5, broken.output
+    assert "view hits_named (" in broken.output and "hits_named.hql" in broken.output

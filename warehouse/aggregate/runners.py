@@ -160,7 +160,7 @@ def conf_problem(cfg: Config, runner: str) -> str | None:
         return f"mrjob config {conf} unreadable: {exc.strerror}; fix [aggregate] mrjob_conf"
     if runner == "emr" and "$WAREHOUSE_WHEEL" in text and not (cfg.aggregate.wheel or os.environ.get("WAREHOUSE_WHEEL")):
         return (
-            f"{conf} bootstraps the nodes from a wheel: build one (python -m build --wheel) "
+            f"{conf} bootstraps the nodes from a wheel: build one (python -m pip wheel --no-deps -w dist .) "
             "and set [aggregate] wheel or WAREHOUSE_WHEEL"
         )
     return None

@@ -47,18 +47,22 @@ def cron() -> None:
 @pass_state
 def cron_show(state: State) -> None:
     """Print the crontab block for review."""
-    from warehouse.run.cron import render_crontab
+    from warehouse.run.cron import password_env_warnings, render_crontab
 
     click.echo(render_crontab(state.cfg), nl=False)
+    for warning in password_env_warnings(state.cfg):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cron.command("install")
 @pass_state
 def cron_install(state: State) -> None:
     """Install (or replace) the marked block in the user's crontab."""
-    from warehouse.run.cron import install_crontab
+    from warehouse.run.cron import install_crontab, password_env_warnings
 
     click.echo(install_crontab(state.cfg))
+    for warning in password_env_warnings(state.cfg):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.group()
@@ -78,5 +82,4 @@ def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], o
 
     patterns = dump_patterns(urlconf, settings=settings, pythonpath=list(pythonpath))
     write_patterns(patterns, output)
-    if output:
-        click.echo(f"urls dump: {len(patterns)} patterns from {urlconf} -> {output}", err=True)
+    click.echo(f"urls dump: {len(patterns)} patterns from {urlconf} -> {output or 'stdout'}", err=True)

@@ -45,6 +45,8 @@ def hive_partitions(
 
     if all_ and (date or start or end):
         raise click.UsageError("give --all or dates, not both")
+    if not (all_ or date or start or end):
+        raise click.UsageError("give --date D, --from D --to D, or --all")
     dates = None if all_ else date_range(date, start, end)
     finish(register_partitions(state.cfg, table, dates))
 

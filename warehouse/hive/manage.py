@@ -2,7 +2,8 @@
 
 Public functions (each opens its own session from `[hive]`, or uses `client=`):
 - `apply(cfg, extra=)`: the database, the warehouse's own tables (events, access_raw,
-  agg_<job>) with every partition the root holds, and `extra` tables (the CLI's
+  agg_<job>) with every partition the root holds (for access_raw also the per-day
+  `[logs] input` folders of the dates with events: `root_table_sync`), and `extra` tables (the CLI's
   `hive apply` adds every imported MySQL table: `warehouse.catalog`);
   `ensure_tables(cfg, specs)` for any specs; `sync_tables` (warehouse.hive.sync) for
   tables with partitions and views in one session.
@@ -27,7 +28,12 @@ from warehouse.errors import ConfigError
 from warehouse.hive.client import HiveClient, Result, split_statements
 from warehouse.hive.ddl import SPEC_PROPERTY, render_table
 from warehouse.hive.metastore import parse_describe
-from warehouse.hive.partitions import add_partitions, find_partitions, register_partitions
+from warehouse.hive.partitions import (
+    add_partitions,
+    find_partitions,
+    register_partitions,
+    root_table_sync,
+)
 from warehouse.hive.render import render_view
 from warehouse.hive.session import session, target
 from warehouse.hive.spec import TableSpec
@@ -83,7 +89,7 @@ def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = Non
     in one session; return the HiveSummary. With `[glue]`, tables and partitions go to
     the Glue catalog and only the views through HiveServer2 (when `[hive]` is set)."""
     store = store_for_config(cfg)
-    items = [TableSync(spec, find_partitions(store, spec)) for spec in warehouse_specs(cfg)]
+    items = [root_table_sync(cfg, store, spec) for spec in warehouse_specs(cfg)]
     if cfg.glue is not None:
         summary = sync_tables(cfg, [*items, *extra], replace=replace, client=client,
                               action="hive apply")

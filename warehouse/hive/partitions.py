@@ -22,12 +22,12 @@ from warehouse.hive.session import session, target, warehouse_root_uri
 from warehouse.hive.spec import Column, TableSpec, TableSync
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import sync_tables
-from warehouse.hive.tables import find_spec
+from warehouse.hive.tables import events_spec, find_spec
 from warehouse.storage import ObjectStore, is_remote, open_store, store_for_config
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-__all__ = ["add_partitions", "find_partitions", "register_partitions"]
+__all__ = ["add_partitions", "find_partitions", "register_partitions", "root_table_sync"]
 
 
 def _registered(client: HiveClient, database: str, spec: TableSpec) -> set[tuple[str, ...]]:
@@ -207,6 +207,19 @@ def _raw_log_folders(
             found.append({"dt": day})
             locations[(day,)] = location_uri(logs.uri(""))
     return sorted(found, key=lambda p: p["dt"]), locations
+
+
+def root_table_sync(cfg: Config, store: ObjectStore, spec: TableSpec) -> TableSync:
+    """Return `spec` with every partition the root holds, for `hive apply`. For
+    `access_raw` with a per-day `[logs] input` folder, the days read in place count too:
+    each date the root has events for whose input folder holds a log (a day's log holds
+    that day's events), pointing at that folder as `run` registers it."""
+    found = find_partitions(store, spec)
+    if spec.name != "access_raw" or not _is_day_folder(cfg.logs.input):
+        return TableSync(spec, found)
+    days = sorted({p["dt"] for p in find_partitions(store, events_spec())})
+    found, locations = _raw_log_folders(cfg, days, found)
+    return TableSync(spec, found, locations)
 
 
 def _in_root(

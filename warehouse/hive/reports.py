@@ -16,7 +16,9 @@ each day, `run_reports` materialises every report into the external table
 
 Hive (or Spark's Thrift server) runs the join, so a report scales with the cluster. A
 failing report is reported with its file and the server's message (exit 5); the others
-still run.
+still run. Reports usually read the user's views (`[hive] views`): with `views=True`
+(what `run` passes for the first day it reports) they are created or replaced first, as
+`hive apply` does, so a run on a new metastore needs no `hive apply` before its reports.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from warehouse.hive.partitions import add_partitions, find_partitions
 from warehouse.hive.render import quote_ident, quote_string, render_database, table_ref
 from warehouse.hive.session import session, target
 from warehouse.hive.spec import Column, TableSpec
+from warehouse.hive.summary import HiveSummary
 from warehouse.hive.tables import DT
+from warehouse.hive.userviews import apply_views
 from warehouse.storage import store_for_config
 
 __all__ = ["ReportFile", "ReportSummary", "load_reports", "report_spec", "run_reports"]
@@ -69,6 +73,7 @@ class ReportSummary:
     done: list[str] = field(default_factory=list)
     rows: int = 0
     failed: list[str] = field(default_factory=list)
+    views: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -81,6 +86,8 @@ class ReportSummary:
             f"reports {self.day}: {len(self.done)} materialised ({self.rows} rows: "
             f"{', '.join(self.done) or 'none'}) in {self.target}"
         )
+        if self.views:
+            text += f"; {self.views} views of [hive] views created or replaced first"
         if self.failed:
             text += f"; {len(self.failed)} failed: {'; '.join(self.failed)}"
         return text
@@ -132,9 +139,12 @@ def report_spec(report: ReportFile, columns: tuple[Column, ...]) -> TableSpec:
 
 
 def run_reports(
-    cfg: Config, day: dt.date | str, *, client: HiveClient | None = None
+    cfg: Config, day: dt.date | str, views: bool = False, *, client: HiveClient | None = None
 ) -> ReportSummary:
     """Materialise every report of `[hive] reports` for `day`; return a ReportSummary.
+
+    With `views`, the views of `[hive] views` are created or replaced first (in dependency
+    order; a failing view is reported in `.failed`, exit 5), since reports read them.
 
     Raises ConfigError when the folder is unset or holds a bad file, SourceUnavailable
     when HiveServer2 cannot be reached.
@@ -149,6 +159,11 @@ def run_reports(
     with session(cfg, client) as hive:
         hive.execute(render_database(database))
         hive.execute(f"USE {quote_ident(database)}")
+        if views and cfg.hive_or_default().views:
+            made = HiveSummary("views", summary.target)
+            apply_views(cfg, hive, made)
+            summary.views = len(made.created) + len(made.replaced)
+            summary.failed += made.failed
         for report in reports:
             try:
                 summary.rows += _materialise(cfg, hive, report, text)

@@ -67,6 +67,21 @@ def _environment(cfg: Config, exe: str) -> list[tuple[str, str]]:
     return env
 
 
+def password_env_warnings(cfg: Config) -> list[str]:
+    """Return a warning per `password_env` the crontab leaves unset: secrets stay off the
+    crontab line, so the nightly run sees such a variable only if cron's own environment
+    has it (it usually does not)."""
+    named = [(f"[mysql.{n}]", s.password_env) for n, s in cfg.mysql.items() if s.password_env]
+    if cfg.hive is not None and cfg.hive.password_env:
+        named.append(("[hive]", cfg.hive.password_env))
+    return [
+        f"{where} password_env = {var!r}: the crontab does not set ${var} (secrets stay off "
+        "its line), so the nightly run sees it only if cron's own environment has it; "
+        "use password_file instead"
+        for where, var in named
+    ]
+
+
 def _dates_args(catchup_days: int) -> str:
     if catchup_days <= 1:
         return "--date yesterday"

@@ -197,7 +197,7 @@ def upload_artifacts(
     if wheel is not None:
         w = Path(wheel)
         if not w.name.endswith(".whl"):
-            raise ConfigError(f"{w} is not a wheel; build one with `python -m build --wheel`")
+            raise ConfigError(f"{w} is not a wheel; build one with `python -m pip wheel --no-deps -w dist .`")
         files.append(w)
     out: dict[str, str] = {}
     for path in files:

@@ -237,6 +237,7 @@ class Night(Ledger):
             return
         from warehouse.hive.reports import run_reports
 
+        views = True  # the reports read [hive] views: (re)create them once, before the first
         for day in self.dates:
             if self._blocked_by_parse(day, "reports"):
                 continue
@@ -245,6 +246,7 @@ class Night(Ledger):
                 continue
             rec = self._start(day, "reports")
             with self._recording([(day, rec)]):
-                summary = _check(self._hive(run_reports, day))
+                summary = _check(self._hive(run_reports, day, views))
+                views = False
                 rec["tables"] = summary.done
                 self._end(day, rec, summary=summary, detail=f"{len(summary.done)} reports")
