@@ -1,17 +1,24 @@
-"""Progress: the callback `parse_logs` reports to, and the CLI drawing it on a terminal."""
+"""Progress: the callback `parse_logs`, `run_aggregate` and `run_nightly` report to, and
+the CLI drawing it on a terminal (and not on a pipe)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests._tty import run_cli
 from tests.fixtures._util import shared_path
+from tests.test_pipeline import DAY1, DAY2, base_config, write_config, write_day_logs
+from warehouse.aggregate import run_aggregate
 from warehouse.config import config_from_dict
 from warehouse.events.parse import parse_logs
 from warehouse.progress import ProgressEvent
+from warehouse.run.pipeline import run_nightly
+from warehouse.run.summary import STAGES
 
 LOG = shared_path("data", "apache-combined-10k.log")
 
@@ -70,3 +77,87 @@ def test_cli_status_line_when_the_total_is_unknown(tmp_path: Path) -> None:
     last = err.replace("\r\n", "\n").split("\r")[-1]
     assert last.startswith("parse: ") and "10,000 lines" in last and last.endswith("\n")
     assert "[" not in err and "%" not in err
+
+
+def _small_events(tmp: Path) -> tuple[Path, list[dt.date]]:
+    """Parse the first 1,000 lines of the sample log into tmp/root; return it and its dates."""
+    tmp.mkdir(exist_ok=True)
+    log = tmp / "access.log"
+    log.write_bytes(b"".join(Path(LOG).read_bytes().splitlines(keepends=True)[:1000]))
+    root = tmp / "root"
+    summary = parse_logs(config_from_dict({"warehouse": {"root": str(root)}}), [str(log)])
+    assert summary.exit_code == 0 and summary.partitions, summary.line()
+    return root, sorted(dt.date.fromisoformat(p) for p in summary.partitions)
+
+
+def test_aggregate_reports_its_job_and_outcome(tmp_path: Path) -> None:
+    root, dates = _small_events(tmp_path)
+    cfg = config_from_dict({"warehouse": {"root": str(root)}})
+    events: list[ProgressEvent] = []
+    summary = run_aggregate(cfg, "daily_actions", dates, runner="inline", progress=events.append)
+    assert summary.exit_code == 0 and summary.records > 0, summary.line()
+    assert events == [
+        ProgressEvent("aggregate daily_actions", "jobs", total=1),
+        ProgressEvent(
+            "aggregate daily_actions", "jobs", advance=1, final=True, outcome=summary.line()
+        ),
+    ]
+    # a failed job ends its label too, its error as the outcome
+    events.clear()
+    summary = run_aggregate(
+        cfg, "sessions", [dt.date(2001, 1, 1)], runner="inline", progress=events.append
+    )
+    assert summary.exit_code == 4
+    assert [e.total for e in events] == [1, None] and events[-1].final
+    assert events[-1].outcome == summary.line() and "FAILED (exit 4)" in summary.line()
+
+
+def _two_days(tmp: Path, **aggregate: Any) -> dict[str, Any]:
+    write_day_logs(tmp / "logs", [DAY1, DAY2])
+    data = base_config(tmp)
+    data["aggregate"].update(aggregate)
+    return data
+
+
+def test_run_reports_each_date_and_stage(tmp_path: Path) -> None:
+    cfg = config_from_dict(_two_days(tmp_path))
+    events: list[ProgressEvent] = []
+    summary = run_nightly(cfg, [DAY1, DAY2], progress=events.append)
+    assert summary.exit_code == 0, summary.line()
+    assert {(e.label, e.unit) for e in events} == {("run", "stages")}
+    assert events[0] == ProgressEvent("run", "stages", total=2 * len(STAGES))
+    assert events[-1] == ProgressEvent("run", "stages", final=True)
+    done = events[1:-1]
+    assert all(e.advance == 1 and not e.final for e in done)
+    # stage by stage, each date once (aggregate's dates end together, after all its jobs)
+    assert [e.step for e in done] == [f"{d} {s}" for s in STAGES for d in (DAY1, DAY2)]
+    # a re-run of one stage, already complete: one stage per date, still reported
+    events.clear()
+    assert run_nightly(cfg, [DAY1, DAY2], only="aggregate", progress=events.append).exit_code == 0
+    assert events[0].total == 2 and [e.step for e in events[1:-1]] == [
+        f"{DAY1} aggregate", f"{DAY2} aggregate"
+    ]
+
+
+def test_cli_draws_aggregate_and_run_only_on_a_terminal(tmp_path: Path) -> None:
+    root, dates = _small_events(tmp_path / "agg")
+    args = ["--root", str(root), "aggregate", "daily_actions", "--date", str(dates[0]), "-r", "inline"]
+    rc, out, err = run_cli(args, tty=True)
+    assert rc == 0, err
+    assert out.startswith("aggregate daily_actions [inline]")
+    assert "aggregate daily_actions  [" in err and "0/1" in err and "1/1" in err
+    assert out.splitlines()[0] in err  # the job's outcome under its bar
+    rc, out, err = run_cli(args, tty=False)
+    assert rc == 0 and out.startswith("aggregate daily_actions [inline]") and err == "", err
+
+    conf = write_config(tmp_path / "w.toml", _two_days(tmp_path, jobs=["daily_actions"]))
+    args = ["--config", str(conf), "run", "--from", str(DAY1), "--to", str(DAY2)]
+    rc, out, err = run_cli(args, tty=True)
+    assert rc == 0, err
+    assert out.startswith("run 2015-05-18..2015-05-19 (2 dates): parse 2 ok")
+    n = 2 * len(STAGES)
+    assert "run  [" in err and f"0/{n}" in err
+    assert f"run {DAY2} reports  [" in err and f"{n}/{n}" in err
+    rc, out, err = run_cli(["--config", str(conf), "run", "--from", str(DAY1), "--to", str(DAY2),
+                            "--force"], tty=False)
+    assert rc == 0 and out.startswith("run 2015-05-18..2015-05-19 (2 dates)") and err == "", err

@@ -35,6 +35,7 @@ from warehouse.errors import (
     ConfigError,
     WarehouseError,
 )
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.schema import JOBS, RUNNERS
 from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore, store_for_config
@@ -53,6 +54,7 @@ def run_aggregate(
     runner: str,
     store: ObjectStore | None = None,
     extra_args: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> AggregateSummary:
     """Run `job` for `dates` on `runner` and replace their output partitions.
 
@@ -60,6 +62,8 @@ def run_aggregate(
     runs). Returns an AggregateSummary whose exit_code is 4 when no input partition exists
     for any date, 3 when the store or scratch space fails, 5 when the job failed (nothing
     is written). `extra_args` go to mrjob as they are (e.g. --jobconf, --emr-endpoint).
+    `progress` hears of the job ("aggregate JOB", 1 job) as it starts and, with the
+    summary's line as outcome, when it ends.
     """
     started = time.monotonic()
     if job not in JOBS:
@@ -72,13 +76,17 @@ def run_aggregate(
     summary = AggregateSummary(job=job, runner=runner, dates=sorted(dates))
     store = store or store_for_config(cfg)
     summary.output = store.uri(f"aggregates/{job}/")
+    label = f"aggregate {job}"
+    if progress is not None:
+        progress(ProgressEvent(label, "jobs", total=1))
     wanted = {d.isoformat() for d in dates}
     try:
         store.check_root()  # a missing bucket or a hung endpoint: fail before any work
-        return _run(cfg, job, dates, runner, store, summary, wanted, started, extra_args)
+        _run(cfg, job, dates, runner, store, summary, wanted, started, extra_args)
     except WarehouseError as err:
         summary.error = str(err)
         summary.exit_code = err.exit_code
+        summary.seconds = time.monotonic() - started
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -88,7 +96,9 @@ def run_aggregate(
             "there or point TMPDIR elsewhere"
         )
         summary.exit_code = EXIT_UNAVAILABLE
-    summary.seconds = time.monotonic() - started
+        summary.seconds = time.monotonic() - started
+    if progress is not None:
+        progress(ProgressEvent(label, "jobs", advance=1, final=True, outcome=summary.line()))
     return summary
 
 

@@ -1,8 +1,10 @@
 """Drawing the library's ProgressEvents on stderr, only when it is a terminal.
 
-A label whose total is known gets a click progress bar (parse over plain files); any
-other a status line redrawn in place (`label: N rows (R rows/s)`), at most five times a
-second; a label's outcome line (an imported table's result) is printed when it ends.
+A label whose total is known gets a click progress bar (parse over plain files, bytes;
+aggregate's jobs and run's stages, counted `N/TOTAL`, with the step last done after the
+label: `run 2026-11-28 aggregate [#####-----] 6/10`); any other a status line redrawn in
+place (`label: N rows (R rows/s)`), at most five times a second; a label's outcome line
+(an imported table's or an aggregate job's result) is printed when it ends.
 """
 
 from __future__ import annotations
@@ -71,10 +73,12 @@ class _Drawer:
             if ev.total is not None:
                 self._clear()
                 state.bar = click.progressbar(
-                    length=ev.total, label=ev.label, file=sys.stderr,
-                    item_show_func=_lines_text,
+                    length=ev.total, label=ev.label, file=sys.stderr, item_show_func=_lines_text,
+                    show_pos=ev.unit in ("jobs", "stages"),  # N/TOTAL instead of a percentage
                 )
                 state.bar.render_progress()
+        if ev.step is not None and state.bar is not None:
+            state.bar.label = f"{ev.label} {ev.step}"
         state.done += ev.advance
         state.lines += ev.lines
         state.undrawn += ev.advance

@@ -84,7 +84,10 @@ def aggregate(
 
     cfg = state.cfg
     dates = date_range(date, start, end, default="yesterday")
-    summary = run_aggregate(cfg, job, dates, runner=runner or cfg.aggregate.runner)
+    with terminal_progress() as progress:
+        summary = run_aggregate(
+            cfg, job, dates, runner=runner or cfg.aggregate.runner, progress=progress
+        )
     _finish_registering(
         cfg, summary, f"agg_{job}", summary.partitions if register else set()
     )
@@ -133,4 +136,6 @@ def run(
     from warehouse.run.pipeline import run_nightly
 
     dates = date_range(date, start, end, default="yesterday")
-    finish(run_nightly(state.cfg, dates, only=only, force=force))
+    with terminal_progress() as progress:
+        summary = run_nightly(state.cfg, dates, only=only, force=force, progress=progress)
+    finish(summary)

@@ -15,6 +15,7 @@ from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import Summary, WarehouseError
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.records import (
     RUNS_PREFIX,
     read_record,
@@ -34,9 +35,11 @@ class Ledger:
     a record per (date, stage) written as each starts and ends."""
 
     def __init__(
-        self, cfg: Config, dates: list[dt.date], store: ObjectStore, *, only: str | None, force: bool
+        self, cfg: Config, dates: list[dt.date], store: ObjectStore, *, only: str | None,
+        force: bool, progress: Progress | None = None,
     ) -> None:
         self.cfg = cfg
+        self.progress = progress
         self.dates = dates
         self.store = store
         self.only = only
@@ -47,8 +50,11 @@ class Ledger:
         self._host = socket.gethostname()
 
     def _result(self, day: dt.date, stage: str, status: str, detail: str = "", code: int = 0) -> None:
+        first = (day, stage) not in self.results
         self.results[(day, stage)] = StageResult(day, stage, status, detail, code)
         log.info("%s %s: %s%s", day, stage, status, f" ({detail})" if detail else "")
+        if first and self.progress is not None:
+            self.progress(ProgressEvent("run", "stages", advance=1, step=f"{day} {stage}"))
 
     def _needs(self, day: dt.date, stage: str, upstream: tuple[str, ...] = ()) -> bool:
         """Return True when (day, stage) must run: forced, upstream re-ran, or not done."""

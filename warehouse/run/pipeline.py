@@ -33,6 +33,7 @@ import datetime as dt
 from warehouse.config import Config
 from warehouse.errors import ConfigError
 from warehouse.lock import run_lock
+from warehouse.progress import Progress
 from warehouse.run.stages import Night
 from warehouse.run.summary import STAGES, RunSummary
 from warehouse.storage import ObjectStore, store_for_config
@@ -45,8 +46,12 @@ def run_nightly(
     only: str | None = None,
     force: bool = False,
     store: ObjectStore | None = None,
+    progress: Progress | None = None,
 ) -> RunSummary:
-    """Run the stages for `dates` under the run lock; raises RunInProgress, ConfigError."""
+    """Run the stages for `dates` under the run lock; raises RunInProgress, ConfigError.
+
+    `progress` hears of each (date, stage) as it ends ("run", stages; see `Night.run`);
+    the stages' own parse, aggregate and import report nothing (no nested bars)."""
     if not dates:
         raise ConfigError("warehouse run needs at least one date")
     if only is not None and only not in STAGES:
@@ -54,6 +59,6 @@ def run_nightly(
     store = store or store_for_config(cfg)
     with run_lock(cfg.cron.lock_file):
         store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
-        night = Night(cfg, sorted(set(dates)), store, only=only, force=force)
+        night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
         night.run()
         return night.summary

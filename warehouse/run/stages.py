@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from warehouse.config import Config
 from warehouse.errors import EXIT_INPUT_MISSING, Summary, WarehouseError, combined_exit_code
 from warehouse.hive.outage import CatalogWatch
+from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.dates import day_input, job_dates
 from warehouse.run.ledger import Ledger
 from warehouse.run.records import read_record, summary_counts, utc_now
@@ -51,19 +52,27 @@ class Night(Ledger):
     """The stages of one `warehouse run`, run in order by `run()`."""
 
     def __init__(
-        self, cfg: Config, dates: list[dt.date], store: ObjectStore, *, only: str | None, force: bool
+        self, cfg: Config, dates: list[dt.date], store: ObjectStore, *, only: str | None,
+        force: bool, progress: Progress | None = None,
     ) -> None:
-        super().__init__(cfg, dates, store, only=only, force=force)
+        super().__init__(cfg, dates, store, only=only, force=force, progress=progress)
         self.catalog = CatalogWatch()
 
     def run(self) -> None:
-        """Run the selected stages over the dates; their results go to `summary`."""
-        for stage in STAGES:
-            if self.only in (None, stage):
-                getattr(self, f"_stage_{stage}")()
+        """Run the selected stages over the dates; their results go to `summary`.
+
+        `progress` gets "run" with a total of dates x stages first, then one stage per
+        (date, stage) result (`Ledger._result`), then the final event."""
+        stages = [s for s in STAGES if self.only in (None, s)]
+        if self.progress is not None:
+            self.progress(ProgressEvent("run", "stages", total=len(self.dates) * len(stages)))
+        for stage in stages:
+            getattr(self, f"_stage_{stage}")()
         self.summary.results = [
             self.results[(d, s)] for s in STAGES for d in self.dates if (d, s) in self.results
         ]
+        if self.progress is not None:
+            self.progress(ProgressEvent("run", "stages", final=True))
 
     # -- the catalog ---------------------------------------------------------------------
 
