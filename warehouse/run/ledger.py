@@ -23,6 +23,7 @@ from warehouse.run.records import (
     utc_now,
     write_record,
 )
+from warehouse.run.stale import stale_reason
 from warehouse.run.summary import BLOCKED, FAILED, OK, RunSummary, StageResult
 from warehouse.storage import ObjectStore
 
@@ -61,7 +62,12 @@ class Ledger:
         if self.force or any((day, u) in self.ran for u in upstream):
             return True
         rec = read_record(self.store, day, stage)
-        return not (rec and rec.get("status") == OK)
+        if not (rec and rec.get("status") == OK):
+            return True
+        why = stale_reason(self.cfg, day, stage, rec)
+        if why:
+            log.info("%s %s: done before, but %s: running it again", day, stage, why)
+        return bool(why)
 
     def _start(self, day: dt.date, stage: str, **extra: Any) -> dict[str, Any]:
         rec: dict[str, Any] = {
