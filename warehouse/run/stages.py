@@ -68,12 +68,24 @@ class Night(Ledger):
         if self.progress is not None:
             self.progress(ProgressEvent("run", "stages", total=len(self.dates) * len(stages)))
         for stage in stages:
-            getattr(self, f"_stage_{stage}")()
+            try:
+                getattr(self, f"_stage_{stage}")()
+            except Exception as exc:  # a bug in one stage: the others go on
+                self._unexpected(stage, exc)
         self.summary.results = [
             self.results[(d, s)] for s in STAGES for d in self.dates if (d, s) in self.results
         ]
         if self.progress is not None:
             self.progress(ProgressEvent("run", "stages", final=True))
+
+    def _unexpected(self, stage: str, exc: Exception) -> None:
+        """An unexpected error in `stage` (a bug): log its traceback, fail that stage for
+        the dates it had not finished (exit 1; their records already say so), and let the
+        other stages and the summary line go on."""
+        log.error("%s stage: unexpected %s", stage, type(exc).__name__, exc_info=exc)
+        for day in self.dates:
+            if (day, stage) not in self.results:
+                self._result(day, stage, FAILED, f"unexpected {type(exc).__name__}: {exc}", 1)
 
     # -- the catalog ---------------------------------------------------------------------
 
