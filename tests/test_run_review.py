@@ -9,6 +9,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.test_pipeline import (
@@ -30,7 +31,9 @@ def _run(conf: Path, *args: str) -> tuple[int, str]:
     return r.exit_code, r.output.strip().splitlines()[-1] if r.output.strip() else ""
 
 
-def test_late_lines_are_parsed_and_aggregated_by_the_next_run(tmp_path: Path) -> None:
+def test_late_lines_are_parsed_and_aggregated_by_the_next_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     counts = write_day_logs(tmp_path / "logs", [DAY1])
     log = tmp_path / "logs" / DAY1.strftime("%Y/%m/%d") / "access.log.gz"
     full = gzip.decompress(log.read_bytes()).splitlines(keepends=True)
@@ -66,6 +69,15 @@ def test_late_lines_are_parsed_and_aggregated_by_the_next_run(tmp_path: Path) ->
     (log.parent / "access-2.log").write_bytes(b"".join(full[:10]))
     code, line = _run(conf, "--date", str(DAY1))
     assert code == 0 and "parse ok" in line, line
+    assert event_count(root) == len(full) + 10
+
+    # a file renamed since is not a new log: not parsed again by itself (its events would
+    # come twice, under the old name and the new), and a warning says what to check
+    (log.parent / "access-2.log").rename(log.parent / "access-2.log.1")
+    r = CliRunner().invoke(cli, ["--config", str(conf), "run", "--date", str(DAY1)])
+    assert r.exit_code == 0 and "parse complete" in r.output, r.output
+    warned = [m for m in caplog.messages if "no longer there" in m]
+    assert warned and "access-2.log" in warned[0] and "--force" in warned[0]
     assert event_count(root) == len(full) + 10
 
 
