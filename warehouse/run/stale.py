@@ -66,7 +66,9 @@ def _parse_stale(cfg: Config, day: dt.date, rec: dict[str, Any]) -> str | None:
         # come on top of the old name's: left to someone who looks (`--force`, `parse`)
         log.warning(
             "%s parse: its logs changed since (%s no longer there, %s new or changed); not "
-            "parsed again by itself: check the folder, then `warehouse run --date %s --force`",
+            "parsed again by itself: a renamed file's lines are in already; for a new "
+            "file, `warehouse parse FILE`, then `warehouse run --date %s --only aggregate "
+            "--force`",
             day, removed[0], (added or changed)[0], day,
         )
         return None
