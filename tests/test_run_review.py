@@ -132,3 +132,27 @@ def test_an_unexpected_error_in_a_stage_still_ends_with_the_summary_line(tmp_pat
     # the lock is free: the next run gets it (and fails the same way, not exit 6)
     r = CliRunner().invoke(cli, ["--config", str(conf), "run", "--date", str(DAY1)])
     assert r.exit_code == 1, r.output
+
+
+def test_a_stage_older_than_the_parse_it_depends_on_runs_again(tmp_path: Path) -> None:
+    """`run --only parse` picks up late lines; a later `run --only aggregate` (another
+    invocation) re-aggregates the day instead of calling the old aggregates complete."""
+    write_day_logs(tmp_path / "logs", [DAY1])
+    log = tmp_path / "logs" / DAY1.strftime("%Y/%m/%d") / "access.log.gz"
+    full = gzip.decompress(log.read_bytes()).splitlines(keepends=True)
+    with gzip.open(log, "wb") as f:
+        f.writelines(full[: len(full) // 3])
+    conf = write_config(tmp_path / "w.toml", base_config(tmp_path))
+    assert _run(conf, "--date", str(DAY1))[0] == 0
+    with gzip.open(log, "wb") as f:
+        f.writelines(full)
+    code, line = _run(conf, "--date", str(DAY1), "--only", "parse")
+    assert code == 0 and "parse ok" in line, line
+    code, line = _run(conf, "--date", str(DAY1), "--only", "aggregate")
+    assert code == 0 and "aggregate ok" in line, line
+    clean = tmp_path / "clean"
+    write_day_logs(clean / "logs", [DAY1])
+    assert _run(write_config(clean / "w.toml", base_config(clean)), "--date", str(DAY1))[0] == 0
+    assert tree(tmp_path / "root", "aggregates") == tree(clean / "root", "aggregates")
+    code, line = _run(conf, "--date", str(DAY1))
+    assert code == 0 and "parse complete" in line and "aggregate complete" in line, line
