@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from tests.test_mysql_import import _query, _state
 from tests.test_mysql_incremental import _json_lines, copies, latest_from_files
 from tests.test_mysql_review import _cli, _setup
+from warehouse.cli import cli
 
 pytestmark = pytest.mark.mysql
 
@@ -21,9 +23,10 @@ T = "CREATE TABLE t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(10), m TIMESTA
 
 
 def _with(toml: Path, incremental: str) -> None:
-    """Replace the config's incremental entry ('' removes it)."""
+    """Replace the config's incremental entry of `[mysql.src]` ('' removes it)."""
     lines = [x for x in toml.read_text().splitlines() if not x.startswith("incremental")]
-    toml.write_text("\n".join([*lines, incremental]) + "\n")
+    at = next(i for i, x in enumerate(lines) if x.startswith("exclude = ")) + 1
+    toml.write_text("\n".join([*lines[:at], incremental, *lines[at:]]) + "\n")
 
 
 def _loads(root: Path, db: str) -> list[str]:
@@ -159,3 +162,52 @@ def test_a_changed_mode_rereads_the_table_and_keeps_the_earlier_loads(tmp_path, 
     code, out = _cli(toml)  # a new row key cannot be matched with the earlier loads
     assert code == 5 and "key changed from id to v since the last load" in out, out
     assert len(_loads(root, db)) == 2
+
+
+@pytest.mark.hive
+@pytest.mark.slow
+def test_hive_follows_a_switch_and_hive_apply_rebuilds_it(tmp_path, sshd, mariadb,
+                                                          hive_server):
+    """full -> lastmodified with deletes -> full again: after each import the Hive table
+    (and `_latest`) equal MariaDB, and `hive apply` on a fresh database from the root
+    makes the same table."""
+    from tests.test_mysql_hive import _hive_rows
+
+    db = "sw_hive"
+    toml = _setup(tmp_path, sshd, mariadb, db, T,
+                  "INSERT INTO t (v) VALUES ('a'), ('b'), ('c')")
+    with toml.open("a") as f:
+        f.write(f'[hive]\nhost = "{hive_server.host}"\nport = {hive_server.port}\n'
+                'username = "test"\ndatabase = "sw_hive"\ndialect = "spark"\n')
+    root = tmp_path / "root"
+
+    def hive(sql: str, database: str = "sw_hive") -> list[tuple[Any, ...]]:
+        return sorted(tuple(r.values()) for r in _hive_rows(hive_server, database, sql))
+
+    table = f"mysql_src_{db}_t"
+    assert _cli(toml)[0] == 0
+    assert hive(f"SELECT id, v FROM {table}") == [(1, "a"), (2, "b"), (3, "c")]
+
+    _with(toml, f'incremental = {{ "{db}.t" = {{ mode = "lastmodified", column = "m", '
+                'deletes = true } }')
+    mariadb.execute("UPDATE t SET v = 'a2' WHERE id = 1", database=db)
+    assert _cli(toml)[0] == 0  # the switch: one whole-table load
+    assert hive(f"SELECT id, v FROM {table}") == [(1, "a2"), (2, "b"), (3, "c")]
+    mariadb.execute("DELETE FROM t WHERE id = 3", database=db)
+    mariadb.execute("UPDATE t SET v = 'b2' WHERE id = 2", database=db)
+    assert _cli(toml)[0] == 0
+    want = sorted(_source(mariadb, db).items())
+    assert hive(f"SELECT id, v FROM {table}_latest") == want == sorted(_latest(root, db).items())
+
+    _with(toml, "")  # back to full loads
+    mariadb.execute("INSERT INTO t (v) VALUES ('d')", database=db)
+    assert _cli(toml)[0] == 0
+    want = sorted(_source(mariadb, db).items())
+    assert hive(f"SELECT id, v FROM {table}") == want == _files(root, db)
+    assert hive(f"SELECT id, v FROM {table}_latest") == want  # left, still right
+
+    fresh = toml.read_text().replace('database = "sw_hive"', 'database = "sw_hive_fresh"')
+    toml.write_text(fresh)
+    res = CliRunner().invoke(cli, ["--config", str(toml), "hive", "apply"])
+    assert res.exit_code == 0, res.output
+    assert hive(f"SELECT id, v FROM {table}", "sw_hive_fresh") == want
