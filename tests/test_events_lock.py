@@ -1,7 +1,7 @@
 """A manual `aggregate` beside a `parse` that publishes the same dates: the aggregate sees
 each input's parts all before or all after its publish (the events lock), never half.
 
-Real processes through the CLI. N inputs each hold K events on each of 2015-05-17..20 and
+Real processes through the CLI, on a local root and on S3 (moto). N inputs each hold K events on each of 2015-05-17..20 and
 filler on 2015-01-01 (so the parse takes a while); a `parse --replace` then replaces each
 with M events on 17..19 only (its 20th part is deleted as stale) while `aggregate
 daily_actions` runs in a loop. With s inputs re-published, every output must read
@@ -16,7 +16,9 @@ import gzip
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -29,11 +31,12 @@ DAYS = ["17", "18", "19", "20"]
 N, K, M, FILLER = 16, 3, 5, 3000
 
 
-def _conf(tmp_path: Path) -> Path:
+def _conf(tmp_path: Path, root: str | None = None, s3: str = "") -> Path:
     conf = tmp_path / "w.toml"
     conf.write_text(
-        f'[warehouse]\nroot = "{tmp_path / "root"}"\n'
+        f'[warehouse]\nroot = "{root or tmp_path / "root"}"\n'
         f'[cron]\nlock_file = "{tmp_path / "locks" / "run.lock"}"\n'
+        + (f'[s3]\nendpoint_url = "{s3}"\nregion = "us-east-1"\n' if s3 else "")
     )
     return conf
 
@@ -54,12 +57,12 @@ def _inputs(tmp_path: Path, per_day: int, days: list[str]) -> list[Path]:
     return paths
 
 
-def _hits(root: Path) -> dict[str, int]:
+def _hits(read: Callable[[str], bytes]) -> dict[str, int]:
+    """Return the hits per day of the daily_actions output (`read`: the bytes of a key)."""
     out = {}
     for d in DAYS:
-        part = root / "aggregates" / "daily_actions" / f"dt=2015-05-{d}" / "part-00000.json.gz"
-        with gzip.open(part) as f:
-            out[d] = sum(orjson.loads(line)["hits"] for line in f)
+        part = read(f"aggregates/daily_actions/dt=2015-05-{d}/part-00000.json.gz")
+        out[d] = sum(orjson.loads(line)["hits"] for line in gzip.decompress(part).splitlines())
     return out
 
 
@@ -71,8 +74,7 @@ def _aggregate(conf: Path, *pre: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
-def test_aggregates_beside_a_parse_see_each_input_whole(tmp_path: Path) -> None:
-    conf = _conf(tmp_path)
+def _race(tmp_path: Path, conf: Path, read: Callable[[str], bytes]) -> None:
     first = _inputs(tmp_path, K, DAYS)
     done = subprocess.run([WAREHOUSE_BIN, "--config", str(conf), "parse", *map(str, first)],
                           capture_output=True, text=True, timeout=600)
@@ -89,7 +91,7 @@ def test_aggregates_beside_a_parse_see_each_input_whole(tmp_path: Path) -> None:
             agg = _aggregate(conf)
             out = agg.stdout + agg.stderr
             assert agg.returncode == 0 and "Traceback" not in out, out
-            hits = _hits(tmp_path / "root")
+            hits = _hits(read)
             s, rest = divmod(N * K - hits["20"], K)
             assert rest == 0 and 0 <= s <= N, hits
             want = K * (N - s) + M * s
@@ -105,6 +107,22 @@ def test_aggregates_beside_a_parse_see_each_input_whole(tmp_path: Path) -> None:
             parse.wait()
     assert seen[-1] == N  # after the parse: every input re-published
     print("re-published inputs seen by the aggregates:", seen)
+
+
+def test_aggregates_beside_a_parse_see_each_input_whole(tmp_path: Path) -> None:
+    _race(tmp_path, _conf(tmp_path), lambda key: (tmp_path / "root" / key).read_bytes())
+
+
+def test_the_same_on_s3(tmp_path: Path, moto_server: str, s3_bucket: str,
+                        s3_client: Any) -> None:
+    # an S3 root: parse publishes by server-side copies, aggregate stages local copies
+    conf = _conf(tmp_path, f"s3://{s3_bucket}/wh", moto_server)
+
+    def read(key: str) -> bytes:
+        body: bytes = s3_client.get_object(Bucket=s3_bucket, Key=f"wh/{key}")["Body"].read()
+        return body
+
+    _race(tmp_path, conf, read)
 
 
 def _held(path: Path, op: int) -> int:

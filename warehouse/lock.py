@@ -25,7 +25,8 @@ aggregate from reading an input's parts half published: `parse` holds it exclusi
 it publishes one input (its `finish`: a few renames or copies, then the stale deletes),
 `aggregate` holds it shared from listing its input partitions until its job has read them,
 so aggregates run side by side and parses publish one input at a time. Each side waits a
-bounded time (`PUBLISH_WAIT`, `READ_WAIT`), then gives up with ItemLocked (exit 6).
+bounded time (`PUBLISH_WAIT` for all the inputs of one parse, `READ_WAIT`), then gives up
+with ItemLocked (exit 6).
 Locks are per machine: two machines writing the same S3 root are not protected.
 """
 
@@ -208,30 +209,44 @@ def item_lock(lock_file: str, root: str, kind: str, item: str, what: str) -> Ite
         os.close(fd)
 
 
+class WaitBudget:
+    """The seconds of waiting left to several `events_lock`s of one process (the inputs of
+    one parse wait PUBLISH_WAIT in all, not each)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+
 @contextmanager
-def events_lock(lock_file: str, root: str, *, publish: bool, what: str) -> Iterator[None]:
+def events_lock(
+    lock_file: str, root: str, *, publish: bool, what: str, budget: WaitBudget | None = None
+) -> Iterator[None]:
     """Hold the events lock of `root` for the block: exclusive to `publish` an input,
-    else shared (to read events). Waits up to PUBLISH_WAIT or READ_WAIT seconds, then
-    raises ItemLocked (exit 6) naming `what`; ConfigError as `item_lock`."""
+    else shared (to read events). Waits up to `budget` (default PUBLISH_WAIT or READ_WAIT
+    seconds; what it waits is taken from it), then raises ItemLocked (exit 6) naming
+    `what`; ConfigError as `item_lock`."""
     path = item_lock_path(lock_file, root, "events", "publish")
     _check_folder(path)
     fd = _open(path)
     try:
         _check_file(path, fd)
-        wait = PUBLISH_WAIT if publish else READ_WAIT
-        deadline, pause = time.monotonic() + wait, 0.005
+        budget = budget or WaitBudget(PUBLISH_WAIT if publish else READ_WAIT)
+        wait, started, pause = budget.left, time.monotonic(), 0.005
         while not _try_flock(fd, fcntl.LOCK_EX if publish else fcntl.LOCK_SH):
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= started + wait:
+                budget.left = 0.0  # later items of the same process try once, then give up
                 other = (
                     "an aggregate is reading the events" if publish
                     else f"a parse is publishing events (pid {_holder(fd)})"
                 )
                 raise ItemLocked(
-                    f"{what}: {other} under {root} on this machine (lock {path}) after "
-                    f"{wait:.0f}s of waiting; re-run it when that process has finished"
+                    f"{what}: {other} under {root} on this machine (lock {path}); waited "
+                    f"{time.monotonic() - started:.0f}s: re-run it when that process has "
+                    "finished"
                 )
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
+        budget.left = max(0.0, budget.left - (time.monotonic() - started))
         if publish:  # only the exclusive holder records its pid (the file is shared)
             _record_pid(fd)
         yield
