@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from warehouse.config import IncrementalConfig
@@ -111,8 +113,7 @@ def test_append_without_a_key_uses_the_appended_column() -> None:
                         ["gone", "int"]]),
          "python", "schema changed since the last load (+blob_col, -gone, "
                    "name varchar(20)->varchar(40))"),
-        (state(mode="append"), "python", "incremental settings changed"),
-        (state(key=["name"]), "python", "incremental settings changed"),
+        (state(key=["name"]), "python", "key changed from name to id since the last load"),
     ],
 )
 def test_drift_since_the_last_load_asks_for_full(old: TableState, engine: str,
@@ -153,3 +154,104 @@ def test_what_the_user_must_fix_raises(inc: IncrementalConfig | None, table: Pla
 def test_a_wh_rank_column_is_fine_in_a_full_table() -> None:
     table = Planned("shop", "t", [*COLUMNS, SourceColumn("wh_rank", "int", "int")], [], True)
     assert plan_load(None, None, table, False, source="src", engine="python").key == []
+
+
+# -- a changed incremental entry switches the table at its next load -------------------
+
+FULL_STATE = state(mode="full", column=None, last_value=None, max_value=None, key=[],
+                   deletes=False, deletes_loads=[], keys_load=None, window=None,
+                   writers=None, loads=["20240301T000000000000Z"])
+
+
+@pytest.mark.parametrize("inc", [APPEND, LASTMOD], ids=["append", "lastmodified"])
+def test_full_to_incremental_reads_the_whole_table_and_replaces_the_full_load(
+    inc: IncrementalConfig,
+) -> None:
+    plan = plan_load(FULL_STATE, inc, ORDERS, False, source="src", engine="python")
+    assert plan.drift is None and not plan.keep_loads
+    assert (plan.mode, plan.incremental, plan.inc) == ("full", False, inc)  # a whole read
+    assert plan.watermark == Watermark()  # no watermark: like a first incremental load
+    assert plan.loads == ["20240301T000000000000Z"]  # replaced once the state is saved
+    assert (plan.previous_keys, plan.kept_deletes) == (None, [])
+    assert plan.key == ["id"] and plan.deletes == inc.deletes
+    assert plan.switch == (
+        f"switching src.shop.orders from full to {inc.mode} on {inc.column}: this load reads "
+        "the whole table and replaces the full load; the next ones read since its watermark")
+
+
+def test_full_to_incremental_with_a_changed_engine_or_schema_is_still_a_switch() -> None:
+    # the full load it replaces is the only one: neither its engine nor its columns matter
+    old = dataclasses.replace(FULL_STATE, engine="sqoop", columns=SIGNATURE[:2])
+    plan = plan_load(old, APPEND, ORDERS, False, source="src", engine="python")
+    assert plan.drift is None and plan.switch is not None and not plan.keep_loads
+
+
+def test_incremental_to_full_is_a_full_load_dropping_deletes_and_snapshots() -> None:
+    plan = plan_load(state(), None, ORDERS, False, source="src", engine="python")
+    assert plan.drift is None and not plan.keep_loads
+    assert (plan.mode, plan.incremental, plan.inc, plan.key) == ("full", False, None, ["id"])
+    assert plan.watermark == Watermark() and plan.previous_keys is None
+    assert plan.kept_deletes == [] and plan.deletes_toggled and plan.had_keys
+    assert plan.switch == (
+        "switching src.shop.orders from lastmodified on updated_at to full: this load reads "
+        "the whole table and replaces the earlier loads (its _latest view is no longer "
+        "updated)")
+
+
+@pytest.mark.parametrize(
+    ("old", "inc", "before", "after"),
+    [
+        (state(), APPEND, "lastmodified on updated_at", "append on id"),
+        (state(mode="append", column="id", last_value="899", window=None), LASTMOD,
+         "append on id", "lastmodified on updated_at"),
+        (state(column="name"), LASTMOD, "lastmodified on name", "lastmodified on updated_at"),
+        (state(mode="append", column="id", last_value="899", window=None),
+         IncrementalConfig("append", "updated_at"), "append on id", "append on updated_at"),
+    ],
+    ids=["lastmodified-append", "append-lastmodified", "lastmodified-column",
+         "append-column"],
+)
+def test_a_changed_mode_or_column_rereads_the_table_and_keeps_the_earlier_loads(
+    old: TableState, inc: IncrementalConfig, before: str, after: str,
+) -> None:
+    plan = plan_load(old, inc, ORDERS, False, source="src", engine="python")
+    assert plan.drift is None and plan.keep_loads
+    assert (plan.mode, plan.incremental) == ("full", False)  # the whole table, no watermark
+    assert plan.watermark == Watermark(writers=["42"])
+    assert plan.loads == ["20240301T000000000000Z", "20240302T000000000000Z"]
+    # the same key: the deletes since the last key snapshot are still found
+    assert plan.key == ["id"] and plan.previous_keys == "20240302T000000000000Z"
+    assert plan.kept_deletes == ["20240302T000000000000Z"]
+    assert plan.switch == (
+        f"switching src.shop.orders from {before} to {after}: this load reads the whole table "
+        "and keeps the earlier loads (_latest shows this load's copy of each key); the next "
+        "ones read since its watermark")
+
+
+def test_a_changed_mode_with_schema_drift_or_a_new_key_asks_for_full() -> None:
+    # the earlier loads stay with a switched mode: they must still fit the table and key
+    drifted = plan_load(state(columns=SIGNATURE[:3]), APPEND, ORDERS, False, source="src",
+                        engine="python")
+    assert drifted.drift is not None and "schema changed since the last load (+blob_col)" \
+        in drifted.drift
+    rekeyed = plan_load(state(), IncrementalConfig("append", "id", key="name"), ORDERS,
+                        False, source="src", engine="python")
+    assert rekeyed.drift == (
+        "table src.shop.orders: key changed from id to name since the last load, so the "
+        "earlier loads' copies cannot be matched (a --full load replaces them); run "
+        "`warehouse import src.shop.orders --full`")
+
+
+@pytest.mark.parametrize("inc", [APPEND, LASTMOD, None], ids=["append", "lastmodified", "full"])
+def test_full_flag_on_a_switched_table_is_no_switch(inc: IncrementalConfig | None) -> None:
+    for old in (FULL_STATE, state()):
+        plan = plan_load(old, inc, ORDERS, True, source="src", engine="python")
+        assert plan.switch is None and not plan.keep_loads and plan.drift is None
+        assert plan.mode == "full" and plan.kept_deletes == []
+
+
+def test_unchanged_settings_are_no_switch() -> None:
+    assert plan_load(state(), LASTMOD, ORDERS, False, source="src", engine="python").switch \
+        is None
+    assert plan_load(FULL_STATE, None, ORDERS, False, source="src", engine="python").switch \
+        is None

@@ -20,6 +20,13 @@ Item locks (`item_lock`) use the same rules for files in `run-items/` beside [cr
 by the input's canonical-name hash) from before it clears the input's leftovers until the
 input is published; `import` holds one per table for the table's whole load. The files stay
 (unlinking a flock file races with a process opening it); they are empty but for a pid.
+The events lock (`events_lock`, `events-*.lock` in the same folder, one per root) keeps an
+aggregate from reading an input's parts half published: `parse` holds it exclusively while
+it publishes one input (its `finish`: a few renames or copies, then the stale deletes),
+`aggregate` holds it shared from listing its input partitions until its job has read them,
+so aggregates run side by side and parses publish one input at a time. Each side waits a
+bounded time (`PUBLISH_WAIT` for all the inputs of one parse, `READ_WAIT`), then gives up
+with ItemLocked (exit 6).
 Locks are per machine: two machines writing the same S3 root are not protected.
 """
 
@@ -30,11 +37,17 @@ import fcntl
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from warehouse.errors import ConfigError, ItemLocked, RunInProgress
+
+# seconds `parse` waits to publish an input while aggregates read the events (a job can be
+# long), and an aggregate waits while parses publish (an input's publish takes seconds)
+PUBLISH_WAIT = 1800.0
+READ_WAIT = 300.0
 
 
 def _owner(uid: int) -> str:
@@ -147,10 +160,10 @@ def _open(path: Path) -> int:
         ) from None
 
 
-def _try_flock(fd: int) -> bool:
-    """Take the exclusive lock without waiting; return False when another holds it."""
+def _try_flock(fd: int, op: int = fcntl.LOCK_EX) -> bool:
+    """Take the lock (exclusive, or `op`) without waiting; False when another holds it."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, op | fcntl.LOCK_NB)
     except OSError as exc:
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             return False
@@ -191,6 +204,51 @@ def item_lock(lock_file: str, root: str, kind: str, item: str, what: str) -> Ite
                 f"{path}); left untouched: re-run it when that process has finished"
             )
         _record_pid(fd)
+        yield
+    finally:
+        os.close(fd)
+
+
+class WaitBudget:
+    """The seconds of waiting left to several `events_lock`s of one process (the inputs of
+    one parse wait PUBLISH_WAIT in all, not each)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+
+@contextmanager
+def events_lock(
+    lock_file: str, root: str, *, publish: bool, what: str, budget: WaitBudget | None = None
+) -> Iterator[None]:
+    """Hold the events lock of `root` for the block: exclusive to `publish` an input,
+    else shared (to read events). Waits up to `budget` (default PUBLISH_WAIT or READ_WAIT
+    seconds; what it waits is taken from it), then raises ItemLocked (exit 6) naming
+    `what`; ConfigError as `item_lock`."""
+    path = item_lock_path(lock_file, root, "events", "publish")
+    _check_folder(path)
+    fd = _open(path)
+    try:
+        _check_file(path, fd)
+        budget = budget or WaitBudget(PUBLISH_WAIT if publish else READ_WAIT)
+        wait, started, pause = budget.left, time.monotonic(), 0.005
+        while not _try_flock(fd, fcntl.LOCK_EX if publish else fcntl.LOCK_SH):
+            if time.monotonic() >= started + wait:
+                budget.left = 0.0  # later items of the same process try once, then give up
+                other = (
+                    "an aggregate is reading the events" if publish
+                    else f"a parse is publishing events (pid {_holder(fd)})"
+                )
+                raise ItemLocked(
+                    f"{what}: {other} under {root} on this machine (lock {path}); waited "
+                    f"{time.monotonic() - started:.0f}s: re-run it when that process has "
+                    "finished"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        budget.left = max(0.0, budget.left - (time.monotonic() - started))
+        if publish:  # only the exclusive holder records its pid (the file is shared)
+            _record_pid(fd)
         yield
     finally:
         os.close(fd)

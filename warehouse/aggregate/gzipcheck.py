@@ -59,7 +59,13 @@ def damaged_input(
     if runner not in ("inline", "local"):
         return None
     for key, path in zip(keys, paths, strict=True):
-        why = gzip_problem(path) if path.endswith(".gz") else None
+        try:
+            why = gzip_problem(path) if path.endswith(".gz") else None
+        except FileNotFoundError:  # deleted since the listing: by another machine's parse
+            return (
+                f"events part {store.uri(key)} was deleted while aggregate read it (a parse "
+                "on another machine re-published its input?); nothing written: re-run it"
+            )
         if why:
             return (
                 f"events part {store.uri(key)} {why}: the {runner} runner would read only "

@@ -35,6 +35,7 @@ from warehouse.errors import (
     ConfigError,
     WarehouseError,
 )
+from warehouse.lock import events_lock
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.schema import JOBS, RUNNERS
 from warehouse.scratch import scratch_dir
@@ -82,7 +83,10 @@ def run_aggregate(
     wanted = {d.isoformat() for d in dates}
     try:
         store.check_root()  # a missing bucket or a hung endpoint: fail before any work
-        _run(cfg, job, dates, runner, store, summary, wanted, started, extra_args)
+        # shared with other aggregates; no parse on this machine publishes an input while
+        # the job lists and reads the events (it sees each input before or after)
+        with events_lock(cfg.cron.lock_file, store.uri(""), publish=False, what=label):
+            _run(cfg, job, dates, runner, store, summary, wanted, started, extra_args)
     except WarehouseError as err:
         summary.error = str(err)
         summary.exit_code = err.exit_code

@@ -39,7 +39,7 @@ from warehouse.events.inputs import InputSource, expand_inputs
 from warehouse.events.state import Earlier, finish, prepare, staging_prefix
 from warehouse.events.summary import InputFailure, ParseSummary
 from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
-from warehouse.lock import item_lock
+from warehouse.lock import PUBLISH_WAIT, WaitBudget, events_lock, item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, is_remote, open_store
@@ -131,13 +131,17 @@ def parse_logs(
         nworkers = max(1, workers or cfg.logs.workers)
         by_source: dict[str, list[Result]] = {s.name: [] for s in sources}
         remaining = Counter(t.source.name for t in tasks)
+        waits = WaitBudget(PUBLISH_WAIT)  # for aggregates reading: in all, not per input
 
         def finished(task: Task, result: Result) -> None:
             src = task.source
             by_source[src.name].append(result)
             remaining[src.name] -= 1
             if remaining[src.name] == 0:
-                _conclude(store, src, by_source[src.name], earlier[src.name], summary, replace)
+                _conclude(
+                    store, src, by_source[src.name], earlier[src.name], summary, replace,
+                    (cfg.cron.lock_file, waits),
+                )
 
         try:
             pool_tasks = [t for t in tasks if not t.source.stdin]
@@ -245,14 +249,16 @@ def _advance(progress: Progress | None, res: Result) -> None:
 
 def _conclude(
     store: ObjectStore, src: InputSource, results: list[Result], earlier: Earlier,
-    summary: ParseSummary, replace: bool = False,
+    summary: ParseSummary, replace: bool, lock: tuple[str, WaitBudget],
 ) -> None:
     """Judge one finished input, publish it (or keep its earlier run), add it to `summary`.
 
     A re-run that reads fewer lines, or gives fewer events, than the input's last good run
     (a truncated, rotated or damaged log), or that begins with another first line (a log
     rotated or replaced by a longer one), is bad unless `replace`; growth (a log still
-    being written) is not."""
+    being written) is not. It publishes under the events lock of `lock` (the run lock
+    file; exclusive: no aggregate on this machine reads meanwhile); when the parse has
+    waited out its budget (PUBLISH_WAIT in all), the input fails with exit 6, unpublished."""
     old = earlier.keys
     lines = sum(r.lines for r in results)
     rejected = sum(sum(r.rejects.values()) for r in results)
@@ -300,10 +306,22 @@ def _conclude(
         not verdict.set_aside and not any(k.startswith("events/") for k in old)
     )
     staged = [k for r in results for k in r.keys]
-    outcome = finish(
-        store, src, staged, earlier, good=verdict is None, events=publish,
-        counts=(lines, events), head=head,
-    )
+    # an aggregate on this machine sees the input's parts before or after, never half
+    try:
+        with events_lock(
+            lock[0], store.uri(""), publish=True, what=f"input {src.label}", budget=lock[1]
+        ):
+            outcome = finish(
+                store, src, staged, earlier, good=verdict is None, events=publish,
+                counts=(lines, events), head=head,
+            )
+    except ItemLocked as exc:  # not published: the earlier run's objects are kept
+        _drop_staging(store, src)
+        log.warning("%s", exc)
+        summary.failures.append(InputFailure(
+            f"{exc} (none of it published)", exc.exit_code, set_aside=False
+        ))
+        return
     summary.lines += lines
     summary.events += events
     summary.unmatched += sum(r.unmatched for r in results)

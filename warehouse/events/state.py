@@ -29,7 +29,10 @@ another line (a log rotated or replaced under the same name), bad unless told `-
 A state written before the counts were recorded gets them once, by counting the records of
 the objects it lists. Two runs of the same input at the same time would remove each other's
 staging tree: `parse` holds the input's item lock (`warehouse.lock.item_lock`)
-around all of this, so a second process on the same machine leaves the input alone.
+around all of this, so a second process on the same machine leaves the input alone; and
+it holds the root's events lock (`warehouse.lock.events_lock`) exclusively around `finish`,
+so an aggregate on the same machine (shared) lists and reads the input's parts before or
+after the publish and the stale deletes, never between.
 """
 
 from __future__ import annotations

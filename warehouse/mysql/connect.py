@@ -244,7 +244,11 @@ def _no_statement_limit(conn: Any) -> str:
     such a table could never be imported. Version comments keep older servers working;
     a server without the variable (error 1193) gets the SET without it.
     """
-    info = getattr(conn, "server_version", None)  # PyMySQL (its get_server_info is deprecated)
+    # PyMySQL's server_version, mysql-connector's server_info (both deprecate
+    # get_server_info), else mysqlclient's get_server_info()
+    info = getattr(conn, "server_version", None)
+    if not isinstance(info, str | bytes):
+        info = getattr(conn, "server_info", None)
     if not isinstance(info, str | bytes):
         info = conn.get_server_info()
     text = info.decode("ascii", "replace") if isinstance(info, bytes) else str(info)

@@ -5,8 +5,14 @@ watermark (and how far back the lag window re-reads), which append ids are re-re
 row key of the `_latest` view, whether deleted keys are reconciled, and which earlier
 loads stay. It raises for what the user must fix in the config or the table: a column
 clashing with the Hive table's own columns (JobFailed), a bad incremental entry
-(ConfigError); schema, engine or settings drift since the last load is reported in
-`LoadPlan.drift` (the load then fails, asking for `--full`).
+(ConfigError); schema or engine drift since the last load, and a changed row key, are
+reported in `LoadPlan.drift` (the load then fails, asking for `--full`).
+
+A changed incremental entry switches the table at this load (`LoadPlan.switch` says
+how): full -> append/lastmodified reads the whole table and replaces the full load, as a
+first incremental load does; incremental -> full is a full load; append <-> lastmodified
+or another check column reads the whole table and keeps the earlier loads (rows since
+deleted in MySQL stay in the Hive table, each key's newest copy is this load's).
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ class LoadPlan:
     had_keys: bool  # the state references a key snapshot
     watermark: Watermark = field(default_factory=Watermark)
     drift: str | None = None  # why the state no longer fits (the load fails: run --full)
+    switch: str | None = None  # the incremental entry changed: what this load does about it
+    keep_loads: bool = False  # a whole-table read that adds a load instead of replacing
 
     @property
     def name(self) -> str:
@@ -106,10 +114,12 @@ def plan_load(
         raise JobFailed(f"table {name}: no columns (dropped while importing?)")
     _check_reserved(p, inc, name)
     key = _key(p, inc, source, name) if inc is not None else list(p.key)
-    reads_since = inc is not None and state is not None and not full
+    switch, keep = (None, False) if (state is None or full) else _switch(state, inc, name)
+    reads_since = inc is not None and state is not None and not full and switch is None
     drifted = None
-    if reads_since and state is not None and inc is not None:
+    if (reads_since or keep) and state is not None and inc is not None:
         drifted = _drift_error(state, p, inc, key, engine, name)
+    keeps = reads_since or keep  # the earlier loads, deletes and key snapshot stay
     deletes = inc is not None and inc.deletes
     return LoadPlan(
         source=source,
@@ -119,15 +129,37 @@ def plan_load(
         incremental=reads_since,
         key=key,
         deletes=deletes,
-        previous_keys=state.keys_load if (reads_since and state is not None) else None,
+        previous_keys=state.keys_load if (keeps and state is not None) else None,
         loads=list(state.loads) if state else [],
         deletes_loads=list(state.deletes_loads) if state else [],
-        kept_deletes=list(state.deletes_loads) if (state and reads_since) else [],
+        kept_deletes=list(state.deletes_loads) if (state and keeps) else [],
         deletes_toggled=state is not None and state.deletes != deletes,
         had_keys=bool(state and state.keys_load),
         watermark=_watermark(state, inc, reads_since),
         drift=drifted,
+        switch=switch,
+        keep_loads=keep,
     )
+
+
+def _switch(state: TableState, inc: IncrementalConfig | None, name: str) -> tuple[str | None, bool]:
+    """Return (what this load does, whether the earlier loads stay) when the table's
+    incremental entry changed since its last load, else (None, False)."""
+    old = state.mode if state.mode == "full" else f"{state.mode} on {state.column}"
+    if inc is None:
+        if state.mode == "full":
+            return None, False
+        return (f"switching {name} from {old} to full: this load reads the whole table and "
+                "replaces the earlier loads (its _latest view is no longer updated)"), False
+    new = f"{inc.mode} on {inc.column}"
+    if state.mode == "full":
+        return (f"switching {name} from full to {new}: this load reads the whole table and "
+                "replaces the full load; the next ones read since its watermark"), False
+    if state.mode == inc.mode and (state.column or "") == inc.column:
+        return None, False
+    return (f"switching {name} from {old} to {new}: this load reads the whole table and "
+            "keeps the earlier loads (_latest shows this load's copy of each key); the next "
+            "ones read since its watermark"), True
 
 
 def _check_reserved(p: Planned, inc: IncrementalConfig | None, name: str) -> None:
@@ -177,9 +209,10 @@ def _drift_error(
     if state.columns != signature(p.columns):
         return (f"table {name}: schema changed since the last load "
                 f"({drift(state.columns, p.columns)}); {again}")
-    if (state.mode != inc.mode or (state.column or "") != inc.column
-            or (state.key and state.key != key)):
-        return f"table {name}: incremental settings changed since the last load; {again}"
+    if state.key and state.key != key:
+        return (f"table {name}: key changed from {', '.join(state.key)} to {', '.join(key)} "
+                "since the last load, so the earlier loads' copies cannot be matched (a "
+                f"--full load replaces them); {again}")
     return None
 
 

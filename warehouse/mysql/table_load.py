@@ -111,6 +111,10 @@ def _import_locked(
         res.mode = plan.mode
         if plan.drift:
             raise JobFailed(plan.drift)
+        if plan.switch:  # incremental -> full, or a changed mode or column, drops or keeps
+            # history the user may not expect: a warning; full -> incremental is routine
+            quiet = plan.inc is not None and not plan.keep_loads
+            log.log(logging.INFO if quiet else logging.WARNING, "%s", plan.switch)
         done = _load(s, plan, on_rows)
         res.rows, res.bytes = done.exported.rows, done.exported.bytes
         res.non_utf8, res.deleted, res.load = done.exported.non_utf8, done.deleted, done.load
@@ -186,13 +190,15 @@ def _reconciler(s: SourceSession, plan: LoadPlan, stamp: str) -> KeyReconciler |
 
 def _settle(plan: LoadPlan, stamp: str, out: Exported, deleted: int) -> Loaded:
     """Return the loads the table keeps: an incremental load without rows adds none
-    (its files are removed), a full load replaces all."""
-    if plan.mode != "full" and out.rows == 0:
+    (its files are removed), a full load replaces all (but the whole-table read of a
+    switched mode or column, `keep_loads`, adds to them)."""
+    adds = plan.mode != "full" or plan.keep_loads
+    if adds and out.rows == 0:
         load, loads = None, list(plan.loads)
         out = Exported(out.rows, 0, out.non_utf8, out.files)
     else:
         load = stamp
-        loads = [*plan.loads, stamp] if plan.mode != "full" else [stamp]
+        loads = [*plan.loads, stamp] if adds else [stamp]
     deletes_loads = [*plan.kept_deletes, stamp] if deleted else list(plan.kept_deletes)
     return Loaded(out, stamp, load, loads, deleted, deletes_loads)
 
