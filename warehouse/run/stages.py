@@ -186,13 +186,14 @@ class Night(Ledger):
             redo = self.force or (day, "parse") in self.ran
             old = None if redo else read_record(self.store, day, "aggregate")
             # a job done before counts only when it ran on the events of the day's last
-            # parse (a parse by `--only parse` since, after late lines, makes it stale)
+            # parse (a parse by `--only parse` since, after late lines, makes it stale;
+            # the same millisecond is the same run: its jobs start after its parses)
             parsed = str((read_record(self.store, day, "parse") or {}).get("ended") or "")
             done = {
                 j: v
                 for j, v in ((old or {}).get("jobs") or {}).items()
                 if isinstance(v, dict) and v.get("status") == OK and old
-                and old.get("partitions") == parts and str(v.get("started") or "") > parsed
+                and old.get("partitions") == parts and str(v.get("started") or "") >= parsed
             }
             rec = self._start(day, "aggregate", partitions=parts, jobs=done)
             if done:
