@@ -274,6 +274,11 @@ def test_behaviour_meets_relational_data(tmp_path: Path, sshd, mariadb, hive_ser
     assert _rows(hive_server, hive_db, report_sql) == expected
     record = json.loads((root / "_state" / "runs" / DAY / "reports.json").read_text())
     assert record["status"] == "ok" and record["tables"] == ["report_country_day"]
+    # a report added to the folder is made for the day done before (not skipped as complete)
+    shutil.copy(reports / "country_day.hql", reports / "country_day_copy.hql")
+    added = _invoke(config, "run", "--date", DAY)
+    assert added.exit_code == 0 and "reports ok (2 reports)" in added.output, added.output
+    assert _rows(hive_server, hive_db, report_sql.replace("_day WHERE", "_day_copy WHERE")) == expected
 
 
 @pytest.mark.hive

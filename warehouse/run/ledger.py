@@ -23,6 +23,7 @@ from warehouse.run.records import (
     utc_now,
     write_record,
 )
+from warehouse.run.stale import stale_reason
 from warehouse.run.summary import BLOCKED, FAILED, OK, RunSummary, StageResult
 from warehouse.storage import ObjectStore
 
@@ -61,7 +62,22 @@ class Ledger:
         if self.force or any((day, u) in self.ran for u in upstream):
             return True
         rec = read_record(self.store, day, stage)
-        return not (rec and rec.get("status") == OK)
+        if not (rec and rec.get("status") == OK):
+            return True
+        why = self._redone_upstream(day, rec, upstream) or stale_reason(self.cfg, day, stage, rec)
+        if why:
+            log.info("%s %s: done before, but %s: running it again", day, stage, why)
+        return bool(why)
+
+    def _redone_upstream(self, day: dt.date, rec: dict[str, Any], upstream: tuple[str, ...]) -> str | None:
+        """Return why `rec` is older than a stage it depends on (an upstream stage that ended
+        "ok" after it started: `run --only parse` after new lines, then `--only aggregate`)."""
+        started = rec.get("started") or ""
+        for u in upstream:
+            up = read_record(self.store, day, u)
+            if up and up.get("status") == OK and str(up.get("ended") or "") > str(started):
+                return f"{u} ran again after it ({up.get('ended')})"
+        return None
 
     def _start(self, day: dt.date, stage: str, **extra: Any) -> dict[str, Any]:
         rec: dict[str, Any] = {

@@ -8,7 +8,9 @@ stage) writes a run record to `ROOT/_state/runs/<date>/<stage>.json`:
      "ended", "seconds", "exit_code", "summary", "error", "counts", "partitions", ...}
 
 A stage whose record says "ok" is skipped on a re-run unless `--force`, or unless a
-stage it depends on ran again in this invocation (a re-parsed day is re-aggregated).
+stage it depends on ran again in this invocation (a re-parsed day is re-aggregated), or
+unless the record no longer covers the work (`warehouse.run.stale`: the day's logs grew or
+gained a file, a job or report was added to the config).
 A record left "running" by a killed run counts as not done. The aggregate stage also
 records each job as it finishes, so a run killed half-way resumes with the jobs that
 had not finished (their outputs replace the partitions, so the result is the same).

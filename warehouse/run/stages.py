@@ -22,6 +22,7 @@ from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.dates import day_input, job_dates
 from warehouse.run.ledger import Ledger
 from warehouse.run.records import read_record, summary_counts, utc_now
+from warehouse.run.stale import input_fingerprint
 from warehouse.run.summary import COMPLETE, FAILED, OK, SKIPPED, STAGES
 from warehouse.storage import ObjectStore
 
@@ -67,12 +68,24 @@ class Night(Ledger):
         if self.progress is not None:
             self.progress(ProgressEvent("run", "stages", total=len(self.dates) * len(stages)))
         for stage in stages:
-            getattr(self, f"_stage_{stage}")()
+            try:
+                getattr(self, f"_stage_{stage}")()
+            except Exception as exc:  # a bug in one stage: the others go on
+                self._unexpected(stage, exc)
         self.summary.results = [
             self.results[(d, s)] for s in STAGES for d in self.dates if (d, s) in self.results
         ]
         if self.progress is not None:
             self.progress(ProgressEvent("run", "stages", final=True))
+
+    def _unexpected(self, stage: str, exc: Exception) -> None:
+        """An unexpected error in `stage` (a bug): log its traceback, fail that stage for
+        the dates it had not finished (exit 1; their records already say so), and let the
+        other stages and the summary line go on."""
+        log.error("%s stage: unexpected %s", stage, type(exc).__name__, exc_info=exc)
+        for day in self.dates:
+            if (day, stage) not in self.results:
+                self._result(day, stage, FAILED, f"unexpected {type(exc).__name__}: {exc}", 1)
 
     # -- the catalog ---------------------------------------------------------------------
 
@@ -113,6 +126,9 @@ class Night(Ledger):
             with self._recording([(day, rec)]):
                 from warehouse.events.parse import parse_logs
 
+                # what the input held before this parse read it: a log that grows later
+                # (late lines, a file added) is parsed again by the next run
+                rec["inputs"] = input_fingerprint(self.cfg, inp)
                 summary = parse_logs(self.cfg, [inp], progress=None)
                 rec["held_partitions"] = sorted(held | summary.held_partitions)
                 _check(summary)
@@ -169,11 +185,15 @@ class Night(Ledger):
                 continue
             redo = self.force or (day, "parse") in self.ran
             old = None if redo else read_record(self.store, day, "aggregate")
+            # a job done before counts only when it ran on the events of the day's last
+            # parse (a parse by `--only parse` since, after late lines, makes it stale;
+            # the same millisecond is the same run: its jobs start after its parses)
+            parsed = str((read_record(self.store, day, "parse") or {}).get("ended") or "")
             done = {
                 j: v
                 for j, v in ((old or {}).get("jobs") or {}).items()
                 if isinstance(v, dict) and v.get("status") == OK and old
-                and old.get("partitions") == parts
+                and old.get("partitions") == parts and str(v.get("started") or "") >= parsed
             }
             rec = self._start(day, "aggregate", partitions=parts, jobs=done)
             if done:

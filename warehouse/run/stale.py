@@ -1,0 +1,79 @@
+"""When a stage's "ok" run record no longer covers the work: the day's logs changed since
+its parse (late lines, a file added), or the config asks for more than was done (a job
+added to `[aggregate] jobs`, a report added to `[hive] reports`). Without this, the
+nightly catch-up would skip such a day as complete, and the new work would never be done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from warehouse.config import Config
+from warehouse.errors import WarehouseError
+from warehouse.run.dates import day_input
+
+log = logging.getLogger(__name__)
+
+OK = "ok"
+
+
+def input_fingerprint(cfg: Config, inp: str) -> dict[str, int | None]:
+    """Return {input name: size} of the files a day's `[logs] input` names now; raises
+    WarehouseError (InputMissing when it names nothing)."""
+    from warehouse.events.inputs import expand_inputs
+
+    return {src.name: src.size for src in expand_inputs(cfg, [inp])}
+
+
+def stale_reason(cfg: Config, day: dt.date, stage: str, rec: dict[str, Any]) -> str | None:
+    """Return why the "ok" record `rec` of (day, stage) is out of date, else None."""
+    if stage == "parse":
+        return _parse_stale(cfg, day, rec)
+    if stage == "aggregate" and rec.get("partitions") != []:  # [] = no events that day
+        done = {j for j, v in (rec.get("jobs") or {}).items() if isinstance(v, dict)
+                and v.get("status") == OK}
+        new = [j for j in cfg.aggregate.jobs if j not in done]
+        return f"job(s) {', '.join(new)} not run for it" if new else None
+    if stage == "reports" and cfg.hive is not None and cfg.hive.reports:
+        from warehouse.hive.reports import load_reports
+
+        try:
+            tables = [r.table for r in load_reports(cfg.hive.reports)]
+        except WarehouseError:
+            return None  # the stage itself will say what is wrong with the folder
+        new = [t for t in tables if t not in (rec.get("tables") or [])]
+        return f"report(s) {', '.join(new)} not made for it" if new else None
+    return None
+
+
+def _parse_stale(cfg: Config, day: dt.date, rec: dict[str, Any]) -> str | None:
+    before = rec.get("inputs")
+    if not isinstance(before, dict) or cfg.logs.input is None:
+        return None  # a record written before inputs were recorded: taken as it says
+    try:
+        now = input_fingerprint(cfg, day_input(cfg.logs.input, day))
+    except WarehouseError as err:
+        # the logs were removed after their parse (retention): the events stand
+        log.info("%s parse: done before; its input cannot be listed now (%s)", day, err)
+        return None
+    added = sorted(set(now) - set(before))
+    changed = sorted(k for k in now if k in before and now[k] != before[k])
+    removed = sorted(set(before) - set(now))
+    if removed and (added or changed):
+        # a file renamed (access.log -> access.log.gz) would be a new input whose events
+        # come on top of the old name's: left to someone who looks (`--force`, `parse`)
+        log.warning(
+            "%s parse: its logs changed since (%s no longer there, %s new or changed); not "
+            "parsed again by itself: a renamed file's lines are in already; for a new "
+            "file, `warehouse parse FILE`, then `warehouse run --date %s --only aggregate "
+            "--force`",
+            day, removed[0], (added or changed)[0], day,
+        )
+        return None
+    if not (added or changed):
+        return None  # files removed since (retention): their events stand
+    bits = [f"{len(added)} new file(s)"] if added else []
+    bits += [f"{len(changed)} file(s) changed size"] if changed else []
+    return "its logs changed since (" + ", ".join(bits) + ")"
