@@ -70,7 +70,7 @@ class Night(Ledger):
         for stage in stages:
             try:
                 getattr(self, f"_stage_{stage}")()
-            except Exception as exc:  # a bug in one stage: the others go on
+            except Exception as exc:  # a late config error or a bug: the others go on
                 self._unexpected(stage, exc)
         self.summary.results = [
             self.results[(d, s)] for s in STAGES for d in self.dates if (d, s) in self.results
@@ -79,13 +79,18 @@ class Night(Ledger):
             self.progress(ProgressEvent("run", "stages", final=True))
 
     def _unexpected(self, stage: str, exc: Exception) -> None:
-        """An unexpected error in `stage` (a bug): log its traceback, fail that stage for
-        the dates it had not finished (exit 1; their records already say so), and let the
-        other stages and the summary line go on."""
-        log.error("%s stage: unexpected %s", stage, type(exc).__name__, exc_info=exc)
+        """An error that escaped `stage`: fail that stage for the dates it had not finished
+        and let the other stages and the summary line go on. A WarehouseError (a config
+        error found late, a source down) keeps its message and exit code; anything else is
+        a bug: its traceback is logged and the dates get exit 1."""
+        if isinstance(exc, WarehouseError):
+            error, code = str(exc), exc.exit_code
+        else:
+            log.error("%s stage: unexpected %s", stage, type(exc).__name__, exc_info=exc)
+            error, code = f"unexpected {type(exc).__name__}: {exc}", 1
         for day in self.dates:
             if (day, stage) not in self.results:
-                self._result(day, stage, FAILED, f"unexpected {type(exc).__name__}: {exc}", 1)
+                self._result(day, stage, FAILED, error, code)
 
     # -- the catalog ---------------------------------------------------------------------
 
