@@ -19,6 +19,7 @@ from warehouse.aggregate.publish import empty_stale, sort_key, write_partition
 from warehouse.aggregate.runners import (
     common_zip,
     conf_problem,
+    first_line,
     job_args,
     load_job,
     runner_env,
@@ -86,11 +87,10 @@ def run_aggregate(
         # shared with other aggregates; no parse on this machine publishes an input while
         # the job lists and reads the events (it sees each input before or after)
         with events_lock(cfg.cron.lock_file, store.uri(""), publish=False, what=label):
-            _run(cfg, job, dates, runner, store, summary, wanted, started, extra_args)
+            _run(cfg, job, dates, runner, store, summary, wanted, extra_args)
     except WarehouseError as err:
         summary.error = str(err)
         summary.exit_code = err.exit_code
-        summary.seconds = time.monotonic() - started
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -100,7 +100,7 @@ def run_aggregate(
             "there or point TMPDIR elsewhere"
         )
         summary.exit_code = EXIT_UNAVAILABLE
-        summary.seconds = time.monotonic() - started
+    summary.seconds = time.monotonic() - started
     if progress is not None:
         progress(ProgressEvent(label, "jobs", advance=1, final=True, outcome=summary.line()))
     return summary
@@ -114,9 +114,8 @@ def _run(
     store: ObjectStore,
     summary: AggregateSummary,
     wanted: set[str],
-    started: float,
     extra_args: Sequence[str],
-) -> AggregateSummary:
+) -> None:
     keys, present = input_keys(store, job, dates)
     summary.missing = sorted(wanted - present)
     if not wanted & present:
@@ -126,8 +125,7 @@ def _run(
             "run `warehouse parse` for those dates first"
         )
         summary.exit_code = EXIT_INPUT_MISSING
-        summary.seconds = time.monotonic() - started
-        return summary
+        return
     summary.inputs = len(keys)
 
     job_cls = load_job(job)
@@ -141,8 +139,7 @@ def _run(
             if damaged:
                 summary.error = damaged
                 summary.exit_code = EXIT_FAILED
-                summary.seconds = time.monotonic() - started
-                return summary
+                return
             extra = [*spark_submit_args(runner), "--local-tmp-dir", str(workdir / "mrjob")]
             extra += list(extra_args)
             argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra)
@@ -162,16 +159,13 @@ def _run(
                 if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise  # a full scratch disk, not a job failure (exit 3 above)
                 log.debug("job %s failed on runner %s", job, runner, exc_info=True)
-                first = str(exc).splitlines()[0] if str(exc) else ""
-                if len(first) > 240:  # mrjob puts whole spark-submit/hadoop commands here
-                    first = first[:240] + "..."
                 summary.error = (
-                    f"job {job} failed on runner {runner}: {type(exc).__name__}: {first}; "
-                    "the runner's log above has the cause (-vv for the traceback)"
+                    f"job {job} failed on runner {runner}: {type(exc).__name__}: "
+                    f"{first_line(exc)}; the runner's log above has the cause (-vv for the "
+                    "traceback)"
                 )
                 summary.exit_code = EXIT_FAILED
-                summary.seconds = time.monotonic() - started
-                return summary
+                return
 
     summary.counters_read = any(counters)
     summary.malformed = sum_counters(counters, MALFORMED_GROUP)
@@ -182,5 +176,3 @@ def _run(
         summary.partitions.add(out_day)
         summary.records += len(records)
     empty_stale(store, job, summary)
-    summary.seconds = time.monotonic() - started
-    return summary

@@ -174,6 +174,13 @@ def spark_submit_args(runner: str) -> list[str]:
     return ["--spark-submit-bin", str(beside)] if beside.exists() else []
 
 
+def first_line(exc: BaseException, limit: int = 240) -> str:
+    """Return the first line of a runner's exception for a one-line error, cut at `limit`
+    characters (mrjob puts whole spark-submit/hadoop commands in its messages)."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return first[:limit] + "..." if len(first) > limit else first
+
+
 def sum_counters(counters: Sequence[dict[str, dict[str, int]]], group: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for step in counters:

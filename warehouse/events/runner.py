@@ -27,6 +27,7 @@ from typing import Any
 from warehouse.aggregate.runners import (
     conf_problem,
     conf_sets,
+    first_line,
     mrjob_conf_path,
     runner_env,
     spark_submit_args,
@@ -177,12 +178,9 @@ def _run_job(cfg: Config, runner: str, args: list[str]) -> dict[int, dict[str, A
                 f"({exc.filename or 'the temporary folder'}); free space or set TMPDIR"
             ) from None
         log.debug("parse job failed on runner %s", runner, exc_info=True)
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        if len(first) > 240:  # mrjob puts whole spark-submit/hadoop commands here
-            first = first[:240] + "..."
         raise JobFailed(
-            f"parse job failed on runner {runner}: {type(exc).__name__}: {first}; nothing "
-            "of this run was published; the runner's log above has the cause (-vv for the "
-            "traceback)"
+            f"parse job failed on runner {runner}: {type(exc).__name__}: {first_line(exc)}; "
+            "nothing of this run was published; the runner's log above has the cause (-vv for "
+            "the traceback)"
         ) from None
     return rows
