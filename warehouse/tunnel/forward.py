@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from warehouse.config import SshConfig
 from warehouse.errors import ConfigError
 from warehouse.tunnel.common import BACKENDS, Forward, TunnelDown, describe
+
+if TYPE_CHECKING:
+    from warehouse.tunnel.openssh import OpenSshTunnel
+    from warehouse.tunnel.paramiko_forward import ParamikoTunnel
 
 
 def make_tunnel(
@@ -28,21 +33,18 @@ def make_tunnel(
     bind_port: int = 0,
 ) -> Forward:
     """Return an unstarted tunnel of the configured backend; raises ConfigError."""
+    backend: type[OpenSshTunnel | ParamikoTunnel]
     if ssh_cfg.backend == "openssh":
-        from warehouse.tunnel.openssh import OpenSshTunnel
-
-        return OpenSshTunnel(
-            ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port
+        from warehouse.tunnel.openssh import OpenSshTunnel as backend
+    elif ssh_cfg.backend == "paramiko":  # imported only when used: paramiko is heavy
+        from warehouse.tunnel.paramiko_forward import ParamikoTunnel as backend
+    else:
+        raise ConfigError(
+            f"[ssh.{ssh_cfg.name}] backend {ssh_cfg.backend!r} unknown; use one of "
+            f"{', '.join(BACKENDS)}"
         )
-    if ssh_cfg.backend == "paramiko":
-        from warehouse.tunnel.paramiko_forward import ParamikoTunnel
-
-        return ParamikoTunnel(
-            ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port
-        )
-    raise ConfigError(
-        f"[ssh.{ssh_cfg.name}] backend {ssh_cfg.backend!r} unknown; use one of "
-        f"{', '.join(BACKENDS)}"
+    return backend(
+        ssh_cfg, remote_host, remote_port, bind_address=bind_address, bind_port=bind_port
     )
 
 
