@@ -79,3 +79,20 @@ def test_cli_cycle_depth(tmp_path: Path) -> None:
 def test_cycle_depth_below_one_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="cycle-depth 0"):
         dump_patterns(OUTER, cycle_depth=0)
+
+
+def test_cli_dump_without_settings_suggests_settings(tmp_path: Path) -> None:
+    """A URLconf with the admin fails under the dump's minimal settings: the one error line
+    says to pass --settings."""
+    (tmp_path / "admin_urls_mod.py").write_text(
+        "from django.contrib import admin\nfrom django.urls import path\n"
+        "urlpatterns = [path('admin/', admin.site.urls)]\n",
+        encoding="utf-8",
+    )
+    argv = [sys.executable, "-m", "warehouse.cli", "urls", "dump", "--urlconf", "admin_urls_mod",
+            "--pythonpath", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "admin_urls_mod" in lines[0], proc.stderr
+    assert "pass --settings mysite.settings" in lines[0]

@@ -97,6 +97,7 @@ def dump_patterns(
         except Exception as e:
             raise ConfigError(
                 f"URLconf {urlconf!r} failed to load: {type(e).__name__}: {_one_line(e)}"
+                + _settings_hint(settings)
             ) from e
         out: list[dict[str, Any]] = []
         walk = _Walk(out, cycle_depth)
@@ -107,9 +108,17 @@ def dump_patterns(
         except Exception as e:
             raise ConfigError(
                 f"URLconf {urlconf!r} (or one of its include()s) is invalid: "
-                f"{type(e).__name__}: {_one_line(e)}"
+                f"{type(e).__name__}: {_one_line(e)}" + _settings_hint(settings)
             ) from e
         return out
+
+
+def _settings_hint(settings: str | None) -> str:
+    """What to try when a URLconf fails without the project's settings (minimal ones have
+    no INSTALLED_APPS: `admin.site.urls` fails with "No installed app with label 'admin'")."""
+    if settings:
+        return ""
+    return "; if it needs the project's settings (INSTALLED_APPS), pass --settings mysite.settings"
 
 
 @contextmanager
