@@ -147,3 +147,15 @@ def test_load_config_and_problems_reports_without_refusing(tmp_path: Path) -> No
     with pytest.raises(ConfigError, match="not valid TOML"):
         conf.write_text("[logs\n")
         load_config_and_problems(conf)
+
+
+def test_masking_keeps_the_words_around_secrets() -> None:
+    """MySQL's "(using password: YES)" is no secret: the filter leaves it whole, while a
+    password value in a key = value pair is masked."""
+    from warehouse.redact import redact
+
+    denied = "1045 (28000): Access denied for user 'etl'@'127.0.0.1' (using password: YES)"
+    assert redact(denied) == denied
+    assert redact("(using password: NO); retry") == "(using password: NO); retry"
+    assert redact("password: hunter2 (using password: YES)") == "password: **** (using password: YES)"
+    assert redact("{'password': 'hunter2'}") == "{'password': '****'}"

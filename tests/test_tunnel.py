@@ -112,7 +112,9 @@ def test_unknown_host_key_is_refused(backend, sshd, echo_server, tmp_path: Path)
     msg = str(err.value)
     assert err.value.exit_code == EXIT_UNAVAILABLE
     assert f"[ssh.bastion] {sshd.user}@127.0.0.1:{sshd.port}" in msg
-    assert "not in" in msg and str(empty) in msg and "ssh-keyscan" in msg
+    assert "not in" in msg and str(empty) in msg
+    # the fix names the configured file, not a generic "known_hosts"
+    assert f"ssh-keyscan -p {sshd.port} 127.0.0.1 >> {empty})" in msg
     assert empty.read_text() == ""  # nothing recorded
 
 

@@ -31,9 +31,9 @@ _PATTERNS = [
     re.compile(r"""(?i)(authorization['"]?\s*[:=]\s*b?['"]?)([^'"\r\n]+)"""),
     # presigned URLs and query strings
     re.compile(r"(?i)((?:x-amz-security-token|x-amz-signature|x-amz-credential|signature)=)([^&\s'\"]+)"),
-    # key = value pairs and dict reprs of secrets
+    # key = value pairs and dict reprs of secrets (not MySQL's "(using password: YES)")
     re.compile(
-        r"""(?i)(['"]?(?:password|passwd|aws_secret_access_key|aws_session_token|"""
+        r"""(?i)(['"]?(?<!using )(?:password|passwd|aws_secret_access_key|aws_session_token|"""
         r"""secret_access_key|session_token|secretaccesskey|sessiontoken)['"]?\s*[:=]\s*b?['"]?)"""
         r"""([^'"\s,}&]+)"""
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from warehouse.cli.common import State, cli, pass_state
+from warehouse.urls.dump import DEFAULT_CYCLE_DEPTH
 
 
 @cli.group()
@@ -75,11 +76,19 @@ def urls() -> None:
 @click.option("--settings", metavar="MODULE", help="Django settings module of a real project")
 @click.option("--pythonpath", "pythonpath", multiple=True, metavar="DIR", help="folder to put on sys.path")
 @click.option("-o", "--output", metavar="FILE", help="write here instead of stdout")
-def urls_dump(urlconf: str, settings: str | None, pythonpath: tuple[str, ...], output: str | None) -> None:
+@click.option(
+    "--cycle-depth", type=click.IntRange(min=1), default=DEFAULT_CYCLE_DEPTH, show_default=True, metavar="N",
+    help="a URLconf that includes itself is followed while it is on an include chain at most N times",
+)  # fmt: skip
+def urls_dump(
+    urlconf: str, settings: str | None, pythonpath: tuple[str, ...], output: str | None, cycle_depth: int
+) -> None:
     """Write the URL patterns of a Django project as JSON, in resolution order."""
     from warehouse.events.patterns import write_patterns
     from warehouse.urls.dump import dump_patterns
 
-    patterns = dump_patterns(urlconf, settings=settings, pythonpath=list(pythonpath))
+    patterns = dump_patterns(
+        urlconf, settings=settings, pythonpath=list(pythonpath), cycle_depth=cycle_depth
+    )
     write_patterns(patterns, output)
     click.echo(f"urls dump: {len(patterns)} patterns from {urlconf} -> {output or 'stdout'}", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import shlex
 from typing import Protocol
 
 from warehouse.config import SshConfig
@@ -91,10 +92,13 @@ def check_bind(ssh_cfg: SshConfig, bind_address: str) -> None:
 
 def unknown_key_message(ssh_cfg: SshConfig, key: str) -> str:
     """Return the one-line refusal of an unknown host key (`key`: its type and fingerprint)."""
-    where = ssh_cfg.known_hosts or "(no known_hosts configured)"
+    if ssh_cfg.known_hosts:
+        where, target = ssh_cfg.known_hosts, shlex.quote(ssh_cfg.known_hosts)
+    else:
+        where, target = "(no known_hosts configured)", "FILE, and set known_hosts = FILE"
     return (
         f"SSH bastion {describe(ssh_cfg)}: host key {key} is not in {where}; verify it and "
-        f"add it (ssh-keyscan -p {ssh_cfg.port} {ssh_cfg.host} >> known_hosts), or set "
+        f"add it (ssh-keyscan -p {ssh_cfg.port} {ssh_cfg.host} >> {target}), or set "
         "allow_unknown_host = true"
     )
 

@@ -38,7 +38,12 @@ Documented limits (where the dump cannot reproduce Django without running Python
   and look-behinds reaching into an include() prefix (Django matches each level on its own
   substring); the dump logs a warning when it sees such a `^`;
 - regexes in verbose mode `(?x)` are copied as they are (group renumbering and the
-  resolver's index skip them; they still resolve, one by one).
+  resolver's index skip them; they still resolve, one by one);
+- a URLconf that includes itself, directly or through others (Django follows such nesting
+  lazily, as deep as a path goes): the dump follows an include() chain while no URLconf
+  appears on it more than `cycle_depth` times (`urls dump --cycle-depth`, default
+  DEFAULT_CYCLE_DEPTH), and warns once per cycle, naming the include chain; paths nested
+  deeper get no slug (null).
 """
 
 from __future__ import annotations
@@ -53,19 +58,30 @@ from contextlib import contextmanager
 from typing import Any
 
 from warehouse.errors import ConfigError, InputMissing, WarehouseError
-from warehouse.urls._assemble import assemble
+from warehouse.urls._assemble import FullPath, assemble
 from warehouse.urls._converters import converter_kinds
 from warehouse.urls._pieces import Piece, literal_piece, regex_piece, route_piece
 
 log = logging.getLogger(__name__)
 
 _INSTALL_HINT = "pip install 'warehouse[django]'"
+# How many times one URLconf may appear on an include() chain (the root counts): 2 follows
+# a self-including URLconf one level into itself.
+DEFAULT_CYCLE_DEPTH = 2
 
 
 def dump_patterns(
-    urlconf: str, *, settings: str | None = None, pythonpath: list[str] | None = None
+    urlconf: str,
+    *,
+    settings: str | None = None,
+    pythonpath: list[str] | None = None,
+    cycle_depth: int = DEFAULT_CYCLE_DEPTH,
 ) -> list[dict[str, Any]]:
-    """Return the URL patterns of `urlconf` in resolution order; raises ConfigError/InputMissing."""
+    """Return the URL patterns of `urlconf` in resolution order, following an include()
+    cycle while no URLconf is more than `cycle_depth` times on the chain; raises
+    ConfigError/InputMissing."""
+    if cycle_depth < 1:
+        raise ConfigError(f"--cycle-depth {cycle_depth}: must be 1 or more")
     with _sys_path(pythonpath or []):
         _setup_django(urlconf, settings)
         from django.urls import get_resolver
@@ -81,18 +97,28 @@ def dump_patterns(
         except Exception as e:
             raise ConfigError(
                 f"URLconf {urlconf!r} failed to load: {type(e).__name__}: {_one_line(e)}"
+                + _settings_hint(settings)
             ) from e
         out: list[dict[str, Any]] = []
+        walk = _Walk(out, cycle_depth)
         try:
-            _walk(top, [_piece(root.pattern, endpoint=False)], [], [], out)
+            walk.level(top, [_piece(root.pattern, False)], [], [], [(urlconf, "")])
         except WarehouseError:
             raise
         except Exception as e:
             raise ConfigError(
                 f"URLconf {urlconf!r} (or one of its include()s) is invalid: "
-                f"{type(e).__name__}: {_one_line(e)}"
+                f"{type(e).__name__}: {_one_line(e)}" + _settings_hint(settings)
             ) from e
         return out
+
+
+def _settings_hint(settings: str | None) -> str:
+    """What to try when a URLconf fails without the project's settings (minimal ones have
+    no INSTALLED_APPS: `admin.site.urls` fails with "No installed app with label 'admin'")."""
+    if settings:
+        return ""
+    return "; if it needs the project's settings (INSTALLED_APPS), pass --settings mysite.settings"
 
 
 @contextmanager
@@ -142,65 +168,139 @@ def _setup_django(urlconf: str, settings_module: str | None) -> None:
         raise ConfigError(f"Django setup failed: {type(e).__name__}: {_one_line(e)}") from e
 
 
-def _walk(
-    patterns: list[Any],
-    pieces: list[Piece],
+# One include() level on the way down: the URLconf's identity and how it was included.
+_Link = tuple[Any, str]
+
+
+class _Walk:
+    """Walks Django's resolver tree depth first, appending an entry to `out` for every
+    endpoint in resolution order; an include() whose URLconf is on the chain `cycle_depth`
+    times already is not followed (warned once per cycle)."""
+
+    def __init__(self, out: list[dict[str, Any]], cycle_depth: int) -> None:
+        self.out = out
+        self.cycle_depth = cycle_depth
+        self._warned: set[frozenset[Any]] = set()
+        self.converters_warned: set[type] = set()  # converters warned about
+
+    def level(
+        self,
+        patterns: list[Any],
+        pieces: list[Piece],
+        app_names: list[str | None],
+        namespaces: list[str | None],
+        chain: list[_Link],
+        extras: frozenset[str] = frozenset(),
+    ) -> None:
+        """Walk `patterns`; `pieces`, `app_names`, `namespaces`, `chain` and `extras` are
+        those of the levels above."""
+        from django.urls import URLPattern, URLResolver
+
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                link = (_urlconf_id(p), p.pattern.describe())
+                if sum(1 for key, _ in chain if key == link[0]) >= self.cycle_depth:
+                    self._warn_cycle(chain, link)
+                    continue
+                inner = list(p.url_patterns)
+                _warn_i18n(p, inner)
+                self.level(
+                    inner,
+                    [*pieces, _piece(p.pattern, False, self.converters_warned)],
+                    [*app_names, p.app_name],
+                    [*namespaces, p.namespace],
+                    [*chain, link],
+                    extras | set(p.default_kwargs or ()),
+                )
+            elif isinstance(p, URLPattern):
+                full = assemble([*pieces, _piece(p.pattern, True, self.converters_warned)])
+                self.out.append(_entry(p, full, app_names, namespaces, extras))
+            else:
+                log.warning("skipping unknown URL entry %r (neither URLPattern nor URLResolver)", p)
+
+    def _warn_cycle(self, chain: list[_Link], link: _Link) -> None:
+        """Warn once per loop of URLconfs (the include()s from the URLconf's last appearance
+        on the chain back to it), whichever of them the walk meets first."""
+        last = max(i for i, (key, _) in enumerate(chain) if key == link[0])
+        loop = [*chain[last:], link]
+        members = frozenset(key for key, _ in loop)
+        if members in self._warned:
+            return
+        self._warned.add(members)
+        log.warning(
+            "URLconf %s includes itself (%s): the dump follows it %d time(s) deep "
+            "(--cycle-depth); paths nested deeper get no slug (null)",
+            _urlconf_label(link[0]),
+            " -> ".join(
+                [_urlconf_label(loop[0][0])]
+                + [f"{_urlconf_label(key)} {how}" for key, how in loop[1:]]
+            ),
+            self.cycle_depth,
+        )
+
+
+def _urlconf_id(resolver: Any) -> Any:
+    """What identifies the URLconf an include() names: its module's name (a module or a
+    dotted path), else the identity of the pattern list it was given."""
+    conf = resolver.urlconf_name
+    if isinstance(conf, str):
+        return conf
+    name = getattr(conf, "__name__", None)
+    if isinstance(name, str):
+        return name
+    return ("list", id(conf))
+
+
+def _urlconf_label(key: Any) -> str:
+    return key if isinstance(key, str) else "(a pattern list)"
+
+
+def _warn_i18n(resolver: Any, inner: list[Any]) -> None:
+    from django.urls.resolvers import LocalePrefixPattern
+
+    if isinstance(resolver.pattern, LocalePrefixPattern):
+        log.warning(
+            "i18n_patterns (%s%s): only the prefix of the language active while "
+            "dumping (%r) is in the dump; paths under other languages' prefixes get "
+            "no slug (null)",
+            ", ".join(q.pattern.describe() for q in inner[:3]),
+            ", ..." if len(inner) > 3 else "",
+            "/" + resolver.pattern.language_prefix,
+        )
+
+
+def _entry(
+    p: Any,
+    full: FullPath,
     app_names: list[str | None],
     namespaces: list[str | None],
-    out: list[dict[str, Any]],
-    extras: frozenset[str] = frozenset(),
-) -> None:
-    """Append an entry to `out` for every endpoint below `patterns`, in resolution order;
-    `pieces`, `app_names`, `namespaces` and `extras` are those of the levels above."""
-    from django.urls import URLPattern, URLResolver
-    from django.urls.resolvers import LocalePrefixPattern, ResolverMatch
+    extras: frozenset[str],
+) -> dict[str, Any]:
+    """The dump's entry for one endpoint (a URLPattern) whose full-path regex is `full`."""
+    from django.urls.resolvers import ResolverMatch
 
-    for p in patterns:
-        if isinstance(p, URLResolver):
-            inner = list(p.url_patterns)
-            if isinstance(p.pattern, LocalePrefixPattern):
-                log.warning(
-                    "i18n_patterns (%s%s): only the prefix of the language active while "
-                    "dumping (%r) is in the dump; paths under other languages' prefixes get "
-                    "no slug (null)",
-                    ", ".join(q.pattern.describe() for q in inner[:3]),
-                    ", ..." if len(inner) > 3 else "",
-                    "/" + p.pattern.language_prefix,
-                )
-            _walk(
-                inner,
-                [*pieces, _piece(p.pattern, endpoint=False)],
-                [*app_names, p.app_name],
-                [*namespaces, p.namespace],
-                out,
-                extras | set(p.default_kwargs or ()),
-            )
-        elif isinstance(p, URLPattern):
-            match = ResolverMatch(
-                p.callback, (), {}, p.pattern.name, app_names=app_names, namespaces=namespaces
-            )
-            full = assemble([*pieces, _piece(p.pattern, endpoint=True)])
-            try:
-                re.compile(full.regex)
-            except re.error as e:
-                raise ConfigError(
-                    f"URL pattern {p.pattern.describe()} of view {match.view_name} "
-                    f"gives an invalid full-path regex ({e}): please report it"
-                ) from e
-            entry: dict[str, Any] = {"name": match.view_name, "regex": full.regex}
-            if full.convert:
-                entry["convert"] = full.convert
-            shadowed = (extras | set(p.default_args or ())) & full.names
-            if shadowed:
-                entry["extra"] = sorted(shadowed)
-            if full.outer:
-                entry["outer"] = full.outer
-            out.append(entry)
-        else:
-            log.warning("skipping unknown URL entry %r (neither URLPattern nor URLResolver)", p)
+    match = ResolverMatch(
+        p.callback, (), {}, p.pattern.name, app_names=app_names, namespaces=namespaces
+    )
+    try:
+        re.compile(full.regex)
+    except re.error as e:
+        raise ConfigError(
+            f"URL pattern {p.pattern.describe()} of view {match.view_name} "
+            f"gives an invalid full-path regex ({e}): please report it"
+        ) from e
+    entry: dict[str, Any] = {"name": match.view_name, "regex": full.regex}
+    if full.convert:
+        entry["convert"] = full.convert
+    shadowed = (extras | set(p.default_args or ())) & full.names
+    if shadowed:
+        entry["extra"] = sorted(shadowed)
+    if full.outer:
+        entry["outer"] = full.outer
+    return entry
 
 
-def _piece(pattern: Any, *, endpoint: bool) -> Piece:
+def _piece(pattern: Any, endpoint: bool, warned: set[type] | None = None) -> Piece:
     """Return one level's Django pattern (language prefix, path() route or re_path() regex)
     as a piece of the full-path regex."""
     from django.urls.resolvers import LocalePrefixPattern, RoutePattern
@@ -208,7 +308,9 @@ def _piece(pattern: Any, *, endpoint: bool) -> Piece:
     if isinstance(pattern, LocalePrefixPattern):
         return literal_piece(pattern.language_prefix)
     if isinstance(pattern, RoutePattern):
-        return route_piece(pattern.regex.pattern, converter_kinds(pattern), endpoint=endpoint)
+        return route_piece(
+            pattern.regex.pattern, converter_kinds(pattern, warned), endpoint=endpoint
+        )
     return regex_piece(pattern.regex.pattern, endpoint=endpoint)
 
 

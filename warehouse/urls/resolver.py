@@ -86,6 +86,7 @@ def _format_suffix(text: str) -> str:
 CONVERTERS: dict[str, Transform] = {
     "int": _canonical_int,  # django.urls.converters.IntConverter (and subclasses)
     "drf_format_suffix": _format_suffix,  # rest_framework.urlpatterns' FormatSuffixConverter
+    "unquote": unquote,  # a converter whose to_python is urllib.parse.unquote
 }
 
 
