@@ -14,6 +14,7 @@ from typing import IO
 from warehouse.errors import ConfigError, InputMissing, SourceUnavailable
 from warehouse.scratch import tmp_file_name
 from warehouse.storage.base import ObjectInfo, is_hidden
+from warehouse.storage.keys import refuse_unsafe
 
 # errors that only a write can cause: the store, not the caller's input, is the problem
 _WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
@@ -38,11 +39,12 @@ class LocalStore:
         self.root = str(self.path)
 
     def _p(self, key: str) -> Path:
-        return self.path / key if key else self.path
+        # the last guard: an absolute key or a `..` would reach outside the root
+        return self.path / refuse_unsafe(key, self.root) if key else self.path
 
     def uri(self, key: str) -> str:
         """Return the absolute path of `key`."""
-        return str(self._p(key))
+        return str(self.path / key if key else self.path)
 
     def open_read(self, key: str) -> IO[bytes]:
         """Return a buffered reader of `key`; raises InputMissing."""
