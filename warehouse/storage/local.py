@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from warehouse.errors import ConfigError, InputMissing, SourceUnavailable
+from warehouse.errors import ConfigError, CorruptState, InputMissing, SourceUnavailable
 from warehouse.scratch import tmp_file_name
 from warehouse.storage.base import ObjectInfo, is_hidden
 from warehouse.storage.keys import refuse_unsafe
@@ -63,6 +63,8 @@ class LocalStore:
         naming the file; the temporary file is removed whatever happens.
         """
         final = self._p(key)
+        if final.is_dir():
+            raise CorruptState(f"cannot write {final}: a folder is in its place; move it away")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
