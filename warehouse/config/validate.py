@@ -74,6 +74,13 @@ def validate(cfg: Config) -> list[str]:
         problems.append(f"[aggregate] {' and '.join(JOB_ARG_KEYS)} must be at least 1")
     if cfg.cron.catchup_days < 1 or cfg.cron.keep_log_days < 1:
         problems.append("[cron] catchup_days and keep_log_days must be at least 1")
+    if cfg.run.max_dates < 1:
+        problems.append("[run] max_dates must be at least 1")
+    elif cfg.cron.catchup_days > cfg.run.max_dates:
+        problems.append(
+            f"[cron] catchup_days {cfg.cron.catchup_days} is more than [run] max_dates "
+            f"{cfg.run.max_dates}: every nightly run would be refused; lower one or raise the other"
+        )
     if len(cfg.cron.schedule.split()) != 5:
         problems.append(f"[cron] schedule {cfg.cron.schedule!r} must have 5 time fields")
     for ssh in cfg.ssh.values():
