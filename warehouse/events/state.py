@@ -50,7 +50,7 @@ from warehouse.errors import CorruptState
 from warehouse.events.inputs import InputSource
 from warehouse.events.summary import InputFailure
 from warehouse.storage import ObjectStore, read_bytes, write_bytes
-from warehouse.storage.keys import FIX, checked_keys, show
+from warehouse.storage.keys import FIX, checked_key, checked_keys, show
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ def finish(
     stage = staging_prefix(src)
     plan: list[tuple[str, str]] = []
     drop: list[str] = []
-    for key in staged:
+    for key in staged:  # a runner's task results name them: checked like a state's keys
+        checked_key(key, (stage + "events/", stage + "rejects/"), f"the results of {src.label}")
         final = key[len(stage) :]
         if good or (events and final.startswith("events/")):
             plan.append((key, final))
