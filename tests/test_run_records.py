@@ -97,3 +97,49 @@ def test_a_damaged_record_reruns_its_stage(
     else:  # the record was rewritten whole: done
         assert not [r for r in caplog.records if "is corrupt" in r.getMessage()]
         assert f"{stage} complete" in third.output.strip().splitlines()[-1]
+
+
+S3_DAMAGES = [
+    pytest.param("aggregate", lambda d: d.update(jobs="daily_actions"), id="jobs-str"),
+    pytest.param("parse", lambda d: d.update(status="failed", held_partitions=["../.."]),
+                 id="held-dotdot"),
+    pytest.param("parse", lambda d: d.update(partitions="2015-05-18"), id="partitions-str"),
+]
+
+
+@pytest.mark.parametrize(("stage", "change"), S3_DAMAGES)
+def test_a_damaged_record_on_s3_reruns_its_stage(
+    tmp_path: Path, moto_server: str, s3_client: Any, s3_bucket: str, stage: str,
+    change: Callable[[dict[str, Any]], Any], caplog: pytest.LogCaptureFixture,
+) -> None:
+    write_day_logs(tmp_path / "logs", [DAY1])
+    s3_client.upload_file(str(tmp_path / "logs" / f"{DAY1:%Y/%m/%d}" / "access.log.gz"),
+                          s3_bucket, f"access/{DAY1:%Y/%m/%d}/access.log.gz")
+    data = base_config(tmp_path)
+    data["aggregate"]["jobs"] = ["daily_actions"]
+    data["warehouse"]["root"] = f"s3://{s3_bucket}/wh"
+    data["logs"]["input"] = f"s3://{s3_bucket}/access/{{date:%Y/%m/%d}}/"
+    data["s3"] = {"endpoint_url": moto_server}
+    conf = write_config(tmp_path / "w.toml", data)
+
+    def run() -> Any:
+        return CliRunner().invoke(cli, ["--config", str(conf), "run", "--date", str(DAY1)])
+
+    def listing() -> dict[str, str]:
+        got = s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])
+        return {o["Key"]: o["ETag"] for o in got if "/_state/" not in o["Key"]}
+
+    assert run().exit_code == 0
+    before = listing()
+    key = f"wh/_state/runs/{DAY1}/{stage}.json"
+    rec = json.loads(s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
+    change(rec)
+    s3_client.put_object(Bucket=s3_bucket, Key=key, Body=json.dumps(rec).encode())
+    caplog.clear()
+    second = run()
+    assert second.exit_code == 0, second.output
+    said = [r.getMessage() for r in caplog.records if "is corrupt" in r.getMessage()]
+    assert len(said) == 1 and f"run record s3://{s3_bucket}/{key} is corrupt" in said[0], said
+    assert not [r for r in caplog.records if r.exc_info]
+    assert f"{stage} ok" in second.output.strip().splitlines()[-1]
+    assert set(listing()) == set(before)  # nothing outside its objects, nothing lost
