@@ -23,9 +23,10 @@ def show(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def unsafe_reason(key: object) -> str | None:
+def unsafe_reason(key: object, *, inner_empty: bool = False) -> str | None:
     """Return why `key` is not a safe relative key (not a string, absolute, an empty,
-    `.` or `..` segment, a NUL), or None when it is one."""
+    `.` or `..` segment, a NUL), or None when it is one. `inner_empty` lets `a//b` pass
+    (an S3 object a log shipper named so: not a path out of anywhere)."""
     if not isinstance(key, str):
         return f"is a {type(key).__name__}, not a string"
     if not key:
@@ -34,9 +35,12 @@ def unsafe_reason(key: object) -> str | None:
         return "is absolute"
     if "\x00" in key:
         return "holds a NUL byte"
-    bad = next((part for part in key.split("/") if part in ("", ".", "..")), None)
+    parts = key.split("/")
+    if inner_empty and parts[-1]:
+        parts = [p for p in parts if p]
+    bad = next((part for part in parts if part in ("", ".", "..")), None)
     if bad is not None:
-        return f"has {'an empty' if not bad else repr(bad)} segment"
+        return f"has {'an empty' if not bad else 'a ' + repr(bad)} segment"
     return None
 
 

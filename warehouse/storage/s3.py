@@ -222,7 +222,7 @@ class S3Store:
                     key = obj["Key"][strip:]
                     if key.endswith("/"):
                         continue  # console-made "folder" markers
-                    why = unsafe_reason(key)
+                    why = unsafe_reason(key, inner_empty=True)
                     if why is not None:  # would be deleted, read or copied as a path
                         raise CorruptState(
                             f"{self.uri(prefix)}: listed object key {show(obj['Key'])} {why}; "
