@@ -273,3 +273,66 @@ def test_cron_warns_that_a_password_env_is_not_in_the_crontab(
         assert "use password_file" in result.stderr
         assert "SHOP_DB_PASSWORD" not in result.stdout and "hunter2" not in result.output
     assert "SHOP_DB_PASSWORD" not in (fake_crontab.parent / "table").read_text()
+
+
+SECRET_VALUE = "Zx9-very-secret-value"
+SECRET_ENV_CASES = [
+    pytest.param('MYSQL_PWD = "Zx9-very-secret-value"\n', "MYSQL_PWD", id="mysql-pwd"),
+    pytest.param('DB_PASS = "Zx9-very-secret-value"\n', "DB_PASS", id="db-pass"),
+    pytest.param('SHOP_PW = "Zx9-very-secret-value"\n', "SHOP_PW", id="pw"),
+    pytest.param('ssh_passphrase = "Zx9-very-secret-value"\n', "ssh_passphrase", id="lower"),
+    pytest.param('DATABASE_URL = "mysql://etl:Zx9-very-secret-value@db.internal:3306/shop"\n',
+                 "DATABASE_URL", id="url-with-password"),
+    # named innocently, but holding the password the config reads from its file / variable
+    pytest.param('EXTRA = "Zx9-very-secret-value"\n', "EXTRA", id="password-file-content"),
+    pytest.param('JAVA_OPTS = "-Dpw=Zx9-very-secret-value"\n', "JAVA_OPTS",
+                 id="password-file-inside"),
+    pytest.param('OTHER = "Env-Zx9-secret"\n', "OTHER", id="password-env-value"),
+]
+
+
+@pytest.mark.parametrize(("env", "name"), SECRET_ENV_CASES)
+def test_secret_values_in_cron_environment_are_refused(
+    fake_crontab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str, name: str
+) -> None:
+    """Issue 21 item 6: a secret by name (MYSQL_PWD, DB_PASS), a URL with a password, or
+    the value of a password the config reads is refused by `cron show`, `cron install`
+    and `config check` (exit 2, pointing to password_file), and never printed."""
+    pw = tmp_path / "shop.pass"
+    pw.write_text(SECRET_VALUE + "\n")
+    monkeypatch.setenv("BILLING_DB", "Env-Zx9-secret")
+    monkeypatch.setenv("PATH", f"{fake_crontab.parent}:{os.environ['PATH']}")
+    conf = tmp_path / "w.toml"
+    conf.write_text(
+        f'[warehouse]\nroot = "data"\n[cron]\nwarehouse_bin = "{WAREHOUSE_BIN}"\n'
+        f'log_dir = "{tmp_path / "logs"}"\n[cron.environment]\nAWS_DEFAULT_REGION = "eu-west-1"\n'
+        f'PWD = "/home/etl"\nREPORT_URL = "https://etl@example.com/x"\n{env}'
+        f'[mysql.shop]\nuser = "etl"\ndatabases = ["shop"]\npassword_file = "{pw}"\n'
+        '[mysql.billing]\nuser = "etl"\ndatabases = ["b"]\npassword_env = "BILLING_DB"\n'
+    )
+    table = fake_crontab.parent / "table"
+    for argv in (["cron", "show"], ["cron", "install"], ["config", "check"]):
+        result = CliRunner().invoke(cli, ["--config", str(conf), *argv])
+        assert result.exit_code == 2, result.output
+        assert SECRET_VALUE not in result.output and "Env-Zx9-secret" not in result.output
+        said = [ln for ln in result.output.splitlines() if f"[cron] environment {name} " in ln]
+        assert len(said) == 1 and "password_file" in said[0], result.output
+        # the innocent ones beside it are not refused
+        for fine in ("AWS_DEFAULT_REGION", "PWD", "REPORT_URL"):
+            assert f"[cron] environment {fine} " not in result.output
+    assert not table.exists()  # nothing installed
+
+
+def test_innocent_cron_environment_is_installed(
+    fake_crontab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{fake_crontab.parent}:{os.environ['PATH']}")
+    conf = tmp_path / "w.toml"
+    conf.write_text(
+        f'[warehouse]\nroot = "data"\n[cron]\nwarehouse_bin = "{WAREHOUSE_BIN}"\n'
+        f'log_dir = "{tmp_path / "logs"}"\n[cron.environment]\nPWD = "/home/etl"\n'
+        'REPORT_URL = "https://etl@example.com/x"\nSHOP_DB_PASSWORD_FILE = "/etc/pw"\n'
+    )
+    result = CliRunner().invoke(cli, ["--config", str(conf), "cron", "install"])
+    assert result.exit_code == 0, result.output
+    assert "REPORT_URL=https://etl@example.com/x" in (fake_crontab.parent / "table").read_text()

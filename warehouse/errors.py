@@ -59,6 +59,11 @@ class QueryFailed(JobFailed):
     """HiveServer2 rejected or failed a statement (exit 5)."""
 
 
+class CorruptState(JobFailed):
+    """A state file, run record or stored key is damaged or tampered with (exit 5): its
+    message names the file; nothing was read or deleted on its say-so."""
+
+
 class RunInProgress(WarehouseError):
     """Another `warehouse run` holds the lock (exit 6)."""
 

@@ -22,6 +22,7 @@ from warehouse.config.model import (
     IncrementalConfig,
     LogsConfig,
     MysqlSourceConfig,
+    RunConfig,
     S3Config,
     SshConfig,
 )
@@ -185,6 +186,7 @@ _SECTIONS: dict[str, type] = {
     "glue": GlueConfig,
     "aggregate": AggregateConfig,
     "cron": CronConfig,
+    "run": RunConfig,
     "emr": EmrConfig,
 }
 

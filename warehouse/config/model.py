@@ -243,6 +243,15 @@ class CronConfig:
 
 
 @dataclass(frozen=True)
+class RunConfig:
+    """`[run]`: the nightly run."""
+
+    max_dates: int = _opt(
+        400, "the most dates one `run` may cover (a longer --from/--to is refused, exit 2)"
+    )
+
+
+@dataclass(frozen=True)
 class EmrConfig:
     """`[emr]`: the cluster the toolkit runs on."""
 
@@ -270,6 +279,7 @@ class Config:
     ssh: Mapping[str, SshConfig] = field(default_factory=dict)
     mysql: Mapping[str, MysqlSourceConfig] = field(default_factory=dict)
     cron: CronConfig = field(default_factory=CronConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     emr: EmrConfig = field(default_factory=EmrConfig)
 
     @property
@@ -308,6 +318,7 @@ def describe(cfg: Config) -> str:
         ("glue", cfg.glue),
         ("aggregate", cfg.aggregate),
         ("cron", cfg.cron),
+        ("run", cfg.run),
         ("emr", cfg.emr),
     ]
     sections += [(f"ssh.{k}", v) for k, v in cfg.ssh.items()]

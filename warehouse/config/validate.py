@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import os
 import re
+from pathlib import Path
 
 from warehouse.config.model import Config, GlueConfig
 from warehouse.schema import JOB_ARG_KEYS, JOB_NAMES, RUNNERS
@@ -73,6 +74,13 @@ def validate(cfg: Config) -> list[str]:
         problems.append(f"[aggregate] {' and '.join(JOB_ARG_KEYS)} must be at least 1")
     if cfg.cron.catchup_days < 1 or cfg.cron.keep_log_days < 1:
         problems.append("[cron] catchup_days and keep_log_days must be at least 1")
+    if cfg.run.max_dates < 1:
+        problems.append("[run] max_dates must be at least 1")
+    elif cfg.cron.catchup_days > cfg.run.max_dates:
+        problems.append(
+            f"[cron] catchup_days {cfg.cron.catchup_days} is more than [run] max_dates "
+            f"{cfg.run.max_dates}: every nightly run would be refused; lower one or raise the other"
+        )
     if len(cfg.cron.schedule.split()) != 5:
         problems.append(f"[cron] schedule {cfg.cron.schedule!r} must have 5 time fields")
     for ssh in cfg.ssh.values():
@@ -124,26 +132,67 @@ def validate(cfg: Config) -> list[str]:
 
 
 # names that hold a secret: never on the crontab line (it is /usr/bin/env's argv, shown by
-# `crontab -l` and ps); a name ending in _FILE holds a path to one and is allowed
-_SECRET_NAME_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY", re.IGNORECASE)
+# `crontab -l` and ps); a name ending in _FILE holds a path to one and is allowed, and PWD
+# alone is the shell's working directory
+_SECRET_NAME_RE = re.compile(
+    r"PASSW|PASSPHRASE|SECRET|TOKEN|KEY|CREDENTIAL|(?:^|_)(?:PASS|PWD|PW)(?:$|_)", re.IGNORECASE
+)
+# a URL with a password in it: mysql://user:PW@host/db, https://u:PW@host/
+_URL_PASSWORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
+
+
+def _config_passwords(cfg: Config) -> list[tuple[str, str]]:
+    """Return (where, password) for each password the config reads that can be read here:
+    `password_file` contents and `password_env` values in this environment."""
+    found: list[tuple[str, str]] = []
+    for src in cfg.mysql.values():
+        where = f"[mysql.{src.name}]"
+        if src.password_file:
+            try:
+                text = Path(src.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+            except (OSError, UnicodeDecodeError):
+                text = ""  # reported by `validate` when the config needs it
+            found.append((f"{where} password_file", text))
+        if src.password_env:
+            found.append((f"{where} password_env", os.environ.get(src.password_env, "")))
+    if cfg.hive is not None and cfg.hive.password_env:
+        found.append(("[hive] password_env", os.environ.get(cfg.hive.password_env, "")))
+    return [(where, pw) for where, pw in found if pw]
+
+
+def _secret_reason(key: str, value: str, named: set[str],
+                   passwords: list[tuple[str, str]]) -> str | None:
+    """Return why `[cron] environment` KEY=VALUE holds a secret (never quoting VALUE)."""
+    if key in named:
+        return "is a password_env"
+    if (_SECRET_NAME_RE.search(key) and not key.upper().endswith("_FILE")
+            and key.upper() != "PWD"):
+        return "looks like a secret"
+    if _URL_PASSWORD_RE.search(value):
+        return "holds a URL with a password (user:password@)"
+    for where, pw in passwords:
+        if value == pw or (len(pw) >= 6 and pw in value):
+            return f"holds the password of {where}"
+    return None
 
 
 def cron_environment_problems(cfg: Config) -> list[str]:
     """Return a problem for each `[cron] environment` variable that holds a secret: one a
-    `password_env` names, or one whose name looks like a secret (PASSWORD, SECRET, ...)."""
+    `password_env` names, one named like a secret (PASSWORD, MYSQL_PWD, DB_PASS, SECRET,
+    TOKEN, ...), a URL with a password in it, or a value holding a password the config
+    reads (`password_file`, `password_env`). The messages never show the value."""
     named = {s.password_env for s in cfg.mysql.values() if s.password_env}
     if cfg.hive is not None and cfg.hive.password_env:
         named.add(cfg.hive.password_env)
+    passwords = _config_passwords(cfg)
     problems = []
     for key in sorted(cfg.cron.environment):
-        secret = key in named or (
-            _SECRET_NAME_RE.search(key) is not None and not key.upper().endswith("_FILE")
-        )
-        if secret:
+        why = _secret_reason(key, cfg.cron.environment[key], named, passwords)
+        if why is not None:
             problems.append(
-                f"[cron] environment {key} looks like a secret, and its value would be on the "
-                "crontab line (visible in `crontab -l` and ps): remove it and use password_file "
-                "(or export it from a private file the crontab sources)"
+                f"[cron] environment {key} {why}, and its value would be on the crontab line "
+                "(visible in `crontab -l` and ps): remove it and use password_file (or export "
+                "it from a private file the crontab sources)"
             )
     return problems
 

@@ -36,7 +36,7 @@ from warehouse.errors import EXIT_FAILED, ConfigError, ItemLocked, JobFailed
 from warehouse.events.build import event_builder
 from warehouse.events.inputread import lines_before
 from warehouse.events.inputs import InputSource, expand_inputs
-from warehouse.events.state import Earlier, finish, prepare, staging_prefix
+from warehouse.events.state import Earlier, finish, prepare_inputs, staging_prefix
 from warehouse.events.summary import InputFailure, ParseSummary
 from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.lock import PUBLISH_WAIT, WaitBudget, events_lock, item_lock
@@ -122,8 +122,9 @@ def parse_logs(
     with contextlib.ExitStack() as locks:
         # held until every input is published: no other parse prepares or publishes them
         sources = _lock_inputs(cfg, store, sources, locks, summary)
+        earlier = prepare_inputs(store, sources, summary.failures)
+        sources = [s for s in sources if s.name in earlier]
         tasks = _plan(sources, range_bytes)
-        earlier = {s.name: prepare(store, s) for s in sources}
         unsized = any(s.gz or s.size is None for s in sources)
         total = None if unsized else sum(s.size or 0 for s in sources)
         if progress is not None:

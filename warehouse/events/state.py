@@ -40,18 +40,23 @@ from __future__ import annotations
 import gzip
 import logging
 import posixpath
+import re
 import zlib
 from dataclasses import dataclass
 
 import orjson
 
+from warehouse.errors import CorruptState
 from warehouse.events.inputs import InputSource
+from warehouse.events.summary import InputFailure
 from warehouse.storage import ObjectStore, read_bytes, write_bytes
+from warehouse.storage.keys import FIX, checked_key, checked_keys, show
 
 log = logging.getLogger(__name__)
 
 STAGING = "_staging/parse"
 _PART_SUFFIX = ".json.gz"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def staging_prefix(src: InputSource) -> str:
@@ -100,6 +105,21 @@ def prepare(store: ObjectStore, src: InputSource) -> Earlier:
     return earlier
 
 
+def prepare_inputs(
+    store: ObjectStore, sources: list[InputSource], failures: list[InputFailure]
+) -> dict[str, Earlier]:
+    """Return `prepare` of each input by name; an input whose state is corrupt is left
+    out (unparsed, nothing of it deleted) and added to `failures` (exit 5, logged)."""
+    earlier: dict[str, Earlier] = {}
+    for src in sources:
+        try:
+            earlier[src.name] = prepare(store, src)
+        except CorruptState as exc:
+            log.error("%s", exc)
+            failures.append(InputFailure(str(exc), exc.exit_code, set_aside=False))
+    return earlier
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What `finish` did: objects published, earlier objects removed or kept."""
@@ -125,7 +145,8 @@ def finish(
     stage = staging_prefix(src)
     plan: list[tuple[str, str]] = []
     drop: list[str] = []
-    for key in staged:
+    for key in staged:  # a runner's task results name them: checked like a state's keys
+        checked_key(key, (stage + "events/", stage + "rejects/"), f"the results of {src.label}")
         final = key[len(stage) :]
         if good or (events and final.startswith("events/")):
             plan.append((key, final))
@@ -157,18 +178,30 @@ def finish(
 
 
 def _read_state(store: ObjectStore, src: InputSource) -> Earlier:
+    """Return what the input's state file says; raises CorruptState naming the file when
+    it is not JSON, not an object, or lists a key that is not one of this input's objects
+    (`events/dt=D/H-...`, `rejects/dt=D/H-...`): nothing is deleted on its say-so."""
     key = state_key(src)
     if not store.exists(key):
         return Earlier([])
+    where = f"parse state {store.uri(key)}"
     try:
         state = orjson.loads(read_bytes(store, key))
-        keys = state.get("keys", [])
-    except (orjson.JSONDecodeError, AttributeError):
-        log.warning("ignoring unreadable state %s", store.uri(key))
-        return Earlier([])
+    except orjson.JSONDecodeError as exc:
+        raise CorruptState(f"{where} is corrupt: not JSON ({exc}); {FIX}") from None
+    if not isinstance(state, dict):
+        raise CorruptState(f"{where} is corrupt: not a JSON object; {FIX}")
+    keys = checked_keys(state.get("keys", []), ("events/dt=", "rejects/dt="), where)
+    for k in keys:
+        folder, _, name = k.partition("/dt=")[2].partition("/")
+        if not _DATE.fullmatch(folder) or "/" in name or not name.startswith(f"{src.part_id}-"):
+            raise CorruptState(
+                f"{where} is corrupt: key {show(k)} is not an object of input {src.label} "
+                f"(events/dt=YYYY-MM-DD/{src.part_id}-...); {FIX}"
+            )
     lines, events, head = state.get("lines"), state.get("events"), state.get("head")
     earlier = Earlier(
-        [k for k in keys if isinstance(k, str)],
+        keys,
         lines if isinstance(lines, int) else None,
         events if isinstance(events, int) else None,
         head if isinstance(head, str) else None,

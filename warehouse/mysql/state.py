@@ -17,12 +17,18 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from warehouse.errors import JobFailed
+from warehouse.errors import CorruptState
 from warehouse.mysql.schema import SourceColumn
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import read_bytes, write_bytes
+from warehouse.storage.keys import checked_name
 
 VERSION = 2
+# the stored fields whose type a use relies on (iterated, joined into keys, compared)
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "engine": str, "columns": list, "mode": str, "loads": list, "missing": list,
+    "key": list, "deletes": bool, "deletes_loads": list, "keys_load": (str, type(None)),
+}
 
 
 def state_key(source: str, database: str, table: str) -> str:
@@ -75,14 +81,23 @@ class TableState:
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> TableState:
-        """Parse stored state; raises JobFailed naming the file when it is unreadable."""
+        """Parse stored state; raises CorruptState (a JobFailed) naming the file when it is
+        unreadable, of the wrong types, or names a load that is not one folder name (a
+        `../x` would be deleted outside the table's folder)."""
+        fix = "nothing was deleted; fix it or delete it and run with --full"
         try:
-            raw: dict[str, Any] = json.loads(data)
-            return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+            raw = json.loads(data)
+            if not isinstance(raw, dict):
+                raise TypeError("not a JSON object")
+            for name, kind in _TYPES.items():
+                if name in raw and not isinstance(raw[name], kind):
+                    raise TypeError(f"{name} is a {type(raw[name]).__name__}")
+            state = cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
         except (ValueError, TypeError) as exc:
-            raise JobFailed(
-                f"import state {where} is corrupt ({exc}); fix it or delete it and run with --full"
-            ) from None
+            raise CorruptState(f"import state {where} is corrupt ({exc}); {fix}") from None
+        for stamp in [*state.loads, *state.deletes_loads, *filter(None, [state.keys_load])]:
+            checked_name(stamp, "load", f"import state {where}", fix)
+        return state
 
 
 def load_state(store: ObjectStore, source: str, database: str, table: str) -> TableState | None:

@@ -9,6 +9,33 @@ import string
 from warehouse.aggregate.plan import input_dates
 from warehouse.errors import ConfigError
 
+EARLIEST = dt.date(1970, 1, 1)  # no web server logged before the epoch
+
+
+def check_dates(dates: list[dt.date], max_dates: int) -> None:
+    """Raise ConfigError (exit 2, one line) when `run` is asked for dates no log can hold
+    (before 1970, or after tomorrow UTC) or for more than `max_dates` ([run] max_dates)
+    dates: a typo must not hold the run lock for hours writing records of empty days."""
+    if not dates:
+        return
+    first, last = min(dates), max(dates)
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    if first < EARLIEST:
+        raise ConfigError(
+            f"run: date {first} is before {EARLIEST}, earlier than any log; check --date/--from"
+        )
+    if last > latest:
+        raise ConfigError(
+            f"run: date {last} is after tomorrow ({latest} UTC), its logs cannot exist yet; "
+            "check --date/--to"
+        )
+    count = len(set(dates))
+    if count > max_dates:
+        raise ConfigError(
+            f"run: {count} dates ({first} to {last}) are more than [run] max_dates = "
+            f"{max_dates}; run a shorter range, or raise [run] max_dates for a long backfill"
+        )
+
 
 def job_dates(job: str, partitions: list[str]) -> list[dt.date]:
     """Return the dates to aggregate for touched partitions.

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from warehouse.config import Config
-from warehouse.errors import Summary, WarehouseError
+from warehouse.errors import CorruptState, Summary, WarehouseError
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.records import (
     RUNS_PREFIX,
@@ -49,6 +49,19 @@ class Ledger:
         self.results: dict[tuple[dt.date, str], StageResult] = {}
         self.summary = RunSummary(dates, store.uri(RUNS_PREFIX))
         self._host = socket.gethostname()
+        self._corrupt: set[tuple[dt.date, str]] = set()
+
+    def _record(self, day: dt.date, stage: str) -> dict[str, Any] | None:
+        """Return the run record of (day, stage), or None when there is none or it is
+        damaged: a damaged record is logged once (one line naming the file) and the
+        stage runs as if it had none."""
+        try:
+            return read_record(self.store, day, stage)
+        except CorruptState as err:
+            if (day, stage) not in self._corrupt:
+                self._corrupt.add((day, stage))
+                log.error("%s", err)
+            return None
 
     def _result(self, day: dt.date, stage: str, status: str, detail: str = "", code: int = 0) -> None:
         first = (day, stage) not in self.results
@@ -61,7 +74,7 @@ class Ledger:
         """Return True when (day, stage) must run: forced, upstream re-ran, or not done."""
         if self.force or any((day, u) in self.ran for u in upstream):
             return True
-        rec = read_record(self.store, day, stage)
+        rec = self._record(day, stage)
         if not (rec and rec.get("status") == OK):
             return True
         why = self._redone_upstream(day, rec, upstream) or stale_reason(self.cfg, day, stage, rec)
@@ -74,7 +87,7 @@ class Ledger:
         "ok" after it started: `run --only parse` after new lines, then `--only aggregate`)."""
         started = rec.get("started") or ""
         for u in upstream:
-            up = read_record(self.store, day, u)
+            up = self._record(day, u)
             if up and up.get("status") == OK and str(up.get("ended") or "") > str(started):
                 return f"{u} ran again after it ({up.get('ended')})"
         return None
@@ -105,7 +118,8 @@ class Ledger:
         try:
             write_record(self.store, day, rec)
         except WarehouseError as err:
-            log.warning("run record of %s %s not saved: %s", day, rec["stage"], err)
+            if (day, rec["stage"]) not in self._corrupt:  # else said when it was read
+                log.warning("run record of %s %s not saved: %s", day, rec["stage"], err)
 
     def _end(
         self, day: dt.date, rec: dict[str, Any], *, error: str | None = None, code: int = 0,
@@ -155,7 +169,7 @@ class Ledger:
 
     def _touched(self, day: dt.date) -> list[str] | None:
         """Return the partitions that day's parse touched (or [day] when only events exist)."""
-        rec = read_record(self.store, day, "parse")
+        rec = self._record(day, "parse")
         if rec and rec.get("status") == OK:
             return list(rec.get("partitions") or [])
         if any(True for _ in self.store.list(f"events/dt={day.isoformat()}/")):

@@ -36,6 +36,7 @@ from warehouse.config import Config
 from warehouse.errors import ConfigError
 from warehouse.lock import run_lock
 from warehouse.progress import Progress
+from warehouse.run.dates import check_dates
 from warehouse.run.stages import Night
 from warehouse.run.summary import STAGES, RunSummary
 from warehouse.storage import ObjectStore, store_for_config
@@ -58,6 +59,7 @@ def run_nightly(
         raise ConfigError("warehouse run needs at least one date")
     if only is not None and only not in STAGES:
         raise ConfigError(f"--only {only!r}: choose one of {', '.join(STAGES)}")
+    check_dates(dates, cfg.run.max_dates)
     store = store or store_for_config(cfg)
     with run_lock(cfg.cron.lock_file):
         store.check_root()  # a missing bucket or a hung endpoint: fail before any stage

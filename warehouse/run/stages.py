@@ -21,7 +21,7 @@ from warehouse.hive.outage import CatalogWatch
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.dates import day_input, job_dates
 from warehouse.run.ledger import Ledger
-from warehouse.run.records import read_record, summary_counts, utc_now
+from warehouse.run.records import summary_counts, utc_now
 from warehouse.run.stale import input_fingerprint
 from warehouse.run.summary import COMPLETE, FAILED, OK, SKIPPED, STAGES
 from warehouse.storage import ObjectStore
@@ -124,7 +124,7 @@ class Night(Ledger):
             inp = day_input(template, day)
             # dates an earlier, held parse of the day left standing: the input may have been
             # accepted since (`parse --replace`) and those dates' events removed then
-            before = read_record(self.store, day, "parse") or {}
+            before = self._record(day, "parse") or {}
             held = set() if before.get("status") == OK else set(before.get("held_partitions") or [])
             # kept by this record too, whatever happens to this parse (an outage, a kill)
             rec = self._start(day, "parse", input=inp, held_partitions=sorted(held))
@@ -189,11 +189,11 @@ class Night(Ledger):
             if self._no_events(day, "aggregate", parts):
                 continue
             redo = self.force or (day, "parse") in self.ran
-            old = None if redo else read_record(self.store, day, "aggregate")
+            old = None if redo else self._record(day, "aggregate")
             # a job done before counts only when it ran on the events of the day's last
             # parse (a parse by `--only parse` since, after late lines, makes it stale;
             # the same millisecond is the same run: its jobs start after its parses)
-            parsed = str((read_record(self.store, day, "parse") or {}).get("ended") or "")
+            parsed = str((self._record(day, "parse") or {}).get("ended") or "")
             done = {
                 j: v
                 for j, v in ((old or {}).get("jobs") or {}).items()

@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from warehouse.errors import ConfigError, InputMissing, SourceUnavailable
+from warehouse.errors import ConfigError, CorruptState, InputMissing, SourceUnavailable
 from warehouse.scratch import tmp_file_name
 from warehouse.storage.base import ObjectInfo, is_hidden
+from warehouse.storage.keys import refuse_unsafe
 
 # errors that only a write can cause: the store, not the caller's input, is the problem
 _WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
@@ -38,11 +39,12 @@ class LocalStore:
         self.root = str(self.path)
 
     def _p(self, key: str) -> Path:
-        return self.path / key if key else self.path
+        # the last guard: an absolute key or a `..` would reach outside the root
+        return self.path / refuse_unsafe(key, self.root) if key else self.path
 
     def uri(self, key: str) -> str:
         """Return the absolute path of `key`."""
-        return str(self._p(key))
+        return str(self.path / key if key else self.path)
 
     def open_read(self, key: str) -> IO[bytes]:
         """Return a buffered reader of `key`; raises InputMissing."""
@@ -61,6 +63,8 @@ class LocalStore:
         naming the file; the temporary file is removed whatever happens.
         """
         final = self._p(key)
+        if final.is_dir():
+            raise CorruptState(f"cannot write {final}: a folder is in its place; move it away")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

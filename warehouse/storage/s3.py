@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from warehouse.awsclient import aws_client
-from warehouse.errors import InputMissing, SourceUnavailable
+from warehouse.errors import CorruptState, InputMissing, SourceUnavailable
 from warehouse.storage.base import ObjectInfo, _ChunkReader, is_hidden
+from warehouse.storage.keys import refuse_unsafe, show, unsafe_reason
 
 PART_SIZE = 8 * 1024 * 1024
 
@@ -168,11 +169,12 @@ class S3Store:
             raise _unavailable(self.root, exc) from None
 
     def _k(self, key: str) -> str:
+        refuse_unsafe(key, self.root)  # the last guard: a `..` may be resolved on the way
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def uri(self, key: str) -> str:
         """Return `s3://bucket/prefix/key`."""
-        return f"s3://{self.bucket}/{self._k(key)}"
+        return f"s3://{self.bucket}/" + (f"{self.prefix}/{key}" if self.prefix else key)
 
     def open_read(self, key: str) -> IO[bytes]:
         """Return a streaming reader of the object; raises InputMissing or SourceUnavailable."""
@@ -220,6 +222,12 @@ class S3Store:
                     key = obj["Key"][strip:]
                     if key.endswith("/"):
                         continue  # console-made "folder" markers
+                    why = unsafe_reason(key, inner_empty=True)
+                    if why is not None:  # would be deleted, read or copied as a path
+                        raise CorruptState(
+                            f"{self.uri(prefix)}: listed object key {show(obj['Key'])} {why}; "
+                            "nothing was deleted; rename or remove that object"
+                        )
                     if not include_hidden and is_hidden(key[len(prefix) :]):
                         continue
                     yield ObjectInfo(key, int(obj["Size"]))
