@@ -1,7 +1,7 @@
 """A clone with nothing beside it passes its own tests: the suite reads only the checkout.
 
-The fixtures' helpers are run under an audit hook that records every file they open; a
-path outside the repository fails the test. A scan of tests/, bench/, .ci/ and conf/ also
+The fixtures' data helpers run under an audit hook that records every file they open for
+reading; a path outside the repository fails the test (writing to tmp_path is fine). A scan of tests/, bench/, .ci/ and conf/ also
 refuses references to the `../shared` folder the suite once read its sample log from.
 """
 
@@ -25,8 +25,12 @@ _opened: list[str] | None = None  # set while a test records opens; the hook liv
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if _opened is not None and event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
-        _opened.append(os.path.realpath(os.fsdecode(args[0])))
+    if _opened is None or event != "open" or not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path, mode, flags = args
+    reading = (mode is None and flags & os.O_ACCMODE == os.O_RDONLY) or str(mode).startswith("r")
+    if reading:
+        _opened.append(os.path.realpath(os.fsdecode(path)))
 
 
 sys.addaudithook(_audit)
@@ -68,6 +72,17 @@ def test_the_sample_log_helper_opens_only_files_in_the_repository(cold_cache: Pa
     outside = [p for p in opened if not p.startswith(root)]
     assert outside == [], f"the fixtures' helpers opened paths outside {REPO}: {outside}"
     assert Path(sample_log(cold_cache)).read_bytes() == gzip.decompress(SAMPLE_GZ.read_bytes())
+
+
+def test_the_day_log_writer_reads_only_the_repository(tmp_path: Path) -> None:
+    from tests.test_pipeline import DAY1, DAY2, write_day_logs
+
+    write_day_logs(tmp_path / "warm-up", [DAY1])  # lazy imports load outside the audit
+    counts = {}
+    opened = _opens(lambda: counts.update(write_day_logs(tmp_path / "logs", [DAY1, DAY2])))
+    assert opened and all(n > 0 for n in counts.values()), (opened, counts)
+    root = str(REPO) + os.sep
+    assert [p for p in opened if not p.startswith(root)] == [], opened
 
 
 def test_the_sample_log_is_the_real_10k_line_log() -> None:
