@@ -1,7 +1,9 @@
 """`warehouse cron show|install`: golden crontab blocks, idempotent install, flock exit 6.
 
 Installation runs against a fake `crontab` executable in a temp dir (it keeps the table
-in a file), never the real user's crontab.
+in a file), and once against Debian's real crontab(1) in a private mount namespace with
+its own empty spool: never the machine's crontabs. Expected blocks are written out here
+or in tests/golden/cron/, never taken from render_crontab().
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures._util import require_executable
+from tests.fixtures._util import require_executable, service_missing
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError
@@ -126,7 +128,7 @@ def test_install_is_idempotent_and_keeps_user_lines(fake_crontab: Path) -> None:
     cfg = _cfg(CASES["default"][0])
     # no crontab yet: "no crontab for USER" counts as empty
     assert "added" in install_crontab(cfg, crontab=str(fake_crontab))
-    assert table.read_text() == render_crontab(cfg)
+    assert table.read_text() == (GOLDEN / "default.crontab").read_text()
     table.write_text("MAILTO=ops@example.com\n" + table.read_text() + "0 * * * * /usr/bin/true\n")
     before = table.read_text()
     assert "already up to date" in install_crontab(cfg, crontab=str(fake_crontab))
@@ -151,7 +153,55 @@ def test_cli_cron_show_and_install_use_path(fake_crontab: Path, tmp_path: Path,
         result = CliRunner().invoke(cli, ["--config", str(conf), "cron", "install"])
         assert result.exit_code == 0, result.output
     assert "already up to date" in result.output
-    assert (fake_crontab.parent / "table").read_text() == shown.output
+    logs, bin_dir = tmp_path / "logs", Path(WAREHOUSE_BIN).parent
+    expected = f"""\
+# BEGIN warehouse nightly run (managed by `warehouse cron install`; edits inside are replaced)
+# config: {conf}; root: {tmp_path / "data"}
+# logs: {logs}/run-YYYY-MM-DD.log (UTC dates); lock: ~/.local/state/warehouse/run.lock (exit 6 = a run is still going)
+30 2 * * * mkdir -p {logs} && mkdir -p -m 0700 "$HOME"/.local/state/warehouse && /usr/bin/env PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin LC_ALL=C.UTF-8 WAREHOUSE_CONFIG={conf} flock -n -E 6 "$HOME"/.local/state/warehouse/run.lock {WAREHOUSE_BIN} -v run --from "$(date -u -d '3 days ago' +\\%F)" --to yesterday >> {logs}/run-$(date -u +\\%F).log 2>&1
+17 4 * * 0 find {logs} -maxdepth 1 -name 'run-*.log' -mtime +30 -delete
+# END warehouse nightly run
+"""
+    assert shown.output == expected
+    assert (fake_crontab.parent / "table").read_text() == expected
+
+
+def test_install_through_the_real_crontab_keeps_user_lines(tmp_path: Path) -> None:
+    """`warehouse cron install` through Debian's crontab(1) (apt cron), twice, beside the
+    user's own lines; in a private mount namespace whose cron spool is an empty tmpfs, so
+    the machine's crontabs are never touched (root: the mount)."""
+    crontab = require_executable("crontab")
+    unshare = require_executable("unshare")
+    if os.geteuid() != 0:
+        service_missing("root (a private tmpfs over the cron spool for crontab(1))")
+    spool = "/var/spool/cron/crontabs"
+    conf = tmp_path / "w.toml"
+    logs = tmp_path / "logs"
+    conf.write_text(f'[warehouse]\nroot = "data"\n[cron]\nwarehouse_bin = "{WAREHOUSE_BIN}"\n'
+                    f'log_dir = "{logs}"\nschedule = "15 3 * * *"\n')
+    script = (
+        f"set -e; mount -t tmpfs -o mode=1730 tmpfs {spool}; "
+        f"printf 'MAILTO=ops@example.com\\n0 * * * * /usr/bin/true\\n' | {crontab} -; "
+        f'"$0" --config {conf} cron install; "$0" --config {conf} cron install; '
+        f"echo ===; {crontab} -l"
+    )
+    done = subprocess.run([unshare, "--mount", "--propagation", "private", "sh", "-c", script,
+                           WAREHOUSE_BIN], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    said, table = done.stdout.split("===\n")
+    assert said == ("cron install: added the warehouse block (15 3 * * *); see `crontab -l`\n"
+                    "cron install: crontab already up to date\n")
+    bin_dir = Path(WAREHOUSE_BIN).parent
+    assert table == f"""\
+MAILTO=ops@example.com
+0 * * * * /usr/bin/true
+# BEGIN warehouse nightly run (managed by `warehouse cron install`; edits inside are replaced)
+# config: {conf}; root: {tmp_path / "data"}
+# logs: {logs}/run-YYYY-MM-DD.log (UTC dates); lock: ~/.local/state/warehouse/run.lock (exit 6 = a run is still going)
+15 3 * * * mkdir -p {logs} && mkdir -p -m 0700 "$HOME"/.local/state/warehouse && /usr/bin/env PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin LC_ALL=C.UTF-8 WAREHOUSE_CONFIG={conf} flock -n -E 6 "$HOME"/.local/state/warehouse/run.lock {WAREHOUSE_BIN} -v run --from "$(date -u -d '3 days ago' +\\%F)" --to yesterday >> {logs}/run-$(date -u +\\%F).log 2>&1
+17 4 * * 0 find {logs} -maxdepth 1 -name 'run-*.log' -mtime +30 -delete
+# END warehouse nightly run
+"""
 
 
 def test_install_reports_missing_crontab(tmp_path: Path) -> None:
