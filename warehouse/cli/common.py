@@ -40,8 +40,12 @@ pass_state = click.make_pass_decorator(State)
 
 def setup_logging(verbose: int) -> None:
     """Log to stderr at WARNING, INFO (-v) or DEBUG (-vv); passwords and keys masked."""
+    from warehouse.cli.draw import ConsoleHandler
+
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = ConsoleHandler()  # log records never land on a progress line
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger().setLevel(level)  # again when -v comes after the subcommand
     # paramiko's transport thread logs a failed handshake as an ERROR with a traceback;
     # we report that failure ourselves in one line (the traceback shows at -vv)
