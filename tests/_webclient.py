@@ -2,9 +2,9 @@
 
 `CORPUS` maps a case name to the exact bytes sent on one connection. `send_corpus(server)`
 sends every case in order to a `tests.fixtures.webservers.WebServer`, one connection per
-case, and after each waits until every access log of the server has grown (or a short
-deadline passes: some servers log nothing for some cases), so each log line is known to
-belong to one case. Only 127.0.0.1 is ever contacted.
+case, each followed by a marker request whose log line closes the case's lines, so each
+log line is known to belong to one case, and a case the server writes no line for is
+known to have none (no timing guess). Only 127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations
@@ -175,42 +175,66 @@ class _Server(Protocol):
     logs: dict[str, Path]
 
 
-def _count(path: Path) -> int:
+MARKER = "(marker)"  # send_corpus's key for the lines of its marker requests
+
+
+def _lines(path: Path) -> list[bytes]:
     try:
-        return path.read_bytes().count(b"\n")
+        return path.read_bytes().split(b"\n")[:-1]  # complete lines only
     except FileNotFoundError:
-        return 0
+        return []
 
 
-def _send(host: str, port: int, data: bytes) -> None:
+def _send(host: str, port: int, data: bytes) -> bool:
+    """Send `data` on one connection; return True when the server closed it (EOF or reset)."""
     with socket.create_connection((host, port), timeout=10) as s:
         if data:
             s.sendall(data)
         s.shutdown(socket.SHUT_WR)  # no more to come: incomplete requests end now
-        s.settimeout(3)
+        s.settimeout(10)
         try:
             while s.recv(65536):
                 pass
-        except (TimeoutError, ConnectionResetError):
+        except ConnectionResetError:
             pass
+        except TimeoutError:
+            return False
+    return True
 
 
-def send_corpus(server: _Server, wait: float = 5.0) -> dict[str, dict[str, list[int]]]:
-    """Send every case to `server`; return {log name: {case: 1-based line numbers}}.
+def send_corpus(server: _Server, wait: float = 30.0) -> dict[str, dict[str, list[int]]]:
+    """Send every case to `server`; return {log name: {case: 1-based line numbers}}, with
+    the lines of the marker requests under `MARKER`.
 
-    Waits up to `wait` seconds for each case's lines (0.5 s for the server's SILENT cases).
+    After each case (once the server has closed its connection, so its lines are written)
+    a marker request `GET /_corpus_marker/N` follows on a new connection; the case's lines
+    are those before the marker's line, in every log. A case the server writes no line
+    for gets []. Raises AssertionError when a marker's line is missing after `wait`
+    seconds or a connection stays open.
     """
-    out: dict[str, dict[str, list[int]]] = {log: {} for log in server.logs}
-    silent = SILENT.get(server.name, frozenset())
-    for case, data in CORPUS.items():
-        before = {log: _count(p) for log, p in server.logs.items()}
-        _send(server.host, server.port, data)
-        deadline = time.monotonic() + (0.5 if case in silent else wait)
-        while time.monotonic() < deadline:
-            if all(_count(p) > before[log] for log, p in server.logs.items()):
-                break
-            time.sleep(0.02)
-        time.sleep(0.05)  # a second line of the same case (pipelined requests)
-        for log, p in server.logs.items():
-            out[log][case] = list(range(before[log] + 1, _count(p) + 1))
+    out: dict[str, dict[str, list[int]]] = {log: {MARKER: []} for log in server.logs}
+    done = dict.fromkeys(server.logs, 0)  # lines accounted for, per log
+    for n, (case, data) in enumerate(CORPUS.items()):
+        assert _send(server.host, server.port, data), f"{server.name} kept {case} open"
+        marker = f"/_corpus_marker/{n}".encode()
+        assert _send(server.host, server.port, req(marker)), f"{server.name}: marker open"
+        deadline = time.monotonic() + wait
+        found: dict[str, int] = {}
+        while len(found) < len(server.logs):
+            for log, p in server.logs.items():
+                if log not in found:
+                    lines = _lines(p)
+                    at = [i for i in range(done[log], len(lines)) if marker + b" " in lines[i]]
+                    if at:
+                        found[log] = at[0] + 1
+            if len(found) < len(server.logs):
+                assert time.monotonic() < deadline, (
+                    f"{server.name}: no line for {marker.decode()} after {case} in "
+                    f"{sorted(set(server.logs) - set(found))}"
+                )
+                time.sleep(0.02)
+        for log, line in found.items():
+            out[log][case] = list(range(done[log] + 1, line))
+            out[log][MARKER].append(line)
+            done[log] = line
     return out

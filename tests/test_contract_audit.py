@@ -254,18 +254,28 @@ def test_aggregate_date_defaults_to_yesterday(tmp_path: Path) -> None:
     # DESIGN's CLI block: `aggregate JOB [--date D | --from D --to D]`, optional like run's
     import datetime as dt
 
-    day = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
-    line = '10.0.0.1 - - [{}:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'.format(
-        dt.date.fromisoformat(day).strftime("%d/%b/%Y")
-    )
+    def yesterday() -> dt.date:
+        return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+
+    before = yesterday()
+    # events on yesterday and today (yesterday's after a midnight during the test), 1 and 2
+    days = {before: 1, before + dt.timedelta(days=1): 2}
+    line = '10.0.0.1 - - [{}:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'
     log = tmp_path / "a.log"
-    log.write_text(line)
+    log.write_text("".join(line.format(d.strftime("%d/%b/%Y")) * n for d, n in days.items()))
     root = tmp_path / "root"
     runner = CliRunner()
     assert runner.invoke(cli, ["--root", str(root), "parse", str(log)]).exit_code == 0
     result = runner.invoke(cli, ["--root", str(root), "aggregate", "daily_actions", "-r", "inline"])
+    after = yesterday()
     assert result.exit_code == 0, result.output
-    assert (root / "aggregates" / "daily_actions" / f"dt={day}" / "part-00000.json.gz").exists()
+    out = root / "aggregates" / "daily_actions"
+    made = sorted(p.name for p in out.iterdir())
+    assert len(made) == 1 and made[0] in {f"dt={before}", f"dt={after}"}, made
+    day = dt.date.fromisoformat(made[0].removeprefix("dt="))
+    with gzip.open(out / made[0] / "part-00000.json.gz", "rt") as f:
+        rows = [json.loads(x) for x in f]
+    assert [(r["dt"], r["slug"], r["hits"]) for r in rows] == [(str(day), None, days[day])]
 
 
 def test_aggregate_with_a_vanished_mrjob_conf_is_a_config_error(tmp_path: Path) -> None:

@@ -126,7 +126,7 @@ def test_install_is_idempotent_and_keeps_user_lines(fake_crontab: Path) -> None:
     cfg = _cfg(CASES["default"][0])
     # no crontab yet: "no crontab for USER" counts as empty
     assert "added" in install_crontab(cfg, crontab=str(fake_crontab))
-    assert table.read_text() == render_crontab(cfg)
+    assert table.read_text() == (GOLDEN / "default.crontab").read_text()
     table.write_text("MAILTO=ops@example.com\n" + table.read_text() + "0 * * * * /usr/bin/true\n")
     before = table.read_text()
     assert "already up to date" in install_crontab(cfg, crontab=str(fake_crontab))
@@ -151,7 +151,17 @@ def test_cli_cron_show_and_install_use_path(fake_crontab: Path, tmp_path: Path,
         result = CliRunner().invoke(cli, ["--config", str(conf), "cron", "install"])
         assert result.exit_code == 0, result.output
     assert "already up to date" in result.output
-    assert (fake_crontab.parent / "table").read_text() == shown.output
+    logs, bin_dir = tmp_path / "logs", Path(WAREHOUSE_BIN).parent
+    expected = f"""\
+# BEGIN warehouse nightly run (managed by `warehouse cron install`; edits inside are replaced)
+# config: {conf}; root: {tmp_path / "data"}
+# logs: {logs}/run-YYYY-MM-DD.log (UTC dates); lock: ~/.local/state/warehouse/run.lock (exit 6 = a run is still going)
+30 2 * * * mkdir -p {logs} && mkdir -p -m 0700 "$HOME"/.local/state/warehouse && /usr/bin/env PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin LC_ALL=C.UTF-8 WAREHOUSE_CONFIG={conf} flock -n -E 6 "$HOME"/.local/state/warehouse/run.lock {WAREHOUSE_BIN} -v run --from "$(date -u -d '3 days ago' +\\%F)" --to yesterday >> {logs}/run-$(date -u +\\%F).log 2>&1
+17 4 * * 0 find {logs} -maxdepth 1 -name 'run-*.log' -mtime +30 -delete
+# END warehouse nightly run
+"""
+    assert shown.output == expected
+    assert (fake_crontab.parent / "table").read_text() == expected
 
 
 def test_install_reports_missing_crontab(tmp_path: Path) -> None:

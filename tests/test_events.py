@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures._util import shared_path
+from tests.fixtures._util import sample_log
 from warehouse.errors import ConfigError
 from warehouse.events.build import EVENT_KEYS, event_builder, make_event
 from warehouse.events.patterns import load_resolver
@@ -188,7 +188,7 @@ def test_events_of_the_real_log_have_the_schemas_json_kinds(resolver: Resolver) 
     # warehouse.schema.EVENT_COLUMNS declares each key's JSON kind; real lines keep to it
     with_duration = compile_format('%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i" %D')
     events = [make_event(with_duration, LINE + " 1250", resolver)]
-    sample = Path(shared_path("data", "apache-combined-10k.log")).read_text(encoding="utf-8")
+    sample = Path(sample_log()).read_text(encoding="utf-8")
     combined = compile_format("combined")
     events += [make_event(combined, raw, resolver) for raw in sample.splitlines()[:3000]]
     events = [ev for ev in events if isinstance(ev, dict)]

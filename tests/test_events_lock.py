@@ -22,11 +22,11 @@ from typing import Any
 
 import orjson
 
-from tests.fixtures._util import shared_path
+from tests.fixtures._util import sample_log
 from warehouse.lock import item_lock_path
 
 WAREHOUSE_BIN = str(Path(sys.executable).parent / "warehouse")
-SAMPLE = Path(shared_path("data", "apache-combined-10k.log"))
+SAMPLE = Path(sample_log())
 DAYS = ["17", "18", "19", "20"]
 N, K, M, FILLER = 16, 3, 5, 3000
 

@@ -163,14 +163,15 @@ def test_emr_api_that_never_answers_is_3(tmp_path: Path, hung_server: HungServer
     assert time.monotonic() - t0 < BOUND
 
 
-def test_import_from_a_hung_mysql_server_ends(tmp_path: Path, hung_server: HungServer) -> None:
+def test_import_from_a_hung_mysql_server_ends(tmp_path: Path, hung_server: HungServer,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     conf = write_config(tmp_path / "w.toml", {
         "warehouse": {"root": str(tmp_path / "root")},
         "mysql": {"shop": {"host": "127.0.0.1", "port": hung_server.port, "user": "etl",
                            "password_env": "WH_HUNG_PW", "databases": ["shop"],
                            "read_timeout_seconds": 1}},
     })
-    os.environ.setdefault("WH_HUNG_PW", "not-used")
+    monkeypatch.setenv("WH_HUNG_PW", "not-used")  # undone after the test
     proc, took = _warehouse(conf, "import")
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert f"127.0.0.1:{hung_server.port}" in proc.stdout + proc.stderr
@@ -178,7 +179,8 @@ def test_import_from_a_hung_mysql_server_ends(tmp_path: Path, hung_server: HungS
     assert took < BOUND
 
 
-def test_import_through_a_hung_ssh_bastion_ends(tmp_path: Path, hung_server: HungServer) -> None:
+def test_import_through_a_hung_ssh_bastion_ends(tmp_path: Path, hung_server: HungServer,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     known = tmp_path / "known_hosts"
     known.write_text("")
     key = tmp_path / "id"
@@ -192,7 +194,7 @@ def test_import_through_a_hung_ssh_bastion_ends(tmp_path: Path, hung_server: Hun
                            "password_env": "WH_HUNG_PW", "databases": ["shop"],
                            "tunnel": "bastion"}},
     })
-    os.environ.setdefault("WH_HUNG_PW", "not-used")
+    monkeypatch.setenv("WH_HUNG_PW", "not-used")  # undone after the test
     proc, took = _warehouse(conf, "import")
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert f"127.0.0.1:{hung_server.port}" in proc.stdout + proc.stderr

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures._util import shared_path
+from tests.fixtures._util import sample_log
 from tests.test_mysql_import import PASSWORD, USER, _query, _read_rows, _state, _toml_config
 
 WAREHOUSE_BIN = str(Path(sys.executable).parent / "warehouse")
-SAMPLE = Path(shared_path("data", "apache-combined-10k.log"))
+SAMPLE = Path(sample_log())
 
 
 def _cli(conf: Path, *args: str) -> subprocess.CompletedProcess[str]:

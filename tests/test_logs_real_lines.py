@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures._util import shared_path
+from tests.fixtures._util import sample_log
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.events.build import builder_source, event_builder
 from warehouse.events.parse import parse_logs
 from warehouse.logs import Classifier, compile_format
 
-SAMPLE = shared_path("data", "apache-combined-10k.log")
+SAMPLE = sample_log()
 T = "[29/Nov/2026:09:00:00 +0000]"
 
 

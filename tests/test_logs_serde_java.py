@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures._util import require_executable, shared_path
+from tests.fixtures._util import require_executable, sample_log
 from warehouse.logs import compile_format
 
 JAVA = r"""
@@ -76,7 +76,7 @@ def test_serde_regex_matches_the_same_groups_in_java(tmp_path: Path) -> None:
     java = require_executable("java")
     (tmp_path / "SerdeCheck.java").write_text(JAVA)
     subprocess.run([javac, "SerdeCheck.java"], cwd=tmp_path, check=True, capture_output=True)
-    sample = Path(shared_path("data", "apache-combined-10k.log")).read_text(
+    sample = Path(sample_log()).read_text(
         encoding="utf-8", errors="backslashreplace"
     )
     lines = sample.splitlines()[:1500] + EXTRA

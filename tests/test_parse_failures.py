@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures._util import in_ci, shared_path
+from tests.fixtures._util import in_ci, sample_log
 from tests.test_parse_reruns import REPO, counts, data, hidden_leftovers, records, run_cli
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.events.parse import parse_logs
 
-SAMPLE = shared_path("data", "apache-combined-10k.log")
+SAMPLE = sample_log()
 LINE = '10.0.0.1 - - [{d}/{m}/{y}:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures._util import shared_path, wait_for
+from tests.fixtures._util import sample_log, wait_for
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, InputMissing
@@ -27,7 +27,7 @@ from warehouse.events.build import EVENT_KEYS
 from warehouse.events.inputs import expand_inputs
 from warehouse.events.parse import parse_logs
 
-SAMPLE = shared_path("data", "apache-combined-10k.log")
+SAMPLE = sample_log()
 # An independent, hand-written reading of the combined format (not our engine).
 _COMBINED = re.compile(
     r'^(\S+) \S+ \S+ \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-) '

@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures._util import shared_path, wait_for
+from tests.fixtures._util import sample_log, wait_for
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.events.inputs import expand_inputs
 from warehouse.events.parse import parse_logs
 
-SAMPLE = shared_path("data", "apache-combined-10k.log")
+SAMPLE = sample_log()
 REPO = Path(__file__).resolve().parent.parent
 SUMMARY = re.compile(r"parse: (\d+) lines from \d+ inputs, (\d+) events.*?, (\d+) rejects")
 

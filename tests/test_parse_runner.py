@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures._util import shared_path
+from tests.fixtures._util import sample_log
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, JobFailed
@@ -21,7 +21,7 @@ from warehouse.events.parse import parse_logs
 from warehouse.events.summary import ParseSummary
 from warehouse.progress import ProgressEvent
 
-SAMPLE = shared_path("data", "apache-combined-10k.log")
+SAMPLE = sample_log()
 RUN_DATE = dt.date(2026, 1, 2)
 URLS = [
     {"name": "home", "regex": "^/\\Z"},

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests._fake_emr import REGION, FakeEmr
-from tests.fixtures._util import shared_path
+from tests.fixtures._util import sample_log
 from warehouse.config import config_from_dict
 from warehouse.errors import JobFailed
 from warehouse.events.inputs import InputSource
@@ -103,7 +103,7 @@ def emr_parse(
         init(self, name=name, version=version or ("3.4.0" if name == "Hadoop" else ""), **kw)
 
     monkeypatch.setattr(models.Application, "__init__", with_version)
-    lines = Path(shared_path("data", "apache-combined-10k.log")).read_bytes().splitlines(True)
+    lines = Path(sample_log()).read_bytes().splitlines(True)
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "a.log").write_bytes(b"".join(lines[:2500]) + b"junk line\n")

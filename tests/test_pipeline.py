@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.fixtures._util import shared_path
+from tests.fixtures._util import sample_log
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError
@@ -46,12 +46,8 @@ _TS = re.compile(rb"\[(\d+/\w+/\d+:\d+:\d+:\d+) ")
 
 
 def sample_lines() -> list[bytes]:
-    """Return the lines of the shared sample log (or the bundled gzipped copy)."""
-    path = Path(shared_path("data", "apache-combined-10k.log"))
-    if path.exists():
-        return path.read_bytes().splitlines(keepends=True)
-    with gzip.open(REPO / "conf" / "sample" / "access-combined-10k.log.gz") as f:
-        return f.read().splitlines(keepends=True)
+    """Return the lines of the bundled sample log."""
+    return Path(sample_log()).read_bytes().splitlines(keepends=True)
 
 
 def write_day_logs(logs: Path, days: list[dt.date]) -> dict[dt.date, int]:

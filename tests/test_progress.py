@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests._tty import run_cli
-from tests.fixtures._util import shared_path
+from tests.fixtures._util import SAMPLE_GZ, sample_log
 from tests.test_pipeline import DAY1, DAY2, base_config, write_config, write_day_logs
 from warehouse.aggregate import run_aggregate
 from warehouse.config import config_from_dict
@@ -21,8 +21,7 @@ from warehouse.progress import ProgressEvent
 from warehouse.run.pipeline import run_nightly
 from warehouse.run.summary import STAGES
 
-LOG = shared_path("data", "apache-combined-10k.log")
-SAMPLE_GZ = str(Path(__file__).resolve().parents[1] / "conf" / "sample" / "access-combined-10k.log.gz")
+LOG = sample_log()
 
 
 def _parse(root: Path, **kwargs: object) -> list[ProgressEvent]:

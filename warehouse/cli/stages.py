@@ -10,7 +10,7 @@ import click
 from warehouse.cli.common import State, cli, date_options, date_range, finish, pass_state
 from warehouse.cli.draw import terminal_progress
 from warehouse.config import Config
-from warehouse.errors import Summary
+from warehouse.errors import Summary, combined_exit_code
 from warehouse.run.summary import STAGES
 from warehouse.schema import RUNNERS
 
@@ -95,14 +95,19 @@ def aggregate(
 
 def _finish_registering(cfg: Config, summary: Summary, table: str, partitions: set[str]) -> None:
     """Print the stage's line, then register `partitions` of `table` in Hive (--register)
-    and print that line; exit with the stage's code."""
+    and print that line; exit with the worse of the two codes (2, 3, 4 win over 5), so a
+    refused CREATE or ADD PARTITION is not exit 0."""
     click.echo(summary.line())
+    codes = [summary.exit_code]
     if partitions:
         from warehouse.hive.partitions import register_partitions
 
-        click.echo(register_partitions(cfg, table, sorted(partitions)).line())
-    if summary.exit_code:
-        sys.exit(summary.exit_code)
+        registered = register_partitions(cfg, table, sorted(partitions))
+        click.echo(registered.line())
+        codes.append(registered.exit_code)
+    code = combined_exit_code(codes)
+    if code:
+        sys.exit(code)
 
 
 @cli.command("import")
