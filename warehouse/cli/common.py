@@ -5,6 +5,7 @@ after the subcommand), logging, the `Day` type and date options, and the exit pa
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import logging
 import sys
 from collections.abc import Callable
@@ -83,10 +84,15 @@ def _late_global(ctx: click.Context, param: click.Parameter, value: Any) -> None
 
 
 class _Command(click.Command):
-    """A subcommand that also accepts the global --config, --root and -v after its name."""
+    """A subcommand that also accepts the global --config, --root and -v after its name, and
+    whose docstring's `Examples:` paragraph is shown last, after the options (epilog)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        text = inspect.cleandoc(self.help or "")
+        at = text.find("\b\nExample")
+        if at > 0 and self.epilog is None:
+            self.help, self.epilog = text[:at].rstrip(), text[at:]
         def late(*decls: str, **kw: Any) -> click.Option:
             return click.Option(
                 list(decls), callback=_late_global, expose_value=False,
