@@ -14,7 +14,7 @@ from typing import IO, Any
 import click
 
 from warehouse.config import Config, load_config
-from warehouse.errors import Summary, WarehouseError
+from warehouse.errors import EXIT_INTERRUPTED, Summary, WarehouseError
 
 log = logging.getLogger("warehouse")
 
@@ -118,6 +118,12 @@ class _Group(click.Group):
         except WarehouseError as err:
             log.debug("failed", exc_info=True)
             raise _CliError(err) from None
+        except KeyboardInterrupt:
+            # Not click's "Aborted!" and exit 1 (the code of a bug): what finished is kept,
+            # temporary files are removed by the next run.
+            click.echo("\nerror: interrupted (Ctrl-C); what finished is kept, the next run "
+                       "redoes the rest", err=True)  # fmt: skip
+            sys.exit(EXIT_INTERRUPTED)
 
 
 def finish(summary: Summary) -> None:
