@@ -10,11 +10,14 @@ import sys
 import threading
 
 
-def run_cli(args: list[str], *, tty: bool, timeout: float = 300) -> tuple[int, str, str]:
+def run_cli(
+    args: list[str], *, tty: bool, timeout: float = 300, both: bool = False
+) -> tuple[int, str, str]:
     """Run `python -m warehouse.cli ARGS`; return (exit code, stdout, stderr).
 
     With `tty`, stderr is the slave side of a pty (stdout stays a pipe), read from the
-    master while the command runs."""
+    master while the command runs; with `both` too, stdout goes to the same terminal (as
+    in an interactive shell) and what the terminal showed is returned as stderr."""
     argv = [sys.executable, "-m", "warehouse.cli", *args]
     env = {**os.environ, "COLUMNS": "100"}
     if not tty:
@@ -37,11 +40,12 @@ def run_cli(args: list[str], *, tty: bool, timeout: float = 300) -> tuple[int, s
     reader.start()
     try:
         proc = subprocess.run(
-            argv, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
+            argv, stdout=slave if both else subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
             timeout=timeout, env=env, check=False,
         )
     finally:
         os.close(slave)
         reader.join(timeout=10)
         os.close(master)
-    return proc.returncode, proc.stdout.decode(), b"".join(chunks).decode(errors="replace")
+    out = b"" if both else proc.stdout
+    return proc.returncode, out.decode(), b"".join(chunks).decode(errors="replace")

@@ -137,6 +137,34 @@ def test_cli_aggregate_prints_a_summary_and_exits_0(small: Any, tmp_path: Path) 
     _check(root, small[1], "top_params")
 
 
+def test_cli_aggregate_without_a_job_runs_every_configured_job(small: Any, tmp_path: Path) -> None:
+    root = _fresh_root(small[0], tmp_path)
+    conf = tmp_path / "w.toml"
+    conf.write_text(
+        f'[warehouse]\nroot = "{root}"\n'
+        '[aggregate]\nrunner = "inline"\njobs = ["daily_actions", "top_params"]\n',
+        encoding="utf-8",
+    )
+    span = ["--from", str(DATES[0]), "--to", str(DATES[-1])]
+    result = CliRunner().invoke(cli, ["--config", str(conf), "aggregate", *span])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [ln.split(" [")[0] for ln in lines] == ["aggregate daily_actions", "aggregate top_params"]
+    _check(root, small[1], "daily_actions")
+    _check(root, small[1], "top_params")
+    # named jobs run in the order given, each once; one failing job sets the exit code
+    result = CliRunner().invoke(
+        cli, ["--config", str(conf), "aggregate", "sessions", "top_params", "sessions",
+              "--date", "2001-01-01"],
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    lines = result.output.strip().splitlines()
+    assert [ln.split(" [")[0] for ln in lines] == ["aggregate sessions", "aggregate top_params"]
+    unknown = CliRunner().invoke(cli, ["--config", str(conf), "aggregate", "sessions", "weekly"])
+    assert unknown.exit_code == 2 and "unknown job 'weekly'" in unknown.output
+    assert "aggregate sessions [" not in unknown.output  # nothing ran
+
+
 def test_cli_exit_codes_for_missing_input_and_unknown_job(tmp_path: Path) -> None:
     (tmp_path / "events").mkdir()
     missing = CliRunner().invoke(

@@ -189,7 +189,7 @@ def test_main_read_as_combined_is_rejected_and_named(tmp_path: Path, fmt: str) -
     # never an event whose user agent swallowed the extra field
     assert events == [] and [r["reason"] for r in rejects] == ["no match for format"] * 3
     assert code == 5
-    assert "match preset 'main': try --format main" in out
+    assert "match preset 'main': try --format main (in a config: [logs] format = \"main\")" in out
 
 
 def test_combined_read_as_main_names_combined(tmp_path: Path) -> None:

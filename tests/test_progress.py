@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests._tty import run_cli
-from tests.fixtures._util import sample_log
+from tests.fixtures._util import SAMPLE_GZ, sample_log
 from tests.test_pipeline import DAY1, DAY2, base_config, write_config, write_day_logs
 from warehouse.aggregate import run_aggregate
 from warehouse.config import config_from_dict
@@ -57,7 +58,8 @@ def test_cli_draws_progress_only_on_a_terminal(tmp_path: Path) -> None:
     rc, out, err = run_cli(["--root", str(tmp_path / "a"), "parse", LOG], tty=True)
     assert rc == 0, err
     assert out.startswith("parse: 10000 lines from 1 inputs")  # the summary stays on stdout
-    assert "\r" in err and "parse  [" in err and "100%" in err and "10,000 lines" in err
+    assert "\r" in err and re.search(r"parse \d+s  \[", err) and "100%" in err
+    assert "10,000 lines" in err
     assert "parse:" not in err
     rc, out, err = run_cli(["--root", str(tmp_path / "b"), "parse", LOG], tty=False)
     assert rc == 0, err
@@ -145,7 +147,7 @@ def test_cli_draws_aggregate_and_run_only_on_a_terminal(tmp_path: Path) -> None:
     rc, out, err = run_cli(args, tty=True)
     assert rc == 0, err
     assert out.startswith("aggregate daily_actions [inline]")
-    assert "aggregate daily_actions  [" in err and "0/1" in err and "1/1" in err
+    assert re.search(r"aggregate daily_actions \d+s  \[", err) and "0/1" in err and "1/1" in err
     assert out.splitlines()[0] in err  # the job's outcome under its bar
     rc, out, err = run_cli(args, tty=False)
     assert rc == 0 and out.startswith("aggregate daily_actions [inline]") and err == "", err
@@ -156,8 +158,39 @@ def test_cli_draws_aggregate_and_run_only_on_a_terminal(tmp_path: Path) -> None:
     assert rc == 0, err
     assert out.startswith("run 2015-05-18..2015-05-19 (2 dates): parse 2 ok")
     n = 2 * len(STAGES)
-    assert "run  [" in err and f"0/{n}" in err
-    assert f"run {DAY2} reports  [" in err and f"{n}/{n}" in err
+    assert re.search(r"run \d+s  \[", err) and f"0/{n}" in err
+    assert re.search(rf"run {DAY2} reports \d+s  \[", err) and f"{n}/{n}" in err
     rc, out, err = run_cli(["--config", str(conf), "run", "--from", str(DAY1), "--to", str(DAY2),
                             "--force"], tty=False)
     assert rc == 0 and out.startswith("run 2015-05-18..2015-05-19 (2 dates)") and err == "", err
+
+
+def test_log_records_never_share_a_line_with_progress(tmp_path: Path) -> None:
+    """A WARNING logged while a status line is drawn clears that line first and the status
+    is drawn again below it: on the terminal every record starts a line of its own."""
+    bad = tmp_path / "bad.log"
+    bad.write_bytes(b"\x28\xb5\x2f\xfd" + b"zstd frame")  # set aside with a WARNING
+    gz = tmp_path / "a.log.gz"
+    gz.write_bytes(Path(SAMPLE_GZ).read_bytes())
+    rc, _, err = run_cli(["--root", str(tmp_path / "r"), "parse", str(bad), str(gz)], tty=True)
+    assert rc == 5, err
+    screen = err.replace("\r\n", "\n")
+    records = [m.start() for m in re.finditer(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ WARNING", screen)]
+    assert records, err
+    for at in records:
+        before = screen[:at]
+        # what precedes a record on its line: nothing (a new line) or a cleared line
+        assert before == "" or before.endswith("\n") or before.endswith("\r\x1b[K"), repr(err)
+    # the status line comes back after the record and ends the output with the last count
+    tail = screen[records[-1] :].split("\n", 1)[1]
+    assert tail.split("\r")[-1].startswith("parse: ") and "10,000 lines" in tail
+
+
+def test_a_terminal_shows_the_job_summary_once(tmp_path: Path) -> None:
+    """stdout and stderr on one terminal: the job's outcome is the summary on stdout, so it
+    is not drawn under the bar as well."""
+    root, dates = _small_events(tmp_path / "agg")
+    args = ["--root", str(root), "aggregate", "daily_actions", "--date", str(dates[0]), "-r", "inline"]
+    rc, _, screen = run_cli(args, tty=True, both=True)
+    assert rc == 0, screen
+    assert screen.count("aggregate daily_actions [inline]") == 1, screen

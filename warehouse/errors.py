@@ -23,6 +23,7 @@ EXIT_UNAVAILABLE = 3
 EXIT_INPUT_MISSING = 4
 EXIT_FAILED = 5
 EXIT_LOCKED = 6
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports it
 
 
 class WarehouseError(Exception):
@@ -85,11 +86,12 @@ class Summary(Protocol):
 
 
 def combined_exit_code(codes: Iterable[int]) -> int:
-    """Return the exit code for several failures: the lowest of 2, 3, 4 wins over 5 and 6."""
+    """Return the exit code for several failures: an interruption (130) wins, then the
+    lowest of 2, 3, 4 wins over 5 and 6."""
     failing = sorted({c for c in codes if c})
     if not failing:
         return EXIT_OK
-    for preferred in (EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_INPUT_MISSING):
+    for preferred in (EXIT_INTERRUPTED, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_INPUT_MISSING):
         if preferred in failing:
             return preferred
     return failing[0]

@@ -16,7 +16,13 @@ def config() -> None:
 @config.command("check")
 @pass_state
 def config_check(state: State) -> None:
-    """Validate the configuration, report every problem, print the active values."""
+    """Validate the configuration, report every problem, print the active values.
+
+    \b
+    Examples:
+      warehouse config check
+      warehouse --config /etc/warehouse/warehouse.toml config check
+    """
     from warehouse.config import describe
     from warehouse.configcheck import check, warnings
 
@@ -47,7 +53,12 @@ def cron() -> None:
 @cron.command("show")
 @pass_state
 def cron_show(state: State) -> None:
-    """Print the crontab block for review."""
+    """Print the crontab block for review.
+
+    \b
+    Example:
+      warehouse --config ~/warehouse/warehouse.toml cron show
+    """
     from warehouse.run.cron import password_env_warnings, render_crontab
 
     click.echo(render_crontab(state.cfg), nl=False)
@@ -58,7 +69,12 @@ def cron_show(state: State) -> None:
 @cron.command("install")
 @pass_state
 def cron_install(state: State) -> None:
-    """Install (or replace) the marked block in the user's crontab."""
+    """Install (or replace) the marked block in the user's crontab.
+
+    \b
+    Example:
+      warehouse --config ~/warehouse/warehouse.toml cron install && crontab -l
+    """
     from warehouse.run.cron import install_crontab, password_env_warnings
 
     click.echo(install_crontab(state.cfg))
@@ -83,7 +99,14 @@ def urls() -> None:
 def urls_dump(
     urlconf: str, settings: str | None, pythonpath: tuple[str, ...], output: str | None, cycle_depth: int
 ) -> None:
-    """Write the URL patterns of a Django project as JSON, in resolution order."""
+    """Write the URL patterns of a Django project as JSON, in resolution order.
+
+    \b
+    Examples:
+      warehouse urls dump --urlconf mysite.urls --pythonpath /srv/mysite -o conf/urls.json
+      warehouse urls dump --urlconf mysite.urls --settings mysite.settings \\
+          --pythonpath /srv/mysite -o conf/urls.json
+    """
     from warehouse.events.patterns import write_patterns
     from warehouse.urls.dump import dump_patterns
 

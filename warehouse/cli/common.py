@@ -5,6 +5,7 @@ after the subcommand), logging, the `Day` type and date options, and the exit pa
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import logging
 import sys
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import IO, Any
 import click
 
 from warehouse.config import Config, load_config
-from warehouse.errors import Summary, WarehouseError
+from warehouse.errors import EXIT_INTERRUPTED, Summary, WarehouseError
 
 log = logging.getLogger("warehouse")
 
@@ -40,8 +41,12 @@ pass_state = click.make_pass_decorator(State)
 
 def setup_logging(verbose: int) -> None:
     """Log to stderr at WARNING, INFO (-v) or DEBUG (-vv); passwords and keys masked."""
+    from warehouse.cli.draw import ConsoleHandler
+
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = ConsoleHandler()  # log records never land on a progress line
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger().setLevel(level)  # again when -v comes after the subcommand
     # paramiko's transport thread logs a failed handshake as an ERROR with a traceback;
     # we report that failure ourselves in one line (the traceback shows at -vv)
@@ -79,10 +84,15 @@ def _late_global(ctx: click.Context, param: click.Parameter, value: Any) -> None
 
 
 class _Command(click.Command):
-    """A subcommand that also accepts the global --config, --root and -v after its name."""
+    """A subcommand that also accepts the global --config, --root and -v after its name, and
+    whose docstring's `Examples:` paragraph is shown last, after the options (epilog)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        text = inspect.cleandoc(self.help or "")
+        at = text.find("\b\nExample")
+        if at > 0 and self.epilog is None:
+            self.help, self.epilog = text[:at].rstrip(), text[at:]
         def late(*decls: str, **kw: Any) -> click.Option:
             return click.Option(
                 list(decls), callback=_late_global, expose_value=False,
@@ -108,6 +118,12 @@ class _Group(click.Group):
         except WarehouseError as err:
             log.debug("failed", exc_info=True)
             raise _CliError(err) from None
+        except KeyboardInterrupt:
+            # Not click's "Aborted!" and exit 1 (the code of a bug): what finished is kept,
+            # temporary files are removed by the next run.
+            click.echo("\nerror: interrupted (Ctrl-C); what finished is kept, the next run "
+                       "redoes the rest", err=True)  # fmt: skip
+            sys.exit(EXIT_INTERRUPTED)
 
 
 def finish(summary: Summary) -> None:

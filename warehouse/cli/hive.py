@@ -21,7 +21,13 @@ def hive() -> None:
 @pass_state
 def hive_apply(state: State, replace: bool) -> None:
     """Create every table the root holds (events, access_raw, agg_*, imported MySQL tables
-    and their views) and register every partition (idempotent; changed specs are reported)."""
+    and their views) and register every partition (idempotent; changed specs are reported).
+
+    \b
+    Examples:
+      warehouse hive apply                  # a new metastore or Glue catalog
+      warehouse hive apply --replace        # after a changed table spec (files stay)
+    """
     from warehouse.catalog import apply
 
     finish(apply(state.cfg, replace=replace))
@@ -40,7 +46,13 @@ def hive_partitions(
     end: dt.date | None,
     all_: bool,
 ) -> None:
-    """Register partitions present in the root and missing from the metastore."""
+    """Register partitions present in the root and missing from the metastore.
+
+    \b
+    Examples:
+      warehouse hive partitions -t events --date 2026-11-28
+      warehouse hive partitions -t agg_sessions --all
+    """
     from warehouse.catalog import register_partitions
 
     if all_ and (date or start or end):
@@ -57,7 +69,13 @@ def hive_partitions(
 @click.option("--format", "fmt", type=click.Choice(["table", "tsv", "json"]), default="table", show_default=True)
 @pass_state
 def hive_query(state: State, sql: str | None, file: str | None, fmt: str) -> None:
-    """Run SQL (or a file of statements) and print the last result."""
+    """Run SQL (or a file of statements) and print the last result.
+
+    \b
+    Examples:
+      warehouse hive query "SELECT slug, count(*) FROM events WHERE dt='2026-11-28' GROUP BY slug"
+      warehouse hive query -f reports/weekly.hql --format tsv
+    """
     from warehouse.hive.manage import format_result, run_query
 
     if bool(sql) == bool(file):

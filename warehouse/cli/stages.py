@@ -12,7 +12,7 @@ from warehouse.cli.draw import terminal_progress
 from warehouse.config import Config
 from warehouse.errors import Summary, combined_exit_code
 from warehouse.run.summary import STAGES
-from warehouse.schema import RUNNERS
+from warehouse.schema import JOB_NAMES, RUNNERS
 
 
 @cli.command()
@@ -44,7 +44,13 @@ def parse(
     runner: str | None,
     replace: bool,
 ) -> None:
-    """Parse access logs into behaviour events under ROOT/events/dt=YYYY-MM-DD/."""
+    """Parse access logs into behaviour events under ROOT/events/dt=YYYY-MM-DD/.
+
+    \b
+    Examples:
+      warehouse parse /var/log/nginx/access.log-20261128.gz --patterns conf/urls.json
+      zcat access.log.gz | warehouse parse - --source-name web1-20261128 --format main
+    """
     from warehouse.events.parse import parse_logs
 
     cfg = state.cfg
@@ -64,38 +70,64 @@ def parse(
 
 
 @cli.command()
-@click.argument("job")
+@click.argument("jobs", nargs=-1, metavar="[JOB ...]")
 @date_options
 @click.option("-r", "--runner", type=click.Choice(RUNNERS), help="mrjob runner (default: [aggregate] runner)")
 @click.option("--register", is_flag=True, help="register the output partitions in Hive")
 @pass_state
 def aggregate(
     state: State,
-    job: str,
+    jobs: tuple[str, ...],
     date: dt.date | None,
     start: dt.date | None,
     end: dt.date | None,
     runner: str | None,
     register: bool,
 ) -> None:
-    """Run an mrjob aggregation over event partitions into ROOT/aggregates/JOB/ (default
-    date: yesterday UTC, as for `run`)."""
+    """Run mrjob aggregations over event partitions into ROOT/aggregates/JOB/: the JOBs
+    named, else every job of [aggregate] jobs, one after another (default date: yesterday
+    UTC, as for `run`). One summary line per job; the exit code is the worst of them.
+
+    \b
+    Examples:
+      warehouse aggregate --date 2026-11-28             # every configured job
+      warehouse aggregate sessions --from 2026-11-01 --to 2026-11-30 -r local --register
+    """
     from warehouse.aggregate import run_aggregate
 
     cfg = state.cfg
     dates = date_range(date, start, end, default="yesterday")
+    names = list(dict.fromkeys(jobs)) or list(cfg.aggregate.jobs)
+    if not names:
+        raise click.UsageError("name a JOB: [aggregate] jobs is empty")
+    unknown = [j for j in names if j not in JOB_NAMES]
+    if unknown:
+        raise click.UsageError(f"unknown job {', '.join(map(repr, unknown))} (known: {', '.join(JOB_NAMES)})")
+    summaries = []
     with terminal_progress() as progress:
-        summary = run_aggregate(
-            cfg, job, dates, runner=runner or cfg.aggregate.runner, progress=progress
-        )
-    _finish_registering(
-        cfg, summary, f"agg_{job}", summary.partitions if register else set()
-    )
+        for job in names:
+            summaries.append(
+                run_aggregate(cfg, job, dates, runner=runner or cfg.aggregate.runner, progress=progress)
+            )
+    codes = [
+        _report(cfg, summary, f"agg_{summary.job}", summary.partitions if register else set())
+        for summary in summaries
+    ]
+    code = combined_exit_code(codes)
+    if code:
+        sys.exit(code)
 
 
 def _finish_registering(cfg: Config, summary: Summary, table: str, partitions: set[str]) -> None:
+    """`_report`, then exit with its code."""
+    code = _report(cfg, summary, table, partitions)
+    if code:
+        sys.exit(code)
+
+
+def _report(cfg: Config, summary: Summary, table: str, partitions: set[str]) -> int:
     """Print the stage's line, then register `partitions` of `table` in Hive (--register)
-    and print that line; exit with the worse of the two codes (2, 3, 4 win over 5), so a
+    and print that line; return the worse of the two codes (2, 3, 4 win over 5), so a
     refused CREATE or ADD PARTITION is not exit 0."""
     click.echo(summary.line())
     codes = [summary.exit_code]
@@ -105,9 +137,7 @@ def _finish_registering(cfg: Config, summary: Summary, table: str, partitions: s
         registered = register_partitions(cfg, table, sorted(partitions))
         click.echo(registered.line())
         codes.append(registered.exit_code)
-    code = combined_exit_code(codes)
-    if code:
-        sys.exit(code)
+    return combined_exit_code(codes)
 
 
 @cli.command("import")
@@ -116,7 +146,15 @@ def _finish_registering(cfg: Config, summary: Summary, table: str, partitions: s
 @click.option("--full", is_flag=True, help="full reload, resetting watermarks")
 @pass_state
 def import_(state: State, selector: str | None, engine: str | None, full: bool) -> None:
-    """Copy MySQL tables into the warehouse and give each a Hive table."""
+    """Copy MySQL tables into the warehouse and give each a Hive table. Without an
+    argument, every table of every [mysql.NAME] source; SOURCE, SOURCE.DATABASE or
+    SOURCE.DATABASE.TABLE narrows it.
+
+    \b
+    Examples:
+      warehouse import                      # every source
+      warehouse import shop.billing.invoices --full
+    """
     from warehouse.mysql.importer import run_import
 
     with terminal_progress() as progress:
@@ -137,7 +175,13 @@ def run(
     only: str | None,
     force: bool,
 ) -> None:
-    """The nightly run: parse, register, aggregate, import (default date: yesterday UTC)."""
+    """The nightly run: parse, register, aggregate, import (default date: yesterday UTC).
+
+    \b
+    Examples:
+      warehouse run                         # yesterday, what cron runs
+      warehouse run --from 2026-11-01 --to 2026-11-30 --only aggregate --force
+    """
     from warehouse.run.pipeline import run_nightly
 
     dates = date_range(date, start, end, default="yesterday")

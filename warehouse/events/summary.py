@@ -99,7 +99,8 @@ class ParseSummary:
         if self.looks_like is not None:
             text += (
                 f"; the '{NO_MATCH}' lines match preset {self.looks_like!r}: "
-                f"try --format {self.looks_like}"
+                f"try --format {self.looks_like} (in a config: [logs] format = "
+                f'"{self.looks_like}")'
             )
         if broken:
             text += f"; FAILED: {len(broken)} inputs set aside: " + "; ".join(broken)

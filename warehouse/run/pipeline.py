@@ -64,5 +64,10 @@ def run_nightly(
     with run_lock(cfg.cron.lock_file):
         store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
         night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
-        night.run()
+        try:
+            night.run()
+        except KeyboardInterrupt:
+            # The stage in progress keeps its "running" record (not done: redone next
+            # time); the lock is released on the way out; what finished is summed up.
+            night.summary.interrupted = True
         return night.summary

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from warehouse.errors import combined_exit_code
+from warehouse.errors import EXIT_INTERRUPTED, combined_exit_code
 
 STAGES = ("parse", "events", "aggregate", "import", "reports")
 
@@ -31,11 +31,14 @@ class RunSummary:
     dates: list[dt.date]
     records_uri: str
     results: list[StageResult] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C: the stages after the last result did not run
 
     @property
     def exit_code(self) -> int:
-        """Return the combined exit code of the failed stages (0 when none failed)."""
-        return combined_exit_code(r.exit_code for r in self.results if r.status == FAILED)
+        """Return the combined exit code of the failed stages (0 when none failed; 130 when
+        the run was interrupted)."""
+        codes = [r.exit_code for r in self.results if r.status == FAILED]
+        return combined_exit_code([*codes, EXIT_INTERRUPTED if self.interrupted else 0])
 
     def failed(self) -> list[StageResult]:
         """Return the failed stage results, in run order."""
@@ -50,13 +53,15 @@ class RunSummary:
             rows = [r for r in self.results if r.stage == stage]
             if rows:
                 parts.append(_stage_text(stage, rows, single=len(self.dates) == 1))
-        text = f"run {span}: " + ", ".join(parts)
+        text = f"run {span}: " + (", ".join(parts) or "no stage finished")
+        if self.interrupted:
+            text += "; INTERRUPTED (Ctrl-C): the next run does what did not finish"
         failed = self.failed()
         if failed:
             f = failed[0]
             text += f"; exit {self.exit_code}; first failure: {f.day} {f.stage}: {f.detail}"
         else:
-            text += "; exit 0"
+            text += f"; exit {self.exit_code}"
         return f"{text}; records: {self.records_uri}"
 
 

@@ -1,0 +1,67 @@
+"""Ctrl-C: `warehouse run` interrupted by SIGINT to its process group (what a terminal
+sends) ends within seconds with exit 130 and its summary line, leaves no lock and no
+process behind, and the next run finishes the work."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
+
+
+def _wait_for(path: Path, status: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        try:
+            if json.loads(path.read_text()).get("status") == status:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never said {status!r}")
+
+
+def test_ctrl_c_during_run_exits_130_with_its_summary(tmp_path: Path) -> None:
+    write_day_logs(tmp_path / "logs", [DAY1])
+    folder = tmp_path / "logs" / DAY1.strftime("%Y/%m/%d")
+    day = gzip.decompress((folder / "access.log.gz").read_bytes())
+    with open(folder / "big.log", "wb") as f:  # long enough to be interrupted in its parse
+        for _ in range(150):
+            f.write(day)
+    conf = write_config(tmp_path / "w.toml", base_config(tmp_path))
+    argv = [sys.executable, "-m", "warehouse.cli", "--config", str(conf), "run", "--date", str(DAY1)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # fmt: skip
+    try:
+        _wait_for(tmp_path / "root" / "_state" / "runs" / str(DAY1) / "parse.json", "running", proc, 120)
+        time.sleep(0.5)
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    text = out.decode() + err.decode()
+    assert proc.returncode == 130, text
+    assert took < 10, took
+    assert "Traceback" not in text and "Aborted!" not in text, text
+    line = out.decode().strip().splitlines()[-1]
+    assert line.startswith(f"run {DAY1}: ") and "INTERRUPTED (Ctrl-C)" in line and "exit 130" in line
+    # nothing of its session is left running
+    left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False)
+    assert left.stdout.strip() == "", left.stdout
+    # the lock is free and the next run parses the day in full
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"run {DAY1}: parse ok" in again.stdout
+    staged = [p for p in (tmp_path / "root" / "_staging").rglob("*") if p.is_file()]
+    assert staged == [], staged  # the interrupted parse's staged parts are gone
