@@ -17,6 +17,7 @@ from warehouse.config.model import (
     Config,
     CronConfig,
     EmrConfig,
+    EventsConfig,
     GlueConfig,
     HiveConfig,
     IncrementalConfig,
@@ -184,6 +185,7 @@ _SECTIONS: dict[str, type] = {
     "hive": HiveConfig,
     "glue": GlueConfig,
     "aggregate": AggregateConfig,
+    "events": EventsConfig,
     "cron": CronConfig,
     "emr": EmrConfig,
 }
