@@ -139,6 +139,9 @@ RUNS: dict[str, tuple[list[str], str]] = {
     "bench_run.py": (["--days", "2", "--copies", "1"],
                      r"loop of `run --date D` \| [\d.]+ \| [\d.]+x \|[\s\S]*identical "
                      r"between the two variants: True"),
+    "bench_parquet.py": (["--days", "2", "--lines-per-day", "2000", "--patterns", "30",
+                          "--repeat", "1"],
+                         r"count by slug over the week \(two columns\) \| .* \*\*[\d.]+x\*\*"),
     "bench_aggregate.py": (["--events", "2000", "--days", "2", "--runners", "inline",
                             "--workdir", "{tmp}/agg"],
                            r"mrjob inline .* [\d.]+x +\(output identical to the plain loop\)"),

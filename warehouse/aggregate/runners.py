@@ -21,7 +21,7 @@ from typing import Any
 from warehouse import schema
 from warehouse.config import Config
 from warehouse.errors import SourceUnavailable
-from warehouse.resources import resource, resource_dir
+from warehouse.resources import jobs_on_path, resource, resource_dir
 from warehouse.schema import CLUSTER_RUNNERS, JOBS
 from warehouse.storage import ObjectStore
 
@@ -70,10 +70,7 @@ def job_args(
 def load_job(job: str) -> type[Any]:
     """Return the MRJob class of `job` from jobs/; raises KeyError for an unknown job."""
     cls_name = JOBS[job].cls
-    jobs_dir = resource_dir("jobs")
-    # the jobs import their shared module `_common` as a top-level module, as on EMR nodes
-    if str(jobs_dir) not in sys.path:
-        sys.path.append(str(jobs_dir))
+    jobs_dir = jobs_on_path()
     module: ModuleType | None = sys.modules.get(job)
     if module is None or getattr(module, "__file__", None) != str(jobs_dir / f"{job}.py"):
         spec = importlib.util.spec_from_file_location(job, jobs_dir / f"{job}.py")

@@ -10,7 +10,7 @@ partitions, query) and `admin` (config check, cron, urls dump); `draw` draws the
 library's progress events on a terminal.
 """
 
-from warehouse.cli import admin, hive, stages  # noqa: F401  (registers the commands)
+from warehouse.cli import admin, events, hive, stages  # noqa: F401  (registers the commands)
 from warehouse.cli.common import DAY, Day, cli, date_range, main, parse_day
 
 __all__ = ["DAY", "Day", "cli", "date_range", "main", "parse_day"]

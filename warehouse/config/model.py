@@ -123,6 +123,18 @@ class AggregateConfig:
 
 
 @dataclass(frozen=True)
+class EventsConfig:
+    """`[events]`: copies of the events besides the gzipped JSON lines."""
+
+    parquet: bool = _opt(
+        False, "also keep a Parquet copy of each day under events_parquet/ (run's parquet stage)"
+    )
+    row_group_rows: int = _opt(
+        262_144, "rows per Parquet row group; the compaction holds about one group in memory"
+    )
+
+
+@dataclass(frozen=True)
 class SshConfig:
     """`[ssh.NAME]`: an SSH bastion used for local port forwards."""
 
@@ -276,6 +288,7 @@ class Config:
     hive: HiveConfig | None = None
     glue: GlueConfig | None = None
     aggregate: AggregateConfig = field(default_factory=AggregateConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
     ssh: Mapping[str, SshConfig] = field(default_factory=dict)
     mysql: Mapping[str, MysqlSourceConfig] = field(default_factory=dict)
     cron: CronConfig = field(default_factory=CronConfig)
@@ -317,6 +330,7 @@ def describe(cfg: Config) -> str:
         ("hive", cfg.hive),
         ("glue", cfg.glue),
         ("aggregate", cfg.aggregate),
+        ("events", cfg.events),
         ("cron", cfg.cron),
         ("run", cfg.run),
         ("emr", cfg.emr),

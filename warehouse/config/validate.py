@@ -37,6 +37,8 @@ def validate(cfg: Config) -> list[str]:
         problems.append("[logs] max_reject_ratio must be between 0 and 1")
     if cfg.logs.workers < 1:
         problems.append("[logs] workers must be at least 1")
+    if cfg.events.row_group_rows < 1_000:
+        problems.append("[events] row_group_rows must be at least 1000")
     bounds = [("s3", cfg.s3), ("emr", cfg.emr), ("hive", cfg.hive)]
     for name, sec in bounds:
         for key in (

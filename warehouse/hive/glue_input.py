@@ -20,6 +20,9 @@ JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"
 REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
 TEXT_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 _PROJECTION_PREFIXES = ("projection.", "storage.location.template")
 
@@ -39,6 +42,8 @@ __all__ = [
 def _serde(spec: TableSpec) -> dict[str, Any]:
     if spec.storage == "json":
         return {"SerializationLibrary": JSON_SERDE, "Parameters": {}}
+    if spec.storage == "parquet":
+        return {"SerializationLibrary": PARQUET_SERDE, "Parameters": {"serialization.format": "1"}}
     if spec.storage == "regex":
         if not spec.regex:
             raise ValueError(f"table {spec.name}: regex storage needs a regex")
@@ -70,8 +75,8 @@ def _storage(spec: TableSpec, location: str) -> dict[str, Any]:
     return {
         "Columns": [_column(c.name, c.type, c.comment) for c in spec.columns],
         "Location": location,
-        "InputFormat": INPUT_FORMAT,
-        "OutputFormat": OUTPUT_FORMAT,
+        "InputFormat": PARQUET_INPUT_FORMAT if spec.storage == "parquet" else INPUT_FORMAT,
+        "OutputFormat": PARQUET_OUTPUT_FORMAT if spec.storage == "parquet" else OUTPUT_FORMAT,
         "Compressed": False,
         "NumberOfBuckets": -1,
         "SerdeInfo": _serde(spec),
@@ -110,7 +115,9 @@ def table_input(
     """
     params = {
         "EXTERNAL": "TRUE",
-        "classification": {"json": "json", "text": "csv", "regex": "regex"}[spec.storage],
+        "classification": {"json": "json", "text": "csv", "regex": "regex", "parquet": "parquet"}[
+            spec.storage
+        ],
         **spec.properties,
         SPEC_PROPERTY: fingerprint(spec, dialect="hive", root_uri=root_uri, database=database),
     }

@@ -122,20 +122,20 @@ def render_create(spec: TableSpec, *, dialect: Dialect, root_uri: str, database:
     hive_partitions = (
         f"PARTITIONED BY (\n{_columns(spec.partition_by)}\n)" if spec.partition_by else ""
     )
-    if spec.storage == "json" and dialect == "spark":
+    if spec.storage in ("json", "parquet") and dialect == "spark":
         names = ", ".join(quote_ident(n) for n in spec.partition_names)
         return [
             _render(
-                "create_json.spark.hql",
+                f"create_{spec.storage}.spark.hql",
                 columns=_columns((*spec.columns, *spec.partition_by)),
                 partitioned_by=f"PARTITIONED BY ({names})" if names else "",
                 **common,
             )
         ]
-    if spec.storage == "json":
+    if spec.storage in ("json", "parquet"):
         return [
             _render(
-                "create_json.hive.hql",
+                f"create_{spec.storage}.hive.hql",
                 columns=_columns(spec.columns),
                 partitioned_by=hive_partitions,
                 **common,

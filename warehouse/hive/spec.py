@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-StorageKind = Literal["json", "text", "regex"]
+StorageKind = Literal["json", "text", "regex", "parquet"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class TableSpec:
 
     - `json`: gzipped JSON lines (events, aggregates, python-engine imports);
     - `text`: delimited text described by `text_format` (sqoop-engine imports);
-    - `regex`: raw log lines read by RegexSerDe with `regex` (access_raw).
+    - `regex`: raw log lines read by RegexSerDe with `regex` (access_raw);
+    - `parquet`: Parquet files (events_parquet).
     `location` is a key prefix inside the warehouse root (e.g. "events"); the renderer
     turns it into a URI (file:// locally, s3:// on EMR).
     """

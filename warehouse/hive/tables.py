@@ -5,6 +5,7 @@ MySQL import tables are built by the importer (warehouse.mysql) and handed to
 
 Layout (root-relative):
 - `events/dt=YYYY-MM-DD/*.json.gz`: behaviour events (DESIGN.md event schema);
+- `events_parquet/dt=YYYY-MM-DD/events.parquet`: their Parquet copy ([events] parquet);
 - `raw/dt=YYYY-MM-DD/*`: raw access logs (plain or `.gz`) for `access_raw`; copy or
   upload a day's logs there (Hive needs a folder per partition, and a day's logs in
   `[logs] input` may sit beside other days' files);
@@ -35,6 +36,23 @@ def events_spec() -> TableSpec:
         storage="json",
         partition_by=(DT,),
         comment="behaviour events parsed from the access logs",
+    )
+
+
+def events_parquet_spec() -> TableSpec:
+    """Return the spec of `events_parquet`: the Parquet copy of the events ([events] parquet),
+    one file per dt; `ts` is a TIMESTAMP there (UTC)."""
+    columns = tuple(
+        Column(c.name, "TIMESTAMP", "request time, UTC") if c.name == "ts" else c
+        for c in EVENT_COLUMNS
+    )
+    return TableSpec(
+        name="events_parquet",
+        columns=columns,
+        location="events_parquet",
+        storage="parquet",
+        partition_by=(DT,),
+        comment="behaviour events, a Parquet copy of `events` per day",
     )
 
 
@@ -83,8 +101,11 @@ def aggregate_spec(job: str) -> TableSpec:
 
 
 def warehouse_specs(cfg: Config) -> list[TableSpec]:
-    """Return the specs `warehouse hive apply` creates: events, access_raw, agg_<job>."""
+    """Return the specs `warehouse hive apply` creates: events, access_raw, agg_<job>, and
+    events_parquet with [events] parquet."""
     specs = [events_spec(), access_raw_spec(cfg.logs.format)]
+    if cfg.events.parquet:
+        specs.insert(1, events_parquet_spec())
     specs.extend(aggregate_spec(job) for job in cfg.aggregate.jobs)
     return specs
 
@@ -93,6 +114,8 @@ def find_spec(cfg: Config, table: str) -> TableSpec | None:
     """Return the spec of one of the warehouse's own tables by name, None if not ours."""
     if table == "events":
         return events_spec()
+    if table == "events_parquet":
+        return events_parquet_spec()
     if table == "access_raw":
         return access_raw_spec(cfg.logs.format)
     if table.startswith("agg_"):

@@ -1,5 +1,5 @@
 """The stages of `warehouse run`, each over the night's dates: parse, events, aggregate,
-import, reports (what each needs and skips: `warehouse.run.pipeline`).
+parquet, import, reports (what each needs and skips: `warehouse.run.pipeline`).
 
 A catalog outage (HiveServer2 or Glue not answering) met by any stage, the import's
 registrar included, ends catalog calls for the rest of the run
@@ -245,6 +245,44 @@ class Night(Ledger):
         state["seconds"] = round(time.monotonic() - t0, 3)
         return state
 
+    def _stage_parquet(self) -> None:
+        """The Parquet copy of the dates each day's parse touched ([events] parquet): a
+        date whose JSON events are unchanged keeps its copy; written dates are registered
+        in `events_parquet`."""
+        if not self.cfg.events.parquet:
+            for day in self.dates:
+                self._result(day, "parquet", SKIPPED, "[events] parquet is off")
+            return
+        todo: list[tuple[dt.date, list[str]]] = []
+        for day in self.dates:
+            if self._blocked_by_parse(day, "parquet"):
+                continue
+            if not self._needs(day, "parquet", ("parse",)):
+                self._result(day, "parquet", COMPLETE)
+                continue
+            parts = self._touched(day)
+            if parts is None:
+                self._missing_events(day, "parquet")
+                continue
+            if self._no_events(day, "parquet", parts):
+                continue
+            todo.append((day, parts))
+        if not todo:
+            return
+        from warehouse.events.compact import compact_events
+
+        recs = [(day, self._start(day, "parquet", partitions=parts)) for day, parts in todo]
+        with self._recording(recs):
+            union = sorted({dt.date.fromisoformat(p) for _, parts in todo for p in parts})
+            summary = _check(compact_events(self.cfg, union, store=self.store, force=self.force))
+            written = [d.day.isoformat() for d in summary.days if d.status == "written"]
+            registered = None
+            if self.cfg.has_catalog and written:
+                registered = _check(self._register("events_parquet", written)).line()
+            for day, rec in recs:
+                rec["registered"] = registered
+                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+
     def _stage_import(self) -> None:
         if not self.cfg.mysql:
             for day in self.dates:
@@ -275,7 +313,7 @@ class Night(Ledger):
         for day in self.dates:
             if self._blocked_by_parse(day, "reports"):
                 continue
-            if not self._needs(day, "reports", ("parse", "events", "aggregate", "import")):
+            if not self._needs(day, "reports", ("parse", "events", "aggregate", "parquet", "import")):
                 self._result(day, "reports", COMPLETE)
                 continue
             rec = self._start(day, "reports")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from warehouse.errors import EXIT_INTERRUPTED, combined_exit_code
 
-STAGES = ("parse", "events", "aggregate", "import", "reports")
+STAGES = ("parse", "events", "aggregate", "parquet", "import", "reports")
 
 OK, COMPLETE, SKIPPED, BLOCKED, FAILED = "ok", "complete", "skipped", "blocked", "failed"
 

@@ -1,0 +1,55 @@
+"""`warehouse events compact`: the Parquet copy of the events ([events] parquet)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from warehouse.cli.common import State, cli, date_options, date_range, pass_state
+from warehouse.errors import combined_exit_code
+
+
+@cli.group()
+def events() -> None:
+    """Copies of the behaviour events."""
+
+
+@events.command("compact")
+@date_options
+@click.option("--force", is_flag=True, help="rebuild days whose copy is up to date")
+@click.option("--register", is_flag=True, help="register the written partitions of events_parquet")
+@pass_state
+def events_compact(
+    state: State,
+    date: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    force: bool,
+    register: bool,
+) -> None:
+    """Write each day's events as Parquet under ROOT/events_parquet/dt=D/ (table
+    events_parquet): rebuilt when the day's events changed, removed when they are gone.
+
+    \\b
+    Examples:
+      warehouse events compact --date 2026-11-28
+      warehouse events compact --from 2026-11-01 --to 2026-11-30 --register
+    """
+    from warehouse.events.compact import compact_events
+
+    cfg = state.cfg
+    summary = compact_events(cfg, date_range(date, start, end), force=force)
+    click.echo(summary.line())
+    codes = [summary.exit_code]
+    written = sorted(d.day.isoformat() for d in summary.days if d.status == "written")
+    if register and written:
+        from warehouse.hive.partitions import register_partitions
+
+        registered = register_partitions(cfg, "events_parquet", written)
+        click.echo(registered.line())
+        codes.append(registered.exit_code)
+    code = combined_exit_code(codes)
+    if code:
+        sys.exit(code)
