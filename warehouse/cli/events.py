@@ -32,7 +32,7 @@ def events_compact(
     """Write each day's events as Parquet under ROOT/events_parquet/dt=D/ (table
     events_parquet): rebuilt when the day's events changed, removed when they are gone.
 
-    \\b
+    \b
     Examples:
       warehouse events compact --date 2026-11-28
       warehouse events compact --from 2026-11-01 --to 2026-11-30 --register
