@@ -41,6 +41,7 @@ from warehouse.events.summary import InputFailure, ParseSummary
 from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.lock import PUBLISH_WAIT, WaitBudget, events_lock, item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
+from warehouse.procs import worker_init
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, is_remote, open_store
 
@@ -217,7 +218,10 @@ def _run_pool(
         components(settings)
     ctx: BaseContext = get_context(method)
     pool_tasks.sort(key=_work, reverse=True)  # biggest first: workers finish together
-    ex = ProcessPoolExecutor(max_workers=min(nworkers, len(pool_tasks)), mp_context=ctx)
+    ex = ProcessPoolExecutor(  # workers die with this process and drop its lock descriptors
+        max_workers=min(nworkers, len(pool_tasks)), mp_context=ctx,
+        initializer=worker_init, initargs=(os.getpid(),),
+    )
     try:
         futures: dict[Future[Result], Task] = {
             ex.submit(run_task, settings, t, None): t for t in pool_tasks

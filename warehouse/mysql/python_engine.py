@@ -25,6 +25,7 @@ moments per range (off by default, documented).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -46,6 +47,7 @@ from warehouse.mysql.connect import (
 )
 from warehouse.mysql.rows import Query, TextAsBytes, batch_encoder, select_sql
 from warehouse.mysql.schema import SourceColumn, quote
+from warehouse.procs import worker_init
 from warehouse.storage import ObjectStore, open_store
 from warehouse.storage.base import open_gzip_write
 
@@ -296,7 +298,10 @@ def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> Ex
     if not jobs:
         return total
     started = time.monotonic()
-    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(  # workers die with this process (a kill -9 of the import)
+        max_workers=len(jobs), mp_context=get_context("spawn"),
+        initializer=worker_init, initargs=(os.getpid(),),
+    ) as pool:
         futures = [pool.submit(_run_job, j) for j in jobs]
         failures: list[BaseException] = []
         for fut in futures:

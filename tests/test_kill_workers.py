@@ -1,0 +1,172 @@
+"""A `warehouse run` killed with kill -9 while its parse workers run never blocks the next
+one: the workers die with it (PR_SET_PDEATHSIG, a parent watchdog), hold none of its lock
+descriptors, and the next run takes the lock over and clears the staged leftovers. Real
+processes through the CLI; /proc says which processes are alive."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_pipeline import (
+    DAY1,
+    WAREHOUSE_BIN,
+    base_config,
+    event_count,
+    sample_lines,
+    write_config,
+)
+from warehouse.run.records import read_record
+from warehouse.storage import LocalStore
+
+KILLS = 4
+
+
+def children(pid: int) -> list[int]:
+    """Return the live (not zombie) processes whose parent is `pid`."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_bytes().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        if int(stat[1]) == pid and stat[0] != b"Z":
+            out.append(int(name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def wait_for(cond: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def write_big_day(tmp: Path, files: int = 4, lines: int = 60_000) -> int:
+    """Write `files` plain logs of `lines` lines each in DAY1's folder; return the total."""
+    sample = sample_lines()
+    folder = tmp / "logs" / DAY1.strftime("%Y/%m/%d")
+    folder.mkdir(parents=True)
+    body = b"".join(sample[i % len(sample)] for i in range(lines))
+    for i in range(files):
+        (folder / f"web{i}.log").write_bytes(body)
+    return files * lines
+
+
+def kill_loop(conf: Path, argv: list[str], kills: int) -> None:
+    """Start the command `kills` times and kill -9 it (only it) once its workers run;
+    each time, every child it had must be gone within seconds."""
+    for _ in range(kills):
+        proc = subprocess.Popen([WAREHOUSE_BIN, "--config", str(conf), *argv],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda p=proc: len(children(p.pid)) >= 2 or p.poll() is not None, 120,
+                     "the worker processes")
+            kids = children(proc.pid)
+            time.sleep(0.5)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        assert kids, "the command finished before it could be killed: make the input bigger"
+        wait_for(lambda k=kids: not any(alive(p) for p in k), 10, f"workers {kids} to die")
+
+
+@pytest.mark.slow
+def test_run_killed_with_workers_never_blocks_the_next(tmp_path: Path) -> None:
+    total = write_big_day(tmp_path)
+    conf = write_config(tmp_path / "w.toml", base_config(tmp_path, logs={
+        "input": str(tmp_path / "logs") + "/{date:%Y/%m/%d}/",
+        "patterns": str(tmp_path / "urls.json"), "workers": 2,
+    }))
+    kill_loop(conf, ["-v", "run", "--date", str(DAY1), "--only", "parse"], KILLS)
+    # the killed run's pid is still in the lock file: the next run takes it over
+    assert (tmp_path / "run.lock").read_text().strip().isdigit()
+    done = subprocess.run(
+        [WAREHOUSE_BIN, "--config", str(conf), "-v", "run", "--date", str(DAY1), "--only", "parse"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "parse ok" in done.stdout, done.stdout
+    assert "taken over from pid" in done.stderr
+    root = tmp_path / "root"
+    rec = read_record(LocalStore(root), DAY1, "parse")
+    assert rec is not None and rec["counts"]["lines"] == total
+    assert event_count(root) == rec["counts"]["events"]
+    assert not list((root / "_staging").rglob("*.gz")), "staged leftovers of the killed runs"
+    assert (tmp_path / "run.lock").read_text() == ""  # released: no owner recorded
+
+
+def test_orphaned_worker_holding_the_lock_is_taken_over(tmp_path: Path) -> None:
+    """A worker of a dead run that still holds the run lock (from before workers dropped
+    their descriptors) is killed and the lock taken; a live holder never is."""
+    lock = tmp_path / "run.lock"
+    code = (
+        "import fcntl, os, sys, time, ctypes\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "os.write(fd, b'%d\\n' % os.getpid())\n"
+        "if os.fork():\n"
+        "    os._exit(0)\n"  # the owner dies; its child (the 'worker') keeps the lock
+        "ctypes.CDLL('libc.so.6').prctl(15, b'wh-worker', 0, 0, 0)\n"
+        "print(os.getpid(), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    worker = int(owner.stdout.readline())
+    owner.stdout.close()
+    owner.wait(timeout=30)
+    try:
+        conf = write_config(tmp_path / "w.toml", {
+            "warehouse": {"root": str(tmp_path / "root")}, "cron": {"lock_file": str(lock)},
+        })
+        r = subprocess.run([WAREHOUSE_BIN, "--config", str(conf), "run", "--date", str(DAY1)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode != 6, r.stderr
+        assert f"killing its worker pid {worker}" in r.stderr, r.stderr
+        wait_for(lambda: not alive(worker), 10, "the orphaned worker to die")
+    finally:
+        if alive(worker):
+            os.kill(worker, signal.SIGKILL)
+
+    # a live holder (another run) is never killed: exit 6
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, time\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "os.write(fd, b'%d\\n' % os.getpid())\n"
+        "print('held', flush=True)\n"
+        "time.sleep(120)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        r = subprocess.run([WAREHOUSE_BIN, "--config", str(conf), "run", "--date", str(DAY1)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 6, r.stderr
+        assert holder.poll() is None
+    finally:
+        holder.kill()
+        holder.wait()
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+    finally:
+        os.close(fd)
