@@ -170,3 +170,52 @@ def test_orphaned_worker_holding_the_lock_is_taken_over(tmp_path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
     finally:
         os.close(fd)
+
+
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+@pytest.mark.mysql
+@pytest.mark.slow
+def test_import_killed_with_split_workers_never_blocks_the_next(
+    tmp_path: Path, sshd: Any, mariadb: Any
+) -> None:
+    """The same for `import` with split_workers = 2 (real sshd and MariaDB): its spawned
+    workers die with it, and the next import completes with every row once."""
+    from tests.test_mysql_import import PASSWORD, USER, _read_rows, _toml_config
+
+    rows = 1_500_000
+    db = mariadb.create_database("killsplit")
+    mariadb.execute("CREATE TABLE k (id INT PRIMARY KEY, v VARCHAR(60))", database=db)
+    mariadb.execute(f"INSERT INTO k SELECT seq, CONCAT('value-', seq, '-', MD5(seq)) "
+                    f"FROM seq_1_to_{rows}", database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    root = tmp_path / "root"
+    conf = _toml_config(tmp_path, sshd, mariadb, root, db, extra="split_workers = 2\n")
+    with conf.open("a") as f:
+        f.write(f'[cron]\nlock_file = "{tmp_path / "run.lock"}"\n')
+    for i in range(3):
+        err = tmp_path / f"import-{i}.err"
+        with err.open("wb") as f:
+            proc = subprocess.Popen([WAREHOUSE_BIN, "--config", str(conf), "-v", "import"],
+                                    stdout=subprocess.DEVNULL, stderr=f)
+        try:
+            wait_for(lambda p=proc: sum(comm(c) == "wh-worker" for c in children(p.pid)) >= 2
+                     or p.poll() is not None, 120, "the split workers")
+            kids = children(proc.pid)
+            time.sleep(0.2)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        assert sum(comm(c) == "wh-worker" for c in kids) >= 2, err.read_text()[-2000:]
+        wait_for(lambda k=kids: not any(alive(p) for p in k), 15, f"children {kids} to die")
+    done = subprocess.run([WAREHOUSE_BIN, "--config", str(conf), "-v", "import"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = _read_rows(root, "src", db, "k")
+    assert len(got) == rows and len({r["id"] for r in got}) == rows
