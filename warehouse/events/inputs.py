@@ -52,7 +52,10 @@ class InputSource:
 
     `compression` is what the first bytes said (regular local files) or what the name
     claims (S3, stdin, FIFOs); the reader sniffs the bytes again and they win.
-    Stdin and named pipes (size None) are read once, from the start."""
+    Stdin and named pipes (size None) are read once, from the start. `alias` is the name
+    of an earlier input this one is, renamed (`warehouse run` recognises a rotated log by
+    its first line): its parts and state keep that name's hash, so its lines replace the
+    earlier input's events instead of coming a second time."""
 
     name: str
     root: str
@@ -60,6 +63,7 @@ class InputSource:
     size: int | None
     stdin: bool = False
     compression: str | None = None
+    alias: str | None = None
 
     @property
     def gz(self) -> bool:
@@ -74,7 +78,8 @@ class InputSource:
     @property
     def part_id(self) -> str:
         """Return the hash that names this input's part files (16 hex digits)."""
-        return hashlib.sha1(self.name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        name = self.alias or self.name
+        return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def expand_inputs(

@@ -22,7 +22,7 @@ from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.dates import day_input, job_dates
 from warehouse.run.ledger import Ledger
 from warehouse.run.records import read_record, summary_counts, utc_now
-from warehouse.run.stale import input_fingerprint
+from warehouse.run.stale import find_renames, input_fingerprint
 from warehouse.run.summary import COMPLETE, FAILED, OK, SKIPPED, STAGES
 from warehouse.storage import ObjectStore
 
@@ -134,7 +134,8 @@ class Night(Ledger):
                 # what the input held before this parse read it: a log that grows later
                 # (late lines, a file added) is parsed again by the next run
                 rec["inputs"] = input_fingerprint(self.cfg, inp)
-                summary = parse_logs(self.cfg, [inp], progress=None)
+                renamed = find_renames(self.cfg, self.store, day, before.get("inputs"), inp)
+                summary = parse_logs(self.cfg, [inp], progress=None, renamed=renamed)
                 rec["held_partitions"] = sorted(held | summary.held_partitions)
                 _check(summary)
                 rec["partitions"] = sorted(summary.partitions | held)

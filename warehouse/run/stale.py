@@ -13,6 +13,7 @@ from typing import Any
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
 from warehouse.run.dates import day_input
+from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +62,61 @@ def _parse_stale(cfg: Config, day: dt.date, rec: dict[str, Any]) -> str | None:
     added = sorted(set(now) - set(before))
     changed = sorted(k for k in now if k in before and now[k] != before[k])
     removed = sorted(set(before) - set(now))
-    if removed and (added or changed):
-        # a file renamed (access.log -> access.log.gz) would be a new input whose events
-        # come on top of the old name's: left to someone who looks (`--force`, `parse`)
-        log.warning(
-            "%s parse: its logs changed since (%s no longer there, %s new or changed); not "
-            "parsed again by itself: a renamed file's lines are in already; for a new "
-            "file, `warehouse parse FILE`, then `warehouse run --date %s --only aggregate "
-            "--force`",
-            day, removed[0], (added or changed)[0], day,
-        )
-        return None
     if not (added or changed):
-        return None  # files removed since (retention): their events stand
+        for name in removed:  # retention, or a log moved away: its events stand
+            log.warning("%s parse: input %s is gone since its parse; its events stand",
+                        day, name)
+        return None
+    # each input is judged on its own by the parse: a grown or new one is read, a renamed
+    # one (logrotate's gzip) is recognised by its first line (`find_renames`)
     bits = [f"{len(added)} new file(s)"] if added else []
     bits += [f"{len(changed)} file(s) changed size"] if changed else []
+    bits += [f"{len(removed)} gone"] if removed else []
     return "its logs changed since (" + ", ".join(bits) + ")"
+
+
+def find_renames(
+    cfg: Config, store: ObjectStore, day: dt.date, before: Any, inp: str
+) -> dict[str, str]:
+    """Return {new name: earlier name} for the inputs of `inp` that are inputs of the day's
+    earlier parse (`before`: its record's {name: size}) renamed since: a name that is gone
+    whose parse state records the first line the new name begins with (a log gzipped or
+    moved by logrotate; a gzip's bytes differ, its lines do not). The parse reads such an
+    input in the earlier one's place, so its lines are not counted twice (and a copy with
+    fewer lines than the earlier run read is judged bad, the earlier events kept). Logs a
+    warning naming each earlier input that is gone and not renamed."""
+    if not isinstance(before, dict):
+        return {}
+    from warehouse.events.inputs import expand_inputs
+    from warehouse.events.state import recorded_head
+    from warehouse.events.task import input_head
+
+    try:
+        now = expand_inputs(cfg, [inp])
+    except WarehouseError:
+        return {}  # the parse says what is wrong
+    names = {src.name for src in now}
+    gone = sorted(set(before) - names)
+    heads: dict[str, str] = {}
+    for old in gone:
+        head = recorded_head(store, old)
+        if head is not None:
+            heads.setdefault(head, old)
+    out: dict[str, str] = {}
+    for src in now:
+        if src.name in before or not heads:
+            continue
+        try:
+            head = input_head(src, cfg.s3)
+        except WarehouseError:
+            continue  # the parse sets it aside, with the reason
+        old = heads.pop(head, None) if head is not None else None
+        if old is not None:
+            out[src.name] = old
+            log.info("%s parse: input %s is %s renamed (same first line): read in its place, "
+                     "its lines not counted twice", day, src.label, old)
+    for old in gone:
+        if old not in out.values():
+            log.warning("%s parse: input %s is gone since its parse (removed, or renamed "
+                        "with another first line); its events stand", day, old)
+    return out
