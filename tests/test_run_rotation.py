@@ -121,3 +121,18 @@ def test_appended_and_gzipped_logs_after_a_run(
     assert code == 0 and "parse ok" in line, line
     assert any("web1.log is gone" in m for m in caplog.messages), caplog.messages
     assert _events(root, s3, bucket) == 2400
+
+    # a log rotated twice (web3.log -> web3.log.1 -> web3.log.2.gz) keeps its first name's
+    # identity: counted once each time
+    web3 = b"".join(lines[3000:3100])
+    logs.put("web3.log.1", web3)
+    logs.remove("web3.log")
+    code, line = _run(conf)
+    assert code == 0 and "parse ok" in line, line
+    logs.put("web3.log.2.gz", gzip.compress(web3))
+    logs.remove("web3.log.1")
+    code, line = _run(conf)
+    assert code == 0 and "parse ok" in line, line
+    assert _events(root, s3, bucket) == 2400
+    code, line = _run(conf)
+    assert code == 0 and "parse complete" in line, line

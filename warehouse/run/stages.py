@@ -134,7 +134,7 @@ class Night(Ledger):
                 # what the input held before this parse read it: a log that grows later
                 # (late lines, a file added) is parsed again by the next run
                 rec["inputs"] = input_fingerprint(self.cfg, inp)
-                renamed = find_renames(self.cfg, self.store, day, before.get("inputs"), inp)
+                rec["renamed"] = renamed = find_renames(self.cfg, self.store, day, before, inp)
                 summary = parse_logs(self.cfg, [inp], progress=None, renamed=renamed)
                 rec["held_partitions"] = sorted(held | summary.held_partitions)
                 _check(summary)
