@@ -86,7 +86,10 @@ def open_input(
             f = open_store(src.root, s3).open_read(src.key)
         if start:
             f.seek(start - 1)
-            f.readline()  # the line that holds byte start-1 belongs to the previous range
+            # the line that holds byte start-1 belongs to the previous range: skipped a
+            # chunk at a time (one readline() of a 1 GiB line held all of it in memory)
+            while (part := f.readline(CHUNK)) and not part.endswith(b"\n"):
+                pass
             return _Reader(f, label, None)  # type: ignore[return-value]
         head = _read_head(f)
         if head and f.seekable():
