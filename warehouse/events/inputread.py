@@ -79,6 +79,8 @@ def open_input(
     compressed input that is empty, corrupt or of a kind not read here; read errors later
     on are raised the same way by the returned reader."""
     label = src.label
+    if src.refused:
+        raise UnreadableInput(f"input {label}: {src.refused}", EXIT_INPUT_MISSING)
     try:
         if src.stdin:
             f = stdin if stdin is not None else sys.stdin.buffer
