@@ -24,10 +24,11 @@ from tests.test_pipeline import (
     sample_lines,
     write_config,
 )
+from warehouse.config import config_from_dict
 from warehouse.run.records import read_record
-from warehouse.storage import LocalStore
+from warehouse.storage import open_store
 
-KILLS = 4
+KILLS = 10
 
 
 def children(pid: int) -> list[int]:
@@ -72,9 +73,10 @@ def write_big_day(tmp: Path, files: int = 4, lines: int = 60_000) -> int:
     return files * lines
 
 
-def kill_loop(conf: Path, argv: list[str], kills: int) -> None:
-    """Start the command `kills` times and kill -9 it (only it) once its workers run;
-    each time, every child it had must be gone within seconds."""
+def kill_loop(conf: Path, argv: list[str], kills: int, ready: Any = None) -> None:
+    """Start the command `kills` times and kill -9 it (only it) once its workers run (and
+    `ready()`, when given, says so); each time, every child it had must be gone within
+    seconds."""
     for _ in range(kills):
         proc = subprocess.Popen([WAREHOUSE_BIN, "--config", str(conf), *argv],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -82,7 +84,10 @@ def kill_loop(conf: Path, argv: list[str], kills: int) -> None:
             wait_for(lambda p=proc: len(children(p.pid)) >= 2 or p.poll() is not None, 120,
                      "the worker processes")
             kids = children(proc.pid)
-            time.sleep(0.5)
+            if ready is None:
+                time.sleep(0.5)
+            else:
+                wait_for(lambda p=proc: ready() or p.poll() is not None, 120, "ready to kill")
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
@@ -91,15 +96,37 @@ def kill_loop(conf: Path, argv: list[str], kills: int) -> None:
 
 
 @pytest.mark.slow
-def test_run_killed_with_workers_never_blocks_the_next(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_run_killed_with_workers_never_blocks_the_next(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
     total = write_big_day(tmp_path)
-    conf = write_config(tmp_path / "w.toml", base_config(tmp_path, logs={
+    data = base_config(tmp_path, logs={
         "input": str(tmp_path / "logs") + "/{date:%Y/%m/%d}/",
         "patterns": str(tmp_path / "urls.json"), "workers": 2,
-    }))
-    kill_loop(conf, ["-v", "run", "--date", str(DAY1), "--only", "parse"], KILLS)
+    })
+    root: Path | str = tmp_path / "root"
+    if where == "s3":
+        bucket = request.getfixturevalue("s3_bucket")
+        s3 = request.getfixturevalue("s3_client")
+        data["warehouse"]["root"] = root = f"s3://{bucket}/wh"
+        data["s3"] = {"endpoint_url": request.getfixturevalue("moto_server")}
+    conf = write_config(tmp_path / "w.toml", data)
+
+    def staged() -> list[str]:
+        if where == "local":
+            return [str(p) for p in (tmp_path / "root/_staging").rglob("*") if p.is_file()]
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix="wh/_staging/").get("Contents", [])
+        uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix="wh/_staging/")
+        return [o["Key"] for o in listed] + [u["Key"] for u in uploads.get("Uploads", [])]
+
+    argv = ["-v", "run", "--date", str(DAY1), "--only", "parse"]
+    kill_loop(conf, argv, KILLS)
+    if where == "s3":  # once more, after the first objects were staged
+        kill_loop(conf, argv, 1, ready=lambda: bool(staged()))
     # the killed run's pid is still in the lock file: the next run takes it over
     assert (tmp_path / "run.lock").read_text().strip().isdigit()
+    assert staged(), "the killed runs staged nothing: kill them later"
     done = subprocess.run(
         [WAREHOUSE_BIN, "--config", str(conf), "-v", "run", "--date", str(DAY1), "--only", "parse"],
         capture_output=True, text=True, timeout=600,
@@ -107,12 +134,13 @@ def test_run_killed_with_workers_never_blocks_the_next(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "parse ok" in done.stdout, done.stdout
     assert "taken over from pid" in done.stderr
-    root = tmp_path / "root"
-    rec = read_record(LocalStore(root), DAY1, "parse")
-    assert rec is not None and rec["counts"]["lines"] == total
-    assert event_count(root) == rec["counts"]["events"]
-    assert not list((root / "_staging").rglob("*.gz")), "staged leftovers of the killed runs"
+    assert staged() == [], "staged leftovers of the killed runs"
     assert (tmp_path / "run.lock").read_text() == ""  # released: no owner recorded
+    store = open_store(str(root), config_from_dict(data).s3)
+    rec = read_record(store, DAY1, "parse")
+    assert rec is not None and rec["counts"]["lines"] == total
+    if where == "local":
+        assert event_count(tmp_path / "root") == rec["counts"]["events"]
 
 
 def test_orphaned_worker_holding_the_lock_is_taken_over(tmp_path: Path) -> None:
