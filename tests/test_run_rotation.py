@@ -136,3 +136,22 @@ def test_appended_and_gzipped_logs_after_a_run(
     assert _events(root, s3, bucket) == 2400
     code, line = _run(conf)
     assert code == 0 and "parse complete" in line, line
+
+    # logrotate's `create`: web4.log (read before) moves to web4.log.1 with 50 lines more,
+    # and a new web4.log begins: the old lines once, the 50 and the new 20 once each
+    base = _events(root, s3, bucket)
+    web4 = lines[4000:4300]
+    logs.put("web4.log", b"".join(web4))
+    code, line = _run(conf)
+    assert code == 0 and "parse ok" in line, line
+    logs.put("web4.log.1", b"".join(web4 + lines[4300:4350]))
+    logs.put("web4.log", b"".join(lines[5000:5020]))
+    code, line = _run(conf)
+    assert code == 0 and "parse ok" in line, line
+    assert _events(root, s3, bucket) == base + 300 + 50 + 20
+    logs.put("web4.log", b"".join(lines[5000:5030]))  # the new log grows the next night
+    code, line = _run(conf)
+    assert code == 0 and "parse ok" in line, line
+    assert _events(root, s3, bucket) == base + 300 + 50 + 30
+    code, line = _run(conf)
+    assert code == 0 and "parse complete" in line, line

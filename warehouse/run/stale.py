@@ -13,7 +13,6 @@ from typing import Any
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
 from warehouse.run.dates import day_input
-from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -68,62 +67,9 @@ def _parse_stale(cfg: Config, day: dt.date, rec: dict[str, Any]) -> str | None:
                         day, name)
         return None
     # each input is judged on its own by the parse: a grown or new one is read, a renamed
-    # one (logrotate's gzip) is recognised by its first line (`find_renames`)
+    # one (logrotate) is recognised by its first line (`warehouse.run.renames`)
     bits = [f"{len(added)} new file(s)"] if added else []
     bits += [f"{len(changed)} file(s) changed size"] if changed else []
     bits += [f"{len(removed)} gone"] if removed else []
     return "its logs changed since (" + ", ".join(bits) + ")"
 
-
-def find_renames(
-    cfg: Config, store: ObjectStore, day: dt.date, rec: dict[str, Any], inp: str
-) -> dict[str, str]:
-    """Return {name: the earlier input's name it is parsed as} for the inputs of `inp`
-    that are inputs of the day's earlier parse renamed (`rec`: that parse's record, its
-    `inputs` {name: size} and `renamed`, this function's earlier answer: a log renamed
-    again, web.log -> web.log.1 -> web.log.2.gz, keeps its first identity). A name
-    is a rename of one that is gone when the parse state of that one records the first
-    line it begins with (a log gzipped or moved by logrotate; a gzip's bytes differ, its
-    lines do not). The parse reads it in the earlier one's place, so its lines are not
-    counted twice (and a copy with fewer lines than the earlier run read is judged bad,
-    the earlier events kept). Logs a warning naming each earlier input gone, not renamed."""
-    before, earlier = rec.get("inputs"), rec.get("renamed")
-    if not isinstance(before, dict):
-        return {}
-    aliases = {k: v for k, v in (earlier if isinstance(earlier, dict) else {}).items()
-               if isinstance(k, str) and isinstance(v, str)}
-    from warehouse.events.inputs import expand_inputs
-    from warehouse.events.state import recorded_head
-    from warehouse.events.task import input_head
-
-    try:
-        now = expand_inputs(cfg, [inp])
-    except WarehouseError:
-        return {}  # the parse says what is wrong
-    names = {src.name for src in now}
-    gone = sorted(set(before) - names)
-    heads: dict[str, str] = {}
-    for old in gone:
-        head = recorded_head(store, aliases.get(old, old))
-        if head is not None:
-            heads.setdefault(head, old)
-    out = {name: aliases[name] for name in names if name in before and name in aliases}
-    renamed: set[str] = set()
-    for src in now:
-        if src.name in before or not heads:
-            continue
-        try:
-            head = input_head(src, cfg.s3)
-        except WarehouseError:
-            continue  # the parse sets it aside, with the reason
-        old = heads.pop(head, None) if head is not None else None
-        if old is not None:
-            out[src.name] = aliases.get(old, old)
-            renamed.add(old)
-            log.info("%s parse: input %s is %s renamed (same first line): read in its place, "
-                     "its lines not counted twice", day, src.label, old)
-    for old in gone:
-        if old not in renamed:
-            log.warning("%s parse: input %s is gone since its parse (removed, or renamed "
-                        "with another first line); its events stand", day, old)
-    return out
