@@ -143,18 +143,18 @@ def test_run_killed_with_workers_never_blocks_the_next(
         assert event_count(tmp_path / "root") == rec["counts"]["events"]
 
 
-def test_orphaned_worker_holding_the_lock_is_taken_over(tmp_path: Path) -> None:
-    """A worker of a dead run that still holds the run lock (from before workers dropped
-    their descriptors) is killed and the lock taken; a live holder never is."""
-    lock = tmp_path / "run.lock"
+def _orphan(lock: Path, name: bytes) -> int:
+    """Start a process that takes `lock`, records its pid and dies, leaving a child (named
+    `name` when given) that holds the lock; return the child's pid."""
     code = (
         "import fcntl, os, sys, time, ctypes\n"
         f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "os.ftruncate(fd, 0)\n"
         "os.write(fd, b'%d\\n' % os.getpid())\n"
         "if os.fork():\n"
         "    os._exit(0)\n"  # the owner dies; its child (the 'worker') keeps the lock
-        "ctypes.CDLL('libc.so.6').prctl(15, b'wh-worker', 0, 0, 0)\n"
+        f"ctypes.CDLL('libc.so.6').prctl(15, {name!r}, 0, 0, 0) if {bool(name)} else None\n"
         "print(os.getpid(), flush=True)\n"
         "time.sleep(120)\n"
     )
@@ -163,10 +163,30 @@ def test_orphaned_worker_holding_the_lock_is_taken_over(tmp_path: Path) -> None:
     worker = int(owner.stdout.readline())
     owner.stdout.close()
     owner.wait(timeout=30)
+    return worker
+
+
+def test_orphaned_worker_holding_the_lock_is_taken_over(tmp_path: Path) -> None:
+    """A worker of a dead run that still holds the run lock (from before workers dropped
+    their descriptors) is killed and the lock taken; a live holder never is, nor another
+    process: exit 6 naming it."""
+    lock = tmp_path / "run.lock"
+    conf = write_config(tmp_path / "w.toml", {
+        "warehouse": {"root": str(tmp_path / "root")}, "cron": {"lock_file": str(lock)},
+    })
+    other = _orphan(lock, b"")
     try:
-        conf = write_config(tmp_path / "w.toml", {
-            "warehouse": {"root": str(tmp_path / "root")}, "cron": {"lock_file": str(lock)},
-        })
+        r = subprocess.run([WAREHOUSE_BIN, "--config", str(conf), "run", "--date", str(DAY1)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 6, r.stderr
+        assert f"is gone, but pid {other} still holds it" in r.stderr, r.stderr
+        assert alive(other)
+    finally:
+        os.kill(other, signal.SIGKILL)
+    wait_for(lambda: not alive(other), 10, "the test's holder to die")
+
+    worker = _orphan(lock, b"wh-worker")
+    try:
         r = subprocess.run([WAREHOUSE_BIN, "--config", str(conf), "run", "--date", str(DAY1)],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode != 6, r.stderr

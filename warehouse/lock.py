@@ -279,6 +279,16 @@ def _take_over(path: Path, fd: int, op: int) -> bool:
     return False
 
 
+def _held_by(path: Path, fd: int) -> str:
+    """Say who holds a lock we could not take, for the error: the recorded pid, or when
+    that process is gone, the processes still holding the file (to stop by hand)."""
+    owner = _dead_owner(fd)
+    if owner is None:
+        return f"pid {_holder(fd)}"
+    others = ", ".join(str(p) for p in _holders(path)) or "unknown"
+    return f"its owner pid {owner} is gone, but pid {others} still holds it: stop that"
+
+
 def _taken(path: Path, fd: int, write_fd: int | None) -> None:
     """The lock is ours: log a take-over from a dead owner, record our pid (through
     `write_fd` when `fd` is flock(1)'s read-only descriptor)."""
@@ -324,7 +334,7 @@ def item_lock(lock_file: str, root: str, kind: str, item: str, what: str) -> Ite
         _check_file(path, fd)
         if not _try_flock(fd) and not _take_over(path, fd, fcntl.LOCK_EX):
             raise ItemLocked(
-                f"{what} is in use by another warehouse process (pid {_holder(fd)}, lock "
+                f"{what} is in use by another warehouse process ({_held_by(path, fd)}, lock "
                 f"{path}); left untouched: re-run it when that process has finished"
             )
         locked = True
@@ -392,14 +402,15 @@ def run_lock(lock_file: str) -> Iterator[None]:
     else:
         fd, own = _open(path), True
     _HELD.add(fd)
-    # flock(1) opens the file read-only: our pid is written through a descriptor of ours
-    write_fd = None if own else _open(path)
+    write_fd: int | None = None
     locked = False
     try:
+        # flock(1) opens the file read-only: our pid is written through a descriptor of ours
+        write_fd = None if own else _open(path)
         _check_file(path, fd)
         if not _try_flock(fd) and not _take_over(path, fd, fcntl.LOCK_EX):
             raise RunInProgress(
-                f"another warehouse run holds {path} (pid {_holder(fd)}); "
+                f"another warehouse run holds {path} ({_held_by(path, fd)}); "
                 "wait for it to finish, or check that process"
             )
         locked = True
