@@ -31,10 +31,10 @@ Locks are per machine: two machines writing the same S3 root are not protected.
 
 A dead owner never blocks the next run: the run lock and item locks record the holder's pid
 (also under flock(1)) and clear it on release, and worker processes drop the descriptors
-they inherit (`drop_inherited`, from `warehouse.procs.worker_init`). A lock found free with
+they inherit (`warehouse.procs.HELD`, closed by `warehouse.procs.worker_init`). A lock found free with
 the pid of a process that is gone (a run killed with kill -9) is taken over with a warning;
 a lock still held while its recorded owner is gone, by orphaned worker processes of that
-run only (named WORKER_NAME, their parent holding no descriptor of the file), is taken
+run only (named `warehouse.procs.WORKER_NAME`, their parent holding no descriptor of the file), is taken
 over by killing them (SIGKILL, each named in a warning).
 """
 
@@ -53,25 +53,15 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from warehouse.errors import ConfigError, ItemLocked, RunInProgress
+from warehouse.procs import HELD, alive, holding, orphan_worker
 
 # seconds `parse` waits to publish an input while aggregates read the events (a job can be
 # long), and an aggregate waits while parses publish (an input's publish takes seconds)
 PUBLISH_WAIT = 1800.0
 READ_WAIT = 300.0
-WORKER_NAME = "wh-worker"  # /proc/PID/comm of a worker process (see warehouse.procs)
 TAKEOVER_WAIT = 5.0  # seconds to wait for a lock once its dead run's workers are killed
 
 log = logging.getLogger(__name__)
-_HELD: set[int] = set()  # lock descriptors this process holds (a forked child drops them)
-
-
-def drop_inherited() -> None:
-    """Close, in a forked worker, the lock descriptors its parent held at the fork (the
-    parent keeps its locks: a flock belongs to the open file description)."""
-    for fd in sorted(_HELD):
-        with suppress(OSError):
-            os.close(fd)
-    _HELD.clear()
 
 
 def _owner(uid: int) -> str:
@@ -200,59 +190,12 @@ def _record_pid(fd: int) -> None:
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _dead_owner(fd: int) -> int | None:
     """Return the pid the lock file records when that process is gone (else None)."""
     text = _holder(fd)
-    if not text.isdigit() or int(text) in (0, os.getpid()) or _alive(int(text)):
+    if not text.isdigit() or int(text) in (0, os.getpid()) or alive(int(text)):
         return None
     return int(text)
-
-
-def _orphan_worker(pid: int, holders: list[int]) -> bool:
-    """True when `pid` is a worker process (WORKER_NAME) whose parent holds no descriptor
-    of the lock (its run is gone: re-parented to init or a subreaper)."""
-    try:
-        with open(f"/proc/{pid}/comm", "rb") as f:
-            comm = f.read().decode("utf-8", "replace").strip()
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            ppid = int(f.read().rpartition(b")")[2].split()[1])
-    except (OSError, ValueError, IndexError):
-        return False
-    return comm == WORKER_NAME and ppid not in holders
-
-
-def _holders(path: Path) -> list[int]:
-    """Return the other processes (of ours: /proc) with a descriptor open on `path`."""
-    try:
-        st = os.stat(path)
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
-    except OSError:
-        return []
-    out = []
-    for pid in pids:
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                fst = os.stat(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if (fst.st_dev, fst.st_ino) == (st.st_dev, st.st_ino):
-                out.append(pid)
-                break
-    return out
 
 
 def _take_over(path: Path, fd: int, op: int) -> bool:
@@ -262,8 +205,8 @@ def _take_over(path: Path, fd: int, op: int) -> bool:
     owner = _dead_owner(fd)
     if owner is None:
         return False
-    holders = _holders(path)
-    strays = [p for p in holders if _orphan_worker(p, holders)]
+    holders = holding(path)
+    strays = [p for p in holders if orphan_worker(p, holders)]
     if not holders or len(strays) != len(holders):
         return False
     for pid in strays:
@@ -285,7 +228,7 @@ def _held_by(path: Path, fd: int) -> str:
     owner = _dead_owner(fd)
     if owner is None:
         return f"pid {_holder(fd)}"
-    others = ", ".join(str(p) for p in _holders(path)) or "unknown"
+    others = ", ".join(str(p) for p in holding(path)) or "unknown"
     return f"its owner pid {owner} is gone, but pid {others} still holds it: stop that"
 
 
@@ -301,7 +244,7 @@ def _taken(path: Path, fd: int, write_fd: int | None) -> None:
 
 def _release(fd: int, *, clear: bool = True) -> None:
     """Clear the recorded pid (a free lock file names no owner) and close `fd`."""
-    _HELD.discard(fd)
+    HELD.discard(fd)
     if clear:
         with suppress(OSError):
             os.ftruncate(fd, 0)
@@ -328,7 +271,7 @@ def item_lock(lock_file: str, root: str, kind: str, item: str, what: str) -> Ite
     path = item_lock_path(lock_file, root, kind, item)
     _check_folder(path)
     fd = _open(path)
-    _HELD.add(fd)
+    HELD.add(fd)
     locked = False
     try:
         _check_file(path, fd)
@@ -363,7 +306,7 @@ def events_lock(
     path = item_lock_path(lock_file, root, "events", "publish")
     _check_folder(path)
     fd = _open(path)
-    _HELD.add(fd)
+    HELD.add(fd)
     try:
         _check_file(path, fd)
         budget = budget or WaitBudget(PUBLISH_WAIT if publish else READ_WAIT)
@@ -401,7 +344,7 @@ def run_lock(lock_file: str) -> Iterator[None]:
         fd, own = inherited, False
     else:
         fd, own = _open(path), True
-    _HELD.add(fd)
+    HELD.add(fd)
     write_fd: int | None = None
     locked = False
     try:
@@ -424,4 +367,4 @@ def run_lock(lock_file: str) -> Iterator[None]:
         if own:
             _release(fd, clear=locked)  # closing the only descriptor releases the lock
         else:
-            _HELD.discard(fd)
+            HELD.discard(fd)

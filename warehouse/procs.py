@@ -8,8 +8,8 @@
   before the prctl);
 - starts a watchdog thread that polls `os.getppid()` every WATCH_SECONDS and ends the
   worker when it changes (a re-parented orphan: other systems, or a parent thread gone);
-- closes the lock descriptors a forked worker inherits (`warehouse.lock.drop_inherited`),
-  so a worker never keeps the run lock or an input's lock of its parent;
+- closes the lock descriptors a forked worker inherits (`HELD`, which `warehouse.lock`
+  fills), so a worker never keeps the run lock or an input's lock of its parent;
 - names itself `WORKER_NAME` (/proc/PID/comm), which is how `warehouse.lock` recognises
   an orphaned worker of a dead run still holding a lock (from before these rules).
 
@@ -26,10 +26,11 @@ import signal
 import sys
 import threading
 import time
-
-from warehouse.lock import WORKER_NAME, drop_inherited
+from contextlib import suppress
 
 WATCH_SECONDS = 0.5
+WORKER_NAME = "wh-worker"  # /proc/PID/comm of a worker process
+HELD: set[int] = set()  # lock descriptors this process holds (a forked worker closes them)
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 
@@ -58,6 +59,57 @@ def worker_init(parent: int) -> None:
     _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
     if os.getppid() != parent:  # died before the prctl took effect
         os._exit(70)
-    drop_inherited()
+    for fd in sorted(HELD):  # the parent keeps its locks: a flock is the open file's
+        with suppress(OSError):
+            os.close(fd)
+    HELD.clear()
     _prctl(_PR_SET_NAME, WORKER_NAME.encode())
     threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def alive(pid: int) -> bool:
+    """True while process `pid` exists (a zombie too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphan_worker(pid: int, holders: list[int]) -> bool:
+    """True when `pid` is a worker process (WORKER_NAME) whose parent is not in `holders`
+    (the processes holding a lock: its run is gone, it was re-parented)."""
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            comm = f.read().decode("utf-8", "replace").strip()
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            ppid = int(f.read().rpartition(b")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return False
+    return comm == WORKER_NAME and ppid not in holders
+
+
+def holding(path: os.PathLike[str] | str) -> list[int]:
+    """Return the other processes (of ours: /proc) with a descriptor open on `path`."""
+    try:
+        st = os.stat(path)
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+    except OSError:
+        return []
+    out = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                fst = os.stat(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if (fst.st_dev, fst.st_ino) == (st.st_dev, st.st_ino):
+                out.append(pid)
+                break
+    return out

@@ -100,8 +100,9 @@ def parse_logs(
         )
     store = store or open_store(cfg.root, cfg.s3)
     store.check_root()  # a missing bucket fails before any parsing
+    aliases = renamed or {}
     sources = [
-        dataclasses.replace(s, alias=(renamed or {})[s.name]) if s.name in (renamed or {}) else s
+        dataclasses.replace(s, alias=aliases[s.name]) if s.name in aliases else s
         for s in expand_inputs(cfg, inputs, source_name=source_name)
     ]
     runner = runner or cfg.logs.runner
