@@ -127,6 +127,12 @@ def test_run_killed_with_workers_never_blocks_the_next(
     # the killed run's pid is still in the lock file: the next run takes it over
     assert (tmp_path / "run.lock").read_text().strip().isdigit()
     assert staged(), "the killed runs staged nothing: kill them later"
+    # the killed run's record already names the day's inputs (what a rename is judged by)
+    killed = read_record(open_store(str(root), config_from_dict(data).s3), DAY1, "parse")
+    assert killed is not None and killed["status"] == "running"
+    assert sorted(killed["inputs"]) == sorted(
+        str(p) for p in (tmp_path / "logs").rglob("*.log")
+    ) and killed["renamed"] == {}
     done = subprocess.run(
         [WAREHOUSE_BIN, "--config", str(conf), "-v", "run", "--date", str(DAY1), "--only", "parse"],
         capture_output=True, text=True, timeout=600,
