@@ -11,7 +11,8 @@
 - closes the lock descriptors a forked worker inherits (`HELD`, which `warehouse.lock`
   fills), so a worker never keeps the run lock or an input's lock of its parent;
 - names itself `WORKER_NAME` (/proc/PID/comm), which is how `warehouse.lock` recognises
-  an orphaned worker of a dead run still holding a lock (from before these rules).
+  an orphaned worker of a dead run still holding a lock (killed between the fork and
+  this initializer, so it kept its copies; `warehouse.lock` then kills it).
 
 Without this, `kill -9` of `warehouse run` left its workers blocked on their task queue
 for ever, holding the inherited lock descriptors, and every later run exited 6.
