@@ -72,6 +72,9 @@ class HiveConfig:
     query_timeout_seconds: float = _opt(
         14400.0, "a statement still running after this is cancelled and fails (exit 5)"
     )
+    max_rows: int = _opt(
+        1_000_000, "`hive query`: a result with more rows fails (exit 5) instead of filling memory"
+    )
     views: str | None = _opt(
         None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
     )
