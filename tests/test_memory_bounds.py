@@ -1,4 +1,4 @@
-"""Memory is bounded by configuration, not by input: a 200 MiB line (no newline in it) in
+"""Memory is bounded by configuration, not by input. Parse: a 200 MiB line (no newline in it) in
 a plain file (cut into byte ranges) or a gzip, parsed through the CLI in a child process,
 costs a peak RSS far below the line's size; the reject keeps its first 65,536 characters
 ("line too long"). The peak is measured by a helper process around the command, with
