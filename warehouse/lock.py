@@ -28,6 +28,14 @@ so aggregates run side by side and parses publish one input at a time. Each side
 bounded time (`PUBLISH_WAIT` for all the inputs of one parse, `READ_WAIT`), then gives up
 with ItemLocked (exit 6).
 Locks are per machine: two machines writing the same S3 root are not protected.
+
+A dead owner never blocks the next run: the run lock and item locks record the holder's pid
+(also under flock(1)) and clear it on release, and worker processes drop the descriptors
+they inherit (`warehouse.procs.HELD`, closed by `warehouse.procs.worker_init`). A lock found free with
+the pid of a process that is gone (a run killed with kill -9) is taken over with a warning;
+a lock still held while its recorded owner is gone, by orphaned worker processes of that
+run only (named `warehouse.procs.WORKER_NAME`, their parent holding no descriptor of the file), is taken
+over by killing them (SIGKILL, each named in a warning).
 """
 
 from __future__ import annotations
@@ -35,19 +43,25 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import logging
 import os
+import signal
 import stat
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from warehouse.errors import ConfigError, ItemLocked, RunInProgress
+from warehouse.procs import HELD, alive, holding, orphan_worker
 
 # seconds `parse` waits to publish an input while aggregates read the events (a job can be
 # long), and an aggregate waits while parses publish (an input's publish takes seconds)
 PUBLISH_WAIT = 1800.0
 READ_WAIT = 300.0
+TAKEOVER_WAIT = 5.0  # seconds to wait for a lock once its dead run's workers are killed
+
+log = logging.getLogger(__name__)
 
 
 def _owner(uid: int) -> str:
@@ -176,6 +190,67 @@ def _record_pid(fd: int) -> None:
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
 
+def _dead_owner(fd: int) -> int | None:
+    """Return the pid the lock file records when that process is gone (else None)."""
+    text = _holder(fd)
+    if not text.isdigit() or int(text) in (0, os.getpid()) or alive(int(text)):
+        return None
+    return int(text)
+
+
+def _take_over(path: Path, fd: int, op: int) -> bool:
+    """Take a lock still held after its recorded owner died, when only orphaned worker
+    processes hold it (see the module doc): kill them, wait TAKEOVER_WAIT for the lock.
+    Returns whether it is ours; False (nothing killed) when anyone else holds it."""
+    owner = _dead_owner(fd)
+    if owner is None:
+        return False
+    holders = holding(path)
+    strays = [p for p in holders if orphan_worker(p, holders)]
+    if not holders or len(strays) != len(holders):
+        return False
+    for pid in strays:
+        log.warning("lock %s: its owner (pid %d) is gone; killing its worker pid %d that "
+                    "still holds it", path, owner, pid)
+        with suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + TAKEOVER_WAIT
+    while time.monotonic() < deadline:
+        if _try_flock(fd, op):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _held_by(path: Path, fd: int) -> str:
+    """Say who holds a lock we could not take, for the error: the recorded pid, or when
+    that process is gone, the processes still holding the file (to stop by hand)."""
+    owner = _dead_owner(fd)
+    if owner is None:
+        return f"pid {_holder(fd)}"
+    others = ", ".join(str(p) for p in holding(path)) or "unknown"
+    return f"its owner pid {owner} is gone, but pid {others} still holds it: stop that"
+
+
+def _taken(path: Path, fd: int, write_fd: int | None) -> None:
+    """The lock is ours: log a take-over from a dead owner, record our pid (through
+    `write_fd` when `fd` is flock(1)'s read-only descriptor)."""
+    owner = _dead_owner(fd)
+    if owner is not None:
+        log.warning("lock %s: taken over from pid %d, which ended without releasing it "
+                    "(killed?)", path, owner)
+    _record_pid(fd if write_fd is None else write_fd)
+
+
+def _release(fd: int, *, clear: bool = True) -> None:
+    """Clear the recorded pid (a free lock file names no owner) and close `fd`."""
+    HELD.discard(fd)
+    if clear:
+        with suppress(OSError):
+            os.ftruncate(fd, 0)
+    os.close(fd)
+
+
 def item_lock_path(lock_file: str, root: str, kind: str, item: str) -> Path:
     """Return the lock file of `item` ("parse": an input's hash; "import":
     source.database.table) under the warehouse `root`, in `<stem>-items/` beside
@@ -196,17 +271,20 @@ def item_lock(lock_file: str, root: str, kind: str, item: str, what: str) -> Ite
     path = item_lock_path(lock_file, root, kind, item)
     _check_folder(path)
     fd = _open(path)
+    HELD.add(fd)
+    locked = False
     try:
         _check_file(path, fd)
-        if not _try_flock(fd):
+        if not _try_flock(fd) and not _take_over(path, fd, fcntl.LOCK_EX):
             raise ItemLocked(
-                f"{what} is in use by another warehouse process (pid {_holder(fd)}, lock "
+                f"{what} is in use by another warehouse process ({_held_by(path, fd)}, lock "
                 f"{path}); left untouched: re-run it when that process has finished"
             )
-        _record_pid(fd)
+        locked = True
+        _taken(path, fd, None)
         yield
     finally:
-        os.close(fd)
+        _release(fd, clear=locked)
 
 
 class WaitBudget:
@@ -228,6 +306,7 @@ def events_lock(
     path = item_lock_path(lock_file, root, "events", "publish")
     _check_folder(path)
     fd = _open(path)
+    HELD.add(fd)
     try:
         _check_file(path, fd)
         budget = budget or WaitBudget(PUBLISH_WAIT if publish else READ_WAIT)
@@ -251,7 +330,7 @@ def events_lock(
             _record_pid(fd)
         yield
     finally:
-        os.close(fd)
+        _release(fd, clear=False)
 
 
 @contextmanager
@@ -265,17 +344,27 @@ def run_lock(lock_file: str) -> Iterator[None]:
         fd, own = inherited, False
     else:
         fd, own = _open(path), True
+    HELD.add(fd)
+    write_fd: int | None = None
+    locked = False
     try:
+        # flock(1) opens the file read-only: our pid is written through a descriptor of ours
+        write_fd = None if own else _open(path)
         _check_file(path, fd)
-        if not _try_flock(fd):
+        if not _try_flock(fd) and not _take_over(path, fd, fcntl.LOCK_EX):
             raise RunInProgress(
-                f"another warehouse run holds {path} (pid {_holder(fd)}); "
+                f"another warehouse run holds {path} ({_held_by(path, fd)}); "
                 "wait for it to finish, or check that process"
             )
-        if own:
-            # flock(1) opens the file read-only: only a descriptor we opened records a pid.
-            _record_pid(fd)
+        locked = True
+        _taken(path, fd, write_fd)
         yield
     finally:
+        if write_fd is not None:
+            if locked:
+                os.ftruncate(write_fd, 0)
+            os.close(write_fd)
         if own:
-            os.close(fd)  # closing the only descriptor releases the lock
+            _release(fd, clear=locked)  # closing the only descriptor releases the lock
+        else:
+            HELD.discard(fd)

@@ -72,6 +72,9 @@ class HiveConfig:
     query_timeout_seconds: float = _opt(
         14400.0, "a statement still running after this is cancelled and fails (exit 5)"
     )
+    max_rows: int = _opt(
+        1_000_000, "`hive query`: a result with more rows fails (exit 5) instead of filling memory"
+    )
     views: str | None = _opt(
         None, "folder of *.hql files, one CREATE OR REPLACE VIEW each (hive apply)", path=True
     )
@@ -203,6 +206,9 @@ class MysqlSourceConfig:
     )
     workers: int = _opt(4, "tables imported at once")
     split_workers: int = _opt(1, "parallel primary-key ranges per table (separate snapshots)")
+    batch_bytes: int = _opt(
+        64 << 20, "python engine: bytes of rows in flight per table (fetched, encoded, queued)"
+    )
     sqoop_mappers: int = _opt(4, "sqoop -m")
     read_timeout_seconds: float = _opt(600.0, "MySQL read timeout (detects a frozen bastion)")
     driver: str = _opt(

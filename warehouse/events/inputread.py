@@ -79,6 +79,8 @@ def open_input(
     compressed input that is empty, corrupt or of a kind not read here; read errors later
     on are raised the same way by the returned reader."""
     label = src.label
+    if src.refused:
+        raise UnreadableInput(f"input {label}: {src.refused}", EXIT_INPUT_MISSING)
     try:
         if src.stdin:
             f = stdin if stdin is not None else sys.stdin.buffer
@@ -86,7 +88,10 @@ def open_input(
             f = open_store(src.root, s3).open_read(src.key)
         if start:
             f.seek(start - 1)
-            f.readline()  # the line that holds byte start-1 belongs to the previous range
+            # the line that holds byte start-1 belongs to the previous range: skipped a
+            # chunk at a time (one readline() of a 1 GiB line held all of it in memory)
+            while (part := f.readline(CHUNK)) and not part.endswith(b"\n"):
+                pass
             return _Reader(f, label, None)  # type: ignore[return-value]
         head = _read_head(f)
         if head and f.seekable():

@@ -4,7 +4,12 @@ s3:// keys and prefixes, `-`) into `InputSource`s; reading is in `warehouse.even
 Each input becomes an `InputSource` with a canonical name (absolute path, `s3://` URI, or
 `stdin:<source-name>`): part files are named from a hash of that name, so the same input
 always lands in the same objects. Directories and prefixes are walked recursively in
-sorted order, skipping names that start with `_` or `.` (work in progress). What an input
+sorted order, skipping names that start with `_` or `.` (work in progress).
+Symbolic links are never followed out of the input's own folder (the directory walked;
+for a file or glob, the folder holding the link): such a link is an input set aside,
+never read (`refused`); a link to a file inside is read under its target's name (once,
+however many links name it); a linked folder inside is not walked (its files are, under
+their own path) and a warning says so. What an input
 holds (plain text, gzip, bz2, xz, or a kind not read here) is told by its first bytes.
 """
 
@@ -13,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import hashlib
+import logging
 import os
 import re
 import stat
@@ -27,6 +33,8 @@ from warehouse.errors import (
 from warehouse.storage import is_hidden, is_remote, open_store, split_uri
 
 _GLOB_CHARS = "*?["
+
+log = logging.getLogger(__name__)
 
 
 _BY_NAME = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
@@ -52,7 +60,10 @@ class InputSource:
 
     `compression` is what the first bytes said (regular local files) or what the name
     claims (S3, stdin, FIFOs); the reader sniffs the bytes again and they win.
-    Stdin and named pipes (size None) are read once, from the start."""
+    Stdin and named pipes (size None) are read once, from the start. `alias` is the name
+    of an earlier input this one is, renamed (`warehouse run` recognises a rotated log by
+    its first line): its parts and state keep that name's hash, so its lines replace the
+    earlier input's events instead of coming a second time."""
 
     name: str
     root: str
@@ -60,6 +71,8 @@ class InputSource:
     size: int | None
     stdin: bool = False
     compression: str | None = None
+    alias: str | None = None
+    refused: str | None = None  # why it is never read (a link outside its folder)
 
     @property
     def gz(self) -> bool:
@@ -74,7 +87,8 @@ class InputSource:
     @property
     def part_id(self) -> str:
         """Return the hash that names this input's part files (16 hex digits)."""
-        return hashlib.sha1(self.name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        name = self.alias or self.name
+        return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def expand_inputs(
@@ -117,19 +131,29 @@ def _expand_local(spec: str) -> list[InputSource]:
     path = Path(spec).expanduser()
     if any(c in spec for c in _GLOB_CHARS) and not path.exists():
         names = sorted(glob.glob(str(path), recursive=True))
-        files = [Path(n) for n in names if os.path.isfile(n)]
-        if not files:
+        files = [Path(n) for n in names if os.path.isfile(n) or os.path.islink(n)]
+        found = [
+            x for p in files
+            for x in (_link(p, p.parent.resolve()) if p.is_symlink() else [_local(p)])
+        ]
+        if not found:
             raise InputMissing(f"input {printable(spec)}: the glob matches no files")
-        return [_local(p) for p in files]
+        return found
     if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.is_file() and not is_hidden(str(p.relative_to(path)))
-        )
-        if not files:
+        folder = path.resolve()
+        found = []
+        for p in sorted(path.rglob("*")):
+            if is_hidden(str(p.relative_to(path))):
+                continue
+            if p.is_symlink():
+                found.extend(_link(p, folder))
+            elif p.is_file():
+                found.append(_local(p))
+        if not found:
             raise InputMissing(f"input {printable(spec)}: the directory holds no files")
-        return [_local(p) for p in files]
+        return found
     if path.is_file():
-        return [_local(path)]
+        return _link(path, path.parent.resolve()) if path.is_symlink() else [_local(path)]
     try:
         mode = path.stat().st_mode
     except OSError:
@@ -155,6 +179,28 @@ def _local(path: Path) -> InputSource:
         name, str(full.parent), full.name, full.stat().st_size,
         compression=sniff_file(name) or compression_by_name(name),
     )
+
+
+def _link(path: Path, folder: Path) -> list[InputSource]:
+    """Return the input a symbolic link in `folder` gives: its target's when that is a
+    file inside `folder`, else one set aside (`refused`) under the link's own name;
+    nothing for a linked folder inside (walked under its own path), with a warning."""
+    target = Path(os.path.realpath(path))
+    inside = target.is_relative_to(folder) and target != folder
+    if inside and target.is_file():
+        return [_local(target)]
+    if inside and target.is_dir():
+        log.warning("input %s: a link to the folder %s, not followed (its files are read "
+                    "under their own path)", printable(str(path)), printable(str(target)))
+        return []
+    full = path.absolute()
+    what = "folder" if target.is_dir() else "file"
+    why = (
+        f"link outside the input folder ({what} {printable(str(target))}), never read; "
+        "copy or move the log into the folder, or remove the link"
+        if not inside else "link to something that is not a file, never read; remove it"
+    )
+    return [InputSource(str(full), str(full.parent), full.name, 0, refused=why)]
 
 
 def _expand_s3(cfg: Config, spec: str) -> list[InputSource]:

@@ -18,6 +18,7 @@ its earlier run (see `warehouse.events.state` for the crash-safe order). Tasks r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -41,6 +42,7 @@ from warehouse.events.summary import InputFailure, ParseSummary
 from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.lock import PUBLISH_WAIT, WaitBudget, events_lock, item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
+from warehouse.procs import worker_init
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, is_remote, open_store
 
@@ -68,6 +70,7 @@ def parse_logs(
     runner: str | None = None,
     runner_args: tuple[str, ...] = (),
     replace: bool = False,
+    renamed: dict[str, str] | None = None,
 ) -> ParseSummary:
     """Parse `inputs` into ROOT/events and ROOT/rejects; return the summary.
 
@@ -77,7 +80,9 @@ def parse_logs(
     input's staged objects are removed). An input that cannot be read, or is judged bad,
     is reported in the summary and the others are still parsed. A re-run of an input
     that reads fewer lines than its last good run is judged bad (its earlier objects kept)
-    unless `replace` (the CLI's --replace) accepts the new content.
+    unless `replace` (the CLI's --replace) accepts the new content. `renamed` maps an
+    input's canonical name to the earlier input it is, renamed: it is parsed in that
+    input's place (`InputSource.alias`).
     `progress` receives ProgressEvents labelled "parse": bytes and lines read, per block
     (from worker processes and `-r RUNNER` tasks: per task, as each one finishes).
     `range_bytes`, `run_date` and `start_method` (worker processes: "fork" or "spawn";
@@ -95,7 +100,11 @@ def parse_logs(
         )
     store = store or open_store(cfg.root, cfg.s3)
     store.check_root()  # a missing bucket fails before any parsing
-    sources = expand_inputs(cfg, inputs, source_name=source_name)
+    aliases = renamed or {}
+    sources = [
+        dataclasses.replace(s, alias=aliases[s.name]) if s.name in aliases else s
+        for s in expand_inputs(cfg, inputs, source_name=source_name)
+    ]
     runner = runner or cfg.logs.runner
     if runner:
         from warehouse.events.runner import check_runner, clear_staging, run_tasks
@@ -218,7 +227,10 @@ def _run_pool(
         components(settings)
     ctx: BaseContext = get_context(method)
     pool_tasks.sort(key=_work, reverse=True)  # biggest first: workers finish together
-    ex = ProcessPoolExecutor(max_workers=min(nworkers, len(pool_tasks)), mp_context=ctx)
+    ex = ProcessPoolExecutor(  # workers die with this process and drop its lock descriptors
+        max_workers=min(nworkers, len(pool_tasks)), mp_context=ctx,
+        initializer=worker_init, initargs=(os.getpid(),),
+    )
     try:
         futures: dict[Future[Result], Task] = {
             ex.submit(run_task, settings, t, None): t for t in pool_tasks

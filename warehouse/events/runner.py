@@ -107,7 +107,7 @@ def run_tasks(
         for number, task in enumerate(tasks):
             path = folder / input_name(number, mode)
             src = task.source
-            copy = runner in _COPY_RUNNERS and not is_remote(src.root)
+            copy = runner in _COPY_RUNNERS and not is_remote(src.root) and not src.refused
             if mode == "lines":
                 path.write_text(f"{number}\n")
             elif copy:

@@ -245,3 +245,16 @@ def _write_state(
     if pending:
         state["pending"] = True  # publishing in progress: keys is a superset of what exists
     write_bytes(store, state_key(src), orjson.dumps(state, option=orjson.OPT_INDENT_2))
+
+
+def recorded_head(store: ObjectStore, name: str) -> str | None:
+    """Return the first-line fingerprint the state of the input named `name` records
+    (None: no state, an unreadable one, or none recorded)."""
+    key = state_key(InputSource(name, "", "", None))
+    if not store.exists(key):
+        return None
+    try:
+        head = orjson.loads(read_bytes(store, key)).get("head")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return head if isinstance(head, str) else None

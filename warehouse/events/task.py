@@ -83,6 +83,21 @@ def first_line_id(line: str) -> str:
     return hashlib.sha1(line.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def input_head(src: InputSource, s3: S3Config) -> str | None:
+    """Return the fingerprint of `src`'s first line as a parse reads it (None: the input
+    has no complete first line); raises UnreadableInput."""
+    f = open_input(src, s3)
+    got: list[str] = []
+    try:
+        for lines, _ in read_blocks(f, max_line=MAX_LINE):
+            got.extend(lines[:2])
+            if len(got) > 1:
+                break
+    finally:
+        f.close()
+    return first_line_id(got[0]) if len(got) > 1 else None
+
+
 @functools.lru_cache(maxsize=4)
 def components(settings: Settings) -> tuple[Classifier, Builder]:
     """Compile the format's classifier and load the resolver once per process."""

@@ -265,7 +265,7 @@ class HiveClient:
         except Exception:
             log.debug("cancelling a statement on %s failed", self.label, exc_info=True)
 
-    def _raw_execute(self, sql: str) -> Result:
+    def _raw_execute(self, sql: str, max_rows: int | None = None) -> Result:
         from thrift.transport.TTransport import TTransportException
 
         cursor = self._conn.cursor()
@@ -276,7 +276,7 @@ class HiveClient:
                 return Result(sql=sql)
             columns = tuple(str(d[0]) for d in cursor.description)
             try:
-                fetched = cursor.fetchall()
+                fetched = self._fetch(cursor, sql, max_rows)
             except TypeError:
                 # Spark 3.5 declares a `Result` column for DDL, then sends no column data,
                 # which PyHive 0.7 cannot unwrap: that is a statement without a result set.
@@ -314,17 +314,35 @@ class HiveClient:
             except Exception:
                 log.debug("closing a broken transport failed", exc_info=True)
 
-    def execute(self, sql: str) -> Result:
-        """Run one statement and return its result; raises QueryFailed or SourceUnavailable."""
+    def _fetch(self, cursor: Any, sql: str, max_rows: int | None) -> list[Any]:
+        """Return the rows of a result; more than `max_rows` (None: no bound) is a
+        QueryFailed, read no further than one row past it (memory stays bounded)."""
+        if max_rows is None:
+            return list(cursor.fetchall())
+        rows: list[Any] = []
+        while len(rows) <= max_rows:
+            batch = cursor.fetchmany(min(10_000, max_rows + 1 - len(rows)))
+            if not batch:
+                return rows
+            rows.extend(batch)
+        self._cancel(cursor)
+        raise QueryFailed(
+            f"query on {self.label} returns more than [hive] max_rows ({max_rows:,}) rows: add "
+            f"a LIMIT, or raise [hive] max_rows [in: {_short(sql)}]"
+        )
+
+    def execute(self, sql: str, max_rows: int | None = None) -> Result:
+        """Run one statement and return its result (more than `max_rows` rows: QueryFailed);
+        raises QueryFailed or SourceUnavailable."""
         self._connection()
         log.debug("hive: %s", sql)
-        return self._raw_execute(sql)
+        return self._raw_execute(sql, max_rows)
 
-    def execute_many(self, statements: Sequence[str]) -> Result:
+    def execute_many(self, statements: Sequence[str], max_rows: int | None = None) -> Result:
         """Run statements in order and return the last result (empty Result for none)."""
         last = Result(statements=0)
         for sql in statements:
-            last = self.execute(sql)
+            last = self.execute(sql, max_rows)
         return Result(last.columns, last.rows, statements=len(statements), sql=last.sql)
 
     def execute_script(self, text: str) -> Result:

@@ -129,14 +129,14 @@ def ensure_view(
 def run_query(cfg: Config, sql: str, *, client: HiveClient | None = None) -> Result:
     """Run the `;`-separated statements of `sql` in order; return the last one's result.
 
-    Raises ConfigError for no statement, QueryFailed (exit 5, one line) when one fails,
-    SourceUnavailable (exit 3, naming host:port) when the server cannot be reached.
+    Raises ConfigError for no statement, QueryFailed (exit 5, one line) when one fails or
+    returns more than `[hive] max_rows` rows (memory stays bounded), SourceUnavailable (exit 3, naming host:port) when the server cannot be reached.
     """
     statements = split_statements(sql)
     if not statements:
         raise ConfigError("no SQL statement given")
     with session(cfg, client) as hive:
-        return hive.execute_many(statements)
+        return hive.execute_many(statements, cfg.hive_or_default().max_rows)
 
 
 def _cell(value: Any) -> str:

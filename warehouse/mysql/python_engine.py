@@ -25,6 +25,7 @@ moments per range (off by default, documented).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -46,6 +47,7 @@ from warehouse.mysql.connect import (
 )
 from warehouse.mysql.rows import Query, TextAsBytes, batch_encoder, select_sql
 from warehouse.mysql.schema import SourceColumn, quote
+from warehouse.procs import worker_init
 from warehouse.storage import ObjectStore, open_store
 from warehouse.storage.base import open_gzip_write
 
@@ -53,6 +55,8 @@ log = logging.getLogger(__name__)
 
 FETCH_BATCH = 1000  # ~180 KB of JSON per batch stays in cache: 5000 cost ~0.3 us/row more
 ROWS_PER_PART = 5_000_000
+BATCH_BYTES = 64 << 20  # [mysql.NAME] batch_bytes: rows in flight per table
+_QUEUE_DEPTH = 4  # encoded batches waiting for the writer thread
 
 
 class ExportError(WarehouseError):
@@ -104,6 +108,7 @@ class ExportJob:
     worker: int = 0
     rows_per_part: int = ROWS_PER_PART
     fetch_batch: int = FETCH_BATCH
+    batch_bytes: int = BATCH_BYTES
 
 
 def export(
@@ -203,7 +208,7 @@ class _Pipe:
     At most `depth` encoded batches wait in the queue, so memory stays bounded.
     """
 
-    def __init__(self, out: Any, depth: int = 4) -> None:
+    def __init__(self, out: Any, depth: int = _QUEUE_DEPTH) -> None:
         self._out = out
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
@@ -240,20 +245,44 @@ def _write_part(
     on_rows: Callable[[int], None] | None,
 ) -> int:
     written = 0
+    sizer = _BatchSizer(job.fetch_batch, job.batch_bytes)
     with open_gzip_write(store, key) as out:
-        pipe = _Pipe(out)
+        pipe = _Pipe(out, _QUEUE_DEPTH)
         try:
             while written < job.rows_per_part:
-                rows = fetch(min(job.fetch_batch, job.rows_per_part - written))
+                rows = fetch(min(sizer.rows, job.rows_per_part - written))
                 if not rows:
                     break
-                pipe.write(encode(rows))
+                data = encode(rows)
+                sizer.saw(len(rows), len(data))
+                pipe.write(data)
                 written += len(rows)
                 if on_rows is not None:
                     on_rows(len(rows))
         finally:
             pipe.close()
     return written
+
+
+class _BatchSizer:
+    """How many rows to fetch next so that a table's rows in flight (the fetched batch,
+    its encoding, and the batches queued for the writer) stay within `batch_bytes`: a
+    batch's encoding may take an eighth of it, judged by the widest rows seen so far
+    (the first fetch is one row; the size then doubles at most per batch, so rows that
+    suddenly widen overshoot by one batch at most). A row wider than that is fetched
+    alone: memory then follows the row (the server's max_allowed_packet bounds it)."""
+
+    def __init__(self, most: int, batch_bytes: int) -> None:
+        self.rows = 1
+        self._most = most
+        self._budget = max(1, batch_bytes // 8)
+        self._widest = 1.0
+
+    def saw(self, rows: int, nbytes: int) -> None:
+        """Account for a fetched batch of `rows` rows that encoded to `nbytes` bytes."""
+        self._widest = max(self._widest, nbytes / max(rows, 1))
+        fits = int(self._budget / self._widest)
+        self.rows = max(1, min(self._most, 2 * rows, fits))
 
 
 # -- parallel key ranges ---------------------------------------------------------------
@@ -296,7 +325,10 @@ def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> Ex
     if not jobs:
         return total
     started = time.monotonic()
-    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(  # workers die with this process (a kill -9 of the import)
+        max_workers=len(jobs), mp_context=get_context("spawn"),
+        initializer=worker_init, initargs=(os.getpid(),),
+    ) as pool:
         futures = [pool.submit(_run_job, j) for j in jobs]
         failures: list[BaseException] = []
         for fut in futures:

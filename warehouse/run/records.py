@@ -72,7 +72,7 @@ _STR, _INT, _LIST, _DICT = (str,), (int,), (list,), (dict,)
 _FIELDS: dict[str, tuple[type, ...]] = {
     "stage": _STR, "date": _STR, "status": _STR, "started": _STR, "ended": _STR,
     "error": _STR, "summary": _STR, "exit_code": _INT, "partitions": _LIST,
-    "held_partitions": _LIST, "jobs": _DICT, "tables": _LIST, "inputs": _DICT,
+    "held_partitions": _LIST, "jobs": _DICT, "tables": _LIST, "inputs": _DICT, "renamed": _DICT,
     "counts": _DICT,
 }
 _JOB_FIELDS: dict[str, tuple[type, ...]] = {

@@ -22,6 +22,7 @@ from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.dates import day_input, job_dates
 from warehouse.run.ledger import Ledger
 from warehouse.run.records import summary_counts, utc_now
+from warehouse.run.renames import find_renames
 from warehouse.run.stale import input_fingerprint
 from warehouse.run.summary import COMPLETE, FAILED, OK, SKIPPED, STAGES
 from warehouse.storage import ObjectStore
@@ -127,14 +128,22 @@ class Night(Ledger):
             before = self._record(day, "parse") or {}
             held = set() if before.get("status") == OK else set(before.get("held_partitions") or [])
             # kept by this record too, whatever happens to this parse (an outage, a kill)
-            rec = self._start(day, "parse", input=inp, held_partitions=sorted(held))
+            # the earlier inputs and identities stay until this parse's replace them (a run
+            # killed in between must not lose which file is which)
+            rec = self._start(
+                day, "parse", input=inp, held_partitions=sorted(held),
+                inputs=before.get("inputs"), renamed=before.get("renamed"),
+            )
             with self._recording([(day, rec)]):
                 from warehouse.events.parse import parse_logs
 
                 # what the input held before this parse read it: a log that grows later
                 # (late lines, a file added) is parsed again by the next run
+                renamed = find_renames(self.cfg, self.store, day, before, inp)
                 rec["inputs"] = input_fingerprint(self.cfg, inp)
-                summary = parse_logs(self.cfg, [inp], progress=None)
+                rec["renamed"] = renamed
+                self._save(day, rec)
+                summary = parse_logs(self.cfg, [inp], progress=None, renamed=renamed)
                 rec["held_partitions"] = sorted(held | summary.held_partitions)
                 _check(summary)
                 rec["partitions"] = sorted(summary.partitions | held)

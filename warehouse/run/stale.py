@@ -61,19 +61,15 @@ def _parse_stale(cfg: Config, day: dt.date, rec: dict[str, Any]) -> str | None:
     added = sorted(set(now) - set(before))
     changed = sorted(k for k in now if k in before and now[k] != before[k])
     removed = sorted(set(before) - set(now))
-    if removed and (added or changed):
-        # a file renamed (access.log -> access.log.gz) would be a new input whose events
-        # come on top of the old name's: left to someone who looks (`--force`, `parse`)
-        log.warning(
-            "%s parse: its logs changed since (%s no longer there, %s new or changed); not "
-            "parsed again by itself: a renamed file's lines are in already; for a new "
-            "file, `warehouse parse FILE`, then `warehouse run --date %s --only aggregate "
-            "--force`",
-            day, removed[0], (added or changed)[0], day,
-        )
-        return None
     if not (added or changed):
-        return None  # files removed since (retention): their events stand
+        for name in removed:  # retention, or a log moved away: its events stand
+            log.warning("%s parse: input %s is gone since its parse; its events stand",
+                        day, name)
+        return None
+    # each input is judged on its own by the parse: a grown or new one is read, a renamed
+    # one (logrotate) is recognised by its first line (`warehouse.run.renames`)
     bits = [f"{len(added)} new file(s)"] if added else []
     bits += [f"{len(changed)} file(s) changed size"] if changed else []
+    bits += [f"{len(removed)} gone"] if removed else []
     return "its logs changed since (" + ", ".join(bits) + ")"
+
