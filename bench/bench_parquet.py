@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -47,15 +48,18 @@ def _size(root: Path, pattern: str) -> int:
     return sum(p.stat().st_size for p in root.glob(pattern))
 
 
-def _warehouse(*args: str) -> float:
-    """Run the whole `warehouse` command; return its wall seconds."""
+def _warehouse(*args: str) -> tuple[float, float]:
+    """Run the whole `warehouse` command; return its (wall, CPU) seconds."""
     argv = [sys.executable, "-m", "warehouse.cli", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 5):  # 5: the generated malformed lines' rejects ratio
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return seconds
+    return seconds, cpu
 
 
 def _generate(work: Path, days: int, lines: int, n_patterns: int, seed: int) -> list[Path]:
@@ -135,8 +139,9 @@ def main() -> None:
     print(f"command: `{cmd}`")
     print(f"on disk: JSON {json_bytes / 1e6:,.1f} MB, Parquet {parquet_bytes / 1e6:,.1f} MB "
           f"(**{json_bytes / parquet_bytes:.2f}x** smaller)")  # fmt: skip
-    print(f"nightly cost: `events compact` {t_compact:.1f} s vs `parse` {t_parse:.1f} s of the "
-          f"same days (**{t_compact / t_parse:.2f}x** the parse; whole commands)")  # fmt: skip
+    print(f"nightly cost: `events compact` {t_compact[1]:.1f} CPU-s ({t_compact[0]:.1f} s wall) vs "
+          f"`parse` {t_parse[1]:.1f} CPU-s ({t_parse[0]:.1f} s wall) of the same days: "
+          f"**{t_compact[1] / t_parse[1]:.2f}x** the parse's CPU (whole commands, one worker)")  # fmt: skip
     print("| query (DuckDB, best of runs) | JSON MB read | Parquet MB read | read ratio | JSON s | Parquet s | time ratio |")
     print("|---|---|---|---|---|---|---|")
     for label, best in results:

@@ -213,7 +213,6 @@ def _write_parquet(
     """Write the events of `keys` (gzipped JSON lines) to `path`; return the row count and
     count the lines that are not events in `malformed` (by the field at fault); raises
     JobFailed naming a part that cannot be read whole."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = arrow_schema()
@@ -222,14 +221,38 @@ def _write_parquet(
         path, schema, compression="zstd", use_deprecated_int96_timestamps=True,
         write_statistics=True,
     ) as writer:  # fmt: skip
-        for batch in _batches(store, keys, schema.names, group_rows, malformed):
-            table = pa.Table.from_arrays(
-                [pa.array(values, type=f.type) for values, f in zip(batch, schema, strict=True)],
-                schema=schema,
-            )
-            writer.write_table(table, row_group_size=group_rows)
-            rows += table.num_rows
+        for events in _batches(store, keys, group_rows, malformed):
+            writer.write_table(_table(events, schema), row_group_size=group_rows)
+            rows += len(events)
     return rows
+
+
+def _table(events: list[dict[str, Any]], schema: Any) -> Any:
+    """Return checked events (see `_event`) as an Arrow table of `schema`, column by column."""
+    import pyarrow as pa
+
+    arrays = []
+    for f in schema:
+        if f.name == "ts":  # UTC epoch seconds -> microseconds
+            micros = pa.array([round(e["t"] * 1_000_000) for e in events], pa.int64())
+            arrays.append(micros.cast(f.type))
+        elif f.name == "params":
+            offsets, names, values = [0], [], []
+            for e in events:
+                params = e["params"]
+                names.extend(params)
+                values.extend(params.values())
+                offsets.append(len(names))
+            arrays.append(
+                pa.MapArray.from_arrays(
+                    pa.array(offsets, pa.int32()), pa.array(names, pa.string()),
+                    pa.array(values, pa.string()),
+                )
+            )  # fmt: skip
+        else:
+            name = f.name
+            arrays.append(pa.array([e.get(name) for e in events], f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 _INT32 = (-(2**31), 2**31 - 1)
@@ -238,9 +261,10 @@ _INT64 = (-(2**63), 2**63 - 1)
 _TEXT = ("vhost", "method", "path", "query", "protocol", "referer")
 
 
-def _row(parser: Any, line: bytes) -> list[Any] | str:
-    """Return one event line's values in column order, or the name of the field at fault
-    (the jobs' notion of a valid event, plus the types the Parquet columns need)."""
+def _event(parser: Any, line: bytes) -> dict[str, Any] | str:
+    """Return one event line as the jobs' EventParser reads it (`t`: UTC epoch seconds), or
+    the name of the field at fault: the jobs' notion of a valid event, plus the types the
+    Parquet columns need."""
     ev = parser.parse(line)
     if isinstance(ev, str):
         return ev
@@ -253,39 +277,31 @@ def _row(parser: Any, line: bytes) -> list[Any] | str:
         value = ev.get(key)
         if value is not None and not isinstance(value, str):
             return key
-    when = dt.datetime.fromtimestamp(0, dt.UTC) + dt.timedelta(seconds=ev["t"])
-    duration = ev.get("duration_ms")
-    return [
-        when, ev["ip"], ev.get("vhost"), ev.get("user"), ev.get("method"), ev.get("path"),
-        ev.get("query"), ev.get("protocol"), ev["status"], size, ev.get("referer"),
-        ev.get("user_agent"), None if duration is None else float(duration), ev.get("slug"),
-        list(ev["params"].items()),
-    ]  # fmt: skip
+    return ev
 
 
 def _batches(
-    store: ObjectStore, keys: list[str], names: list[str], size: int, malformed: Counter[str]
-) -> Iterator[list[list[Any]]]:
-    """Yield the events of `keys` as column lists of at most `size` rows."""
+    store: ObjectStore, keys: list[str], size: int, malformed: Counter[str]
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield the checked events of `keys` in lists of at most `size`."""
     parser = jobs_common().EventParser()  # the jobs' own notion of a valid event
-    cols: list[list[Any]] = [[] for _ in names]
+    batch: list[dict[str, Any]] = []
     for key in keys:
         try:
             with open_maybe_gzip(store, key) as f:
                 for line in f:
-                    row = _row(parser, line)
-                    if isinstance(row, str):
-                        malformed[row] += 1
+                    ev = _event(parser, line)
+                    if isinstance(ev, str):
+                        malformed[ev] += 1
                         continue
-                    for col, value in zip(cols, row, strict=True):
-                        col.append(value)
-                    if len(cols[0]) >= size:
-                        yield cols
-                        cols = [[] for _ in names]
+                    batch.append(ev)
+                    if len(batch) >= size:
+                        yield batch
+                        batch = []
         except (OSError, EOFError, zlib.error) as exc:
             raise JobFailed(
                 f"events part {store.uri(key)} cannot be read whole ({exc}): re-parse that "
                 "day's logs"
             ) from None
-    if cols[0]:
-        yield cols
+    if batch:
+        yield batch
