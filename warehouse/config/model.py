@@ -279,7 +279,7 @@ class EmrConfig:
             "set for every command when NAME is unset (password_env on the master)",
         },
     )
-    poll_seconds: float = _opt(30.0, "seconds between EMR API polls of --wait")
+    poll_seconds: float = _opt(15.0, "seconds between EMR API polls of --wait")
     connect_timeout_seconds: float = _opt(10.0, "EMR API connect timeout per attempt")
     read_timeout_seconds: float = _opt(30.0, "EMR API read timeout per attempt")
     max_attempts: int = _opt(3, "attempts per EMR API call, the first included")
