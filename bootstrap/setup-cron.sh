@@ -4,9 +4,10 @@
 # --no-cron) make sure cron runs and install the nightly crontab of the bootstrap user
 # (hadoop on EMR) with `warehouse cron install`. `warehouse emr create` passes these.
 #
-#   setup-cron.sh [--config-uri s3://bucket/artifacts/config/DIGEST/]  # folder from `emr deploy`
-#                 [--config-uri s3://bucket/conf/warehouse.toml]       # or a lone config file
-#                 [--secrets-uri s3://bucket/artifacts/secrets/DIGEST/] # files, mode 0600
+#   setup-cron.sh [--config-uri s3://bucket/artifacts/config/DIGEST/warehouse.toml]
+#                                  # with files/ beside it when the config names them
+#                 [--secrets-uri s3://bucket/artifacts/secrets/DIGEST/.index]
+#                                  # or the folder (ending in /): its files, mode 0600
 #                 [--no-cron]                            # transient cluster: steps, no crontab
 #                 [--master]                             # outside EMR: act as the master
 #
@@ -78,12 +79,22 @@ case "$CONFIG_URI" in
     *)
         fetch "$CONFIG_URI" "$CONFIG.part"
         mv -f "$CONFIG.part" "$CONFIG"
+        # a config of `emr deploy` names files beside it (files/...): fetch them too
+        if grep -q '= "files/' "$CONFIG"; then
+            rm -rf "$ETC/files"
+            case "$CONFIG_URI" in
+                s3://*) aws s3 cp --only-show-errors --recursive "${CONFIG_URI%/*}/files/" "$ETC/files/" ;;
+                *) cp -R "${CONFIG_URI%/*}/files" "$ETC/files" ;;
+            esac
+        fi
         ;;
 esac
 [ -f "$CONFIG" ] || die "$CONFIG missing: pass --config-uri"
 if [ -n "$SECRETS_URI" ]; then
     mkdir -p "$ETC/secrets"
     chmod 0700 "$ETC/secrets"
+    # a folder (ends with /), or an object in it (`emr deploy` names its .index): the folder
+    case "$SECRETS_URI" in */) ;; *) SECRETS_URI="${SECRETS_URI%/*}/" ;; esac
     case "$SECRETS_URI" in
         s3://*) aws s3 cp --only-show-errors --recursive "$SECRETS_URI" "$ETC/secrets/" ;;
         *) cp -R "$SECRETS_URI/." "$ETC/secrets/" ;;

@@ -138,11 +138,11 @@ def test_create_request_and_bootstrap_objects(
     assert tags["team"] == "data" and tags["warehouse:artifacts"] == f"s3://{s3_bucket}/artifacts"
     actions = emr_client.list_bootstrap_actions(ClusterId=cid)["BootstrapActions"]
     assert [a["ScriptPath"].rsplit("/", 1)[1] for a in actions] == ["install-toolkit.sh", "setup-cron.sh"]
-    for a in actions:  # every object a bootstrap action names exists
-        assert _exists(s3_client, a["ScriptPath"])
-        for arg in a["Args"]:
-            if arg.startswith("s3://"):
-                assert _exists(s3_client, arg), arg
+    named = [u for a in actions for u in (a["ScriptPath"], *a["Args"]) if u.startswith("s3://")]
+    assert len(named) == 5  # 2 scripts, the wheel, the config, the secrets' index
+    for uri in named:  # every object a bootstrap action names exists (an object, not a prefix)
+        bucket, _, key = uri[len("s3://"):].partition("/")
+        s3_client.head_object(Bucket=bucket, Key=key)
     assert "--no-cron" not in actions[1]["Args"]
     # Glue as the metastore once Hive is there; Sqoop only with engine = "sqoop" on <= 7.4
     cfg = load_config(conf)

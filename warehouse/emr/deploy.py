@@ -6,7 +6,7 @@ changes and a re-run uploads only what is new):
     ARTIFACTS/wheels/<digest>/warehouse-X-py3-none-any.whl
     ARTIFACTS/bootstrap/<digest>/{install-toolkit,install-sqoop,setup-cron}.sh
     ARTIFACTS/config/<digest>/warehouse.toml and files/...     (see bundle.py)
-    ARTIFACTS/secrets/<digest>/...                               (SSE-KMS with kms_key_id)
+    ARTIFACTS/secrets/<digest>/... and .index (the names)       (SSE-KMS with kms_key_id)
     ARTIFACTS/deploy.json    the last deployment: which of the above a cluster uses
 
 `deploy.json` is written last, so `emr create` never sees a deployment whose objects are
@@ -33,6 +33,7 @@ from warehouse.resources import resource_dir
 
 SCRIPTS = ("install-toolkit.sh", "install-sqoop.sh", "setup-cron.sh")
 MANIFEST = "deploy.json"
+SECRETS_INDEX = ".index"  # in the secrets folder: an object to name (the folder is a prefix)
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,20 @@ class Deployment:
     secrets: str | None = None  # the secrets folder (ends with /), if any
 
     @property
+    def config_file(self) -> str:
+        """Return the URI of the config file (setup-cron.sh takes the files beside it)."""
+        return self.config + CONFIG_NAME
+
+    @property
+    def secrets_index(self) -> str | None:
+        """Return the URI of the secrets folder's index (the names, no values)."""
+        return self.secrets + SECRETS_INDEX if self.secrets else None
+
+    @property
     def objects(self) -> list[str]:
-        """Return the URIs a cluster's bootstrap reads (folders: their config file)."""
-        return [self.wheel, *self.scripts.values(), self.config + CONFIG_NAME]
+        """Return the URIs of the objects a cluster's bootstrap actions name."""
+        index = [self.secrets_index] if self.secrets_index else []
+        return [self.wheel, *self.scripts.values(), self.config_file, *index]
 
 
 @dataclass
@@ -156,6 +168,8 @@ def _secret_objects(bundle: Bundle, objects: list[tuple[str, bytes, bool]]) -> s
         return None
     folder = f"secrets/{bundle.secrets_digest()}/"
     objects += [(folder + rel, p.read_bytes(), True) for rel, p in sorted(bundle.secrets.items())]
+    index = "".join(f"{rel}\n" for rel in sorted(bundle.secrets)).encode()
+    objects.append((folder + SECRETS_INDEX, index, True))
     return folder
 
 
@@ -170,8 +184,6 @@ def load_deployment(cfg: Config, *, store: Artifacts | None = None) -> Deploymen
     data: dict[str, Any] = json.loads(raw)
     dep = Deployment(**data)
     missing = [uri for uri in dep.objects if not art.exists_uri(uri)]
-    if dep.secrets and not art.exists_prefix(dep.secrets):
-        missing.append(dep.secrets)
     if missing:
         raise InputMissing(
             f"deployed object {missing[0]} is missing ({len(missing)} in all): "

@@ -70,9 +70,9 @@ def bootstrap_actions(cfg: Config, dep: Deployment, *, transient: bool) -> list[
     if needs_sqoop(cfg):
         actions.append(action("install Sqoop JDBC driver (master)", "install-sqoop.sh",
                               ["--release", cfg.emr.release_label]))
-    master = ["--config-uri", dep.config]
-    if dep.secrets:
-        master += ["--secrets-uri", dep.secrets]
+    master = ["--config-uri", dep.config_file]
+    if dep.secrets_index:
+        master += ["--secrets-uri", dep.secrets_index]
     if transient:
         master.append("--no-cron")
     label = "config and secrets (master)" if transient else "config, secrets, nightly crontab (master)"
