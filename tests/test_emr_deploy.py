@@ -199,6 +199,8 @@ def test_run_on_the_cluster_then_status_and_terminate(
     no_cluster = CliRunner().invoke(cli, ["--config", str(conf), "emr", "run", "--date", DAY])
     assert no_cluster.exit_code == 2 and "emr create" in no_cluster.output
     cid = invoke("--config", str(conf), "emr", "create").output.splitlines()[0]
+    again = invoke("--config", str(conf), "emr", "create")  # one nightly cluster per config
+    assert again.exit_code == 0 and again.output.startswith(f"{cid}\n") and "up already" in again.output
     with StepLogs(s3_client, s3_bucket, _ok, adopt=cid) as harness:
         res = invoke("--config", str(conf), "emr", "run", "--date", DAY, "--wait")
     assert res.exit_code == 0, res.output
@@ -239,6 +241,14 @@ def test_run_transient_waits_for_its_step(
     assert res.exit_code == 0, res.output
     assert harness.errors == []
     cid = harness.cluster_id
+    # a second transient run while the first one's step runs is refused (exit 6)
+    from moto.emr.models import emr_backends
+
+    (moto_step,) = emr_backends["123456789012"]["us-east-1"].clusters[cid].steps
+    moto_step.state = "RUNNING"
+    busy = CliRunner().invoke(cli, ["--config", str(conf), "emr", "run", "--transient", "--date", DAY])
+    assert busy.exit_code == 6 and cid in busy.output
+    moto_step.state = "COMPLETED"
     c = emr_client.describe_cluster(ClusterId=cid)["Cluster"]
     assert c["AutoTerminate"] is True
     tags = {t["Key"]: t["Value"] for t in c["Tags"]}

@@ -54,8 +54,11 @@ def emr_create(state: State, transient: bool, wait: bool) -> None:
     from warehouse.emr import create_cluster, wait_cluster
 
     cfg = state.cfg
-    cid = create_cluster(cfg, transient=transient)
+    cid, new = create_cluster(cfg, transient=transient)
     click.echo(cid)
+    if not new:
+        click.echo(f"emr create: {cid} of this config is up already (terminate it to replace it)")
+        return
     if wait:
         try:
             final = wait_cluster(cfg, cid, progress=_progress)
@@ -83,7 +86,7 @@ def emr_run(state: State, date: dt.date | None, start: dt.date | None, end: dt.d
         raise click.UsageError("give --cluster or --transient, not both")
     cfg = state.cfg
     if transient:
-        cid = create_cluster(cfg, transient=True, dates=dates)
+        cid, _ = create_cluster(cfg, transient=True, dates=dates)
         step_id = first_step(cfg, cid)
         click.echo(f"emr run: transient cluster {cid}, step {step_id}")
     else:

@@ -22,7 +22,7 @@ from warehouse.config import Config
 from warehouse.emr.deploy import load_deployment
 from warehouse.emr.request import TAG_ARTIFACTS, job_flow
 from warehouse.emr.s3 import get_object, s3_client
-from warehouse.errors import ConfigError, JobFailed
+from warehouse.errors import ConfigError, JobFailed, RunInProgress
 from warehouse.run.emr import ACTIVE_STATES, Emr
 
 Progress = Callable[[str], None]
@@ -39,16 +39,29 @@ def _quiet(_: str) -> None:
 def create_cluster(
     cfg: Config, *, transient: bool = False, dates: list[dt.date] | None = None,
     emr: Emr | None = None, s3: Any = None,
-) -> str:
-    """Launch a cluster for the deployed toolkit and config; return its id. Raises
+) -> tuple[str, bool]:
+    """Launch a cluster for the deployed toolkit and config; return its id and True, or
+    the id of this config's long-running cluster that is up already and False (two
+    crontabs would run each night twice on one root). A transient run while another
+    transient cluster of this config is up raises RunInProgress (exit 6). Raises
     InputMissing (not deployed), ConfigError, SourceUnavailable."""
     from warehouse.emr.s3 import Artifacts
 
-    dep = load_deployment(cfg, store=Artifacts.for_config(cfg, s3))
     api = emr or Emr(cfg)
+    mode = "transient" if transient else "long-running"
+    same = [c for c in launched_clusters(cfg, emr=api, active_only=True) if c.mode == mode]
+    if same and not transient:
+        return same[0].id, False
+    busy = [c for c in same if any(st in ("PENDING", "RUNNING") for _, _, st in c.steps)]
+    if busy and dates is not None:
+        raise RunInProgress(
+            f"transient cluster {busy[0].id} of this config is running `{busy[0].steps[0][1]}`: "
+            "wait for it (`warehouse emr status`) or terminate it"
+        )
+    dep = load_deployment(cfg, store=Artifacts.for_config(cfg, s3))
     req = job_flow(cfg, dep, transient=transient, dates=dates)
     resp = api._call("RunJobFlow", "run_job_flow", **req)
-    return str(resp["JobFlowId"])
+    return str(resp["JobFlowId"]), True
 
 
 def wait_cluster(cfg: Config, cluster_id: str, *, emr: Emr | None = None,
