@@ -60,7 +60,7 @@ def create_cluster(
         )
     dep = load_deployment(cfg, store=Artifacts.for_config(cfg, s3))
     req = job_flow(cfg, dep, transient=transient, dates=dates)
-    resp = api._call("RunJobFlow", "run_job_flow", **req)
+    resp = api.call("RunJobFlow", "run_job_flow", **req)
     return str(resp["JobFlowId"]), True
 
 
@@ -72,7 +72,7 @@ def wait_cluster(cfg: Config, cluster_id: str, *, emr: Emr | None = None,
     start = time.monotonic()
     last = ""
     while True:
-        c = api._call(f"DescribeCluster {cluster_id}", "describe_cluster", ClusterId=cluster_id)["Cluster"]
+        c = api.call(f"DescribeCluster {cluster_id}", "describe_cluster", ClusterId=cluster_id)["Cluster"]
         state = c["Status"]["State"]
         if state != last:
             progress(f"{cluster_id}: {state} ({time.monotonic() - start:.0f}s)")
@@ -111,7 +111,7 @@ def launched_clusters(cfg: Config, *, emr: Emr | None = None, active_only: bool 
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     out = []
     for info in api.list_clusters(states):
-        c = api._call(f"DescribeCluster {info.id}", "describe_cluster", ClusterId=info.id)["Cluster"]
+        c = api.call(f"DescribeCluster {info.id}", "describe_cluster", ClusterId=info.id)["Cluster"]
         tags = {t["Key"]: t["Value"] for t in c.get("Tags", [])}
         if tags.get(TAG_ARTIFACTS) != cfg.emr.artifacts_uri:
             continue
@@ -122,7 +122,7 @@ def launched_clusters(cfg: Config, *, emr: Emr | None = None, active_only: bool 
                            created.isoformat(timespec="seconds") if isinstance(created, dt.datetime) else "",
                            tags.get("warehouse:mode", ""))
         if steps:
-            page = api._call(f"ListSteps {info.id}", "list_steps", ClusterId=info.id)
+            page = api.call(f"ListSteps {info.id}", "list_steps", ClusterId=info.id)
             st.steps = [(s["Id"], s["Name"], s["Status"]["State"]) for s in page.get("Steps", [])[:steps]]
         out.append(st)
     return out
@@ -170,7 +170,7 @@ def wait_step(cfg: Config, cluster_id: str, step_id: str, *, emr: Emr | None = N
     start = time.monotonic()
     last = ""
     while True:
-        step = api._call(f"DescribeStep {step_id}", "describe_step", ClusterId=cluster_id,
+        step = api.call(f"DescribeStep {step_id}", "describe_step", ClusterId=cluster_id,
                          StepId=step_id)["Step"]
         state = str(step["Status"]["State"])
         if state != last:
@@ -224,7 +224,7 @@ def add_run_step(cfg: Config, cluster_id: str, dates: list[dt.date], *, emr: Emr
 def first_step(cfg: Config, cluster_id: str, *, emr: Emr | None = None) -> str:
     """Return the id of a transient cluster's run step."""
     api = emr or Emr(cfg)
-    steps = api._call(f"ListSteps {cluster_id}", "list_steps", ClusterId=cluster_id).get("Steps", [])
+    steps = api.call(f"ListSteps {cluster_id}", "list_steps", ClusterId=cluster_id).get("Steps", [])
     if not steps:
         raise JobFailed(f"EMR cluster {cluster_id} has no step")
     return str(steps[-1]["Id"])  # EMR lists the newest first
@@ -233,8 +233,8 @@ def first_step(cfg: Config, cluster_id: str, *, emr: Emr | None = None) -> str:
 def terminate(cfg: Config, cluster_id: str, *, emr: Emr | None = None) -> str:
     """Terminate the cluster (idempotent); return its state before."""
     api = emr or Emr(cfg)
-    c = api._call(f"DescribeCluster {cluster_id}", "describe_cluster", ClusterId=cluster_id)["Cluster"]
+    c = api.call(f"DescribeCluster {cluster_id}", "describe_cluster", ClusterId=cluster_id)["Cluster"]
     state = str(c["Status"]["State"])
     if state not in ENDED:
-        api._call(f"TerminateJobFlows {cluster_id}", "terminate_job_flows", JobFlowIds=[cluster_id])
+        api.call(f"TerminateJobFlows {cluster_id}", "terminate_job_flows", JobFlowIds=[cluster_id])
     return state

@@ -75,7 +75,8 @@ class Emr:
             )
         return self._client
 
-    def _call(self, what: str, method: str, **kwargs: Any) -> Any:
+    def call(self, what: str, method: str, **kwargs: Any) -> Any:
+        """Call the EMR API method `method`; raises ConfigError/SourceUnavailable naming `what`."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -95,7 +96,7 @@ class Emr:
         out: list[ClusterInfo] = []
         kwargs: dict[str, Any] = {"ClusterStates": list(states)}
         while True:
-            page = self._call("ListClusters", "list_clusters", **kwargs)
+            page = self.call("ListClusters", "list_clusters", **kwargs)
             for c in page.get("Clusters", []):
                 out.append(ClusterInfo(c["Id"], c.get("Name", ""), c["Status"]["State"]))
             marker = page.get("Marker")
@@ -120,7 +121,7 @@ class Emr:
                 state = inst.get("Status", {}).get("State", "")
                 if inst.get("PrivateIpAddress") and state != "TERMINATED":
                     return str(inst["PrivateIpAddress"])
-        desc = self._call(f"DescribeCluster {cid}", "describe_cluster", ClusterId=cid)["Cluster"]
+        desc = self.call(f"DescribeCluster {cid}", "describe_cluster", ClusterId=cid)["Cluster"]
         dns = desc.get("MasterPublicDnsName") or ""
         m = _PRIVATE_DNS.match(dns)
         if m:
@@ -151,13 +152,13 @@ class Emr:
             "ActionOnFailure": action_on_failure,
             "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
         }
-        resp = self._call(f"AddJobFlowSteps {cid}", "add_job_flow_steps", JobFlowId=cid, Steps=[step])
+        resp = self.call(f"AddJobFlowSteps {cid}", "add_job_flow_steps", JobFlowId=cid, Steps=[step])
         return str(resp["StepIds"][0])
 
     def step_state(self, step_id: str, cluster_id: str | None = None) -> str:
         """Return a step's state (PENDING, RUNNING, COMPLETED, FAILED, ...)."""
         cid = self.cluster_id(cluster_id)
-        resp = self._call(f"DescribeStep {step_id}", "describe_step", ClusterId=cid, StepId=step_id)
+        resp = self.call(f"DescribeStep {step_id}", "describe_step", ClusterId=cid, StepId=step_id)
         return str(resp["Step"]["Status"]["State"])
 
 
