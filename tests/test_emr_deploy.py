@@ -125,14 +125,17 @@ def test_deploy_builds_the_wheel_and_refuses_stray_secrets(
 def test_create_request_and_bootstrap_objects(
     tmp_path: Path, moto_server: str, s3_client: Any, s3_bucket: str, wheel: Path, emr_client: Any
 ) -> None:
-    conf = write_project(tmp_path, moto_server, s3_bucket)
+    conf = write_project(tmp_path, moto_server, s3_bucket, extra='\n[hive]\ndialect = "hive"\n')
     assert invoke("--config", str(conf), "emr", "deploy", "--wheel", str(wheel)).exit_code == 0
     res = invoke("--config", str(conf), "emr", "create", "--wait")
     assert res.exit_code == 0, res.output
     cid = res.output.splitlines()[0]
     assert f"emr create: {cid} WAITING" in res.output
     c = emr_client.describe_cluster(ClusterId=cid)["Cluster"]
-    assert [a["Name"] for a in c["Applications"]] == ["Hadoop"]  # no [hive], python engine
+    assert [a["Name"] for a in c["Applications"]] == ["Hadoop", "Hive"]  # python engine: no Sqoop
+    assert c["Configurations"] == [  # [glue]: Hive's metastore is the Glue Data Catalog
+        {"Classification": "hive-site", "Properties": {"hive.metastore.client.factory.class": GLUE_FACTORY}}
+    ]
     assert c["ReleaseLabel"] == "emr-7.4.0" and c["AutoTerminate"] is False
     tags = {t["Key"]: t["Value"] for t in c["Tags"]}
     assert tags["team"] == "data" and tags["warehouse:artifacts"] == f"s3://{s3_bucket}/artifacts"
@@ -147,20 +150,23 @@ def test_create_request_and_bootstrap_objects(
     # Glue as the metastore once Hive is there; Sqoop only with engine = "sqoop" on <= 7.4
     cfg = load_config(conf)
     dep = load_deployment(cfg)
-    hive = dataclasses.replace(cfg, hive=HiveConfig())
-    req = job_flow(hive, dep, transient=False)
-    assert [a["Name"] for a in req["Applications"]] == ["Hadoop", "Hive"]
-    assert req["Configurations"] == [
-        {"Classification": "hive-site", "Properties": {"hive.metastore.client.factory.class": GLUE_FACTORY}}
-    ]
+    spark = dataclasses.replace(cfg, hive=HiveConfig(dialect="spark"))
+    req = job_flow(spark, dep, transient=False)
+    assert [a["Name"] for a in req["Applications"]] == ["Hadoop", "Spark"]
+    assert [c["Classification"] for c in req["Configurations"]] == ["spark-hive-site"]
     assert req["AutoTerminationPolicy"] == {"IdleTimeout": 3600}
     sqoop = conf.read_text().replace('databases = ["shop"]', 'databases = ["shop"]\nengine = "sqoop"')
     conf.write_text(sqoop)
     req = job_flow(load_config(conf), dep, transient=True)
-    assert [a["Name"] for a in req["Applications"]] == ["Hadoop", "Sqoop"]
+    assert [a["Name"] for a in req["Applications"]] == ["Hadoop", "Hive", "Sqoop"]
     assert [b["ScriptBootstrapAction"]["Path"].rsplit("/", 1)[1] for b in req["BootstrapActions"]] == [
         "install-toolkit.sh", "install-sqoop.sh", "setup-cron.sh"]
     assert req["BootstrapActions"][2]["ScriptBootstrapAction"]["Args"][-1] == "--no-cron"
+    sqoop_cfg = load_config(conf)
+    later = dataclasses.replace(sqoop_cfg, emr=dataclasses.replace(sqoop_cfg.emr, release_label="emr-7.5.0"))
+    req = job_flow(later, dep, transient=False)  # 7.5+ has no Sqoop: neither app nor action
+    assert "Sqoop" not in [a["Name"] for a in req["Applications"]]
+    assert len(req["BootstrapActions"]) == 2
 
 
 def test_create_without_deploy_and_a_failed_cluster(
