@@ -268,3 +268,30 @@ def test_run_transient_waits_for_its_step(
     log = gzip.decompress(s3_client.get_object(
         Bucket=s3_bucket, Key=f"emr-logs/{cid}/steps/{step['Id']}/stdout.gz")["Body"].read())
     assert b"exit 0" in log
+
+
+def test_ctrl_c_stops_waiting_with_130(
+    tmp_path: Path, moto_server: str, s3_bucket: str, wheel: Path
+) -> None:
+    """SIGINT during `emr run --wait` stops the waiting (exit 130); the step goes on."""
+    import signal
+    import subprocess
+
+    from tests._emr_project import WAREHOUSE_BIN
+    from tests.fixtures._util import wait_for
+
+    conf = write_project(tmp_path, moto_server, s3_bucket, mysql=False)
+    assert invoke("--config", str(conf), "emr", "deploy", "--wheel", str(wheel)).exit_code == 0
+    cid = invoke("--config", str(conf), "emr", "create").output.splitlines()[0]
+    log = tmp_path / "err.txt"
+    with open(log, "w") as err:  # moto leaves the step RUNNING: the wait would never end
+        proc = subprocess.Popen([str(WAREHOUSE_BIN), "--config", str(conf), "emr", "run", "--date", DAY,
+                                 "--wait"], stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            wait_for(lambda: "RUNNING" in log.read_text(), 60, "the step's progress line")
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == 130, log.read_text()
+    assert f"on {cid} goes on" in log.read_text() and "Traceback" not in log.read_text()

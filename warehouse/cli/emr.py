@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from typing import NoReturn
 
 import click
 
@@ -21,6 +22,13 @@ def _progress(line: str) -> None:
 def _end_progress() -> None:
     if sys.stderr.isatty():
         click.echo("", err=True)
+
+
+def _interrupted(what: str) -> NoReturn:
+    """Ctrl-C during --wait: stop waiting (exit 130); the cluster and its steps go on."""
+    _end_progress()
+    click.echo(f"interrupted: stopped waiting; {what} goes on (`warehouse emr status`)", err=True)
+    sys.exit(130)
 
 
 @cli.group()
@@ -62,6 +70,8 @@ def emr_create(state: State, transient: bool, wait: bool) -> None:
     if wait:
         try:
             final = wait_cluster(cfg, cid, progress=_progress)
+        except KeyboardInterrupt:
+            _interrupted(f"cluster {cid}")
         finally:
             _end_progress()
         click.echo(f"emr create: {cid} {final}")
@@ -97,6 +107,8 @@ def emr_run(state: State, date: dt.date | None, start: dt.date | None, end: dt.d
         return
     try:
         outcome = wait_step(cfg, cid, step_id, progress=_progress)
+    except KeyboardInterrupt:
+        _interrupted(f"step {step_id} on {cid}")
     finally:
         _end_progress()
     for line in outcome.stderr_tail:
