@@ -20,6 +20,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from tests._emr_project import StepLogs, build_test_wheel, write_project
 from tests.fixtures._util import require_executable
 from tests.test_pipeline import write_day_logs
 from warehouse.cli import cli
+from warehouse.config import load_config
+from warehouse.emr import load_deployment
 from warehouse.run.emr import REMOTE_BIN, REMOTE_CONFIG
 
 DAY = "2015-05-18"
@@ -129,11 +132,27 @@ def test_bootstrap_installs_and_the_step_parses_a_day(
     # a second bootstrap (e.g. a re-run action) changes nothing
     again = _bootstrap(actions[0], env, tmp_path)
     assert again.returncode == 0 and "already installed" in again.stderr
+    # an upgrade with the same version number (a new build): deployed anew, reinstalled
+    newer = tmp_path / "newer" / wheel.name
+    newer.parent.mkdir()
+    shutil.copy(wheel, newer)
+    with zipfile.ZipFile(newer, "a") as z:
+        z.writestr("warehouse/_build_marker.py", "BUILD = 2\n")
+    deployed = runner.invoke(cli, ["--config", str(conf), "emr", "deploy", "--wheel", str(newer)])
+    assert deployed.exit_code == 0 and "/wheels/" in deployed.output.split("already there")[0]
+    new_uri = load_deployment(load_config(conf)).wheel
+    assert new_uri != actions[0]["Args"][1]
+    upgrade = _bootstrap({**actions[0], "Args": ["--wheel", new_uri]}, env, tmp_path)
+    assert upgrade.returncode == 0, upgrade.stderr[-2000:]
+    marker = subprocess.run([str(master / "opt/warehouse/bin/python"), "-c",
+                             "import warehouse._build_marker as m; print(m.BUILD)"],
+                            env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert marker.stdout == "2\n", marker.stderr
 
     def run_on_master(step: Any) -> tuple[str, str, str]:
         args = [str(exe) if a == REMOTE_BIN else str(etc / "warehouse.toml") if a == REMOTE_CONFIG
                 else a for a in step.args]
-        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
         return ("COMPLETED" if proc.returncode == 0 else "FAILED"), proc.stdout, proc.stderr
 
     with StepLogs(s3_client, s3_bucket, run_on_master, adopt=cid) as harness:
