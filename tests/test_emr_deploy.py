@@ -65,7 +65,8 @@ def _exists(s3: Any, uri: str) -> bool:
 def test_deploy_is_content_addressed_and_idempotent(
     tmp_path: Path, moto_server: str, s3_client: Any, s3_bucket: str, wheel: Path, kms_key: str
 ) -> None:
-    conf = write_project(tmp_path, moto_server, s3_bucket, kms_key_id=kms_key)
+    hive = '\n[hive]\ndialect = "hive"\nviews = "views/"\nreports = "reports"\n'
+    conf = write_project(tmp_path, moto_server, s3_bucket, kms_key_id=kms_key, extra=hive)
     first = invoke("--config", str(conf), "emr", "deploy", "--wheel", str(wheel))
     assert first.exit_code == 0, first.output
     assert not [ln for ln in first.output.splitlines() if ln.startswith("already there")]
@@ -87,6 +88,9 @@ def test_deploy_is_content_addressed_and_idempotent(
     assert uploaded["emr"]["environment"] == {"SHOP_DB_PASSWORD": "secrets/shop_db_password"}
     assert uploaded["cron"]["log_dir"] == "/var/log/warehouse"  # a path on the master: kept
     assert _get(s3_client, dep.config + "files/logs.patterns/urls.json") == (conf.parent / "urls.json").read_bytes()
+    assert uploaded["hive"]["views"] == "files/hive.views" and uploaded["hive"]["reports"] == "files/hive.reports"
+    for folder, name in (("views", "daily_hits.hql"), ("reports", "top.hql")):
+        assert _get(s3_client, f"{dep.config}files/hive.{folder}/{name}") == (conf.parent / folder / name).read_bytes()
     # secrets apart, with SSE-KMS; never inside the config bundle
     assert dep.secrets and "/secrets/" in dep.secrets
     bucket, _, key = (dep.secrets + "shop_db_password")[5:].partition("/")
