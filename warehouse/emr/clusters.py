@@ -106,6 +106,10 @@ def launched_clusters(cfg: Config, *, emr: Emr | None = None, active_only: bool 
                       steps: int = 3) -> list[ClusterStatus]:
     """Return the clusters tagged with this config's artifacts_uri (active, or ended in the
     last 7 days), newest first, with their last `steps` steps."""
+    if not cfg.emr.artifacts_uri:
+        raise ConfigError(
+            "[emr] artifacts_uri is not set: it tags the clusters of this config (or pass --cluster ID)"
+        )
     api = emr or Emr(cfg)
     states = ACTIVE_STATES if active_only else (*ACTIVE_STATES, *ENDED)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
