@@ -10,6 +10,9 @@
 # Idempotent: Python and the venv are created only when missing, and the package is
 # reinstalled only when the wheel or version differs from the last install.
 # WAREHOUSE_BOOTSTRAP_ROOT (tests only) prefixes every system path.
+# WAREHOUSE_BOOTSTRAP_SITE_PACKAGES (tests only, never set on EMR): a folder that already
+# holds the wheel's dependencies; the venv sees it through a .pth file and pip installs
+# with --no-index, so a test installs the real wheel offline along the real script path.
 set -euo pipefail
 
 ROOT="${WAREHOUSE_BOOTSTRAP_ROOT:-}"
@@ -62,6 +65,13 @@ fi
 # 3. the package, unless this exact wheel or version is already installed
 SPEC="${WHEEL:-warehouse==$VERSION}"
 MARKER="$VENV/.warehouse-installed"
+PIP=(-m pip install -q --no-input --disable-pip-version-check)
+if [ -n "${WAREHOUSE_BOOTSTRAP_SITE_PACKAGES:-}" ]; then
+    for site in "$VENV"/lib/python3*/site-packages; do
+        echo "$WAREHOUSE_BOOTSTRAP_SITE_PACKAGES" > "$site/_warehouse_test_deps.pth"
+    done
+    PIP+=(--no-index)
+fi
 if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$SPEC" ]; then
     log "already installed: $SPEC"
 else
@@ -74,9 +84,12 @@ else
             http://*|https://*) curl -fsSL --retry 3 -o "$TMP/$NAME" "$WHEEL" ;;
             *) cp "$WHEEL" "$TMP/$NAME" ;;
         esac
-        as_root "$VENV/bin/python" -m pip install -q --no-input --disable-pip-version-check "$TMP/$NAME"
+        as_root "$VENV/bin/python" "${PIP[@]}" "$TMP/$NAME"
+        if [ -f "$MARKER" ]; then  # an upgrade: a new build may keep the version number
+            as_root "$VENV/bin/python" "${PIP[@]}" --no-deps --force-reinstall "$TMP/$NAME"
+        fi
     else
-        as_root "$VENV/bin/python" -m pip install -q --no-input --disable-pip-version-check "$SPEC"
+        as_root "$VENV/bin/python" "${PIP[@]}" "$SPEC"
     fi
     echo "$SPEC" | as_root tee "$MARKER" >/dev/null
     log "installed $SPEC into $PREFIX"

@@ -299,3 +299,31 @@ def test_setup_cron_installs_real_crontab_block(scratch: Scratch, tmp_path: Path
     (conf_dir / "warehouse.toml").write_text("[aggregate]\njobs = ['nope']\n")
     bad = scratch.run("setup-cron.sh", *args, check=2)
     assert "unknown nope" in bad.stderr
+
+
+def test_setup_cron_no_cron_for_transient_clusters(scratch: Scratch, tmp_path: Path) -> None:
+    """--no-cron (a transient cluster): config, files and secrets in place, checked, no crontab."""
+    scratch.node(master=True)
+    bin_dir = scratch.root / "usr/local/bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "warehouse").symlink_to(WAREHOUSE_BIN)
+    bundle = scratch.s3 / "acme" / "config" / "d1"
+    (bundle / "files" / "logs.patterns").mkdir(parents=True)
+    (bundle / "files" / "logs.patterns" / "urls.json").write_text('[{"name": "home", "regex": "^/$"}]')
+    (bundle / "warehouse.toml").write_text(
+        '[warehouse]\nroot = "s3://acme-dw/warehouse"\n'
+        '[logs]\npatterns = "files/logs.patterns/urls.json"\n'
+        '[emr]\nsecrets_dir = "secrets"\nenvironment = { SHOP_DB_PASSWORD = "secrets/shop.pass" }\n'
+    )
+    secrets = scratch.s3 / "acme" / "secrets" / "d2"
+    secrets.mkdir(parents=True)
+    (secrets / "shop.pass").write_text("s3cret\n")
+    (secrets / ".index").write_text("shop.pass\n")
+    proc = scratch.run("setup-cron.sh", "--config-uri", "s3://acme/config/d1/warehouse.toml",
+                       "--secrets-uri", "s3://acme/secrets/d2/.index", "--no-cron")
+    assert "--no-cron: no crontab" in proc.stderr and "not checked at bootstrap" in proc.stderr
+    etc = scratch.root / "etc/warehouse"
+    assert (etc / "files/logs.patterns/urls.json").is_file()
+    assert (etc / "secrets/shop.pass").read_text() == "s3cret\n"
+    assert not (scratch.stubs / "crontab.table").exists()
+    assert not [c for c in scratch.calls() if c.startswith(("dnf", "systemctl"))]

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +14,7 @@ from botocore.config import Config as BotoConfig
 from tests.fixtures._util import free_port
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, SourceUnavailable
-from warehouse.run.emr import (
-    REMOTE_BIN,
-    SCRIPTS,
-    Emr,
-    bootstrap_actions,
-    run_step_args,
-    upload_artifacts,
-)
+from warehouse.run.emr import REMOTE_BIN, REMOTE_PYTHON, Emr, run_step_args
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -117,56 +107,11 @@ def test_unreachable_endpoint_is_source_unavailable() -> None:
         Emr(cfg, client=client).list_clusters()
 
 
-def _build_wheel(out: Path) -> Path:
-    """Build this project's wheel offline with hatchling (a test dependency)."""
-    subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(out)],
-        cwd=REPO, check=True, capture_output=True, timeout=300,
-    )
-    (wheel,) = out.glob("warehouse-*.whl")
-    return wheel
+def test_one_python_bin_everywhere() -> None:
+    """mrjob's python_bin (both runners) and the bootstrap README name the venv's python."""
+    import yaml
 
-
-def test_upload_artifacts_and_bootstrap_actions(
-    moto_server: str, emr_client: Any, s3_client: Any, s3_bucket: str, tmp_path: Path
-) -> None:
-    wheel = _build_wheel(tmp_path / "dist")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    # an installed toolkit finds its bootstrap scripts (and jobs, hql, conf) in the wheel
-    for script in SCRIPTS:
-        assert f"warehouse/_bundled/bootstrap/{script}" in names
-    cfg = _cfg(moto_server, artifacts_uri=f"s3://{s3_bucket}/artifacts")
-    uris = upload_artifacts(cfg, wheel=wheel)
-    assert set(uris) == {*SCRIPTS, wheel.name}
-    for name, uri in uris.items():
-        assert uri == f"s3://{s3_bucket}/artifacts/{name}"
-        body = s3_client.get_object(Bucket=s3_bucket, Key=f"artifacts/{name}")["Body"].read()
-        local = wheel if name == wheel.name else REPO / "bootstrap" / name
-        assert body == local.read_bytes()
-    assert upload_artifacts(cfg, wheel=wheel) == uris  # re-running overwrites the same keys
-
-    actions = bootstrap_actions(uris, config_uri=f"s3://{s3_bucket}/conf/warehouse.toml")
-    cid = _launch(emr_client, BootstrapActions=actions)
-    listed = emr_client.list_bootstrap_actions(ClusterId=cid)["BootstrapActions"]
-    assert [a["ScriptPath"] for a in listed] == [uris[s] for s in SCRIPTS]
-    assert listed[0]["Args"] == ["--wheel", uris[wheel.name]]
-    assert listed[1]["Args"] == ["--release", "emr-7.4.0"]
-    # EMR 7.5 and later have no Sqoop: no Sqoop action
-    later = bootstrap_actions(uris, release_label="emr-7.5.0")
-    assert [a["ScriptBootstrapAction"]["Path"] for a in later] == [
-        uris["install-toolkit.sh"], uris["setup-cron.sh"],
-    ]
-
-
-def test_upload_needs_artifacts_uri(moto_server: str, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="artifacts_uri"):
-        upload_artifacts(_cfg(moto_server))
-    cfg = _cfg(moto_server, artifacts_uri=str(tmp_path / "art"))
-    with pytest.raises(ConfigError, match="not a wheel"):
-        upload_artifacts(cfg, wheel=tmp_path / "x.tar.gz")
-    # a local artifacts folder works the same way (the store hides the difference)
-    uris = upload_artifacts(cfg)
-    assert (tmp_path / "art" / "install-toolkit.sh").read_bytes() == (
-        REPO / "bootstrap" / "install-toolkit.sh"
-    ).read_bytes()
-    assert set(uris) == set(SCRIPTS)
+    conf = yaml.safe_load((REPO / "conf" / "mrjob.conf").read_text())
+    assert {r.get("python_bin") for n, r in conf["runners"].items() if n in ("emr", "hadoop")} == {REMOTE_PYTHON}
+    assert f"`{REMOTE_PYTHON}` is mrjob's `python_bin`" in (REPO / "bootstrap" / "README.md").read_text()
+    assert "python3.11`" not in (REPO / "README.md").read_text().split("python_bin")[1][:80]

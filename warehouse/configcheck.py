@@ -8,12 +8,14 @@ in logs/ (DESIGN.md "Layers").
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from warehouse.config import (
     RUNNERS,
     Config,
+    apply_secret_environment,
     cron_environment_problems,
     load_config_and_problems,
     problems_error,
@@ -34,6 +36,8 @@ def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
     EMR launch would refuse fails here, in one pass.
     """
     cfg, problems = load_config_and_problems(path, root=root)
+    with contextlib.suppress(ConfigError):  # an unreadable file is among `problems` already
+        apply_secret_environment(cfg.emr.environment)
     problems.extend(_command_problems(cfg))
     if problems:
         raise problems_error(cfg.path, problems)

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import click
 
-from warehouse.config import Config, load_config
+from warehouse.config import Config, apply_secret_environment, load_config
 from warehouse.errors import EXIT_INTERRUPTED, Summary, WarehouseError
 
 log = logging.getLogger("warehouse")
@@ -32,6 +32,7 @@ class State:
     def cfg(self) -> Config:
         if self._cfg is None:
             self._cfg = load_config(self.config_file, root=self.root)
+            apply_secret_environment(self._cfg.emr.environment)  # password_env on the master
             log.info("config: %s; root: %s", self._cfg.path or "(embedded defaults)", self._cfg.root)
         return self._cfg
 

@@ -40,8 +40,8 @@ from warehouse.config.model import (
     SshConfig,
     describe,
 )
-from warehouse.config.secret import Environment, Secret
-from warehouse.config.validate import cron_environment_problems, validate
+from warehouse.config.secret import Environment, Secret, apply_secret_environment
+from warehouse.config.validate import cron_environment_problems, release_has_sqoop, validate
 from warehouse.schema import RUNNERS
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "S3Config",
     "Secret",
     "SshConfig",
+    "apply_secret_environment",
     "config_from_dict",
     "cron_environment_problems",
     "describe",
@@ -70,5 +71,6 @@ __all__ = [
     "load_config_and_problems",
     "parse_span",
     "problems_error",
+    "release_has_sqoop",
     "validate",
 ]

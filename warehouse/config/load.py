@@ -94,10 +94,14 @@ def _coerce(
     where = f"[{section}] {key}"
     if key == "incremental":
         return _incremental(where, value, problems)
-    if key == "environment":
+    if key in ("environment", "tags"):
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             problems.append(f"{where} must be a table of strings")
             return _BAD
+        if key == "tags":
+            return dict(value)
+        if section == "emr":  # NAME = a file holding the secret value
+            return Environment({k: _resolve_path(v, base) for k, v in value.items()})
         return Environment(value)
     if isinstance(default, tuple):
         if isinstance(value, str):

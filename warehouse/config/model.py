@@ -271,13 +271,42 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class EmrConfig:
-    """`[emr]`: the cluster the toolkit runs on."""
+    """`[emr]`: the cluster the toolkit runs on, and what `warehouse emr` deploys and launches."""
 
     region: str = _opt("us-east-1", "EMR region")
     endpoint_url: str | None = _opt(None, "EMR API endpoint (test server)")
     release_label: str = _opt("emr-7.4.0", "EMR release of the cluster")
     cluster_id: str | None = _opt(None, "running cluster to submit steps to")
-    artifacts_uri: str | None = _opt(None, "s3:// prefix for the wheel and bootstrap scripts")
+    artifacts_uri: str | None = _opt(
+        None, "s3:// prefix where `emr deploy` puts the wheel, scripts, config and secrets"
+    )
+    log_uri: str | None = _opt(None, "s3:// prefix of the cluster's logs (step stderr for --wait)")
+    secrets_dir: str | None = _opt(
+        None, "folder of password and key files; uploaded by `emr deploy`, copied to the master",
+        path=True,
+    )
+    kms_key_id: str | None = _opt(None, "KMS key id/ARN: the secrets are uploaded with SSE-KMS")
+    master_instance_type: str = _opt("m5.xlarge", "EC2 type of the master node")
+    core_instance_type: str = _opt("m5.xlarge", "EC2 type of the core nodes")
+    core_instance_count: int = _opt(2, "core nodes (0: the master alone)")
+    subnet_id: str | None = _opt(None, "EC2 subnet of the cluster (the one that reaches MySQL)")
+    key_name: str | None = _opt(None, "EC2 key pair for SSH to the master")
+    service_role: str = _opt("EMR_DefaultRole", "EMR service role")
+    instance_profile: str = _opt("EMR_EC2_DefaultRole", "EC2 instance profile of the nodes")
+    idle_timeout_seconds: int = _opt(
+        3600, "an idle long-running cluster terminates itself after this (0: never)"
+    )
+    tags: Mapping[str, str] = field(
+        default_factory=dict, metadata={"help": "tags of the clusters `emr create` launches"}
+    )
+    environment: Mapping[str, str] = field(
+        default_factory=Environment,
+        metadata={
+            "help": "secret variables: NAME = file (under secrets_dir) holding its value; "
+            "set for every command when NAME is unset (password_env on the master)",
+        },
+    )
+    poll_seconds: float = _opt(15.0, "seconds between EMR API polls of --wait")
     connect_timeout_seconds: float = _opt(10.0, "EMR API connect timeout per attempt")
     read_timeout_seconds: float = _opt(30.0, "EMR API read timeout per attempt")
     max_attempts: int = _opt(3, "attempts per EMR API call, the first included")

@@ -93,3 +93,30 @@ class Environment(Mapping[str, str]):
         return repr({k: "***" for k in self._items})  # as `config show` always printed it
 
     __str__ = __repr__
+
+
+def apply_secret_environment(variables: Mapping[str, str]) -> list[str]:
+    """Set each `[emr] environment` variable (NAME -> a file holding its value) that the
+    process environment lacks, so `password_env` works on the EMR master without the
+    secret on any command line; return the names set. A variable already set wins.
+    Raises ConfigError for a file that cannot be read."""
+    import os
+
+    from warehouse.errors import ConfigError
+
+    done = []
+    for name, file in variables.items():
+        if name in os.environ:
+            continue
+        try:
+            with open(file, encoding="utf-8") as f:
+                value = f.read().rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(
+                f"[emr] environment {name}: cannot read {file} ({exc.strerror}); fix the path "
+                "or its permissions"
+            ) from None
+        Secret(value)  # registers it with warehouse.redact: masked in every log line
+        os.environ[name] = value
+        done.append(name)
+    return done

@@ -91,12 +91,13 @@ def validate(cfg: Config) -> list[str]:
             problems.append(f"{where} host is required")
         if not ssh.user:
             problems.append(f"{where} user is required")
-        try:
-            addr = ipaddress.ip_address(ssh.bind_address)
-        except ValueError:
-            problems.append(f"{where} bind_address {ssh.bind_address!r} is not an IP address")
-        else:
-            del addr
+        if ssh.bind_address != "auto":
+            try:
+                ipaddress.ip_address(ssh.bind_address)
+            except ValueError:
+                problems.append(
+                    f'{where} bind_address {ssh.bind_address!r} is not an IP address or "auto"'
+                )
         for key in ("key_file", "known_hosts"):
             value = getattr(ssh, key)
             if value and not os.access(value, os.R_OK):
@@ -109,7 +110,7 @@ def validate(cfg: Config) -> list[str]:
         where = f"[mysql.{src.name}]"
         if src.engine not in ("python", "sqoop"):
             problems.append(f'{where} engine must be "python" or "sqoop", not {src.engine!r}')
-        if src.engine == "sqoop" and _release_at_least(cfg.emr.release_label, (7, 5)):
+        if src.engine == "sqoop" and not release_has_sqoop(cfg.emr.release_label):
             problems.append(
                 f"{where} engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in "
                 "7.5); use engine = \"python\" or an emr-7.4 or older release"
@@ -132,7 +133,38 @@ def validate(cfg: Config) -> list[str]:
             problems.append(f"{where} workers and split_workers must be at least 1")
         if src.batch_bytes < 1 << 20:
             problems.append(f"{where} batch_bytes must be at least 1048576 (1 MiB)")
+    problems.extend(_emr_problems(cfg))
     return problems
+
+
+def _emr_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[emr]`: counts, the idle timeout, the secret variables."""
+    e = cfg.emr
+    problems = []
+    if e.core_instance_count < 0:
+        problems.append("[emr] core_instance_count must be 0 or more")
+    if e.idle_timeout_seconds and not 60 <= e.idle_timeout_seconds <= 604800:
+        problems.append("[emr] idle_timeout_seconds must be 0 (never) or 60..604800 (EMR's range)")
+    if e.poll_seconds <= 0:
+        problems.append("[emr] poll_seconds must be more than 0")
+    for key in ("artifacts_uri", "log_uri"):
+        value = getattr(e, key)
+        if value and not re.match(r"s3://[^/]+", value):
+            problems.append(f"[emr] {key} {value!r} must be s3://bucket/prefix")
+    for name, file in e.environment.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            problems.append(f"[emr] environment: {name!r} is not a variable name")
+        elif not os.access(file, os.R_OK):
+            problems.append(
+                f"[emr] environment {name}: the file {file} holding its value is missing or "
+                "unreadable"
+            )
+    return problems
+
+
+def release_has_sqoop(label: str) -> bool:
+    """Return True when EMR release `label` ships Sqoop (up to 7.4; removed in 7.5)."""
+    return not _release_at_least(label, (7, 5))
 
 
 # names that hold a secret: never on the crontab line (it is /usr/bin/env's argv, shown by

@@ -79,6 +79,7 @@ def password_env_warnings(cfg: Config) -> list[str]:
         "its line), so the nightly run sees it only if cron's own environment has it; "
         "use password_file instead"
         for where, var in named
+        if var not in cfg.emr.environment  # set from a secret file by the CLI itself
     ]
 
 

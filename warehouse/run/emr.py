@@ -7,8 +7,7 @@ injected. Nothing here runs at import time. Tests talk to moto's server on 127.0
   gateway mode: the tunnel listens there so Sqoop mappers on the core nodes reach it
   (the `ssh -g` lesson), instead of 127.0.0.1, which only the master itself can reach.
 - `submit_run` adds `warehouse run` as a step (command-runner.jar) on the master.
-- `upload_artifacts` copies bootstrap/*.sh (and a wheel) to `[emr] artifacts_uri`, and
-  `bootstrap_actions` returns the matching BootstrapActions for RunJobFlow.
+- Deploying and launching (`warehouse emr ...`) live in warehouse/emr/.
 """
 
 from __future__ import annotations
@@ -18,19 +17,17 @@ import datetime as dt
 import ipaddress
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from warehouse.awsclient import aws_client
 from warehouse.config import Config
-from warehouse.errors import ConfigError, InputMissing, SourceUnavailable
-from warehouse.resources import resource_dir
-from warehouse.storage import ObjectStore, open_store
+from warehouse.errors import ConfigError, SourceUnavailable
 
 # Where the bootstrap actions put things on the cluster (bootstrap/README.md).
 REMOTE_PREFIX = "/opt/warehouse"
 REMOTE_BIN = "/usr/local/bin/warehouse"
 REMOTE_CONFIG = "/etc/warehouse/warehouse.toml"
+REMOTE_PYTHON = "/opt/warehouse/bin/python"  # mrjob's python_bin (conf/mrjob.conf)
 ACTIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 _PRIVATE_DNS = re.compile(r"^ip-(\d+)-(\d+)-(\d+)-(\d+)(\.|$)")
 
@@ -78,7 +75,8 @@ class Emr:
             )
         return self._client
 
-    def _call(self, what: str, method: str, **kwargs: Any) -> Any:
+    def call(self, what: str, method: str, **kwargs: Any) -> Any:
+        """Call the EMR API method `method`; raises ConfigError/SourceUnavailable naming `what`."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -98,7 +96,7 @@ class Emr:
         out: list[ClusterInfo] = []
         kwargs: dict[str, Any] = {"ClusterStates": list(states)}
         while True:
-            page = self._call("ListClusters", "list_clusters", **kwargs)
+            page = self.call("ListClusters", "list_clusters", **kwargs)
             for c in page.get("Clusters", []):
                 out.append(ClusterInfo(c["Id"], c.get("Name", ""), c["Status"]["State"]))
             marker = page.get("Marker")
@@ -123,7 +121,7 @@ class Emr:
                 state = inst.get("Status", {}).get("State", "")
                 if inst.get("PrivateIpAddress") and state != "TERMINATED":
                     return str(inst["PrivateIpAddress"])
-        desc = self._call(f"DescribeCluster {cid}", "describe_cluster", ClusterId=cid)["Cluster"]
+        desc = self.call(f"DescribeCluster {cid}", "describe_cluster", ClusterId=cid)["Cluster"]
         dns = desc.get("MasterPublicDnsName") or ""
         m = _PRIVATE_DNS.match(dns)
         if m:
@@ -154,13 +152,13 @@ class Emr:
             "ActionOnFailure": action_on_failure,
             "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
         }
-        resp = self._call(f"AddJobFlowSteps {cid}", "add_job_flow_steps", JobFlowId=cid, Steps=[step])
+        resp = self.call(f"AddJobFlowSteps {cid}", "add_job_flow_steps", JobFlowId=cid, Steps=[step])
         return str(resp["StepIds"][0])
 
     def step_state(self, step_id: str, cluster_id: str | None = None) -> str:
         """Return a step's state (PENDING, RUNNING, COMPLETED, FAILED, ...)."""
         cid = self.cluster_id(cluster_id)
-        resp = self._call(f"DescribeStep {step_id}", "describe_step", ClusterId=cid, StepId=step_id)
+        resp = self.call(f"DescribeStep {step_id}", "describe_step", ClusterId=cid, StepId=step_id)
         return str(resp["Step"]["Status"]["State"])
 
 
@@ -180,76 +178,3 @@ def run_step_args(
     if force:
         args.append("--force")
     return args
-
-
-SCRIPTS = ("install-toolkit.sh", "install-sqoop.sh", "setup-cron.sh")
-
-
-def upload_artifacts(
-    cfg: Config, *, wheel: str | Path | None = None, store: ObjectStore | None = None
-) -> dict[str, str]:
-    """Copy the bootstrap scripts (and a wheel) to `[emr] artifacts_uri`; return name -> URI."""
-    if store is None:
-        if not cfg.emr.artifacts_uri:
-            raise ConfigError("[emr] artifacts_uri is not set (e.g. s3://bucket/warehouse/artifacts)")
-        store = open_store(cfg.emr.artifacts_uri, cfg.s3)
-    files = [resource_dir("bootstrap") / name for name in SCRIPTS]
-    if wheel is not None:
-        w = Path(wheel)
-        if not w.name.endswith(".whl"):
-            raise ConfigError(f"{w} is not a wheel; build one with `python -m pip wheel --no-deps -w dist .`")
-        files.append(w)
-    out: dict[str, str] = {}
-    for path in files:
-        try:
-            src = open(path, "rb")  # noqa: SIM115 - closed by the with below
-        except FileNotFoundError:
-            raise InputMissing(f"{path} does not exist") from None
-        with src, store.open_write(path.name) as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-        out[path.name] = store.uri(path.name)
-    return out
-
-
-def bootstrap_actions(
-    artifacts: dict[str, str],
-    *,
-    version: str | None = None,
-    config_uri: str | None = None,
-    release_label: str = "emr-7.4.0",
-) -> list[dict[str, Any]]:
-    """Return RunJobFlow BootstrapActions for uploaded artifacts (see bootstrap/README.md)."""
-    wheel = next((uri for name, uri in artifacts.items() if name.endswith(".whl")), None)
-    if wheel is None and version is None:
-        raise ConfigError("give a wheel among the artifacts or a pinned version")
-    toolkit = ["--wheel", wheel] if wheel else ["--version", str(version)]
-    actions: list[dict[str, Any]] = [
-        {
-            "Name": "install warehouse toolkit",
-            "ScriptBootstrapAction": {"Path": artifacts["install-toolkit.sh"], "Args": toolkit},
-        }
-    ]
-    if not _release_at_least(release_label, (7, 5)):
-        actions.append(
-            {
-                "Name": "install Sqoop JDBC driver (master)",
-                "ScriptBootstrapAction": {
-                    "Path": artifacts["install-sqoop.sh"],
-                    "Args": ["--release", release_label],
-                },
-            }
-        )
-    cron_args = ["--config-uri", config_uri] if config_uri else []
-    actions.append(
-        {
-            "Name": "install nightly crontab (master)",
-            "ScriptBootstrapAction": {"Path": artifacts["setup-cron.sh"], "Args": cron_args},
-        }
-    )
-    return actions
-
-
-def _release_at_least(label: str, version: tuple[int, int]) -> bool:
-    m = re.match(r"^emr-(\d+)\.(\d+)", label)
-    return bool(m) and (int(m.group(1)), int(m.group(2))) >= version  # type: ignore[union-attr]

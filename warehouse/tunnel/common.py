@@ -59,6 +59,9 @@ class ForwardBase:
         self.cfg = ssh_cfg
         self.remote = (remote_host, remote_port)
         self.bind_address = bind_address or ssh_cfg.bind_address or "127.0.0.1"
+        if self.bind_address == AUTO:  # resolved when the tunnel starts: the host's own
+            self.bind_address = host_private_address()
+            log.info("[ssh.%s] bind_address auto: %s", ssh_cfg.name, self.bind_address)
         self.bind_port = bind_port
         self.error: str | None = None
         self.address: tuple[str, int] = ("", 0)
@@ -66,6 +69,40 @@ class ForwardBase:
 
     def _init_backend(self) -> None:
         """Set up the backend's own state (its process, sockets, threads); none here."""
+
+
+AUTO = "auto"
+
+
+def _interface_addresses() -> list[str]:
+    """Return the IPv4 address of each network interface (SIOCGIFADDR; no traffic)."""
+    import fcntl
+    import socket
+    import struct
+
+    out = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _, name in socket.if_nameindex():
+            try:
+                packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name[:15].encode()))
+            except OSError:  # no IPv4 address on this interface
+                continue
+            out.append(socket.inet_ntoa(packed[20:24]))
+    return out
+
+
+def host_private_address(addresses: list[str] | None = None) -> str:
+    """Return this host's private (RFC 1918 and the like) IPv4 address, the one Sqoop's
+    mappers on other nodes can reach (the EMR master's); raises ConfigError when none."""
+    found = _interface_addresses() if addresses is None else addresses
+    for text in found:
+        addr = ipaddress.ip_address(text)
+        if addr.is_private and not (addr.is_loopback or addr.is_link_local or addr.is_unspecified):
+            return text
+    raise ConfigError(
+        f"bind_address auto: this host has no private IPv4 address (found {', '.join(found) or 'none'}); "
+        "set [ssh.NAME] bind_address to an address"
+    )
 
 
 def describe(ssh_cfg: SshConfig) -> str:
