@@ -21,6 +21,7 @@ from warehouse.config import (
 from warehouse.errors import ConfigError
 from warehouse.events.build import format_problems
 from warehouse.events.runner import check_runner
+from warehouse.run.notify import command_problem
 
 
 def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
@@ -54,6 +55,11 @@ def _command_problems(cfg: Config) -> list[str]:
     ):
         if value and "://" not in value and not os.path.isfile(value):
             problems.append(f"{key} file {value} does not exist")
+    for target in cfg.run.notify:
+        kind, _, value = target.partition(":")
+        why = command_problem(cfg, value) if kind == "command" and value.strip() else None
+        if why:
+            problems.append(f"[run] notify {target!r}: {why}")
     envs = [(f"[mysql.{s.name}]", s.password_env) for s in cfg.mysql.values()]
     if cfg.hive is not None and cfg.hive.auth in ("LDAP", "CUSTOM"):
         if not cfg.hive.password_env:

@@ -22,6 +22,7 @@ from warehouse.config.model import (
     IncrementalConfig,
     LogsConfig,
     MysqlSourceConfig,
+    RunConfig,
     S3Config,
     SshConfig,
 )
@@ -186,6 +187,7 @@ _SECTIONS: dict[str, type] = {
     "aggregate": AggregateConfig,
     "cron": CronConfig,
     "emr": EmrConfig,
+    "run": RunConfig,
 }
 
 

@@ -242,6 +242,25 @@ class CronConfig:
     keep_log_days: int = _opt(30, "run logs older than this are deleted weekly")
 
 
+NOTIFY_KINDS = ("sns", "command")
+NOTIFY_ON = ("failure", "always")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """`[run]`: the nightly run's alerts."""
+
+    notify: tuple[str, ...] = _opt(
+        (), 'where `run` reports its outcome: "sns:TOPIC_ARN" or "command:/path/to/program" '
+        "(the text on its stdin, WAREHOUSE_RUN_EXIT in its environment)"
+    )
+    notify_on: str = _opt("failure", '"failure" (a run that exits non-zero) or "always"')
+    notify_timeout_seconds: float = _opt(
+        30.0, "bound of each notification (an SNS call, a command)"
+    )
+    sns_endpoint_url: str | None = _opt(None, "SNS API endpoint (test server); unset for AWS")
+
+
 @dataclass(frozen=True)
 class EmrConfig:
     """`[emr]`: the cluster the toolkit runs on."""
@@ -271,6 +290,7 @@ class Config:
     mysql: Mapping[str, MysqlSourceConfig] = field(default_factory=dict)
     cron: CronConfig = field(default_factory=CronConfig)
     emr: EmrConfig = field(default_factory=EmrConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -309,6 +329,7 @@ def describe(cfg: Config) -> str:
         ("aggregate", cfg.aggregate),
         ("cron", cfg.cron),
         ("emr", cfg.emr),
+        ("run", cfg.run),
     ]
     sections += [(f"ssh.{k}", v) for k, v in cfg.ssh.items()]
     sections += [(f"mysql.{k}", v) for k, v in cfg.mysql.items()]

@@ -23,7 +23,10 @@ The reports stage materialises `[hive] reports` for each date (after aggregate a
 import, which it re-runs after); it needs that day's parse.
 Stages whose section is absent ([hive], [mysql.*], [hive] reports) are skipped and said so.
 
-Here: the entry point (checks, the run lock). The stages: `warehouse.run.stages`; their
+At the end, `[run] notify` hears of the outcome (`warehouse.run.notify`: on a failure, or
+always), also when no stage could start (the run lock held, the root unreachable).
+
+Here: the entry point (checks, the run lock, the alerts). The stages: `warehouse.run.stages`; their
 records and results: `warehouse.run.ledger`; a day's input and a job's dates:
 `warehouse.run.dates`.
 """
@@ -33,9 +36,10 @@ from __future__ import annotations
 import datetime as dt
 
 from warehouse.config import Config
-from warehouse.errors import ConfigError
+from warehouse.errors import ConfigError, WarehouseError
 from warehouse.lock import run_lock
 from warehouse.progress import Progress
+from warehouse.run.notify import error_text, notify, run_text
 from warehouse.run.stages import Night
 from warehouse.run.summary import STAGES, RunSummary
 from warehouse.storage import ObjectStore, store_for_config
@@ -59,8 +63,13 @@ def run_nightly(
     if only is not None and only not in STAGES:
         raise ConfigError(f"--only {only!r}: choose one of {', '.join(STAGES)}")
     store = store or store_for_config(cfg)
-    with run_lock(cfg.cron.lock_file):
-        store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
-        night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
-        night.run()
-        return night.summary
+    try:
+        with run_lock(cfg.cron.lock_file):
+            store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
+            night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
+            night.run()
+    except WarehouseError as err:  # no stage ran: the alert says why
+        notify(cfg, error_text(dates, str(err), err.exit_code), err.exit_code)
+        raise
+    notify(cfg, run_text(night.summary), night.summary.exit_code)
+    return night.summary
