@@ -22,6 +22,7 @@ from warehouse.config.load import (
     load_config_and_problems,
     parse_span,
     problems_error,
+    value_sources,
 )
 from warehouse.config.model import (
     DEFAULT_LAG,
@@ -71,4 +72,5 @@ __all__ = [
     "parse_span",
     "problems_error",
     "validate",
+    "value_sources",
 ]
