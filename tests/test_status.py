@@ -112,3 +112,37 @@ def test_status_on_an_s3_root(tmp_path: Path, moto_server: str, s3_client: Any,
     stages = {s["stage"]: s for s in json.loads(r.output)["dates"][0]["stages"]}
     assert stages["parse"]["next_run"] == "redo (its logs changed since (1 new file(s)))"
     assert stages["aggregate"]["next_run"] == "redo (after its parse)"
+
+
+def test_a_root_that_is_not_the_catalogs_fails_up_front(
+    tmp_path: Path, moto_server: str, s3_client: Any, s3_bucket: str
+) -> None:
+    """`--root DIR run` against a shared [glue] database made over the S3 root: exit 2 in
+    one line before any stage (it was exit 5, "0 partitions in the root"); `hive apply`
+    refuses too (its --replace would repoint the shared tables), and `config check`
+    refuses [glue] with a local root."""
+    write_day_logs(tmp_path / "logs", [DAY1])
+    data = base_config(tmp_path)
+    data["warehouse"]["root"] = f"s3://{s3_bucket}/wh"
+    data["s3"] = {"endpoint_url": moto_server}
+    data["glue"] = {"database": f"g{s3_bucket[5:]}", "endpoint_url": moto_server}
+    conf = write_config(tmp_path / "w.toml", data)
+    r = _cli(conf, "run", "--date", str(DAY1))
+    assert r.exit_code == 0 and "events ok" in r.output, r.output
+
+    local = tmp_path / "local-root"
+    r = _cli(conf, "--root", str(local), "run", "--date", str(DAY1))
+    assert r.exit_code == 2, r.output
+    line = r.output.strip()
+    assert "\n" not in line and line.startswith(f"error: the root file://{local} is not the catalog's")
+    assert f"table access_raw is at s3://{s3_bucket}/wh/raw" in line
+    assert not local.exists()  # nothing parsed into it
+    r = _cli(conf, "--root", str(local), "hive", "apply")
+    assert r.exit_code == 2 and "is not the catalog's" in r.output, r.output
+    r = _cli(conf, "--root", str(local), "config", "check")
+    assert r.exit_code == 2 and "[glue] with the local root" in r.output, r.output
+    # the catalog's own root still runs; --only parse needs no catalog
+    r = _cli(conf, "--root", str(local), "run", "--date", str(DAY1), "--only", "parse")
+    assert r.exit_code == 0, r.output
+    r = _cli(conf, "run", "--date", str(DAY1))
+    assert r.exit_code == 0, r.output

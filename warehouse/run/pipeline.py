@@ -34,15 +34,18 @@ records and results: `warehouse.run.ledger`; a day's input and a job's dates:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from warehouse.config import Config
-from warehouse.errors import ConfigError, WarehouseError
+from warehouse.errors import ConfigError, SourceUnavailable, WarehouseError
 from warehouse.lock import run_lock
 from warehouse.progress import Progress
 from warehouse.run.notify import error_text, notify, run_text
 from warehouse.run.stages import Night
 from warehouse.run.summary import STAGES, RunSummary
 from warehouse.storage import ObjectStore, store_for_config
+
+log = logging.getLogger(__name__)
 
 
 def run_nightly(
@@ -66,6 +69,8 @@ def run_nightly(
     try:
         with run_lock(cfg.cron.lock_file):
             store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
+            if only != "parse":
+                _check_catalog_root(cfg, store)
             night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
             night.run()
     except WarehouseError as err:  # no stage ran: the alert says why
@@ -73,3 +78,17 @@ def run_nightly(
         raise
     notify(cfg, run_text(night.summary), night.summary.exit_code)
     return night.summary
+
+
+def _check_catalog_root(cfg: Config, store: ObjectStore) -> None:
+    """Refuse (exit 2) a root that is not the one the catalog's tables are over (`--root`
+    with a shared [glue] database): every registration would find nothing. A catalog that
+    does not answer is left to the stages, which record the outage (exit 3)."""
+    if not cfg.has_catalog:
+        return
+    from warehouse.hive.rootcheck import check_catalog_root
+
+    try:
+        check_catalog_root(cfg, store)
+    except SourceUnavailable as err:
+        log.info("catalog not checked against the root: %s", err)
