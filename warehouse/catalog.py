@@ -40,10 +40,15 @@ def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = Non
     store = store_for_config(cfg)
     if not replace:  # --replace is how tables follow a warehouse moved on purpose
         check_catalog_root(cfg, store, client=client if cfg.glue is None else None)
-    items, notes = imported_tables(store, cfg.hive_or_default().database, cfg)
+    items, notes = imported_tables(store, _database(cfg), cfg)
     summary = apply_own(cfg, replace=replace, client=client, extra=items)
     summary.skipped.extend(notes)
     return summary
+
+
+def _database(cfg: Config) -> str:
+    """Return the database that holds the tables (the views name it): Glue's when set."""
+    return cfg.glue.database if cfg.glue is not None else cfg.hive_or_default().database
 
 
 def register_partitions(
@@ -63,7 +68,7 @@ def register_partitions(
     if find_spec(cfg, table) is not None or not table.lower().startswith("mysql_"):
         return register_own(cfg, table, dates, client=client)
     store = store_for_config(cfg)
-    database = cfg.hive_or_default().database
+    database = _database(cfg)
     items, notes = imported_tables(store, database, cfg)
     item = next((i for i in items if i.spec.name == table.lower()), None)
     if item is None:
