@@ -76,6 +76,9 @@ def run_nightly(
     except WarehouseError as err:  # no stage ran: the alert says why
         notify(cfg, error_text(dates, str(err), err.exit_code), err.exit_code)
         raise
+    except Exception as exc:  # a bug: exit 1 with its traceback, told all the same
+        notify(cfg, error_text(dates, f"unexpected {type(exc).__name__}: {exc}", 1), 1)
+        raise
     notify(cfg, run_text(night.summary), night.summary.exit_code)
     return night.summary
 
