@@ -58,10 +58,17 @@ def test_probe_names_a_revoked_grant_and_a_dead_bastion(
     assert r.exit_code == 3, r.output
     fail = [x for x in r.output.splitlines() if x.startswith("FAIL")]
     assert len(fail) == 1 and fail[0].startswith("FAIL  mysql.src: ")
-    assert f"no SELECT on {db}.b (2 tables readable" in fail[0]
+    assert f"no SELECT on {db}.b (not granted, or absent: MySQL does not say which; 2 readable)" in fail[0]
     assert f"GRANT SELECT ON {db}.b TO '{USER}'" in fail[0] and PASSWORD not in r.output
     assert r.output.splitlines()[-1] == (
         "config check --probe: 3 endpoints, 1 failing (mysql.src); exit 3")
+
+    # a table the config names is probed without an earlier import (a fresh root)
+    fresh = dict(data, warehouse={"root": str(tmp_path / "fresh")})
+    fresh["mysql"] = {"src": dict(data["mysql"]["src"], tables=[f"{db}.b", "a", "gone"])}
+    r = _check(write_config(tmp_path / "fresh.toml", fresh))
+    assert r.exit_code == 3 and f"no SELECT on {db}.b, {db}.gone (not granted" in r.output, r.output
+    assert "1 readable" in r.output
 
     # every grant gone: the database itself is named
     for t in ("a", "c"):

@@ -17,7 +17,6 @@ Apart from `configcheck` because it opens connections; like it, above every laye
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
 import socket
@@ -180,15 +179,11 @@ def _mysql(cfg: Config, src: MysqlSourceConfig) -> str:
     if denied:
         grants = "; ".join(f"GRANT SELECT ON {t} TO '{src.user}'" for t in denied[:3])
         raise _Failed(
-            f"{where}: login ok; no SELECT on {', '.join(denied)} ({readable} tables "
-            f"readable; a database not visible is absent or not granted): {grants}"
+            f"{where}: login ok; no SELECT on {', '.join(denied)} (not granted, or absent: "
+            f"MySQL does not say which; {readable} readable): {grants}"
         )
-    if missing:
-        raise _Failed(
-            f"{where}: login ok; not found: {', '.join(missing)} (check [mysql.{src.name}] "
-            f"databases/tables, or the grants); {readable} tables readable"
-        )
-    return f"{where}: login ok, SELECT on {readable} tables"
+    note = f" ({', '.join(missing)} named or imported before: no longer there)" if missing else ""
+    return f"{where}: login ok, SELECT on {readable} table{'' if readable == 1 else 's'}{note}"
 
 
 def _tables_to_read(store: Any, src: MysqlSourceConfig, db: str, visible: list[str]) -> list[str]:
@@ -197,8 +192,11 @@ def _tables_to_read(store: Any, src: MysqlSourceConfig, db: str, visible: list[s
     from warehouse.mysql import schema as sch
     from warehouse.mysql.state import state_key
 
-    named = [g.split(".", 1)[1] if "." in g else g for g in src.tables
-             if not any(c in g for c in "*?[") and (("." not in g) or g.split(".", 1)[0] == db)]
+    # a plain name is this database's only when the source has one: MySQL answers "denied"
+    # for a table that does not exist as for one not granted
+    one = len(set(src.databases)) == 1
+    named = [g.split(".", 1)[-1] for g in src.tables if not any(c in g for c in "*?[")
+             and ("." in g or one)]
     named += [k.split(".", 1)[1] for k in src.incremental if k.split(".", 1)[0] == db.lower()]
     prefix = f"{state_key(src.name, db, 'x').rsplit('/', 1)[0]}/"
     try:
@@ -207,13 +205,11 @@ def _tables_to_read(store: Any, src: MysqlSourceConfig, db: str, visible: list[s
     except Exception as err:  # the root's own line says what is wrong with it
         log.info("probe [mysql.%s]: earlier imports not listed: %s", src.name, err)
         before = []
-    lower = {t.lower(): t for t in visible}
-    extra = [t for t in (*named, *before) if t.lower() not in lower]
-    chosen = sch.select_tables(db, [*visible, *extra], src.tables, src.exclude)
-    excluded = {t for t in extra if any(fnmatch.fnmatchcase(f"{db}.{t}".lower(), g.lower())
-                                        or fnmatch.fnmatchcase(t.lower(), g.lower())
-                                        for g in src.exclude)}
-    return [t for t in dict.fromkeys(chosen) if t not in excluded]
+    known = {t.lower() for t in visible}
+    extra = [t for t in (*named, *before) if t.lower() not in known]
+    # the same include/exclude rules as the import (a name given for another database
+    # does not match this one's "db.table")
+    return list(dict.fromkeys(sch.select_tables(db, [*visible, *extra], src.tables, src.exclude)))
 
 
 @contextmanager
