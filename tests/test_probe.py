@@ -148,3 +148,37 @@ def test_config_check_prints_toml_with_sources(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["--config", str(conf), "--root", str(tmp_path / "x"),
                                  "config", "check"])
     assert f'root = "{tmp_path / "x"}"  # command line --root' in r.output
+
+
+@pytest.mark.mysql
+def test_probe_names_a_revoked_grant_and_a_wrong_bucket_at_once(
+    tmp_path: Path, sshd, mariadb, moto_server: str, s3_bucket: str
+) -> None:
+    """The root unreadable (a wrong bucket): the tables imported before come from the
+    catalog (Glue, moto), so the revoked one is still named."""
+    db = mariadb.create_database("probedb2")
+    for t in ("a", "b"):
+        mariadb.execute(f"CREATE TABLE {t} (id INT PRIMARY KEY)", database=db)
+    mariadb.execute(f"CREATE USER IF NOT EXISTS '{USER}'@'%%' IDENTIFIED BY %s", (PASSWORD,))
+    for t in ("a", "b"):
+        mariadb.execute(f"GRANT SELECT ON `{db}`.`{t}` TO '{USER}'@'%'")
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    data: dict[str, Any] = {
+        "warehouse": {"root": f"s3://{s3_bucket}/wh"},
+        "s3": {"endpoint_url": moto_server, "max_attempts": 1},
+        "glue": {"database": f"p{uuid.uuid4().hex[:8]}", "endpoint_url": moto_server},
+        "ssh": {"bastion": sshd.ssh_section()},
+        "mysql": {"src": mariadb.mysql_section([db], USER, str(tmp_path / "db.pass"),
+                                               tunnel="bastion")},
+    }
+    conf = write_config(tmp_path / "w.toml", data)
+    r = CliRunner().invoke(cli, ["--config", str(conf), "import"])
+    assert r.exit_code == 0, r.output
+    mariadb.execute(f"REVOKE SELECT ON `{db}`.`b` FROM '{USER}'@'%'")
+    data["warehouse"]["root"] = "s3://no-such-bucket-probe2/wh"
+    r = _check(write_config(tmp_path / "w.toml", data))
+    assert r.exit_code == 3, r.output
+    fail = [x for x in r.output.splitlines() if x.startswith("FAIL")]
+    assert [x.split(":")[0] for x in fail] == ["FAIL  root", "FAIL  mysql.src"], r.output
+    assert "no-such-bucket-probe2" in fail[0]
+    assert f"no SELECT on {db}.b (not granted" in fail[1] and "1 readable" in fail[1]

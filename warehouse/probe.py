@@ -155,7 +155,7 @@ def _mysql(cfg: Config, src: MysqlSourceConfig) -> str:
                 if not exists:
                     denied.append(f"{db}.*")
                 visible = sch.list_tables(conn, db) if exists else []
-                for table in _tables_to_read(store, src, db, visible):
+                for table in _tables_to_read(cfg, store, src, db, visible):
                     try:
                         with _cursor(conn) as cur:
                             cur.execute(f"SELECT 1 FROM {sch.qualified(db, table)} LIMIT 0")
@@ -186,9 +186,12 @@ def _mysql(cfg: Config, src: MysqlSourceConfig) -> str:
     return f"{where}: login ok, SELECT on {readable} table{'' if readable == 1 else 's'}{note}"
 
 
-def _tables_to_read(store: Any, src: MysqlSourceConfig, db: str, visible: list[str]) -> list[str]:
+def _tables_to_read(
+    cfg: Config, store: Any, src: MysqlSourceConfig, db: str, visible: list[str]
+) -> list[str]:
     """Return the tables of `db` an import would read: the visible ones its globs select,
-    the ones it names outright, and the ones imported before (from the root's state)."""
+    the ones it names outright, and the ones imported before (from the root's state; when
+    the root cannot be read, from the catalog's `mysql_<source>_<db>_*` tables)."""
     from warehouse.mysql import schema as sch
     from warehouse.mysql.state import state_key
 
@@ -204,12 +207,36 @@ def _tables_to_read(store: Any, src: MysqlSourceConfig, db: str, visible: list[s
                   if o.key.endswith(".json") and "/" not in o.key[len(prefix):]]
     except Exception as err:  # the root's own line says what is wrong with it
         log.info("probe [mysql.%s]: earlier imports not listed: %s", src.name, err)
-        before = []
+        before = _catalog_tables(cfg, sch.hive_name(src.name, db, ""))
     known = {t.lower() for t in visible}
     extra = [t for t in (*named, *before) if t.lower() not in known]
     # the same include/exclude rules as the import (a name given for another database
     # does not match this one's "db.table")
     return list(dict.fromkeys(sch.select_tables(db, [*visible, *extra], src.tables, src.exclude)))
+
+
+def _catalog_tables(cfg: Config, prefix: str) -> list[str]:
+    """Return the MySQL table names behind the catalog's tables named `prefix*` (none when
+    there is no catalog or it does not answer)."""
+    if not cfg.has_catalog:
+        return []
+    try:
+        if cfg.glue is not None:
+            from warehouse.hive.glue import GlueCatalog
+
+            names = set(GlueCatalog(cfg, cfg.root).tables())
+        else:
+            from warehouse.hive.client import connect
+            from warehouse.hive.metastore import table_names
+
+            with connect(cfg) as client:
+                names = table_names(client, cfg.hive_or_default().database)
+    except Exception as err:
+        log.info("probe: catalog tables not listed: %s", err)
+        return []
+    found = [n[len(prefix):] for n in names if n.startswith(prefix)]
+    aux = {f"{t}{suffix}" for t in found for suffix in ("_latest", "_deletes")}
+    return [t for t in found if t not in aux]  # a table's `_latest` view, `_deletes` table
 
 
 @contextmanager
