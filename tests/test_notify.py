@@ -85,6 +85,14 @@ def test_a_failing_night_publishes_to_sns_and_runs_the_command(
     assert msgs[0]["Subject"] == f"warehouse run {DAY3}: exit 4"
     assert msgs[0]["Message"].splitlines() == text[:-1]
 
+    # no sns_endpoint_url: boto3's own AWS_ENDPOINT_URL applies (as for the AWS CLI)
+    conf.write_text(conf.read_text().replace(f'sns_endpoint_url = "{moto_server}"\n', ""))
+    assert "sns_endpoint_url" not in conf.read_text()
+    r = CliRunner().invoke(cli, ["--config", str(conf), "run", "--date", DAY3],
+                           env={"AWS_ENDPOINT_URL": moto_server})
+    assert r.exit_code == 4, r.output
+    assert len(_messages(sqs, url)) == 1
+
 
 def test_a_run_that_cannot_start_is_notified_too(tmp_path: Path, moto_server: str,
                                                  s3_client: Any) -> None:
