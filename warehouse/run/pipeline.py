@@ -38,6 +38,7 @@ import logging
 
 from warehouse.config import Config
 from warehouse.errors import ConfigError, SourceUnavailable, WarehouseError
+from warehouse.hive.outage import CatalogWatch
 from warehouse.lock import run_lock
 from warehouse.progress import Progress
 from warehouse.run.notify import error_text, notify, run_text
@@ -69,9 +70,9 @@ def run_nightly(
     try:
         with run_lock(cfg.cron.lock_file):
             store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
-            if only != "parse":
-                _check_catalog_root(cfg, store)
             night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
+            if only != "parse":
+                _check_catalog_root(cfg, store, night.catalog)
             night.run()
     except WarehouseError as err:  # no stage ran: the alert says why
         notify(cfg, error_text(dates, str(err), err.exit_code), err.exit_code)
@@ -83,15 +84,18 @@ def run_nightly(
     return night.summary
 
 
-def _check_catalog_root(cfg: Config, store: ObjectStore) -> None:
-    """Refuse (exit 2) a root that is not the one the catalog's tables are over (`--root`
-    with a shared [glue] database): every registration would find nothing. A catalog that
-    does not answer is left to the stages, which record the outage (exit 3)."""
-    if not cfg.has_catalog:
+def _check_catalog_root(cfg: Config, store: ObjectStore, watch: CatalogWatch) -> None:
+    """Refuse (exit 2) a root that is not the one the [glue] catalog's tables are over
+    (`--root DIR` with a shared Glue database): every registration would find nothing. A
+    catalog that does not answer is left to the stages: `watch` remembers the outage, so
+    they fail at once (exit 3) instead of waiting out its timeouts again. A HiveServer2
+    metastore lives and dies with its cluster: `hive apply` checks it, `run` does not
+    open a session for it up front."""
+    if cfg.glue is None:
         return
     from warehouse.hive.rootcheck import check_catalog_root
 
     try:
-        check_catalog_root(cfg, store)
+        watch.call(check_catalog_root, cfg, store)
     except SourceUnavailable as err:
         log.info("catalog not checked against the root: %s", err)
