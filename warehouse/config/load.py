@@ -186,8 +186,8 @@ _SECTIONS: dict[str, type] = {
     "glue": GlueConfig,
     "aggregate": AggregateConfig,
     "cron": CronConfig,
-    "emr": EmrConfig,
     "run": RunConfig,
+    "emr": EmrConfig,
 }
 
 

@@ -250,7 +250,7 @@ NOTIFY_ON = ("failure", "always")
 
 @dataclass(frozen=True)
 class RunConfig:
-    """`[run]`: the nightly run's alerts."""
+    """`[run]`: the nightly run."""
 
     notify: tuple[str, ...] = _opt(
         (), 'where `run` reports its outcome: "sns:TOPIC_ARN" or "command:/path/to/program" '
@@ -291,8 +291,8 @@ class Config:
     ssh: Mapping[str, SshConfig] = field(default_factory=dict)
     mysql: Mapping[str, MysqlSourceConfig] = field(default_factory=dict)
     cron: CronConfig = field(default_factory=CronConfig)
-    emr: EmrConfig = field(default_factory=EmrConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    emr: EmrConfig = field(default_factory=EmrConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -334,8 +334,8 @@ def describe(cfg: Config, sources: Mapping[str, Mapping[str, str]] | None = None
         ("glue", cfg.glue),
         ("aggregate", cfg.aggregate),
         ("cron", cfg.cron),
-        ("emr", cfg.emr),
         ("run", cfg.run),
+        ("emr", cfg.emr),
     ]
     sections += [(f"ssh.{k}", v) for k, v in cfg.ssh.items()]
     sections += [(f"mysql.{k}", v) for k, v in cfg.mysql.items()]
