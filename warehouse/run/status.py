@@ -181,6 +181,14 @@ def _date_status(cfg: Config, store: ObjectStore, day: dt.date) -> DateStatus:
         st.next_run = _next_run(cfg, day, st, recs, redo)
         if st.next_run.startswith("redo") or st.next_run.startswith("run"):
             redo[st.stage] = st.next_run
+    # the nightly run covers the `catchup_days` dates up to yesterday; an older date is
+    # redone only when someone asks for it
+    today = dt.datetime.now(dt.UTC).date()
+    if redo and day < today - dt.timedelta(days=cfg.cron.catchup_days):
+        for st in out.stages:
+            if st.stage in redo:
+                st.next_run += (f"; beyond the nightly catch-up ({cfg.cron.catchup_days} days):"
+                                f" warehouse run --date {day}")
     return out
 
 
