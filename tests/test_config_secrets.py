@@ -125,9 +125,9 @@ def test_config_check_prints_no_secret(tmp_path: Path, monkeypatch: pytest.Monke
     conf = _config(tmp_path)
     result = CliRunner().invoke(cli, ["--config", str(conf), "-vv", "config", "check"])
     assert result.exit_code == 0, result.output
-    assert f"password_file = '{tmp_path / 'shop.pass'}'" in result.output
-    assert "password_env = 'WH_TEST_HIVE_PASSWORD'" in result.output
-    assert "environment = {'AWS_DEFAULT_REGION': '***'}" in result.output
+    assert f'password_file = "{tmp_path / "shop.pass"}"  # file' in result.output
+    assert 'password_env = "WH_TEST_HIVE_PASSWORD"  # file' in result.output
+    assert 'environment = { AWS_DEFAULT_REGION = "***" }  # file' in result.output
     for secret in (MYSQL_PW, HIVE_PW, "eu-west-1"):
         assert secret not in result.output
 

@@ -294,7 +294,7 @@ def test_config_check_masks_cron_environment(tmp_path: Path) -> None:
                     'SHOP_DB_PASSWORD_FILE = "/etc/shop.pw"\n')
     result = CliRunner().invoke(cli, ["--config", str(conf), "config", "check"])
     assert result.exit_code == 0, result.output
-    assert "environment = {'AWS_DEFAULT_REGION': '***', 'SHOP_DB_PASSWORD_FILE': '***'}" in result.output
+    assert 'environment = { AWS_DEFAULT_REGION = "***", SHOP_DB_PASSWORD_FILE = "***" }' in result.output
     assert "eu-west-1" not in result.output and "/etc/shop.pw" not in result.output
     shown = CliRunner().invoke(cli, ["--config", str(conf), "cron", "show"])
     assert shown.exit_code == 0, shown.output

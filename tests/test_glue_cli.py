@@ -92,6 +92,26 @@ def test_glue_catalog_holds_what_the_root_holds(tmp_path: Path, moto_server: str
     applied = _run(config, "hive", "apply")
     assert "Glue database" in applied.output and "0 changed" in applied.output
     assert "not made" in applied.output and "items_latest" in applied.output  # no [hive]
+    # the views Glue cannot hold: their Athena SQL, printed before the summary line
+    items = f"mysql_src_{db}_items"
+    athena = [x for x in applied.output.splitlines() if x.startswith("CREATE OR REPLACE VIEW")]
+    assert athena and athena[0].startswith(
+        f'CREATE OR REPLACE VIEW "{database}"."{items}_latest" AS SELECT ')
+    assert f'FROM "{database}"."{items}")' in athena[0] and "`" not in athena[0]
+    assert athena[0].endswith(";") and applied.output.splitlines()[-1].startswith("hive apply")
+
+    # `hive ls` without HiveServer2: every table, its location and partition count
+    listed = _run(config, "hive", "ls").output.splitlines()
+    assert listed[-1].startswith("hive ls: ") and f"Glue database {database}" in listed[-1]
+    events = next(x for x in listed if x.startswith("events "))
+    assert f"{root.as_uri()}/events" in events and events.endswith(" partitions")
+    one = _run(config, "hive", "ls", "events").output.splitlines()
+    assert one[0] == f"table events at {root.as_uri()}/events"
+    assert "  ts string" in one and "  dt string  (partition key)" in one
+    dts = sorted(p.name for p in (root / "events").glob("dt=*") if p.name != "dt=2099-01-01")
+    assert [x.strip() for x in one[one.index(next(x for x in one if x.startswith("partitions ("))) + 1:-1]] == dts
+    missing = CliRunner().invoke(cli, ["--config", str(config), "hive", "ls", "nope"])
+    assert missing.exit_code == 2 and "table nope is not in Glue database" in missing.output
 
     catalog = _catalog(moto_server, database)
     imported = {f"mysql_src_{db}_items", f"mysql_src_{db}_plain"}

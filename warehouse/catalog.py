@@ -20,6 +20,7 @@ from warehouse.errors import ConfigError
 from warehouse.hive.client import HiveClient
 from warehouse.hive.manage import apply as apply_own
 from warehouse.hive.partitions import register_partitions as register_own
+from warehouse.hive.rootcheck import check_catalog_root
 from warehouse.hive.session import target, warehouse_root_uri
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import sync_tables
@@ -33,12 +34,21 @@ __all__ = ["apply", "register_partitions"]
 def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = None) -> HiveSummary:
     """(Re)create every table the root holds and register every partition; return the
     HiveSummary (exit 5 when a table failed or differs from its spec; what cannot be made
-    is listed as "not made"). Raises SourceUnavailable when HiveServer2 is down."""
+    is listed as "not made"). Raises SourceUnavailable when HiveServer2 is down, and
+    ConfigError when the catalog's tables are over another root (unless `replace`: the
+    tables then move to this root)."""
     store = store_for_config(cfg)
-    items, notes = imported_tables(store, cfg.hive_or_default().database, cfg)
+    if not replace:  # --replace is how tables follow a warehouse moved on purpose
+        check_catalog_root(cfg, store, client=client if cfg.glue is None else None)
+    items, notes = imported_tables(store, _database(cfg), cfg)
     summary = apply_own(cfg, replace=replace, client=client, extra=items)
     summary.skipped.extend(notes)
     return summary
+
+
+def _database(cfg: Config) -> str:
+    """Return the database that holds the tables (the views name it): Glue's when set."""
+    return cfg.glue.database if cfg.glue is not None else cfg.hive_or_default().database
 
 
 def register_partitions(
@@ -58,7 +68,7 @@ def register_partitions(
     if find_spec(cfg, table) is not None or not table.lower().startswith("mysql_"):
         return register_own(cfg, table, dates, client=client)
     store = store_for_config(cfg)
-    database = cfg.hive_or_default().database
+    database = _database(cfg)
     items, notes = imported_tables(store, database, cfg)
     item = next((i for i in items if i.spec.name == table.lower()), None)
     if item is None:

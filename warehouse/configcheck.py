@@ -23,6 +23,8 @@ from warehouse.config import (
 from warehouse.errors import ConfigError
 from warehouse.events.build import format_problems
 from warehouse.events.runner import check_runner
+from warehouse.run.notify import command_problem
+from warehouse.storage import is_remote
 
 
 def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
@@ -58,6 +60,17 @@ def _command_problems(cfg: Config) -> list[str]:
     ):
         if value and "://" not in value and not os.path.isfile(value):
             problems.append(f"{key} file {value} does not exist")
+    if cfg.glue is not None and not is_remote(cfg.root):
+        problems.append(
+            f"[glue] with the local root {cfg.root}: Glue's tables would point at this "
+            "machine's folder, which Athena and EMR cannot read; use an s3:// root "
+            "([warehouse] root, --root, WAREHOUSE_ROOT) or remove [glue]"
+        )
+    for target in cfg.run.notify:
+        kind, _, value = target.partition(":")
+        why = command_problem(cfg, value) if kind == "command" and value.strip() else None
+        if why:
+            problems.append(f"[run] notify {target!r}: {why}")
     envs = [(f"[mysql.{s.name}]", s.password_env) for s in cfg.mysql.values()]
     if cfg.hive is not None and cfg.hive.auth in ("LDAP", "CUSTOM"):
         if not cfg.hive.password_env:

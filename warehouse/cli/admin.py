@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from warehouse.cli.common import State, cli, pass_state
+from warehouse.cli.common import State, cli, finish, pass_state
 from warehouse.urls.dump import DEFAULT_CYCLE_DEPTH
 
 
@@ -14,20 +14,25 @@ def config() -> None:
 
 
 @config.command("check")
+@click.option("--probe", is_flag=True,
+              help="also reach every configured endpoint with the real credentials")
 @pass_state
-def config_check(state: State) -> None:
-    """Validate the configuration, report every problem, print the active values.
+def config_check(state: State, probe: bool) -> None:
+    """Validate the configuration, report every problem, print the active values (in TOML,
+    each with its source: file, environment or default). With --probe, reach the root,
+    each bastion, MySQL source (SELECT on every table to import), the catalog and EMR,
+    one line each.
 
     \b
     Examples:
       warehouse config check
-      warehouse --config /etc/warehouse/warehouse.toml config check
+      warehouse --config /etc/warehouse/warehouse.toml config check --probe
     """
-    from warehouse.config import describe
+    from warehouse.config import describe, value_sources
     from warehouse.configcheck import check, warnings
 
     cfg = check(state.config_file, root=state.root)
-    click.echo(describe(cfg))
+    click.echo(describe(cfg, value_sources(state.config_file, root=state.root)))
     for warning in warnings(cfg):
         click.echo(f"warning: {warning}", err=True)
     hc = cfg.hive
@@ -43,6 +48,10 @@ def config_check(state: State) -> None:
         reports = load_reports(hc.reports)
         click.echo(f"# reports in {hc.reports}: " + (", ".join(r.table for r in reports) or "none"))
     click.echo(f"config check: ok ({cfg.path or 'embedded defaults'})")
+    if probe:
+        from warehouse.probe import probe_all
+
+        finish(probe_all(cfg, echo=click.echo))
 
 
 @cli.group()

@@ -1,4 +1,4 @@
-"""`warehouse hive`: apply the tables, register partitions, run a query."""
+"""`warehouse hive`: apply the tables, register partitions, run a query, list the catalog."""
 
 from __future__ import annotations
 
@@ -30,7 +30,12 @@ def hive_apply(state: State, replace: bool) -> None:
     """
     from warehouse.catalog import apply
 
-    finish(apply(state.cfg, replace=replace))
+    summary = apply(state.cfg, replace=replace)
+    if summary.athena_sql:
+        click.echo("-- views a Glue-only catalog cannot hold: run these in Athena")
+        for sql in summary.athena_sql:
+            click.echo(sql + ";")
+    finish(summary)
 
 
 @hive.command("partitions")
@@ -89,3 +94,37 @@ def hive_query(state: State, sql: str | None, file: str | None, fmt: str) -> Non
             raise InputMissing(f"cannot read HQL file {file}: {exc.strerror}") from None
     result = run_query(state.cfg, text)
     click.echo(format_result(result, fmt), nl=False)
+
+
+@hive.command("ls")
+@click.argument("table", required=False)
+@pass_state
+def hive_ls(state: State, table: str | None) -> None:
+    """List the catalog's tables (Glue with [glue], else HiveServer2): location and
+    partition count each; with TABLE, its columns and partitions.
+
+    \b
+    Examples:
+      warehouse hive ls
+      warehouse hive ls events
+    """
+    from warehouse.hive.listing import list_catalog
+
+    listing = list_catalog(state.cfg, table)
+    if table is None:
+        width = max([len(t.name) for t in listing.tables] or [0])
+        for t in listing.tables:
+            parts = "" if t.partitions is None else f"  {t.partitions} partitions"
+            where = t.location or "(view)"
+            click.echo(f"{t.name:<{width}}  {where}{parts}")
+    else:
+        t = listing.tables[0]
+        click.echo(f"{t.kind} {t.name}" + (f" at {t.location}" if t.location else ""))
+        for name, typ in t.columns:
+            key = "  (partition key)" if name in t.partition_keys else ""
+            click.echo(f"  {name} {typ}{key}")
+        if t.partitions is not None:
+            click.echo(f"partitions ({t.partitions}):")
+            for value in t.partition_values:
+                click.echo(f"  {value}")
+    finish(listing)

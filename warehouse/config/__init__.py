@@ -22,6 +22,7 @@ from warehouse.config.load import (
     load_config_and_problems,
     parse_span,
     problems_error,
+    value_sources,
 )
 from warehouse.config.model import (
     DEFAULT_LAG,
@@ -36,6 +37,7 @@ from warehouse.config.model import (
     IncrementalConfig,
     LogsConfig,
     MysqlSourceConfig,
+    RunConfig,
     S3Config,
     SshConfig,
     describe,
@@ -59,6 +61,7 @@ __all__ = [
     "IncrementalConfig",
     "LogsConfig",
     "MysqlSourceConfig",
+    "RunConfig",
     "S3Config",
     "Secret",
     "SshConfig",
@@ -73,4 +76,5 @@ __all__ = [
     "problems_error",
     "release_has_sqoop",
     "validate",
+    "value_sources",
 ]

@@ -229,6 +229,29 @@ def _read_file(path: str | Path | None) -> tuple[Path | None, dict[str, Any]]:
     return file.resolve(), data
 
 
+def value_sources(path: str | Path | None = None, *, root: str | None = None) -> dict[str, dict[str, str]]:
+    """Return where each value set outside the defaults comes from, {section: {key:
+    source}}: "file", "environment WAREHOUSE_ROOT" or "command line --root" (the root);
+    raises ConfigError for a file that cannot be read."""
+    _, data = _read_file(path)
+    out: dict[str, dict[str, str]] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            continue
+        if section in ("ssh", "mysql"):
+            for name, sub in table.items():
+                if isinstance(sub, dict):
+                    out[f"{section}.{name}"] = dict.fromkeys(sub, "file")
+        else:
+            out[section] = dict.fromkeys(table, "file")
+    env_root = os.environ.get("WAREHOUSE_ROOT")
+    if root and root != env_root:
+        out.setdefault("warehouse", {})["root"] = "command line --root"
+    elif root or env_root:
+        out.setdefault("warehouse", {})["root"] = "environment WAREHOUSE_ROOT"
+    return out
+
+
 def load_config(path: str | Path | None = None, *, root: str | None = None) -> Config:
     """Load and validate the configuration; raises ConfigError listing every problem."""
     cfg, problems = load_config_and_problems(path, root=root)

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,10 +262,23 @@ class CronConfig:
     keep_log_days: int = _opt(30, "run logs older than this are deleted weekly")
 
 
+NOTIFY_KINDS = ("sns", "command")
+NOTIFY_ON = ("failure", "always")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """`[run]`: the nightly run."""
 
+    notify: tuple[str, ...] = _opt(
+        (), 'where `run` reports its outcome: "sns:TOPIC_ARN" or "command:/path/to/program" '
+        "(the text on its stdin, WAREHOUSE_RUN_EXIT in its environment)"
+    )
+    notify_on: str = _opt("failure", '"failure" (a run that exits non-zero) or "always"')
+    notify_timeout_seconds: float = _opt(
+        30.0, "bound of each notification (an SNS call, a command)"
+    )
+    sns_endpoint_url: str | None = _opt(None, "SNS API endpoint (test server); unset for AWS")
     max_dates: int = _opt(
         400, "the most dates one `run` may cover (a longer --from/--to is refused, exit 2)"
     )
@@ -354,11 +369,15 @@ class Config:
             raise ConfigError(f"tunnel {name!r} has no [ssh.{name}] section") from None
 
 
-def describe(cfg: Config) -> str:
-    """Return the active configuration as TOML-like text: secrets are never held, only
-    named (`password_file`, `password_env`), and `[cron] environment` prints as names only."""
+def describe(cfg: Config, sources: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """Return the active configuration in TOML syntax: secrets are never held, only named
+    (`password_file`, `password_env`), and `[cron] environment` prints as names only.
+
+    With `sources` ({section: {key: "file" | "environment ..." | ...}}, see
+    `load.value_sources`) each value ends with a comment saying where it came from (keys
+    not named there are defaults); unset values print commented out."""
     lines = [f"# config file: {cfg.path or '(none: embedded defaults)'}", "[warehouse]"]
-    lines.append(f"root = {cfg.root!r}")
+    lines.append(_line("root", cfg.root, sources, "warehouse"))
     sections: list[tuple[str, Any]] = [
         ("s3", cfg.s3),
         ("logs", cfg.logs),
@@ -378,8 +397,41 @@ def describe(cfg: Config) -> str:
             continue
         lines.append(f"[{name}]")
         for f in dataclasses.fields(obj):
-            if f.name == "name":
-                continue
-            value = getattr(obj, f.name)
-            lines.append(f"{f.name} = {value!r}")
+            if f.name != "name":
+                lines.append(_line(f.name, getattr(obj, f.name), sources, name))
     return "\n".join(lines)
+
+
+def _line(key: str, value: Any, sources: Mapping[str, Mapping[str, str]] | None,
+          section: str) -> str:
+    text = f"# {key} = (unset)" if value is None else f"{key} = {toml_value(value)}"
+    if sources is None:
+        return text
+    return f"{text}  # {sources.get(section, {}).get(key, 'default')}"
+
+
+def toml_value(value: Any) -> str:
+    """Return `value` written in TOML syntax (strings quoted, lists, inline tables);
+    `[cron] environment` as its names only."""
+    if isinstance(value, Environment):
+        return "{ " + ", ".join(f"{_toml_key(k)} = \"***\"" for k in value) + " }" if value else "{}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | Path):
+        return json.dumps(str(value), ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return toml_value({k: v for k, v in items.items() if v is not None})
+    return json.dumps(str(value))
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)

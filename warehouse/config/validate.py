@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from warehouse.config.model import Config, GlueConfig
+from warehouse.config.model import NOTIFY_KINDS, NOTIFY_ON, Config, GlueConfig, RunConfig
 from warehouse.schema import JOB_ARG_KEYS, JOB_NAMES, RUNNERS
 
 
@@ -25,6 +25,34 @@ def _glue_problems(glue: GlueConfig) -> list[str]:
         problems.append(f"[glue] projection_start {glue.projection_start!r} is not YYYY-MM-DD")
     if glue.timeout_seconds <= 0:
         problems.append("[glue] timeout_seconds must be positive")
+    return problems
+
+
+_SNS_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+
+
+def _run_problems(run: RunConfig) -> list[str]:
+    """Return what is wrong in `[run]` (the notify targets and when they are used)."""
+    problems = []
+    for target in run.notify:
+        kind, _, value = target.partition(":")
+        if kind not in NOTIFY_KINDS:
+            problems.append(
+                f'[run] notify {target!r}: use "sns:TOPIC_ARN" or "command:/path/to/program"'
+            )
+        elif kind == "sns" and not _SNS_ARN.fullmatch(value):
+            problems.append(
+                f"[run] notify {target!r}: {value!r} is not an SNS topic ARN "
+                "(arn:aws:sns:REGION:ACCOUNT:NAME)"
+            )
+        elif kind == "command" and not value.strip():
+            problems.append(f"[run] notify {target!r}: name the program after command:")
+    if run.notify_on not in NOTIFY_ON:
+        problems.append(
+            f"[run] notify_on must be {' or '.join(map(repr, NOTIFY_ON))}, not {run.notify_on!r}"
+        )
+    if run.notify_timeout_seconds <= 0:
+        problems.append("[run] notify_timeout_seconds must be more than 0")
     return problems
 
 
@@ -63,6 +91,7 @@ def validate(cfg: Config) -> list[str]:
                 f"{cfg.glue.database!r} differ: with both, Hive reads Glue's tables (EMR's "
                 "Glue metastore), so name the same database"
             )
+    problems.extend(_run_problems(cfg.run))
     unknown = [j for j in cfg.aggregate.jobs if j not in JOB_NAMES]
     if unknown:
         problems.append(

@@ -203,9 +203,13 @@ class GlueCatalog:
 
     def registered(self, spec: TableSpec) -> set[tuple[str, ...]]:
         """Return the value tuples of the partitions `spec`'s table has in the catalog."""
+        return set(self.partition_values(spec.name))
+
+    def partition_values(self, table: str) -> list[tuple[str, ...]]:
+        """Return the value tuples of the partitions of `table` in the catalog."""
         parts = self._pages("get_partitions", "Partitions",
-                            DatabaseName=self.glue.database, TableName=spec.name.lower())
-        return {tuple(p["Values"]) for p in parts}
+                            DatabaseName=self.glue.database, TableName=table.lower())
+        return [tuple(p["Values"]) for p in parts]
 
     def add_partitions(
         self,

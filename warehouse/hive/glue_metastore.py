@@ -10,6 +10,7 @@ without `[hive]` they are listed as not made.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -26,7 +27,19 @@ class ViewMaker(Protocol):
 
     def view(self, name: str, select_sql: str, summary: HiveSummary) -> bool: ...
 
-GLUE_ONLY_VIEW = "a Glue-only catalog holds no Hive views: set [hive] too, or see the README"
+GLUE_ONLY_VIEW = "a Glue-only catalog holds no Hive views: its Athena SQL is printed; or set [hive]"
+_BACKQUOTED = re.compile(r"`((?:[^`]|``)*)`")
+
+
+def athena_view_sql(database: str, name: str, select_sql: str) -> str:
+    """Return the Athena (Trino) statement that makes view `name` over `select_sql` (Hive
+    SQL whose identifiers are backquoted): identifiers double-quoted instead."""
+
+    def dq(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
+
+    body = _BACKQUOTED.sub(lambda m: dq(m.group(1).replace("``", "`")), select_sql)
+    return f"CREATE OR REPLACE VIEW {dq(database)}.{dq(name)} AS {body}"
 
 
 class GlueMetastore:
@@ -82,5 +95,6 @@ class GlueMetastore:
         """Create or replace view `name` through HiveServer2, or list it as not made."""
         if self._hive is None:
             summary.skipped.append(f"{name} ({GLUE_ONLY_VIEW})")
+            summary.athena_sql.append(athena_view_sql(self.database, name, select_sql))
             return True
         return self._hive().view(name, select_sql, summary)

@@ -28,6 +28,8 @@ class HiveSummary:
     no_data: list[str] = field(default_factory=list)
     partitions_mode: bool = False
     skipped: list[str] = field(default_factory=list)
+    # views a Glue-only catalog cannot hold: the Athena statements that make them
+    athena_sql: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

@@ -23,7 +23,10 @@ The reports stage materialises `[hive] reports` for each date (after aggregate a
 import, which it re-runs after); it needs that day's parse.
 Stages whose section is absent ([hive], [mysql.*], [hive] reports) are skipped and said so.
 
-Here: the entry point (checks, the run lock). The stages: `warehouse.run.stages`; their
+At the end, `[run] notify` hears of the outcome (`warehouse.run.notify`: on a failure, or
+always), also when no stage could start (the run lock held, the root unreachable).
+
+Here: the entry point (checks, the run lock, the alerts). The stages: `warehouse.run.stages`; their
 records and results: `warehouse.run.ledger`; a day's input and a job's dates:
 `warehouse.run.dates`.
 """
@@ -31,15 +34,20 @@ records and results: `warehouse.run.ledger`; a day's input and a job's dates:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from warehouse.config import Config
-from warehouse.errors import ConfigError
+from warehouse.errors import ConfigError, SourceUnavailable, WarehouseError
+from warehouse.hive.outage import CatalogWatch
 from warehouse.lock import run_lock
 from warehouse.progress import Progress
 from warehouse.run.dates import check_dates
+from warehouse.run.notify import error_text, notify, run_text
 from warehouse.run.stages import Night
 from warehouse.run.summary import STAGES, RunSummary
 from warehouse.storage import ObjectStore, store_for_config
+
+log = logging.getLogger(__name__)
 
 
 def run_nightly(
@@ -61,13 +69,40 @@ def run_nightly(
         raise ConfigError(f"--only {only!r}: choose one of {', '.join(STAGES)}")
     check_dates(dates, cfg.run.max_dates)
     store = store or store_for_config(cfg)
-    with run_lock(cfg.cron.lock_file):
-        store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
-        night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
-        try:
-            night.run()
-        except KeyboardInterrupt:
-            # The stage in progress keeps its "running" record (not done: redone next
-            # time); the lock is released on the way out; what finished is summed up.
-            night.summary.interrupted = True
-        return night.summary
+    try:
+        with run_lock(cfg.cron.lock_file):
+            store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
+            night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
+            if only != "parse":
+                _check_catalog_root(cfg, store, night.catalog)
+            try:
+                night.run()
+            except KeyboardInterrupt:
+                # The stage in progress keeps its "running" record (not done: redone next
+                # time); the lock is released on the way out; what finished is summed up.
+                night.summary.interrupted = True
+    except WarehouseError as err:  # no stage ran: the alert says why
+        notify(cfg, error_text(dates, str(err), err.exit_code), err.exit_code)
+        raise
+    except Exception as exc:  # a bug: exit 1 with its traceback, told all the same
+        notify(cfg, error_text(dates, f"unexpected {type(exc).__name__}: {exc}", 1), 1)
+        raise
+    notify(cfg, run_text(night.summary), night.summary.exit_code)
+    return night.summary
+
+
+def _check_catalog_root(cfg: Config, store: ObjectStore, watch: CatalogWatch) -> None:
+    """Refuse (exit 2) a root that is not the one the [glue] catalog's tables are over
+    (`--root DIR` with a shared Glue database): every registration would find nothing. A
+    catalog that does not answer is left to the stages: `watch` remembers the outage, so
+    they fail at once (exit 3) instead of waiting out its timeouts again. A HiveServer2
+    metastore lives and dies with its cluster: `hive apply` checks it, `run` does not
+    open a session for it up front."""
+    if cfg.glue is None:
+        return
+    from warehouse.hive.rootcheck import check_catalog_root
+
+    try:
+        watch.call(check_catalog_root, cfg, store)
+    except SourceUnavailable as err:
+        log.info("catalog not checked against the root: %s", err)

@@ -1,0 +1,351 @@
+"""`warehouse status`: what the nightly runs did, read back from the run records under
+`ROOT/_state/runs/` (`warehouse.run.records`), and what the next run will redo.
+
+Per date and stage: the outcome (ok, failed, running, damaged, not run, blocked,
+skipped), the exit code and its class, the duration, the counts (lines, events,
+rejects, rows), the first failure's message, and what the next run will redo, by the
+same rules as the run itself (`warehouse.run.ledger`: a record not "ok" is redone; an
+"ok" one when a stage it depends on ran again after it, or when it no longer covers the
+work, `warehouse.run.stale`). Dates with a failure come first. A record that cannot be
+read shows as damaged (the run redoes its stage), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import socket
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from warehouse.config import Config
+from warehouse.errors import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_INPUT_MISSING,
+    EXIT_LOCKED,
+    EXIT_UNAVAILABLE,
+    EXIT_UNEXPECTED,
+    WarehouseError,
+    combined_exit_code,
+)
+from warehouse.run.records import RUNS_PREFIX, read_record, record_key
+from warehouse.run.stale import stale_reason
+from warehouse.run.summary import STAGES
+from warehouse.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+EXIT_CLASSES = {
+    0: "ok",
+    EXIT_UNEXPECTED: "unexpected error",
+    EXIT_CONFIG: "config error",
+    EXIT_UNAVAILABLE: "source unavailable",
+    EXIT_INPUT_MISSING: "input missing",
+    EXIT_FAILED: "job failed",
+    EXIT_LOCKED: "locked",
+    130: "interrupted",
+}
+
+# outcomes that make a date "failing" (listed first)
+BAD = ("failed", "damaged")
+_UPSTREAM = {
+    "events": ("parse",),
+    "aggregate": ("parse",),
+    "reports": ("parse", "events", "aggregate", "import"),
+}
+_DATE_DIR = re.compile(r"^(\d{4}-\d{2}-\d{2})/[^/]+\.json$")
+_ROWS = re.compile(r"([\d,]+) rows")
+
+
+@dataclass
+class StageStatus:
+    """One (date, stage) as its run record tells it."""
+
+    stage: str
+    outcome: str  # ok | failed | running | damaged | not run | blocked | skipped
+    exit_code: int | None = None
+    exit_class: str | None = None
+    seconds: float | None = None
+    started: str | None = None
+    ended: str | None = None
+    host: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    next_run: str = ""  # what the next run does with it ("" = nothing: it is complete)
+    record: str = ""
+
+
+@dataclass
+class DateStatus:
+    """The stages of one date."""
+
+    date: dt.date
+    stages: list[StageStatus] = field(default_factory=list)
+
+    @property
+    def failing(self) -> bool:
+        """Return True when a stage failed or its record is damaged."""
+        return any(s.outcome in BAD for s in self.stages)
+
+    @property
+    def exit_code(self) -> int:
+        """Return the date's combined exit code (0 when no stage failed)."""
+        return combined_exit_code(s.exit_code or 0 for s in self.stages if s.outcome == "failed")
+
+
+@dataclass
+class StatusReport:
+    """What `warehouse status` prints: the dates asked for, failing dates first."""
+
+    records: str
+    dates: list[DateStatus]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data."""
+        return {
+            "records": self.records,
+            "dates": [
+                {"date": d.date.isoformat(), "failing": d.failing, "exit_code": d.exit_code,
+                 "stages": [asdict(s) for s in d.stages]}
+                for d in self.dates
+            ],
+        }
+
+    def line(self) -> str:
+        """Return the one-line summary."""
+        if not self.dates:
+            return f"status: no run records under {self.records}"
+        days = sorted(d.date for d in self.dates)
+        span = str(days[0]) if len(days) == 1 else f"{days[0]}..{days[-1]}"
+        failing = [str(d.date) for d in self.dates if d.failing]
+        redo = sum(1 for d in self.dates for s in d.stages if s.next_run.startswith("redo"))
+        bad = f"{len(failing)} failing [{' '.join(failing)}]" if failing else "none failing"
+        return (
+            f"status: {_n(len(self.dates), 'date')} ({span}), {bad}, "
+            f"{_n(redo, 'stage')} to redo; "
+            f"records: {self.records}"
+        )
+
+
+def _n(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def record_dates(store: ObjectStore) -> list[dt.date]:
+    """Return the dates that have run records, oldest first."""
+    found: set[dt.date] = set()
+    for obj in store.list(f"{RUNS_PREFIX}/"):
+        m = _DATE_DIR.match(obj.key[len(RUNS_PREFIX) + 1:])
+        if m:
+            try:
+                found.add(dt.date.fromisoformat(m.group(1)))
+            except ValueError:
+                continue
+    return sorted(found)
+
+
+def run_status(
+    cfg: Config, store: ObjectStore, *, dates: list[dt.date] | None = None, last: int = 7
+) -> StatusReport:
+    """Return the status of `dates` (every one, records or not), or of the `last` dates
+    that have run records; raises WarehouseError when the root cannot be listed."""
+    if dates is None:
+        dates = record_dates(store)[-last:] if last > 0 else []
+    quiet = _Quiet()  # a damaged record is shown here; the run's own warning would repeat it
+    logging.getLogger("warehouse.run.records").addFilter(quiet)
+    try:
+        days = [_date_status(cfg, store, day) for day in sorted(set(dates), reverse=True)]
+    finally:
+        logging.getLogger("warehouse.run.records").removeFilter(quiet)
+    days.sort(key=lambda d: not d.failing)  # stable: failing dates first, newest first
+    return StatusReport(store.uri(RUNS_PREFIX), days)
+
+
+class _Quiet(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def _date_status(cfg: Config, store: ObjectStore, day: dt.date) -> DateStatus:
+    recs: dict[str, dict[str, Any] | None] = {}
+    out = DateStatus(day)
+    for stage in STAGES:
+        rec, st = _read(store, day, stage)
+        recs[stage] = rec
+        out.stages.append(st)
+    redo: dict[str, str] = {}
+    for st in out.stages:
+        st.next_run = _next_run(cfg, day, st, recs, redo)
+        if st.next_run.startswith("redo") or st.next_run.startswith("run"):
+            redo[st.stage] = st.next_run
+    # the nightly run covers the `catchup_days` dates up to yesterday; an older date is
+    # redone only when someone asks for it
+    today = dt.datetime.now(dt.UTC).date()
+    if redo and day < today - dt.timedelta(days=cfg.cron.catchup_days):
+        for st in out.stages:
+            if st.stage in redo:
+                st.next_run += (f"; beyond the nightly catch-up ({cfg.cron.catchup_days} days):"
+                                f" warehouse run --date {day}")
+    return out
+
+
+def _read(store: ObjectStore, day: dt.date, stage: str) -> tuple[dict[str, Any] | None, StageStatus]:
+    """Return the record of (day, stage) (None when absent or damaged) and its status."""
+    key = record_key(day, stage)
+    uri = store.uri(key)
+    try:
+        rec = read_record(store, day, stage)
+        if rec is None:
+            if store.exists(key):
+                return None, StageStatus(stage, "damaged", error=f"{uri} is damaged (not a JSON object)",
+                                         record=uri)
+            return None, StageStatus(stage, "not run")
+        return rec, _from_record(stage, rec, uri)
+    except WarehouseError as err:
+        if err.exit_code == EXIT_UNAVAILABLE:
+            raise
+        return None, StageStatus(stage, "damaged", error=str(err), record=uri)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        return None, StageStatus(stage, "damaged", error=f"{uri} is damaged ({exc})", record=uri)
+
+
+def _from_record(stage: str, rec: dict[str, Any], uri: str) -> StageStatus:
+    """Return the status a record tells; raises ValueError for fields of the wrong type."""
+    status = rec.get("status")
+    if not isinstance(status, str) or status not in ("ok", "failed", "running", "skipped"):
+        raise ValueError(f"status {status!r} is not ok, failed or running")
+    code = rec.get("exit_code")
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise ValueError(f"exit_code {code!r} is not a number")
+    seconds = rec.get("seconds")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
+        raise ValueError(f"seconds {seconds!r} is not a number")
+    error = rec.get("error")
+    st = StageStatus(
+        stage, status, exit_code=code, exit_class=None if code is None else EXIT_CLASSES.get(code, "?"),
+        seconds=seconds, started=_text(rec.get("started")), ended=_text(rec.get("ended")),
+        host=_text(rec.get("host")), counts=_counts(stage, rec),
+        error=None if error is None else str(error), record=uri,
+    )
+    if status == "running":
+        st.error = _running_text(rec)
+    return st
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _counts(stage: str, rec: dict[str, Any]) -> dict[str, int]:
+    """Return lines, events, rejects and rows where the record has them."""
+    raw = rec.get("counts")
+    counts = raw if isinstance(raw, dict) else {}
+    out: dict[str, int] = {}
+
+    def num(name: str, value: Any) -> None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = int(value)
+
+    num("lines", counts.get("lines"))
+    num("events", counts.get("events"))
+    if stage == "parse" and "lines" in out and "events" in out:
+        out["rejects"] = out["lines"] - out["events"]  # every line: an event or a reject
+    num("rows", counts.get("rows"))
+    if stage == "aggregate" and isinstance(rec.get("jobs"), dict):
+        rows = [j.get("counts", {}).get("records") for j in rec["jobs"].values()
+                if isinstance(j, dict) and isinstance(j.get("counts"), dict)]
+        if rows:
+            out["rows"] = sum(int(r) for r in rows if isinstance(r, int | float))
+    if "rows" not in out and stage in ("import", "reports") and isinstance(rec.get("summary"), str):
+        m = _ROWS.search(rec["summary"])  # the import's counts are per table, in its line
+        if m:
+            out["rows"] = int(m.group(1).replace(",", ""))
+    if isinstance(rec.get("partitions"), list) and stage in ("parse", "events"):
+        out["partitions"] = len(rec["partitions"])
+    return out
+
+
+def _running_text(rec: dict[str, Any]) -> str:
+    host, pid = rec.get("host"), rec.get("pid")
+    alive = False
+    if host == socket.gethostname() and isinstance(pid, int) and pid > 0:
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True
+    if alive:
+        return f"running now (pid {pid} on {host}, since {rec.get('started')})"
+    return (f"left running by pid {pid} on {host} since {rec.get('started')}: "
+            "killed, or still running elsewhere")
+
+
+def _next_run(
+    cfg: Config, day: dt.date, st: StageStatus, recs: dict[str, dict[str, Any] | None],
+    redo: dict[str, str],
+) -> str:
+    """Return what the next run does with (day, stage), by the run's own rules."""
+    stage, rec = st.stage, recs[st.stage]
+    if st.outcome == "damaged":
+        return "redo (its record is damaged)"
+    skip = _not_configured(cfg, stage)
+    if rec is None:
+        if skip:
+            st.outcome, st.error = "skipped", skip
+            return ""
+        if stage == "import":
+            return "nothing (a run imports once, for its last date)"
+        parse = recs.get("parse")
+        if stage != "parse" and (parse is None or parse.get("status") != "ok") and "parse" in redo:
+            st.outcome = "blocked" if parse is not None else "not run"
+            return "run after its parse"
+        return "run"
+    if st.outcome == "failed":
+        return "redo" + _jobs_left(cfg, rec)
+    if st.outcome == "running":
+        return "redo (the record says running: a killed run is redone)"
+    for up in _UPSTREAM.get(stage, ()):
+        if up in redo and up != "import":
+            return f"redo (after its {up})"
+        why = _upstream_newer(rec, recs.get(up))
+        if why:
+            return f"redo ({up} ran again after it, {why})"
+    try:
+        why = stale_reason(cfg, day, stage, rec)
+    except WarehouseError as err:
+        return f"cannot tell ({err})"
+    return f"redo ({why})" if why else ""
+
+
+def _not_configured(cfg: Config, stage: str) -> str | None:
+    if stage == "events" and not cfg.has_catalog:
+        return "no [hive] or [glue] section"
+    if stage == "import" and not cfg.mysql:
+        return "no [mysql.*] sections"
+    if stage == "reports" and (cfg.hive is None or not cfg.hive.reports):
+        return "no [hive] reports folder"
+    return None
+
+
+def _upstream_newer(rec: dict[str, Any], up: dict[str, Any] | None) -> str | None:
+    if not up or up.get("status") != "ok":
+        return None
+    ended, started = str(up.get("ended") or ""), str(rec.get("started") or "")
+    return ended if ended > started else None
+
+
+def _jobs_left(cfg: Config, rec: dict[str, Any]) -> str:
+    """Return " (jobs left: ...; done: ...)" for a failed aggregate record with jobs."""
+    jobs = rec.get("jobs")
+    if rec.get("stage") != "aggregate" or not isinstance(jobs, dict):
+        return ""
+    done = sorted(j for j, v in jobs.items() if isinstance(v, dict) and v.get("status") == "ok")
+    left = [j for j in cfg.aggregate.jobs if j not in done]
+    if not done:
+        return ""
+    return f" ({', '.join(left) or 'no job'}; done: {', '.join(done)})"
