@@ -41,7 +41,13 @@ def emr() -> None:
 @pass_state
 def emr_deploy(state: State, wheel: str | None) -> None:
     """Upload the wheel, bootstrap scripts, config (with the files it names) and secrets to
-    [emr] artifacts_uri, content-addressed: what is there already is not uploaded again."""
+    [emr] artifacts_uri, content-addressed: what is there already is not uploaded again.
+
+    \b
+    Examples:
+      warehouse --config warehouse.toml emr deploy
+      warehouse --config warehouse.toml emr deploy --wheel dist/warehouse-0.9.0-py3-none-any.whl
+    """
     from warehouse.emr import deploy
 
     result = deploy(state.cfg, wheel=wheel)
@@ -58,7 +64,13 @@ def emr_deploy(state: State, wheel: str | None) -> None:
 @click.option("--wait", is_flag=True, help="wait until the cluster is WAITING")
 @pass_state
 def emr_create(state: State, transient: bool, wait: bool) -> None:
-    """Launch a cluster with the deployed toolkit and config; print its id."""
+    """Launch a cluster with the deployed toolkit and config; print its id.
+
+    \b
+    Examples:
+      warehouse --config warehouse.toml emr create --wait
+      warehouse --config warehouse.toml emr create --transient
+    """
     from warehouse.emr import create_cluster, wait_cluster
 
     cfg = state.cfg
@@ -88,7 +100,13 @@ def emr_create(state: State, transient: bool, wait: bool) -> None:
 @pass_state
 def emr_run(state: State, date: dt.date | None, start: dt.date | None, end: dt.date | None,
             cluster_id: str | None, transient: bool, wait: bool) -> None:
-    """Run `warehouse run` on EMR as a command-runner step."""
+    """Run `warehouse run` on EMR as a command-runner step.
+
+    \b
+    Examples:
+      warehouse --config warehouse.toml emr run --date yesterday --wait
+      warehouse --config warehouse.toml emr run --date 2026-11-28 --transient --wait
+    """
     from warehouse.emr import add_run_step, create_cluster, first_step, pick_cluster, wait_step
 
     dates = date_range(date, start, end)
@@ -121,7 +139,12 @@ def emr_run(state: State, date: dt.date | None, start: dt.date | None, end: dt.d
 @emr.command("status")
 @pass_state
 def emr_status(state: State) -> None:
-    """Show the clusters this config launched (the last 7 days), their state and last steps."""
+    """Show the clusters this config launched (the last 7 days), their state and last steps.
+
+    \b
+    Example:
+      warehouse --config warehouse.toml emr status
+    """
     from warehouse.emr import launched_clusters
 
     clusters = launched_clusters(state.cfg)
@@ -138,7 +161,13 @@ def emr_status(state: State) -> None:
               "else the one running cluster of this config)")
 @pass_state
 def emr_terminate(state: State, cluster_id: str | None) -> None:
-    """Terminate a cluster (nothing to do when it has ended already)."""
+    """Terminate a cluster (nothing to do when it has ended already).
+
+    \b
+    Examples:
+      warehouse --config warehouse.toml emr terminate
+      warehouse --config warehouse.toml emr terminate --cluster j-2AXXXXXXGAPLF
+    """
     from warehouse.emr import pick_cluster, terminate
 
     cid = pick_cluster(state.cfg, cluster_id)
