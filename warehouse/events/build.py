@@ -19,10 +19,12 @@ from warehouse.logs import (
     Fields,
     LogFormat,
     compile_format,
-    split_request,
+    origin_form,
+    read_request,
     status_index,
 )
 from warehouse.logs import directives as d
+from warehouse.logs.classify import PROTOCOLS
 from warehouse.schema import EVENT_KEYS
 
 # the builder's local variable of each event key whose variable has another name
@@ -192,17 +194,27 @@ def _builder(
             aliases.append(f"    {var} = {names[i]}")
     emit(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = f")
     code += aliases
+    # the host of an absolute-form target (`GET https://host:443/docs/ HTTP/1.1`) is the
+    # vhost of a format that has none
+    rhost = "vhost" if i_vhost < 0 else "_"
     if i_req >= 0:
+        # the usual line in one split; anything else (absolute-form, odd spacing, no
+        # protocol) is read by read_request
         emit("    parts = req.split(' ') if req else ()")
-        emit("    if len(parts) == 3 and parts[0] in KNOWN:")
+        emit(
+            "    if len(parts) == 3 and parts[0] in KNOWN and parts[2] in PROTOCOLS"
+            " and parts[1][:1] == '/':"
+        )
         emit("        method, target, protocol = parts")
         emit("        path, _, query = target.partition('?')")
         emit("        if not query:")
         emit("            query = None")
+        if i_vhost < 0:
+            emit("        vhost = None")
         emit("    else:")
-        emit("        method, path, query, protocol = split_request(req)")
+        emit(f"        method, path, query, protocol, {rhost} = read_request(req)")
     else:
-        emit("    method, path, query, protocol = request_parts(f)")
+        emit(f"    method, path, query, protocol, {rhost} = request_parts(f)")
     if i_status < 0:
         emit("    status = None")
     if i_ip >= 0:
@@ -228,22 +240,24 @@ def _builder(
     else:
         emit("    duration = None")
     for var, i in (("vhost", i_vhost), ("user", i_user), ("referer", i_ref), ("ua", i_ua)):
-        emit(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
+        if var != "vhost" or i >= 0:
+            emit(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
     # the event: every key of warehouse.schema.EVENT_COLUMNS, in order; a new column
     # needs a variable of its name (or an entry in _VARIABLE) set above
     items = ", ".join(f"{key!r}: {_VARIABLE.get(key, key)}" for key in EVENT_KEYS)
     emit(f"    return {{{items}}}")
     namespace: dict[str, Any] = {
-        "split_request": split_request,
+        "read_request": read_request,
         "KNOWN": _KNOWN_METHODS,
+        "PROTOCOLS": PROTOCOLS,
         "resolve": resolve,
         "request_parts": _request_parts(fmt),
     }
     return "\n".join(code) + "\n", namespace
 
 
-def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, Any]]:
-    """Return fields -> (method, path, query, protocol) from %m %U %q %H (no %r)."""
+def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, Any, Any]]:
+    """Return fields -> (method, path, query, protocol, host) from %m %U %q %H (no %r)."""
     i_method = _index(fmt, "method")
     i_upath = _index(fmt, "url_path", "request_uri")
     i_query = _index(fmt, "query_string", "args")
@@ -252,15 +266,17 @@ def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, An
     def text(f: Fields, i: int) -> str | None:
         return (f[i] or None) if i >= 0 else None
 
-    def parts(f: Fields) -> tuple[Any, Any, Any, Any]:
+    def parts(f: Fields) -> tuple[Any, Any, Any, Any, Any]:
         method, target, query = text(f, i_method), text(f, i_upath), text(f, i_query)
         if query is not None and query.startswith("?"):
             query = query[1:] or None
-        path = target
-        if target is not None and i_query < 0 and "?" in target:  # $request_uri
-            path, _, q = target.partition("?")
+        path, host = target, None
+        if target is not None and target[:1] != "/":  # absolute-form (a proxy request)
+            path, host = origin_form(target)
+        if path is not None and i_query < 0 and "?" in path:  # $request_uri
+            path, _, q = path.partition("?")
             query = q or None
-        return method, path, query, text(f, i_proto)
+        return method, path, query, text(f, i_proto), host
 
     return parts
 

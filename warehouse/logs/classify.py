@@ -83,36 +83,75 @@ def unescape_gunicorn(text: str) -> str:
     return text.replace('\\"', '"')
 
 
+# the last token of a request line is its protocol only when it looks like one (`HTTP/1.1`,
+# `HTTP/2.0`, `HTTP/2`, `HTTP/3`); anything else is part of the target (a truncated line)
+_PROTOCOL = re.compile(r"HTTP/[0-9](?:\.[0-9])?")
+PROTOCOLS = frozenset(("HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/2", "HTTP/3", "HTTP/0.9"))
+# absolute-form targets (proxies, load balancers): scheme://authority[/path][?query]
+_ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)", re.DOTALL)
+
+
 def split_request(
     request: str | None,
 ) -> tuple[str | None, str | None, str | None, str | None]:
     """Return (method, path, query, protocol) of a request line; Nones where absent.
 
-    `GET /a?b HTTP/1.1` -> ("GET", "/a", "b", "HTTP/1.1"); HTTP/0.9 `GET /` has no
-    protocol; spaces inside the target are kept; `-` and junk give four Nones.
+    See `read_request`, which also returns the host of an absolute-form target.
+    """
+    method, path, query, protocol, _ = read_request(request)
+    return method, path, query, protocol
+
+
+def read_request(
+    request: str | None,
+) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """Return (method, path, query, protocol, host) of a request line; Nones where absent.
+
+    `GET /a?b HTTP/1.1` -> ("GET", "/a", "b", "HTTP/1.1", None). The method ends at the
+    first space; runs of spaces around the target are separators (nginx accepts
+    `GET  /docs/  HTTP/1.1` and serves /docs/); the last token is the protocol only when
+    it looks like `HTTP/x.y`, `HTTP/2` or `HTTP/3`, else the whole rest is the target
+    with protocol None (Apache's truncated `GET /sp ace?a=1`, `GET /x HTTP/1.1 extra`);
+    spaces inside the target are kept. An absolute-form target
+    (`https://www.example.com:443/docs/?q`) gives its path (`/` when empty) and query, and
+    its host without port as `host`. `-` and junk give Nones.
     """
     if not request or request == "-":
-        return None, None, None, None
-    parts = request.split(" ")
-    n = len(parts)
-    if n == 3:
-        method, target, protocol = parts
-        proto: str | None = protocol or None
-    elif n == 2:
-        method, target = parts
-        proto = None
-    elif n > 3:
-        method = parts[0]
-        if parts[-1].startswith("HTTP/"):
-            target, proto = " ".join(parts[1:-1]), parts[-1]
-        else:
-            target, proto = " ".join(parts[1:]), None
+        return None, None, None, None, None
+    method, sep, rest = request.partition(" ")
+    if not sep or (method not in _KNOWN_METHODS and _METHOD.fullmatch(method) is None):
+        return None, None, None, None, None
+    rest = rest.strip(" ")
+    target, sep, last = rest.rpartition(" ")
+    proto: str | None = None
+    if sep and _PROTOCOL.fullmatch(last):
+        target, proto = target.rstrip(" "), last
     else:
-        return None, None, None, None
-    if method not in _KNOWN_METHODS and _METHOD.fullmatch(method) is None:
-        return None, None, None, None
+        target = rest
+    if not target:
+        return None, None, None, None, None
+    host = None
+    if target[0] != "/":
+        target, host = origin_form(target)
     path, sep, query = target.partition("?")
-    return method, path, (query or None) if sep else None, proto
+    return method, path, (query or None) if sep else None, proto, host
+
+
+def origin_form(target: str) -> tuple[str, str | None]:
+    """Return (path and query, host) of an absolute-form target, `target` and None if it
+    is not one: `https://www.example.com:443/docs/?q` -> ("/docs/?q", "www.example.com")."""
+    m = _ABSOLUTE.fullmatch(target)
+    if m is None:
+        return target, None
+    rest = m.group(3)
+    return (rest if rest.startswith("/") else "/" + rest), _host(m.group(2))
+
+
+def _host(authority: str) -> str | None:
+    """Return the host of `user@host:port` without user and port (`[::1]` kept whole)."""
+    host = authority.rpartition("@")[2]
+    end = host.find("]") + 1 if host.startswith("[") else 0
+    return (host[:end] if end else host.partition(":")[0]) or None
 
 
 class OutOfRange(ValueError):
