@@ -263,15 +263,16 @@ def _conclude(
     lines = sum(r.lines for r in results)
     rejected = sum(sum(r.rejects.values()) for r in results)
     events = sum(r.events for r in results)
+    records = lines - sum(r.headers for r in results)  # W3C header lines are no records
     head = next((r.head for r in results if r.head is not None), None)
     unreadable = next((r.failure for r in results if r.failure is not None), None)
     ratio = summary.max_reject_ratio
     verdict: InputFailure | None = None
     if unreadable is not None:
         verdict = InputFailure(str(unreadable), unreadable.exit_code, set_aside=True)
-    elif lines and rejected / lines > ratio:
+    elif records and rejected / records > ratio:
         verdict = InputFailure(
-            f"input {src.label}: {rejected / lines:.0%} of its {lines} lines rejected, more "
+            f"input {src.label}: {rejected / records:.0%} of its {records} lines rejected, more "
             f"than [logs] max_reject_ratio {ratio}: check --format or the file",
             EXIT_FAILED, set_aside=False,
         )

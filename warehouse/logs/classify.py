@@ -10,8 +10,11 @@ tracebacks show its lines.
 
 from __future__ import annotations
 
+import functools
 import linecache
+import operator
 import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +25,8 @@ from warehouse.logs.timestamps import TimeCache
 MAX_LINE = 65536  # characters; longer lines are rejected ("line too long")
 
 NO_MATCH = "no match for format"
+# not a reject: a W3C header line (`#Version:`, `#Fields:`); parse counts it apart
+HEADER = "header line"
 BAD_TIME = "bad timestamp"
 TOO_LONG = "line too long"
 EMPTY = "empty line"
@@ -154,6 +159,9 @@ def _host(authority: str) -> str | None:
     return (host[:end] if end else host.partition(":")[0]) or None
 
 
+_unquote = functools.partial(urllib.parse.unquote, errors="backslashreplace")
+
+
 class OutOfRange(ValueError):
     """A number field above INT_MAX; `classify` turns it into the OUT_OF_RANGE reject."""
 
@@ -200,6 +208,7 @@ class Classifier:
             "relaxed": fmt.relaxed.fullmatch if fmt.relaxed is not None else None,
             "unescape": unescape_gunicorn if fmt.syntax == "gunicorn" else unescape,
             "number": number,
+            "unquote": _unquote,
             "bounded": bounded,
             "OutOfRange": OutOfRange,
             "OUT_OF_RANGE": OUT_OF_RANGE,
@@ -212,6 +221,9 @@ class Classifier:
             "BAD_TIME": BAD_TIME,
             "BAD_STATUS": BAD_STATUS,
         }
+        self._reset: Callable[[], None] = _nothing
+        if fmt.syntax == "w3c":
+            self._w3c(ns)
         parts = fmt.time_parts
         for i, f in enumerate(fmt.fields):
             if f.kind == d.TIME and i not in parts[1:]:
@@ -225,6 +237,31 @@ class Classifier:
         self.classify: Callable[[str], Fields | str] = ns["classify"]
         """Return the typed fields of `line`, or the reason (a str) it is rejected."""
 
+    def _w3c(self, ns: dict[str, Any]) -> None:
+        """Give a W3C classify its field order: the format's, until a `#Fields:` line."""
+        width: list[int] = [0]
+        pick: list[Callable[[list[str]], tuple[str, ...]]] = [tuple]
+        directives = [f.directive for f in self.format.fields]
+
+        def fields_line(line: str) -> None:
+            names = line[len("#Fields:") :].split()
+            pos = {name: i for i, name in enumerate(names)}
+            # a field the file lacks reads as `-` (the one appended to each line)
+            width[0], pick[0] = len(names), operator.itemgetter(*(pos.get(x, -1) for x in directives))
+
+        default = "#Fields: " + " ".join(x for x in directives if x != "rest")
+
+        def reset() -> None:
+            fields_line(default)
+
+        reset()
+        ns.update(width=width, pick=pick, fields_line=fields_line, HEADER=HEADER)
+        self._reset = reset
+
+    def reset(self) -> None:
+        """Forget what the input read so far told the classifier (a W3C `#Fields:` line)."""
+        self._reset()
+
     def record(self, line: str) -> dict[str, Any] | str:
         """Return `classify(line)` as a dict keyed by `LogFormat.names`, or the reason."""
         fields = self.classify(line)
@@ -233,10 +270,31 @@ class Classifier:
         return dict(zip(self.format.names, fields, strict=True))
 
 
+def _nothing() -> None:
+    return None
+
+
 def _source(fmt: LogFormat) -> str:
     """Return the Python text of `classify` for `fmt`."""
     n = len(fmt.fields)
     names = [f"v{i}" for i in range(n)]
+    if fmt.syntax == "w3c":
+        # tab-separated values in the order of the input's `#Fields:` line (pick)
+        code = [
+            "def classify(line):",
+            "    if len(line) > MAX_LINE:",
+            "        return TOO_LONG",
+            "    if line[:1] == '#':",
+            "        if line[:8] == '#Fields:':",
+            "            fields_line(line)",
+            "        return HEADER",
+            "    parts = line.split('\\t')",
+            "    if len(parts) < width[0]:",
+            "        return NO_MATCH if line else EMPTY",
+            "    parts.append('-')",
+            f"    {', '.join(names)}{',' if n == 1 else ''} = pick[0](parts)",
+        ]
+        return _body(fmt, names, code)
     code = [
         "def classify(line):",
         "    if len(line) > MAX_LINE:",
@@ -258,6 +316,13 @@ def _source(fmt: LogFormat) -> str:
     else:
         code.append("        return NO_MATCH")
     code.append(f"    {', '.join(names)}{',' if n == 1 else ''} = m.groups()")
+    return _body(fmt, names, code)
+
+
+def _body(fmt: LogFormat, names: list[str], code: list[str]) -> str:
+    """Return `code` (which unpacked the texts into `names`) with the conversions added."""
+    n = len(names)
+    raw = fmt.syntax in ("aws", "w3c")  # AWS writes no backslash escapes
     parts = fmt.time_parts
     i_status = status_index(fmt)
     checked = False  # a field may raise OutOfRange
@@ -278,6 +343,15 @@ def _source(fmt: LogFormat) -> str:
             ]
         elif f.kind == d.FLAG:
             continue
+        elif f.kind == d.QSTR:
+            code.append(f"    {v} = None if {v} == '-' or {v} == '\"-\"' else {v}[1:-1]")
+        elif f.kind == d.ZINT:
+            code.append(
+                f"    {v} = 0 if {v} == '-' else int({v}) if len({v}) < 19 else bounded({v})"
+            )
+            checked = True
+        elif f.kind == d.PCT:
+            code.append(f"    {v} = None if {v} == '-' else unquote({v}) if '%' in {v} else {v}")
         elif i == i_status:
             code += [f"    if {v} == '-':", "        return BAD_STATUS", f"    {v} = int({v})"]
         elif f.kind == d.INT:
@@ -295,6 +369,8 @@ def _source(fmt: LogFormat) -> str:
                 f"    {v} = None if {v} in ('-', '\"\"') else "
                 f"unescape({v}) if '\\\\' in {v} else {v}"
             )
+        elif raw:
+            code.append(f"    {v} = None if {v} == '-' else {v}")
         else:
             code.append(f"    {v} = None if {v} == '-' else unescape({v}) if '\\\\' in {v} else {v}")
     code.append(f"    return ({', '.join(names)}{',' if n == 1 else ''})")

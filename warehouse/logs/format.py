@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from warehouse.errors import ConfigError
+from warehouse.logs import aws
 from warehouse.logs import directives as d
 
 PRESETS: dict[str, str] = {
@@ -33,6 +34,11 @@ PRESETS: dict[str, str] = {
     ),
     # gunicorn's default access_log_format
     "gunicorn": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"',
+    # AWS: fixed field lists (warehouse.logs.aws), not format strings
+    "alb": "alb",
+    "elb": "elb",
+    "s3": "s3",
+    "cloudfront": "cloudfront",
 }
 
 _APACHE_TOKEN = re.compile(
@@ -64,7 +70,7 @@ class Field:
 
 
 # A parsed format before regex assembly: literal text or (directive text, Spec).
-_Piece = str | tuple[str, d.Spec]
+_Piece = aws.Piece
 
 
 class LogFormat:
@@ -195,6 +201,9 @@ def compile_format(fmt: str) -> LogFormat:
     Raises ConfigError for an unknown directive or an empty format.
     """
     text = fmt.strip()
+    builtin = aws.BUILTIN.get(text.lower())
+    if builtin is not None:
+        return LogFormat(fmt, "w3c" if text.lower() == "cloudfront" else "aws", builtin())
     preset = PRESETS.get(text.lower())
     if preset is not None:
         text = preset
