@@ -21,15 +21,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-import pytest
 from click.testing import CliRunner
 
-from tests._urls_oracle import django_params, generate, same
+from tests._urls_oracle import same
 from warehouse.cli import cli
-from warehouse.events.patterns import write_patterns
-from warehouse.urls.dump import dump_patterns
-
-SAMPLE = "tests.django_sample.urls"
 
 # --- Athena's regexes, as AWS documents them (Java string escapes undone) ----------------
 # ALB: "Create the table for ALB access logs" (with classification, classification_reason
@@ -95,35 +90,6 @@ CF_DOCS = [
 # --- generated lines -------------------------------------------------------------------
 _UAS = ["-", "curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
         "python-requests/2.31 (bot; +http://example.com/a b)"]
-_SAFE = "/-_.~:@!$&'()*+,;="
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: Any) -> tuple[Path, list[str], Callable[[str], Any]]:
-    """The sample URLconf: its dump file, raw paths that match it, and Django's resolve."""
-    import django
-    from django.conf import settings as dj_settings
-
-    if not dj_settings.configured:
-        dj_settings.configure(ROOT_URLCONF=SAMPLE, INSTALLED_APPS=[], SECRET_KEY="test")
-        django.setup()
-    from django.urls import Resolver404, resolve
-
-    patterns = dump_patterns(SAMPLE)
-    dump = tmp_path_factory.mktemp("aws-urls") / "urls.json"
-    write_patterns(patterns, str(dump))
-    paths = ["/", "/nope/", "/a%20b/"]
-    for group in generate.sample_paths(patterns, 27, per_pattern=1):
-        paths.extend(quote(p, safe=_SAFE) for p in group)
-
-    def answer(path: str) -> Any:
-        try:
-            m = resolve(unquote(path))
-        except Resolver404:
-            return None, {}
-        return m.view_name, django_params(m)
-
-    return dump, paths, answer
 
 
 def _iso(when: dt.datetime) -> str:
@@ -356,8 +322,8 @@ def _check(
             assert same((slug, params), theirs), (ev["path"], slug, params, theirs)
 
 
-def test_alb(tmp_path: Path, site: Any) -> None:
-    dump, paths, answer = site
+def test_alb(tmp_path: Path, url_site: Any) -> None:
+    dump, paths, answer = url_site
     lines = ALB_DOCS + _alb_lines(random.Random(1), paths, 300)
     expected = [alb_expected(x) for x in lines]
     assert any(e["duration_ms"] is None for e in expected)
@@ -365,20 +331,20 @@ def test_alb(tmp_path: Path, site: Any) -> None:
     _check(*_parse(tmp_path, "alb", lines, "alb", dump), expected, answer)
 
 
-def test_elb(tmp_path: Path, site: Any) -> None:
-    dump, paths, answer = site
+def test_elb(tmp_path: Path, url_site: Any) -> None:
+    dump, paths, answer = url_site
     lines = ELB_DOCS + _elb_lines(random.Random(2), paths, 200)
     _check(*_parse(tmp_path, "elb", lines, "elb", dump), [elb_expected(x) for x in lines], answer)
 
 
-def test_s3(tmp_path: Path, site: Any) -> None:
-    dump, paths, answer = site
+def test_s3(tmp_path: Path, url_site: Any) -> None:
+    dump, paths, answer = url_site
     lines = S3_DOCS + _s3_lines(random.Random(3), paths, 300)
     _check(*_parse(tmp_path, "s3", lines, "s3", dump), [s3_expected(x) for x in lines], answer)
 
 
-def test_cloudfront_with_its_header_lines(tmp_path: Path, site: Any) -> None:
-    dump, paths, answer = site
+def test_cloudfront_with_its_header_lines(tmp_path: Path, url_site: Any) -> None:
+    dump, paths, answer = url_site
     body = CF_DOCS + _cf_lines(random.Random(4), paths, 300)
     lines = ["#Version: 1.0", CF_FIELDS, *body]
     result, days, rejects = _parse(tmp_path, "cf", lines, "cloudfront", dump)
@@ -386,9 +352,9 @@ def test_cloudfront_with_its_header_lines(tmp_path: Path, site: Any) -> None:
     assert f"{len(lines)} lines" in result.output and f"{len(body)} events" in result.output
 
 
-def test_cloudfront_reads_a_file_by_its_own_fields_line(tmp_path: Path, site: Any) -> None:
+def test_cloudfront_reads_a_file_by_its_own_fields_line(tmp_path: Path, url_site: Any) -> None:
     """An older field list (24 fields) and a reordered one: each file by its #Fields line."""
-    dump, paths, answer = site
+    dump, paths, answer = url_site
     names = CF_FIELDS.split()[1:]
     old = names[:24]
     shuffled = names[:]
@@ -403,8 +369,8 @@ def test_cloudfront_reads_a_file_by_its_own_fields_line(tmp_path: Path, site: An
         _check(*_parse(tmp_path, label, lines, "cloudfront", dump), expected, answer)
 
 
-def test_a_one_request_cloudfront_file_has_no_rejects(tmp_path: Path, site: Any) -> None:
-    dump, _, _ = site
+def test_a_one_request_cloudfront_file_has_no_rejects(tmp_path: Path, url_site: Any) -> None:
+    dump, _, _ = url_site
     result, days, rejects = _parse(
         tmp_path, "one", ["#Version: 1.0", CF_FIELDS, CF_DOCS[0]], "cloudfront", dump
     )

@@ -85,7 +85,7 @@ def parse_logs(
     store, used to stage-check, publish and record state; workers open their own) too.
     """
     started = time.monotonic()
-    fmt_text = fmt or cfg.logs.format
+    fmt_text = cfg.logs.format_text(fmt)
     compiled = compile_format(fmt_text)
     event_builder(compiled, None, ip=cfg.logs.ip, user=cfg.logs.user)  # validate early
     patterns_path = patterns or cfg.logs.patterns
@@ -366,6 +366,8 @@ def _format_label(fmt_text: str) -> str:
     """Return how the summary names the format: the preset, or the string (cut)."""
     if fmt_text in PRESETS:
         return fmt_text
+    if fmt_text.startswith("json {"):
+        return "json ([logs.json])"
     text = fmt_text if len(fmt_text) <= 60 else fmt_text[:57] + "..."
     return repr(text)
 

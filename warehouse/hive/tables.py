@@ -84,7 +84,7 @@ def aggregate_spec(job: str) -> TableSpec:
 
 def warehouse_specs(cfg: Config) -> list[TableSpec]:
     """Return the specs `warehouse hive apply` creates: events, access_raw, agg_<job>."""
-    specs = [events_spec(), access_raw_spec(cfg.logs.format)]
+    specs = [events_spec(), access_raw_spec(cfg.logs.format_text())]
     specs.extend(aggregate_spec(job) for job in cfg.aggregate.jobs)
     return specs
 
@@ -94,7 +94,7 @@ def find_spec(cfg: Config, table: str) -> TableSpec | None:
     if table == "events":
         return events_spec()
     if table == "access_raw":
-        return access_raw_spec(cfg.logs.format)
+        return access_raw_spec(cfg.logs.format_text())
     if table.startswith("agg_"):
         return aggregate_spec(table[len("agg_") :])
     return None

@@ -11,6 +11,7 @@ tracebacks show its lines.
 from __future__ import annotations
 
 import functools
+import json
 import linecache
 import operator
 import re
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from warehouse.logs import directives as d
+from warehouse.logs import jsonfmt
 from warehouse.logs.format import RELAXED_MAX, TIME_JOIN, LogFormat
 from warehouse.logs.timestamps import TimeCache
 
@@ -224,6 +226,9 @@ class Classifier:
         self._reset: Callable[[], None] = _nothing
         if fmt.syntax == "w3c":
             self._w3c(ns)
+        elif fmt.syntax == "json":
+            ns.update(loads=json.loads, epoch=jsonfmt.epoch, integer=jsonfmt.integer,
+                      numeric=jsonfmt.numeric, text=jsonfmt.text)
         parts = fmt.time_parts
         for i, f in enumerate(fmt.fields):
             if f.kind == d.TIME and i not in parts[1:]:
@@ -278,6 +283,8 @@ def _source(fmt: LogFormat) -> str:
     """Return the Python text of `classify` for `fmt`."""
     n = len(fmt.fields)
     names = [f"v{i}" for i in range(n)]
+    if fmt.syntax == "json":
+        return "\n".join(jsonfmt.source(fmt.fields)) + "\n"
     if fmt.syntax == "w3c":
         # tab-separated values in the order of the input's `#Fields:` line (pick)
         code = [

@@ -40,6 +40,17 @@ STATUS = r"-|[0-9]{1,3}"
 
 
 @dataclass(frozen=True)
+class Field:
+    """One captured field: record key, the directive as written, value kind, Hive column."""
+
+    name: str
+    directive: str
+    kind: str
+    column: str
+    time: str | None = None
+
+
+@dataclass(frozen=True)
 class Spec:
     """How one directive is read: record key, value kind, Hive column and a fixed regex."""
 
