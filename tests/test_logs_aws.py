@@ -376,3 +376,34 @@ def test_a_one_request_cloudfront_file_has_no_rejects(tmp_path: Path, url_site: 
     )
     assert result.exit_code == 0, result.output
     assert rejects == [] and sum(len(v) for v in days.values()) == 1
+
+
+def test_a_fields_line_applies_to_its_own_input_only(tmp_path: Path, url_site: Any) -> None:
+    """Two inputs in one parse (one process): the first reorders its fields, the second,
+    without header lines, is read in the documented order."""
+    dump, paths, _ = url_site
+    names = CF_FIELDS.split()[1:]
+    header = names[::-1]
+    lines = _cf_lines(random.Random(7), paths, 20)
+    first = tmp_path / "a.log"
+    first.write_text("#Fields: " + " ".join(header) + "\n" + "".join(
+        "\t".join(reversed(x.split("\t"))) + "\n" for x in lines[:10]
+    ))
+    second = tmp_path / "b.log"
+    second.write_text("".join(x + "\n" for x in lines[10:]))
+    root = tmp_path / "root"
+    result = CliRunner().invoke(cli, [
+        "--root", str(root), "parse", str(first), str(second), "--format", "cloudfront",
+        "--patterns", str(dump),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "20 events, 0 rejects" in result.output
+    got = []
+    for part in sorted((root / "events").rglob("*.json.gz")):
+        with gzip.open(part, "rt", encoding="utf-8") as f:
+            got.extend(json.loads(x) for x in f)
+    for ev in got:
+        ev.pop("slug"), ev.pop("params")
+    want = [cf_expected(x) for x in lines]
+    key = lambda e: json.dumps(e, sort_keys=True)  # noqa: E731
+    assert sorted(got, key=key) == sorted(want, key=key)
