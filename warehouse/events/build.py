@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from warehouse.errors import ConfigError
 from warehouse.logs import (
+    PROTOCOLS,
     Classifier,
     Fields,
     LogFormat,
@@ -24,7 +25,6 @@ from warehouse.logs import (
     status_index,
 )
 from warehouse.logs import directives as d
-from warehouse.logs.classify import PROTOCOLS
 from warehouse.schema import EVENT_KEYS
 
 # the builder's local variable of each event key whose variable has another name
