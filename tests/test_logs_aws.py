@@ -36,6 +36,14 @@ ATHENA_ALB = re.compile(
     r'([-.0-9]*) ([^ ]*) "([^"]*)" "([^"]*)" "([^ ]*)" "([^\s]+?)" "([^\s]+)" "([^ ]*)" '
     r'"([^ ]*)" ?([^ ]*)?( .*)?'
 )
+# ALB as the Athena guide had it in 2019 (through redirect_url, then error_reason and
+# anything later optional): the oracle of lines written before the later fields existed
+ATHENA_ALB_2019 = re.compile(
+    r'([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*):([0-9]*) ([^ ]*)[:-]([0-9]*) ([-.0-9]*) ([-.0-9]*) '
+    r'([-.0-9]*) (|[-0-9]*) (-|[-0-9]*) ([-0-9]*) ([-0-9]*) "([^ ]*) ([^ ]*) (- |[^ ]*)" '
+    r'"([^"]*)" ([A-Z0-9-]+) ([A-Za-z0-9.-]*) ([^ ]*) "([^"]*)" "([^"]*)" "([^"]*)" '
+    r'([-.0-9]*) ([^ ]*) "([^"]*)" "([^"]*)"($| "[^ ]*")(.*)'
+)
 # Classic Load Balancer: "Querying Classic Load Balancer logs"
 ATHENA_ELB = re.compile(
     r'([^ ]*) ([^ ]*) ([^ ]*):([0-9]*) ([^ ]*)[:\-]([0-9]*) ([-.0-9]*) ([-.0-9]*) ([-.0-9]*) '
@@ -329,6 +337,27 @@ def test_alb(tmp_path: Path, url_site: Any) -> None:
     assert any(e["duration_ms"] is None for e in expected)
     assert any(e["method"] is None for e in expected)
     _check(*_parse(tmp_path, "alb", lines, "alb", dump), expected, answer)
+
+
+def test_alb_lines_from_before_the_later_fields(tmp_path: Path, url_site: Any) -> None:
+    """Files written before error_reason, the target lists, classification and
+    conn_trace_id existed: each later field is optional."""
+    dump, paths, answer = url_site
+    lines = []
+    for line in ALB_DOCS + _alb_lines(random.Random(8), paths, 100):
+        cut = re.match(r'(.* "[^"]*" "[^"]*")(?: "[^"]*"){5} TID_\w+$', line)
+        if cut:
+            lines.append(cut.group(1))  # through redirect_url (2018)
+            lines.append(cut.group(1) + ' "LambdaInvalidResponse"')  # + error_reason
+    assert len(lines) > 100
+    expected = []
+    for x in lines:
+        g = ATHENA_ALB_2019.fullmatch(x)
+        assert g is not None, x
+        expected.append(
+            _lb_event(g[15], g[16], g[17], g[2], g[4], g[11], g[14], g[18], [g[8], g[9], g[10]])
+        )
+    _check(*_parse(tmp_path, "alb-2018", lines, "alb", dump), expected, answer)
 
 
 def test_elb(tmp_path: Path, url_site: Any) -> None:

@@ -78,22 +78,24 @@ def alb() -> list[Piece]:
         _raw("ssl_cipher", "[A-Za-z0-9_-]+"), " ",
         _raw("ssl_protocol", "[A-Za-z0-9.-]*"), " ",
         _raw("target_group_arn"), ' "',
-        _raw("trace_id", _Q), '" "',
-        _raw("domain_name", _Q), '" "',
-        _raw("chosen_cert_arn", _Q), '" ',
-        _raw("matched_rule_priority", "[-.0-9]*"), " ",
-        _raw("request_creation_time"), ' "',
-        _raw("actions_executed", _Q), '" "',
-        _raw("redirect_url", _Q), '" "',
-        _raw("error_reason", _Q), '" "',
-        _raw("target_port_list", _Q), '" "',
-        _raw("target_status_code_list", _Q), '" "',
-        _raw("classification", _Q), '" "',
-        _raw("classification_reason", _Q), '"',
-        # conn_trace_id (2024), then whatever fields AWS appends later
-        _raw("conn_trace_id", _W, prefix="(?: ", suffix=")?"),
-        _raw("new_field", ".*", prefix="(?: ", suffix=")?"),
+        _raw("trace_id", _Q), '"',
     ]
+    # ALB added fields at the end over the years (domain_name and chosen_cert_arn 2017,
+    # ... redirect_url 2018, error_reason 2018, the target lists 2019, classification
+    # 2020, conn_trace_id 2024): each is optional, so older files read too, and anything
+    # AWS appends later lands in new_field
+    later = [
+        ("domain_name", _Q, True), ("chosen_cert_arn", _Q, True),
+        ("matched_rule_priority", "[-.0-9]*", False), ("request_creation_time", _W, False),
+        ("actions_executed", _Q, True), ("redirect_url", _Q, True), ("error_reason", _Q, True),
+        ("target_port_list", _Q, True), ("target_status_code_list", _Q, True),
+        ("classification", _Q, True), ("classification_reason", _Q, True),
+        ("conn_trace_id", _W, False), ("new_field", ".*", False),
+    ]
+    for i, (name, regex, quoted) in enumerate(later):
+        close = ")?" * len(later) if i == len(later) - 1 else ""
+        pieces.append(_raw(name, regex, prefix='(?: "' if quoted else "(?: ",
+                           suffix=('"' if quoted else "") + close))
     return pieces
 
 
