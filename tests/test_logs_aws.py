@@ -399,12 +399,18 @@ def test_cloudfront_reads_a_file_by_its_own_fields_line(tmp_path: Path, url_site
 
 
 def test_a_one_request_cloudfront_file_has_no_rejects(tmp_path: Path, url_site: Any) -> None:
+    """As CloudFront delivers it: a gzipped file, two header lines and one request."""
     dump, _, _ = url_site
-    result, days, rejects = _parse(
-        tmp_path, "one", ["#Version: 1.0", CF_FIELDS, CF_DOCS[0]], "cloudfront", dump
+    log = tmp_path / "E2EXAMPLE1234.2019-12-04-21.a1b2c3d4.gz"
+    with gzip.open(log, "wt", encoding="utf-8") as f:
+        f.write("\n".join(["#Version: 1.0", CF_FIELDS, CF_DOCS[0]]) + "\n")
+    root = tmp_path / "root"
+    result = CliRunner().invoke(
+        cli, ["--root", str(root), "parse", str(log), "--format", "cloudfront", "--patterns", str(dump)]
     )
     assert result.exit_code == 0, result.output
-    assert rejects == [] and sum(len(v) for v in days.values()) == 1
+    assert "3 lines from 1 inputs, 1 events, 0 rejects" in result.output
+    assert not (root / "rejects").exists() or not list((root / "rejects").rglob("*.json.gz"))
 
 
 def test_a_fields_line_applies_to_its_own_input_only(tmp_path: Path, url_site: Any) -> None:
