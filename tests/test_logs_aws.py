@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import pytest
 from click.testing import CliRunner
 
 from tests._urls_oracle import same
@@ -442,3 +443,61 @@ def test_a_fields_line_applies_to_its_own_input_only(tmp_path: Path, url_site: A
     want = [cf_expected(x) for x in lines]
     key = lambda e: json.dumps(e, sort_keys=True)  # noqa: E731
     assert sorted(got, key=key) == sorted(want, key=key)
+
+
+# README "Where AWS delivers the logs": each layout as `[logs] input`, read by `run`'s
+# parse stage from S3 (moto's server): (preset, key of the day's file, a key of another
+# day that must not be read, the template with BUCKET in it)
+LAYOUTS = [
+    ("alb", "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2024/03/09/"
+     "123456789012_elasticloadbalancing_eu-west-1_app.my-lb.50dc6c495c0c9188_20240309T2355Z_"
+     "10.0.0.1_2x8bnfx0.log.gz",
+     "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2024/03/10/x.log.gz",
+     "s3://BUCKET/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/{date:%Y/%m/%d}/"),
+    ("cloudfront", "cloudfront/E2EXAMPLE1234.2024-03-09-08.a1b2c3d4.gz",
+     "cloudfront/E2EXAMPLE1234.2024-03-10-00.e5f6a7b8.gz",
+     "s3://BUCKET/cloudfront/E2EXAMPLE1234.{date:%Y-%m-%d}-*.gz"),
+    ("s3", "s3-access/2024-03-09-10-00-00-ABCDEF0123456789",
+     "s3-access/2024-03-10-00-00-00-0123456789ABCDEF", "s3://BUCKET/s3-access/{date:%Y-%m-%d}-*"),
+    ("s3", "s3-access/123456789012/eu-west-1/my-bucket/2024/03/09/2024-03-09-10-00-00-ABCDEF",
+     "s3-access/123456789012/eu-west-1/my-bucket/2024/03/10/2024-03-10-00-00-00-ABCDEF",
+     "s3://BUCKET/s3-access/123456789012/eu-west-1/my-bucket/{date:%Y/%m/%d}/"),
+]
+
+
+@pytest.mark.parametrize(("preset", "key", "other", "template"), LAYOUTS)
+def test_readme_input_layouts_on_s3(
+    tmp_path: Path, s3_client: Any, s3_bucket: str, moto_server: str,
+    preset: str, key: str, other: str, template: str,
+) -> None:
+    paths = ["/", "/blog/"]
+    make = {"alb": _alb_lines, "cloudfront": _cf_lines, "s3": _s3_lines}[preset]
+    lines = make(random.Random(9), paths, 12)
+    if preset == "alb":  # the generator's first lines are on 2024-03-09 before 23:59:55
+        lines = lines[:5]
+    if preset == "cloudfront":
+        lines = ["#Version: 1.0", CF_FIELDS, *lines]
+    body = ("\n".join(lines) + "\n").encode()
+    data = gzip.compress(body) if key.endswith(".gz") else body
+    s3_client.put_object(Bucket=s3_bucket, Key=key, Body=data)
+    s3_client.put_object(Bucket=s3_bucket, Key=other, Body=data)
+    cfg = tmp_path / "warehouse.toml"
+    cfg.write_text(
+        f'[s3]\nendpoint_url = "{moto_server}"\n\n[logs]\nformat = "{preset}"\n'
+        f"input = {json.dumps(template.replace('BUCKET', s3_bucket))}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, [
+        "--config", str(cfg), "--root", str(tmp_path / "root"),
+        "run", "--date", "2024-03-09", "--only", "parse",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "parse ok" in result.output
+    root = tmp_path / "root"
+    got = 0
+    for part in (root / "events").rglob("*.json.gz"):
+        with gzip.open(part, "rt", encoding="utf-8") as f:
+            got += sum(1 for _ in f)
+    # the day's file only (the other day's holds the same lines), every request an event
+    assert got == sum(1 for x in lines if not x.startswith("#"))
+    assert not list((root / "rejects").rglob("*.json.gz")) if (root / "rejects").exists() else True
