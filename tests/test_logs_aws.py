@@ -501,3 +501,20 @@ def test_readme_input_layouts_on_s3(
     # the day's file only (the other day's holds the same lines), every request an event
     assert got == sum(1 for x in lines if not x.startswith("#"))
     assert not list((root / "rejects").rglob("*.json.gz")) if (root / "rejects").exists() else True
+
+
+@pytest.mark.parametrize(
+    ("preset", "lines"),
+    [("alb", ALB_DOCS), ("elb", ELB_DOCS), ("s3", S3_DOCS),
+     ("cloudfront", ["#Version: 1.0", CF_FIELDS, *CF_DOCS])],
+)
+def test_a_log_read_with_the_wrong_format_names_its_preset(
+    tmp_path: Path, preset: str, lines: list[str]
+) -> None:
+    log = tmp_path / "x.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["--root", str(tmp_path / "r"), "parse", str(log), "--format", "combined"]
+    )
+    assert result.exit_code == 5
+    assert f"match preset '{preset}': try --format {preset}" in result.output
