@@ -137,7 +137,9 @@ def epoch(value: Any, scale: int) -> str | None:
 
 
 def integer(value: Any) -> int | None:
-    """Return an int from a JSON int or digits text; None for anything else or `-`."""
+    """Return an int from a JSON int (or integral float) or digits text; None otherwise."""
+    if value.__class__ is float and value.is_integer():  # 200.0 from a float-only logger
+        value = int(value)
     if value.__class__ is int:
         return value if -_INT_MAX <= value <= _INT_MAX else None
     if value.__class__ is str and value.isascii() and value.isdigit() and len(value) < 19:
