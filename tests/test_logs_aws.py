@@ -4,348 +4,60 @@ Each service's documented example lines plus generated lines with every document
 (`-`, quoted values with spaces, -1 processing times, absolute-form targets, percent
 escapes) go through the CLI in one file per service. Every event is compared field by
 field with an independent reading: the regular expression AWS documents for Athena's
-table of that log (copied here; CloudFront's Athena table is tab-separated with the
-documented columns), the request split by `urllib.parse`, and Django's own resolve() for
+table of that log (copied into tests/_awslogs.py; CloudFront's Athena table is
+tab-separated with the documented columns), the request split by `urllib.parse`, and Django's own resolve() for
 slug and params (tests/django_sample).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
 import random
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 from click.testing import CliRunner
 
-from tests._urls_oracle import same
+from tests._awslogs import (
+    ALB_DOCS,
+    ATHENA_ALB_2019,
+    CF_DOCS,
+    CF_FIELDS,
+    ELB_DOCS,
+    S3_DOCS,
+    alb_expected,
+    alb_lines,
+    cf_expected,
+    cf_lines,
+    check_events,
+    elb_expected,
+    elb_lines,
+    lb_event,
+    parse_cli,
+    s3_expected,
+    s3_lines,
+)
 from warehouse.cli import cli
-
-# --- Athena's regexes, as AWS documents them (Java string escapes undone) ----------------
-# ALB: "Create the table for ALB access logs" (with classification, classification_reason
-# and conn_trace_id, 2024)
-ATHENA_ALB = re.compile(
-    r'([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*):([0-9]*) ([^ ]*)[:-]([0-9]*) ([-.0-9]*) ([-.0-9]*) '
-    r'([-.0-9]*) (|[-0-9]*) (-|[-0-9]*) ([-0-9]*) ([-0-9]*) "([^ ]*) (.*) (- |[^ ]*)" '
-    r'"([^"]*)" ([A-Z0-9-_]+) ([A-Za-z0-9.-]*) ([^ ]*) "([^"]*)" "([^"]*)" "([^"]*)" '
-    r'([-.0-9]*) ([^ ]*) "([^"]*)" "([^"]*)" "([^ ]*)" "([^\s]+?)" "([^\s]+)" "([^ ]*)" '
-    r'"([^ ]*)" ?([^ ]*)?( .*)?'
-)
-# ALB as the Athena guide had it in 2019 (through redirect_url, then error_reason and
-# anything later optional): the oracle of lines written before the later fields existed
-ATHENA_ALB_2019 = re.compile(
-    r'([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*):([0-9]*) ([^ ]*)[:-]([0-9]*) ([-.0-9]*) ([-.0-9]*) '
-    r'([-.0-9]*) (|[-0-9]*) (-|[-0-9]*) ([-0-9]*) ([-0-9]*) "([^ ]*) ([^ ]*) (- |[^ ]*)" '
-    r'"([^"]*)" ([A-Z0-9-]+) ([A-Za-z0-9.-]*) ([^ ]*) "([^"]*)" "([^"]*)" "([^"]*)" '
-    r'([-.0-9]*) ([^ ]*) "([^"]*)" "([^"]*)"($| "[^ ]*")(.*)'
-)
-# Classic Load Balancer: "Querying Classic Load Balancer logs"
-ATHENA_ELB = re.compile(
-    r'([^ ]*) ([^ ]*) ([^ ]*):([0-9]*) ([^ ]*)[:\-]([0-9]*) ([-.0-9]*) ([-.0-9]*) ([-.0-9]*) '
-    r'(|[-0-9]*) (-|[-0-9]*) ([-0-9]*) ([-0-9]*) \"([^ ]*) ([^ ]*) (- |[^ ]*)\" ("[^"]*") '
-    r'([A-Z0-9-]+) ([A-Za-z0-9.-]*)$'
-)
-# S3 server access logs: "Using Amazon S3 server access logs to identify requests"
-ATHENA_S3 = re.compile(
-    r'([^ ]*) ([^ ]*) \[(.*?)\] ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ("[^"]*"|-) '
-    r'(-|[0-9]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ("[^"]*"|-) ([^ ]*)'
-    r'(?: ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*) ([^ ]*))?.*$'
-)
-# CloudFront: "Create a table for CloudFront standard logs" (tab-separated, these columns)
-ATHENA_CLOUDFRONT = ["date", "time", "x_edge_location", "sc_bytes", "c_ip", "cs_method", "cs_host", "cs_uri_stem", "sc_status", "cs_referrer", "cs_user_agent", "cs_uri_query", "cs_cookie", "x_edge_result_type", "x_edge_request_id", "x_host_header", "cs_protocol", "cs_bytes", "time_taken", "x_forwarded_for", "ssl_protocol", "ssl_cipher", "x_edge_response_result_type", "cs_protocol_version", "fle_status", "fle_encrypted_fields", "c_port", "time_to_first_byte", "x_edge_detailed_result_type", "sc_content_type", "sc_content_len", "sc_range_start", "sc_range_end"]
-CF_FIELDS = (
-    "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
-    "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id "
-    "x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher "
-    "x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port "
-    "time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len "
-    "sc-range-start sc-range-end"
-)
-
-# --- the services' documented examples -------------------------------------------------
-_TG = "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067"
-ALB_DOCS = [
-    f'http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - {_TG} "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd5678ef90',
-    f'https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 {_TG} "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd5678ef90',
-    f'h2 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 10.0.1.252:48160 10.0.0.66:9000 0.000 0.002 0.000 200 200 5 257 "GET https://10.0.2.105:773/ HTTP/2.0" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 {_TG} "Root=1-58337327-72bd00b0343d75b906739c42" "-" "-" 1 2018-07-02T22:22:48.364000Z "redirect" "https://example.com:80/" "-" "10.0.0.66:9000" "200" "-" "-" TID_1234abcd5678ef90',
-    f'ws 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 10.0.0.140:40914 10.0.1.192:8010 0.001 0.003 0.000 101 101 218 587 "GET http://10.0.0.30:80/ HTTP/1.1" "-" - - {_TG} "Root=1-58337364-23a8c76965a2ef7629b185e3" "-" "-" 1 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.1.192:8010" "101" "-" "-" TID_1234abcd5678ef90',
-    f'http 2018-11-30T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 - 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - {_TG} "Root=1-58337364-23a8c76965a2ef7629b185e3" "-" "-" 0 2018-11-30T22:22:48.364000Z "forward" "-" "-" "-" "-" "-" "-" TID_1234abcd5678ef90',
-    f'http 2018-11-30T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 - 0.000 0.001 0.000 502 - 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - {_TG} "Root=1-58337364-23a8c76965a2ef7629b185e3" "-" "-" 0 2018-11-30T22:22:48.364000Z "forward" "-" "LambdaInvalidResponse" "-" "-" "-" "-" TID_1234abcd5678ef90',
-]
-ELB_DOCS = [
-    '2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -',
-    '2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000086 0.001048 0.001337 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.38.0" DHE-RSA-AES128-SHA TLSv1.2',
-]
-_OWNER = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
-S3_DOCS = [
-    f'{_OWNER} awsexamplebucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 {_OWNER} 3E57427F3EXAMPLE REST.GET.VERSIONING - "GET /awsexamplebucket1?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3/eTPFvsiP/XV/VLi31234= SigV2 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader awsexamplebucket1.s3.us-west-1.amazonaws.com TLSV1.1',
-    f'{_OWNER} awsexamplebucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 {_OWNER} A1206F460EXAMPLE REST.GET.BUCKETPOLICY - "GET /awsexamplebucket1?policy HTTP/1.1" 404 NoSuchBucketPolicy 297 - 38 - "-" "S3Console/0.4" - BNaBsXZQQDbssi6xMBdBU2sLt+Yf5kZDmeBUP35sFoKa3sLLeMC78iwEIWxs99CRUrbS4n11234= SigV2 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader awsexamplebucket1.s3.us-west-1.amazonaws.com TLSV1.1',
-    f'{_OWNER} awsexamplebucket1 [06/Feb/2019:00:01:57 +0000] 192.0.2.3 {_OWNER} DD6CC733AEXAMPLE REST.PUT.OBJECT s3-dg.pdf "PUT /awsexamplebucket1/s3-dg.pdf HTTP/1.1" 200 - - 4406583 41754 28 "-" "S3Console/0.4" - 10S62Zv81kBW7BB6SX4XJ48o6kpcl6LPwEoizZQQxJd5qDSCTLX0TgS37kYUBKQW3+bPdrg1234= SigV4 ECDHE-RSA-AES128-SHA AuthHeader awsexamplebucket1.s3.us-west-1.amazonaws.com TLSV1.1',
-]
-CF_DOCS = [
-    "2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100\tGET\td111111abcdef8.cloudfront.net\t/index.html\t200\t-\tMozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/78.0.3904.108%20Safari/537.36\t-\t-\tHit\tSOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==\td111111abcdef8.cloudfront.net\thttps\t23\t0.001\t-\tTLSv1.2\tECDHE-RSA-AES128-GCM-SHA256\tHit\tHTTP/2.0\t-\t-\t11040\t0.001\tHit\ttext/html\t78\t-\t-",
-    "2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100\tGET\td111111abcdef8.cloudfront.net\t/index.html\t200\t-\tMozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/78.0.3904.108%20Safari/537.36\t-\t-\tHit\tk6WGMNkEzR5BEM_SaF47gjtX9zBDO2m349OY2an0QPEaUum1ZOLrow==\td111111abcdef8.cloudfront.net\thttps\t23\t0.000\t-\tTLSv1.2\tECDHE-RSA-AES128-GCM-SHA256\tHit\tHTTP/2.0\t-\t-\t11040\t0.000\tHit\ttext/html\t78\t-\t-",
-    "2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100\tGET\td111111abcdef8.cloudfront.net\t/index.html\t200\t-\tMozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/78.0.3904.108%20Safari/537.36\t-\t-\tHit\tf37nTMVvnKvV2ZSvEsivup_c2kZ7VXzYdjC-GUQZ5qNs-89BlWazbw==\td111111abcdef8.cloudfront.net\thttps\t23\t0.001\t-\tTLSv1.2\tECDHE-RSA-AES128-GCM-SHA256\tHit\tHTTP/2.0\t-\t-\t11040\t0.001\tHit\ttext/html\t78\t-\t-",
-    "2019-12-13\t22:36:27\tSEA19-C1\t900\t192.0.2.200\tGET\td111111abcdef8.cloudfront.net\t/favicon.ico\t502\thttp://www.example.com/\tMozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/78.0.3904.108%20Safari/537.36\t-\t-\tError\t1pkpNfBQ39sYMnjjUQjmH2w1wdJnbHYTbag21o_3OfcQgPzdL2RSSQ==\twww.example.com\thttp\t675\t0.102\t-\t-\t-\tError\tHTTP/1.1\t-\t-\t25260\t0.102\tOriginDnsError\ttext/html\t507\t-\t-",
-    "2019-12-13\t22:36:26\tSEA19-C1\t11634\t192.0.2.200\tGET\td111111abcdef8.cloudfront.net\t/\t200\t-\tMozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/78.0.3904.108%20Safari/537.36\t-\t-\tMiss\tL8KrapSm4fwDvWUkAYyuXqtWZbXirgy2hgC4X1o2RvbzggTuPUNuWQ==\twww.example.com\thttp\t675\t0.078\t-\t-\t-\tMiss\tHTTP/1.1\t-\t-\t25260\t0.058\tMiss\ttext/html\t11366\t-\t-",
-]
-
-# --- generated lines -------------------------------------------------------------------
-_UAS = ["-", "curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-        "python-requests/2.31 (bot; +http://example.com/a b)"]
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _target(rng: random.Random, paths: list[str]) -> str:
-    path = rng.choice(paths)
-    query = rng.choice(["", "?q=1", "?a=%20b&c", "?"])
-    return path + query
-
-
-def _alb_lines(rng: random.Random, paths: list[str], n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        t = dt.datetime(2024, 3, 9, 23, 59, 0, tzinfo=dt.UTC) + dt.timedelta(seconds=7 * i)
-        times = [rng.choice(["0.000", "0.001", "0.086", "1.234567", "-1"]) for _ in range(3)]
-        host = rng.choice(["www.example.com:443", "api.example.com:80", "10.0.2.105:773"])
-        scheme = rng.choice(["http", "https"])
-        req = f"{rng.choice(['GET', 'POST', 'HEAD'])} {scheme}://{host}{_target(rng, paths)} " \
-              f"{rng.choice(['HTTP/1.1', 'HTTP/2.0', 'HTTP/1.0'])}"
-        if i % 17 == 5:
-            req = "- http://www.example.com:80- "  # a request ALB could not parse
-        client = rng.choice(["192.0.2.7:51234", "2001:db8::17:443", "198.51.100.2:1"])
-        target = rng.choice(["10.0.0.1:80", "-"])
-        kind = rng.choice(["http", "https", "h2", "ws", "wss", "grpcs"])
-        out.append(
-            f"{kind} {t.strftime('%Y-%m-%dT%H:%M:%S')}.{rng.randrange(10**6):06d}Z "
-            f"app/my-lb/50dc6c495c0c9188 {client} {target} {' '.join(times)} "
-            f"{rng.choice(['200', '301', '404', '502', '101'])} {rng.choice(['200', '-'])} "
-            f"{rng.randrange(5000)} {rng.randrange(10**7)} \"{req}\" \"{rng.choice(_UAS)}\" "
-            f"{rng.choice(['-', 'ECDHE-RSA-AES128-GCM-SHA256'])} {rng.choice(['-', 'TLSv1.2'])} "
-            f"{_TG} \"Root=1-{i:08x}-36d228ad5d99923122bbe354\" "
-            f"\"{rng.choice(['-', 'www.example.com'])}\" \"-\" {rng.choice(['0', '1', '-'])} "
-            f"{t.strftime('%Y-%m-%dT%H:%M:%S')}.364000Z "
-            f"\"{rng.choice(['forward', 'authenticate,forward', 'redirect'])}\" "
-            f"\"{rng.choice(['-', 'https://example.com:80/'])}\" "
-            f"\"{rng.choice(['-', 'LambdaInvalidResponse'])}\" "
-            f"\"{rng.choice(['-', '10.0.0.1:80'])}\" \"{rng.choice(['-', '200'])}\" "
-            f"\"{rng.choice(['-', 'Ambiguous'])}\" "
-            f"\"{rng.choice(['-', 'UndefinedContentLengthSemantics'])}\" TID_{i:016x}"
-        )
-    return out
-
-
-def _lb_event(verb: str, url: str, proto: str, when: str, ip: str, status: str, sent: str,
-              ua: str, times: list[str]) -> dict[str, Any]:
-    """The event of an ALB/ELB line from Athena's groups (an independent reading)."""
-    method = path = query = protocol = vhost = None
-    if verb != "-":
-        u = urlsplit(url)
-        method, protocol = verb, (proto if proto.startswith("HTTP/") else None)
-        path, query, vhost = u.path or "/", u.query or None, u.hostname
-    duration = None
-    if "-1" not in times:
-        duration = round(sum(float(x) for x in times) * 1000, 3)
-    return {
-        "ts": _iso(dt.datetime.fromisoformat(when)), "ip": ip, "vhost": vhost, "user": None,
-        "method": method, "path": path, "query": query, "protocol": protocol,
-        "status": int(status), "bytes": int(sent), "referer": None,
-        "user_agent": None if ua == "-" else ua, "duration_ms": duration,
-    }
-
-
-def alb_expected(line: str) -> dict[str, Any]:
-    g = ATHENA_ALB.fullmatch(line)
-    assert g is not None, line
-    return _lb_event(g[15], g[16], g[17], g[2], g[4], g[11], g[14], g[18], [g[8], g[9], g[10]])
-
-
-def elb_expected(line: str) -> dict[str, Any]:
-    g = ATHENA_ELB.fullmatch(line)
-    assert g is not None, line
-    return _lb_event(g[14], g[15], g[16], g[1], g[3], g[10], g[13], g[17][1:-1], [g[7], g[8], g[9]])
-
-
-def _elb_lines(rng: random.Random, paths: list[str], n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        t = dt.datetime(2015, 5, 13, 23, 39, 43, tzinfo=dt.UTC) + dt.timedelta(seconds=3 * i)
-        times = [rng.choice(["0.000073", "0.001048", "-1", "0.2"]) for _ in range(3)]
-        url = f"{rng.choice(['http', 'https'])}://www.example.com:443{_target(rng, paths)}"
-        ssl = rng.choice(["- -", "DHE-RSA-AES128-SHA TLSv1.2"])
-        out.append(
-            f"{t.strftime('%Y-%m-%dT%H:%M:%S')}.945958Z my-loadbalancer 192.168.131.39:2817 "
-            f"{rng.choice(['10.0.0.1:80', '-'])} {' '.join(times)} "
-            f"{rng.choice(['200', '404', '503'])} {rng.choice(['200', '-'])} 0 {rng.randrange(999)} "
-            f"\"{rng.choice(['GET', 'PUT'])} {url} HTTP/1.1\" \"{rng.choice(_UAS)}\" {ssl}"
-        )
-    return out
-
-
-def s3_expected(line: str) -> dict[str, Any]:
-    g = ATHENA_S3.fullmatch(line)
-    assert g is not None, line
-    method = path = query = protocol = None
-    uri = g[9][1:-1] if g[9].startswith('"') else g[9]
-    parts = uri.split(" ")
-    if len(parts) >= 2:
-        method, target = parts[0], parts[1]
-        protocol = parts[2] if len(parts) == 3 else None
-        path, _, q = target.partition("?")
-        query = q or None
-
-    def unq(text: str) -> str | None:
-        text = text[1:-1] if text.startswith('"') else text
-        return None if text == "-" else text
-
-    return {
-        "ts": _iso(dt.datetime.strptime(g[3], "%d/%b/%Y:%H:%M:%S %z")), "ip": g[4],
-        "vhost": None, "user": None if g[5] == "-" else g[5], "method": method, "path": path,
-        "query": query, "protocol": protocol, "status": int(g[10]),
-        "bytes": 0 if g[12] == "-" else int(g[12]), "referer": unq(g[16]),
-        "user_agent": unq(g[17]), "duration_ms": None if g[14] == "-" else int(g[14]),
-    }
-
-
-def _s3_lines(rng: random.Random, paths: list[str], n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        t = dt.datetime(2024, 3, 9, 10, 0, 0, tzinfo=dt.UTC) + dt.timedelta(seconds=11 * i)
-        req = rng.choice([f'"GET /bucket{_target(rng, paths)} HTTP/1.1"', "-",
-                          f'"PUT {_target(rng, paths)}"', '"-"'])
-        requester = rng.choice(["-", _OWNER, "arn:aws:iam::123456789012:user/alice"])
-        referer = rng.choice(['"-"', '"http://www.example.com/page?x=1"', "-"])
-        ua = rng.choice(['"-"', '"aws-cli/2.15 Python/3.11 Linux/6.1 (exe)"', '"S3Console/0.4"'])
-        later = rng.choice([
-            "",
-            " s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3= SigV4 "
-            "ECDHE-RSA-AES128-GCM-SHA256 AuthHeader bucket.s3.us-west-2.amazonaws.com TLSv1.2 "
-            "arn:aws:s3:us-east-1:123456789012:accesspoint/example-AP Yes",
-            " - - - - - - - -",
-        ])
-        out.append(
-            f"{_OWNER} bucket [{t.strftime('%d/%b/%Y:%H:%M:%S')} +0000] "
-            f"{rng.choice(['192.0.2.3', '2001:db8::1'])} {requester} {i:016X} REST.GET.OBJECT "
-            f"{rng.choice(['-', 'photos/2019/08/puppy.jpg'])} {req} "
-            f"{rng.choice(['200', '304', '403'])} {rng.choice(['-', 'AccessDenied'])} "
-            f"{rng.choice(['-', '2662992'])} {rng.choice(['-', '3462992'])} "
-            f"{rng.choice(['-', '70'])} {rng.choice(['-', '10'])} {referer} {ua} "
-            f"{rng.choice(['-', '3HL4kqtJvjVBH40Nrjfkd'])}{later}"
-        )
-    return out
-
-
-def cf_expected(line: str, header: list[str] | None = None) -> dict[str, Any]:
-    """Read a CloudFront line as Athena's table does: its columns in the documented order
-    (or, for a file with another #Fields line, by that line's names)."""
-    values = line.split("\t")
-    if header is None:
-        f = dict(zip(ATHENA_CLOUDFRONT, values, strict=True))
-    else:
-        f = {n.lower().replace("-", "_").replace("(", "_").rstrip(")"): v
-             for n, v in zip(header, values, strict=True)}
-        f = {{"cs_referer": "cs_referrer"}.get(k, k): v for k, v in f.items()}
-
-    def dash(key: str, decode: bool = False) -> str | None:
-        v = f.get(key, "-")
-        return None if v == "-" else unquote(v) if decode else v
-
-    taken = dash("time_taken")
-    return {
-        "ts": f"{f['date']}T{f['time']}Z", "ip": f["c_ip"], "vhost": dash("x_host_header"),
-        "user": None, "method": f["cs_method"], "path": f["cs_uri_stem"],
-        "query": dash("cs_uri_query"), "protocol": dash("cs_protocol_version"),
-        "status": int(f["sc_status"]), "bytes": int(f["sc_bytes"]),
-        "referer": dash("cs_referrer", True), "user_agent": dash("cs_user_agent", True),
-        "duration_ms": None if taken is None else round(float(taken) * 1000, 3),
-    }
-
-
-def _cf_lines(rng: random.Random, paths: list[str], n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        t = dt.datetime(2024, 3, 9, 8, 0, 0) + dt.timedelta(seconds=13 * i)
-        path = rng.choice(paths)
-        ua = quote(rng.choice(_UAS[1:]), safe="/;:(),+=!*'@&$?")
-        ref = rng.choice(["-", "https://www.example.com/a%20b?c=%22d%22", "http://x.example/"])
-        out.append("\t".join([
-            t.strftime("%Y-%m-%d"), t.strftime("%H:%M:%S"), "FRA56-P1", str(rng.randrange(10**6)),
-            rng.choice(["192.0.2.100", "2001:db8::1"]), rng.choice(["GET", "POST"]),
-            "d111111abcdef8.cloudfront.net", path, rng.choice(["200", "304", "000", "502"]),
-            ref, ua, rng.choice(["-", "a=1&b=%20c", "q=x%3Fy"]), "-", "Hit",
-            f"req{i}==", rng.choice(["www.example.com", "-"]), "https", "120",
-            rng.choice(["0.001", "0.082", "12.5"]), rng.choice(["-", "198.51.100.9"]), "TLSv1.3",
-            "TLS_AES_128_GCM_SHA256", "Hit", rng.choice(["HTTP/1.1", "HTTP/2.0", "HTTP/3.0"]),
-            "-", "-", "443", "0.001", "Hit", "text/html", "78", "-", "-",
-        ]))
-    return out
-
-
-def _parse(tmp_path: Path, name: str, lines: list[str], fmt: str, dump: Path) -> tuple[
-    Any, dict[str, list[dict[str, Any]]], list[dict[str, Any]]
-]:
-    """Run `warehouse parse FILE --format FMT --patterns DUMP`; return the result, the
-    events per day and the rejects."""
-    log = tmp_path / f"{name}.log"
-    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    root = tmp_path / f"root-{name}"
-    result = CliRunner().invoke(
-        cli, ["--root", str(root), "parse", str(log), "--format", fmt, "--patterns", str(dump)]
-    )
-    days: dict[str, list[dict[str, Any]]] = {}
-    for part in sorted((root / "events").rglob("*.json.gz")):
-        with gzip.open(part, "rt", encoding="utf-8") as f:
-            days.setdefault(part.parent.name[3:], []).extend(json.loads(x) for x in f)
-    rejects = []
-    for part in (root / "rejects").rglob("*.json.gz") if (root / "rejects").exists() else []:
-        with gzip.open(part, "rt", encoding="utf-8") as f:
-            rejects.extend(json.loads(x) for x in f)
-    return result, days, rejects
-
-
-def _check(
-    result: Any, days: dict[str, list[dict[str, Any]]], rejects: list[Any],
-    expected: list[dict[str, Any]], answer: Callable[[str], Any],
-) -> None:
-    assert result.exit_code == 0, result.output
-    assert rejects == []
-    want: dict[str, list[dict[str, Any]]] = {}
-    for ev in expected:
-        want.setdefault(ev["ts"][:10], []).append(ev)
-    assert sorted(days) == sorted(want)
-    for day, events in days.items():
-        assert len(events) == len(want[day])
-        for got, ev in zip(events, want[day], strict=True):
-            slug, params = got.pop("slug"), got.pop("params")
-            assert got == ev
-            theirs = answer(ev["path"]) if ev["path"] is not None else (None, {})
-            assert same((slug, params), theirs), (ev["path"], slug, params, theirs)
 
 
 def test_alb(tmp_path: Path, url_site: Any) -> None:
     dump, paths, answer = url_site
-    lines = ALB_DOCS + _alb_lines(random.Random(1), paths, 300)
+    lines = ALB_DOCS + alb_lines(random.Random(1), paths, 300)
     expected = [alb_expected(x) for x in lines]
     assert any(e["duration_ms"] is None for e in expected)
     assert any(e["method"] is None for e in expected)
-    _check(*_parse(tmp_path, "alb", lines, "alb", dump), expected, answer)
+    check_events(*parse_cli(tmp_path, "alb", lines, "alb", dump), expected, answer)
 
 
-def test_alb_lines_from_before_the_later_fields(tmp_path: Path, url_site: Any) -> None:
+def testalb_lines_from_before_the_later_fields(tmp_path: Path, url_site: Any) -> None:
     """Files written before error_reason, the target lists, classification and
     conn_trace_id existed: each later field is optional."""
     dump, paths, answer = url_site
     lines = []
-    for line in ALB_DOCS + _alb_lines(random.Random(8), paths, 100):
+    for line in ALB_DOCS + alb_lines(random.Random(8), paths, 100):
         cut = re.match(r'(.* "[^"]*" "[^"]*")(?: "[^"]*"){5} TID_\w+$', line)
         if cut:
             lines.append(cut.group(1))  # through redirect_url (2018)
@@ -356,29 +68,29 @@ def test_alb_lines_from_before_the_later_fields(tmp_path: Path, url_site: Any) -
         g = ATHENA_ALB_2019.fullmatch(x)
         assert g is not None, x
         expected.append(
-            _lb_event(g[15], g[16], g[17], g[2], g[4], g[11], g[14], g[18], [g[8], g[9], g[10]])
+            lb_event(g[15], g[16], g[17], g[2], g[4], g[11], g[14], g[18], [g[8], g[9], g[10]])
         )
-    _check(*_parse(tmp_path, "alb-2018", lines, "alb", dump), expected, answer)
+    check_events(*parse_cli(tmp_path, "alb-2018", lines, "alb", dump), expected, answer)
 
 
 def test_elb(tmp_path: Path, url_site: Any) -> None:
     dump, paths, answer = url_site
-    lines = ELB_DOCS + _elb_lines(random.Random(2), paths, 200)
-    _check(*_parse(tmp_path, "elb", lines, "elb", dump), [elb_expected(x) for x in lines], answer)
+    lines = ELB_DOCS + elb_lines(random.Random(2), paths, 200)
+    check_events(*parse_cli(tmp_path, "elb", lines, "elb", dump), [elb_expected(x) for x in lines], answer)
 
 
 def test_s3(tmp_path: Path, url_site: Any) -> None:
     dump, paths, answer = url_site
-    lines = S3_DOCS + _s3_lines(random.Random(3), paths, 300)
-    _check(*_parse(tmp_path, "s3", lines, "s3", dump), [s3_expected(x) for x in lines], answer)
+    lines = S3_DOCS + s3_lines(random.Random(3), paths, 300)
+    check_events(*parse_cli(tmp_path, "s3", lines, "s3", dump), [s3_expected(x) for x in lines], answer)
 
 
 def test_cloudfront_with_its_header_lines(tmp_path: Path, url_site: Any) -> None:
     dump, paths, answer = url_site
-    body = CF_DOCS + _cf_lines(random.Random(4), paths, 300)
+    body = CF_DOCS + cf_lines(random.Random(4), paths, 300)
     lines = ["#Version: 1.0", CF_FIELDS, *body]
-    result, days, rejects = _parse(tmp_path, "cf", lines, "cloudfront", dump)
-    _check(result, days, rejects, [cf_expected(x) for x in body], answer)
+    result, days, rejects = parse_cli(tmp_path, "cf", lines, "cloudfront", dump)
+    check_events(result, days, rejects, [cf_expected(x) for x in body], answer)
     assert f"{len(lines)} lines" in result.output and f"{len(body)} events" in result.output
 
 
@@ -391,12 +103,12 @@ def test_cloudfront_reads_a_file_by_its_own_fields_line(tmp_path: Path, url_site
     random.Random(5).shuffle(shuffled)
     for label, header in (("old", old), ("shuffled", shuffled)):
         body = []
-        for line in _cf_lines(random.Random(6), paths, 50):
+        for line in cf_lines(random.Random(6), paths, 50):
             by_name = dict(zip(names, line.split("\t"), strict=True))
             body.append("\t".join(by_name[n] for n in header))
         lines = ["#Version: 1.0", "#Fields: " + " ".join(header), *body]
         expected = [cf_expected(x, header) for x in body]
-        _check(*_parse(tmp_path, label, lines, "cloudfront", dump), expected, answer)
+        check_events(*parse_cli(tmp_path, label, lines, "cloudfront", dump), expected, answer)
 
 
 def test_a_one_request_cloudfront_file_has_no_rejects(tmp_path: Path, url_site: Any) -> None:
@@ -420,7 +132,7 @@ def test_a_fields_line_applies_to_its_own_input_only(tmp_path: Path, url_site: A
     dump, paths, _ = url_site
     names = CF_FIELDS.split()[1:]
     header = names[::-1]
-    lines = _cf_lines(random.Random(7), paths, 20)
+    lines = cf_lines(random.Random(7), paths, 20)
     first = tmp_path / "a.log"
     first.write_text("#Fields: " + " ".join(header) + "\n" + "".join(
         "\t".join(reversed(x.split("\t"))) + "\n" for x in lines[:10]
@@ -471,7 +183,7 @@ def test_readme_input_layouts_on_s3(
     preset: str, key: str, other: str, template: str,
 ) -> None:
     paths = ["/", "/blog/"]
-    make = {"alb": _alb_lines, "cloudfront": _cf_lines, "s3": _s3_lines}[preset]
+    make = {"alb": alb_lines, "cloudfront": cf_lines, "s3": s3_lines}[preset]
     lines = make(random.Random(9), paths, 12)
     if preset == "alb":  # the generator's first lines are on 2024-03-09 before 23:59:55
         lines = lines[:5]

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
+from tests._awslogs import check_events, parse_cli
 from tests.fixtures.caddy import Caddy
-from tests.test_logs_aws import _check, _parse
 from warehouse.cli import cli
 
 
@@ -84,7 +84,7 @@ def test_caddy_json_log(caddy: Caddy, url_site: Any, tmp_path: Path) -> None:
     expected = [caddy_expected(x) for x in lines]
     assert any(e["user_agent"] is None for e in expected)
     assert any(e["path"] == "/absolute/form/" for e in expected)
-    _check(*_parse(tmp_path, "caddy", lines, "caddy", dump), expected, answer)
+    check_events(*parse_cli(tmp_path, "caddy", lines, "caddy", dump), expected, answer)
 
 
 NGINX_JSON = [

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._awslogs import ALB_DOCS, CF_DOCS, ELB_DOCS, S3_DOCS
 from tests.fixtures._util import require_executable, shared_path
-from tests.test_logs_aws import ALB_DOCS, CF_DOCS, ELB_DOCS, S3_DOCS
 from warehouse.logs import compile_format
 
 JAVA = r"""
