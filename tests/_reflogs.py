@@ -20,6 +20,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from apachelogs import LogParser
 
@@ -193,25 +194,53 @@ def reader_for(reference: str, fmt: str) -> Callable[[str], Fields]:
     raise ValueError(reference)
 
 
-def split_request(line: str | None) -> tuple[str | None, str | None, str | None, str | None]:
-    """Request line -> (method, path, query, protocol), as DESIGN's event table reads it.
+_PROTOCOL = re.compile(r"HTTP/[0-9](\.[0-9])?")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
-    `METHOD TARGET PROTOCOL`; HTTP/0.9 has no protocol; a target may hold spaces when the
-    line ends with an `HTTP/` word; `-`, one word, or a first word that is no method
-    token give four nulls. Path and query split at the first `?`; an empty query is null.
+
+def split_request(
+    line: str | None,
+) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """Request line -> (method, path, query, protocol, host), as the README's "request
+    lines" section reads it.
+
+    The method is the first word; empty words (runs of spaces) around the target are
+    dropped; the last word is the protocol only when it is `HTTP/x.y`, `HTTP/2` or `HTTP/3`
+    (HTTP/0.9 and truncated lines have none); the target may hold spaces. An absolute-form
+    target (`http://host:port/p?q`) gives its path (`/` when empty) and its host (without
+    user and port). `-`, one word, or a first word that is no method token give nulls.
+    Path and query split at the first `?`; an empty query is null.
     """
+    nulls = None, None, None, None, None
     if not line or line == "-":
-        return None, None, None, None
+        return nulls
     words = line.split(" ")
     if len(words) < 2 or not _TOKEN.fullmatch(words[0]):
-        return None, None, None, None
+        return nulls
     method, rest = words[0], words[1:]
+    while rest and not rest[0]:
+        del rest[0]
+    while rest and not rest[-1]:
+        del rest[-1]
     protocol = None
-    if len(rest) == 2 or (len(rest) > 2 and rest[-1].startswith("HTTP/")):
-        protocol = rest.pop() or None
+    if len(rest) > 1 and _PROTOCOL.fullmatch(rest[-1]):
+        protocol = rest.pop()
+        while rest and not rest[-1]:
+            del rest[-1]
     target = " ".join(rest)
+    if not target:
+        return nulls
+    host = None
+    scheme = _SCHEME.match(target)
+    if scheme is not None:
+        netloc = urlsplit(target).netloc
+        target = target[scheme.end() + len(netloc) :]
+        if not target.startswith("/"):
+            target = "/" + target
+        where = netloc.rpartition("@")[2]
+        host = where[: where.index("]") + 1] if where.startswith("[") else where.split(":")[0]
     path, _, query = target.partition("?")
-    return method, path, query or None, protocol
+    return method, path, query or None, protocol, host or None
 
 
 def _null(v: Any) -> Any:
@@ -221,8 +250,9 @@ def _null(v: Any) -> Any:
 def to_event(f: Fields, *, ip_from_xff: bool = False) -> dict[str, Any]:
     """Return the event DESIGN.md specifies for the fields of one line (no URL patterns)."""
     when: dt.datetime = f["time"]
+    host = None
     if "request" in f:
-        method, path, query, protocol = split_request(f["request"])
+        method, path, query, protocol, host = split_request(f["request"])
     else:
         qs = _null(f.get("qs"))
         method, path, protocol = _null(f.get("method")), _null(f.get("upath")), f.get("protocol")
@@ -241,7 +271,7 @@ def to_event(f: Fields, *, ip_from_xff: bool = False) -> dict[str, Any]:
     return {
         "ts": when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "ip": ip or "-",
-        "vhost": _null(f.get("vhost")),
+        "vhost": _null(f["vhost"]) if "vhost" in f else host,
         "user": _null(f.get("user")),
         "method": method,
         "path": path,

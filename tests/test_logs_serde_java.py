@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._awslogs import ALB_DOCS, CF_DOCS, ELB_DOCS, S3_DOCS
 from tests.fixtures._util import require_executable, sample_log
 from warehouse.logs import compile_format
 
@@ -56,6 +57,11 @@ FORMATS = [
     '%h %{%d/%b/%Y:%H:%M:%S %z}t %D %{ms}T "%r" %X %400,501{User-agent}i %U%q',
     # behind a load balancer: the header unquoted, hops joined by ", "
     '%{X-Forwarded-For}i %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"',
+    # the AWS presets (their documented example lines are in EXTRA)
+    "alb",
+    "elb",
+    "s3",
+    "cloudfront",
 ]
 EXTRA = [
     '2001:db8::1 - bob [17/May/2015:10:05:03 +0200] "GET /a\\"b\\\\c HTTP/1.1" 200 - "-" '
@@ -68,6 +74,10 @@ EXTRA = [
     '1.2.3.4 - John Smith [17/May/2015:10:05:03 +0000] "GET /a\\b HTTP/1.1" 200 5 "-" "ua\\"',
     '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" "1.1.1.1, 2.2.2.2"',
     '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /s?q=\\"y\\" HTTP/1.1" 200 5',
+    *ALB_DOCS,
+    *ELB_DOCS,
+    *S3_DOCS,
+    *CF_DOCS,
 ]
 
 

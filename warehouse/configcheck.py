@@ -47,7 +47,7 @@ def check(path: str | Path | None = None, *, root: str | None = None) -> Config:
 
 
 def _command_problems(cfg: Config) -> list[str]:
-    problems = format_problems(cfg.logs.format, cfg.logs.ip, cfg.logs.user)
+    problems = format_problems(cfg.logs.format_text(), cfg.logs.ip, cfg.logs.user)
     problems.extend(cron_environment_problems(cfg))
     if cfg.logs.runner in RUNNERS:
         try:  # what `parse` refuses at run time (e.g. -r emr with a local root)

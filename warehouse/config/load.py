@@ -94,6 +94,12 @@ def _coerce(
     where = f"[{section}] {key}"
     if key == "incremental":
         return _incremental(where, value, problems)
+    if section == "logs" and key == "json":
+        # checked in full where the format compiles (warehouse.logs.jsonfmt)
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            problems.append('[logs.json] must be a table of event field = "dotted.path"')
+            return _BAD
+        return dict(value)
     if key in ("environment", "tags"):
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             problems.append(f"{where} must be a table of strings")

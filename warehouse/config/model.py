@@ -52,6 +52,17 @@ class LogsConfig:
         None, "parse as a map-only mrjob job on this runner: inline, local, spark, hadoop or emr"
         " (unset: in this process)"
     )
+    json: Mapping[str, str] | None = _opt(
+        None, 'for format "json": [logs.json] event field = "dotted.path", ts_encoding'
+    )
+
+    def format_text(self, fmt: str | None = None) -> str:
+        """Return the log format to compile: `fmt` (--format) or `format`, with a bare
+        `json` given its [logs.json] mapping (`json {...}`, what compile_format reads)."""
+        text = fmt or self.format
+        if text.strip().lower() == "json" and self.json:
+            return "json " + json.dumps(self.json, sort_keys=True)
+        return text
 
 
 @dataclass(frozen=True)

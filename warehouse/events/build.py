@@ -15,11 +15,13 @@ from typing import Any, Protocol
 
 from warehouse.errors import ConfigError
 from warehouse.logs import (
+    PROTOCOLS,
     Classifier,
     Fields,
     LogFormat,
     compile_format,
-    split_request,
+    origin_form,
+    read_request,
     status_index,
 )
 from warehouse.logs import directives as d
@@ -171,6 +173,10 @@ def _builder(
             i_dur, dur_factor = fmt.index[name], factor
             break
     dur_int = i_dur >= 0 and fmt.fields[i_dur].kind == d.INT and dur_factor >= 1
+    # a load balancer's three processing times (s), summed; -1 (not measured) gives null
+    i_sum = [i for i, f in enumerate(fmt.fields) if f.name.endswith("_processing_time")]
+    if len(i_sum) != 3:
+        i_sum = []
     # The builder is generated per format: absent fields become constants and present
     # ones direct tuple indexing, with no per-line branching on the format (2x faster
     # than a generic closure). Its input is already typed and unescaped by classify():
@@ -181,6 +187,7 @@ def _builder(
     wanted = [("ts", fmt.time_parts[0]), ("req", i_req), ("status", i_status), ("addr", i_ip)]
     wanted += [("nbytes", i_bytes), ("dv", i_dur), ("user", i_user), ("vhost", i_vhost)]
     wanted += [("referer", i_ref), ("ua", i_ua), ("host", i_host if xff else -1)]
+    wanted += [(f"pt{k}", i) for k, i in enumerate(i_sum)]
     names = ["_"] * len(fmt.fields)
     aliases = []
     for var, i in wanted:
@@ -192,17 +199,27 @@ def _builder(
             aliases.append(f"    {var} = {names[i]}")
     emit(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = f")
     code += aliases
+    # the host of an absolute-form target (`GET https://host:443/docs/ HTTP/1.1`) is the
+    # vhost of a format that has none
+    rhost = "vhost" if i_vhost < 0 else "_"
     if i_req >= 0:
+        # the usual line in one split; anything else (absolute-form, odd spacing, no
+        # protocol) is read by read_request
         emit("    parts = req.split(' ') if req else ()")
-        emit("    if len(parts) == 3 and parts[0] in KNOWN:")
+        emit(
+            "    if len(parts) == 3 and parts[0] in KNOWN and parts[2] in PROTOCOLS"
+            " and parts[1][:1] == '/':"
+        )
         emit("        method, target, protocol = parts")
         emit("        path, _, query = target.partition('?')")
         emit("        if not query:")
         emit("            query = None")
+        if i_vhost < 0:
+            emit("        vhost = None")
         emit("    else:")
-        emit("        method, path, query, protocol = split_request(req)")
+        emit(f"        method, path, query, protocol, {rhost} = read_request(req)")
     else:
-        emit("    method, path, query, protocol = request_parts(f)")
+        emit(f"    method, path, query, protocol, {rhost} = request_parts(f)")
     if i_status < 0:
         emit("    status = None")
     if i_ip >= 0:
@@ -222,28 +239,35 @@ def _builder(
     emit("        slug, params = resolve(path)")
     if i_bytes < 0:
         emit("    nbytes = None")
-    if i_dur >= 0:
+    if i_sum:
+        emit("    if pt0 is None or pt1 is None or pt2 is None or min(pt0, pt1, pt2) < 0:")
+        emit("        duration = None")
+        emit("    else:")
+        emit("        duration = round((pt0 + pt1 + pt2) * 1000, 3)")
+    elif i_dur >= 0:
         conv = f"dv * {int(dur_factor)}" if dur_int else f"round(float(dv) * {dur_factor}, 3)"
         emit(f"    duration = None if dv is None else {conv}")
     else:
         emit("    duration = None")
     for var, i in (("vhost", i_vhost), ("user", i_user), ("referer", i_ref), ("ua", i_ua)):
-        emit(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
+        if var != "vhost" or i >= 0:
+            emit(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
     # the event: every key of warehouse.schema.EVENT_COLUMNS, in order; a new column
     # needs a variable of its name (or an entry in _VARIABLE) set above
     items = ", ".join(f"{key!r}: {_VARIABLE.get(key, key)}" for key in EVENT_KEYS)
     emit(f"    return {{{items}}}")
     namespace: dict[str, Any] = {
-        "split_request": split_request,
+        "read_request": read_request,
         "KNOWN": _KNOWN_METHODS,
+        "PROTOCOLS": PROTOCOLS,
         "resolve": resolve,
         "request_parts": _request_parts(fmt),
     }
     return "\n".join(code) + "\n", namespace
 
 
-def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, Any]]:
-    """Return fields -> (method, path, query, protocol) from %m %U %q %H (no %r)."""
+def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, Any, Any]]:
+    """Return fields -> (method, path, query, protocol, host) from %m %U %q %H (no %r)."""
     i_method = _index(fmt, "method")
     i_upath = _index(fmt, "url_path", "request_uri")
     i_query = _index(fmt, "query_string", "args")
@@ -252,15 +276,17 @@ def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, An
     def text(f: Fields, i: int) -> str | None:
         return (f[i] or None) if i >= 0 else None
 
-    def parts(f: Fields) -> tuple[Any, Any, Any, Any]:
+    def parts(f: Fields) -> tuple[Any, Any, Any, Any, Any]:
         method, target, query = text(f, i_method), text(f, i_upath), text(f, i_query)
         if query is not None and query.startswith("?"):
             query = query[1:] or None
-        path = target
-        if target is not None and i_query < 0 and "?" in target:  # $request_uri
-            path, _, q = target.partition("?")
+        path, host = target, None
+        if target is not None and target[:1] != "/":  # absolute-form (a proxy request)
+            path, host = origin_form(target)
+        if path is not None and i_query < 0 and "?" in path:  # $request_uri
+            path, _, q = path.partition("?")
             query = q or None
-        return method, path, query, text(f, i_proto)
+        return method, path, query, text(f, i_proto), host
 
     return parts
 

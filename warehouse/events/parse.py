@@ -90,7 +90,7 @@ def parse_logs(
     store, used to stage-check, publish and record state; workers open their own) too.
     """
     started = time.monotonic()
-    fmt_text = fmt or cfg.logs.format
+    fmt_text = cfg.logs.format_text(fmt)
     compiled = compile_format(fmt_text)
     event_builder(compiled, None, ip=cfg.logs.ip, user=cfg.logs.user)  # validate early
     patterns_path = patterns or cfg.logs.patterns
@@ -276,15 +276,16 @@ def _conclude(
     lines = sum(r.lines for r in results)
     rejected = sum(sum(r.rejects.values()) for r in results)
     events = sum(r.events for r in results)
+    records = lines - sum(r.headers for r in results)  # W3C header lines are no records
     head = next((r.head for r in results if r.head is not None), None)
     unreadable = next((r.failure for r in results if r.failure is not None), None)
     ratio = summary.max_reject_ratio
     verdict: InputFailure | None = None
     if unreadable is not None:
         verdict = InputFailure(str(unreadable), unreadable.exit_code, set_aside=True)
-    elif lines and rejected / lines > ratio:
+    elif records and rejected / records > ratio:
         verdict = InputFailure(
-            f"input {src.label}: {rejected / lines:.0%} of its {lines} lines rejected, more "
+            f"input {src.label}: {rejected / records:.0%} of its {records} lines rejected, more "
             f"than [logs] max_reject_ratio {ratio}: check --format or the file",
             EXIT_FAILED, set_aside=False,
         )
@@ -378,6 +379,8 @@ def _format_label(fmt_text: str) -> str:
     """Return how the summary names the format: the preset, or the string (cut)."""
     if fmt_text in PRESETS:
         return fmt_text
+    if fmt_text.startswith("json {"):
+        return "json ([logs.json])"
     text = fmt_text if len(fmt_text) <= 60 else fmt_text[:57] + "..."
     return repr(text)
 

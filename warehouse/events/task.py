@@ -24,7 +24,7 @@ from warehouse.events.build import Builder, NoPatterns, Resolves, event_builder
 from warehouse.events.inputread import UnreadableInput, open_input, read_blocks
 from warehouse.events.inputs import InputSource
 from warehouse.events.state import staging_prefix
-from warehouse.logs import MAX_LINE, NO_MATCH, Classifier, compile_format
+from warehouse.logs import HEADER, MAX_LINE, NO_MATCH, Classifier, compile_format
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, open_gzip_write, open_store
 
@@ -73,6 +73,7 @@ class Result:
     keys: list[str] = field(default_factory=list)
     partitions: set[str] = field(default_factory=set)
     failure: UnreadableInput | None = None
+    headers: int = 0  # W3C header lines (`#Fields:`): neither events nor rejects
     samples: list[str] = field(default_factory=list)  # first "no match" lines
     head: str | None = None  # fingerprint of the input's first line (see first_line_id)
 
@@ -223,6 +224,7 @@ def _parse_task(
     settings: Settings, task: Task, progress: Progress | None, stdin: IO[bytes] | None
 ) -> Result:
     classifier, build = components(settings)
+    classifier.reset()  # a W3C input's #Fields line applies to that input only
     classify = classifier.classify
     dumps = orjson.dumps
     opt = _DUMPS_OPT
@@ -236,7 +238,7 @@ def _parse_task(
     writers: dict[str, IO[bytes]] = {}
     rejects: list[bytes] = []
     reject_writer: list[IO[bytes]] = []
-    unmatched = batch = 0
+    unmatched = batch = headers = 0
     parts = _Parts(store, prefix, base, res.keys)
     with ExitStack() as stack:
         f = open_input(src, settings.s3, task.start, stdin)
@@ -268,7 +270,10 @@ def _parse_task(
                     except Exception as exc:  # one line's defect, never the run's
                         fields = event_error(exc)
                     if fields.__class__ is str:
-                        reject(lineno, fields, line)
+                        if fields is HEADER:
+                            headers += 1
+                        else:
+                            reject(lineno, fields, line)
                         continue
                     if ev["slug"] is None:
                         unmatched += 1
@@ -299,6 +304,8 @@ def _parse_task(
     res.lines = lineno - first_lineno
     if first is not None and res.lines > 1:  # a line followed by another one is complete
         res.head = first_line_id(first)
-    res.events = res.lines - sum(res.rejects.values())  # every line is one or the other
+    res.headers = headers
+    # every line is an event, a reject or a header line
+    res.events = res.lines - sum(res.rejects.values()) - headers
     res.unmatched = unmatched
     return res

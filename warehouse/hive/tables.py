@@ -103,7 +103,7 @@ def aggregate_spec(job: str) -> TableSpec:
 def warehouse_specs(cfg: Config) -> list[TableSpec]:
     """Return the specs `warehouse hive apply` creates: events, access_raw, agg_<job>, and
     events_parquet with [events] parquet."""
-    specs = [events_spec(), access_raw_spec(cfg.logs.format)]
+    specs = [events_spec(), access_raw_spec(cfg.logs.format_text())]
     if cfg.events.parquet:
         specs.insert(1, events_parquet_spec())
     specs.extend(aggregate_spec(job) for job in cfg.aggregate.jobs)
@@ -117,7 +117,7 @@ def find_spec(cfg: Config, table: str) -> TableSpec | None:
     if table == "events_parquet":
         return events_parquet_spec()
     if table == "access_raw":
-        return access_raw_spec(cfg.logs.format)
+        return access_raw_spec(cfg.logs.format_text())
     if table.startswith("agg_"):
         return aggregate_spec(table[len("agg_") :])
     return None

@@ -10,18 +10,25 @@ tracebacks show its lines.
 
 from __future__ import annotations
 
+import functools
+import json
 import linecache
+import operator
 import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from warehouse.logs import directives as d
+from warehouse.logs import jsonfmt
 from warehouse.logs.format import RELAXED_MAX, TIME_JOIN, LogFormat
 from warehouse.logs.timestamps import TimeCache
 
 MAX_LINE = 65536  # characters; longer lines are rejected ("line too long")
 
 NO_MATCH = "no match for format"
+# not a reject: a W3C header line (`#Version:`, `#Fields:`); parse counts it apart
+HEADER = "header line"
 BAD_TIME = "bad timestamp"
 TOO_LONG = "line too long"
 EMPTY = "empty line"
@@ -83,36 +90,78 @@ def unescape_gunicorn(text: str) -> str:
     return text.replace('\\"', '"')
 
 
+# the last token of a request line is its protocol only when it looks like one (`HTTP/1.1`,
+# `HTTP/2.0`, `HTTP/2`, `HTTP/3`); anything else is part of the target (a truncated line)
+_PROTOCOL = re.compile(r"HTTP/[0-9](?:\.[0-9])?")
+PROTOCOLS = frozenset(("HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/2", "HTTP/3", "HTTP/0.9"))
+# absolute-form targets (proxies, load balancers): scheme://authority[/path][?query]
+_ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)", re.DOTALL)
+
+
 def split_request(
     request: str | None,
 ) -> tuple[str | None, str | None, str | None, str | None]:
     """Return (method, path, query, protocol) of a request line; Nones where absent.
 
-    `GET /a?b HTTP/1.1` -> ("GET", "/a", "b", "HTTP/1.1"); HTTP/0.9 `GET /` has no
-    protocol; spaces inside the target are kept; `-` and junk give four Nones.
+    See `read_request`, which also returns the host of an absolute-form target.
+    """
+    method, path, query, protocol, _ = read_request(request)
+    return method, path, query, protocol
+
+
+def read_request(
+    request: str | None,
+) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """Return (method, path, query, protocol, host) of a request line; Nones where absent.
+
+    `GET /a?b HTTP/1.1` -> ("GET", "/a", "b", "HTTP/1.1", None). The method ends at the
+    first space; runs of spaces around the target are separators (nginx accepts
+    `GET  /docs/  HTTP/1.1` and serves /docs/); the last token is the protocol only when
+    it looks like `HTTP/x.y`, `HTTP/2` or `HTTP/3`, else the whole rest is the target
+    with protocol None (Apache's truncated `GET /sp ace?a=1`, `GET /x HTTP/1.1 extra`);
+    spaces inside the target are kept. An absolute-form target
+    (`https://www.example.com:443/docs/?q`) gives its path (`/` when empty) and query, and
+    its host without port as `host`. `-` and junk give Nones.
     """
     if not request or request == "-":
-        return None, None, None, None
-    parts = request.split(" ")
-    n = len(parts)
-    if n == 3:
-        method, target, protocol = parts
-        proto: str | None = protocol or None
-    elif n == 2:
-        method, target = parts
-        proto = None
-    elif n > 3:
-        method = parts[0]
-        if parts[-1].startswith("HTTP/"):
-            target, proto = " ".join(parts[1:-1]), parts[-1]
-        else:
-            target, proto = " ".join(parts[1:]), None
+        return None, None, None, None, None
+    method, sep, rest = request.partition(" ")
+    if not sep or (method not in _KNOWN_METHODS and _METHOD.fullmatch(method) is None):
+        return None, None, None, None, None
+    rest = rest.strip(" ")
+    target, sep, last = rest.rpartition(" ")
+    proto: str | None = None
+    if sep and _PROTOCOL.fullmatch(last):
+        target, proto = target.rstrip(" "), last
     else:
-        return None, None, None, None
-    if method not in _KNOWN_METHODS and _METHOD.fullmatch(method) is None:
-        return None, None, None, None
+        target = rest
+    if not target:
+        return None, None, None, None, None
+    host = None
+    if target[0] != "/":
+        target, host = origin_form(target)
     path, sep, query = target.partition("?")
-    return method, path, (query or None) if sep else None, proto
+    return method, path, (query or None) if sep else None, proto, host
+
+
+def origin_form(target: str) -> tuple[str, str | None]:
+    """Return (path and query, host) of an absolute-form target, `target` and None if it
+    is not one: `https://www.example.com:443/docs/?q` -> ("/docs/?q", "www.example.com")."""
+    m = _ABSOLUTE.fullmatch(target)
+    if m is None:
+        return target, None
+    rest = m.group(3)
+    return (rest if rest.startswith("/") else "/" + rest), _host(m.group(2))
+
+
+def _host(authority: str) -> str | None:
+    """Return the host of `user@host:port` without user and port (`[::1]` kept whole)."""
+    host = authority.rpartition("@")[2]
+    end = host.find("]") + 1 if host.startswith("[") else 0
+    return (host[:end] if end else host.partition(":")[0]) or None
+
+
+_unquote = functools.partial(urllib.parse.unquote, errors="backslashreplace")
 
 
 class OutOfRange(ValueError):
@@ -161,6 +210,7 @@ class Classifier:
             "relaxed": fmt.relaxed.fullmatch if fmt.relaxed is not None else None,
             "unescape": unescape_gunicorn if fmt.syntax == "gunicorn" else unescape,
             "number": number,
+            "unquote": _unquote,
             "bounded": bounded,
             "OutOfRange": OutOfRange,
             "OUT_OF_RANGE": OUT_OF_RANGE,
@@ -173,6 +223,12 @@ class Classifier:
             "BAD_TIME": BAD_TIME,
             "BAD_STATUS": BAD_STATUS,
         }
+        self._reset: Callable[[], None] = _nothing
+        if fmt.syntax == "w3c":
+            self._w3c(ns)
+        elif fmt.syntax == "json":
+            ns.update(loads=json.loads, epoch=jsonfmt.epoch, integer=jsonfmt.integer,
+                      numeric=jsonfmt.numeric, text=jsonfmt.text)
         parts = fmt.time_parts
         for i, f in enumerate(fmt.fields):
             if f.kind == d.TIME and i not in parts[1:]:
@@ -186,6 +242,31 @@ class Classifier:
         self.classify: Callable[[str], Fields | str] = ns["classify"]
         """Return the typed fields of `line`, or the reason (a str) it is rejected."""
 
+    def _w3c(self, ns: dict[str, Any]) -> None:
+        """Give a W3C classify its field order: the format's, until a `#Fields:` line."""
+        width: list[int] = [0]
+        pick: list[Callable[[list[str]], tuple[str, ...]]] = [tuple]
+        directives = [f.directive for f in self.format.fields]
+
+        def fields_line(line: str) -> None:
+            names = line[len("#Fields:") :].split()
+            pos = {name: i for i, name in enumerate(names)}
+            # a field the file lacks reads as `-` (the one appended to each line)
+            width[0], pick[0] = len(names), operator.itemgetter(*(pos.get(x, -1) for x in directives))
+
+        default = "#Fields: " + " ".join(x for x in directives if x != "rest")
+
+        def reset() -> None:
+            fields_line(default)
+
+        reset()
+        ns.update(width=width, pick=pick, fields_line=fields_line, HEADER=HEADER)
+        self._reset = reset
+
+    def reset(self) -> None:
+        """Forget what the input read so far told the classifier (a W3C `#Fields:` line)."""
+        self._reset()
+
     def record(self, line: str) -> dict[str, Any] | str:
         """Return `classify(line)` as a dict keyed by `LogFormat.names`, or the reason."""
         fields = self.classify(line)
@@ -194,10 +275,33 @@ class Classifier:
         return dict(zip(self.format.names, fields, strict=True))
 
 
+def _nothing() -> None:
+    return None
+
+
 def _source(fmt: LogFormat) -> str:
     """Return the Python text of `classify` for `fmt`."""
     n = len(fmt.fields)
     names = [f"v{i}" for i in range(n)]
+    if fmt.syntax == "json":
+        return "\n".join(jsonfmt.source(fmt.fields)) + "\n"
+    if fmt.syntax == "w3c":
+        # tab-separated values in the order of the input's `#Fields:` line (pick)
+        code = [
+            "def classify(line):",
+            "    if len(line) > MAX_LINE:",
+            "        return TOO_LONG",
+            "    if line[:1] == '#':",
+            "        if line[:8] == '#Fields:':",
+            "            fields_line(line)",
+            "        return HEADER",
+            "    parts = line.split('\\t')",
+            "    if len(parts) < width[0]:",
+            "        return NO_MATCH if line else EMPTY",
+            "    parts.append('-')",
+            f"    {', '.join(names)}{',' if n == 1 else ''} = pick[0](parts)",
+        ]
+        return _body(fmt, names, code)
     code = [
         "def classify(line):",
         "    if len(line) > MAX_LINE:",
@@ -219,6 +323,13 @@ def _source(fmt: LogFormat) -> str:
     else:
         code.append("        return NO_MATCH")
     code.append(f"    {', '.join(names)}{',' if n == 1 else ''} = m.groups()")
+    return _body(fmt, names, code)
+
+
+def _body(fmt: LogFormat, names: list[str], code: list[str]) -> str:
+    """Return `code` (which unpacked the texts into `names`) with the conversions added."""
+    n = len(names)
+    raw = fmt.syntax in ("aws", "w3c")  # AWS writes no backslash escapes
     parts = fmt.time_parts
     i_status = status_index(fmt)
     checked = False  # a field may raise OutOfRange
@@ -239,6 +350,15 @@ def _source(fmt: LogFormat) -> str:
             ]
         elif f.kind == d.FLAG:
             continue
+        elif f.kind == d.QSTR:
+            code.append(f"    {v} = None if {v} == '-' or {v} == '\"-\"' else {v}[1:-1]")
+        elif f.kind == d.ZINT:
+            code.append(
+                f"    {v} = 0 if {v} == '-' else int({v}) if len({v}) < 19 else bounded({v})"
+            )
+            checked = True
+        elif f.kind == d.PCT:
+            code.append(f"    {v} = None if {v} == '-' else unquote({v}) if '%' in {v} else {v}")
         elif i == i_status:
             code += [f"    if {v} == '-':", "        return BAD_STATUS", f"    {v} = int({v})"]
         elif f.kind == d.INT:
@@ -256,6 +376,8 @@ def _source(fmt: LogFormat) -> str:
                 f"    {v} = None if {v} in ('-', '\"\"') else "
                 f"unescape({v}) if '\\\\' in {v} else {v}"
             )
+        elif raw:
+            code.append(f"    {v} = None if {v} == '-' else {v}")
         else:
             code.append(f"    {v} = None if {v} == '-' else unescape({v}) if '\\\\' in {v} else {v}")
     code.append(f"    return ({', '.join(names)}{',' if n == 1 else ''})")

@@ -17,6 +17,9 @@ NUM = "num"  # decimal number (nginx $request_time); "-" -> None
 TIME = "time"  # a timestamp; see timestamps.py for the variants
 REQUEST = "request"  # the request line, kept as text (split by events)
 FLAG = "flag"  # raw text where "-" is a value (%X: connection aborted)
+QSTR = "qstr"  # `"text"` or a bare `-` (S3): the text without its quotes; `-`, `"-"` -> None
+ZINT = "zint"  # digits; "-" -> 0 (S3's bytes sent: "-" if zero)
+PCT = "pct"  # percent-encoded text (CloudFront's user agent, referer), decoded; "-" -> None
 
 # Regex bodies (Python and Java agree on these constructs).
 # inside "...": backslash escapes allowed. Possessive (`*+`, Python 3.11 and Java): a
@@ -34,6 +37,17 @@ QUOTED_GUNICORN = r'[^"\\]*+(?:\\"?[^"\\]*+)*'
 DIGITS = r"-|[0-9]+"
 NUMBER = r"-|[0-9]+(?:\.[0-9]+)?"
 STATUS = r"-|[0-9]{1,3}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One captured field: record key, the directive as written, value kind, Hive column."""
+
+    name: str
+    directive: str
+    kind: str
+    column: str
+    time: str | None = None
 
 
 @dataclass(frozen=True)

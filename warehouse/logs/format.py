@@ -8,11 +8,13 @@ and `warehouse parse` agree on what a line means.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
 
 from warehouse.errors import ConfigError
+from warehouse.logs import aws, jsonfmt
 from warehouse.logs import directives as d
+from warehouse.logs.directives import Field
 
 PRESETS: dict[str, str] = {
     "common": '%h %l %u %t "%r" %>s %b',
@@ -33,6 +35,29 @@ PRESETS: dict[str, str] = {
     ),
     # gunicorn's default access_log_format
     "gunicorn": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"',
+    # Caddy's JSON access log (`log { format json }`, Caddy 2.x): a JSON-lines mapping
+    "caddy": "json " + json.dumps(
+        {
+            "ts": "ts",
+            "ts_encoding": "epoch_s",
+            "ip": "request.remote_ip",
+            "method": "request.method",
+            "path": "request.uri",
+            "protocol": "request.proto",
+            "vhost": "request.host",
+            "status": "status",
+            "bytes": "size",
+            "duration_s": "duration",
+            "user_agent": "request.headers.User-Agent",
+            "referer": "request.headers.Referer",
+        },
+        sort_keys=True,
+    ),
+    # AWS: fixed field lists (warehouse.logs.aws), not format strings
+    "alb": "alb",
+    "elb": "elb",
+    "s3": "s3",
+    "cloudfront": "cloudfront",
 }
 
 _APACHE_TOKEN = re.compile(
@@ -52,19 +77,8 @@ _ATOMIC = {d.DIGITS, d.NUMBER, d.STATUS}
 _APACHE_ESCAPES = {'\\"': '"', "\\t": "\t", "\\n": "\n", "\\\\": "\\"}
 
 
-@dataclass(frozen=True)
-class Field:
-    """One captured field: record key, the directive as written, value kind, Hive column."""
-
-    name: str
-    directive: str
-    kind: str
-    column: str
-    time: str | None = None
-
-
 # A parsed format before regex assembly: literal text or (directive text, Spec).
-_Piece = str | tuple[str, d.Spec]
+_Piece = aws.Piece
 
 
 class LogFormat:
@@ -154,6 +168,54 @@ class LogFormat:
         return [f.column for f in self.fields]
 
 
+class JsonFormat(LogFormat):
+    """A JSON-lines format: the fields of the mapping, read by dotted path (no regex)."""
+
+    def __init__(self, source: str, mapping: dict[str, str]) -> None:
+        problems = jsonfmt.mapping_problems(mapping)
+        if problems:
+            raise ConfigError(f"log format {source!r}: " + "; ".join(problems))
+        self.source = source
+        self.syntax = "json"
+        self.mapping = dict(mapping)
+        variant = jsonfmt.ENCODINGS[mapping.get("ts_encoding", "iso")]
+        fields = []
+        for key, path in mapping.items():
+            if key == "ts_encoding":
+                continue
+            name, kind = jsonfmt.FIELDS[key]
+            column = re.sub(r"[^a-z0-9_]", "_", key)
+            fields.append(Field(name, path, kind, column, variant if kind == d.TIME else None))
+        self.fields = tuple(fields)
+        self.pattern = jsonfmt.json_spec(self.mapping)  # not a regex: names the format
+        self.regex = re.compile("(.*)", re.DOTALL)
+        self.relaxed = None
+        self.names = tuple(f.name for f in fields)
+        self.index = {f.name: i for i, f in enumerate(fields)}
+        self.time_field = next(f for f in fields if f.kind == d.TIME)
+        self.time_parts = (self.index["time"],)
+        # classify() hands the time cache whole epoch seconds (ms divided already)
+        self.time_variant = "iso" if variant == "iso" else "sec"
+
+    def match(self, line: str) -> re.Match[str] | None:
+        """Return a match of the whole line when it is a JSON object holding the time."""
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict) or jsonfmt.lookup(obj, self.mapping["ts"]) is None:
+            return None
+        return self.regex.fullmatch(line)
+
+    def serde_regex(self) -> str:
+        """Return the RegexSerDe regex of `access_raw`: the whole line in one column."""
+        return "^(.*)$"
+
+    def serde_columns(self) -> list[str]:
+        """Return `access_raw`'s one column: the JSON line."""
+        return ["line"]
+
+
 def _context_regex(
     spec: d.Spec, before: _Piece | None, after: _Piece | None, syntax: str = "apache"
 ) -> str:
@@ -195,9 +257,14 @@ def compile_format(fmt: str) -> LogFormat:
     Raises ConfigError for an unknown directive or an empty format.
     """
     text = fmt.strip()
+    builtin = aws.BUILTIN.get(text.lower())
+    if builtin is not None:
+        return LogFormat(fmt, "w3c" if text.lower() == "cloudfront" else "aws", builtin())
     preset = PRESETS.get(text.lower())
     if preset is not None:
         text = preset
+    if jsonfmt.is_json(text):
+        return _compile_json(fmt, text)
     if not text:
         raise ConfigError(f"empty log format: give a preset ({', '.join(PRESETS)}) or a LogFormat")
     if _WORD.fullmatch(text):
@@ -212,6 +279,21 @@ def compile_format(fmt: str) -> LogFormat:
     if _NGINX_HINT.search(text) and not _APACHE_TOKEN.search(text.replace("%%", "")):
         return LogFormat(fmt, "nginx", _nginx_pieces(text))
     return LogFormat(fmt, "apache", _apache_pieces(text, fmt))
+
+
+def _compile_json(source: str, text: str) -> JsonFormat:
+    """Return the JSON format of `json {mapping}`; ConfigError when bare or malformed."""
+    m = jsonfmt.SPEC.fullmatch(text.strip())
+    if m is None or m.group(1) is None:
+        raise ConfigError(
+            "--format json needs a [logs.json] table in the config mapping each event field to "
+            'a dotted path (ts = "ts", status = "status", path = "request.uri", ...)'
+        )
+    try:
+        mapping = json.loads(m.group(1))
+    except ValueError:
+        raise ConfigError(f"log format {source!r}: the JSON field mapping does not parse") from None
+    return JsonFormat(source, mapping)
 
 
 def _add_literal(pieces: list[_Piece], lit: str) -> None:
