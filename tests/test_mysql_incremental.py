@@ -244,17 +244,21 @@ def test_updates_inserts_and_deletes_between_loads(tmp_path, sshd, mariadb, user
         [],
     ]
     deleted = []
+    folder = root / "mysql" / "src" / db / "pairs" / "_deletes"
     for sql in steps:
         for statement in sql:
             mariadb.execute(statement, database=db)
         by = _imported(cfg, db)
         deleted.append({t: r.deleted for t, r in by.items()})
         assert_files_equal_mariadb(mariadb, root, db)
+        if len(deleted) == 2:
+            assert sorted(_json_lines(next(folder.glob("load=*/*.json.gz")))[0]) == ["a", "b"]
     assert deleted[1] == {"payment": 1, "rental": 1, "pairs": 1}
     assert deleted[2] == {"payment": 0, "rental": 0, "pairs": 0}
-    assert deleted[3] == {"payment": 1, "rental": 1, "pairs": 3}
-    folder = root / "mysql" / "src" / db / "pairs" / "_deletes"
-    assert sorted(_json_lines(next(folder.glob("load=*/*.json.gz")))[0]) == ["a", "b"]
+    # rental's id 4 and pairs' newest rows are deleted: MAX(check column) fell below the
+    # last load's, as after a TRUNCATE, so both are read again in full (no deletes then;
+    # warehouse.mysql.recreated)
+    assert deleted[3] == {"payment": 1, "rental": 0, "pairs": 0}
     snapshots = list((root / "_state" / "mysql" / "src" / db / "pairs.keys").iterdir())
     assert len(snapshots) == 1  # older key snapshots are removed
     # a full load starts over: no deletes left, one load

@@ -18,7 +18,7 @@ deleted in MySQL stay in the Hive table, each key's newest copy is this load's).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from warehouse.config import IncrementalConfig, MysqlSourceConfig
@@ -50,6 +50,8 @@ class Watermark:
     max_value: str | None = None  # MAX(check column) at the last probe
     window: dict[str, Any] | None = None  # the re-read window's checksum at the last load
     writers: list[str] | None = None  # write transactions open at the last probe
+    create_time: str | None = None  # the table's CREATE_TIME at the last load
+    table_id: int | None = None  # its InnoDB table id then (warehouse.mysql.recreated)
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,18 @@ def _watermark(
         max_value=state.max_value,
         window=state.window,
         writers=state.writers,
+        create_time=state.create_time,
+        table_id=state.table_id,
     )
+
+
+def as_full(plan: LoadPlan) -> LoadPlan:
+    """Return `plan` as the whole-table read that replaces every earlier load (what
+    `plan_load` returns with `full`): for a table re-created or truncated since its last
+    load (`warehouse.mysql.recreated`)."""
+    return replace(plan, incremental=False, previous_keys=None, kept_deletes=[],
+                   watermark=Watermark(writers=plan.watermark.writers), switch=None,
+                   keep_loads=False)
 
 
 def _int(text: str | None) -> int | None:

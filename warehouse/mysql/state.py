@@ -68,6 +68,10 @@ class TableState:
     deletes: bool = False
     deletes_loads: list[str] = field(default_factory=list)
     keys_load: str | None = None
+    # the table's identity at the last load: a re-created or truncated table is read in
+    # full (warehouse.mysql.recreated)
+    create_time: str | None = None
+    table_id: int | None = None
 
     def to_json(self) -> bytes:
         """Return the state as pretty JSON bytes."""

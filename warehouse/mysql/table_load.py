@@ -37,7 +37,7 @@ from warehouse.mysql.hive_tables import (
     schema_record,
     table_spec,
 )
-from warehouse.mysql.plan import LoadPlan, Planned, incremental_for, plan_load
+from warehouse.mysql.plan import LoadPlan, Planned, as_full, incremental_for, plan_load
 from warehouse.mysql.python_engine import ExportError
 from warehouse.mysql.results import TableResult
 from warehouse.mysql.session import SourceSession
@@ -57,6 +57,7 @@ class Loaded:
     loads: list[str]  # the table's loads after this one
     deleted: int  # keys found deleted since the last load
     deletes_loads: list[str]  # the deletes loads after this one
+    mode: str = "full"  # what the load read (a re-created table's is `full`)
 
     def changed(self, plan: LoadPlan) -> bool:
         """Return True when the Hive table has something new (a load, deletes, toggled)."""
@@ -116,6 +117,7 @@ def _import_locked(
             quiet = plan.inc is not None and not plan.keep_loads
             log.log(logging.INFO if quiet else logging.WARNING, "%s", plan.switch)
         done = _load(s, plan, on_rows)
+        res.mode = done.mode
         res.rows, res.bytes = done.exported.rows, done.exported.bytes
         res.non_utf8, res.deleted, res.load = done.exported.non_utf8, done.deleted, done.load
         res.hive_table = sch.hive_name(s.name, p.database, p.table) \
@@ -151,6 +153,11 @@ def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | Non
         s.hive.check()  # the catalog is down in this run: the load could not be registered
     stamp = _load_stamp(plan.loads)
     bounds = s.probe(plan) if plan.inc is not None else Bounds()
+    if bounds.recreated:
+        log.warning("%s: %s; reading the whole table, which replaces its earlier loads "
+                    "(as --full)", plan.name, bounds.recreated)
+        plan = as_full(plan)
+        bounds = s.probe(plan)
     if bounds.skip:
         log.info("%s: nothing new since the last load", plan.name)
     keys = _reconciler(s, plan, stamp)
@@ -200,7 +207,7 @@ def _settle(plan: LoadPlan, stamp: str, out: Exported, deleted: int) -> Loaded:
         load = stamp
         loads = [*plan.loads, stamp] if adds else [stamp]
     deletes_loads = [*plan.kept_deletes, stamp] if deleted else list(plan.kept_deletes)
-    return Loaded(out, stamp, load, loads, deleted, deletes_loads)
+    return Loaded(out, stamp, load, loads, deleted, deletes_loads, plan.mode)
 
 
 def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = False) -> None:
@@ -260,8 +267,8 @@ def _drop_old(store: ObjectStore, plan: LoadPlan, state: TableState) -> None:
     then failed)."""
     p = plan.table
     base = data_prefix(plan.source, p.database, p.table)
-    _remove_orphans(store, base, state.loads)
-    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads)
+    _remove_orphans(store, base, state.loads, plan.loads)
+    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads, plan.deletes_loads)
     for old in plan.loads:
         if old not in state.loads:
             _delete_prefix(store, f"{base}/load={old}")
@@ -273,18 +280,24 @@ def _drop_old(store: ObjectStore, plan: LoadPlan, state: TableState) -> None:
                              state.keys_load)
 
 
-def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str]) -> None:
-    """Delete `load=` folders that no saved state lists (left by a crashed or failed
-    import), empty ones included."""
+def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str],
+                    superseded: Sequence[str] = ()) -> None:
+    """Delete `load=` folders that no saved state lists, empty ones included: those the
+    previous state listed (`superseded`, replaced by this load) and those no state ever
+    listed (left by a crashed or failed import)."""
     keep = {f"load={k}" for k in known}
+    replaced = {f"load={k}" for k in superseded}
     for obj in list(store.list(prefix + "/", include_hidden=True)):
         rel = obj.key[len(prefix) + 1 :]
         folder = rel.split("/", 1)[0]
         if folder.startswith("load=") and folder not in keep:
-            log.info("removing %s left by an interrupted import", obj.key)
+            if folder in replaced:
+                log.info("removing %s (superseded by the new load)", obj.key)
+            else:
+                log.info("removing %s left by an interrupted import", obj.key)
             store.delete(obj.key)
     if store.prune(prefix + "/"):
-        log.info("removed empty folders under %s left by an interrupted import", prefix)
+        log.info("removed the empty folders under %s", prefix)
 
 
 def _clean_failed_load(store: ObjectStore, src: str, p: Planned) -> None:
