@@ -98,3 +98,81 @@ def test_a_recreated_or_truncated_table_is_read_again_in_full(
     want = _maria(mariadb, db, "SELECT id, v FROM t")
     assert _latest(hive_server, db, "t", "id, v") == sorted(want)
     assert len(want) == 3
+
+
+# -- 3. zero dates written under a laxer sql_mode than the server's now ----------------
+
+STRICT = ("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+          "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")  # MySQL 8's default
+
+
+def _lax_insert(mariadb, db: str, *statements: str) -> None:
+    """Run `statements` in a session whose sql_mode allows zero and invalid dates."""
+    conn = mariadb.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
+            for sql in statements:
+                cur.execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture()
+def strict_server(mariadb):
+    """The server's global sql_mode made strict (MySQL 8's default) for the test."""
+    (old,), = _maria(mariadb, "mysql", "SELECT @@GLOBAL.sql_mode")
+    mariadb.execute(f"SET GLOBAL sql_mode = '{STRICT}'")
+    try:
+        yield
+    finally:
+        mariadb.execute("SET GLOBAL sql_mode = %s", (old,))
+
+
+def _types(hive_server, db: str, table: str) -> dict[str, str]:
+    rows = _hive_rows(hive_server, db, f"DESCRIBE {table}")
+    return {r["col_name"]: r["data_type"] for r in rows if not r["col_name"].startswith("#")}
+
+
+DATES_SQL = "SELECT id, CAST(d AS CHAR), CAST(dt AS CHAR), CAST(ts AS CHAR) FROM {} ORDER BY id"
+
+
+def test_zero_dates_under_a_strict_server_read_back_as_the_server_wrote_them(
+    tmp_path, sshd, mariadb, hive_server, strict_server, caplog
+):
+    # rows written under a permissive sql_mode, the server made strict since: the state
+    # said zero_dates false and Hive got DATE/TIMESTAMP, which Spark read as NULL (or
+    # failed with CAST_INVALID_INPUT under ANSI)
+    db = "ans_zero"
+    create = "(id INT PRIMARY KEY, d DATE, dt DATETIME(3), ts TIMESTAMP NULL)"
+    toml = _setup(tmp_path, sshd, mariadb, hive_server, db,
+                  f"CREATE TABLE z {create}", f"CREATE TABLE a {create}",
+                  incremental='"a" = { mode = "append", column = "id" }')
+    _lax_insert(
+        mariadb, db,
+        "INSERT INTO z VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'),"
+        " (2, '2020-00-15', '2020-02-30 10:00:00.5', NULL),"
+        " (3, '2020-01-02', '2021-02-28 23:59:59.999', '2020-01-02 03:04:05')",
+        "INSERT INTO a VALUES (1, '2020-01-02', '2020-01-02 03:04:05', '2020-01-02 03:04:05')",
+    )
+    code, out = _cli(toml)
+    assert code == 0 and "2 tables (2 ok, 0 failed), 4 rows" in out, out
+    assert set(_types(hive_server, db, "mysql_src_ans_zero_z").values()) == {"int", "string"}
+    got = _hive_rows(hive_server, db, "SELECT id, d, dt, ts FROM mysql_src_ans_zero_z")
+    assert sorted(tuple(r.values()) for r in got) == _maria(mariadb, db, DATES_SQL.format("z"))
+    # clean dates under a strict server: DATE/TIMESTAMP ...
+    assert _types(hive_server, db, "mysql_src_ans_zero_a")["d"] == "date"
+    # ... until a load finds a zero date: STRING for every load, with a warning
+    _lax_insert(mariadb, db, "INSERT INTO a VALUES (2, '0000-00-00', '2020-00-01 00:00:00', "
+                             "'0000-00-00 00:00:00')")
+    caplog.set_level(logging.WARNING)
+    code, out = _cli(toml, "src.ans_zero.a")
+    assert code == 0 and "[python append] 1 rows" in out, out
+    assert "hold zero or invalid dates" in caplog.text and "become STRING" in caplog.text
+    assert _types(hive_server, db, "mysql_src_ans_zero_a")["d"] == "string"
+    got = _hive_rows(hive_server, db, "SELECT id, d, dt, ts FROM mysql_src_ans_zero_a_latest")
+    assert sorted(tuple(r.values()) for r in got) == _maria(mariadb, db, DATES_SQL.format("a"))
+    # `hive apply` renders the same types from the state alone
+    code = CliRunner().invoke(cli, ["--config", str(toml), "hive", "apply"]).exit_code
+    assert code == 0
+    assert _types(hive_server, db, "mysql_src_ans_zero_a")["d"] == "string"

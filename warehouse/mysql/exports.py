@@ -27,6 +27,7 @@ class Exported:
     bytes: int = 0
     non_utf8: int = 0
     files: list[str] = field(default_factory=list)
+    bad_dates: list[str] = field(default_factory=list)  # columns with zero/invalid dates
 
 
 def export_load(
@@ -49,9 +50,9 @@ def export_load(
         lo, hi = _key_bounds(s, plan, key, job.query)
         if lo is not None and hi is not None and hi - lo > SPLIT_MIN_SPAN:
             out = export_split(job, key, lo, hi, s.src.split_workers)
-            return Exported(out.rows, out.bytes, out.non_utf8, out.files)
+            return Exported(out.rows, out.bytes, out.non_utf8, out.files, out.bad_dates)
     out = export(job, store=s.store, on_rows=on_rows, in_snapshot=keys)
-    return Exported(out.rows, out.bytes, out.non_utf8, out.files)
+    return Exported(out.rows, out.bytes, out.non_utf8, out.files, out.bad_dates)
 
 
 def _int_key(plan: LoadPlan) -> str | None:

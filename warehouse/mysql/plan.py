@@ -75,6 +75,9 @@ class LoadPlan:
     drift: str | None = None  # why the state no longer fits (the load fails: run --full)
     switch: str | None = None  # the incremental entry changed: what this load does about it
     keep_loads: bool = False  # a whole-table read that adds a load instead of replacing
+    # the Hive type of the date columns at the last load: STRING (True), DATE/TIMESTAMP
+    # (False), None without a state (warehouse.mysql.zerodates)
+    dates_were_string: bool | None = None
 
     @property
     def name(self) -> str:
@@ -141,6 +144,8 @@ def plan_load(
         drift=drifted,
         switch=switch,
         keep_loads=keep,
+        dates_were_string=None if state is None else bool(
+            (state.schema or {}).get("zero_dates", True)),
     )
 
 

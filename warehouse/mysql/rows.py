@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from warehouse.mysql.schema import SourceColumn, qualified, quote
+from warehouse.mysql.zerodates import DATE_TYPES, DateCheck
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,12 @@ class TextAsBytes(ValueError):
 
 
 class _Utf8Counter:
-    """Decode bytes as UTF-8, falling back to backslashreplace and counting those values."""
+    """Decode bytes as UTF-8, falling back to backslashreplace and counting those values;
+    `dates` notes the date columns holding zero or invalid dates (`DateCheck`)."""
 
     def __init__(self) -> None:
         self.bad = 0
+        self.dates = DateCheck()
 
     def __call__(self, v: Any) -> Any:
         if not isinstance(v, bytes):
@@ -104,6 +107,8 @@ def _converters(
             out[i] = _bits(col.bit_width)
         elif kind == "text" and text_bytes:
             out[i] = counter
+        elif col.data_type in DATE_TYPES:
+            out[i] = counter.dates.converter(col.name, text_bytes=text_bytes)
         elif kind == "raw" and text_bytes:
             out[i] = _ascii
     return out

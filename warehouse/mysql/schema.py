@@ -12,7 +12,7 @@ MySQL import"):
 | DECIMAL(p,s), p > 38 | STRING | string with all digits |
 | FLOAT, DOUBLE | FLOAT, DOUBLE | number |
 | YEAR | SMALLINT | number |
-| DATE / DATETIME, TIMESTAMP | DATE / TIMESTAMP when the server forbids zero dates, else STRING | MySQL's text (`0000-00-00` kept) |
+| DATE / DATETIME, TIMESTAMP | DATE / TIMESTAMP, or STRING where zero dates are possible (`zerodates`) | MySQL's text (`0000-00-00` kept) |
 | TIME | STRING | `[-]HHH:MM:SS[.ffffff]` |
 | CHAR, VARCHAR, TEXT, ENUM, SET, JSON | STRING | string |
 | BIT(n) | STRING | n binary digits, e.g. `00101` |

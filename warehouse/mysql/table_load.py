@@ -42,6 +42,7 @@ from warehouse.mysql.python_engine import ExportError
 from warehouse.mysql.results import TableResult
 from warehouse.mysql.session import SourceSession
 from warehouse.mysql.state import TableState, data_prefix, load_state, save_state, signature
+from warehouse.mysql.zerodates import string_dates
 from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Loaded:
     deleted: int  # keys found deleted since the last load
     deletes_loads: list[str]  # the deletes loads after this one
     mode: str = "full"  # what the load read (a re-created table's is `full`)
+    string_dates: bool = True  # the date columns are STRING in Hive (zero dates possible)
 
     def changed(self, plan: LoadPlan) -> bool:
         """Return True when the Hive table has something new (a load, deletes, toggled)."""
@@ -164,7 +166,11 @@ def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | Non
     out = export_load(s, plan, bounds, f"{base}/load={stamp}", on_rows=on_rows, keys=keys)
     if keys is not None and not keys.done:
         keys.run(s.endpoint)  # sqoop, split ranges or nothing exported: a snapshot of its own
-    done = _settle(plan, stamp, out, keys.deleted if keys is not None else 0)
+    string = string_dates(
+        plan.name, server_allows=p.zero_dates, found=out.bad_dates,
+        kept_string=bool(plan.dates_were_string) and _adds(plan),
+        was_string=plan.dates_were_string)
+    done = _settle(plan, stamp, out, keys.deleted if keys is not None else 0, string)
     if done.load is None:
         for f in out.files:
             s.store.delete(f)
@@ -195,26 +201,31 @@ def _reconciler(s: SourceSession, plan: LoadPlan, stamp: str) -> KeyReconciler |
     )
 
 
-def _settle(plan: LoadPlan, stamp: str, out: Exported, deleted: int) -> Loaded:
+def _adds(plan: LoadPlan) -> bool:
+    """Return True when the load adds to the earlier loads (False: it replaces them)."""
+    return plan.mode != "full" or plan.keep_loads
+
+
+def _settle(plan: LoadPlan, stamp: str, out: Exported, deleted: int, string: bool) -> Loaded:
     """Return the loads the table keeps: an incremental load without rows adds none
     (its files are removed), a full load replaces all (but the whole-table read of a
     switched mode or column, `keep_loads`, adds to them)."""
-    adds = plan.mode != "full" or plan.keep_loads
+    adds = _adds(plan)
     if adds and out.rows == 0:
         load, loads = None, list(plan.loads)
-        out = Exported(out.rows, 0, out.non_utf8, out.files)
+        out = Exported(out.rows, 0, out.non_utf8, out.files, out.bad_dates)
     else:
         load = stamp
         loads = [*plan.loads, stamp] if adds else [stamp]
     deletes_loads = [*plan.kept_deletes, stamp] if deleted else list(plan.kept_deletes)
-    return Loaded(out, stamp, load, loads, deleted, deletes_loads, plan.mode)
+    return Loaded(out, stamp, load, loads, deleted, deletes_loads, plan.mode, string)
 
 
 def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = False) -> None:
     """Register the load in Hive (when a catalog is configured): before the state is
     saved, the new load (and views); after it (`drop`), the removal of the loads and
     deletes loads it replaced."""
-    changed = done.changed(plan)
+    changed = done.changed(plan) or done.string_dates != plan.dates_were_string
     if not (s.cfg.has_catalog and (changed or done.loads)):
         return
     dropped = [x for x in plan.loads if x not in done.loads]
@@ -224,7 +235,7 @@ def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = Fa
     # nothing changed: only a metastore that lacks the table (new cluster) is updated
     p = plan.table
     spec = table_spec(s.name, p.database, p.table, p.columns, engine=plan.engine,
-                      zero_dates=p.zero_dates)
+                      zero_dates=done.string_dates)
     dspec = deletes_spec(spec, plan.key) if plan.deletes else None
     new = [done.load] if done.load and not drop else []
     new_deletes = [done.stamp] if done.deleted and not drop else []
@@ -251,7 +262,7 @@ def _new_state(plan: LoadPlan, done: Loaded, bounds: Bounds) -> TableState:
         column=inc.column if inc else None,
         loads=done.loads,
         updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        schema=schema_record(p.columns, zero_dates=p.zero_dates),
+        schema=schema_record(p.columns, zero_dates=done.string_dates),
         key=plan.key if inc is not None else [],
         deletes=plan.deletes,
         deletes_loads=done.deletes_loads if plan.deletes else [],
