@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from warehouse.mysql import schema as sch
 from warehouse.mysql.bounds import Bounds
+from warehouse.mysql.collation import weight_columns
 from warehouse.mysql.deletes import KeyReconciler
 from warehouse.mysql.plan import LoadPlan
 from warehouse.mysql.python_engine import ExportJob, export, export_split
@@ -42,7 +43,8 @@ def export_load(
     p = plan.table
     job = ExportJob(
         endpoint=s.endpoint, driver=s.driver, database=p.database, table=p.table,
-        columns=tuple(p.columns), store_root=s.store.uri(""), s3=s.cfg.s3, prefix=prefix,
+        columns=(*p.columns, *weight_columns(plan.weights)), store_root=s.store.uri(""),
+        s3=s.cfg.s3, prefix=prefix,
         query=bounds.query,
     )
     key = _int_key(plan)

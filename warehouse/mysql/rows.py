@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from warehouse.mysql.collation import weight_sql
 from warehouse.mysql.schema import SourceColumn, qualified, quote
 from warehouse.mysql.zerodates import DATE_TYPES, DateCheck
 
@@ -248,6 +249,8 @@ def _select_expr(col: SourceColumn, cast_text: bool = False) -> str:
     C layer would build Decimal/datetime/set objects) DECIMAL, DATE, DATETIME, TIMESTAMP,
     TIME and SET come as `CAST(... AS CHAR)`: the same text the other drivers pass on.
     """
+    if col.weight_of is not None:  # a key's weight (warehouse.mysql.collation)
+        return weight_sql(col.weight_of, col.collation or "")
     q = quote(col.name)
     if col.data_type == "float":
         return f"{q} + 0E0"

@@ -73,6 +73,8 @@ class SourceColumn:
     nullable: bool = True
     precision: int | None = None
     scale: int | None = None
+    collation: str | None = None  # COLLATION_NAME of text columns
+    weight_of: str | None = None  # an exported key weight (warehouse.mysql.collation)
 
     @property
     def unsigned(self) -> bool:
@@ -206,7 +208,7 @@ def read_columns(conn: Any, database: str, table: str) -> list[SourceColumn]:
     with _cursor(conn) as cur:
         cur.execute(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION, "
-            "NUMERIC_SCALE FROM information_schema.COLUMNS "
+            "NUMERIC_SCALE, COLLATION_NAME FROM information_schema.COLUMNS "
             "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
             (database, table),
         )
@@ -219,6 +221,7 @@ def read_columns(conn: Any, database: str, table: str) -> list[SourceColumn]:
             nullable=_text(r[3]) == "YES",
             precision=int(r[4]) if r[4] is not None else None,
             scale=int(r[5]) if r[5] is not None else None,
+            collation=_text(r[6]) if r[6] is not None else None,
         )
         for r in rows
     ]

@@ -72,6 +72,9 @@ class TableState:
     # full (warehouse.mysql.recreated)
     create_time: str | None = None
     table_id: int | None = None
+    # the key's text columns identified by their collation weight, {column: collation}
+    # (warehouse.mysql.collation); None in states written before
+    key_weights: dict[str, str] | None = None
 
     def to_json(self) -> bytes:
         """Return the state as pretty JSON bytes."""

@@ -23,6 +23,7 @@ from warehouse.errors import (
 from warehouse.lock import item_lock
 from warehouse.mysql import schema as sch
 from warehouse.mysql.bounds import Bounds
+from warehouse.mysql.collation import identity_columns
 from warehouse.mysql.deletes import (
     KeyReconciler,
     check_key_columns,
@@ -116,7 +117,7 @@ def _import_locked(
             raise JobFailed(plan.drift)
         if plan.switch:  # incremental -> full, or a changed mode or column, drops or keeps
             # history the user may not expect: a warning; full -> incremental is routine
-            quiet = plan.inc is not None and not plan.keep_loads
+            quiet = plan.inc is not None and not plan.keep_loads and not plan.weights_switch
             log.log(logging.INFO if quiet else logging.WARNING, "%s", plan.switch)
         done = _load(s, plan, on_rows)
         res.mode = done.mode
@@ -189,7 +190,8 @@ def _reconciler(s: SourceSession, plan: LoadPlan, stamp: str) -> KeyReconciler |
     if not plan.deletes:
         return None
     p = plan.table
-    key_cols = check_key_columns(p.columns, plan.key, f"table {plan.name}")
+    check_key_columns(p.columns, plan.key, f"table {plan.name}")
+    key_cols = identity_columns(p.columns, plan.key, plan.weights)
     folder = keys_folder(s.name, p.database, p.table)
     return KeyReconciler(
         s.store, p.database, p.table, key_cols, s.driver,
@@ -235,15 +237,15 @@ def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = Fa
     # nothing changed: only a metastore that lacks the table (new cluster) is updated
     p = plan.table
     spec = table_spec(s.name, p.database, p.table, p.columns, engine=plan.engine,
-                      zero_dates=done.string_dates)
-    dspec = deletes_spec(spec, plan.key) if plan.deletes else None
+                      zero_dates=done.string_dates, weights=list(plan.weights))
+    dspec = deletes_spec(spec, plan.identity) if plan.deletes else None
     new = [done.load] if done.load and not drop else []
     new_deletes = [done.stamp] if done.deleted and not drop else []
     reg = s.hive or HiveRegistrar(s.cfg)
     try:
         register_load(
             reg, spec, done.loads, new=new, dropped=dropped if drop else [],
-            view=(plan.inc.column, plan.key) if plan.inc is not None else None,
+            view=(plan.inc.column, plan.identity) if plan.inc is not None else None,
             deletes=(dspec, done.deletes_loads, new_deletes,
                      old_deletes if drop else []) if dspec else None,
             if_missing=not changed and not drop,
@@ -267,6 +269,7 @@ def _new_state(plan: LoadPlan, done: Loaded, bounds: Bounds) -> TableState:
         deletes=plan.deletes,
         deletes_loads=done.deletes_loads if plan.deletes else [],
         keys_load=done.stamp if plan.deletes else None,
+        key_weights=dict(plan.weights),
         **bounds.saved,
     )
 
