@@ -50,8 +50,10 @@ def _maria(mariadb, db: str, sql: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def _latest(hive_server, db: str, table: str, cols: str) -> list[tuple[Any, ...]]:
-    rows = _hive_rows(hive_server, db, f"SELECT {cols} FROM mysql_src_{db}_{table}_latest")
+def _latest(hive_server, db: str, table: str, cols: str,
+            hive_db: str | None = None) -> list[tuple[Any, ...]]:
+    rows = _hive_rows(hive_server, hive_db or db,
+                      f"SELECT {cols} FROM mysql_src_{db}_{table}_latest")
     names = [c.strip() for c in cols.split(",")]
     return sorted(tuple(r[n] for n in names) for r in rows)
 
@@ -176,3 +178,171 @@ def test_zero_dates_under_a_strict_server_read_back_as_the_server_wrote_them(
     code = CliRunner().invoke(cli, ["--config", str(toml), "hive", "apply"]).exit_code
     assert code == 0
     assert _types(hive_server, db, "mysql_src_ans_zero_a")["d"] == "string"
+
+
+# -- 2. keys that differ only as the collation ignores ----------------------------------
+
+COLLATIONS = ["utf8mb4_general_ci", "utf8mb4_unicode_ci", "utf8mb4_unicode_520_ci",
+              "utf8mb4_uca1400_ai_ci", "utf8mb4_general_nopad_ci", "utf8mb4_bin",
+              "utf8mb4_nopad_bin"]
+KEY_UPDATES = ("UPDATE {} SET k = 'A' WHERE k = 'a'", "UPDATE {} SET k = 'b ' WHERE k = 'b'",
+               "UPDATE {} SET k = 'é' WHERE k = 'e'")
+
+
+def _key_tables(deletes: dict[str, bool]) -> tuple[list[str], str]:
+    """Return the CREATE/INSERT statements of one table per entry and their incremental
+    entries (lastmodified on an ON UPDATE column, keyed on the text primary key)."""
+    statements, entries = [], []
+    for name, dels in deletes.items():
+        coll = name.split("__")[0]
+        statements += [
+            f"CREATE TABLE {name} (k VARCHAR(10) COLLATE {coll} PRIMARY KEY, v INT, "
+            "m TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE "
+            "CURRENT_TIMESTAMP(6))",
+            f"INSERT INTO {name} (k, v) VALUES ('a', 1), ('b', 2), ('e', 3), ('z', 4)",
+        ]
+        entries.append(f'"{name}" = {{ mode = "lastmodified", column = "m", '
+                       f'deletes = {str(dels).lower()} }}')
+    return statements, ", ".join(entries)
+
+
+def test_keys_changed_in_case_accents_or_trailing_spaces_are_one_row(
+    tmp_path, sshd, mariadb, hive_server
+):
+    # under utf8mb4_general_ci, k = 'A' for 'a' (or 'b ' for 'b') is the same row to
+    # MariaDB; _latest returned both spellings (5 rows for 3)
+    db = "ans_keys"
+    tables = {c: True for c in COLLATIONS} | {"utf8mb4_general_ci__nodel": False}
+    statements, entries = _key_tables(tables)
+    toml = _setup(tmp_path, sshd, mariadb, hive_server, db, *statements, incremental=entries)
+    code, out = _cli(toml)
+    assert code == 0 and f"{len(tables)} tables ({len(tables)} ok" in out, out
+    for name in tables:
+        for sql in KEY_UPDATES:
+            mariadb.execute(sql.format(name), database=db)
+    code, out = _cli(toml)
+    assert code == 0 and f"{len(tables)} ok" in out, out
+    for name in tables:
+        want = sorted(_maria(mariadb, db, f"SELECT k, v FROM {name}"))
+        assert _latest(hive_server, db, name.lower(), "k, v") == want, name
+    # the key's weight identifies rows; it is not one of MySQL's columns
+    cols = _hive_rows(hive_server, db, f"SELECT * FROM mysql_src_{db}_utf8mb4_general_ci_latest")
+    assert sorted(cols[0]) == ["k", "load", "m", "v"]
+
+
+def test_latest_of_an_old_root_without_key_weights_still_works(
+    tmp_path, sshd, mariadb, hive_server, caplog
+):
+    # a root written before the key weights: `hive apply` renders the view on the raw
+    # key; the next import reads the table again in full once, then keys compare as
+    # MariaDB compares them
+    import json
+
+    from warehouse.mysql.state import state_key
+
+    db = "ans_oldkeys"
+    statements, entries = _key_tables({"utf8mb4_general_ci": False})
+    toml = _setup(tmp_path, sshd, mariadb, hive_server, db, *statements, incremental=entries)
+    code, out = _cli(toml)
+    assert code == 0, out
+    state_file = tmp_path / "root" / state_key("src", db, "utf8mb4_general_ci")
+    state = json.loads(state_file.read_text())
+    state.pop("key_weights")
+    state_file.write_text(json.dumps(state))
+    fresh = "ans_oldkeys_fresh"  # a new metastore, as on a new cluster
+    toml.write_text(toml.read_text().replace(f'database = "{db}"\n',
+                                             f'database = "{fresh}"\n'))
+    res = CliRunner().invoke(cli, ["--config", str(toml), "hive", "apply"])
+    assert res.exit_code == 0, res.output
+    want = sorted(_maria(mariadb, db, "SELECT k, v FROM utf8mb4_general_ci"))
+    assert _latest(hive_server, db, "utf8mb4_general_ci", "k, v", fresh) == want
+    for sql in KEY_UPDATES:
+        mariadb.execute(sql.format("utf8mb4_general_ci"), database=db)
+    caplog.set_level(logging.INFO)
+    code, out = _cli(toml)
+    assert code == 0 and "[python full]" in out, out
+    assert "its key is compared as MySQL compares it from now on" in caplog.text
+    want = sorted(_maria(mariadb, db, "SELECT k, v FROM utf8mb4_general_ci"))
+    assert _latest(hive_server, db, "utf8mb4_general_ci", "k, v", fresh) == want
+
+
+# -- 5. a tunnel dropped under PyMySQL: one error line, nothing after it ----------------
+
+
+@pytest.mark.parametrize("backend", ["openssh", "paramiko"])
+def test_a_dropped_tunnel_under_pymysql_prints_no_ignored_exceptions(
+    tmp_path, sshd_factory, mariadb, backend
+):
+    # exit code and message were right, then ~30 lines of "Exception ignored in ...
+    # AttributeError" from PyMySQL's cursors and results collected after the drop
+    import os
+    import subprocess
+    import sys
+
+    from tests.fixtures._util import wait_for
+
+    db = mariadb.create_database(f"ans_drop_{backend}")
+    mariadb.execute("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))", database=db)
+    mariadb.execute("INSERT INTO big SELECT seq, REPEAT('x', 150) FROM seq_1_to_400000",
+                    database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    bastion = sshd_factory()
+    root = tmp_path / "root"
+    toml = _toml_config(tmp_path, bastion, mariadb, root, db, 'driver = "pymysql"\n')
+    toml.write_text(toml.read_text().replace(
+        "[mysql.src]", f'backend = "{backend}"\nkeepalive_seconds = 1.0\n[mysql.src]'))
+    stderr = tmp_path / "stderr.txt"
+    with open(stderr, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "warehouse.cli", "--config", str(toml), "import"],
+            stdout=subprocess.PIPE, stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            def writing() -> bool:
+                return any(p.name.startswith("_") for p in (root / "mysql").rglob("*")) \
+                    if (root / "mysql").exists() else False
+
+            wait_for(writing, 120, "the import to start writing", poll=0.01)
+            bastion.kill()
+            out, _ = proc.communicate(timeout=180)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = stderr.read_text() + out.decode()
+    assert proc.returncode == 3, text
+    assert f"127.0.0.1:{bastion.port}" in text, text
+    assert "Exception ignored" not in text and "Traceback" not in text, text
+    assert "AttributeError" not in text, text
+
+
+# -- 6. a superseded load is not "left by an interrupted import" -----------------------
+
+
+def test_replaced_loads_are_logged_as_superseded(tmp_path, sshd, mariadb, caplog):
+    # every full load logged "removing load=... left by an interrupted import" for the
+    # complete load it replaced
+    mariadb.create_database("ans_superseded")
+    mariadb.execute("CREATE TABLE t (id INT PRIMARY KEY)", database="ans_superseded")
+    mariadb.execute("INSERT INTO t VALUES (1)", database="ans_superseded")
+    mariadb.create_user(USER, PASSWORD, "ans_superseded")
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    toml = _toml_config(tmp_path, sshd, mariadb, tmp_path / "root", "ans_superseded")
+
+    def verbose_import() -> None:
+        res = CliRunner().invoke(cli, ["-v", "--config", str(toml), "import"])
+        assert res.exit_code == 0, res.output
+
+    verbose_import()
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    verbose_import()  # a full load replaces the first one
+    assert "(superseded by the new load)" in caplog.text
+    assert "interrupted" not in caplog.text
+    leftover = tmp_path / "root" / "mysql" / "src" / "ans_superseded" / "t" / "load=1" / "_p"
+    leftover.parent.mkdir()
+    leftover.write_text("")
+    caplog.clear()
+    verbose_import()  # a real leftover is still called one
+    assert "load=1/_p left by an interrupted import" in caplog.text
