@@ -30,6 +30,7 @@ from typing import Any
 from warehouse.mysql.connect import Driver, error_code
 from warehouse.mysql.watermark import NO_INNODB_TRX
 
+_UNKNOWN_TABLE = {1109, 1146}
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]+$")  # InnoDB's file name encoding keeps these as is
 
 
@@ -78,8 +79,11 @@ def _table_id(cur: Any, driver: Driver, database: str, table: str) -> int | None
                 f"SELECT TABLE_ID FROM information_schema.{view} WHERE NAME = %s"), (name,))
             row = cur.fetchone()
         except driver.errors as exc:
-            if error_code(exc) in NO_INNODB_TRX:  # no PROCESS grant, or no such view
+            code = error_code(exc)
+            if code in _UNKNOWN_TABLE:  # the other server's view
                 continue
+            if code in NO_INNODB_TRX:  # no PROCESS grant
+                return None
             raise
         return int(row[0]) if row and row[0] is not None else None
     return None
