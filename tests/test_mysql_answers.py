@@ -102,6 +102,33 @@ def test_a_recreated_or_truncated_table_is_read_again_in_full(
     assert len(want) == 3
 
 
+def test_a_truncated_table_refilled_past_the_watermark_is_seen_with_process(
+    tmp_path, sshd, mariadb, hive_server, caplog
+):
+    # TRUNCATE keeps CREATE_TIME; ids 1..150 written again pass the old MAX and no
+    # AUTO_INCREMENT column betrays it: the InnoDB table id (PROCESS) does
+    db = "ans_trunc_refill"
+    toml = _setup(tmp_path, sshd, mariadb, hive_server, db,
+                  "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))",
+                  "INSERT INTO t SELECT seq, CONCAT('old', seq) FROM seq_1_to_100",
+                  incremental='"t" = { mode = "append", column = "id" }')
+    admin = "etl_process"
+    mariadb.create_user(admin, PASSWORD, db)
+    mariadb.execute(f"GRANT PROCESS ON *.* TO '{admin}'@'%'")
+    toml.write_text(toml.read_text().replace(f'user = "{USER}"', f'user = "{admin}"'))
+    code, out = _cli(toml)
+    assert code == 0 and "100 rows" in out, out
+    mariadb.execute("TRUNCATE TABLE t", database=db)
+    mariadb.execute("INSERT INTO t SELECT seq, CONCAT('new', seq) FROM seq_1_to_150",
+                    database=db)
+    caplog.set_level(logging.WARNING)
+    code, out = _cli(toml)
+    assert code == 0 and "[python full] 150 rows" in out, out
+    assert "InnoDB table id changed" in caplog.text
+    want = _maria(mariadb, db, "SELECT id, v FROM t")
+    assert _latest(hive_server, db, "t", "id, v") == sorted(want)
+
+
 # -- 3. zero dates written under a laxer sql_mode than the server's now ----------------
 
 STRICT = ("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
