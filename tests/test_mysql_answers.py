@@ -129,6 +129,38 @@ def test_a_truncated_table_refilled_past_the_watermark_is_seen_with_process(
     assert _latest(hive_server, db, "t", "id, v") == sorted(want)
 
 
+@pytest.mark.parametrize("driver", ["mysqlclient", "mysql-connector", "pymysql"])
+def test_every_driver_probes_for_a_recreated_table(tmp_path, sshd, mariadb, driver):
+    # the probe's parameterised comparison and information_schema reads, per driver
+    from tests.test_mysql_import import _driver_available, _read_rows
+
+    _driver_available(driver)
+    db = f"ans_probe_{driver}".replace("-", "_")
+    mariadb.create_database(db)
+    for sql in ("CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(10))",
+                "CREATE TABLE m (k VARCHAR(10) PRIMARY KEY, d DATE NOT NULL)",
+                "INSERT INTO a VALUES (1, 'x'), (2, 'y'), (3, 'z')",
+                "INSERT INTO m VALUES ('a', '2024-01-03'), ('b', '2024-01-04')"):
+        mariadb.execute(sql, database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    toml = _toml_config(
+        tmp_path, sshd, mariadb, tmp_path / "root", db,
+        f'driver = "{driver}"\nincremental = {{ "a" = {{ mode = "append", column = "id" }}, '
+        '"m" = { mode = "lastmodified", column = "d", lag = 0 } }\n')
+    code, out = _cli(toml)
+    assert code == 0 and "5 rows" in out, out
+    code, out = _cli(toml)  # nothing changed: incremental, nothing read again in full
+    assert code == 0 and "[python full]" not in out, out
+    mariadb.execute("TRUNCATE TABLE a", database=db)
+    mariadb.execute("INSERT INTO a VALUES (1, 'new')", database=db)
+    mariadb.execute("DELETE FROM m WHERE k = 'b'", database=db)
+    code, out = _cli(toml)
+    assert code == 0 and out.count("[python full]") == 2, out
+    assert _read_rows(tmp_path / "root", "src", db, "a") == [{"id": 1, "v": "new"}]
+    assert [r["k"] for r in _read_rows(tmp_path / "root", "src", db, "m")] == ["a"]
+
+
 # -- 3. zero dates written under a laxer sql_mode than the server's now ----------------
 
 STRICT = ("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
