@@ -15,6 +15,7 @@ MySQL import"):
 | DATE / DATETIME, TIMESTAMP | DATE / TIMESTAMP, or STRING where zero dates are possible (`zerodates`) | MySQL's text (`0000-00-00` kept) |
 | TIME | STRING | `[-]HHH:MM:SS[.ffffff]` |
 | CHAR, VARCHAR, TEXT, ENUM, SET, JSON | STRING | string |
+| UUID, INET4, INET6 (MariaDB) | STRING | the server's text |
 | BIT(n) | STRING | n binary digits, e.g. `00101` |
 | BINARY, VARBINARY, BLOB, GEOMETRY | STRING | base64 |
 """
