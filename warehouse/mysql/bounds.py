@@ -17,6 +17,7 @@ from warehouse.mysql import schema as sch
 from warehouse.mysql import watermark as wm
 from warehouse.mysql.connect import Driver, close_quietly, error_code
 from warehouse.mysql.plan import LoadPlan, Watermark
+from warehouse.mysql.recreated import read_identity, recreated
 from warehouse.mysql.rows import Query
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Bounds:
     sqoop_last: str | None = None  # --last-value (None: a full load)
     sqoop_where: str = ""  # extra literal condition for Sqoop's --query
     skip: bool = False  # nothing new: no export, no load
+    recreated: str | None = None  # the table was re-created or truncated: why (read it all)
     saved: dict[str, Any] = field(default_factory=dict)  # TableState fields after the load
 
 
@@ -51,9 +53,25 @@ def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
     errors = driver.errors
     cur = conn.cursor()
     try:
-        cur.execute(f"SELECT CAST(MAX({col}) AS CHAR) FROM {table_sql}")
+        last_max = mark.max_value if incremental else None
+        if last_max is not None and column.kind != "int":  # compared as the server does
+            cur.execute(driver.with_params(
+                f"SELECT CAST(MAX({col}) AS CHAR), MAX({col}) < %s FROM {table_sql}"),
+                (last_max,))
+        else:
+            cur.execute(f"SELECT CAST(MAX({col}) AS CHAR), NULL FROM {table_sql}")
         row = cur.fetchone()
         upper = _text(row[0]) if row and row[0] is not None else None
+        below = bool(row[1]) if column.kind != "int" else (
+            upper is not None and last_max is not None and int(upper) < int(last_max))
+        ident = read_identity(cur, driver, plan.table.database, plan.table.table, column.name)
+        if incremental:
+            why = recreated(create_time=mark.create_time, table_id=mark.table_id,
+                            seen_to=mark.seen_to if column.kind == "int" else None,
+                            last_max=last_max, now=ident, upper=upper, below=below,
+                            column=column.name)
+            if why is not None:
+                return Bounds(recreated=why)
         now, writers, oldest = wm.read_writers(cur, errors, error_code)
         if writers is None:
             log.warning(
@@ -64,20 +82,23 @@ def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
         elif writers:
             log.info("%s: %d open write transaction(s) at the probe", where, len(writers))
         if inc.mode == "append" and column.kind == "int":
-            return _append(conn, driver, table_sql, col, inc, mark, upper, writers,
-                           incremental=incremental)
-        if inc.mode == "append":
-            return _plain_append(col, mark, upper, incremental=incremental)
-        if column.data_type not in TEMPORAL:
-            log.warning(
-                "%s: lastmodified column %s is %s, not a date/time: no lag window and no "
-                "hold below open transactions apply, so rows committed late are missed "
-                "until a --full (use a DATE/DATETIME/TIMESTAMP column)",
-                where, column.name, column.column_type,
-            )
-        return _lastmodified(cur, table_sql, col, inc, plan.table.columns, mark, upper, now,
-                             writers, oldest, incremental=incremental,
-                             bind=driver.with_params)
+            b = _append(conn, driver, table_sql, col, inc, mark, upper, writers,
+                        incremental=incremental)
+        elif inc.mode == "append":
+            b = _plain_append(col, mark, upper, incremental=incremental)
+        else:
+            if column.data_type not in TEMPORAL:
+                log.warning(
+                    "%s: lastmodified column %s is %s, not a date/time: no lag window and "
+                    "no hold below open transactions apply, so rows committed late are "
+                    "missed until a --full (use a DATE/DATETIME/TIMESTAMP column)",
+                    where, column.name, column.column_type,
+                )
+            b = _lastmodified(cur, table_sql, col, inc, plan.table.columns, mark, upper, now,
+                              writers, oldest, incremental=incremental,
+                              bind=driver.with_params)
+        b.saved.update(ident.saved)
+        return b
     finally:
         close_quietly(cur)
 

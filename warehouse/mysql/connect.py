@@ -400,3 +400,24 @@ def close_quietly(obj: Any) -> None:
         obj.close()
     except Exception as exc:  # the real error is already propagating
         log.debug("ignored while closing %r: %s", obj, exc)
+    finally:
+        _disarm_pymysql(obj)
+
+
+def _disarm_pymysql(obj: Any) -> None:
+    """Stop a PyMySQL cursor or connection from reading a lost stream again when collected.
+
+    After a dropped connection, PyMySQL's SSCursor keeps its connection and its result
+    stays `unbuffered_active`; their `__del__` (run whenever the garbage collector gets to
+    them) then reads the closed socket and prints "Exception ignored ... AttributeError"
+    with a traceback, dozens of lines after the one error line. Nothing is left to read.
+    """
+    if not type(obj).__module__.startswith("pymysql"):
+        return
+    conn = getattr(obj, "connection", None) if hasattr(obj, "fetchone") else obj
+    for holder in (obj, conn):
+        result = getattr(holder, "_result", None)
+        if result is not None and getattr(result, "unbuffered_active", False):
+            result.unbuffered_active = False
+    if hasattr(obj, "fetchone"):  # a cursor: its close() already ran
+        obj.connection = None

@@ -34,6 +34,7 @@ import orjson
 
 from warehouse.errors import JobFailed
 from warehouse.mysql import schema as sch
+from warehouse.mysql.collation import weight_sql
 from warehouse.mysql.connect import Driver, close_quietly
 from warehouse.mysql.python_engine import begin_snapshot, export_error
 from warehouse.storage import ObjectStore
@@ -63,6 +64,8 @@ def check_key_columns(columns: Sequence[sch.SourceColumn], key: Sequence[str],
 
 
 def _expr(col: sch.SourceColumn) -> str:
+    if col.weight_of is not None:  # the collation's weight (warehouse.mysql.collation)
+        return f"CAST({weight_sql(col.weight_of, col.collation or '')} AS BINARY)"
     q = sch.quote(col.name)
     if col.kind in ("int", "b64"):
         return q
@@ -73,7 +76,7 @@ def _expr(col: sch.SourceColumn) -> str:
 def keys_sql(database: str, table: str, cols: Sequence[sch.SourceColumn]) -> str:
     """Return the SELECT of the key columns in the order the merge expects."""
     exprs = ", ".join(_expr(c) for c in cols)
-    nulls = " AND ".join(f"{sch.quote(c.name)} IS NOT NULL" for c in cols)
+    nulls = " AND ".join(f"{sch.quote(c.weight_of or c.name)} IS NOT NULL" for c in cols)
     return (f"SELECT {exprs} FROM {sch.qualified(database, table)} WHERE {nulls} "
             f"ORDER BY {exprs}")
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from warehouse.mysql import schema as sch
 from warehouse.mysql.bounds import Bounds
+from warehouse.mysql.collation import weight_columns
 from warehouse.mysql.deletes import KeyReconciler
 from warehouse.mysql.plan import LoadPlan
 from warehouse.mysql.python_engine import ExportJob, export, export_split
@@ -27,6 +28,7 @@ class Exported:
     bytes: int = 0
     non_utf8: int = 0
     files: list[str] = field(default_factory=list)
+    bad_dates: list[str] = field(default_factory=list)  # columns with zero/invalid dates
 
 
 def export_load(
@@ -41,17 +43,17 @@ def export_load(
     p = plan.table
     job = ExportJob(
         endpoint=s.endpoint, driver=s.driver, database=p.database, table=p.table,
-        columns=tuple(p.columns), store_root=s.store.uri(""), s3=s.cfg.s3, prefix=prefix,
-        query=bounds.query, batch_bytes=s.src.batch_bytes,
+        columns=(*p.columns, *weight_columns(plan.weights)), store_root=s.store.uri(""),
+        s3=s.cfg.s3, prefix=prefix, query=bounds.query, batch_bytes=s.src.batch_bytes,
     )
     key = _int_key(plan)
     if s.src.split_workers > 1 and key is not None:
         lo, hi = _key_bounds(s, plan, key, job.query)
         if lo is not None and hi is not None and hi - lo > SPLIT_MIN_SPAN:
             out = export_split(job, key, lo, hi, s.src.split_workers)
-            return Exported(out.rows, out.bytes, out.non_utf8, out.files)
+            return Exported(out.rows, out.bytes, out.non_utf8, out.files, out.bad_dates)
     out = export(job, store=s.store, on_rows=on_rows, in_snapshot=keys)
-    return Exported(out.rows, out.bytes, out.non_utf8, out.files)
+    return Exported(out.rows, out.bytes, out.non_utf8, out.files, out.bad_dates)
 
 
 def _int_key(plan: LoadPlan) -> str | None:

@@ -34,6 +34,7 @@ from warehouse.hive.outage import CatalogWatch
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import Catalog, TableSync, open_metastore
+from warehouse.mysql import collation as coll
 from warehouse.mysql import schema as sch
 from warehouse.mysql.sqoop import TEXT_FORMAT
 from warehouse.mysql.state import TableState, data_prefix, state_key
@@ -53,12 +54,15 @@ def table_spec(
     *,
     engine: str,
     zero_dates: bool = True,
+    weights: Sequence[str] = (),
 ) -> TableSpec:
-    """Return the Hive TableSpec of an imported table (partitioned by `load`)."""
+    """Return the Hive TableSpec of an imported table (partitioned by `load`); `weights`:
+    the key columns whose collation weight the files carry (`warehouse.mysql.collation`)."""
     return TableSpec(
         name=sch.hive_name(source, database, table),
         columns=tuple(Column(c.name.lower(), sch.hive_type(c, zero_dates=zero_dates))
-                      for c in columns),
+                      for c in columns)
+        + tuple(Column(coll.weight_name(k), "STRING") for k in weights),
         location=data_prefix(source, database, table),
         storage="json" if engine == "python" else "text",
         partition_by=(Column("load", "STRING"),),
@@ -96,6 +100,8 @@ def latest_view_sql(
 
     names = [c.name for c in (*spec.columns, *spec.partition_by)]
     cols = ", ".join(q(n) for n in names)
+    # the key weights identify rows; they are not MySQL's columns
+    shown = [n for n in names if not n.startswith(coll.WEIGHT_PREFIX)]
     part = ", ".join(q(k.lower()) for k in key)
     order = f"{q('load')} DESC, {q(column.lower())} DESC"
     ranked = (
@@ -103,10 +109,11 @@ def latest_view_sql(
         f"{q('wh_rank')} FROM {table_ref(database, spec.name)}) {q('ranked')}"
     )
     if deletes is None:
-        return f"SELECT {cols} FROM {ranked} WHERE {q('wh_rank')} = 1"
+        return f"SELECT {', '.join(q(n) for n in shown)} FROM {ranked} WHERE " \
+               f"{q('wh_rank')} = 1"
     dkeys = ", ".join(q(k.lower()) for k in key)
     on = " AND ".join(f"{q('ranked')}.{q(k.lower())} = {q('gone')}.{q(k.lower())}" for k in key)
-    qualified = ", ".join(f"{q('ranked')}.{q(n)}" for n in names)
+    qualified = ", ".join(f"{q('ranked')}.{q(n)}" for n in shown)
     return (
         f"SELECT {qualified} FROM {ranked} LEFT JOIN (SELECT {dkeys}, MAX({q('load')}) AS "
         f"{q('wh_deleted')} FROM {table_ref(database, deletes.name)} GROUP BY {dkeys}) "
@@ -134,8 +141,9 @@ def imported_objects(database: str, spec: TableSpec, state: TableState) -> Impor
     """
     if state.mode == "full" or not state.column or not state.key:
         return ImportedObjects((), ())
-    gone = deletes_spec(spec, state.key) if state.deletes else None
-    view = (f"{spec.name}_latest", latest_view_sql(database, spec, state.key, state.column, gone))
+    key = coll.identity(state.key, state.key_weights)
+    gone = deletes_spec(spec, key) if state.deletes else None
+    view = (f"{spec.name}_latest", latest_view_sql(database, spec, key, state.column, gone))
     tables = ((gone, tuple(state.deletes_loads)),) if gone else ()
     return ImportedObjects(tables, (view,))
 
@@ -187,7 +195,8 @@ def imported_table(
     cannot be made (the row key of a state written before it was recorded, with no `key`
     in the config)."""
     cols, zero_dates = _stored_columns(state)
-    spec = table_spec(source, database, table, cols, engine=state.engine, zero_dates=zero_dates)
+    spec = table_spec(source, database, table, cols, engine=state.engine, zero_dates=zero_dates,
+                      weights=list(state.key_weights or {}))
     note = None
     if state.mode != "full" and not state.key:
         if key_hint:

@@ -18,11 +18,12 @@ deleted in MySQL stay in the Hive table, each key's newest copy is this load's).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from warehouse.config import IncrementalConfig, MysqlSourceConfig
 from warehouse.errors import ConfigError, JobFailed
+from warehouse.mysql import collation as coll
 from warehouse.mysql import schema as sch
 from warehouse.mysql import watermark as wm
 from warehouse.mysql.state import TableState, signature
@@ -50,6 +51,8 @@ class Watermark:
     max_value: str | None = None  # MAX(check column) at the last probe
     window: dict[str, Any] | None = None  # the re-read window's checksum at the last load
     writers: list[str] | None = None  # write transactions open at the last probe
+    create_time: str | None = None  # the table's CREATE_TIME at the last load
+    table_id: int | None = None  # its InnoDB table id then (warehouse.mysql.recreated)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,12 @@ class LoadPlan:
     drift: str | None = None  # why the state no longer fits (the load fails: run --full)
     switch: str | None = None  # the incremental entry changed: what this load does about it
     keep_loads: bool = False  # a whole-table read that adds a load instead of replacing
+    # the Hive type of the date columns at the last load: STRING (True), DATE/TIMESTAMP
+    # (False), None without a state (warehouse.mysql.zerodates)
+    dates_were_string: bool | None = None
+    # the key's text columns compared by collation weight (warehouse.mysql.collation)
+    weights: dict[str, str] = field(default_factory=dict)
+    weights_switch: bool = False  # the switch reads the whole table for the key weights
 
     @property
     def name(self) -> str:
@@ -83,6 +92,11 @@ class LoadPlan:
     def mode(self) -> str:
         """Return what this load reads: `full`, `append` or `lastmodified`."""
         return self.inc.mode if (self.incremental and self.inc) else "full"
+
+    @property
+    def identity(self) -> list[str]:
+        """Return the columns identifying a row (`key` with weight columns for text)."""
+        return coll.identity(self.key, self.weights)
 
     @property
     def check(self) -> sch.SourceColumn | None:
@@ -115,10 +129,21 @@ def plan_load(
     _check_reserved(p, inc, name)
     key = _key(p, inc, source, name) if inc is not None else list(p.key)
     switch, keep = (None, False) if (state is None or full) else _switch(state, inc, name)
+    weights = coll.key_weights(p.columns, key) if (inc is not None and engine == "python") \
+        else {}
     reads_since = inc is not None and state is not None and not full and switch is None
     drifted = None
     if (reads_since or keep) and state is not None and inc is not None:
         drifted = _drift_error(state, p, inc, key, engine, name)
+    # loads kept must identify rows alike: other key weights (an older root, a collation
+    # changed by ALTER TABLE) make this load a whole-table read that replaces them
+    weights_switch = (reads_since or keep) and drifted is None and state is not None \
+        and (state.key_weights or {}) != weights
+    if weights_switch:
+        switch = (f"{name}: its key is compared as MySQL compares it from now on "
+                  f"({', '.join(f'{k} {c}' for k, c in weights.items()) or 'exactly'}): "
+                  "this load reads the whole table and replaces the earlier loads")
+        reads_since = keep = False
     keeps = reads_since or keep  # the earlier loads, deletes and key snapshot stay
     deletes = inc is not None and inc.deletes
     return LoadPlan(
@@ -139,6 +164,10 @@ def plan_load(
         drift=drifted,
         switch=switch,
         keep_loads=keep,
+        weights=weights,
+        weights_switch=weights_switch,
+        dates_were_string=None if state is None else bool(
+            (state.schema or {}).get("zero_dates", True)),
     )
 
 
@@ -242,7 +271,18 @@ def _watermark(
         max_value=state.max_value,
         window=state.window,
         writers=state.writers,
+        create_time=state.create_time,
+        table_id=state.table_id,
     )
+
+
+def as_full(plan: LoadPlan) -> LoadPlan:
+    """Return `plan` as the whole-table read that replaces every earlier load (what
+    `plan_load` returns with `full`): for a table re-created or truncated since its last
+    load (`warehouse.mysql.recreated`)."""
+    return replace(plan, incremental=False, previous_keys=None, kept_deletes=[],
+                   watermark=Watermark(writers=plan.watermark.writers), switch=None,
+                   keep_loads=False)
 
 
 def _int(text: str | None) -> int | None:

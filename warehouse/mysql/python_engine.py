@@ -87,6 +87,7 @@ class ExportResult:
     bytes: int = 0
     files: list[str] = field(default_factory=list)
     non_utf8: int = 0
+    bad_dates: list[str] = field(default_factory=list)  # columns with zero/invalid dates
 
 
 # -- one snapshot ----------------------------------------------------------------------
@@ -187,6 +188,7 @@ def _export_once(
             close_quietly(cur)
         close_quietly(conn)
     result.non_utf8 = counter.bad
+    result.bad_dates = sorted(counter.dates.bad)
     result.bytes = sum(
         info.size for key in result.files for info in store.list(key) if info.key == key
     )
@@ -341,6 +343,7 @@ def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> Ex
             total.bytes += r.bytes
             total.files.extend(r.files)
             total.non_utf8 += r.non_utf8
+            total.bad_dates = sorted({*total.bad_dates, *r.bad_dates})
     if failures:
         store = open_store(job.store_root, job.s3)
         for k in total.files:

@@ -24,7 +24,9 @@ from typing import Any
 
 import orjson
 
+from warehouse.mysql.collation import weight_sql
 from warehouse.mysql.schema import SourceColumn, qualified, quote
+from warehouse.mysql.zerodates import DATE_TYPES, DateCheck
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,12 @@ class TextAsBytes(ValueError):
 
 
 class _Utf8Counter:
-    """Decode bytes as UTF-8, falling back to backslashreplace and counting those values."""
+    """Decode bytes as UTF-8, falling back to backslashreplace and counting those values;
+    `dates` notes the date columns holding zero or invalid dates (`DateCheck`)."""
 
     def __init__(self) -> None:
         self.bad = 0
+        self.dates = DateCheck()
 
     def __call__(self, v: Any) -> Any:
         if not isinstance(v, bytes):
@@ -104,6 +108,8 @@ def _converters(
             out[i] = _bits(col.bit_width)
         elif kind == "text" and text_bytes:
             out[i] = counter
+        elif col.data_type in DATE_TYPES:
+            out[i] = counter.dates.converter(col.name, text_bytes=text_bytes)
         elif kind == "raw" and text_bytes:
             out[i] = _ascii
     return out
@@ -243,6 +249,8 @@ def _select_expr(col: SourceColumn, cast_text: bool = False) -> str:
     C layer would build Decimal/datetime/set objects) DECIMAL, DATE, DATETIME, TIMESTAMP,
     TIME and SET come as `CAST(... AS CHAR)`: the same text the other drivers pass on.
     """
+    if col.weight_of is not None:  # a key's weight (warehouse.mysql.collation)
+        return weight_sql(col.weight_of, col.collation or "")
     q = quote(col.name)
     if col.data_type == "float":
         return f"{q} + 0E0"

@@ -12,9 +12,10 @@ MySQL import"):
 | DECIMAL(p,s), p > 38 | STRING | string with all digits |
 | FLOAT, DOUBLE | FLOAT, DOUBLE | number |
 | YEAR | SMALLINT | number |
-| DATE / DATETIME, TIMESTAMP | DATE / TIMESTAMP when the server forbids zero dates, else STRING | MySQL's text (`0000-00-00` kept) |
+| DATE / DATETIME, TIMESTAMP | DATE / TIMESTAMP, or STRING where zero dates are possible (`zerodates`) | MySQL's text (`0000-00-00` kept) |
 | TIME | STRING | `[-]HHH:MM:SS[.ffffff]` |
 | CHAR, VARCHAR, TEXT, ENUM, SET, JSON | STRING | string |
+| UUID, INET4, INET6 (MariaDB) | STRING | the server's text |
 | BIT(n) | STRING | n binary digits, e.g. `00101` |
 | BINARY, VARBINARY, BLOB, GEOMETRY | STRING | base64 |
 """
@@ -73,6 +74,8 @@ class SourceColumn:
     nullable: bool = True
     precision: int | None = None
     scale: int | None = None
+    collation: str | None = None  # COLLATION_NAME of text columns
+    weight_of: str | None = None  # an exported key weight (warehouse.mysql.collation)
 
     @property
     def unsigned(self) -> bool:
@@ -206,7 +209,7 @@ def read_columns(conn: Any, database: str, table: str) -> list[SourceColumn]:
     with _cursor(conn) as cur:
         cur.execute(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION, "
-            "NUMERIC_SCALE FROM information_schema.COLUMNS "
+            "NUMERIC_SCALE, COLLATION_NAME FROM information_schema.COLUMNS "
             "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
             (database, table),
         )
@@ -219,6 +222,7 @@ def read_columns(conn: Any, database: str, table: str) -> list[SourceColumn]:
             nullable=_text(r[3]) == "YES",
             precision=int(r[4]) if r[4] is not None else None,
             scale=int(r[5]) if r[5] is not None else None,
+            collation=_text(r[6]) if r[6] is not None else None,
         )
         for r in rows
     ]

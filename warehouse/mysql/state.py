@@ -74,6 +74,13 @@ class TableState:
     deletes: bool = False
     deletes_loads: list[str] = field(default_factory=list)
     keys_load: str | None = None
+    # the table's identity at the last load: a re-created or truncated table is read in
+    # full (warehouse.mysql.recreated)
+    create_time: str | None = None
+    table_id: int | None = None
+    # the key's text columns identified by their collation weight, {column: collation}
+    # (warehouse.mysql.collation); None in states written before
+    key_weights: dict[str, str] | None = None
 
     def to_json(self) -> bytes:
         """Return the state as pretty JSON bytes."""

@@ -23,6 +23,7 @@ from warehouse.errors import (
 from warehouse.lock import item_lock
 from warehouse.mysql import schema as sch
 from warehouse.mysql.bounds import Bounds
+from warehouse.mysql.collation import identity_columns
 from warehouse.mysql.deletes import (
     KeyReconciler,
     check_key_columns,
@@ -37,11 +38,12 @@ from warehouse.mysql.hive_tables import (
     schema_record,
     table_spec,
 )
-from warehouse.mysql.plan import LoadPlan, Planned, incremental_for, plan_load
+from warehouse.mysql.plan import LoadPlan, Planned, as_full, incremental_for, plan_load
 from warehouse.mysql.python_engine import ExportError
 from warehouse.mysql.results import TableResult
 from warehouse.mysql.session import SourceSession
 from warehouse.mysql.state import TableState, data_prefix, load_state, save_state, signature
+from warehouse.mysql.zerodates import string_dates
 from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class Loaded:
     loads: list[str]  # the table's loads after this one
     deleted: int  # keys found deleted since the last load
     deletes_loads: list[str]  # the deletes loads after this one
+    mode: str = "full"  # what the load read (a re-created table's is `full`)
+    string_dates: bool = True  # the date columns are STRING in Hive (zero dates possible)
 
     def changed(self, plan: LoadPlan) -> bool:
         """Return True when the Hive table has something new (a load, deletes, toggled)."""
@@ -113,9 +117,10 @@ def _import_locked(
             raise JobFailed(plan.drift)
         if plan.switch:  # incremental -> full, or a changed mode or column, drops or keeps
             # history the user may not expect: a warning; full -> incremental is routine
-            quiet = plan.inc is not None and not plan.keep_loads
+            quiet = plan.inc is not None and not plan.keep_loads and not plan.weights_switch
             log.log(logging.INFO if quiet else logging.WARNING, "%s", plan.switch)
         done = _load(s, plan, on_rows)
+        res.mode = done.mode
         res.rows, res.bytes = done.exported.rows, done.exported.bytes
         res.non_utf8, res.deleted, res.load = done.exported.non_utf8, done.deleted, done.load
         res.hive_table = sch.hive_name(s.name, p.database, p.table) \
@@ -151,13 +156,22 @@ def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | Non
         s.hive.check()  # the catalog is down in this run: the load could not be registered
     stamp = _load_stamp(plan.loads)
     bounds = s.probe(plan) if plan.inc is not None else Bounds()
+    if bounds.recreated:
+        log.warning("%s: %s; reading the whole table, which replaces its earlier loads "
+                    "(as --full)", plan.name, bounds.recreated)
+        plan = as_full(plan)
+        bounds = s.probe(plan)
     if bounds.skip:
         log.info("%s: nothing new since the last load", plan.name)
     keys = _reconciler(s, plan, stamp)
     out = export_load(s, plan, bounds, f"{base}/load={stamp}", on_rows=on_rows, keys=keys)
     if keys is not None and not keys.done:
         keys.run(s.endpoint)  # sqoop, split ranges or nothing exported: a snapshot of its own
-    done = _settle(plan, stamp, out, keys.deleted if keys is not None else 0)
+    string = string_dates(
+        plan.name, server_allows=p.zero_dates, found=out.bad_dates,
+        kept_string=bool(plan.dates_were_string) and _adds(plan),
+        was_string=plan.dates_were_string)
+    done = _settle(plan, stamp, out, keys.deleted if keys is not None else 0, string)
     if done.load is None:
         for f in out.files:
             s.store.delete(f)
@@ -176,7 +190,8 @@ def _reconciler(s: SourceSession, plan: LoadPlan, stamp: str) -> KeyReconciler |
     if not plan.deletes:
         return None
     p = plan.table
-    key_cols = check_key_columns(p.columns, plan.key, f"table {plan.name}")
+    check_key_columns(p.columns, plan.key, f"table {plan.name}")
+    key_cols = identity_columns(p.columns, plan.key, plan.weights)
     folder = keys_folder(s.name, p.database, p.table)
     return KeyReconciler(
         s.store, p.database, p.table, key_cols, s.driver,
@@ -188,26 +203,31 @@ def _reconciler(s: SourceSession, plan: LoadPlan, stamp: str) -> KeyReconciler |
     )
 
 
-def _settle(plan: LoadPlan, stamp: str, out: Exported, deleted: int) -> Loaded:
+def _adds(plan: LoadPlan) -> bool:
+    """Return True when the load adds to the earlier loads (False: it replaces them)."""
+    return plan.mode != "full" or plan.keep_loads
+
+
+def _settle(plan: LoadPlan, stamp: str, out: Exported, deleted: int, string: bool) -> Loaded:
     """Return the loads the table keeps: an incremental load without rows adds none
     (its files are removed), a full load replaces all (but the whole-table read of a
     switched mode or column, `keep_loads`, adds to them)."""
-    adds = plan.mode != "full" or plan.keep_loads
+    adds = _adds(plan)
     if adds and out.rows == 0:
         load, loads = None, list(plan.loads)
-        out = Exported(out.rows, 0, out.non_utf8, out.files)
+        out = Exported(out.rows, 0, out.non_utf8, out.files, out.bad_dates)
     else:
         load = stamp
         loads = [*plan.loads, stamp] if adds else [stamp]
     deletes_loads = [*plan.kept_deletes, stamp] if deleted else list(plan.kept_deletes)
-    return Loaded(out, stamp, load, loads, deleted, deletes_loads)
+    return Loaded(out, stamp, load, loads, deleted, deletes_loads, plan.mode, string)
 
 
 def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = False) -> None:
     """Register the load in Hive (when a catalog is configured): before the state is
     saved, the new load (and views); after it (`drop`), the removal of the loads and
     deletes loads it replaced."""
-    changed = done.changed(plan)
+    changed = done.changed(plan) or done.string_dates != plan.dates_were_string
     if not (s.cfg.has_catalog and (changed or done.loads)):
         return
     dropped = [x for x in plan.loads if x not in done.loads]
@@ -217,15 +237,15 @@ def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = Fa
     # nothing changed: only a metastore that lacks the table (new cluster) is updated
     p = plan.table
     spec = table_spec(s.name, p.database, p.table, p.columns, engine=plan.engine,
-                      zero_dates=p.zero_dates)
-    dspec = deletes_spec(spec, plan.key) if plan.deletes else None
+                      zero_dates=done.string_dates, weights=list(plan.weights))
+    dspec = deletes_spec(spec, plan.identity) if plan.deletes else None
     new = [done.load] if done.load and not drop else []
     new_deletes = [done.stamp] if done.deleted and not drop else []
     reg = s.hive or HiveRegistrar(s.cfg)
     try:
         register_load(
             reg, spec, done.loads, new=new, dropped=dropped if drop else [],
-            view=(plan.inc.column, plan.key) if plan.inc is not None else None,
+            view=(plan.inc.column, plan.identity) if plan.inc is not None else None,
             deletes=(dspec, done.deletes_loads, new_deletes,
                      old_deletes if drop else []) if dspec else None,
             if_missing=not changed and not drop,
@@ -244,11 +264,12 @@ def _new_state(plan: LoadPlan, done: Loaded, bounds: Bounds) -> TableState:
         column=inc.column if inc else None,
         loads=done.loads,
         updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        schema=schema_record(p.columns, zero_dates=p.zero_dates),
+        schema=schema_record(p.columns, zero_dates=done.string_dates),
         key=plan.key if inc is not None else [],
         deletes=plan.deletes,
         deletes_loads=done.deletes_loads if plan.deletes else [],
         keys_load=done.stamp if plan.deletes else None,
+        key_weights=dict(plan.weights),
         **bounds.saved,
     )
 
@@ -260,8 +281,8 @@ def _drop_old(store: ObjectStore, plan: LoadPlan, state: TableState) -> None:
     then failed)."""
     p = plan.table
     base = data_prefix(plan.source, p.database, p.table)
-    _remove_orphans(store, base, state.loads)
-    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads)
+    _remove_orphans(store, base, state.loads, plan.loads)
+    _remove_orphans(store, f"{base}/_deletes", state.deletes_loads, plan.deletes_loads)
     for old in plan.loads:
         if old not in state.loads:
             _delete_prefix(store, f"{base}/load={old}")
@@ -273,18 +294,24 @@ def _drop_old(store: ObjectStore, plan: LoadPlan, state: TableState) -> None:
                              state.keys_load)
 
 
-def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str]) -> None:
-    """Delete `load=` folders that no saved state lists (left by a crashed or failed
-    import), empty ones included."""
+def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str],
+                    superseded: Sequence[str] = ()) -> None:
+    """Delete `load=` folders that no saved state lists, empty ones included: those the
+    previous state listed (`superseded`, replaced by this load) and those no state ever
+    listed (left by a crashed or failed import)."""
     keep = {f"load={k}" for k in known}
+    replaced = {f"load={k}" for k in superseded}
     for obj in list(store.list(prefix + "/", include_hidden=True)):
         rel = obj.key[len(prefix) + 1 :]
         folder = rel.split("/", 1)[0]
         if folder.startswith("load=") and folder not in keep:
-            log.info("removing %s left by an interrupted import", obj.key)
+            if folder in replaced:
+                log.info("removing %s (superseded by the new load)", obj.key)
+            else:
+                log.info("removing %s left by an interrupted import", obj.key)
             store.delete(obj.key)
     if store.prune(prefix + "/"):
-        log.info("removed empty folders under %s left by an interrupted import", prefix)
+        log.info("removed the empty folders under %s", prefix)
 
 
 def _clean_failed_load(store: ObjectStore, src: str, p: Planned) -> None:
