@@ -52,7 +52,11 @@ from warehouse.errors import (
 )
 from warehouse.hive.outage import CatalogWatch
 from warehouse.mysql import schema as sch
-from warehouse.mysql.checks import drop_name_clashes, warn_unmatched_incremental, warn_vanished
+from warehouse.mysql.checks import (
+    drop_name_clashes,
+    unseen_tables,
+    warn_unmatched_incremental,
+)
 from warehouse.mysql.connect import close_quietly, describe_error
 from warehouse.mysql.hive_tables import HiveRegistrar, latest_view_sql, table_spec
 from warehouse.mysql.plan import Planned
@@ -203,7 +207,8 @@ def _plan_tables(
     """List the selected tables and read their columns (one metadata session).
 
     Returns (tables to import, failures): a database the user cannot see (absent, or no
-    privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import.
+    privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import;
+    so is a table the config names or that was imported before (`unseen_tables`).
     """
     src, ep, store = session.src, session.endpoint, session.store
     # a database listed twice would plan its tables twice (the copy then fails as locked)
@@ -213,6 +218,7 @@ def _plan_tables(
     conn = session.connect()
     planned: list[Planned] = []
     failures: list[TableResult] = []
+    visible: dict[str, list[str]] = {}  # database -> the tables and views the user sees
     try:
         cur = conn.cursor()
         try:
@@ -234,6 +240,7 @@ def _plan_tables(
                 continue
             names = sch.list_tables(conn, db)
             views = sch.list_views(conn, db)
+            visible[db] = names + views
             if sel.table:
                 wanted = [sel.table] if sel.table in names else []
                 if not wanted and sel.table in views:
@@ -241,7 +248,11 @@ def _plan_tables(
                         f"{db}.{sel.table} in [mysql.{src.name}] is a view or a sequence; "
                         "views and sequences are not imported (only tables)"
                     )
-                if not wanted:
+                # named in the config or imported before: the user lost its grant?
+                unseen = [f for f in unseen_tables(store, src, ep.user, [db], {db: []})
+                          if not wanted and f.table.lower() == sel.table.lower()]
+                failures += unseen
+                if not wanted and not unseen:
                     raise ConfigError(f"table {db}.{sel.table} not found in [mysql.{src.name}]")
             else:
                 wanted = sch.select_tables(db, names, src.tables, src.exclude)
@@ -251,7 +262,6 @@ def _plan_tables(
                         "base tables", src.name, db, list(src.tables), list(src.exclude),
                         len(names),
                     )
-                warn_vanished(store, src, db, names)
                 skipped = sch.select_tables(db, views, src.tables, src.exclude)
                 if skipped:
                     log.warning(
@@ -270,8 +280,11 @@ def _plan_tables(
         for db in src.databases:
             if db in databases or not sch.database_exists(conn, db):
                 continue
-            peers += [(db, t) for t in sch.select_tables(
-                db, sch.list_tables(conn, db), src.tables, src.exclude)]
+            visible[db] = sch.list_tables(conn, db)
+            peers += [(db, t) for t in sch.select_tables(db, visible[db], src.tables,
+                                                         src.exclude)]
+        if not sel.table:
+            failures += unseen_tables(store, src, ep.user, databases, visible)
         if sel.table:
             peers += [(p.database, t) for p in planned[:1] for t in sch.select_tables(
                 p.database, sch.list_tables(conn, p.database), src.tables, src.exclude)
