@@ -35,9 +35,10 @@ def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = Non
     HiveSummary (exit 5 when a table failed or differs from its spec; what cannot be made
     is listed as "not made"). Raises SourceUnavailable when HiveServer2 is down."""
     store = store_for_config(cfg)
-    items, notes = imported_tables(store, cfg.hive_or_default().database, cfg)
+    items, notes, clashes = imported_tables(store, cfg.hive_or_default().database, cfg)
     summary = apply_own(cfg, replace=replace, client=client, extra=items)
     summary.skipped.extend(notes)
+    summary.failed.extend(clashes)  # exit 5: `import` refuses them too
     return summary
 
 
@@ -59,7 +60,7 @@ def register_partitions(
         return register_own(cfg, table, dates, client=client)
     store = store_for_config(cfg)
     database = cfg.hive_or_default().database
-    items, notes = imported_tables(store, database, cfg)
+    items, notes, clashes = imported_tables(store, database, cfg)
     item = next((i for i in items if i.spec.name == table.lower()), None)
     if item is None:
         try:  # a mysql_ table someone else made, over folders of the root
@@ -67,7 +68,8 @@ def register_partitions(
         except ConfigError as exc:
             if "does not exist" not in str(exc):
                 raise
-        why = next((n for n in notes if n.startswith(table.lower() + " ")), None)
+        why = next((n for n in notes if n.startswith(table.lower() + " ")), None) or next(
+            (c for c in clashes if c.startswith(f"Hive name {table.lower()} ")), None)
         raise ConfigError(
             f"table {table}: {why or 'no import in the root has this name'} (imports are "
             f"listed under {store.uri(STATE_PREFIX)}), so `warehouse hive apply` cannot "

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from warehouse.config import MysqlSourceConfig
 from warehouse.errors import EXIT_FAILED
 from warehouse.mysql import schema as sch
+from warehouse.mysql.names import Owner, from_config, merge, name_clashes, root_owners
 from warehouse.mysql.plan import Planned
 from warehouse.mysql.results import TableResult
 from warehouse.mysql.state import state_key
@@ -110,15 +111,16 @@ def drop_name_clashes(
     src: MysqlSourceConfig,
     planned: list[Planned],
     failures: list[TableResult],
-    peers: Sequence[tuple[str, str]] = (),
+    others: Sequence[Owner] = (),
+    store: ObjectStore | None = None,
 ) -> tuple[list[Planned], list[TableResult]]:
-    """Fail (exit 5) the planned tables whose Hive name another selected table shares,
-    and those whose name cannot be a folder (`sch.folder_safe`).
+    """Fail (exit 5) the planned tables whose name cannot be a folder (`sch.folder_safe`)
+    and those with a Hive name (table, `_deletes`, `_latest`) another table has
+    (`warehouse.mysql.names`, the check `hive apply` makes): `Orders` and `orders`, a real
+    `o_deletes` beside `o` with deletes, `[mysql.s]` `c1_x.t` and `[mysql.s_c1]` `x.t`.
 
-    `mysql_<source>_<database>_<table>` is lower-case with other characters as `_`, so
-    `Orders` and `orders`, `my-table` and `my_table`, or databases differing only by case
-    would overwrite one another's Hive table; none of them is imported. `peers` are
-    (database, table) pairs of the source not imported in this run.
+    `others`: the tables of this source not imported in this run and of the run's other
+    sources; with `store`, the tables imported before (any source) count too.
     """
     unsafe = [p for p in planned if not sch.folder_safe(p.table)]
     for p in unsafe:
@@ -128,22 +130,16 @@ def drop_name_clashes(
                   f"holds '/' or is '.' or '..'); exclude it in [mysql.{src.name}] or "
                   "rename it"))
     planned = [p for p in planned if sch.folder_safe(p.table)]
-    by_name: dict[str, list[tuple[str, str]]] = {}
-    for db, t in [*((p.database, p.table) for p in planned), *peers]:
-        group = by_name.setdefault(sch.hive_name(src.name, db, t), [])
-        if (db, t) not in group:
-            group.append((db, t))
+    owners = [*(from_config(src, p.database, p.table) for p in planned), *others]
+    if store is not None:
+        owners += root_owners(store, {n for o in owners for n in o.names()})
+    clashes = name_clashes(merge(owners))
     keep: list[Planned] = []
     for p in planned:
-        group = by_name[sch.hive_name(src.name, p.database, p.table)]
-        if len(group) == 1:
+        msg = clashes.get(f"{src.name}.{p.database}.{p.table}")
+        if msg is None:
             keep.append(p)
-            continue
-        others = ", ".join(f"{db}.{t}" for db, t in group if (db, t) != (p.database, p.table))
-        msg = (
-            f"Hive name {sch.hive_name(src.name, p.database, p.table)} is shared with "
-            f"{others}; exclude or rename one of them in [mysql.{src.name}]"
-        )
-        failures.append(TableResult(src.name, p.database, p.table, engine=src.engine,
-                                    error=msg, exit_code=EXIT_FAILED))
+        else:
+            failures.append(TableResult(src.name, p.database, p.table, engine=src.engine,
+                                        error=msg, exit_code=EXIT_FAILED))
     return keep, failures

@@ -59,6 +59,7 @@ from warehouse.mysql.checks import (
 )
 from warehouse.mysql.connect import close_quietly, describe_error
 from warehouse.mysql.hive_tables import HiveRegistrar, latest_view_sql, table_spec
+from warehouse.mysql.names import Owner, from_config
 from warehouse.mysql.plan import Planned
 from warehouse.mysql.results import ImportSummary, TableResult
 from warehouse.mysql.session import SourceSession, open_session
@@ -142,11 +143,19 @@ def run_import(
     summary = ImportSummary(root=store.uri(""))
     remove_stale_password_files()
     hive = HiveRegistrar(cfg, catalog) if cfg.has_catalog else None
+    # several sources: each one's tables first, so that two of them sharing a Hive name
+    # both fail before either is registered (a source down is said once, not retried)
+    listed, down = _list_sources(cfg, sources, store) if len(sources) > 1 else ({}, {})
     try:
         for src in sources:
+            if src.name in down:
+                summary.tables.append(down[src.name])
+                continue
+            elsewhere = [o for name, owners in listed.items() if name != src.name
+                         for o in owners]
             summary.tables.extend(
                 import_source(cfg, src, sel, store=store, engine=engine, full=full,
-                              progress=progress, hive=hive)
+                              progress=progress, hive=hive, elsewhere=elsewhere)
             )
     finally:
         if hive is not None:
@@ -173,11 +182,13 @@ def import_source(
     full: bool = False,
     progress: Progress | None = None,
     hive: HiveRegistrar | None = None,
+    elsewhere: Sequence[Owner] = (),
 ) -> list[TableResult]:
     """Import one source's selected tables; return one TableResult per table.
 
     Source-level failures (password, tunnel, server) come back as one result named
-    `<source>.*` with exit code 2 or 3. `hive`: the run's shared Hive session.
+    `<source>.*` with exit code 2 or 3. `hive`: the run's shared Hive session;
+    `elsewhere`: the tables of the run's other sources (their Hive names are taken).
     """
     sel = sel or Selector(src.name)
     started = time.monotonic()
@@ -185,24 +196,56 @@ def import_source(
     try:
         password = src.password()
         with open_session(cfg, src, password, store=store, hive=hive) as session:
-            plan, failures = _plan_tables(session, sel)
+            plan, failures = _plan_tables(session, sel, elsewhere)
             results = failures + _run_tables(session, plan, engine=engine, full=full,
                                              progress=progress)
     except WarehouseError as exc:
-        msg = mask_secret(str(exc), password.reveal() if password else None)
-        log.error("%s", msg)
-        return [
-            TableResult(
-                src.name, sel.database or "*", sel.table or "*",
-                engine=engine or src.engine, error=msg, exit_code=exc.exit_code,
-                seconds=time.monotonic() - started,
-            )
-        ]
+        return [_source_failed(src, sel, engine, exc, password, started)]
     return results
 
 
+def _source_failed(
+    src: MysqlSourceConfig, sel: Selector, engine: str | None, exc: WarehouseError,
+    password: Secret | None, started: float,
+) -> TableResult:
+    """Return the one result of a source that failed as a whole (logged, secret masked)."""
+    msg = mask_secret(str(exc), password.reveal() if password else None)
+    log.error("%s", msg)
+    return TableResult(src.name, sel.database or "*", sel.table or "*",
+                       engine=engine or src.engine, error=msg, exit_code=exc.exit_code,
+                       seconds=time.monotonic() - started)
+
+
+def _list_sources(
+    cfg: Config, sources: Sequence[MysqlSourceConfig], store: ObjectStore
+) -> tuple[dict[str, list[Owner]], dict[str, TableResult]]:
+    """Return (source -> the tables a full import of it selects, source -> its failure
+    when it cannot be reached)."""
+    listed: dict[str, list[Owner]] = {}
+    down: dict[str, TableResult] = {}
+    for src in sources:
+        started, password = time.monotonic(), None
+        try:
+            password = src.password()
+            with open_session(cfg, src, password, store=store) as session:
+                conn = session.connect()
+                try:
+                    listed[src.name] = [
+                        from_config(src, db, t) for db in dict.fromkeys(src.databases)
+                        if sch.database_exists(conn, db) for t in sch.select_tables(
+                            db, sch.list_tables(conn, db), src.tables, src.exclude)]
+                except session.driver.errors as exc:
+                    raise SourceUnavailable(describe_error(session.endpoint, exc)) from None
+                finally:
+                    close_quietly(conn)
+        except WarehouseError as exc:
+            down[src.name] = _source_failed(src, Selector(src.name), None, exc, password,
+                                            started)
+    return listed, down
+
+
 def _plan_tables(
-    session: SourceSession, sel: Selector
+    session: SourceSession, sel: Selector, elsewhere: Sequence[Owner] = ()
 ) -> tuple[list[Planned], list[TableResult]]:
     """List the selected tables and read their columns (one metadata session).
 
@@ -295,7 +338,8 @@ def _plan_tables(
         close_quietly(conn)
     if not sel.database and not failures:
         warn_unmatched_incremental(src, planned)
-    return drop_name_clashes(src, planned, failures, peers)
+    others = [*(from_config(src, db, t) for db, t in peers), *elsewhere]
+    return drop_name_clashes(src, planned, failures, others, store)
 
 
 def _run_tables(
