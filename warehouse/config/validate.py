@@ -120,6 +120,8 @@ def validate(cfg: Config) -> list[str]:
             )
         if src.workers < 1 or src.split_workers < 1:
             problems.append(f"{where} workers and split_workers must be at least 1")
+        if src.batch_bytes < 1 << 20:
+            problems.append(f"{where} batch_bytes must be at least 1048576 (1 MiB)")
     return problems
 
 

@@ -42,7 +42,7 @@ def export_load(
     job = ExportJob(
         endpoint=s.endpoint, driver=s.driver, database=p.database, table=p.table,
         columns=tuple(p.columns), store_root=s.store.uri(""), s3=s.cfg.s3, prefix=prefix,
-        query=bounds.query,
+        query=bounds.query, batch_bytes=s.src.batch_bytes,
     )
     key = _int_key(plan)
     if s.src.split_workers > 1 and key is not None:
