@@ -78,25 +78,35 @@ class ByteBatches:
         if not self.measured:
             return list(self._fetch(min(self._plain, limit))), False
         batch: list[Sequence[Any]] = []
-        size = 0
-        while len(batch) < min(self._rows, limit):
-            if self._pending is not None:
-                row, self._pending = self._pending, None
-            else:
-                got = self._fetch(1)
+        size, cap, budget, var, fetch = 0, min(self._rows, limit), self._budget, self._var, \
+            self._fetch
+        row: Sequence[Any] | None = self._pending
+        self._pending = None
+        while len(batch) < cap:
+            if row is None:
+                got = fetch(1)
                 if not got:
                     break
                 row = got[0]
-            lengths = [len(row[i]) for i in self._var if row[i] is not None]
-            if lengths and max(lengths) >= STREAM_VALUE:
+            n = large = 0
+            for i in var:
+                v = row[i]
+                if v is not None:
+                    k = len(v)
+                    n += k
+                    if k >= STREAM_VALUE:
+                        large = 1
+            if large:
                 if batch:
-                    self._pending = row
                     break
                 return [row], True
             batch.append(row)
-            size += sum(lengths)
-            if size >= self._budget:
+            row = None
+            size += n
+            if size >= budget:
                 break
+        if row is not None:  # kept for the next call (a large one after this batch)
+            self._pending = row
         return batch, False
 
 
