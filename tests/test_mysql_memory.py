@@ -39,8 +39,8 @@ def peak_rss_mib(*argv: str, timeout: float = 900) -> tuple[int, float, str]:
 
 @pytest.fixture(scope="module")
 def big_db(mariadb) -> str:
-    # the server sends no row larger than max_allowed_packet (and REPEAT() returns NULL
-    # past it): 1 GiB for the connections opened from now on
+    # the server takes no statement larger than max_allowed_packet, and REPEAT() returns
+    # NULL past it: 1 GiB for the connections opened from now on
     mariadb.execute("SET GLOBAL max_allowed_packet = 1073741824")
     db = mariadb.create_database("mem_big")
     for sql in (
@@ -112,3 +112,19 @@ def test_twenty_4_mib_rows_and_small_rows(tmp_path, sshd, mariadb, big_db, drive
     assert got == [tuple(w) for w in want]
     assert sorted(_lines(root, big_db, "small"), key=lambda r: int(r["id"])) == [  # type: ignore[call-overload]
         {"id": 1, "t": "a"}, {"id": 2, "t": None}, {"id": 3, "t": "tab\there"}]
+
+
+
+def test_a_row_over_the_servers_max_allowed_packet_is_read(tmp_path, sshd, mariadb, big_db):
+    # the limit is the server's for what it receives (the INSERT, REPEAT()): a stored
+    # 200 MiB value is sent under MariaDB's default 16 MiB, the README says so
+    mariadb.execute("SET GLOBAL max_allowed_packet = 16777216")
+    try:
+        (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+        toml = _toml_config(tmp_path, sshd, mariadb, tmp_path / "root", big_db,
+                            'driver = "pymysql"')
+        code, _, out = peak_rss_mib(WAREHOUSE_BIN, "--config", str(toml), "import",
+                                    f"src.{big_db}.one")
+        assert code == 0 and "1 rows" in out, out
+    finally:
+        mariadb.execute("SET GLOBAL max_allowed_packet = 1073741824")
