@@ -49,6 +49,9 @@ def big_db(mariadb) -> str:
         "CREATE TABLE many (id INT PRIMARY KEY, b MEDIUMBLOB, t MEDIUMTEXT)",
         f"INSERT INTO many SELECT seq, REPEAT(UNHEX('01FE'), {MiB}), "
         f"REPEAT(CONCAT('é\\t\"', seq), {MiB // 4}) FROM seq_1_to_20",
+        "CREATE TABLE half (id INT PRIMARY KEY, b MEDIUMBLOB)",
+        f"INSERT INTO half SELECT seq, REPEAT(UNHEX(MD5(seq)), {MiB // 2 // 16}) "
+        "FROM seq_1_to_100",
         "CREATE TABLE small (id INT PRIMARY KEY, t MEDIUMTEXT)",
         "INSERT INTO small VALUES (1, 'a'), (2, NULL), (3, 'tab\\there')",
     ):
@@ -113,6 +116,25 @@ def test_twenty_4_mib_rows_and_small_rows(tmp_path, sshd, mariadb, big_db, drive
     assert sorted(_lines(root, big_db, "small"), key=lambda r: int(r["id"])) == [  # type: ignore[call-overload]
         {"id": 1, "t": "a"}, {"id": 2, "t": None}, {"id": 3, "t": "tab\there"}]
 
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_values_under_1_mib_are_held_by_batch_bytes(tmp_path, sshd, mariadb, big_db, driver):
+    # 100 x 512 KiB: batched, not written in chunks; 16 MiB batches hold ~32 of them
+    _driver_available(driver)
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    root = tmp_path / "root"
+    toml = _toml_config(tmp_path, sshd, mariadb, root, big_db,
+                        f'driver = "{driver}"\nbatch_bytes = {16 * MiB}')
+    code, peak, out = peak_rss_mib(WAREHOUSE_BIN, "--config", str(toml), "import",
+                                   f"src.{big_db}.half")
+    print(f"peak RSS {driver} 100 x 512 KiB, batch_bytes 16 MiB: {peak:.0f} MiB")
+    assert code == 0 and "100 rows" in out, out
+    assert peak < BASE_MIB + 2 * 0.5 + 5 * 16, (driver, peak)  # the README's bound
+    want = _md5(mariadb, big_db, "SELECT id, MD5(b) FROM half ORDER BY id")
+    got = sorted((r["id"], hashlib.md5(base64.b64decode(r["b"])).hexdigest())  # type: ignore[arg-type]
+                 for r in _lines(root, big_db, "half"))
+    assert got == [tuple(w) for w in want]
 
 
 def test_a_row_over_the_servers_max_allowed_packet_is_read(tmp_path, sshd, mariadb, big_db):
