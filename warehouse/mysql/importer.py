@@ -4,7 +4,9 @@
 TableResult per table: rows, bytes, seconds, error). Per source: read the password
 (file or environment, never argv), open the SSH tunnel if `tunnel` is set, list the
 selected tables (`tables` globs minus `exclude`), then import them on a bounded pool of
-`workers` threads; one failing table does not stop the others. `progress` receives the
+`workers` threads; one failing table does not stop the others. With several sources, each
+one's tables are listed first, so that a Hive name two sources share fails both
+(`warehouse.mysql.names`) before either is registered. `progress` receives the
 rows of each table as they are written, labelled SOURCE.DATABASE.TABLE, and its result
 line at its end (see `warehouse.progress`).
 
