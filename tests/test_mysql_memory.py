@@ -12,6 +12,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,10 @@ def peak_rss_mib(*argv: str, timeout: float = 900) -> tuple[int, float, str]:
 
 
 @pytest.fixture(scope="module")
-def big_db(mariadb) -> str:
+def big_db(mariadb) -> Iterator[str]:
     # the server takes no statement larger than max_allowed_packet, and REPEAT() returns
-    # NULL past it: 1 GiB for the connections opened from now on
+    # NULL past it: 1 GiB for the connections opened from now on (restored at the end)
+    [(before,)] = _select(mariadb, None, "SELECT @@GLOBAL.max_allowed_packet")
     mariadb.execute("SET GLOBAL max_allowed_packet = 1073741824")
     db = mariadb.create_database("mem_big")
     for sql in (
@@ -57,7 +59,10 @@ def big_db(mariadb) -> str:
     ):
         mariadb.execute(sql, database=db)
     mariadb.create_user(USER, PASSWORD, db)
-    return db
+    try:
+        yield db
+    finally:
+        mariadb.execute(f"SET GLOBAL max_allowed_packet = {int(before)}")  # type: ignore[call-overload]
 
 
 def _lines(root: Path, db: str, table: str) -> list[dict[str, object]]:
@@ -68,7 +73,7 @@ def _lines(root: Path, db: str, table: str) -> list[dict[str, object]]:
     return out
 
 
-def _md5(mariadb, db: str, sql: str) -> list[tuple[object, ...]]:
+def _select(mariadb, db: str | None, sql: str) -> list[tuple[object, ...]]:
     conn = mariadb.connect(db)
     try:
         with conn.cursor() as cur:
@@ -93,7 +98,7 @@ def test_one_200_mib_value_within_1_gib(tmp_path, sshd, mariadb, big_db, driver)
     # driver's packet and the value), plus the batches (here none: the row comes alone)
     assert peak < min(1024, BASE_MIB + 2.5 * 200), (driver, peak)
     [row] = _lines(root, big_db, "one")
-    [(want,)] = _md5(mariadb, big_db, "SELECT MD5(b) FROM one")
+    [(want,)] = _select(mariadb, big_db, "SELECT MD5(b) FROM one")
     assert hashlib.md5(base64.b64decode(row["b"])).hexdigest() == want
 
 
@@ -109,7 +114,7 @@ def test_twenty_4_mib_rows_and_small_rows(tmp_path, sshd, mariadb, big_db, drive
     assert code == 0 and "2 tables (2 ok, 0 failed), 23 rows" in out, out
     assert peak < BASE_MIB + 2.5 * 4 * 4, (driver, peak)  # 4 MiB of text: up to 16 MiB
     rows = sorted(_lines(root, big_db, "many"), key=lambda r: int(r["id"]))  # type: ignore[call-overload]
-    want = _md5(mariadb, big_db, "SELECT id, MD5(b), MD5(t) FROM many ORDER BY id")
+    want = _select(mariadb, big_db, "SELECT id, MD5(b), MD5(t) FROM many ORDER BY id")
     got = [(r["id"], hashlib.md5(base64.b64decode(r["b"])).hexdigest(),  # type: ignore[arg-type]
             hashlib.md5(str(r["t"]).encode()).hexdigest()) for r in rows]
     assert got == [tuple(w) for w in want]
@@ -131,7 +136,7 @@ def test_values_under_1_mib_are_held_by_batch_bytes(tmp_path, sshd, mariadb, big
     print(f"peak RSS {driver} 100 x 512 KiB, batch_bytes 16 MiB: {peak:.0f} MiB")
     assert code == 0 and "100 rows" in out, out
     assert peak < BASE_MIB + 2 * 0.5 + 5 * 16, (driver, peak)  # the README's bound
-    want = _md5(mariadb, big_db, "SELECT id, MD5(b) FROM half ORDER BY id")
+    want = _select(mariadb, big_db, "SELECT id, MD5(b) FROM half ORDER BY id")
     got = sorted((r["id"], hashlib.md5(base64.b64decode(r["b"])).hexdigest())  # type: ignore[arg-type]
                  for r in _lines(root, big_db, "half"))
     assert got == [tuple(w) for w in want]
