@@ -147,7 +147,8 @@ RUNS: dict[str, tuple[list[str], str]] = {
                            r"mrjob inline .* [\d.]+x +\(output identical to the plain loop\)"),
 }
 IMPORT_ONLY = {"bench_import.py", "bench_deletes.py", "bench_hive.py", "bench_hive_import.py",
-               "bench_resolve.py", "bench_config.py", "bench_classify_ab.py"}
+               "bench_resolve.py", "bench_config.py", "bench_classify_ab.py",
+               "bench_import_memory.py"}
 
 
 @pytest.mark.parametrize("script", sorted(RUNS))

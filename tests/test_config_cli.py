@@ -52,6 +52,7 @@ user = "etl"
 databases = ["shop"]
 tunnel = "nowhere"
 engine = "sqoop"
+batch_bytes = 1000
 [emr]
 release_label = "emr-7.5.0"
 [bogus]
@@ -69,6 +70,7 @@ release_label = "emr-7.5.0"
         "missing_kh is missing",
         "tunnel 'nowhere'",
         "no Sqoop",
+        "batch_bytes must be at least 1048576",
         "unknown section [bogus]",
     ]:
         assert needle in text

@@ -40,9 +40,10 @@ def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = Non
     store = store_for_config(cfg)
     if not replace:  # --replace is how tables follow a warehouse moved on purpose
         check_catalog_root(cfg, store, client=client if cfg.glue is None else None)
-    items, notes = imported_tables(store, _database(cfg), cfg)
+    items, notes, clashes = imported_tables(store, _database(cfg), cfg)
     summary = apply_own(cfg, replace=replace, client=client, extra=items)
     summary.skipped.extend(notes)
+    summary.failed.extend(clashes)  # exit 5: `import` refuses them too
     return summary
 
 
@@ -69,7 +70,7 @@ def register_partitions(
         return register_own(cfg, table, dates, client=client)
     store = store_for_config(cfg)
     database = _database(cfg)
-    items, notes = imported_tables(store, database, cfg)
+    items, notes, clashes = imported_tables(store, database, cfg)
     item = next((i for i in items if i.spec.name == table.lower()), None)
     if item is None:
         try:  # a mysql_ table someone else made, over folders of the root
@@ -77,7 +78,8 @@ def register_partitions(
         except ConfigError as exc:
             if "does not exist" not in str(exc):
                 raise
-        why = next((n for n in notes if n.startswith(table.lower() + " ")), None)
+        why = next((n for n in notes if n.startswith(table.lower() + " ")), None) or next(
+            (c for c in clashes if c.startswith(f"Hive name {table.lower()} ")), None)
         raise ConfigError(
             f"table {table}: {why or 'no import in the root has this name'} (imports are "
             f"listed under {store.uri(STATE_PREFIX)}), so `warehouse hive apply` cannot "

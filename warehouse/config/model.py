@@ -220,8 +220,8 @@ class MysqlSourceConfig:
     workers: int = _opt(4, "tables imported at once")
     split_workers: int = _opt(1, "parallel primary-key ranges per table (separate snapshots)")
     batch_bytes: int = _opt(
-        64 << 20, "python engine: bytes of rows in flight per table (fetched, encoded, queued)"
-    )
+        64 << 20, "python engine: the most bytes of rows fetched and encoded at once (memory "
+        "is bounded by bytes in flight, not rows; values of 1 MiB or more go in chunks)")
     sqoop_mappers: int = _opt(4, "sqoop -m")
     read_timeout_seconds: float = _opt(600.0, "MySQL read timeout (detects a frozen bastion)")
     driver: str = _opt(

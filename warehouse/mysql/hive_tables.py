@@ -36,14 +36,14 @@ from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import Catalog, TableSync, open_metastore
 from warehouse.mysql import collation as coll
 from warehouse.mysql import schema as sch
+from warehouse.mysql.names import STATE_PREFIX, from_state, name_clashes
 from warehouse.mysql.sqoop import TEXT_FORMAT
-from warehouse.mysql.state import TableState, data_prefix, state_key
+from warehouse.mysql.state import TableState, data_prefix
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import read_bytes
 
 log = logging.getLogger(__name__)
 
-STATE_PREFIX = state_key("s", "d", "t").split("/s/", 1)[0] + "/"  # "_state/mysql/"
 
 
 def table_spec(
@@ -215,34 +215,31 @@ def imported_table(
 
 def imported_tables(
     store: ObjectStore, hive_database: str, cfg: Config | None = None
-) -> tuple[list[TableSync], list[str]]:
-    """Return a TableSync per imported table found in the root's state files, and notes
-    about what cannot be made (unreadable state, clashing names, unknown view keys).
+) -> tuple[list[TableSync], list[str], list[str]]:
+    """Return a TableSync per imported table found in the root's state files, notes
+    about what cannot be made (unreadable state, unknown view keys), and the tables left
+    out because another has one of their Hive names (`warehouse.mysql.names`).
 
     Only loads listed in a state count: a `load=` folder no state lists is the leftover
     of an interrupted import (the next import removes it), never registered.
     """
     items: list[TableSync] = []
     notes: list[str] = []
-    by_name: dict[str, list[str]] = {}
-    found: list[tuple[str, str, str, str]] = []
+    found: list[tuple[str, str, str, TableState]] = []
     for obj in store.list(STATE_PREFIX, include_hidden=True):
         parts = obj.key[len(STATE_PREFIX):].split("/")
         if len(parts) != 3 or not parts[2].endswith(".json") or parts[2].startswith("_tmp."):
             continue
         source, database, table = parts[0], parts[1], parts[2][: -len(".json")]
-        found.append((source, database, table, obj.key))
-        by_name.setdefault(sch.hive_name(source, database, table), []).append(
-            f"{source}.{database}.{table}")
-    for source, database, table, key in found:
-        name = sch.hive_name(source, database, table)
-        if len(by_name[name]) > 1:
-            notes.append(f"{name} (shared by {', '.join(by_name[name])})")
-            continue
         try:
-            state = TableState.from_json(read_bytes(store, key), store.uri(key))
+            state = TableState.from_json(read_bytes(store, obj.key), store.uri(obj.key))
         except JobFailed as exc:
-            notes.append(f"{name} ({exc})")
+            notes.append(f"{sch.hive_name(source, database, table)} ({exc})")
+            continue
+        found.append((source, database, table, state))
+    clashes = name_clashes([from_state(s, d, t, st) for s, d, t, st in found])
+    for source, database, table, state in found:
+        if f"{source}.{database}.{table}" in clashes:
             continue
         hint = _key_hint(cfg, source, database, table)
         made, note = imported_table(source, database, table, state,
@@ -250,7 +247,7 @@ def imported_tables(
         items.extend(made)
         if note:
             notes.append(note)
-    return items, notes
+    return items, notes, list(clashes.values())
 
 
 def _key_hint(cfg: Config | None, source: str, database: str, table: str) -> list[str]:

@@ -4,7 +4,9 @@
 TableResult per table: rows, bytes, seconds, error). Per source: read the password
 (file or environment, never argv), open the SSH tunnel if `tunnel` is set, list the
 selected tables (`tables` globs minus `exclude`), then import them on a bounded pool of
-`workers` threads; one failing table does not stop the others. `progress` receives the
+`workers` threads; one failing table does not stop the others. With several sources, each
+one's tables are listed first, so that a Hive name two sources share fails both
+(`warehouse.mysql.names`) before either is registered. `progress` receives the
 rows of each table as they are written, labelled SOURCE.DATABASE.TABLE, and its result
 line at its end (see `warehouse.progress`).
 
@@ -52,9 +54,14 @@ from warehouse.errors import (
 )
 from warehouse.hive.outage import CatalogWatch
 from warehouse.mysql import schema as sch
-from warehouse.mysql.checks import drop_name_clashes, warn_unmatched_incremental, warn_vanished
+from warehouse.mysql.checks import (
+    drop_name_clashes,
+    unseen_tables,
+    warn_unmatched_incremental,
+)
 from warehouse.mysql.connect import close_quietly, describe_error
 from warehouse.mysql.hive_tables import HiveRegistrar, latest_view_sql, table_spec
+from warehouse.mysql.names import Owner, from_config
 from warehouse.mysql.plan import Planned
 from warehouse.mysql.results import ImportSummary, TableResult
 from warehouse.mysql.session import SourceSession, open_session
@@ -138,11 +145,19 @@ def run_import(
     summary = ImportSummary(root=store.uri(""))
     remove_stale_password_files()
     hive = HiveRegistrar(cfg, catalog) if cfg.has_catalog else None
+    # several sources: each one's tables first, so that two of them sharing a Hive name
+    # both fail before either is registered (a source down is said once, not retried)
+    listed, down = _list_sources(cfg, sources, store) if len(sources) > 1 else ({}, {})
     try:
         for src in sources:
+            if src.name in down:
+                summary.tables.append(down[src.name])
+                continue
+            elsewhere = [o for name, owners in listed.items() if name != src.name
+                         for o in owners]
             summary.tables.extend(
                 import_source(cfg, src, sel, store=store, engine=engine, full=full,
-                              progress=progress, hive=hive)
+                              progress=progress, hive=hive, elsewhere=elsewhere)
             )
     finally:
         if hive is not None:
@@ -169,11 +184,13 @@ def import_source(
     full: bool = False,
     progress: Progress | None = None,
     hive: HiveRegistrar | None = None,
+    elsewhere: Sequence[Owner] = (),
 ) -> list[TableResult]:
     """Import one source's selected tables; return one TableResult per table.
 
     Source-level failures (password, tunnel, server) come back as one result named
-    `<source>.*` with exit code 2 or 3. `hive`: the run's shared Hive session.
+    `<source>.*` with exit code 2 or 3. `hive`: the run's shared Hive session;
+    `elsewhere`: the tables of the run's other sources (their Hive names are taken).
     """
     sel = sel or Selector(src.name)
     started = time.monotonic()
@@ -181,29 +198,62 @@ def import_source(
     try:
         password = src.password()
         with open_session(cfg, src, password, store=store, hive=hive) as session:
-            plan, failures = _plan_tables(session, sel)
+            plan, failures = _plan_tables(session, sel, elsewhere)
             results = failures + _run_tables(session, plan, engine=engine, full=full,
                                              progress=progress)
     except WarehouseError as exc:
-        msg = mask_secret(str(exc), password.reveal() if password else None)
-        log.error("%s", msg)
-        return [
-            TableResult(
-                src.name, sel.database or "*", sel.table or "*",
-                engine=engine or src.engine, error=msg, exit_code=exc.exit_code,
-                seconds=time.monotonic() - started,
-            )
-        ]
+        return [_source_failed(src, sel, engine, exc, password, started)]
     return results
 
 
+def _source_failed(
+    src: MysqlSourceConfig, sel: Selector, engine: str | None, exc: WarehouseError,
+    password: Secret | None, started: float,
+) -> TableResult:
+    """Return the one result of a source that failed as a whole (logged, secret masked)."""
+    msg = mask_secret(str(exc), password.reveal() if password else None)
+    log.error("%s", msg)
+    return TableResult(src.name, sel.database or "*", sel.table or "*",
+                       engine=engine or src.engine, error=msg, exit_code=exc.exit_code,
+                       seconds=time.monotonic() - started)
+
+
+def _list_sources(
+    cfg: Config, sources: Sequence[MysqlSourceConfig], store: ObjectStore
+) -> tuple[dict[str, list[Owner]], dict[str, TableResult]]:
+    """Return (source -> the tables a full import of it selects, source -> its failure
+    when it cannot be reached)."""
+    listed: dict[str, list[Owner]] = {}
+    down: dict[str, TableResult] = {}
+    for src in sources:
+        started, password = time.monotonic(), None
+        try:
+            password = src.password()
+            with open_session(cfg, src, password, store=store) as session:
+                conn = session.connect()
+                try:
+                    listed[src.name] = [
+                        from_config(src, db, t) for db in dict.fromkeys(src.databases)
+                        if sch.database_exists(conn, db) for t in sch.select_tables(
+                            db, sch.list_tables(conn, db), src.tables, src.exclude)]
+                except session.driver.errors as exc:
+                    raise SourceUnavailable(describe_error(session.endpoint, exc)) from None
+                finally:
+                    close_quietly(conn)
+        except WarehouseError as exc:
+            down[src.name] = _source_failed(src, Selector(src.name), None, exc, password,
+                                            started)
+    return listed, down
+
+
 def _plan_tables(
-    session: SourceSession, sel: Selector
+    session: SourceSession, sel: Selector, elsewhere: Sequence[Owner] = ()
 ) -> tuple[list[Planned], list[TableResult]]:
     """List the selected tables and read their columns (one metadata session).
 
     Returns (tables to import, failures): a database the user cannot see (absent, or no
-    privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import.
+    privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import;
+    so is a table the config names or that was imported before (`unseen_tables`).
     """
     src, ep, store = session.src, session.endpoint, session.store
     # a database listed twice would plan its tables twice (the copy then fails as locked)
@@ -213,6 +263,7 @@ def _plan_tables(
     conn = session.connect()
     planned: list[Planned] = []
     failures: list[TableResult] = []
+    visible: dict[str, list[str]] = {}  # database -> the tables and views the user sees
     try:
         cur = conn.cursor()
         try:
@@ -234,6 +285,7 @@ def _plan_tables(
                 continue
             names = sch.list_tables(conn, db)
             views = sch.list_views(conn, db)
+            visible[db] = names + views
             if sel.table:
                 wanted = [sel.table] if sel.table in names else []
                 if not wanted and sel.table in views:
@@ -241,7 +293,11 @@ def _plan_tables(
                         f"{db}.{sel.table} in [mysql.{src.name}] is a view or a sequence; "
                         "views and sequences are not imported (only tables)"
                     )
-                if not wanted:
+                # named in the config or imported before: the user lost its grant?
+                unseen = [f for f in unseen_tables(store, src, ep.user, [db], {db: []})
+                          if not wanted and f.table.lower() == sel.table.lower()]
+                failures += unseen
+                if not wanted and not unseen:
                     raise ConfigError(f"table {db}.{sel.table} not found in [mysql.{src.name}]")
             else:
                 wanted = sch.select_tables(db, names, src.tables, src.exclude)
@@ -251,7 +307,6 @@ def _plan_tables(
                         "base tables", src.name, db, list(src.tables), list(src.exclude),
                         len(names),
                     )
-                warn_vanished(store, src, db, names)
                 skipped = sch.select_tables(db, views, src.tables, src.exclude)
                 if skipped:
                     log.warning(
@@ -270,8 +325,11 @@ def _plan_tables(
         for db in src.databases:
             if db in databases or not sch.database_exists(conn, db):
                 continue
-            peers += [(db, t) for t in sch.select_tables(
-                db, sch.list_tables(conn, db), src.tables, src.exclude)]
+            visible[db] = sch.list_tables(conn, db)
+            peers += [(db, t) for t in sch.select_tables(db, visible[db], src.tables,
+                                                         src.exclude)]
+        if not sel.table:
+            failures += unseen_tables(store, src, ep.user, databases, visible)
         if sel.table:
             peers += [(p.database, t) for p in planned[:1] for t in sch.select_tables(
                 p.database, sch.list_tables(conn, p.database), src.tables, src.exclude)
@@ -282,7 +340,8 @@ def _plan_tables(
         close_quietly(conn)
     if not sel.database and not failures:
         warn_unmatched_incremental(src, planned)
-    return drop_name_clashes(src, planned, failures, peers)
+    others = [*(from_config(src, db, t) for db, t in peers), *elsewhere]
+    return drop_name_clashes(src, planned, failures, others, store)
 
 
 def _run_tables(

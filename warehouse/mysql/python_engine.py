@@ -1,9 +1,12 @@
 """The `python` engine: stream a table into gzipped JSON lines with constant memory.
 
 One SELECT on an unbuffered (server-side) cursor inside `START TRANSACTION WITH
-CONSISTENT SNAPSHOT`, fetched in batches; each batch becomes JSON lines through
-`warehouse.mysql.rows` (pure encoding: which values, lossless, are written how),
-compressed with ISA-L gzip level 1 and streamed to the store
+CONSISTENT SNAPSHOT`, fetched in batches bounded by rows (`fetch_batch`) and by bytes
+(`[mysql.NAME] batch_bytes`, `warehouse.mysql.batches`: a value of 1 MiB or more is
+written in chunks); each batch becomes JSON lines through `warehouse.mysql.rows` (pure
+encoding: which values, lossless, are written how), compressed with ISA-L gzip level 1
+in a second thread that holds at most `batch_bytes` of JSON waiting, and streamed to the
+store
 (`part-WWW-NNNNN.json.gz`, a new part every `rows_per_part` rows). Character columns
 arrive as UTF-8 (the session is utf8mb4). Should a column hold bytes that are not valid
 UTF-8, the table is re-read with character columns as bytes and those values are
@@ -26,10 +29,10 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -37,6 +40,7 @@ from typing import Any
 
 from warehouse.config import S3Config
 from warehouse.errors import EXIT_FAILED, EXIT_UNAVAILABLE, WarehouseError
+from warehouse.mysql.batches import ByteBatches, RowWriter
 from warehouse.mysql.connect import (
     UNAVAILABLE_CODES,
     Driver,
@@ -45,7 +49,7 @@ from warehouse.mysql.connect import (
     describe_error,
     error_code,
 )
-from warehouse.mysql.rows import Query, TextAsBytes, batch_encoder, select_sql
+from warehouse.mysql.rows import Query, TextAsBytes, select_sql
 from warehouse.mysql.schema import SourceColumn, quote
 from warehouse.procs import worker_init
 from warehouse.storage import ObjectStore, open_store
@@ -55,8 +59,7 @@ log = logging.getLogger(__name__)
 
 FETCH_BATCH = 1000  # ~180 KB of JSON per batch stays in cache: 5000 cost ~0.3 us/row more
 ROWS_PER_PART = 5_000_000
-BATCH_BYTES = 64 << 20  # [mysql.NAME] batch_bytes: rows in flight per table
-_QUEUE_DEPTH = 4  # encoded batches waiting for the writer thread
+BATCH_BYTES = 64 << 20  # [mysql.NAME] batch_bytes
 
 
 class ExportError(WarehouseError):
@@ -148,7 +151,7 @@ def _export_once(
     in_snapshot: Callable[[Any], None] | None = None,
 ) -> ExportResult:
     ep, driver = job.endpoint, job.driver
-    encode, counter = batch_encoder(job.columns, text_bytes=text_bytes)
+    writer = RowWriter(job.columns, text_bytes=text_bytes)
     result = ExportResult()
     sql = select_sql(job.database, job.table, job.columns, job.query,
                      cast_text=driver.casts_text)
@@ -160,11 +163,12 @@ def _export_once(
             cur = driver.stream_cursor(conn)
             params = job.query.params or None
             cur.execute(driver.with_params(sql) if params else sql, params)
-            fetch = driver.batch_fetcher(conn, cur)
+            batches = ByteBatches(driver.batch_fetcher(conn, cur), job.columns,
+                                  batch_bytes=job.batch_bytes, fetch_batch=job.fetch_batch)
             part = 0
             while True:
                 key = f"{job.prefix}/part-{job.worker:03d}-{part:05d}.json.gz"
-                written = _write_part(fetch, store, key, encode, job, on_rows)
+                written = _write_part(batches, store, key, writer, job, on_rows)
                 if written == 0 and part > 0:
                     break
                 result.rows += written
@@ -187,8 +191,8 @@ def _export_once(
         if cur is not None:
             close_quietly(cur)
         close_quietly(conn)
-    result.non_utf8 = counter.bad
-    result.bad_dates = sorted(counter.dates.bad)
+    result.non_utf8 = writer.counter.bad
+    result.bad_dates = sorted(writer.counter.dates.bad)
     result.bytes = sum(
         info.size for key in result.files for info in store.list(key) if info.key == key
     )
@@ -207,84 +211,85 @@ def begin_snapshot(conn: Any) -> None:
 class _Pipe:
     """Compress and write in a second thread (ISA-L releases the GIL while compressing).
 
-    At most `depth` encoded batches wait in the queue, so memory stays bounded.
+    The pieces waiting (and the one being written) hold at most `max_bytes`, or one
+    piece when it is larger, so memory stays bounded by bytes, not by batches.
     """
 
-    def __init__(self, out: Any, depth: int = _QUEUE_DEPTH) -> None:
+    def __init__(self, out: Any, max_bytes: int) -> None:
         self._out = out
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._max = max_bytes
+        self._items: deque[Any] = deque()
+        self._queued = 0
+        self._cond = threading.Condition()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="export-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            while (item := self._queue.get()) is not None:
+            while True:
+                with self._cond:
+                    while not self._items:
+                        self._cond.wait()
+                    item = self._items[0]
+                if item is None:
+                    return
                 self._out.write(item)
+                with self._cond:
+                    self._items.popleft()
+                    self._queued -= len(item)
+                    self._cond.notify_all()
         except BaseException as exc:  # handed to the producer in write()/close()
-            self._error = exc
-            while self._queue.get() is not None:
-                pass
+            with self._cond:
+                self._error = exc
+                self._items.clear()
+                self._cond.notify_all()
 
-    def write(self, data: bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(data)
+    def write(self, data: Any) -> None:
+        with self._cond:
+            while (self._error is None and self._items
+                   and self._queued + len(data) > self._max):
+                self._cond.wait()
+            if self._error is not None:
+                raise self._error
+            self._items.append(data)
+            self._queued += len(data)
+            self._cond.notify_all()
 
     def close(self) -> None:
-        self._queue.put(None)
+        with self._cond:
+            self._items.append(None)
+            self._cond.notify_all()
         self._thread.join()
         if self._error is not None:
             raise self._error
 
 
 def _write_part(
-    fetch: Callable[[int], Sequence[Sequence[Any]]],
+    batches: ByteBatches,
     store: ObjectStore,
     key: str,
-    encode: Callable[[Sequence[Sequence[Any]]], bytes],
+    writer: RowWriter,
     job: ExportJob,
     on_rows: Callable[[int], None] | None,
 ) -> int:
     written = 0
-    sizer = _BatchSizer(job.fetch_batch, job.batch_bytes)
     with open_gzip_write(store, key) as out:
-        pipe = _Pipe(out, _QUEUE_DEPTH)
+        pipe = _Pipe(out, job.batch_bytes)
         try:
             while written < job.rows_per_part:
-                rows = fetch(min(sizer.rows, job.rows_per_part - written))
+                rows, large = batches.next(job.rows_per_part - written)
                 if not rows:
                     break
-                data = encode(rows)
-                sizer.saw(len(rows), len(data))
-                pipe.write(data)
-                written += len(rows)
+                writer.write(rows, large, pipe.write)
+                n = len(rows)
+                del rows  # not held while the next batch is fetched
+                written += n
                 if on_rows is not None:
-                    on_rows(len(rows))
+                    on_rows(n)
         finally:
             pipe.close()
     return written
-
-
-class _BatchSizer:
-    """How many rows to fetch next so that a table's rows in flight (the fetched batch,
-    its encoding, and the batches queued for the writer) stay within `batch_bytes`: a
-    batch's encoding may take an eighth of it, judged by the widest rows seen so far
-    (the first fetch is one row; the size then doubles at most per batch, so rows that
-    suddenly widen overshoot by one batch at most). A row wider than that is fetched
-    alone: memory then follows the row (the server's max_allowed_packet bounds it)."""
-
-    def __init__(self, most: int, batch_bytes: int) -> None:
-        self.rows = 1
-        self._most = most
-        self._budget = max(1, batch_bytes // 8)
-        self._widest = 1.0
-
-    def saw(self, rows: int, nbytes: int) -> None:
-        """Account for a fetched batch of `rows` rows that encoded to `nbytes` bytes."""
-        self._widest = max(self._widest, nbytes / max(rows, 1))
-        fits = int(self._budget / self._widest)
-        self.rows = max(1, min(self._most, 2 * rows, fits))
 
 
 # -- parallel key ranges ---------------------------------------------------------------

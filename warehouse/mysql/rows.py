@@ -115,6 +115,13 @@ def _converters(
     return out
 
 
+def batch_converters(
+    columns: Sequence[SourceColumn], text_bytes: bool, counter: _Utf8Counter
+) -> dict[int, Convert]:
+    """Return {column index: converter} as `batch_encoder` applies them (with `counter`)."""
+    return _converters(columns, text_bytes, counter)
+
+
 def dicts_source(names: Sequence[str], converted: Collection[int] = ()) -> str:
     """Return the Python text `dict_builder` compiles: one constant-key dict display per row.
 
@@ -215,7 +222,8 @@ def batch_encoder(
 
     def encode(rows: Sequence[Sequence[Any]]) -> bytes:
         objs = build(rows)
-        if not objs:
+        n = len(objs)
+        if not n:
             return b""
         try:
             data = dumps(objs)
@@ -223,10 +231,11 @@ def batch_encoder(
             if "bytes" in str(exc):
                 raise TextAsBytes(str(exc)) from None
             raise
-        if exact:
-            return data.replace(sep, sep_nl)[1:-1] + b"\n"
-        if data.count(b"},{") == len(objs) - 1:
-            return data[1:-1].replace(b"},{", b"}\n{") + b"\n"
+        if exact or data.count(b"},{") == n - 1:
+            del objs  # the converted values (base64 text) go before the copies below
+            data = data.replace(sep, sep_nl) if exact else data.replace(b"},{", b"}\n{")
+            # one copy without the brackets (a slice, then `+`, would make two)
+            return b"".join((memoryview(data)[1:-1], b"\n"))
         return b"".join([dumps(o, option=opt) for o in objs])
 
     return encode, counter
