@@ -53,7 +53,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from warehouse.errors import ConfigError, ItemLocked, RunInProgress
-from warehouse.procs import HELD, alive, holding, orphan_worker
+from warehouse.procs import HELD, holding, orphan_worker
+from warehouse.scratch import pid_alive
 
 # seconds `parse` waits to publish an input while aggregates read the events (a job can be
 # long), and an aggregate waits while parses publish (an input's publish takes seconds)
@@ -193,7 +194,7 @@ def _record_pid(fd: int) -> None:
 def _dead_owner(fd: int) -> int | None:
     """Return the pid the lock file records when that process is gone (else None)."""
     text = _holder(fd)
-    if not text.isdigit() or int(text) in (0, os.getpid()) or alive(int(text)):
+    if not text.isdigit() or int(text) in (0, os.getpid()) or pid_alive(int(text)):
         return None
     return int(text)
 

@@ -68,17 +68,6 @@ def worker_init(parent: int) -> None:
     threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
 
 
-def alive(pid: int) -> bool:
-    """True while process `pid` exists (a zombie too)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def orphan_worker(pid: int, holders: list[int]) -> bool:
     """True when `pid` is a worker process (WORKER_NAME) whose parent is not in `holders`
     (the processes holding a lock: its run is gone, it was re-parented)."""

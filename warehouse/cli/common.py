@@ -14,7 +14,7 @@ from typing import IO, Any
 import click
 
 from warehouse.config import Config, apply_secret_environment, load_config
-from warehouse.errors import EXIT_INTERRUPTED, Summary, WarehouseError
+from warehouse.errors import EXIT_INTERRUPTED, Summary, WarehouseError, combined_exit_code
 
 log = logging.getLogger("warehouse")
 
@@ -132,6 +132,21 @@ def finish(summary: Summary) -> None:
     click.echo(summary.line())
     if summary.exit_code:
         sys.exit(summary.exit_code)
+
+
+def report_registered(cfg: Config, summary: Summary, table: str, partitions: set[str]) -> int:
+    """Print the stage's line, then register `partitions` of `table` in Hive (--register)
+    and print that line; return the worse of the two codes (2, 3, 4 win over 5), so a
+    refused CREATE or ADD PARTITION is not exit 0."""
+    click.echo(summary.line())
+    codes = [summary.exit_code]
+    if partitions:
+        from warehouse.hive.partitions import register_partitions
+
+        registered = register_partitions(cfg, table, sorted(partitions))
+        click.echo(registered.line())
+        codes.append(registered.exit_code)
+    return combined_exit_code(codes)
 
 
 def parse_day(text: str) -> dt.date:

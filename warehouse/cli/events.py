@@ -7,8 +7,7 @@ import sys
 
 import click
 
-from warehouse.cli.common import State, cli, date_options, date_range, pass_state
-from warehouse.errors import combined_exit_code
+from warehouse.cli.common import State, cli, date_options, date_range, pass_state, report_registered
 
 
 @cli.group()
@@ -41,15 +40,7 @@ def events_compact(
 
     cfg = state.cfg
     summary = compact_events(cfg, date_range(date, start, end), force=force)
-    click.echo(summary.line())
-    codes = [summary.exit_code]
-    written = sorted(d.day.isoformat() for d in summary.days if d.status == "written")
-    if register and written:
-        from warehouse.hive.partitions import register_partitions
-
-        registered = register_partitions(cfg, "events_parquet", written)
-        click.echo(registered.line())
-        codes.append(registered.exit_code)
-    code = combined_exit_code(codes)
+    written = {d.day.isoformat() for d in summary.days if d.status == "written"}
+    code = report_registered(cfg, summary, "events_parquet", written if register else set())
     if code:
         sys.exit(code)

@@ -7,7 +7,15 @@ import sys
 
 import click
 
-from warehouse.cli.common import State, cli, date_options, date_range, finish, pass_state
+from warehouse.cli.common import (
+    State,
+    cli,
+    date_options,
+    date_range,
+    finish,
+    pass_state,
+    report_registered,
+)
 from warehouse.cli.draw import terminal_progress
 from warehouse.config import Config
 from warehouse.errors import Summary, combined_exit_code
@@ -110,7 +118,7 @@ def aggregate(
                 run_aggregate(cfg, job, dates, runner=runner or cfg.aggregate.runner, progress=progress)
             )
     codes = [
-        _report(cfg, summary, f"agg_{summary.job}", summary.partitions if register else set())
+        report_registered(cfg, summary, f"agg_{summary.job}", summary.partitions if register else set())
         for summary in summaries
     ]
     code = combined_exit_code(codes)
@@ -119,25 +127,10 @@ def aggregate(
 
 
 def _finish_registering(cfg: Config, summary: Summary, table: str, partitions: set[str]) -> None:
-    """`_report`, then exit with its code."""
-    code = _report(cfg, summary, table, partitions)
+    """`report_registered`, then exit with its code."""
+    code = report_registered(cfg, summary, table, partitions)
     if code:
         sys.exit(code)
-
-
-def _report(cfg: Config, summary: Summary, table: str, partitions: set[str]) -> int:
-    """Print the stage's line, then register `partitions` of `table` in Hive (--register)
-    and print that line; return the worse of the two codes (2, 3, 4 win over 5), so a
-    refused CREATE or ADD PARTITION is not exit 0."""
-    click.echo(summary.line())
-    codes = [summary.exit_code]
-    if partitions:
-        from warehouse.hive.partitions import register_partitions
-
-        registered = register_partitions(cfg, table, sorted(partitions))
-        click.echo(registered.line())
-        codes.append(registered.exit_code)
-    return combined_exit_code(codes)
 
 
 @cli.command("import")
