@@ -590,9 +590,9 @@ def test_cli_draws_import_progress_only_on_a_terminal(tmp_path, sshd, mariadb, n
     rc, out, err = run_cli(["--config", str(toml), "import", table], tty=True)
     assert rc == 0, err
     assert out.startswith("import: 1 tables (1 ok, 0 failed), 5 rows")
-    # the status line while it runs (rows so far: the first fetches are small, see
-    # batch_bytes)
-    assert re.search(rf"\r{re.escape(table)}: [1-5] rows \(", err), err
+    # the status line while it runs (rows so far, then the rate once a second has passed,
+    # and the time elapsed)
+    assert re.search(rf"\r{re.escape(table)}: [1-5] rows(?: \([\d,]+ rows/s\))?, \d+s", err), err
     assert f"\r{table} [python full] 5 rows" in err  # the table's line as it ends
     rc, out, err = run_cli(["--config", str(toml), "import", table], tty=False)
     assert rc == 0, err
