@@ -186,6 +186,7 @@ def test_readme_quick_start_runs(tmp_path: Path) -> None:
     (tmp_path / "warehouse.toml").write_text(config)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAREHOUSE_")}
     env["PATH"] = f"{WAREHOUSE_BIN.parent}:{env.get('PATH', '/usr/bin:/bin')}"
+    env["HOME"] = str(tmp_path / "home")  # [cron] lock_file and log_dir default under ~
 
     def run(heading: str) -> str:
         script = _fence(_section(readme, heading), "sh")
