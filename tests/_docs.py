@@ -17,8 +17,11 @@ SHELL_FENCES = {"sh", "console", "bash", "shell"}
 # Placeholders the pages use for values whose type click checks while parsing.
 PLACEHOLDERS = {"D": "2026-11-28", "D1": "2026-11-01", "D2": "2026-11-28",
                 "DATE": "2026-11-28", "YYYY-MM-DD": "2026-11-28", "N": "3"}
+_DATE_OPTIONS = {"--date", "--from", "--to"}
 _CONTROL = {"|", "||", "&&", ";", "&", "(", ")"}
 _REDIRECT = re.compile(r"^(\d*[<>]+|&>+)$")
+# `>> FILE`, `2>&1`, `< FILE` (before splitting: shlex cuts `2>&1` into three tokens)
+_REDIRECTION = re.compile(r"(?<![^\s])\d*(?:>>?|<|&>)(?:&\d+|\s*(?:\$\([^)]*\)|[^\s;&|<>])+)")
 
 
 def pages() -> list[Path]:
@@ -126,6 +129,7 @@ def shell_commands(fence: Fence) -> Iterator[tuple[int, list[str]]]:
         logical.append((start, pending + line))
         pending = ""
     for n, line in logical:
+        line = _REDIRECTION.sub(" ", line)
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
         lexer.commenters = "#"
@@ -162,6 +166,9 @@ def check_command(cli: click.Group, args: list[str]) -> None:
     anything: an unknown option, a wrong argument count or a bad subcommand raises
     click.UsageError (Exit 0 for --help passes)."""
     args = [PLACEHOLDERS.get(a, a) for a in args]
+    # a date the shell computes: --from "$(date -u -d '3 days ago' +%F)"
+    args = [PLACEHOLDERS["D"] if "$" in a and i and args[i - 1] in _DATE_OPTIONS else a
+            for i, a in enumerate(args)]
     cmd: click.Command = cli
     name = "warehouse"
     parent: click.Context | None = None

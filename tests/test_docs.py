@@ -18,6 +18,7 @@ import pytest
 from tests._docs import (
     REPO,
     SHELL_FENCES,
+    Fence,
     anchors,
     check_command,
     check_synopsis,
@@ -70,6 +71,16 @@ def test_links_and_anchors_resolve() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_docs_named_by_the_code_exist() -> None:
+    """Messages, comments and the example config that send a reader to a docs/ page."""
+    texts = [*REPO.glob("warehouse/**/*.py"), *REPO.glob("conf/*.toml"), *REPO.glob("tests/*.py"),
+             REPO / "bootstrap" / "README.md"]
+    named = {(rel(f), m) for f in texts for m in re.findall(r"docs/[\w-]+\.md", f.read_text())}
+    assert len(named) >= 3
+    missing = sorted(f"{where}: {doc}" for where, doc in named if not (REPO / doc).exists())
+    assert not missing, "\n".join(missing)
+
+
 def test_every_page_is_linked_from_the_index() -> None:
     index = REPO / "docs" / "README.md"
     linked = {t.partition("#")[0] for _, t in links(index)}
@@ -103,7 +114,16 @@ def _command_lines() -> list[tuple[str, str, list[str] | str]]:
                             text += " " + more.strip()
                         found.append((f"{rel(page)}:{fence.start + i}", "synopsis", text))
         for line, text in inline_code(page):
-            if not text.startswith("warehouse ") or text in NOT_COMMANDS:
+            if text in NOT_COMMANDS:
+                continue
+            if not text.startswith("warehouse "):  # `cd X && warehouse ...`, a crontab line
+                if not re.search(r"(&& |\| |; |/bin/)warehouse ", text):
+                    continue
+                span = Fence("sh", line, [re.sub(r"^([0-9*/,-]+ +){5}", "", text)])
+                for _, argv in shell_commands(span):
+                    args = warehouse_argv(argv)
+                    if args is not None:
+                        found.append((f"{rel(page)}:{line}", "command", args))
                 continue
             where = f"{rel(page)}:{line}"
             if is_synopsis(text):
@@ -154,6 +174,7 @@ def test_checker_catches_mistakes() -> None:
     """The checks fail where a page would be wrong."""
     check_command(cli, ["run", "--date", "D"])
     check_command(cli, ["--root", "DIR", "hive", "apply", "--replace"])
+    check_command(cli, ["-v", "run", "--from", "$(date -u -d '3 days ago' +%F)", "--to", "D"])
     for bad in (["run", "--no-such-option"], ["urls", "nope"], ["status", "extra-arg"]):
         with pytest.raises(click.UsageError):
             check_command(cli, bad)
