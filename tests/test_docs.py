@@ -241,3 +241,11 @@ def test_example_config_lists_every_preset() -> None:
     named = set(re.findall(r"[a-z0-9_]+", comment))
     missing = sorted({*PRESETS, "json"} - named)
     assert not missing, f"conf/warehouse.example.toml [logs] format: add {missing}"
+
+
+def test_example_config_has_each_section_once() -> None:
+    """Uncommenting a section of the example never declares a table twice (a TOML error)."""
+    text = (REPO / "conf" / "warehouse.example.toml").read_text()
+    headers = re.findall(r"^#? ?(\[[\w.]+\])", text, re.M)
+    twice = sorted({h for h in headers if headers.count(h) > 1})
+    assert not twice, f"conf/warehouse.example.toml declares {twice} more than once"
