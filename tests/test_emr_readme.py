@@ -1,4 +1,4 @@
-"""README "Deploying on EMR": its command block, run verbatim from a project folder against
+"""docs/emr.md "Deploying on EMR": its command block, run verbatim from a project folder against
 moto (the installed `warehouse` entry point; ./warehouse.toml is the config)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from tests._emr_project import REPO, WAREHOUSE_BIN, StepLogs, write_project
 
 
 def _commands() -> list[str]:
-    text = (REPO / "README.md").read_text()
-    section = text[text.index("### Deploying on EMR"):]
+    text = (REPO / "docs" / "emr.md").read_text()
+    section = text[text.index("# Deploying on EMR"):]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
     assert block, "the section's ```sh block"
     return [ln.split("#", 1)[0].strip() for ln in block.group(1).splitlines()]

@@ -10,7 +10,7 @@ call. Which partitions exist is decided by the caller from the root
 (`warehouse.hive.partitions.find_partitions`: never one still being written).
 
 Views are not written here: Glue stores a Hive view only as an engine writes it (see
-README, "Glue Data Catalog and Athena").
+docs/catalog.md, "Glue Data Catalog and Athena").
 
 What a table or partition looks like in Glue (and Athena's optional partition
 projection) is built by the pure functions of `warehouse.hive.glue_input`. Partitions
@@ -99,7 +99,7 @@ class GlueCatalog:
                         "ExpiredTokenException", "ThrottlingException"):
                 raise GlueUnavailable(
                     f"{self.target}: {op} refused ({code}); check the IAM policy "
-                    "in the README (Glue Data Catalog and Athena)"
+                    "in docs/catalog.md (Glue Data Catalog and Athena)"
                 ) from None
             raise
         except BotoCoreError as exc:

@@ -330,7 +330,7 @@ def _apache_pieces(text: str, source: str) -> list[_Piece]:
                 spec = d.APACHE_PLAIN[code]
         except KeyError:
             raise ConfigError(
-                f"log format {source!r}: unknown directive {m.group(0)!r}; see the README's list"
+                f"log format {source!r}: unknown directive {m.group(0)!r}; see the list in docs/logs.md"
             ) from None
         pieces.append((m.group(0), spec))
     rest = text[pos:]
