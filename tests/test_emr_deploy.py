@@ -282,7 +282,7 @@ def test_ctrl_c_stops_waiting_with_130(
     import subprocess
 
     from tests._emr_project import WAREHOUSE_BIN
-    from tests.fixtures._util import wait_for
+    from tests.fixtures._util import sigint_default, wait_for
 
     conf = write_project(tmp_path, moto_server, s3_bucket, mysql=False)
     assert invoke("--config", str(conf), "emr", "deploy", "--wheel", str(wheel)).exit_code == 0
@@ -290,7 +290,8 @@ def test_ctrl_c_stops_waiting_with_130(
     log = tmp_path / "err.txt"
     with open(log, "w") as err:  # moto leaves the step RUNNING: the wait would never end
         proc = subprocess.Popen([str(WAREHOUSE_BIN), "--config", str(conf), "emr", "run", "--date", DAY,
-                                 "--wait"], stdout=subprocess.PIPE, stderr=err, text=True)
+                                 "--wait"], stdout=subprocess.PIPE, stderr=err, text=True,
+                                preexec_fn=sigint_default)
         try:
             wait_for(lambda: "RUNNING" in log.read_text(), 60, "the step's progress line")
             proc.send_signal(signal.SIGINT)

@@ -234,3 +234,27 @@ def _toml(tmp: Path, data: dict[str, Any]) -> Path:
     from tests.test_pipeline import write_config
 
     return write_config(tmp / f"w-{uuid.uuid4().hex[:6]}.toml", data)
+
+
+def test_mysql_connector_still_loads_after_a_compaction(tmp_path: Path) -> None:
+    """`run` compacts (pyarrow) before it imports: mysql-connector's C extension must still
+    load in that process (after pyarrow alone it fails for want of static TLS)."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "root"
+    make_corpus(root, 50, 1, seed=2)
+    code = (
+        "import datetime as dt, sys\n"
+        "from warehouse.config import config_from_dict\n"
+        "from warehouse.events.compact import compact_events\n"
+        "from warehouse.mysql.connect import resolve_driver\n"
+        f"cfg = config_from_dict({{'warehouse': {{'root': {str(root)!r}}}, "
+        f"'cron': {{'lock_file': {str(tmp_path / 'run.lock')!r}}}}})\n"
+        "assert compact_events(cfg, [dt.date.fromisoformat(sys.argv[1])]).exit_code == 0\n"
+        "print(resolve_driver('mysql-connector').name)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(START)], capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "mysql-connector"

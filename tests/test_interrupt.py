@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.fixtures._util import sigint_default
 from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
 
 
@@ -39,7 +40,7 @@ def test_ctrl_c_during_run_exits_130_with_its_summary(tmp_path: Path) -> None:
     conf = write_config(tmp_path / "w.toml", base_config(tmp_path))
     argv = [sys.executable, "-m", "warehouse.cli", "--config", str(conf), "run", "--date", str(DAY1)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip
+                            start_new_session=True, preexec_fn=sigint_default)  # fmt: skip
     try:
         _wait_for(tmp_path / "root" / "_state" / "runs" / str(DAY1) / "parse.json", "running", proc, 120)
         time.sleep(0.5)

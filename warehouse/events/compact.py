@@ -25,12 +25,14 @@ publishes half an input into a copy.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import logging
 import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,6 +184,12 @@ def _read_state(store: ObjectStore, key: str) -> dict[str, Any]:
 
 
 def _pyarrow() -> Any:
+    # mysql-connector's C extension needs static TLS that pyarrow's libstdc++ leaves too
+    # little of: loaded after pyarrow it fails ("cannot allocate memory in static TLS
+    # block"), and `run` compacts before it imports. Loaded first, both work.
+    if importlib.util.find_spec("_mysql_connector") is not None:
+        with suppress(ImportError):
+            import _mysql_connector  # noqa: F401
     try:
         import pyarrow
         import pyarrow.parquet
