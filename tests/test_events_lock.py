@@ -29,7 +29,8 @@ from warehouse.lock import item_lock_path
 WAREHOUSE_BIN = str(Path(sys.executable).parent / "warehouse")
 SAMPLE = Path(sample_log())
 DAYS = ["17", "18", "19", "20"]
-N, K, M, FILLER = 16, 3, 5, 3000
+N, K, M, FILLER = 16, 3, 5, 20000  # filler: each input takes a while to parse, so that
+# aggregates (which never read 2015-01-01) run many times while the inputs are published
 
 
 def _conf(tmp_path: Path, root: str | None = None, s3: str = "") -> Path:
