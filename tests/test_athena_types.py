@@ -10,12 +10,13 @@ type the importer maps, with both engines and both zero-date settings.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from warehouse.hive.manage import render_table
 from warehouse.hive.spec import TableSpec
-from warehouse.hive.tables import access_raw_spec, aggregate_spec, events_spec
+from warehouse.hive.tables import access_raw_spec, aggregate_spec, events_parquet_spec, events_spec
 from warehouse.mysql.hive_tables import table_spec
 from warehouse.mysql.schema import SourceColumn
 from warehouse.schema import JOBS
@@ -103,7 +104,7 @@ _MYSQL = [
 
 
 def _specs() -> list[TableSpec]:
-    specs = [events_spec(), access_raw_spec("combined")]
+    specs = [events_spec(), events_parquet_spec(), access_raw_spec("combined")]
     specs += [aggregate_spec(job) for job in JOBS]
     specs += [
         table_spec("shop", "Shop", "Orders", _MYSQL, engine=engine, zero_dates=zero)
@@ -119,6 +120,8 @@ def test_every_rendered_table_is_readable_by_athena(spec: TableSpec) -> None:
     serde = re.search(r"ROW FORMAT SERDE '([^']+)'", create)
     if spec.storage == "text":
         assert serde is None and "ROW FORMAT DELIMITED" in create  # LazySimpleSerDe
+    elif spec.storage == "parquet":
+        assert serde is None and "STORED AS PARQUET" in create  # ParquetHiveSerDe
     else:
         assert serde is not None and serde.group(1) in ATHENA_SERDES, create
     columns = _columns(create)
@@ -136,3 +139,41 @@ def test_the_type_checker_refuses_what_athena_refuses() -> None:
     for bad in ("DECIMAL(39,0)", "MAP<ARRAY<STRING>,STRING>", "UNIONTYPE<INT,STRING>",
                 "DATETIME", "ARRAY<STRING,INT>", "STRUCT<STRING>"):
         assert not is_athena_type(bad), bad
+
+
+# How Athena (and Hive's ParquetHiveSerDe) reads a Parquet column as each Hive type: the
+# Parquet file must hold exactly this Arrow/Parquet type, or the query fails (HIVE_BAD_DATA).
+_PARQUET_FOR_HIVE = {
+    "STRING": "string", "INT": "int32", "BIGINT": "int64", "DOUBLE": "double",
+    "TIMESTAMP": "timestamp[ns]",  # INT96 (below), which pyarrow reads back in nanoseconds
+    "MAP<STRING,STRING>": "map<string, string>",
+}
+
+
+def test_events_parquet_files_hold_the_types_its_table_declares(tmp_path: Any) -> None:
+    """A real compacted file: every column of `events_parquet` is in the file, in the
+    table's order, with the Parquet type Athena reads as the declared Hive type; `ts` is
+    INT96 (the timestamp encoding Hive 3, Athena, Trino and Spark all read)."""
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from tests.test_aggregate_corpus import START, make_corpus
+    from warehouse.config import config_from_dict
+    from warehouse.events.compact import compact_events, copy_key
+
+    root = tmp_path / "root"
+    make_corpus(root, 200, 1, seed=8)
+    cfg = config_from_dict({"warehouse": {"root": str(root)},
+                            "cron": {"lock_file": str(tmp_path / "run.lock")}})  # fmt: skip
+    day = dt.date.fromisoformat(str(START))
+    assert compact_events(cfg, [day]).exit_code == 0
+    path = root / copy_key(day)
+    schema = pq.read_schema(path)
+    spec = events_parquet_spec()
+    assert [f.name for f in schema] == [c.name for c in spec.columns]
+    for col in spec.columns:
+        assert is_athena_type(col.type), col
+        assert str(schema.field(col.name).type) == _PARQUET_FOR_HIVE[col.type], col
+    physical = pq.ParquetFile(path).schema.column(0)
+    assert physical.name == "ts" and physical.physical_type == "INT96"
