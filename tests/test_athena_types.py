@@ -142,12 +142,15 @@ def test_the_type_checker_refuses_what_athena_refuses() -> None:
 
 
 # How Athena (and Hive's ParquetHiveSerDe) reads a Parquet column as each Hive type: the
-# Parquet file must hold exactly this Arrow/Parquet type, or the query fails (HIVE_BAD_DATA).
-_PARQUET_FOR_HIVE = {
-    "STRING": "string", "INT": "int32", "BIGINT": "int64", "DOUBLE": "double",
-    "TIMESTAMP": "timestamp[ns]",  # INT96 (below), which pyarrow reads back in nanoseconds
-    "MAP<STRING,STRING>": "map<string, string>",
-}
+# Parquet file must hold exactly this type, or the query fails (HIVE_BAD_DATA). As pyarrow
+# reads the file back; TIMESTAMP is INT96 (checked below), read back in nanoseconds.
+def _parquet_for_hive(hive: str) -> Any:
+    import pyarrow as pa
+
+    return {
+        "STRING": pa.string(), "INT": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+        "TIMESTAMP": pa.timestamp("ns"), "MAP<STRING,STRING>": pa.map_(pa.string(), pa.string()),
+    }[hive]  # fmt: skip
 
 
 def test_events_parquet_files_hold_the_types_its_table_declares(tmp_path: Any) -> None:
@@ -174,6 +177,6 @@ def test_events_parquet_files_hold_the_types_its_table_declares(tmp_path: Any) -
     assert [f.name for f in schema] == [c.name for c in spec.columns]
     for col in spec.columns:
         assert is_athena_type(col.type), col
-        assert str(schema.field(col.name).type) == _PARQUET_FOR_HIVE[col.type], col
+        assert schema.field(col.name).type.equals(_parquet_for_hive(col.type)), col
     physical = pq.ParquetFile(path).schema.column(0)
     assert physical.name == "ts" and physical.physical_type == "INT96"
