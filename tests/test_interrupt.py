@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures._util import sigint_default
 from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
 
@@ -30,7 +32,8 @@ def _wait_for(path: Path, status: str, proc: subprocess.Popen[bytes], timeout: f
     raise AssertionError(f"{path} never said {status!r}")
 
 
-def test_ctrl_c_during_run_exits_130_with_its_summary(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stage", ["parse", "aggregate"])
+def test_ctrl_c_during_run_exits_130_with_its_summary(tmp_path: Path, stage: str) -> None:
     write_day_logs(tmp_path / "logs", [DAY1])
     folder = tmp_path / "logs" / DAY1.strftime("%Y/%m/%d")
     day = gzip.decompress((folder / "access.log.gz").read_bytes())
@@ -42,7 +45,8 @@ def test_ctrl_c_during_run_exits_130_with_its_summary(tmp_path: Path) -> None:
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, preexec_fn=sigint_default)  # fmt: skip
     try:
-        _wait_for(tmp_path / "root" / "_state" / "runs" / str(DAY1) / "parse.json", "running", proc, 120)
+        record = tmp_path / "root" / "_state" / "runs" / str(DAY1) / f"{stage}.json"
+        _wait_for(record, "running", proc, 300)
         time.sleep(0.5)
         sent = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
@@ -57,12 +61,18 @@ def test_ctrl_c_during_run_exits_130_with_its_summary(tmp_path: Path) -> None:
     assert "Traceback" not in text and "Aborted!" not in text, text
     line = out.decode().strip().splitlines()[-1]
     assert line.startswith(f"run {DAY1}: ") and "INTERRUPTED (Ctrl-C)" in line and "exit 130" in line
+    assert f"{stage} failed (exit 130)" in line, line
+    if stage == "aggregate":  # what finished before it is in the summary
+        assert "parse ok" in line, line
+    # the stage's record says so (`status` shows it); the next run does it again
+    rec = json.loads(record.read_text())
+    assert (rec["status"], rec["exit_code"], rec["error"]) == ("failed", 130, "interrupted (Ctrl-C)")
     # nothing of its session is left running
     left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False)
     assert left.stdout.strip() == "", left.stdout
     # the lock is free and the next run parses the day in full
     again = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert f"run {DAY1}: parse ok" in again.stdout
+    assert f"{stage} ok" in again.stdout, again.stdout  # the interrupted stage is redone
     staged = [p for p in (tmp_path / "root" / "_staging").rglob("*") if p.is_file()]
     assert staged == [], staged  # the interrupted parse's staged parts are gone

@@ -78,8 +78,8 @@ def run_nightly(
             try:
                 night.run()
             except KeyboardInterrupt:
-                # The stage in progress keeps its "running" record (not done: redone next
-                # time); the lock is released on the way out; what finished is summed up.
+                # The stage in progress ends "failed" with exit 130 (redone next time),
+                # the lock is released on the way out, and what finished is summed up.
                 night.summary.interrupted = True
     except WarehouseError as err:  # no stage ran: the alert says why
         notify(cfg, error_text(dates, str(err), err.exit_code), err.exit_code)

@@ -68,16 +68,18 @@ class Night(Ledger):
         stages = [s for s in STAGES if self.only in (None, s)]
         if self.progress is not None:
             self.progress(ProgressEvent("run", "stages", total=len(self.dates) * len(stages)))
-        for stage in stages:
-            try:
-                getattr(self, f"_stage_{stage}")()
-            except Exception as exc:  # a late config error or a bug: the others go on
-                self._unexpected(stage, exc)
-        self.summary.results = [
-            self.results[(d, s)] for s in STAGES for d in self.dates if (d, s) in self.results
-        ]
-        if self.progress is not None:
-            self.progress(ProgressEvent("run", "stages", final=True))
+        try:
+            for stage in stages:
+                try:
+                    getattr(self, f"_stage_{stage}")()
+                except Exception as exc:  # a late config error or a bug: the others go on
+                    self._unexpected(stage, exc)
+        finally:  # also on Ctrl-C: the summary holds what finished
+            self.summary.results = [
+                self.results[(d, s)] for s in STAGES for d in self.dates if (d, s) in self.results
+            ]
+            if self.progress is not None:
+                self.progress(ProgressEvent("run", "stages", final=True))
 
     def _unexpected(self, stage: str, exc: Exception) -> None:
         """An error that escaped `stage`: fail that stage for the dates it had not finished
