@@ -300,3 +300,25 @@ def test_ctrl_c_stops_waiting_with_130(
             proc.kill()
     assert proc.returncode == 130, log.read_text()
     assert f"on {cid} goes on" in log.read_text() and "Traceback" not in log.read_text()
+
+
+def test_deploy_ships_the_file_root_and_a_damaged_manifest_is_one_line(
+    tmp_path: Path, moto_server: str, s3_bucket: str, wheel: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The master runs the config file: a root given by WAREHOUSE_ROOT that the file does
+    not name is refused (exit 2); a deploy.json damaged in S3 is one line (exit 5)."""
+    conf = write_project(tmp_path, moto_server, s3_bucket, mysql=False)
+    monkeypatch.setenv("WAREHOUSE_ROOT", f"s3://{s3_bucket}/elsewhere")
+    res = CliRunner().invoke(cli, ["--config", str(conf), "emr", "deploy", "--wheel", str(wheel)])
+    assert res.exit_code == 2 and "set the root in the file" in res.output, res.output
+    monkeypatch.delenv("WAREHOUSE_ROOT")
+    assert invoke("--config", str(conf), "emr", "deploy", "--wheel", str(wheel)).exit_code == 0
+    cfg = load_config(conf)
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    art = str(cfg.emr.artifacts_uri).removeprefix("s3://").rstrip("/")
+    bucket, _, prefix = art.partition("/")
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/deploy.json".lstrip("/"), Body=b"{not json")
+    res = CliRunner().invoke(cli, ["--config", str(conf), "emr", "create"])
+    assert res.exit_code == 5 and "deploy.json is damaged" in res.output, res.output
+    assert "Traceback" not in res.output and "emr deploy" in res.output

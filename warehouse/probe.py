@@ -264,17 +264,10 @@ def _hive(cfg: Config) -> str:
 
 
 def _glue(cfg: Config) -> str:
-    from botocore.exceptions import ClientError
-
     from warehouse.hive.glue import GlueCatalog
 
     catalog = GlueCatalog(cfg, cfg.root)
-    ids = {"CatalogId": catalog.glue.catalog_id} if catalog.glue.catalog_id else {}
-    try:
-        catalog.api.get_database(Name=catalog.glue.database, **ids)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
-            raise
+    if not catalog.has_database():
         return f"{catalog.target}: reachable; database not there yet (hive apply makes it)"
     return f"{catalog.target}: lists {len(catalog.tables())} tables"
 
@@ -284,7 +277,7 @@ def _emr(cfg: Config) -> str:
 
     emr = Emr(cfg)
     cid = emr.cluster_id()
-    c = emr.client.describe_cluster(ClusterId=cid)["Cluster"]
+    c = emr.call(f"cluster {cid}", "describe_cluster", ClusterId=cid)["Cluster"]
     state = c.get("Status", {}).get("State", "?")
     text = f"cluster {cid} ({c.get('Name', '')}, {c.get('ReleaseLabel', '?')}) is {state}"
     if state.startswith("TERMINAT"):

@@ -28,7 +28,7 @@ from typing import Any
 from warehouse.config import Config
 from warehouse.emr.bundle import CONFIG_NAME, Bundle, build_bundle, tree_digest
 from warehouse.emr.s3 import Artifacts
-from warehouse.errors import ConfigError, InputMissing, JobFailed
+from warehouse.errors import ConfigError, CorruptState, InputMissing, JobFailed
 from warehouse.resources import resource_dir
 
 SCRIPTS = ("install-toolkit.sh", "install-sqoop.sh", "setup-cron.sh")
@@ -105,6 +105,17 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def _file_root(path: Path) -> str:
+    """Return the `[warehouse] root` the config file itself names (what the master gets)."""
+    import tomllib
+
+    from warehouse.config import DEFAULT_ROOT
+
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    root = (data.get("warehouse") or {}).get("root", DEFAULT_ROOT)
+    return str(root)
+
+
 def deploy(cfg: Config, *, wheel: str | Path | None = None, store: Artifacts | None = None) -> DeployResult:
     """Upload the wheel (built when None), bootstrap scripts, config bundle and secrets;
     return what was uploaded and what was there. Raises ConfigError (a config the master
@@ -114,10 +125,16 @@ def deploy(cfg: Config, *, wheel: str | Path | None = None, store: Artifacts | N
     if cfg.path is None:
         raise ConfigError("emr deploy: give the config file (--config FILE): it is what the cluster runs")
     check(cfg.path)  # what setup-cron.sh's `config check` would refuse fails here first
-    if not cfg.root.startswith("s3://"):
+    shipped = _file_root(cfg.path)  # the master reads the file, not --root or WAREHOUSE_ROOT
+    if not shipped.startswith("s3://"):
         raise ConfigError(
-            f"[warehouse] root {cfg.root} is not on S3: a cluster's local disks go with it; "
-            "set root = \"s3://bucket/prefix\""
+            f"[warehouse] root {shipped} in {cfg.path} is not on S3: a cluster's local disks "
+            "go with it; set root = \"s3://bucket/prefix\""
+        )
+    if shipped.rstrip("/") != cfg.root.rstrip("/"):
+        raise ConfigError(
+            f"root {cfg.root} (--root or WAREHOUSE_ROOT) is not the [warehouse] root {shipped} "
+            f"of {cfg.path}, which the cluster runs: set the root in the file"
         )
     art = store or Artifacts.for_config(cfg)
     bundle = build_bundle(cfg)
@@ -181,8 +198,13 @@ def load_deployment(cfg: Config, *, store: Artifacts | None = None) -> Deploymen
     raw = art.get(MANIFEST)
     if raw is None:
         raise InputMissing(f"no deployment at {art.uri(MANIFEST)}: run `warehouse emr deploy` first")
-    data: dict[str, Any] = json.loads(raw)
-    dep = Deployment(**data)
+    try:
+        data: dict[str, Any] = json.loads(raw)
+        dep = Deployment(**data)
+    except (ValueError, TypeError) as exc:
+        raise CorruptState(
+            f"{art.uri(MANIFEST)} is damaged ({type(exc).__name__}): run `warehouse emr deploy` again"
+        ) from None
     missing = [uri for uri in dep.objects if not art.exists_uri(uri)]
     if missing:
         raise InputMissing(

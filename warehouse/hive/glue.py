@@ -114,8 +114,9 @@ class GlueCatalog:
             if not token:
                 return
 
-    def ensure_database(self) -> None:
-        """Create the Glue database when it is missing."""
+    def has_database(self) -> bool:
+        """Return True when the Glue database exists; raises GlueUnavailable (exit 3) for any
+        other answer than "not found"."""
         from botocore.exceptions import ClientError
 
         try:
@@ -123,11 +124,22 @@ class GlueCatalog:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
                 raise GlueUnavailable(f"{self.target}: {exc}") from None
+            return False
+        return True
+
+    def ensure_database(self) -> None:
+        """Create the Glue database when it is missing."""
+        if not self.has_database():
             self._call(
                 "create_database",
                 DatabaseInput={"Name": self.glue.database,
                                "Description": "warehouse tables (see its README)"},
             )
+
+    def existing_tables(self) -> dict[str, dict[str, Any]]:
+        """Return `tables()`, or {} when the database does not exist yet; raises
+        GlueUnavailable (exit 3) when Glue does not answer."""
+        return self.tables() if self.has_database() else {}
 
     def tables(self) -> dict[str, dict[str, Any]]:
         """Return the catalog's tables by lower-case name."""

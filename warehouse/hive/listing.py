@@ -62,17 +62,10 @@ def _missing(table: str, target: str) -> ConfigError:
 
 
 def _glue(cfg: Config, table: str | None, client: Any) -> Listing:
-    from botocore.exceptions import ClientError
-
     from warehouse.hive.glue import GlueCatalog
 
     catalog = GlueCatalog(cfg, cfg.root, client=client)
-    try:
-        tables = catalog.tables()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "EntityNotFoundException":
-            raise
-        tables = {}
+    tables = catalog.existing_tables()
     if table is not None:
         if table not in tables:
             raise _missing(table, catalog.target)

@@ -39,14 +39,7 @@ def table_locations(cfg: Config, *, client: Any = None) -> tuple[str, dict[str, 
         from warehouse.hive.glue import GlueCatalog
 
         catalog = GlueCatalog(cfg, cfg.root, client=client)
-        from botocore.exceptions import ClientError
-
-        try:
-            tables = catalog.tables()
-        except ClientError as exc:  # no database yet: nothing to disagree with
-            if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
-                return catalog.target, {}
-            raise
+        tables = catalog.existing_tables()  # no database yet: nothing to disagree with
         return catalog.target, {
             name: str((t.get("StorageDescriptor") or {}).get("Location") or "")
             for name, t in tables.items() if name.startswith(_OURS)

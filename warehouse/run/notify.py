@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path
 
 from warehouse.config import Config
@@ -131,6 +132,11 @@ def _command(cfg: Config, value: str, text: str, exit_code: int) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise TimeoutError(f"{argv[0]} still running after {timeout:g}s; killed") from None
+    except BaseException:  # Ctrl-C while it runs: its own session would outlive the run
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     if proc.returncode:
         tail = err.decode(errors="replace").strip().splitlines()
         raise RuntimeError(

@@ -24,7 +24,7 @@ from warehouse.run.ledger import Ledger
 from warehouse.run.records import summary_counts, utc_now
 from warehouse.run.renames import find_renames
 from warehouse.run.stale import input_fingerprint
-from warehouse.run.summary import COMPLETE, FAILED, OK, SKIPPED, STAGES
+from warehouse.run.summary import COMPLETE, FAILED, NEEDS, OK, SKIPPED, STAGES, unconfigured
 from warehouse.storage import ObjectStore
 
 if TYPE_CHECKING:
@@ -70,6 +70,11 @@ class Night(Ledger):
             self.progress(ProgressEvent("run", "stages", total=len(self.dates) * len(stages)))
         try:
             for stage in stages:
+                why = unconfigured(self.cfg, stage)
+                if why is not None:  # its section is absent: said so, for every date
+                    for day in self.dates:
+                        self._result(day, stage, SKIPPED, why)
+                    continue
                 try:
                     getattr(self, f"_stage_{stage}")()
                 except Exception as exc:  # a late config error or a bug: the others go on
@@ -152,15 +157,11 @@ class Night(Ledger):
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
 
     def _stage_events(self) -> None:
-        if not self.cfg.has_catalog:
-            for day in self.dates:
-                self._result(day, "events", SKIPPED, "no [hive] or [glue] section")
-            return
         todo: list[tuple[dt.date, list[str]]] = []
         for day in self.dates:
             if self._blocked_by_parse(day, "events"):
                 continue
-            if not self._needs(day, "events", ("parse",)):
+            if not self._needs(day, "events", NEEDS["events"]):
                 self._result(day, "events", COMPLETE)
                 continue
             parts = self._touched(day)
@@ -190,7 +191,7 @@ class Night(Ledger):
         for day in self.dates:
             if self._blocked_by_parse(day, "aggregate"):
                 continue
-            if not self._needs(day, "aggregate", ("parse",)):
+            if not self._needs(day, "aggregate", NEEDS["aggregate"]):
                 self._result(day, "aggregate", COMPLETE)
                 continue
             parts = self._touched(day)
@@ -260,15 +261,11 @@ class Night(Ledger):
         """The Parquet copy of the dates each day's parse touched ([events] parquet): a
         date whose JSON events are unchanged keeps its copy; written dates are registered
         in `events_parquet`."""
-        if not self.cfg.events.parquet:
-            for day in self.dates:
-                self._result(day, "parquet", SKIPPED, "[events] parquet is off")
-            return
         todo: list[tuple[dt.date, list[str]]] = []
         for day in self.dates:
             if self._blocked_by_parse(day, "parquet"):
                 continue
-            if not self._needs(day, "parquet", ("parse",)):
+            if not self._needs(day, "parquet", NEEDS["parquet"]):
                 self._result(day, "parquet", COMPLETE)
                 continue
             parts = self._touched(day)
@@ -295,10 +292,6 @@ class Night(Ledger):
                 self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
 
     def _stage_import(self) -> None:
-        if not self.cfg.mysql:
-            for day in self.dates:
-                self._result(day, "import", SKIPPED, "no [mysql.*] sections")
-            return
         *earlier, last = self.dates
         for day in earlier:
             self._result(day, "import", SKIPPED, "a backfill imports once, for its last date")
@@ -314,17 +307,13 @@ class Night(Ledger):
             self._end(last, rec, summary=summary)
 
     def _stage_reports(self) -> None:
-        if self.cfg.hive is None or not self.cfg.hive.reports:
-            for day in self.dates:
-                self._result(day, "reports", SKIPPED, "no [hive] reports folder")
-            return
         from warehouse.hive.reports import run_reports
 
         views = True  # the reports read [hive] views: (re)create them once, before the first
         for day in self.dates:
             if self._blocked_by_parse(day, "reports"):
                 continue
-            if not self._needs(day, "reports", ("parse", "events", "aggregate", "parquet", "import")):
+            if not self._needs(day, "reports", NEEDS["reports"]):
                 self._result(day, "reports", COMPLETE)
                 continue
             rec = self._start(day, "reports")

@@ -33,7 +33,7 @@ from warehouse.errors import (
 )
 from warehouse.run.records import RUNS_PREFIX, read_record, record_key
 from warehouse.run.stale import stale_reason
-from warehouse.run.summary import STAGES
+from warehouse.run.summary import NEEDS, STAGES, unconfigured
 from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -51,11 +51,6 @@ EXIT_CLASSES = {
 
 # outcomes that make a date "failing" (listed first)
 BAD = ("failed", "damaged")
-_UPSTREAM = {
-    "events": ("parse",),
-    "aggregate": ("parse",),
-    "reports": ("parse", "events", "aggregate", "import"),
-}
 _DATE_DIR = re.compile(r"^(\d{4}-\d{2}-\d{2})/[^/]+\.json$")
 _ROWS = re.compile(r"([\d,]+) rows")
 
@@ -293,7 +288,7 @@ def _next_run(
     stage, rec = st.stage, recs[st.stage]
     if st.outcome == "damaged":
         return "redo (its record is damaged)"
-    skip = _not_configured(cfg, stage)
+    skip = unconfigured(cfg, stage)
     if rec is None:
         if skip:
             st.outcome, st.error = "skipped", skip
@@ -309,7 +304,7 @@ def _next_run(
         return "redo" + _jobs_left(cfg, rec)
     if st.outcome == "running":
         return "redo (the record says running: a killed run is redone)"
-    for up in _UPSTREAM.get(stage, ()):
+    for up in NEEDS.get(stage, ()):
         if up in redo and up != "import":
             return f"redo (after its {up})"
         why = _upstream_newer(rec, recs.get(up))
@@ -320,16 +315,6 @@ def _next_run(
     except WarehouseError as err:
         return f"cannot tell ({err})"
     return f"redo ({why})" if why else ""
-
-
-def _not_configured(cfg: Config, stage: str) -> str | None:
-    if stage == "events" and not cfg.has_catalog:
-        return "no [hive] or [glue] section"
-    if stage == "import" and not cfg.mysql:
-        return "no [mysql.*] sections"
-    if stage == "reports" and (cfg.hive is None or not cfg.hive.reports):
-        return "no [hive] reports folder"
-    return None
 
 
 def _upstream_newer(rec: dict[str, Any], up: dict[str, Any] | None) -> str | None:

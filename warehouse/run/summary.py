@@ -6,9 +6,30 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+from warehouse.config import Config
 from warehouse.errors import EXIT_INTERRUPTED, combined_exit_code
 
 STAGES = ("parse", "events", "aggregate", "parquet", "import", "reports")
+# the stages each one depends on: it runs again when one of them ran again since its record
+NEEDS: dict[str, tuple[str, ...]] = {
+    "events": ("parse",),
+    "aggregate": ("parse",),
+    "parquet": ("parse",),
+    "reports": ("parse", "events", "aggregate", "parquet", "import"),
+}
+
+
+def unconfigured(cfg: Config, stage: str) -> str | None:
+    """Return why `stage` has nothing to do under `cfg` (its section is absent), else None."""
+    if stage == "events" and not cfg.has_catalog:
+        return "no [hive] or [glue] section"
+    if stage == "parquet" and not cfg.events.parquet:
+        return "[events] parquet is off"
+    if stage == "import" and not cfg.mysql:
+        return "no [mysql.*] sections"
+    if stage == "reports" and (cfg.hive is None or not cfg.hive.reports):
+        return "no [hive] reports folder"
+    return None
 
 OK, COMPLETE, SKIPPED, BLOCKED, FAILED = "ok", "complete", "skipped", "blocked", "failed"
 
