@@ -9,6 +9,7 @@ from typing import NoReturn
 import click
 
 from warehouse.cli.common import State, cli, date_options, date_range, pass_state
+from warehouse.errors import EXIT_INTERRUPTED
 
 
 def _progress(line: str) -> None:
@@ -28,7 +29,7 @@ def _interrupted(what: str) -> NoReturn:
     """Ctrl-C during --wait: stop waiting (exit 130); the cluster and its steps go on."""
     _end_progress()
     click.echo(f"interrupted: stopped waiting; {what} goes on (`warehouse emr status`)", err=True)
-    sys.exit(130)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 @cli.group()
@@ -146,13 +147,14 @@ def emr_status(state: State) -> None:
       warehouse --config warehouse.toml emr status
     """
     from warehouse.emr import launched_clusters
+    from warehouse.emr.clusters import ENDED
 
     clusters = launched_clusters(state.cfg)
     for c in clusters:
         click.echo(f"{c.id}  {c.state:<22} {c.mode or '-':<12} {c.created}  {c.name}")
         for sid, name, st in c.steps:
             click.echo(f"    {sid}  {st:<11} {name}")
-    active = sum(c.state not in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS") for c in clusters)
+    active = sum(c.state not in ENDED for c in clusters)
     click.echo(f"emr status: {len(clusters)} clusters of {state.cfg.emr.artifacts_uri}, {active} active")
 
 
@@ -169,8 +171,9 @@ def emr_terminate(state: State, cluster_id: str | None) -> None:
       warehouse --config warehouse.toml emr terminate --cluster j-2AXXXXXXGAPLF
     """
     from warehouse.emr import pick_cluster, terminate
+    from warehouse.emr.clusters import ENDED
 
     cid = pick_cluster(state.cfg, cluster_id)
     before = terminate(state.cfg, cid)
-    verb = "was already" if before in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS") else "terminating; it was"
+    verb = "was already" if before in ENDED else "terminating; it was"
     click.echo(f"emr terminate: {cid} {verb} {before}")

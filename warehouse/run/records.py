@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -13,8 +12,6 @@ from typing import Any
 from warehouse.errors import CorruptState, Summary
 from warehouse.storage import ObjectStore, read_bytes, write_bytes
 from warehouse.storage.keys import show
-
-log = logging.getLogger(__name__)
 
 RUNS_PREFIX = "_state/runs"
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import socket
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ from warehouse.errors import (
     EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_INPUT_MISSING,
+    EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_UNAVAILABLE,
     EXIT_UNEXPECTED,
@@ -34,6 +34,7 @@ from warehouse.errors import (
 from warehouse.run.records import RUNS_PREFIX, read_record, record_key
 from warehouse.run.stale import stale_reason
 from warehouse.run.summary import NEEDS, STAGES, unconfigured
+from warehouse.scratch import pid_alive
 from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ EXIT_CLASSES = {
     EXIT_INPUT_MISSING: "input missing",
     EXIT_FAILED: "job failed",
     EXIT_LOCKED: "locked",
-    130: "interrupted",
+    EXIT_INTERRUPTED: "interrupted",
 }
 
 # outcomes that make a date "failing" (listed first)
@@ -149,19 +150,9 @@ def run_status(
     that have run records; raises WarehouseError when the root cannot be listed."""
     if dates is None:
         dates = record_dates(store)[-last:] if last > 0 else []
-    quiet = _Quiet()  # a damaged record is shown here; the run's own warning would repeat it
-    logging.getLogger("warehouse.run.records").addFilter(quiet)
-    try:
-        days = [_date_status(cfg, store, day) for day in sorted(set(dates), reverse=True)]
-    finally:
-        logging.getLogger("warehouse.run.records").removeFilter(quiet)
+    days = [_date_status(cfg, store, day) for day in sorted(set(dates), reverse=True)]
     days.sort(key=lambda d: not d.failing)  # stable: failing dates first, newest first
     return StatusReport(store.uri(RUNS_PREFIX), days)
-
-
-class _Quiet(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
 
 
 def _date_status(cfg: Config, store: ObjectStore, day: dt.date) -> DateStatus:
@@ -194,9 +185,6 @@ def _read(store: ObjectStore, day: dt.date, stage: str) -> tuple[dict[str, Any] 
     try:
         rec = read_record(store, day, stage)
         if rec is None:
-            if store.exists(key):
-                return None, StageStatus(stage, "damaged", error=f"{uri} is damaged (not a JSON object)",
-                                         record=uri)
             return None, StageStatus(stage, "not run")
         return rec, _from_record(stage, rec, uri)
     except WarehouseError as err:
@@ -265,16 +253,7 @@ def _counts(stage: str, rec: dict[str, Any]) -> dict[str, int]:
 
 def _running_text(rec: dict[str, Any]) -> str:
     host, pid = rec.get("host"), rec.get("pid")
-    alive = False
-    if host == socket.gethostname() and isinstance(pid, int) and pid > 0:
-        try:
-            os.kill(pid, 0)
-            alive = True
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:
-            alive = True
-    if alive:
+    if host == socket.gethostname() and isinstance(pid, int) and pid_alive(pid):
         return f"running now (pid {pid} on {host}, since {rec.get('started')})"
     return (f"left running by pid {pid} on {host} since {rec.get('started')}: "
             "killed, or still running elsewhere")
