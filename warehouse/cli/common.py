@@ -149,6 +149,13 @@ def report_registered(cfg: Config, summary: Summary, table: str, partitions: set
     return combined_exit_code(codes)
 
 
+def finish_registered(cfg: Config, summary: Summary, table: str, partitions: set[str]) -> None:
+    """`report_registered`, then exit with its code."""
+    code = report_registered(cfg, summary, table, partitions)
+    if code:
+        sys.exit(code)
+
+
 def parse_day(text: str) -> dt.date:
     """Return the date named by ISO `YYYY-MM-DD`, `today` or `yesterday` (UTC); raises
     ValueError."""

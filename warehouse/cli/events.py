@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 
 import click
 
-from warehouse.cli.common import State, cli, date_options, date_range, pass_state, report_registered
+from warehouse.cli.common import State, cli, date_options, date_range, finish_registered, pass_state
 
 
 @cli.group()
@@ -41,6 +40,4 @@ def events_compact(
     cfg = state.cfg
     summary = compact_events(cfg, date_range(date, start, end), force=force)
     written = {d.day.isoformat() for d in summary.days if d.status == "written"}
-    code = report_registered(cfg, summary, "events_parquet", written if register else set())
-    if code:
-        sys.exit(code)
+    finish_registered(cfg, summary, "events_parquet", written if register else set())

@@ -13,12 +13,12 @@ from warehouse.cli.common import (
     date_options,
     date_range,
     finish,
+    finish_registered,
     pass_state,
     report_registered,
 )
 from warehouse.cli.draw import terminal_progress
-from warehouse.config import Config
-from warehouse.errors import Summary, combined_exit_code
+from warehouse.errors import combined_exit_code
 from warehouse.run.summary import STAGES
 from warehouse.schema import JOB_NAMES, RUNNERS
 
@@ -74,7 +74,7 @@ def parse(
             runner=runner,
             replace=replace,
         )
-    _finish_registering(cfg, summary, "events", summary.partitions if register else set())
+    finish_registered(cfg, summary, "events", summary.partitions if register else set())
 
 
 @cli.command()
@@ -122,13 +122,6 @@ def aggregate(
         for summary in summaries
     ]
     code = combined_exit_code(codes)
-    if code:
-        sys.exit(code)
-
-
-def _finish_registering(cfg: Config, summary: Summary, table: str, partitions: set[str]) -> None:
-    """`report_registered`, then exit with its code."""
-    code = report_registered(cfg, summary, table, partitions)
     if code:
         sys.exit(code)
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
-from warehouse.config import S3Config
+from warehouse.config import MysqlSourceConfig, S3Config
 from warehouse.errors import EXIT_FAILED, EXIT_UNAVAILABLE, WarehouseError
 from warehouse.mysql.batches import ByteBatches, RowWriter
 from warehouse.mysql.connect import (
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 FETCH_BATCH = 1000  # ~180 KB of JSON per batch stays in cache: 5000 cost ~0.3 us/row more
 ROWS_PER_PART = 5_000_000
-BATCH_BYTES = 64 << 20  # [mysql.NAME] batch_bytes
+BATCH_BYTES: int = MysqlSourceConfig.batch_bytes  # its default: declared once, in config
 
 
 class ExportError(WarehouseError):
