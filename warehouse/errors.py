@@ -25,6 +25,18 @@ EXIT_FAILED = 5
 EXIT_LOCKED = 6
 EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports it
 
+# what each exit code means, in words (status, alerts)
+EXIT_CLASSES = {
+    EXIT_OK: "ok",
+    EXIT_UNEXPECTED: "unexpected error",
+    EXIT_CONFIG: "config error",
+    EXIT_UNAVAILABLE: "source unavailable",
+    EXIT_INPUT_MISSING: "input missing",
+    EXIT_FAILED: "job failed",
+    EXIT_LOCKED: "locked",
+    EXIT_INTERRUPTED: "interrupted",
+}
+
 
 class WarehouseError(Exception):
     """Base of all expected failures; `str(err)` is one line naming the thing and the fix."""

@@ -166,9 +166,9 @@ class _Drawer:
                 self._width = 0
             click.echo(text, err=True)
             if shown is not None and shown.name in self._labels:
-                if shown.bar is not None:
-                    shown.bar._last_line = None  # it draws only a changed line: force it
                 self._draw(shown, time.monotonic())
+                if shown.bar is not None:  # a bar draws only a changed line: draw it again
+                    click.echo("\r" + shown.bar.format_progress_line(), err=True, nl=False)
 
     def _draw(self, state: _Label, now: float) -> None:
         self._shown = state

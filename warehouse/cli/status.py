@@ -57,7 +57,7 @@ def render(report: StatusReport) -> list[str]:
 
 def _heading(day: DateStatus) -> str:
     if day.exit_code:
-        from warehouse.run.status import EXIT_CLASSES
+        from warehouse.errors import EXIT_CLASSES
 
         code = day.exit_code
         return f"{day.date}  FAILED (exit {code}: {EXIT_CLASSES.get(code, '?')})"

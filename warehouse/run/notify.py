@@ -21,7 +21,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from warehouse.config import Config
-from warehouse.run.status import EXIT_CLASSES
+from warehouse.errors import EXIT_CLASSES
 from warehouse.run.summary import RunSummary
 
 log = logging.getLogger(__name__)

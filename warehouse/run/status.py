@@ -21,13 +21,8 @@ from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import (
-    EXIT_CONFIG,
-    EXIT_FAILED,
-    EXIT_INPUT_MISSING,
-    EXIT_INTERRUPTED,
-    EXIT_LOCKED,
+    EXIT_CLASSES,
     EXIT_UNAVAILABLE,
-    EXIT_UNEXPECTED,
     WarehouseError,
     combined_exit_code,
 )
@@ -39,16 +34,6 @@ from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
-EXIT_CLASSES = {
-    0: "ok",
-    EXIT_UNEXPECTED: "unexpected error",
-    EXIT_CONFIG: "config error",
-    EXIT_UNAVAILABLE: "source unavailable",
-    EXIT_INPUT_MISSING: "input missing",
-    EXIT_FAILED: "job failed",
-    EXIT_LOCKED: "locked",
-    EXIT_INTERRUPTED: "interrupted",
-}
 
 # outcomes that make a date "failing" (listed first)
 BAD = ("failed", "damaged")
