@@ -67,9 +67,9 @@ def run_nightly(
         raise ConfigError("warehouse run needs at least one date")
     if only is not None and only not in STAGES:
         raise ConfigError(f"--only {only!r}: choose one of {', '.join(STAGES)}")
-    check_dates(dates, cfg.run.max_dates)
     store = store or store_for_config(cfg)
     try:
+        check_dates(dates, cfg.run.max_dates)  # refused dates (a bad catch-up) are told too
         with run_lock(cfg.cron.lock_file):
             store.check_root()  # a missing bucket or a hung endpoint: fail before any stage
             night = Night(cfg, sorted(set(dates)), store, only=only, force=force, progress=progress)
