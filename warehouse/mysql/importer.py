@@ -39,12 +39,13 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from warehouse.config import Config, MysqlSourceConfig, Secret
 from warehouse.errors import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     ConfigError,
     SourceUnavailable,
     WarehouseError,
@@ -144,6 +145,12 @@ def run_import(
                 import_source(cfg, src, sel, store=store, engine=engine, full=full,
                               progress=progress, hive=hive)
             )
+            if any(t.interrupted for t in summary.tables):
+                summary.interrupted = True  # the next sources are not started
+                break
+    except KeyboardInterrupt:  # while a source was being opened or planned
+        log.warning("interrupted (Ctrl-C)")
+        summary.interrupted = True
     finally:
         if hive is not None:
             hive.close()
@@ -293,28 +300,72 @@ def _run_tables(
     full: bool,
     progress: Progress | None,
 ) -> list[TableResult]:
+    """Import the planned tables on the source's pool; return their results.
+
+    Ctrl-C (a KeyboardInterrupt in this, the main, thread) stops the import within
+    seconds: the session's Cancellation breaks the running tables' MySQL sessions and
+    their exports stop between batches, removing what they wrote; tables not started
+    are not started. Their results say so (exit 130), and the finished ones are kept.
+    """
     src = session.src
+    cancel = session.cancel
     report = None if progress is None else _Serialised(progress)
 
     def one(p: Planned) -> TableResult:
-        if report is None:
-            return import_table(session, p, engine=engine, full=full)
         label = f"{src.name}.{p.database}.{p.table}"
         sent = 0
 
-        def on_rows(n: int) -> None:
+        def on_rows(n: int) -> None:  # called between batches: where Ctrl-C stops an export
             nonlocal sent
+            if cancel is not None:
+                cancel.check()
             sent += n
-            report(ProgressEvent(label, "rows", n))
+            if report is not None:
+                report(ProgressEvent(label, "rows", n))
 
         res = import_table(session, p, engine=engine, full=full, on_rows=on_rows)
-        # rows not reported on the way (sqoop, parallel ranges) come with the last event
-        report(ProgressEvent(label, "rows", max(res.rows - sent, 0), final=True,
-                             outcome=res.line()))
+        if report is not None:
+            # rows not reported on the way (sqoop, parallel ranges) come with the last event
+            report(ProgressEvent(label, "rows", max(res.rows - sent, 0), final=True,
+                                 outcome=res.line()))
         return res
 
-    with ThreadPoolExecutor(max_workers=max(1, src.workers), thread_name_prefix="import") as pool:
-        return list(pool.map(one, plan))
+    pool = ThreadPoolExecutor(max_workers=max(1, src.workers), thread_name_prefix="import")
+    futures = [pool.submit(one, p) for p in plan]
+    try:
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        log.warning("interrupted (Ctrl-C): stopping the tables of [mysql.%s] being imported",
+                    src.name)
+        if cancel is not None:
+            cancel.cancel()
+        return _stopped(session, plan, futures)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stopped(
+    session: SourceSession, plan: Sequence[Planned], futures: list[Future[TableResult]]
+) -> list[TableResult]:
+    """Return the results after Ctrl-C: the tables not started as such, the running ones
+    once their broken sessions let them end (a further Ctrl-C does not cut that short:
+    it is what removes their partial loads)."""
+    waiting = [f for f in futures if not f.cancel()]
+    while True:
+        try:
+            wait(waiting)
+            break
+        except KeyboardInterrupt:
+            log.warning("still stopping: removing the partial loads of the running tables")
+    out = []
+    for p, f in zip(plan, futures, strict=True):
+        if f.cancelled():
+            out.append(TableResult(session.name, p.database, p.table,
+                                   engine=session.src.engine, error="not started (Ctrl-C)",
+                                   exit_code=EXIT_INTERRUPTED))
+        else:
+            out.append(f.result())
+    return out
 
 
 class _Serialised:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from warehouse.errors import combined_exit_code
+from warehouse.errors import EXIT_INTERRUPTED, combined_exit_code
 
 
 @dataclass
@@ -31,9 +31,16 @@ class TableResult:
         """Return `source.database.table`."""
         return f"{self.source}.{self.database}.{self.table}"
 
+    @property
+    def interrupted(self) -> bool:
+        """Return True when Ctrl-C stopped the table (or kept it from starting)."""
+        return self.exit_code == EXIT_INTERRUPTED
+
     def line(self) -> str:
         """Return one line: name, mode, rows, bytes, seconds and the error if any."""
         head = f"{self.name} [{self.engine} {self.mode}]"
+        if self.interrupted:
+            return f"{head} INTERRUPTED after {self.seconds:.1f}s: {self.error}"
         if self.error:
             return f"{head} FAILED after {self.seconds:.1f}s: {self.error}"
         extra = f", {self.non_utf8} non-UTF-8 values escaped" if self.non_utf8 else ""
@@ -51,28 +58,40 @@ class ImportSummary:
     root: str
     tables: list[TableResult] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: the tables (and sources) after these did not run
 
     @property
     def failed(self) -> list[TableResult]:
-        """Return the tables (or sources) that failed."""
-        return [t for t in self.tables if t.error]
+        """Return the tables (or sources) that failed (not those Ctrl-C stopped)."""
+        return [t for t in self.tables if t.error and not t.interrupted]
+
+    @property
+    def stopped(self) -> list[TableResult]:
+        """Return the tables Ctrl-C stopped or kept from starting."""
+        return [t for t in self.tables if t.interrupted]
 
     @property
     def exit_code(self) -> int:
-        """Return 0, or 2/3 (config, source unavailable) over 5 (a table failed)."""
-        return combined_exit_code(t.exit_code for t in self.tables)
+        """Return 0, or 130 (Ctrl-C) over 2/3 (config, source unavailable) over 5 (a table
+        failed)."""
+        return combined_exit_code(
+            [*(t.exit_code for t in self.tables), EXIT_INTERRUPTED if self.interrupted else 0]
+        )
 
     def line(self) -> str:
         """Return the summary: totals, then one segment per table."""
         rows = sum(t.rows for t in self.tables)
         size = sum(t.bytes for t in self.tables)
-        ok = len(self.tables) - len(self.failed)
+        ok = len(self.tables) - len(self.failed) - len(self.stopped)
         rate = rows / self.seconds if self.seconds > 0 else 0.0
+        stopped = f", {len(self.stopped)} interrupted" if self.stopped else ""
         head = (
-            f"import: {len(self.tables)} tables ({ok} ok, {len(self.failed)} failed), "
+            f"import: {len(self.tables)} tables ({ok} ok, {len(self.failed)} failed{stopped}), "
             f"{rows:,} rows, {_size(size)} in {self.seconds:.1f}s ({rate:,.0f} rows/s) "
             f"-> {self.root.rstrip('/')}/mysql"
         )
+        if self.interrupted:
+            head += "; INTERRUPTED (Ctrl-C): the next import redoes what did not finish"
         if not self.tables:
             return head + " (nothing selected)"
         return head + " | " + " | ".join(t.line() for t in self.tables)

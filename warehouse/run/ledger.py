@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from warehouse.config import Config
-from warehouse.errors import CorruptState, Summary, WarehouseError
+from warehouse.errors import EXIT_INTERRUPTED, CorruptState, Summary, WarehouseError
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.records import (
     RUNS_PREFIX,
@@ -155,6 +155,11 @@ class Ledger:
             where = f" ({exc.filename})" if exc.filename else ""
             for day, rec in recs:
                 self._end(day, rec, error=f"disk full{where}: {exc.strerror}; free space", code=3)
+        except KeyboardInterrupt:  # Ctrl-C: not done (the next run redoes it), not a bug
+            for day, rec in recs:
+                if rec.get("ended") is None:
+                    self._end(day, rec, error="interrupted (Ctrl-C)", code=EXIT_INTERRUPTED)
+            raise
         except BaseException as exc:
             for day, rec in recs:
                 self._end(day, rec, error=f"unexpected {type(exc).__name__}: {exc}", code=1)

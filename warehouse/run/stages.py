@@ -16,7 +16,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from warehouse.config import Config
-from warehouse.errors import EXIT_INPUT_MISSING, Summary, WarehouseError, combined_exit_code
+from warehouse.errors import (
+    EXIT_INPUT_MISSING,
+    EXIT_INTERRUPTED,
+    Summary,
+    WarehouseError,
+    combined_exit_code,
+)
 from warehouse.hive.outage import CatalogWatch
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.dates import day_input, job_dates
@@ -68,14 +74,17 @@ class Night(Ledger):
         stages = [s for s in STAGES if self.only in (None, s)]
         if self.progress is not None:
             self.progress(ProgressEvent("run", "stages", total=len(self.dates) * len(stages)))
-        for stage in stages:
-            try:
-                getattr(self, f"_stage_{stage}")()
-            except Exception as exc:  # a late config error or a bug: the others go on
-                self._unexpected(stage, exc)
-        self.summary.results = [
-            self.results[(d, s)] for s in STAGES for d in self.dates if (d, s) in self.results
-        ]
+        try:
+            for stage in stages:
+                try:
+                    getattr(self, f"_stage_{stage}")()
+                except Exception as exc:  # a late config error or a bug: the others go on
+                    self._unexpected(stage, exc)
+        finally:  # Ctrl-C too: the summary shows what finished
+            self.summary.results = [
+                self.results[(d, s)] for s in STAGES for d in self.dates
+                if (d, s) in self.results
+            ]
         if self.progress is not None:
             self.progress(ProgressEvent("run", "stages", final=True))
 
@@ -308,8 +317,12 @@ class Night(Ledger):
         rec = self._start(last, "import")
         with self._recording([(last, rec)]):
             # the import's registrar shares this run's catalog outage with the other stages
-            summary = _check(run_import(self.cfg, None, progress=None, catalog=self.catalog))
-            self._end(last, rec, summary=summary)
+            summary = run_import(self.cfg, None, progress=None, catalog=self.catalog)
+            if summary.interrupted:  # Ctrl-C: the finished tables are kept, the run stops
+                self._end(last, rec, error="interrupted (Ctrl-C)", code=EXIT_INTERRUPTED,
+                          summary=summary)
+                raise KeyboardInterrupt
+            self._end(last, rec, summary=_check(summary))
 
     def _stage_reports(self) -> None:
         if self.cfg.hive is None or not self.cfg.hive.reports:
