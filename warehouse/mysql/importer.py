@@ -106,6 +106,14 @@ def _sources(cfg: Config, sel: Selector) -> list[MysqlSourceConfig]:
     return [src]
 
 
+def _excluding_globs(src: MysqlSourceConfig, sel: Selector) -> list[str]:
+    """Return the `[mysql.NAME] exclude` globs that match the table `sel` names (none for
+    a selector naming no table)."""
+    if not (sel.database and sel.table):
+        return []
+    return [g for g in src.exclude if not sch.select_tables(sel.database, [sel.table], ["*"], [g])]
+
+
 # -- entry point -----------------------------------------------------------------------
 
 
@@ -118,10 +126,13 @@ def run_import(
     progress: Progress | None = None,
     store: ObjectStore | None = None,
     catalog: CatalogWatch | None = None,
+    include_excluded: bool = False,
 ) -> ImportSummary:
     """Import the selected tables; return the summary (raises ConfigError for a bad selector).
 
     `catalog`: the catalog outage of the surrounding `warehouse run` (see HiveRegistrar).
+    A table named in full that `[mysql.NAME] exclude` leaves out is skipped with a warning
+    unless `include_excluded`.
     """
     started = time.monotonic()
     sel = parse_selector(selector)
@@ -137,6 +148,14 @@ def run_import(
         )
     store = store or store_for_config(cfg)
     summary = ImportSummary(root=store.uri(""))
+    globs = [] if include_excluded else _excluding_globs(sources[0], sel)
+    if globs:
+        summary.excluded = f"{sel.source}.{sel.database}.{sel.table}"
+        log.warning(
+            "%s is excluded by [mysql.%s] exclude (%s): skipped; add --include-excluded to "
+            "import it anyway", summary.excluded, sel.source, ", ".join(map(repr, globs)),
+        )
+        return summary
     remove_stale_password_files()
     hive = HiveRegistrar(cfg, catalog) if cfg.has_catalog else None
     try:

@@ -59,6 +59,7 @@ class ImportSummary:
     tables: list[TableResult] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # Ctrl-C: the tables (and sources) after these did not run
+    excluded: str | None = None  # the table named on the command line that exclude skipped
 
     @property
     def failed(self) -> list[TableResult]:
@@ -92,6 +93,9 @@ class ImportSummary:
         )
         if self.interrupted:
             head += "; INTERRUPTED (Ctrl-C): the next import redoes what did not finish"
+        if self.excluded:
+            return (head + f" (nothing selected: {self.excluded} is excluded by the config's "
+                           "exclude; --include-excluded imports it)")
         if not self.tables:
             return head + " (nothing selected)"
         return head + " | " + " | ".join(t.line() for t in self.tables)
