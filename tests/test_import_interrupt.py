@@ -135,7 +135,8 @@ def test_ctrl_c_during_import_stops_at_once_and_leaves_nothing(
     assert took < 10, took
     assert "Traceback" not in out + err and "Aborted!" not in out + err, out + err
     last = out.strip().splitlines()[-1]
-    assert last.startswith("import: ") and "INTERRUPTED (Ctrl-C)" in last, out
+    assert last.startswith("import: 2 tables (1 ok, 0 failed, 1 interrupted), 50 rows"), out
+    assert f"INTERRUPTED (Ctrl-C): src.{big_db}.big not finished" in last, out
     assert f"src.{big_db}.big [python full] INTERRUPTED" in out, out
     assert f"src.{big_db}.small [python full] 50 rows" in out, out  # finished: kept
     assert _session_left(proc.pid) == ""  # no process of the command is left
@@ -199,7 +200,8 @@ def test_ctrl_c_during_the_import_stage_of_run(
         Bucket=s3_bucket, Key="wh/_state/runs/2026-11-28/import.json")["Body"].read())
     assert (rec["status"], rec["exit_code"], rec["error"]) == ("failed", 130,
                                                               "interrupted (Ctrl-C)"), rec
-    assert f"src.{big_db}.small" in rec["summary"] and "INTERRUPTED" in rec["summary"], rec
+    assert rec["summary"].startswith("import: 2 tables (1 ok, 0 failed, 1 interrupted)"), rec
+    assert f"INTERRUPTED (Ctrl-C): src.{big_db}.big not finished" in rec["summary"], rec
     again = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
     assert again.returncode == 0, again.stdout + again.stderr[-3000:]
     assert "run 2026-11-28: import ok" in again.stdout, again.stdout

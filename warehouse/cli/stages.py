@@ -169,6 +169,8 @@ def import_(
     with terminal_progress() as progress:
         summary = run_import(state.cfg, selector, engine=engine, full=full, progress=progress,
                              include_excluded=include_excluded)
+    for line in summary.lines()[:-1]:  # one line per table; finish prints the total last
+        click.echo(line)
     finish(summary)
 
 

@@ -32,6 +32,7 @@ from warehouse.run.renames import find_renames
 from warehouse.run.stale import input_fingerprint
 from warehouse.run.summary import COMPLETE, FAILED, OK, SKIPPED, STAGES
 from warehouse.storage import ObjectStore
+from warehouse.textfmt import count
 
 if TYPE_CHECKING:
     from warehouse.hive.summary import HiveSummary
@@ -156,7 +157,7 @@ class Night(Ledger):
                 rec["held_partitions"] = sorted(held | summary.held_partitions)
                 _check(summary)
                 rec["partitions"] = sorted(summary.partitions | held)
-                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+                self._end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
 
     def _stage_events(self) -> None:
         if not self.cfg.has_catalog:
@@ -189,7 +190,7 @@ class Night(Ledger):
                 _check(raw)
             for day, rec in recs:
                 rec["access_raw"] = raw.line()
-                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+                self._end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
 
     def _stage_aggregate(self) -> None:
         jobs = list(self.cfg.aggregate.jobs)
@@ -241,7 +242,7 @@ class Night(Ledger):
                     code = combined_exit_code(c for c, _ in codes[day])
                     self._end(day, rec, error="; ".join(m for _, m in codes[day]), code=code)
                 else:
-                    self._end(day, rec, detail=f"{len(jobs)} jobs")
+                    self._end(day, rec, detail=count(len(jobs), "job"))
 
     def _run_job(self, job: str, days: list[dt.date]) -> dict[str, Any]:
         """Run one aggregate job over `days` and register its output; return its state."""
@@ -299,7 +300,7 @@ class Night(Ledger):
                 registered = _check(self._register("events_parquet", written)).line()
             for day, rec in recs:
                 rec["registered"] = registered
-                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+                self._end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
 
     def _stage_import(self) -> None:
         if not self.cfg.mysql:
@@ -343,4 +344,4 @@ class Night(Ledger):
                 summary = _check(self._hive(run_reports, day, views))
                 views = False
                 rec["tables"] = summary.done
-                self._end(day, rec, summary=summary, detail=f"{len(summary.done)} reports")
+                self._end(day, rec, summary=summary, detail=count(len(summary.done), "report"))
