@@ -205,3 +205,31 @@ def test_ctrl_c_during_the_import_stage_of_run(
     again = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
     assert again.returncode == 0, again.stdout + again.stderr[-3000:]
     assert "run 2026-11-28: import ok" in again.stdout, again.stdout
+
+
+@pytest.mark.mysql
+@pytest.mark.slow
+def test_ctrl_c_during_import_into_a_local_root_removes_the_partial_files(
+    tmp_path: Path, sshd: Any, mariadb: Any, big_db: str,
+) -> None:
+    """A local root: the export's temporary file (`_tmp.*`) and finished parts go too."""
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    root = tmp_path / "root"
+    conf = _toml_config(tmp_path, sshd, mariadb, root, big_db, extra='driver = "pymysql"\n')
+    big = root / "mysql" / "src" / big_db / "big"
+    proc = _start(conf)
+    try:
+        deadline = time.monotonic() + 180
+        while not list(big.glob("load=*/_tmp.*")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no export under way"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        out_b, err_b = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    out = out_b.decode()
+    assert proc.returncode == 130 and "Traceback" not in out + err_b.decode(), out
+    assert out.strip().splitlines()[-1].startswith("import: 2 tables (1 ok, 0 failed, 1 "
+                                                   "interrupted)"), out
+    assert [p for p in big.rglob("*") if p.is_file()] == []
