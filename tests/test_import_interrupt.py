@@ -107,7 +107,7 @@ def _session_left(pid: int) -> str:
 
 @pytest.mark.mysql
 @pytest.mark.slow
-@pytest.mark.parametrize("driver", ["pymysql", "mysqlclient"])
+@pytest.mark.parametrize("driver", ["pymysql", "mysqlclient", "mysql-connector"])
 def test_ctrl_c_during_import_stops_at_once_and_leaves_nothing(
     tmp_path: Path, sshd: Any, mariadb: Any, big_db: str, moto_server: str, s3_client: Any,
     s3_bucket: str, driver: str,
