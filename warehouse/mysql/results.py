@@ -103,7 +103,7 @@ class ImportSummary:
         if not self.tables:
             return text + " (nothing selected)"
         if self.failed:
-            text += "; FAILED: " + "; ".join(t.line() for t in self.failed)
+            text += "; FAILED: " + " | ".join(t.line() for t in self.failed)
         return text
 
     def lines(self) -> list[str]:
