@@ -36,9 +36,10 @@ are removed at the start of the next run.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -158,6 +159,7 @@ def run_import(
         return summary
     remove_stale_password_files()
     hive = HiveRegistrar(cfg, catalog) if cfg.has_catalog else None
+    restore = _first_ctrl_c_only()
     try:
         for src in sources:
             summary.tables.extend(
@@ -173,8 +175,36 @@ def run_import(
     finally:
         if hive is not None:
             hive.close()
+        restore()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _first_ctrl_c_only() -> Callable[[], None]:
+    """Make a Ctrl-C after the first one a warning while the import stops (the first
+    raises KeyboardInterrupt as usual: the running tables then remove their partial
+    loads, which a second one must not cut short); return the function restoring the
+    previous handler. Only the main thread may do so: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:  # SIG_IGN, or the caller's own
+        return lambda: None
+    seen = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal seen
+        if not seen:
+            seen = True
+            raise KeyboardInterrupt
+        log.warning("still stopping: removing the partial loads of the running tables")
+
+    signal.signal(signal.SIGINT, handler)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore
 
 
 def _no_sqoop(release_label: str) -> bool:
