@@ -19,9 +19,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,3 +157,30 @@ def _kill(conn: Any, driver: Driver, ep: Endpoint) -> None:
         close_quietly(cur)
     finally:
         close_quietly(killer)
+
+
+def first_ctrl_c_only() -> Callable[[], None]:
+    """Make a Ctrl-C after the first one a warning while the import stops (the first
+    raises KeyboardInterrupt as usual: the running tables then remove their partial
+    loads, which a second one must not cut short); return the function restoring the
+    previous handler. Only the main thread may do so: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:  # SIG_IGN, or the caller's own
+        return lambda: None
+    seen = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal seen
+        if not seen:
+            seen = True
+            raise KeyboardInterrupt
+        log.warning("still stopping: removing the partial loads of the running tables")
+
+    signal.signal(signal.SIGINT, handler)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore

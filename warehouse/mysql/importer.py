@@ -36,10 +36,9 @@ are removed at the start of the next run.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -54,6 +53,7 @@ from warehouse.errors import (
 )
 from warehouse.hive.outage import CatalogWatch
 from warehouse.mysql import schema as sch
+from warehouse.mysql.cancel import first_ctrl_c_only
 from warehouse.mysql.checks import drop_name_clashes, warn_unmatched_incremental, warn_vanished
 from warehouse.mysql.connect import close_quietly, describe_error
 from warehouse.mysql.hive_tables import HiveRegistrar, latest_view_sql, table_spec
@@ -159,7 +159,7 @@ def run_import(
         return summary
     remove_stale_password_files()
     hive = HiveRegistrar(cfg, catalog) if cfg.has_catalog else None
-    restore = _first_ctrl_c_only()
+    restore = first_ctrl_c_only()
     try:
         for src in sources:
             summary.tables.extend(
@@ -178,33 +178,6 @@ def run_import(
         restore()
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _first_ctrl_c_only() -> Callable[[], None]:
-    """Make a Ctrl-C after the first one a warning while the import stops (the first
-    raises KeyboardInterrupt as usual: the running tables then remove their partial
-    loads, which a second one must not cut short); return the function restoring the
-    previous handler. Only the main thread may do so: elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.default_int_handler:  # SIG_IGN, or the caller's own
-        return lambda: None
-    seen = False
-
-    def handler(signum: int, frame: object) -> None:
-        nonlocal seen
-        if not seen:
-            seen = True
-            raise KeyboardInterrupt
-        log.warning("still stopping: removing the partial loads of the running tables")
-
-    signal.signal(signal.SIGINT, handler)
-
-    def restore() -> None:
-        signal.signal(signal.SIGINT, previous)
-
-    return restore
 
 
 def _no_sqoop(release_label: str) -> bool:
