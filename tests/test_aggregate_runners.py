@@ -133,7 +133,7 @@ def test_cli_aggregate_prints_a_summary_and_exits_0(small: Any, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     line = result.output.strip().splitlines()[-1]
     assert line.startswith(f"aggregate top_params [inline] {DATES[0]}..{DATES[-1]}: 3 partitions")
-    assert "4000 events" in line and "malformed skipped" in line
+    assert "4,000 events from" in line and "malformed skipped" in line
     _check(root, small[1], "top_params")
 
 

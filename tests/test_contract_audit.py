@@ -226,7 +226,7 @@ def test_corrupt_gz_input_does_not_stop_the_others(tmp_path: Path) -> None:
     for workers in ("1", "2"):
         result = CliRunner().invoke(cli, ["--root", str(root), "parse", str(logs), "--workers", workers])
         assert result.exit_code == 5, result.output
-        assert "12 events" in result.output and "1 inputs set aside" in result.output
+        assert "12 events" in result.output and "1 input set aside" in result.output
         assert "a-broken.log.gz" in result.output
         parts = sorted((root / "events" / "dt=2026-11-22").glob("*.json.gz"))
         n = sum(len(gzip.decompress(p.read_bytes()).splitlines()) for p in parts)

@@ -91,7 +91,7 @@ def test_cloudfront_with_its_header_lines(tmp_path: Path, url_site: Any) -> None
     lines = ["#Version: 1.0", CF_FIELDS, *body]
     result, days, rejects = parse_cli(tmp_path, "cf", lines, "cloudfront", dump)
     check_events(result, days, rejects, [cf_expected(x) for x in body], answer)
-    assert f"{len(lines)} lines" in result.output and f"{len(body)} events" in result.output
+    assert f"{len(lines):,} lines" in result.output and f"{len(body):,} events" in result.output
 
 
 def test_cloudfront_reads_a_file_by_its_own_fields_line(tmp_path: Path, url_site: Any) -> None:
@@ -122,7 +122,7 @@ def test_a_one_request_cloudfront_file_has_no_rejects(tmp_path: Path, url_site: 
         cli, ["--root", str(root), "parse", str(log), "--format", "cloudfront", "--patterns", str(dump)]
     )
     assert result.exit_code == 0, result.output
-    assert "3 lines from 1 inputs, 1 events, 0 rejects" in result.output
+    assert "3 lines from 1 input, 1 event, 0 rejects" in result.output
     assert not (root / "rejects").exists() or not list((root / "rejects").rglob("*.json.gz"))
 
 

@@ -159,7 +159,7 @@ def test_epoch_timestamps(tmp_path: Path, encoding: str, value: float) -> None:
     root = tmp_path / "root"
     result = CliRunner().invoke(cli, ["--config", str(cfg), "--root", str(root), "parse", str(log)])
     assert result.exit_code == 0, result.output
-    assert "1 events, 1 rejects (no match for format: 1)" in result.output
+    assert "1 event, 1 reject (no match for format: 1)" in result.output
     (ev,) = _events(root)
     assert (ev["ts"], ev["path"], ev["query"], ev["status"]) == ("2024-03-09T10:00:01Z", "/x/", "a=1", 200)
 

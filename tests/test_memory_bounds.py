@@ -64,7 +64,7 @@ def test_a_huge_line_costs_bounded_memory(tmp_path: Path, kind: str) -> None:
     else:
         code, peak, out = _peak([*argv, str(log)])
     assert code == 0, out
-    assert "2 events, 1 rejects (line too long: 1)" in out, out
+    assert "2 events, 1 reject (line too long: 1)" in out, out
     assert peak < PEAK_MIB, f"peak RSS {peak} MiB for a {LINE_MIB} MiB line"
     rejects = [json.loads(x) for p in root.glob("rejects/*/*.json.gz")
                for x in gzip.decompress(p.read_bytes()).splitlines()]

@@ -228,7 +228,7 @@ def test_zero_dates_under_a_strict_server_read_back_as_the_server_wrote_them(
                              "'0000-00-00 00:00:00')")
     caplog.set_level(logging.WARNING)
     code, out = _cli(toml, "src.ans_zero.a")
-    assert code == 0 and "[python append] 1 rows" in out, out
+    assert code == 0 and "[python append] 1 row," in out, out
     assert "hold zero or invalid dates" in caplog.text and "become STRING" in caplog.text
     assert _types(hive_server, db, "mysql_src_ans_zero_a")["d"] == "string"
     got = _hive_rows(hive_server, db, "SELECT id, d, dt, ts FROM mysql_src_ans_zero_a_latest")

@@ -55,7 +55,7 @@ def test_system_versioned_tables_are_imported_and_sequences_said(
     assert sorted(rows, key=lambda r: r["id"]) == [{"id": 1, "v": "a"}, {"id": 2, "v": "c"}]
     assert "seq_ids" in caplog.text and "sequence" in caplog.text
     code, out = _cli(toml, "src.rv_versioned.hist")
-    assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed), 2 rows" in out, out
     code, out = _cli(toml, "src.rv_versioned.seq_ids")
     assert code == 2 and "sequence" in out, out
 
@@ -104,7 +104,7 @@ def test_a_server_wide_statement_time_limit_does_not_kill_the_export(tmp_path, s
     finally:
         mariadb.execute("SET GLOBAL max_statement_time = 0")
     assert code == 0 and "200,000 rows" in out, out
-    assert second == 0 and "1 tables (1 ok, 0 failed)" in out2, out2
+    assert second == 0 and "1 table (1 ok, 0 failed)" in out2, out2
     assert len(_read_rows(tmp_path / "root", "src", "rv_timelimit", "t")) == 200_000
 
 
@@ -128,7 +128,7 @@ def test_table_names_that_are_not_one_folder_are_refused(tmp_path, sshd, mariadb
     toml.write_text(toml.read_text().replace('exclude = ["*_tmp"]',
                                              'exclude = ["*_tmp", "a/*", ".."]'))
     code, out = _cli(toml)  # excluded: the rest is fine
-    assert code == 0 and "1 tables (1 ok, 0 failed)" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed)" in out, out
 
 
 def test_a_database_listed_twice_is_imported_once(tmp_path, sshd, mariadb):
@@ -139,7 +139,7 @@ def test_a_database_listed_twice_is_imported_once(tmp_path, sshd, mariadb):
     toml.write_text(toml.read_text().replace('databases = ["rv_twice"]',
                                              'databases = ["rv_twice", "rv_twice"]'))
     code, out = _cli(toml)
-    assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed), 2 rows" in out, out
 
 
 def test_lastmodified_on_a_number_warns_that_late_commits_are_not_covered(
@@ -178,7 +178,7 @@ def test_percent_signs_in_names_survive_parameterised_statements(
     assert code == 0 and "2 rows" in out, out
     mariadb.execute("UPDATE `sales%` SET `growth%` = 9.25 WHERE id = 2", database="rv_percent")
     code, out = _cli(toml)
-    assert code == 0 and "1 tables (1 ok, 0 failed)" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed)" in out, out
     rows = _read_rows(tmp_path / "root", "src", "rv_percent", "sales%")
     assert {"id": 2, "growth%": "9.25", "%s": 8} in [
         {k: r[k] for k in ("id", "growth%", "%s")} for r in rows], rows
@@ -266,7 +266,7 @@ def test_names_starting_with_an_underscore_are_imported_and_counted(tmp_path, ss
         "INSERT INTO _prisma_migrations VALUES (1, 'a'), (2, 'b')",
     )
     code, out = _cli(toml)
-    assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed), 2 rows" in out, out
     assert re.search(r"2 rows, [1-9][\d.]* [kM]?B", out), out  # the files were counted
     rows = _read_rows(tmp_path / "root", "src", "_rv_hidden", "_prisma_migrations")
     assert sorted(r["id"] for r in rows) == [1, 2]

@@ -68,7 +68,7 @@ def test_full_to_incremental_switches_at_the_next_import(tmp_path, sshd, mariadb
     _with(toml, f'incremental = {{ "{db}.t" = {{ mode = "{mode}", column = "{column}" }} }}')
     caplog.set_level(logging.INFO)
     code, out = _cli(toml, "-v")  # the switch: the whole table, replacing the full load
-    assert code == 0 and "1 tables (1 ok, 0 failed), 4 rows" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed), 4 rows" in out, out
     assert (f"switching src.{db}.t from full to {mode} on {column}: this load reads the "
             "whole table") in caplog.text
     switched = _loads(root, db)
@@ -90,7 +90,7 @@ def test_full_to_incremental_switches_at_the_next_import(tmp_path, sshd, mariadb
     assert _latest(root, db) == _source(mariadb, db)
     if mode == "append":
         assert copies(root, db, "t", "id") == [1, 2, 3, 4, 5]  # each id once
-        assert "1 rows" in out, out
+        assert "1 row," in out, out
     else:  # the lag window re-reads recent rows: more copies, still one per key in _latest
         assert {r for r in copies(root, db, "t", "id")} == {1, 2, 3, 4, 5}
 
@@ -116,7 +116,7 @@ def test_incremental_to_full_switches_at_the_next_import(tmp_path, sshd, mariadb
     _with(toml, "")  # the entry removed: nightly full loads again
     caplog.set_level(logging.WARNING)
     code, out = _cli(toml)
-    assert code == 0 and "1 tables (1 ok, 0 failed), 2 rows" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed), 2 rows" in out, out
     assert (f"switching src.{db}.t from lastmodified on m to full: this load reads the whole "
             "table and replaces the earlier loads") in caplog.text
     assert len(_loads(root, db)) == 1

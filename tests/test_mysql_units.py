@@ -168,8 +168,17 @@ def test_summary_line_and_exit_codes():
     summary = ImportSummary(root="/r", tables=[ok, bad], seconds=2.0)
     assert summary.exit_code == 5
     line = summary.line()
-    assert "2 tables (1 ok, 1 failed), 1,234 rows, 2.0 KiB" in line
-    assert "s.d.b [python full] FAILED" in line and "run --full" in line
+    assert line.startswith("import: 2 tables (1 ok, 1 failed), 1,234 rows, 2.0 KiB in 2.0s "
+                           "(617 rows/s) -> /r/mysql; FAILED: s.d.b [python full] FAILED")
+    assert "run --full" in line and "s.d.a" not in line  # the ok table: its own line only
+    assert summary.lines() == [
+        "s.d.a [python full] 1,234 rows, 2.0 KiB in 1.0s (1,234 rows/s) -> load=20240101T000000Z",
+        "s.d.b [python full] FAILED after 0.00s: schema changed; run --full",
+        line,
+    ]
+    tiny = TableResult("s", "d", "c", rows=1, bytes=50, seconds=0.004, load="x")
+    one = ImportSummary(root="/r", tables=[tiny], seconds=0.01).line()
+    assert one.startswith("import: 1 table (1 ok, 0 failed), 1 row, 50 B in 0.01s -> ")  # no rate
     assert ImportSummary(root="/r", tables=[ok, bad, down]).exit_code == 3
 
 

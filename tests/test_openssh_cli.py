@@ -117,7 +117,7 @@ def test_import_ssh_child_has_no_secret_and_is_gone_after(tmp_path, sshd, mariad
     out, _ = proc.communicate(timeout=120)
     watcher.stop()
     assert proc.returncode == 0, out.decode()
-    assert b"1 tables (1 ok, 0 failed), 5 rows" in out
+    assert b"1 table (1 ok, 0 failed), 5 rows" in out
     assert len(watcher.seen) == 1, "the import ran through one ssh process"
     (pid, info), = watcher.seen.items()
     argv = info["argv"].split(b"\0")

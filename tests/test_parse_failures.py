@@ -69,7 +69,7 @@ def test_permission_denied_and_eio_inputs_are_set_aside(tmp_path: Path) -> None:
     out = res.stdout.decode()
     one_error_line(res.stderr)
     assert res.returncode == 4, out + res.stderr.decode()
-    assert str(secret) in out and "Permission denied" in out and "1 inputs set aside" in out
+    assert str(secret) in out and "Permission denied" in out and "1 input set aside" in out
     assert counts(out) == (70, 70, 0)
     assert len(records(data(root))) == 70 + 1  # the events, and the set-aside record
     # the kernel's EIO (reading /proc/self/mem at offset 0): exit 3, the others parsed
@@ -151,7 +151,7 @@ def test_one_log_over_thousands_of_dates_with_few_file_descriptors(tmp_path: Pat
     one_error_line(res.stderr)
     assert res.returncode == 0, res.stdout.decode() + res.stderr.decode()
     assert counts(res.stdout.decode()) == (3000, 3000, 0)
-    assert "1500 partitions" in res.stdout.decode()
+    assert "1,500 partitions" in res.stdout.decode()
     events = data(root)
     assert len({k.split("/")[1] for k in events}) == 1500
     assert len(records(events)) == 3000
@@ -265,8 +265,8 @@ def test_messages_say_what_happened(tmp_path: Path) -> None:
     res = runner.invoke(cli, ["--root", root, "parse", str(bad)])
     assert res.exit_code == 5
     assert "max_reject_ratio" not in res.output and "rejected, more than" not in res.output
-    assert "0 rejects + 1 set-aside input records in" in res.output and "rejects/dt=" in res.output
-    assert "1 inputs set aside: input" in res.output
+    assert "0 rejects + 1 set-aside input record in" in res.output and "rejects/dt=" in res.output
+    assert "1 input set aside: input" in res.output
 
 
 def test_input_template_typos_are_config_errors(tmp_path: Path) -> None:

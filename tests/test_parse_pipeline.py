@@ -117,7 +117,7 @@ def test_sample_log_every_line_accounted(tmp_path: Path, patterns_file: str) -> 
         assert set(r) == {"source", "lineno", "reason", "line"}
         assert r["source"] == os.path.realpath(SAMPLE)
         assert r["line"] == raw[r["lineno"] - 1].decode("utf-8", "backslashreplace")
-    assert "10000 lines" in summary.line() and "no patterns" not in summary.line()
+    assert "10,000 lines" in summary.line() and "no patterns" not in summary.line()
 
 
 def test_gzipped_input_gives_the_same_events(tmp_path: Path) -> None:
@@ -218,7 +218,7 @@ def test_stdin_needs_a_source_name_and_uses_it(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     n = data.count(b"\n")
-    assert f"parse: {n} lines" in res.output
+    assert f"parse: {n:,} lines" in res.output
     events = read_tree(root, "events")
     assert sum(len(v) for v in events.values()) == n
     again = runner.invoke(
@@ -237,14 +237,14 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     res = runner.invoke(cli, ["--root", root, "parse"])
     assert res.exit_code == 2
     res = runner.invoke(cli, ["--root", root, "parse", SAMPLE, "--workers", "2"])
-    assert res.exit_code == 0 and "9999 events" in res.output
+    assert res.exit_code == 0 and "9,999 events" in res.output
     good = read_tree(Path(root), "events")
     good_rejects = read_tree(Path(root), "rejects")
     # a valid but wrong format: every line rejected -> 5, the rejects are kept under
     # -failed names, and every object of the earlier run of this input is left as it was
     res = runner.invoke(cli, ["--root", root, "parse", SAMPLE, "--format", "common"])
     assert res.exit_code == 5, res.output
-    assert "10000 rejects" in res.output and "max_reject_ratio" in res.output
+    assert "10,000 rejects" in res.output and "max_reject_ratio" in res.output
     rejects = read_tree(Path(root), "rejects")
     assert {k: v for k, v in rejects.items() if k in good_rejects} == good_rejects
     assert sum(len(v) for k, v in rejects.items() if k.endswith("-failed.json.gz")) == 10000
@@ -416,7 +416,7 @@ def test_cli_nginx_and_gunicorn_logs_end_to_end(tmp_path: Path, patterns_file: s
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "3 lines" in res.output and "2 events" in res.output and "1 rejects" in res.output
+    assert "3 lines" in res.output and "2 events" in res.output and "1 reject " in res.output
     events = [e for rows in read_tree(root, "events").values() for e in rows]
     assert {k.split("/")[1] for k in read_tree(root, "events")} == {"dt=2015-05-18"}
     by_ip = {e["ip"]: e for e in events}

@@ -122,7 +122,7 @@ def test_cli_runner_option_and_config_runner(
     viar = tmp_path / "r"
     got = CliRunner().invoke(cli, ["--root", str(viar), "parse", *args, "-r", "local"])
     assert got.exit_code == 5, got.output
-    assert "FAILED: 1 inputs set aside" in got.output and "d.log.gz" in got.output
+    assert "FAILED: 1 input set aside" in got.output and "d.log.gz" in got.output
     assert tree(viar) == tree(ref)
     conf = tmp_path / "warehouse.toml"
     conf.write_text(f'[warehouse]\nroot = "{tmp_path / "c"}"\n[logs]\nrunner = "inline"\n')
@@ -136,7 +136,7 @@ def test_cli_runner_option_and_config_runner(
     ]
     assert heads[1].startswith("parse [local]: ") and heads[2].startswith("parse [inline]: ")
     lines = [
-        re.sub(r"[\d,.]+ lines/s in [\d.]+s", "", head.replace(" [local]:", ":"))
+        re.sub(r"; in \S+( \([\d,]+ lines/s\))? ->", "; ->", head.replace(" [local]:", ":"))
         .replace(" [inline]:", ":").replace(str(root), "ROOT")
         for head, root in zip(heads, (ref, viar, tmp_path / "c"), strict=True)
     ]

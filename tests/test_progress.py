@@ -57,13 +57,13 @@ def test_worker_processes_report_through_the_parent(tmp_path: Path, method: str)
 def test_cli_draws_progress_only_on_a_terminal(tmp_path: Path) -> None:
     rc, out, err = run_cli(["--root", str(tmp_path / "a"), "parse", LOG], tty=True)
     assert rc == 0, err
-    assert out.startswith("parse: 10000 lines from 1 inputs")  # the summary stays on stdout
+    assert out.startswith("parse: 10,000 lines from 1 input,")  # the summary stays on stdout
     assert "\r" in err and re.search(r"parse \d+s  \[", err) and "100%" in err
     assert "10,000 lines" in err
     assert "parse:" not in err
     rc, out, err = run_cli(["--root", str(tmp_path / "b"), "parse", LOG], tty=False)
     assert rc == 0, err
-    assert out.startswith("parse: 10000 lines from 1 inputs")
+    assert out.startswith("parse: 10,000 lines from 1 input,")
     assert err == ""
 
 
@@ -75,7 +75,7 @@ def test_cli_status_line_when_the_total_is_unknown(tmp_path: Path) -> None:
     gz.write_bytes(gzip.compress(Path(LOG).read_bytes()))
     rc, out, err = run_cli(["--root", str(tmp_path / "a"), "parse", str(gz)], tty=True)
     assert rc == 0, err
-    assert out.startswith("parse: 10000 lines from 1 inputs")
+    assert out.startswith("parse: 10,000 lines from 1 input,")
     last = err.replace("\r\n", "\n").split("\r")[-1]
     assert last.startswith("parse: ") and "10,000 lines" in last and last.endswith("\n")
     assert "[" not in err and "%" not in err

@@ -257,7 +257,7 @@ def test_behaviour_meets_relational_data(tmp_path: Path, sshd, mariadb, hive_ser
     # the nightly run materialises the report for the day; a second run duplicates nothing
     ran = _invoke(config, "run", "--date", DAY)
     assert ran.exit_code == 0, ran.output
-    assert "reports ok (1 reports)" in ran.output
+    assert "reports ok (1 report)" in ran.output
     users_per_country: dict[str, set[str]] = defaultdict(set)
     for e, u in joined:
         users_per_country[u[0]].add(e["params"].get("user_id") or e["user"])
@@ -311,7 +311,7 @@ def test_run_makes_the_views_its_reports_read_on_a_new_metastore(
 
     ran = _invoke(config, "run", "--date", DAY)
     assert ran.exit_code == 0, ran.output
-    assert "reports ok (1 reports)" in ran.output
+    assert "reports ok (1 report)" in ran.output
     record = json.loads((root / "_state" / "runs" / DAY / "reports.json").read_text())
     assert "2 views of [hive] views created or replaced first" in record["summary"]
     want = sorted(Counter(e["slug"] or "-" for e in _events(root)).items())

@@ -110,7 +110,7 @@ def test_every_line_is_an_event_or_a_reject(
     p = parsed[log]
     assert p.exit_code == 0, p.output
     assert len(p.lines) == p.n_events + len(p.rejects), p.output
-    assert f"{len(p.lines)} lines" in p.output
+    assert f"{len(p.lines):,} lines" in p.output
     cases = served[log]
     numbered = sorted(n for ns in cases.values() for n in ns)
     assert numbered == list(range(1, len(p.lines) + 1)), "lines not sent by the corpus"

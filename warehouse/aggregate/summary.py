@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warehouse.errors import EXIT_OK
+from warehouse.textfmt import count, duration, number, took
 
 
 @dataclass
@@ -37,23 +38,25 @@ class AggregateSummary:
         if self.error:
             return f"{head}: FAILED (exit {self.exit_code}): {self.error}"
         skipped = sum(self.malformed.values())
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.malformed.items()))
-        rate = self.events / self.seconds if self.seconds > 0 else 0.0
-        parts = [f"{len(self.partitions)} partitions, {self.records} records"]
+        reasons = ", ".join(f"{k} {number(v)}" for k, v in sorted(self.malformed.items()))
+        parts = [f"{count(len(self.partitions), 'partition')}, {count(self.records, 'record')}"]
         if self.counters_read:
             parts += [
-                f"{self.events} events from {self.inputs} files ({rate:,.0f} events/s)",
-                f"{skipped} malformed skipped" + (f" ({reasons})" if reasons else ""),
+                f"{count(self.events, 'event')} from {count(self.inputs, 'file')}",
+                f"{number(skipped)} malformed skipped" + (f" ({reasons})" if reasons else ""),
             ]
+            spent = took(self.events, self.seconds, "events")
         else:  # e.g. emr with read_logs: false
-            parts.append(f"{self.inputs} files; event and malformed counts not read (no counters)")
+            parts.append(f"{count(self.inputs, 'file')}; event and malformed counts not read "
+                         "(no counters)")
+            spent = f"in {duration(self.seconds)}"
         if self.dropped:
-            parts.append(f"{self.dropped} records of neighbouring dates not written")
+            parts.append(f"{count(self.dropped, 'record')} of neighbouring dates not written")
         if self.missing:
             parts.append("no input for " + ", ".join(self.missing))
         if self.emptied:
             parts.append("earlier output emptied for " + ", ".join(self.emptied))
-        return f"{head}: " + "; ".join(parts) + f" -> {self.output} in {self.seconds:.1f}s"
+        return f"{head}: " + "; ".join(parts) + f" -> {self.output} {spent}"
 
 
 def date_span(dates: Sequence[dt.date]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from typing import IO, Any
@@ -236,5 +237,12 @@ def cli(ctx: click.Context, config_file: str | None, root: str | None, verbose: 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    cli.main(args=argv, prog_name="warehouse")
+    try:
+        cli.main(args=argv, prog_name="warehouse")
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            # a second Ctrl-C while the interpreter shuts down must not turn exit 130 (the
+            # summary printed) into a death by SIGINT
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise
 

@@ -130,11 +130,20 @@ def aggregate(
 @click.argument("selector", required=False, metavar="[SOURCE[.DATABASE[.TABLE]]]")
 @click.option("--engine", type=click.Choice(["python", "sqoop"]), help="override [mysql.*] engine")
 @click.option("--full", is_flag=True, help="full reload, resetting watermarks")
+@click.option(
+    "--include-excluded", is_flag=True,
+    help="import SOURCE.DATABASE.TABLE even if [mysql.NAME] exclude leaves it out",
+)
 @pass_state
-def import_(state: State, selector: str | None, engine: str | None, full: bool) -> None:
+def import_(
+    state: State, selector: str | None, engine: str | None, full: bool, include_excluded: bool
+) -> None:
     """Copy MySQL tables into the warehouse and give each a Hive table. Without an
     argument, every table of every [mysql.NAME] source; SOURCE, SOURCE.DATABASE or
-    SOURCE.DATABASE.TABLE narrows it.
+    SOURCE.DATABASE.TABLE narrows it. A table that [mysql.NAME] exclude leaves out is
+    skipped with a warning, even when named, unless --include-excluded. Ctrl-C stops
+    within seconds (exit 130): the finished tables are kept, the next import redoes the
+    rest.
 
     \b
     Examples:
@@ -144,7 +153,10 @@ def import_(state: State, selector: str | None, engine: str | None, full: bool) 
     from warehouse.mysql.importer import run_import
 
     with terminal_progress() as progress:
-        summary = run_import(state.cfg, selector, engine=engine, full=full, progress=progress)
+        summary = run_import(state.cfg, selector, engine=engine, full=full, progress=progress,
+                             include_excluded=include_excluded)
+    for line in summary.lines()[:-1]:  # one line per table; finish prints the total last
+        click.echo(line)
     finish(summary)
 
 

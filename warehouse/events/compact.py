@@ -45,6 +45,7 @@ from warehouse.schema import EVENT_COLUMNS
 from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore, store_for_config
 from warehouse.storage.base import open_maybe_gzip, read_bytes, write_bytes
+from warehouse.textfmt import count, number, took
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,12 @@ class CompactSummary:
         counts = {s: sum(d.status == s for d in self.days) for s in ("written", "unchanged", "removed", "empty")}
         skipped = sum(sum(d.malformed.values()) for d in written)
         text = (
-            f"events compact: {len(self.days)} dates ({counts['written']} written, "
+            f"events compact: {count(len(self.days), 'date')} ({counts['written']} written, "
             f"{counts['unchanged']} unchanged, {counts['removed']} removed, "
-            f"{counts['empty']} without events), {rows:,} rows, {skipped:,} malformed skipped, "
-            f"{size_in / 1e6:,.1f} MB of JSON parts -> {size_out / 1e6:,.1f} MB of Parquet "
-            f"in {self.seconds:.1f}s -> {self.output}"
+            f"{counts['empty']} without events), {count(rows, 'row')}, {number(skipped)} "
+            f"malformed skipped, {size_in / 1e6:,.1f} MB of JSON parts -> "
+            f"{size_out / 1e6:,.1f} MB of Parquet {took(rows, self.seconds, 'rows')} -> "
+            f"{self.output}"
         )
         failed = [d for d in self.days if d.error]
         if failed:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from warehouse.errors import EXIT_FAILED, combined_exit_code
 from warehouse.logs import NO_MATCH
+from warehouse.textfmt import count, number, took
 
 
 @dataclass(frozen=True)
@@ -68,32 +69,31 @@ class ParseSummary:
 
     def line(self) -> str:
         """Return the one-line summary printed by the CLI."""
-        rate = self.lines / self.seconds if self.seconds > 0 else 0.0
-        reasons = ", ".join(f"{r}: {n}" for r, n in self.rejects.most_common())
+        reasons = ", ".join(f"{r}: {number(n)}" for r, n in self.rejects.most_common())
         parts = sorted(self.partitions)
         if not parts:
             where = "no partitions"
         elif len(parts) <= 3:
-            where = "partitions " + " ".join(parts)
+            where = ("partition " if len(parts) == 1 else "partitions ") + " ".join(parts)
         else:
-            where = f"{len(parts)} partitions {parts[0]}..{parts[-1]}"
-        unmatched = f"{self.unmatched} unmatched paths"
+            where = f"{count(len(parts), 'partition')} {parts[0]}..{parts[-1]}"
+        unmatched = count(self.unmatched, "unmatched path")
         if self.patterns is None:
             unmatched += " (no patterns: every slug is null)"
-        held = f" ({self.held} not published)" if self.held else ""
+        held = f" ({number(self.held)} not published)" if self.held else ""
         broken = self.broken
-        rejects = f"{self.rejected} rejects"
+        rejects = count(self.rejected, "reject")
         if reasons:
             rejects += f" ({reasons})"
         if broken:
-            rejects += f" + {len(broken)} set-aside input records"
+            rejects += f" + {count(len(broken), 'set-aside input record')}"
         if reasons or broken:
             rejects += f" in {self.rejects_output}"
         head = f"parse [{self.runner}]" if self.runner else "parse"
         text = (
-            f"{head}: {self.lines} lines from {self.inputs} inputs, {self.events} events{held}, "
-            f"{rejects}, {unmatched}, "
-            f"{rate:,.0f} lines/s in {self.seconds:.2f}s -> {self.output} ({where}; "
+            f"{head}: {count(self.lines, 'line')} from {count(self.inputs, 'input')}, "
+            f"{count(self.events, 'event')}{held}, {rejects}, {unmatched}; "
+            f"{took(self.lines, self.seconds, 'lines')} -> {self.output} ({where}; "
             f"format {self.format})"
         )
         if self.looks_like is not None:
@@ -103,7 +103,7 @@ class ParseSummary:
                 f'"{self.looks_like}")'
             )
         if broken:
-            text += f"; FAILED: {len(broken)} inputs set aside: " + "; ".join(broken)
+            text += f"; FAILED: {count(len(broken), 'input')} set aside: " + "; ".join(broken)
         judged = [f.message for f in self.failures if not f.set_aside]
         if judged:
             text += "; FAILED: " + "; ".join(judged)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warehouse.errors import EXIT_FAILED, EXIT_INPUT_MISSING, combined_exit_code
+from warehouse.textfmt import count, number
 
 __all__ = ["HiveSummary"]
 
@@ -45,25 +46,28 @@ class HiveSummary:
         """Return the one-line summary."""
         if self.partitions_mode:
             text = (
-                f"{self.action}: {self.found} partitions in the root, {self.added} added, "
-                f"{self.present} already registered ({self.statements} statements; {self.target})"
+                f"{self.action}: {count(self.found, 'partition')} in the root, "
+                f"{number(self.added)} added, {number(self.present)} already registered "
+                f"({count(self.statements, 'statement')}; {self.target})"
             )
             if self.no_data:
-                text += f"; no data for {len(self.no_data)}: {_few(self.no_data)}"
+                text += f"; no data for {number(len(self.no_data))}: {_few(self.no_data)}"
         else:
             total = sum(
                 map(len, (self.created, self.unchanged, self.replaced, self.changed, self.failed))
             )
             text = (
-                f"{self.action}: {total} objects in {self.target}: {len(self.created)} created, "
-                f"{len(self.unchanged)} unchanged, {len(self.changed)} changed"
+                f"{self.action}: {count(total, 'object')} in {self.target}: "
+                f"{number(len(self.created))} created, {number(len(self.unchanged))} unchanged, "
+                f"{number(len(self.changed))} changed"
             )
             if self.replaced:
-                text += f", {len(self.replaced)} replaced"
+                text += f", {number(len(self.replaced))} replaced"
             if self.found:
                 text += (
-                    f"; {self.found} partitions in the root, {self.added} added, "
-                    f"{self.present} already registered ({self.statements} statements)"
+                    f"; {count(self.found, 'partition')} in the root, {number(self.added)} "
+                    f"added, {number(self.present)} already registered "
+                    f"({count(self.statements, 'statement')})"
                 )
             if self.changed:
                 text += (
@@ -72,9 +76,9 @@ class HiveSummary:
                     " the files stay)"
                 )
         if self.skipped:
-            text += f"; {len(self.skipped)} not made: {'; '.join(self.skipped)}"
+            text += f"; {number(len(self.skipped))} not made: {'; '.join(self.skipped)}"
         if self.failed:
-            text += f"; {len(self.failed)} failed: {'; '.join(self.failed)}"
+            text += f"; {number(len(self.failed))} failed: {'; '.join(self.failed)}"
         return text
 
 

@@ -41,12 +41,13 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from warehouse.config import Config, MysqlSourceConfig, Secret
 from warehouse.errors import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     ConfigError,
     SourceUnavailable,
     WarehouseError,
@@ -54,6 +55,7 @@ from warehouse.errors import (
 )
 from warehouse.hive.outage import CatalogWatch
 from warehouse.mysql import schema as sch
+from warehouse.mysql.cancel import first_ctrl_c_only
 from warehouse.mysql.checks import (
     drop_name_clashes,
     unseen_tables,
@@ -112,6 +114,14 @@ def _sources(cfg: Config, sel: Selector) -> list[MysqlSourceConfig]:
     return [src]
 
 
+def _excluding_globs(src: MysqlSourceConfig, sel: Selector) -> list[str]:
+    """Return the `[mysql.NAME] exclude` globs that match the table `sel` names (none for
+    a selector naming no table)."""
+    if not (sel.database and sel.table):
+        return []
+    return [g for g in src.exclude if not sch.select_tables(sel.database, [sel.table], ["*"], [g])]
+
+
 # -- entry point -----------------------------------------------------------------------
 
 
@@ -124,10 +134,13 @@ def run_import(
     progress: Progress | None = None,
     store: ObjectStore | None = None,
     catalog: CatalogWatch | None = None,
+    include_excluded: bool = False,
 ) -> ImportSummary:
     """Import the selected tables; return the summary (raises ConfigError for a bad selector).
 
     `catalog`: the catalog outage of the surrounding `warehouse run` (see HiveRegistrar).
+    A table named in full that `[mysql.NAME] exclude` leaves out is skipped with a warning
+    unless `include_excluded`.
     """
     started = time.monotonic()
     sel = parse_selector(selector)
@@ -143,11 +156,20 @@ def run_import(
         )
     store = store or store_for_config(cfg)
     summary = ImportSummary(root=store.uri(""))
+    globs = [] if include_excluded else _excluding_globs(sources[0], sel)
+    if globs:
+        summary.excluded = f"{sel.source}.{sel.database}.{sel.table}"
+        log.warning(
+            "%s is excluded by [mysql.%s] exclude (%s): skipped; add --include-excluded to "
+            "import it anyway", summary.excluded, sel.source, ", ".join(map(repr, globs)),
+        )
+        return summary
     remove_stale_password_files()
     hive = HiveRegistrar(cfg, catalog) if cfg.has_catalog else None
     # several sources: each one's tables first, so that two of them sharing a Hive name
     # both fail before either is registered (a source down is said once, not retried)
     listed, down = _list_sources(cfg, sources, store) if len(sources) > 1 else ({}, {})
+    restore = first_ctrl_c_only()
     try:
         for src in sources:
             if src.name in down:
@@ -159,9 +181,16 @@ def run_import(
                 import_source(cfg, src, sel, store=store, engine=engine, full=full,
                               progress=progress, hive=hive, elsewhere=elsewhere)
             )
+            if any(t.interrupted for t in summary.tables):
+                summary.interrupted = True  # the next sources are not started
+                break
+    except KeyboardInterrupt:  # while a source was being opened or planned
+        log.warning("interrupted (Ctrl-C)")
+        summary.interrupted = True
     finally:
         if hive is not None:
             hive.close()
+        restore()
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -352,28 +381,72 @@ def _run_tables(
     full: bool,
     progress: Progress | None,
 ) -> list[TableResult]:
+    """Import the planned tables on the source's pool; return their results.
+
+    Ctrl-C (a KeyboardInterrupt in this, the main, thread) stops the import within
+    seconds: the session's Cancellation breaks the running tables' MySQL sessions and
+    their exports stop between batches, removing what they wrote; tables not started
+    are not started. Their results say so (exit 130), and the finished ones are kept.
+    """
     src = session.src
+    cancel = session.cancel
     report = None if progress is None else _Serialised(progress)
 
     def one(p: Planned) -> TableResult:
-        if report is None:
-            return import_table(session, p, engine=engine, full=full)
         label = f"{src.name}.{p.database}.{p.table}"
         sent = 0
 
-        def on_rows(n: int) -> None:
+        def on_rows(n: int) -> None:  # called between batches: where Ctrl-C stops an export
             nonlocal sent
+            if cancel is not None:
+                cancel.check()
             sent += n
-            report(ProgressEvent(label, "rows", n))
+            if report is not None:
+                report(ProgressEvent(label, "rows", n))
 
         res = import_table(session, p, engine=engine, full=full, on_rows=on_rows)
-        # rows not reported on the way (sqoop, parallel ranges) come with the last event
-        report(ProgressEvent(label, "rows", max(res.rows - sent, 0), final=True,
-                             outcome=res.line()))
+        if report is not None:
+            # rows not reported on the way (sqoop, parallel ranges) come with the last event
+            report(ProgressEvent(label, "rows", max(res.rows - sent, 0), final=True,
+                                 outcome=res.line()))
         return res
 
-    with ThreadPoolExecutor(max_workers=max(1, src.workers), thread_name_prefix="import") as pool:
-        return list(pool.map(one, plan))
+    pool = ThreadPoolExecutor(max_workers=max(1, src.workers), thread_name_prefix="import")
+    futures = [pool.submit(one, p) for p in plan]
+    try:
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        log.warning("interrupted (Ctrl-C): stopping the tables of [mysql.%s] being imported",
+                    src.name)
+        if cancel is not None:
+            cancel.cancel()
+        return _stopped(session, plan, futures)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stopped(
+    session: SourceSession, plan: Sequence[Planned], futures: list[Future[TableResult]]
+) -> list[TableResult]:
+    """Return the results after Ctrl-C: the tables not started as such, the running ones
+    once their broken sessions let them end (a further Ctrl-C does not cut that short:
+    it is what removes their partial loads)."""
+    waiting = [f for f in futures if not f.cancel()]
+    while True:
+        try:
+            wait(waiting)
+            break
+        except KeyboardInterrupt:
+            log.warning("still stopping: removing the partial loads of the running tables")
+    out = []
+    for p, f in zip(plan, futures, strict=True):
+        if f.cancelled():
+            out.append(TableResult(session.name, p.database, p.table,
+                                   engine=session.src.engine, error="not started (Ctrl-C)",
+                                   exit_code=EXIT_INTERRUPTED))
+        else:
+            out.append(f.result())
+    return out
 
 
 class _Serialised:

@@ -11,6 +11,7 @@ from typing import Any
 
 from warehouse.config import Config, MysqlSourceConfig, Secret
 from warehouse.mysql.bounds import Bounds, plan_bounds
+from warehouse.mysql.cancel import Cancellation, WatchedDriver
 from warehouse.mysql.connect import Driver, Endpoint, close_quietly, resolve_driver
 from warehouse.mysql.hive_tables import HiveRegistrar
 from warehouse.mysql.plan import LoadPlan
@@ -29,6 +30,7 @@ class SourceSession:
     store: ObjectStore
     tunnel: Any = None  # the open warehouse.tunnel forward, or None
     hive: HiveRegistrar | None = None  # the run's shared Hive session
+    cancel: Cancellation | None = None  # Ctrl-C: breaks the sessions `driver` opened
 
     @property
     def name(self) -> str:
@@ -81,11 +83,13 @@ def open_session(
     cfg: Config, src: MysqlSourceConfig, password: Secret, *, store: ObjectStore,
     hive: HiveRegistrar | None = None,
 ) -> Iterator[SourceSession]:
-    """Yield the source's session: the driver resolved, through its tunnel when it has
-    one (closed on exit); raises ConfigError or SourceUnavailable."""
-    driver = resolve_driver(src.driver)
+    """Yield the source's session: the driver resolved (its sessions watched by the
+    session's `cancel`), through its tunnel when it has one (closed on exit); raises
+    ConfigError or SourceUnavailable."""
+    cancel = Cancellation()
+    driver = WatchedDriver(resolve_driver(src.driver).name, cancel)
     with _endpoint(cfg, src, password) as (ep, tunnel):
-        yield SourceSession(cfg, src, ep, driver, store, tunnel, hive)
+        yield SourceSession(cfg, src, ep, driver, store, tunnel, hive, cancel)
 
 
 @contextmanager

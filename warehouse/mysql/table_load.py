@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from warehouse.errors import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_UNAVAILABLE,
     JobFailed,
     WarehouseError,
@@ -47,6 +48,8 @@ from warehouse.mysql.zerodates import string_dates
 from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted (Ctrl-C); its partial load was removed, the next import redoes it"
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,10 @@ def _import_locked(
         log.exception("import of %s failed", res.name)
         res.error = f"unexpected {type(exc).__name__}: {exc}"
         res.exit_code = EXIT_FAILED
-    lost = s.tunnel_lost() if res.error else None
+    stopped = bool(res.error) and s.cancel is not None and s.cancel.is_set()
+    if stopped:  # Ctrl-C broke its session: whatever the driver said, it was interrupted
+        res.error, res.exit_code = INTERRUPTED, EXIT_INTERRUPTED
+    lost = s.tunnel_lost() if res.error and not stopped else None
     if lost:
         res.error = f"{lost}; previous data and watermark kept ({res.error})"
         res.exit_code = EXIT_UNAVAILABLE
@@ -145,7 +151,7 @@ def _import_locked(
     if res.error:
         res.error = mask_secret(res.error, s.endpoint.password.reveal())
         res.rows = res.bytes = 0
-        log.error("%s", res.line())
+        log.log(logging.WARNING if stopped else logging.ERROR, "%s", res.line())
     return res
 
 
@@ -154,6 +160,7 @@ def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | Non
     base = data_prefix(s.name, p.database, p.table)
     if s.hive is not None and s.cfg.has_catalog:
         s.hive.check()  # the catalog is down in this run: the load could not be registered
+    _abort_uploads(s.store, plan.name, [f"{base}/", f"{keys_folder(s.name, p.database, p.table)}/"])
     stamp = _load_stamp(plan.loads)
     bounds = s.probe(plan) if plan.inc is not None else Bounds()
     if bounds.recreated:
@@ -312,6 +319,16 @@ def _remove_orphans(store: ObjectStore, prefix: str, known: Sequence[str],
             store.delete(obj.key)
     if store.prune(prefix + "/"):
         log.info("removed the empty folders under %s", prefix)
+
+
+def _abort_uploads(store: ObjectStore, name: str, prefixes: Sequence[str]) -> None:
+    """Abort the unfinished S3 multipart uploads a killed import left under the table's
+    folders (they are invisible to listings, and billed until aborted)."""
+    for prefix in prefixes:
+        n = store.abort_uploads(prefix)
+        if n:
+            log.info("%s: aborted %d unfinished upload(s) under %s left by an interrupted "
+                     "import", name, n, store.uri(prefix))
 
 
 def _clean_failed_load(store: ObjectStore, src: str, p: Planned) -> None:

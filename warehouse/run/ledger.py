@@ -155,10 +155,10 @@ class Ledger:
             where = f" ({exc.filename})" if exc.filename else ""
             for day, rec in recs:
                 self._end(day, rec, error=f"disk full{where}: {exc.strerror}; free space", code=3)
-        except KeyboardInterrupt:
-            # Ctrl-C: the stage did not finish; the next run does it again (not "ok")
+        except KeyboardInterrupt:  # Ctrl-C: not done (the next run redoes it), not a bug
             for day, rec in recs:
-                self._end(day, rec, error="interrupted (Ctrl-C)", code=EXIT_INTERRUPTED)
+                if rec.get("ended") is None:
+                    self._end(day, rec, error="interrupted (Ctrl-C)", code=EXIT_INTERRUPTED)
             raise
         except BaseException as exc:
             for day, rec in recs:

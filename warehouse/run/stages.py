@@ -16,7 +16,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from warehouse.config import Config
-from warehouse.errors import EXIT_INPUT_MISSING, Summary, WarehouseError, combined_exit_code
+from warehouse.errors import (
+    EXIT_INPUT_MISSING,
+    EXIT_INTERRUPTED,
+    Summary,
+    WarehouseError,
+    combined_exit_code,
+)
 from warehouse.hive.outage import CatalogWatch
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.dates import day_input, job_dates
@@ -26,6 +32,7 @@ from warehouse.run.renames import find_renames
 from warehouse.run.stale import input_fingerprint
 from warehouse.run.summary import COMPLETE, FAILED, NEEDS, OK, SKIPPED, STAGES, unconfigured
 from warehouse.storage import ObjectStore
+from warehouse.textfmt import count
 
 if TYPE_CHECKING:
     from warehouse.hive.summary import HiveSummary
@@ -154,7 +161,7 @@ class Night(Ledger):
                 rec["held_partitions"] = sorted(held | summary.held_partitions)
                 _check(summary)
                 rec["partitions"] = sorted(summary.partitions | held)
-                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+                self._end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
 
     def _stage_events(self) -> None:
         todo: list[tuple[dt.date, list[str]]] = []
@@ -183,7 +190,7 @@ class Night(Ledger):
                 _check(raw)
             for day, rec in recs:
                 rec["access_raw"] = raw.line()
-                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+                self._end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
 
     def _stage_aggregate(self) -> None:
         jobs = list(self.cfg.aggregate.jobs)
@@ -235,7 +242,7 @@ class Night(Ledger):
                     code = combined_exit_code(c for c, _ in codes[day])
                     self._end(day, rec, error="; ".join(m for _, m in codes[day]), code=code)
                 else:
-                    self._end(day, rec, detail=f"{len(jobs)} jobs")
+                    self._end(day, rec, detail=count(len(jobs), "job"))
 
     def _run_job(self, job: str, days: list[dt.date]) -> dict[str, Any]:
         """Run one aggregate job over `days` and register its output; return its state."""
@@ -289,7 +296,7 @@ class Night(Ledger):
                 registered = _check(self._register("events_parquet", written)).line()
             for day, rec in recs:
                 rec["registered"] = registered
-                self._end(day, rec, summary=summary, detail=f"{len(rec['partitions'])} partitions")
+                self._end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
 
     def _stage_import(self) -> None:
         *earlier, last = self.dates
@@ -303,8 +310,12 @@ class Night(Ledger):
         rec = self._start(last, "import")
         with self._recording([(last, rec)]):
             # the import's registrar shares this run's catalog outage with the other stages
-            summary = _check(run_import(self.cfg, None, progress=None, catalog=self.catalog))
-            self._end(last, rec, summary=summary)
+            summary = run_import(self.cfg, None, progress=None, catalog=self.catalog)
+            if summary.interrupted:  # Ctrl-C: the finished tables are kept, the run stops
+                self._end(last, rec, error="interrupted (Ctrl-C)", code=EXIT_INTERRUPTED,
+                          summary=summary)
+                raise KeyboardInterrupt
+            self._end(last, rec, summary=_check(summary))
 
     def _stage_reports(self) -> None:
         from warehouse.hive.reports import run_reports
@@ -321,4 +332,4 @@ class Night(Ledger):
                 summary = _check(self._hive(run_reports, day, views))
                 views = False
                 rec["tables"] = summary.done
-                self._end(day, rec, summary=summary, detail=f"{len(summary.done)} reports")
+                self._end(day, rec, summary=summary, detail=count(len(summary.done), "report"))

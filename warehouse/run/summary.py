@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from warehouse.config import Config
 from warehouse.errors import EXIT_INTERRUPTED, combined_exit_code
+from warehouse.textfmt import count, number
 
 STAGES = ("parse", "events", "aggregate", "parquet", "import", "reports")
 # the stages each one depends on: it runs again when one of them ran again since its record
@@ -68,7 +69,7 @@ class RunSummary:
     def line(self) -> str:
         """Return the one-line summary: each stage's outcome, the exit code, the records."""
         first, last = self.dates[0], self.dates[-1]
-        span = first.isoformat() if first == last else f"{first}..{last} ({len(self.dates)} dates)"
+        span = first.isoformat() if first == last else f"{first}..{last} ({count(len(self.dates), 'date')})"
         parts = []
         for stage in STAGES:
             rows = [r for r in self.results if r.stage == stage]
@@ -97,7 +98,7 @@ def _stage_text(stage: str, rows: list[StageResult], *, single: bool) -> str:
     for status in (OK, COMPLETE, SKIPPED, BLOCKED, FAILED):
         if not counts[status]:
             continue
-        bit = f"{counts[status]} {status}"
+        bit = f"{number(counts[status])} {status}"
         if status in (FAILED, BLOCKED):
             bit += " [" + " ".join(str(r.day) for r in rows if r.status == status) + "]"
         if status == SKIPPED:
