@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import click
 
 from warehouse.progress import Progress, ProgressEvent
+from warehouse.textfmt import count
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -106,7 +107,7 @@ class _Label:
         if self.unit == "bytes":
             return f"{self.done / 1e6:,.1f} MB, {self.lines:,} lines ({self.lines / seconds:,.0f}/s)"
         rate = f" ({self.done / seconds:,.0f} {self.unit}/s)" if seconds >= 1 else ""
-        return f"{self.done:,} {self.unit}{rate}, {elapsed(seconds)}"
+        return f"{count(self.done, self.unit.removesuffix('s'))}{rate}, {elapsed(seconds)}"
 
     def bar_label(self, now: float) -> str:
         step = f" {self.step}" if self.step else ""
