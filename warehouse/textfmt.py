@@ -19,10 +19,15 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
 
 
 def duration(seconds: float) -> str:
-    """Return `0.42s`, `12.3s`, `4m05s` or `2h03m`."""
+    """Return `0.42s`, `1.3s`, `12s`, `4m05s` or `2h03m`."""
     if seconds < 10:
         return f"{seconds:.2f}s" if seconds < 1 else f"{seconds:.1f}s"
-    s = round(seconds)
+    return elapsed(round(seconds))
+
+
+def elapsed(seconds: float) -> str:
+    """Return whole seconds as `45s`, `1m12s` or `2h03m` (a clock that ticks each second)."""
+    s = int(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import click
 
 from warehouse.progress import Progress, ProgressEvent
-from warehouse.textfmt import count
+from warehouse.textfmt import count, elapsed
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -76,16 +76,6 @@ class ConsoleHandler(logging.StreamHandler):
             self.handleError(record)
             return
         drawer.print_above(text)
-
-
-def elapsed(seconds: float) -> str:
-    """`45s`, `1m12s`, `2h03m`."""
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 @dataclass
