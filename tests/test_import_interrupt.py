@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures._util import sigint_default
 from tests.test_mysql_import import PASSWORD, USER, _driver_available, _toml_config
 from tests.test_pipeline import WAREHOUSE_BIN
 from warehouse.config import Secret
@@ -85,7 +86,7 @@ def _uploads(s3: Any, bucket: str) -> list[str]:
 def _start(conf: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([WAREHOUSE_BIN, "--config", str(conf), "import"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip
+                            start_new_session=True, preexec_fn=sigint_default)  # fmt: skip
 
 
 def _wait_upload(s3: Any, bucket: str, proc: subprocess.Popen[bytes]) -> None:
@@ -183,7 +184,7 @@ def test_ctrl_c_during_the_import_stage_of_run(
     argv = [WAREHOUSE_BIN, "--config", str(conf), "run", "--date", "2026-11-28", "--only",
             "import"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip
+                            start_new_session=True, preexec_fn=sigint_default)  # fmt: skip
     try:
         _wait_upload(s3_client, s3_bucket, proc)
         sent = time.monotonic()
