@@ -72,7 +72,7 @@ def test_a_revoked_grant_fails_the_table_in_import_and_run(tmp_path, sshd, maria
 
     _exclude(toml, "*_tmp", "orders")  # the user says it is gone: the others import
     code, out = _invoke(toml, "import")
-    assert code == 0 and "1 tables (1 ok, 0 failed)" in out and "orders" not in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed)" in out and "orders" not in out, out
     code, out = _invoke(toml, "run", "--date", "2024-03-01", "--only", "import")
     assert code == 0, out
 
@@ -85,9 +85,9 @@ def test_a_table_the_config_names_must_be_visible(tmp_path, sshd, mariadb):
     assert f"user {USER} cannot see {DB}.nope: no SELECT grant" in out, out
     _exclude(toml, "orders", "nope")
     code, out = _invoke(toml, "import")
-    assert code == 0 and "1 tables (1 ok, 0 failed)" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed)" in out, out
     # a glob that matches nothing names no table: still only said, exit 0
     toml.write_text(toml.read_text().replace(
         'tables = ["customers", "orders", "gr_shop.nope"]', 'tables = ["cust*", "z*"]'))
     code, out = _invoke(toml, "import")
-    assert code == 0 and "1 tables (1 ok, 0 failed)" in out, out
+    assert code == 0 and "1 table (1 ok, 0 failed)" in out, out

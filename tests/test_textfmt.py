@@ -14,6 +14,7 @@ def test_counts_have_separators_and_agreeing_plurals() -> None:
 def test_rates_only_for_work_of_a_second_or_more() -> None:
     assert rate(50, 0.0001, "rows") == "" and took(50, 0.0001, "rows") == "in 0.00s"
     assert rate(10_000, 4.0, "lines") == "2,500 lines/s"
+    assert rate(1, 2.2, "rows") == "0.5 rows/s"  # not "0 rows/s"
     assert took(10_000, 4.0, "lines") == "in 4.0s (2,500 lines/s)"
 
 

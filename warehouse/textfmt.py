@@ -39,7 +39,8 @@ def rate(n: float, seconds: float, unit: str) -> str:
     """Return `1,234 rows/s`, or "" when the work took under MIN_RATE_SECONDS."""
     if seconds < MIN_RATE_SECONDS:
         return ""
-    return f"{number(n / seconds)} {unit}/s"
+    per = n / seconds
+    return f"{per:.1f} {unit}/s" if per < 10 else f"{number(per)} {unit}/s"  # not "0 rows/s"
 
 
 def took(n: float, seconds: float, unit: str) -> str:
