@@ -110,7 +110,11 @@ class LocalStore:
                 continue
             if not include_hidden and is_hidden(key[len(prefix) :]):
                 continue
-            out.append(ObjectInfo(key, p.stat().st_size))
+            try:
+                size = p.stat().st_size
+            except FileNotFoundError:  # gone since the walk: a concurrent writer's temporary
+                continue  # renamed into place, or a file deleted; a listing is a snapshot
+            out.append(ObjectInfo(key, size))
         yield from sorted(out, key=lambda o: o.key)
 
     def abort_uploads(self, prefix: str) -> int:
