@@ -25,11 +25,15 @@ from warehouse.config.load import (
     value_sources,
 )
 from warehouse.config.model import (
+    CONFIG_ENV,
     DEFAULT_LAG,
     DEFAULT_ROOT,
+    DIALECTS,
+    ROOT_ENV,
     AggregateConfig,
     Config,
     CronConfig,
+    Dialect,
     EmrConfig,
     EventsConfig,
     GlueConfig,
@@ -40,19 +44,25 @@ from warehouse.config.model import (
     RunConfig,
     S3Config,
     SshConfig,
+    choices,
     describe,
+    one_of,
 )
 from warehouse.config.secret import Environment, Secret, apply_secret_environment
 from warehouse.config.validate import cron_environment_problems, release_has_sqoop, validate
 from warehouse.schema import RUNNERS
 
 __all__ = [
+    "CONFIG_ENV",
     "DEFAULT_LAG",
     "DEFAULT_ROOT",
+    "DIALECTS",
+    "ROOT_ENV",
     "RUNNERS",
     "AggregateConfig",
     "Config",
     "CronConfig",
+    "Dialect",
     "EmrConfig",
     "Environment",
     "EventsConfig",
@@ -66,12 +76,14 @@ __all__ = [
     "Secret",
     "SshConfig",
     "apply_secret_environment",
+    "choices",
     "config_from_dict",
     "cron_environment_problems",
     "describe",
     "find_config_file",
     "load_config",
     "load_config_and_problems",
+    "one_of",
     "parse_span",
     "problems_error",
     "release_has_sqoop",
