@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.config.model import (
+    CONFIG_ENV,
     DEFAULT_ROOT,
+    ROOT_ENV,
     AggregateConfig,
     Config,
     CronConfig,
@@ -204,10 +206,11 @@ _SECTIONS: dict[str, type] = {
 
 
 def find_config_file(explicit: str | None) -> Path | None:
-    """Return the config file to use (`--config`, `$WAREHOUSE_CONFIG`, ./warehouse.toml)."""
+    """Return the config file to use (`--config`, `$WAREHOUSE_CONFIG`, ./warehouse.toml);
+    the one place that reads `$WAREHOUSE_CONFIG` (the CLI's --help only names it)."""
     if explicit:
         return Path(explicit)
-    env = os.environ.get("WAREHOUSE_CONFIG")
+    env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env)
     local = Path("warehouse.toml")
@@ -235,6 +238,11 @@ def _read_file(path: str | Path | None) -> tuple[Path | None, dict[str, Any]]:
     return file.resolve(), data
 
 
+def _environment_root() -> str | None:
+    """Return `$WAREHOUSE_ROOT` (None when unset or empty): the one place that reads it."""
+    return os.environ.get(ROOT_ENV) or None
+
+
 def value_sources(path: str | Path | None = None, *, root: str | None = None) -> dict[str, dict[str, str]]:
     """Return where each value set outside the defaults comes from, {section: {key:
     source}}: "file", "environment WAREHOUSE_ROOT" or "command line --root" (the root);
@@ -250,11 +258,11 @@ def value_sources(path: str | Path | None = None, *, root: str | None = None) ->
                     out[f"{section}.{name}"] = dict.fromkeys(sub, "file")
         else:
             out[section] = dict.fromkeys(table, "file")
-    env_root = os.environ.get("WAREHOUSE_ROOT")
+    env_root = _environment_root()
     if root and root != env_root:
         out.setdefault("warehouse", {})["root"] = "command line --root"
     elif root or env_root:
-        out.setdefault("warehouse", {})["root"] = "environment WAREHOUSE_ROOT"
+        out.setdefault("warehouse", {})["root"] = f"environment {ROOT_ENV}"
     return out
 
 
@@ -328,7 +336,7 @@ def _config_and_problems(
             kwargs[section] = named
         else:
             problems.append(f"unknown section [{section}]")
-    env_root = os.environ.get("WAREHOUSE_ROOT")
+    env_root = _environment_root()
     if root:
         kwargs["root"] = _resolve_path(root, Path.cwd())
     elif env_root:
