@@ -71,7 +71,7 @@ class Endpoint:
     port: int
     user: str
     password: Secret = field(repr=False)  # prints as ****; reveal() for the driver only
-    read_timeout: float = 600.0
+    read_timeout: float  # [mysql.NAME] read_timeout_seconds
     connect_timeout: float = 15.0
     via: str = ""  # "through [ssh.NAME] ..." for messages
 
