@@ -312,37 +312,54 @@ def _config_and_problems(
     kwargs: dict[str, Any] = {"path": path}
     for section, value in data.items():
         if section == "warehouse":
-            if not isinstance(value, dict):
-                problems.append("[warehouse] must be a table")
-                continue
-            for key, item in value.items():
-                if key == "root" and isinstance(item, str):
-                    kwargs["root"] = _resolve_path(item, base)
-                else:
-                    problems.append(f"[warehouse] unknown or invalid key {key!r}")
+            file_root = _file_root(value, base, problems)
+            if file_root is not None:
+                kwargs["root"] = file_root
         elif section in _SECTIONS:
             kwargs[section] = _build(_SECTIONS[section], section, value, base, problems)
         elif section in ("ssh", "mysql"):
-            cls = SshConfig if section == "ssh" else MysqlSourceConfig
-            named: dict[str, Any] = {}
-            if not isinstance(value, dict):
-                problems.append(f"[{section}] must hold named tables like [{section}.NAME]")
-                continue
-            for name, sub in value.items():
-                if not _NAME_RE.match(name):
-                    problems.append(f"[{section}.{name}] name must be letters, digits, _ or -")
-                    continue
-                named[name] = _build(cls, f"{section}.{name}", sub, base, problems, name=name)
-            kwargs[section] = named
+            named = _named_sections(section, value, base, problems)
+            if named is not None:
+                kwargs[section] = named
         else:
             problems.append(f"unknown section [{section}]")
-    env_root = _environment_root()
-    if root:
-        kwargs["root"] = _resolve_path(root, Path.cwd())
-    elif env_root:
-        kwargs["root"] = _resolve_path(env_root, Path.cwd())
+    chosen = root or _environment_root()  # --root, else $WAREHOUSE_ROOT, else the file's
+    if chosen:
+        kwargs["root"] = _resolve_path(chosen, Path.cwd())
     elif "root" not in kwargs:
         kwargs["root"] = _resolve_path(DEFAULT_ROOT, Path.cwd())
     cfg = Config(**kwargs)
     problems.extend(validate(cfg))
     return cfg, problems
+
+
+def _file_root(value: Any, base: Path, problems: list[str]) -> str | None:
+    """Return the root `[warehouse]` sets (None: not set), appending its problems."""
+    if not isinstance(value, dict):
+        problems.append("[warehouse] must be a table")
+        return None
+    found = None
+    for key, item in value.items():
+        if key == "root" and isinstance(item, str):
+            found = _resolve_path(item, base)
+        else:
+            problems.append(f"[warehouse] unknown or invalid key {key!r}")
+    return found
+
+
+def _named_sections(
+    section: str, value: Any, base: Path, problems: list[str]
+) -> dict[str, Any] | None:
+    """Return the `[ssh.NAME]` or `[mysql.NAME]` tables built (None when `[section]` is not
+    a table of them), appending their problems."""
+    if not isinstance(value, dict):
+        problems.append(f"[{section}] must hold named tables like [{section}.NAME]")
+        return None
+    cls = SshConfig if section == "ssh" else MysqlSourceConfig
+    named: dict[str, Any] = {}
+    for name, sub in value.items():
+        if not _NAME_RE.match(name):
+            problems.append(f"[{section}.{name}] name must be letters, digits, _ or -")
+            continue
+        named[name] = _build(cls, f"{section}.{name}", sub, base, problems, name=name)
+    return named
