@@ -7,7 +7,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,18 +92,18 @@ _BAD = object()
 def _coerce(
     section: str, key: str, f: dataclasses.Field[Any], value: Any, base: Path, problems: list[str]
 ) -> Any:
-    default = f.default if f.default is not dataclasses.MISSING else None
+    """Return `value` as option `key` of `[section]` holds it, or _BAD after appending why."""
     where = f"[{section}] {key}"
     if key == "incremental":
         return _incremental(where, value, problems)
     if section == "logs" and key == "json":
         # checked in full where the format compiles (warehouse.logs.jsonfmt)
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        if not _string_table(value):
             problems.append('[logs.json] must be a table of event field = "dotted.path"')
             return _BAD
         return dict(value)
     if key in ("environment", "tags"):
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        if not _string_table(value):
             problems.append(f"{where} must be a table of strings")
             return _BAD
         if key == "tags":
@@ -111,6 +111,30 @@ def _coerce(
         if section == "emr":  # NAME = a file holding the secret value
             return Environment({k: _resolve_path(v, base) for k, v in value.items()})
         return Environment(value)
+    return _typed(where, f, value, base, problems)
+
+
+def _string_table(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+# the scalar kinds by their default's type (bool first: a bool is an int): what a TOML
+# value must be, the problem otherwise, and how it is stored
+_SCALARS: tuple[tuple[type, Callable[[Any], bool], str, Callable[[Any], Any]], ...] = (
+    (bool, lambda v: isinstance(v, bool), "must be true or false", lambda v: v),
+    (int, lambda v: isinstance(v, int) and not isinstance(v, bool), "must be an integer",
+     lambda v: v),
+    (float, lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+     "must be a number", float),
+)
+
+
+def _typed(
+    where: str, f: dataclasses.Field[Any], value: Any, base: Path, problems: list[str]
+) -> Any:
+    """Return `value` coerced to the type of the option's default (a list of strings, a
+    bool, an int, a float, else a string, resolved when it names a path), or _BAD."""
+    default = f.default if f.default is not dataclasses.MISSING else None
     if isinstance(default, tuple):
         if isinstance(value, str):
             value = [value]
@@ -118,27 +142,16 @@ def _coerce(
             problems.append(f"{where} must be a list of strings")
             return _BAD
         return tuple(value)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            problems.append(f"{where} must be true or false")
-            return _BAD
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.append(f"{where} must be an integer")
-            return _BAD
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(f"{where} must be a number")
-            return _BAD
-        return float(value)
+    for kind, accepts, problem, store in _SCALARS:
+        if isinstance(default, kind):
+            if not accepts(value):
+                problems.append(f"{where} {problem}")
+                return _BAD
+            return store(value)
     if not isinstance(value, str):
         problems.append(f"{where} must be a string")
         return _BAD
-    if f.metadata.get("path"):
-        return _resolve_path(value, base)
-    return value
+    return _resolve_path(value, base) if f.metadata.get("path") else value
 
 
 def _incremental(where: str, value: Any, problems: list[str]) -> Any:
