@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import click
 
-from warehouse.config import Config, apply_secret_environment, load_config
+from warehouse.config import CONFIG_ENV, ROOT_ENV, Config, apply_secret_environment, load_config
 from warehouse.errors import EXIT_INTERRUPTED, Summary, WarehouseError, combined_exit_code
 
 log = logging.getLogger("warehouse")
@@ -218,13 +218,16 @@ def date_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+# the variables are read by warehouse.config alone (also for callers without the CLI);
+# --help names them as click's envvar= would
 @click.option(
-    "--config", "config_file", metavar="FILE", envvar="WAREHOUSE_CONFIG", show_envvar=True,
-    help="TOML config (else ./warehouse.toml); also after the command",
+    "--config", "config_file", metavar="FILE",
+    help=f"TOML config (else ./warehouse.toml); also after the command  [env var: {CONFIG_ENV}]",
 )
 @click.option(
-    "--root", metavar="ROOT", envvar="WAREHOUSE_ROOT", show_envvar=True,
-    help="warehouse root: a directory or s3://bucket/prefix; also after the command",
+    "--root", metavar="ROOT",
+    help="warehouse root: a directory or s3://bucket/prefix; also after the command  "
+    f"[env var: {ROOT_ENV}]",
 )
 @click.option("-v", "--verbose", count=True, help="more logging on stderr (-vv for debug)")
 @click.version_option(package_name="warehouse")

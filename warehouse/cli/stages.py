@@ -18,6 +18,7 @@ from warehouse.cli.common import (
     report_registered,
 )
 from warehouse.cli.draw import terminal_progress
+from warehouse.config import MysqlSourceConfig, choices
 from warehouse.errors import combined_exit_code
 from warehouse.run.summary import STAGES
 from warehouse.schema import JOB_NAMES, RUNNERS
@@ -128,7 +129,7 @@ def aggregate(
 
 @cli.command("import")
 @click.argument("selector", required=False, metavar="[SOURCE[.DATABASE[.TABLE]]]")
-@click.option("--engine", type=click.Choice(["python", "sqoop"]), help="override [mysql.*] engine")
+@click.option("--engine", type=click.Choice(choices(MysqlSourceConfig, "engine")), help="override [mysql.*] engine")
 @click.option("--full", is_flag=True, help="full reload, resetting watermarks")
 @click.option(
     "--include-excluded", is_flag=True,

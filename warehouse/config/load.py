@@ -7,12 +7,14 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from warehouse.config.model import (
+    CONFIG_ENV,
     DEFAULT_ROOT,
+    ROOT_ENV,
     AggregateConfig,
     Config,
     CronConfig,
@@ -90,18 +92,18 @@ _BAD = object()
 def _coerce(
     section: str, key: str, f: dataclasses.Field[Any], value: Any, base: Path, problems: list[str]
 ) -> Any:
-    default = f.default if f.default is not dataclasses.MISSING else None
+    """Return `value` as option `key` of `[section]` holds it, or _BAD after appending why."""
     where = f"[{section}] {key}"
     if key == "incremental":
         return _incremental(where, value, problems)
     if section == "logs" and key == "json":
         # checked in full where the format compiles (warehouse.logs.jsonfmt)
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        if not _string_table(value):
             problems.append('[logs.json] must be a table of event field = "dotted.path"')
             return _BAD
         return dict(value)
     if key in ("environment", "tags"):
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        if not _string_table(value):
             problems.append(f"{where} must be a table of strings")
             return _BAD
         if key == "tags":
@@ -109,6 +111,30 @@ def _coerce(
         if section == "emr":  # NAME = a file holding the secret value
             return Environment({k: _resolve_path(v, base) for k, v in value.items()})
         return Environment(value)
+    return _typed(where, f, value, base, problems)
+
+
+def _string_table(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+# the scalar kinds by their default's type (bool first: a bool is an int): what a TOML
+# value must be, the problem otherwise, and how it is stored
+_SCALARS: tuple[tuple[type, Callable[[Any], bool], str, Callable[[Any], Any]], ...] = (
+    (bool, lambda v: isinstance(v, bool), "must be true or false", lambda v: v),
+    (int, lambda v: isinstance(v, int) and not isinstance(v, bool), "must be an integer",
+     lambda v: v),
+    (float, lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+     "must be a number", float),
+)
+
+
+def _typed(
+    where: str, f: dataclasses.Field[Any], value: Any, base: Path, problems: list[str]
+) -> Any:
+    """Return `value` coerced to the type of the option's default (a list of strings, a
+    bool, an int, a float, else a string, resolved when it names a path), or _BAD."""
+    default = f.default if f.default is not dataclasses.MISSING else None
     if isinstance(default, tuple):
         if isinstance(value, str):
             value = [value]
@@ -116,27 +142,16 @@ def _coerce(
             problems.append(f"{where} must be a list of strings")
             return _BAD
         return tuple(value)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            problems.append(f"{where} must be true or false")
-            return _BAD
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.append(f"{where} must be an integer")
-            return _BAD
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(f"{where} must be a number")
-            return _BAD
-        return float(value)
+    for kind, accepts, problem, store in _SCALARS:
+        if isinstance(default, kind):
+            if not accepts(value):
+                problems.append(f"{where} {problem}")
+                return _BAD
+            return store(value)
     if not isinstance(value, str):
         problems.append(f"{where} must be a string")
         return _BAD
-    if f.metadata.get("path"):
-        return _resolve_path(value, base)
-    return value
+    return _resolve_path(value, base) if f.metadata.get("path") else value
 
 
 def _incremental(where: str, value: Any, problems: list[str]) -> Any:
@@ -204,10 +219,11 @@ _SECTIONS: dict[str, type] = {
 
 
 def find_config_file(explicit: str | None) -> Path | None:
-    """Return the config file to use (`--config`, `$WAREHOUSE_CONFIG`, ./warehouse.toml)."""
+    """Return the config file to use (`--config`, `$WAREHOUSE_CONFIG`, ./warehouse.toml);
+    the one place that reads `$WAREHOUSE_CONFIG` (the CLI's --help only names it)."""
     if explicit:
         return Path(explicit)
-    env = os.environ.get("WAREHOUSE_CONFIG")
+    env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env)
     local = Path("warehouse.toml")
@@ -235,6 +251,11 @@ def _read_file(path: str | Path | None) -> tuple[Path | None, dict[str, Any]]:
     return file.resolve(), data
 
 
+def _environment_root() -> str | None:
+    """Return `$WAREHOUSE_ROOT` (None when unset or empty): the one place that reads it."""
+    return os.environ.get(ROOT_ENV) or None
+
+
 def value_sources(path: str | Path | None = None, *, root: str | None = None) -> dict[str, dict[str, str]]:
     """Return where each value set outside the defaults comes from, {section: {key:
     source}}: "file", "environment WAREHOUSE_ROOT" or "command line --root" (the root);
@@ -250,11 +271,11 @@ def value_sources(path: str | Path | None = None, *, root: str | None = None) ->
                     out[f"{section}.{name}"] = dict.fromkeys(sub, "file")
         else:
             out[section] = dict.fromkeys(table, "file")
-    env_root = os.environ.get("WAREHOUSE_ROOT")
+    env_root = _environment_root()
     if root and root != env_root:
         out.setdefault("warehouse", {})["root"] = "command line --root"
     elif root or env_root:
-        out.setdefault("warehouse", {})["root"] = "environment WAREHOUSE_ROOT"
+        out.setdefault("warehouse", {})["root"] = f"environment {ROOT_ENV}"
     return out
 
 
@@ -304,37 +325,54 @@ def _config_and_problems(
     kwargs: dict[str, Any] = {"path": path}
     for section, value in data.items():
         if section == "warehouse":
-            if not isinstance(value, dict):
-                problems.append("[warehouse] must be a table")
-                continue
-            for key, item in value.items():
-                if key == "root" and isinstance(item, str):
-                    kwargs["root"] = _resolve_path(item, base)
-                else:
-                    problems.append(f"[warehouse] unknown or invalid key {key!r}")
+            file_root = _file_root(value, base, problems)
+            if file_root is not None:
+                kwargs["root"] = file_root
         elif section in _SECTIONS:
             kwargs[section] = _build(_SECTIONS[section], section, value, base, problems)
         elif section in ("ssh", "mysql"):
-            cls = SshConfig if section == "ssh" else MysqlSourceConfig
-            named: dict[str, Any] = {}
-            if not isinstance(value, dict):
-                problems.append(f"[{section}] must hold named tables like [{section}.NAME]")
-                continue
-            for name, sub in value.items():
-                if not _NAME_RE.match(name):
-                    problems.append(f"[{section}.{name}] name must be letters, digits, _ or -")
-                    continue
-                named[name] = _build(cls, f"{section}.{name}", sub, base, problems, name=name)
-            kwargs[section] = named
+            named = _named_sections(section, value, base, problems)
+            if named is not None:
+                kwargs[section] = named
         else:
             problems.append(f"unknown section [{section}]")
-    env_root = os.environ.get("WAREHOUSE_ROOT")
-    if root:
-        kwargs["root"] = _resolve_path(root, Path.cwd())
-    elif env_root:
-        kwargs["root"] = _resolve_path(env_root, Path.cwd())
+    chosen = root or _environment_root()  # --root, else $WAREHOUSE_ROOT, else the file's
+    if chosen:
+        kwargs["root"] = _resolve_path(chosen, Path.cwd())
     elif "root" not in kwargs:
         kwargs["root"] = _resolve_path(DEFAULT_ROOT, Path.cwd())
     cfg = Config(**kwargs)
     problems.extend(validate(cfg))
     return cfg, problems
+
+
+def _file_root(value: Any, base: Path, problems: list[str]) -> str | None:
+    """Return the root `[warehouse]` sets (None: not set), appending its problems."""
+    if not isinstance(value, dict):
+        problems.append("[warehouse] must be a table")
+        return None
+    found = None
+    for key, item in value.items():
+        if key == "root" and isinstance(item, str):
+            found = _resolve_path(item, base)
+        else:
+            problems.append(f"[warehouse] unknown or invalid key {key!r}")
+    return found
+
+
+def _named_sections(
+    section: str, value: Any, base: Path, problems: list[str]
+) -> dict[str, Any] | None:
+    """Return the `[ssh.NAME]` or `[mysql.NAME]` tables built (None when `[section]` is not
+    a table of them), appending their problems."""
+    if not isinstance(value, dict):
+        problems.append(f"[{section}] must hold named tables like [{section}.NAME]")
+        return None
+    cls = SshConfig if section == "ssh" else MysqlSourceConfig
+    named: dict[str, Any] = {}
+    for name, sub in value.items():
+        if not _NAME_RE.match(name):
+            problems.append(f"[{section}.{name}] name must be letters, digits, _ or -")
+            continue
+        named[name] = _build(cls, f"{section}.{name}", sub, base, problems, name=name)
+    return named

@@ -1,27 +1,47 @@
 """The configuration model: one frozen dataclass per TOML section, each option declared once
-(`_opt`: its default and help text), and `describe()`, which prints the active values."""
+(`_opt`: its default, help text and allowed values); `describe` prints the active values."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from warehouse.config.secret import Environment, Secret
 from warehouse.errors import ConfigError
 from warehouse.schema import GAP_MINUTES, JOB_NAMES, TOP_N, job_default
 
 DEFAULT_ROOT = "./warehouse-data"
+# the variables that name the config file and the root (read by `load`, named in --help)
+CONFIG_ENV = "WAREHOUSE_CONFIG"
+ROOT_ENV = "WAREHOUSE_ROOT"
 
 
-def _opt(default: Any, help: str, *, path: bool = False) -> Any:
-    """Declare one option: its default, its help text and whether it names a local path."""
-    return field(default=default, metadata={"help": help, "path": path})
+def _opt(
+    default: Any, help: str, *, path: bool = False, choices: tuple[str, ...] | None = None
+) -> Any:
+    """Declare one option: its default, its help text, whether it names a local path and
+    its allowed values (`choices`, read by validation and by the CLI's click.Choice)."""
+    return field(default=default, metadata={"help": help, "path": path, "choices": choices})
+
+
+def choices(section: type, key: str) -> tuple[str, ...]:
+    """Return the allowed values of option `key` of a section dataclass (its `_opt`
+    choices); raises KeyError for an option declared without them."""
+    for f in dataclasses.fields(section):
+        if f.name == key and f.metadata.get("choices"):
+            return tuple(f.metadata["choices"])
+    raise KeyError(f"{section.__name__}.{key} declares no choices")
+
+
+def one_of(values: tuple[str, ...]) -> str:
+    """Return allowed values as messages name them: `"a", "b" or "c"`."""
+    quoted = [f'"{v}"' for v in values]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,10 @@ class LogsConfig:
         return text
 
 
+Dialect = Literal["hive", "spark"]  # the SQL the catalog speaks: `[hive] dialect`
+DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
+
+
 @dataclass(frozen=True)
 class HiveConfig:
     """`[hive]`: the HiveServer2 that holds the warehouse tables."""
@@ -73,7 +97,9 @@ class HiveConfig:
     port: int = _opt(10000, "HiveServer2 port")
     username: str = _opt("hadoop", "user name sent to HiveServer2")
     database: str = _opt("warehouse", "database holding the warehouse tables")
-    dialect: str = _opt("hive", '"hive" (EMR Hive 3) or "spark" (Spark Thrift server)')
+    dialect: str = _opt(
+        "hive", '"hive" (EMR Hive 3) or "spark" (Spark Thrift server)', choices=DIALECTS
+    )
     tunnel: str | None = _opt(None, "reach HiveServer2 through this [ssh.NAME] tunnel")
     auth: str = _opt("NONE", "PyHive auth mechanism: NONE, LDAP, CUSTOM or KERBEROS")
     password_env: str | None = _opt(None, "environment variable holding the Hive password")
@@ -167,7 +193,8 @@ class SshConfig:
     keepalive_seconds: float = _opt(15.0, "keepalive probe interval; 0 disables the watchdog")
     connect_timeout_seconds: float = _opt(15.0, "TCP/SSH handshake timeout")
     backend: str = _opt(
-        "openssh", '"openssh" (the system ssh -N -L, default) or "paramiko" (in process)'
+        "openssh", '"openssh" (the system ssh -N -L, default) or "paramiko" (in process)',
+        choices=("openssh", "paramiko"),
     )
 
 
@@ -205,7 +232,9 @@ class MysqlSourceConfig:
     password_file: str | None = _opt(None, "file holding the password", path=True)
     password_env: str | None = _opt(None, "environment variable holding the password")
     tunnel: str | None = _opt(None, "reach MySQL through this [ssh.NAME] tunnel")
-    engine: str = _opt("python", '"python" (streaming, default) or "sqoop"')
+    engine: str = _opt(
+        "python", '"python" (streaming, default) or "sqoop"', choices=("python", "sqoop")
+    )
     databases: tuple[str, ...] = _opt((), "databases to import")
     tables: tuple[str, ...] = _opt(("*",), 'globs matched as "db.table" or "table"')
     exclude: tuple[str, ...] = _opt((), "globs to leave out")
@@ -227,6 +256,7 @@ class MysqlSourceConfig:
     driver: str = _opt(
         "auto",
         '"auto" (the fastest installed), "mysqlclient", "mysql-connector" or "pymysql"',
+        choices=("auto", "mysqlclient", "mysql-connector", "pymysql"),
     )
     sqoop_direct: bool = _opt(False, "sqoop --direct (mysqldump; values as mysqldump prints them)")
     sqoop_bin: str = _opt("sqoop", "the sqoop executable on the EMR master")
@@ -378,71 +408,3 @@ class Config:
             return self.ssh[name]
         except KeyError:
             raise ConfigError(f"tunnel {name!r} has no [ssh.{name}] section") from None
-
-
-def describe(cfg: Config, sources: Mapping[str, Mapping[str, str]] | None = None) -> str:
-    """Return the active configuration in TOML syntax: secrets are never held, only named
-    (`password_file`, `password_env`), and `[cron] environment` prints as names only.
-
-    With `sources` ({section: {key: "file" | "environment ..." | ...}}, see
-    `load.value_sources`) each value ends with a comment saying where it came from (keys
-    not named there are defaults); unset values print commented out."""
-    lines = [f"# config file: {cfg.path or '(none: embedded defaults)'}", "[warehouse]"]
-    lines.append(_line("root", cfg.root, sources, "warehouse"))
-    sections: list[tuple[str, Any]] = [
-        ("s3", cfg.s3),
-        ("logs", cfg.logs),
-        ("hive", cfg.hive),
-        ("glue", cfg.glue),
-        ("aggregate", cfg.aggregate),
-        ("events", cfg.events),
-        ("cron", cfg.cron),
-        ("run", cfg.run),
-        ("emr", cfg.emr),
-    ]
-    sections += [(f"ssh.{k}", v) for k, v in cfg.ssh.items()]
-    sections += [(f"mysql.{k}", v) for k, v in cfg.mysql.items()]
-    for name, obj in sections:
-        if obj is None:
-            lines.append(f"# [{name}] absent")
-            continue
-        lines.append(f"[{name}]")
-        for f in dataclasses.fields(obj):
-            if f.name != "name":
-                lines.append(_line(f.name, getattr(obj, f.name), sources, name))
-    return "\n".join(lines)
-
-
-def _line(key: str, value: Any, sources: Mapping[str, Mapping[str, str]] | None,
-          section: str) -> str:
-    text = f"# {key} = (unset)" if value is None else f"{key} = {toml_value(value)}"
-    if sources is None:
-        return text
-    return f"{text}  # {sources.get(section, {}).get(key, 'default')}"
-
-
-def toml_value(value: Any) -> str:
-    """Return `value` written in TOML syntax (strings quoted, lists, inline tables);
-    `[cron] environment` as its names only."""
-    if isinstance(value, Environment):
-        return "{ " + ", ".join(f"{_toml_key(k)} = \"***\"" for k in value) + " }" if value else "{}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str | Path):
-        return json.dumps(str(value), ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        if not value:
-            return "{}"
-        return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        items = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return toml_value({k: v for k, v in items.items() if v is not None})
-    return json.dumps(str(value))
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)

@@ -8,12 +8,99 @@ import os
 import re
 from pathlib import Path
 
-from warehouse.config.model import NOTIFY_KINDS, NOTIFY_ON, Config, GlueConfig, RunConfig
+from warehouse.config.model import (
+    NOTIFY_KINDS,
+    NOTIFY_ON,
+    Config,
+    HiveConfig,
+    MysqlSourceConfig,
+    SshConfig,
+    choices,
+    one_of,
+)
 from warehouse.schema import JOB_ARG_KEYS, JOB_NAMES, RUNNERS
 
 
-def _glue_problems(glue: GlueConfig) -> list[str]:
-    """Return what is wrong in `[glue]` (Glue's database names: lower-case, <= 255 chars)."""
+def validate(cfg: Config) -> list[str]:
+    """Return the cross-field problems of a config (empty when it is consistent): one check
+    per section, in the order `config check` prints them (every problem at once)."""
+    checks = (
+        _warehouse_problems, _logs_problems, _events_problems, _bounds_problems,
+        _hive_problems, _glue_problems, _run_problems, _aggregate_problems, _cron_problems,
+        _ssh_problems, _mysql_problems, _emr_problems,
+    )
+    return [problem for check in checks for problem in check(cfg)]
+
+
+def _not_allowed(
+    where: str, section: type, key: str, value: str, *, name_value: bool = True
+) -> list[str]:
+    """Return the problem of `value` when it is not one of option `key`'s choices."""
+    allowed = choices(section, key)
+    if value in allowed:
+        return []
+    return [f"{where} {key} must be {one_of(allowed)}" + (f", not {value!r}" if name_value else "")]
+
+
+def _warehouse_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[warehouse]`: the root."""
+    if re.match(r"s3://[^/]+", cfg.root) or "://" not in cfg.root:
+        return []
+    return [f"[warehouse] root {cfg.root!r} must be a local path or s3://bucket/prefix"]
+
+
+def _logs_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[logs]` (its runner is checked with `[aggregate]`'s)."""
+    problems = []
+    if not 0.0 <= cfg.logs.max_reject_ratio <= 1.0:
+        problems.append("[logs] max_reject_ratio must be between 0 and 1")
+    if cfg.logs.workers < 1:
+        problems.append("[logs] workers must be at least 1")
+    return problems
+
+
+def _events_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[events]`."""
+    if cfg.events.row_group_rows < 1_000:
+        return ["[events] row_group_rows must be at least 1000"]
+    return []
+
+
+_TIMEOUTS = ("connect_timeout_seconds", "read_timeout_seconds", "timeout_seconds",
+             "query_timeout_seconds")
+_ATTEMPTS = ("max_attempts", "connect_attempts")
+
+
+def _bounds_problems(cfg: Config) -> list[str]:
+    """Return the timeouts and attempt counts of `[s3]`, `[emr]` and `[hive]` out of range."""
+    problems = []
+    for name, sec in (("s3", cfg.s3), ("emr", cfg.emr), ("hive", cfg.hive)):
+        if sec is None:
+            continue
+        problems += [f"[{name}] {key} must be more than 0" for key in _TIMEOUTS
+                     if getattr(sec, key, 1.0) <= 0]
+        problems += [f"[{name}] {key} must be at least 1" for key in _ATTEMPTS
+                     if getattr(sec, key, 1) < 1]
+    return problems
+
+
+def _hive_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[hive]`: the dialect and the tunnel."""
+    hive = cfg.hive
+    if hive is None:
+        return []
+    problems = _not_allowed("[hive]", HiveConfig, "dialect", hive.dialect)
+    if hive.tunnel and hive.tunnel not in cfg.ssh:
+        problems.append(f"[hive] tunnel {hive.tunnel!r} has no [ssh.{hive.tunnel}]")
+    return problems
+
+
+def _glue_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[glue]` (Glue's database names: lower-case, <= 255 chars;
+    the same database as `[hive]`'s when both are set)."""
+    glue = cfg.glue
+    if glue is None:
+        return []
     problems = []
     if not re.fullmatch(r"[a-z0-9_]{1,255}", glue.database):
         problems.append(
@@ -25,14 +112,22 @@ def _glue_problems(glue: GlueConfig) -> list[str]:
         problems.append(f"[glue] projection_start {glue.projection_start!r} is not YYYY-MM-DD")
     if glue.timeout_seconds <= 0:
         problems.append("[glue] timeout_seconds must be positive")
+    if cfg.hive is not None and cfg.hive.database.lower() != glue.database:
+        problems.append(
+            f"[hive] database {cfg.hive.database!r} and [glue] database "
+            f"{glue.database!r} differ: with both, Hive reads Glue's tables (EMR's "
+            "Glue metastore), so name the same database"
+        )
     return problems
 
 
 _SNS_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 
 
-def _run_problems(run: RunConfig) -> list[str]:
-    """Return what is wrong in `[run]` (the notify targets and when they are used)."""
+def _run_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[run]`'s notifications: the targets and when they are used
+    (its max_dates is checked with `[cron]`, whose catch-up it bounds)."""
+    run = cfg.run
     problems = []
     for target in run.notify:
         kind, _, value = target.partition(":")
@@ -56,42 +151,10 @@ def _run_problems(run: RunConfig) -> list[str]:
     return problems
 
 
-def validate(cfg: Config) -> list[str]:
-    """Return the cross-field problems of a config (empty when it is consistent)."""
-    problems: list[str] = []
-    if not (re.match(r"s3://[^/]+", cfg.root) or "://" not in cfg.root):
-        problems.append(f"[warehouse] root {cfg.root!r} must be a local path or s3://bucket/prefix")
-    if not 0.0 <= cfg.logs.max_reject_ratio <= 1.0:
-        problems.append("[logs] max_reject_ratio must be between 0 and 1")
-    if cfg.logs.workers < 1:
-        problems.append("[logs] workers must be at least 1")
-    if cfg.events.row_group_rows < 1_000:
-        problems.append("[events] row_group_rows must be at least 1000")
-    bounds = [("s3", cfg.s3), ("emr", cfg.emr), ("hive", cfg.hive)]
-    for name, sec in bounds:
-        for key in (
-            "connect_timeout_seconds", "read_timeout_seconds", "timeout_seconds",
-            "query_timeout_seconds",
-        ):
-            if sec is not None and getattr(sec, key, 1.0) <= 0:
-                problems.append(f"[{name}] {key} must be more than 0")
-        for key in ("max_attempts", "connect_attempts"):
-            if sec is not None and getattr(sec, key, 1) < 1:
-                problems.append(f"[{name}] {key} must be at least 1")
-    if cfg.hive is not None:
-        if cfg.hive.dialect not in ("hive", "spark"):
-            problems.append(f'[hive] dialect must be "hive" or "spark", not {cfg.hive.dialect!r}')
-        if cfg.hive.tunnel and cfg.hive.tunnel not in cfg.ssh:
-            problems.append(f"[hive] tunnel {cfg.hive.tunnel!r} has no [ssh.{cfg.hive.tunnel}]")
-    if cfg.glue is not None:
-        problems.extend(_glue_problems(cfg.glue))
-        if cfg.hive is not None and cfg.hive.database.lower() != cfg.glue.database:
-            problems.append(
-                f"[hive] database {cfg.hive.database!r} and [glue] database "
-                f"{cfg.glue.database!r} differ: with both, Hive reads Glue's tables (EMR's "
-                "Glue metastore), so name the same database"
-            )
-    problems.extend(_run_problems(cfg.run))
+def _aggregate_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[aggregate]`: its jobs, the mrjob runners (`[logs]`'s too)
+    and the job arguments."""
+    problems = []
     unknown = [j for j in cfg.aggregate.jobs if j not in JOB_NAMES]
     if unknown:
         problems.append(
@@ -103,66 +166,99 @@ def validate(cfg: Config) -> list[str]:
         problems.append(f"[aggregate] runner {cfg.aggregate.runner!r} is not a mrjob runner")
     if any(getattr(cfg.aggregate, key) < 1 for key in JOB_ARG_KEYS):
         problems.append(f"[aggregate] {' and '.join(JOB_ARG_KEYS)} must be at least 1")
-    if cfg.cron.catchup_days < 1 or cfg.cron.keep_log_days < 1:
+    return problems
+
+
+def _cron_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in `[cron]`, and `[run] max_dates`, which its catch-up must fit."""
+    cron = cfg.cron
+    problems = []
+    if cron.catchup_days < 1 or cron.keep_log_days < 1:
         problems.append("[cron] catchup_days and keep_log_days must be at least 1")
     if cfg.run.max_dates < 1:
         problems.append("[run] max_dates must be at least 1")
-    elif cfg.cron.catchup_days > cfg.run.max_dates:
+    elif cron.catchup_days > cfg.run.max_dates:
         problems.append(
-            f"[cron] catchup_days {cfg.cron.catchup_days} is more than [run] max_dates "
+            f"[cron] catchup_days {cron.catchup_days} is more than [run] max_dates "
             f"{cfg.run.max_dates}: every nightly run would be refused; lower one or raise the other"
         )
-    if len(cfg.cron.schedule.split()) != 5:
-        problems.append(f"[cron] schedule {cfg.cron.schedule!r} must have 5 time fields")
-    for ssh in cfg.ssh.values():
-        where = f"[ssh.{ssh.name}]"
-        if not ssh.host:
-            problems.append(f"{where} host is required")
-        if not ssh.user:
-            problems.append(f"{where} user is required")
-        if ssh.bind_address != "auto":
-            try:
-                ipaddress.ip_address(ssh.bind_address)
-            except ValueError:
-                problems.append(
-                    f'{where} bind_address {ssh.bind_address!r} is not an IP address or "auto"'
-                )
-        for key in ("key_file", "known_hosts"):
-            value = getattr(ssh, key)
-            if value and not os.access(value, os.R_OK):
-                problems.append(f"{where} {key} {value} is missing or unreadable")
-        if ssh.backend not in ("openssh", "paramiko"):
-            problems.append(f'{where} backend must be "openssh" or "paramiko", not {ssh.backend!r}')
-        if not ssh.known_hosts and not ssh.allow_unknown_host:
-            problems.append(f"{where} known_hosts is required (or allow_unknown_host = true)")
-    for src in cfg.mysql.values():
-        where = f"[mysql.{src.name}]"
-        if src.engine not in ("python", "sqoop"):
-            problems.append(f'{where} engine must be "python" or "sqoop", not {src.engine!r}')
-        if src.engine == "sqoop" and not release_has_sqoop(cfg.emr.release_label):
+    if len(cron.schedule.split()) != 5:
+        problems.append(f"[cron] schedule {cron.schedule!r} must have 5 time fields")
+    return problems
+
+
+def _ssh_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in each `[ssh.NAME]`."""
+    return [problem for ssh in cfg.ssh.values() for problem in _one_ssh_problems(ssh)]
+
+
+def _one_ssh_problems(ssh: SshConfig) -> list[str]:
+    """Return what is wrong in one `[ssh.NAME]`: the bastion, the bind address, the key
+    and known_hosts files, the backend."""
+    where = f"[ssh.{ssh.name}]"
+    problems = []
+    if not ssh.host:
+        problems.append(f"{where} host is required")
+    if not ssh.user:
+        problems.append(f"{where} user is required")
+    if ssh.bind_address != "auto":
+        try:
+            ipaddress.ip_address(ssh.bind_address)
+        except ValueError:
             problems.append(
-                f"{where} engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in "
-                "7.5); use engine = \"python\" or an emr-7.4 or older release"
+                f'{where} bind_address {ssh.bind_address!r} is not an IP address or "auto"'
             )
-        if src.tunnel and src.tunnel not in cfg.ssh:
-            problems.append(f"{where} tunnel {src.tunnel!r} has no [ssh.{src.tunnel}] section")
-        if not src.user:
-            problems.append(f"{where} user is required")
-        if not src.databases:
-            problems.append(f"{where} databases must list at least one database")
-        if src.password_file and not os.access(src.password_file, os.R_OK):
-            problems.append(f"{where} password_file {src.password_file} is missing or unreadable")
-        if src.password_file and src.password_env:
-            problems.append(f"{where} set password_file or password_env, not both")
-        if src.driver not in ("auto", "mysqlclient", "mysql-connector", "pymysql"):
-            problems.append(
-                f'{where} driver must be "auto", "mysqlclient", "mysql-connector" or "pymysql"'
-            )
-        if src.workers < 1 or src.split_workers < 1:
-            problems.append(f"{where} workers and split_workers must be at least 1")
-        if src.batch_bytes < 1 << 20:
-            problems.append(f"{where} batch_bytes must be at least 1048576 (1 MiB)")
-    problems.extend(_emr_problems(cfg))
+    for key in ("key_file", "known_hosts"):
+        value = getattr(ssh, key)
+        if value and not os.access(value, os.R_OK):
+            problems.append(f"{where} {key} {value} is missing or unreadable")
+    problems += _not_allowed(where, SshConfig, "backend", ssh.backend)
+    if not ssh.known_hosts and not ssh.allow_unknown_host:
+        problems.append(f"{where} known_hosts is required (or allow_unknown_host = true)")
+    return problems
+
+
+def _mysql_problems(cfg: Config) -> list[str]:
+    """Return what is wrong in each `[mysql.NAME]`."""
+    return [
+        problem for src in cfg.mysql.values()
+        for problem in (*_mysql_source_problems(cfg, src), *_mysql_read_problems(src))
+    ]
+
+
+def _mysql_source_problems(cfg: Config, src: MysqlSourceConfig) -> list[str]:
+    """Return what is wrong in the source part of one `[mysql.NAME]`: the engine (and the
+    EMR release it needs), the tunnel, the user and the databases."""
+    where = f"[mysql.{src.name}]"
+    problems = _not_allowed(where, MysqlSourceConfig, "engine", src.engine)
+    if src.engine == "sqoop" and not release_has_sqoop(cfg.emr.release_label):
+        problems.append(
+            f"{where} engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in "
+            "7.5); use engine = \"python\" or an emr-7.4 or older release"
+        )
+    if src.tunnel and src.tunnel not in cfg.ssh:
+        problems.append(f"{where} tunnel {src.tunnel!r} has no [ssh.{src.tunnel}] section")
+    if not src.user:
+        problems.append(f"{where} user is required")
+    if not src.databases:
+        problems.append(f"{where} databases must list at least one database")
+    return problems
+
+
+def _mysql_read_problems(src: MysqlSourceConfig) -> list[str]:
+    """Return what is wrong in how one `[mysql.NAME]` is read: the password, the driver,
+    the workers and the batch size."""
+    where = f"[mysql.{src.name}]"
+    problems = []
+    if src.password_file and not os.access(src.password_file, os.R_OK):
+        problems.append(f"{where} password_file {src.password_file} is missing or unreadable")
+    if src.password_file and src.password_env:
+        problems.append(f"{where} set password_file or password_env, not both")
+    problems += _not_allowed(where, MysqlSourceConfig, "driver", src.driver, name_value=False)
+    if src.workers < 1 or src.split_workers < 1:
+        problems.append(f"{where} workers and split_workers must be at least 1")
+    if src.batch_bytes < 1 << 20:
+        problems.append(f"{where} batch_bytes must be at least 1048576 (1 MiB)")
     return problems
 
 

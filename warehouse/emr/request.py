@@ -18,7 +18,7 @@ from typing import Any
 
 from warehouse.config import Config, release_has_sqoop
 from warehouse.emr.deploy import Deployment
-from warehouse.run.emr import run_step_args
+from warehouse.run.emr import run_step
 
 GLUE_FACTORY = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
 TAG_ARTIFACTS = "warehouse:artifacts"
@@ -78,16 +78,6 @@ def bootstrap_actions(cfg: Config, dep: Deployment, *, transient: bool) -> list[
     label = "config and secrets (master)" if transient else "config, secrets, nightly crontab (master)"
     actions.append(action(label, "setup-cron.sh", master))
     return actions
-
-
-def run_step(dates: list[dt.date], *, action_on_failure: str = "CONTINUE") -> dict[str, Any]:
-    """Return the command-runner.jar step of `warehouse run` for `dates`."""
-    args = run_step_args(dates)
-    return {
-        "Name": " ".join(args[args.index("run") :]),
-        "ActionOnFailure": action_on_failure,
-        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
-    }
 
 
 def tags(cfg: Config, dep: Deployment, *, transient: bool) -> list[dict[str, str]]:

@@ -14,10 +14,7 @@ from warehouse.storage.s3 import S3Limits, make_s3_client, split_s3_uri
 def s3_client(cfg: Config) -> Any:
     """Return the S3 client of `[s3]` (bounded calls)."""
     s = cfg.s3
-    return make_s3_client(
-        s.endpoint_url, s.region,
-        S3Limits(s.connect_timeout_seconds, s.read_timeout_seconds, s.max_attempts),
-    )
+    return make_s3_client(s.endpoint_url, s.region, S3Limits.of(s))
 
 
 def _fail(uri: str, exc: Exception) -> SourceUnavailable:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from warehouse.errors import ConfigError
 from warehouse.logs import (
+    HTTP_METHODS,
     PROTOCOLS,
     Classifier,
     Fields,
@@ -34,9 +35,6 @@ Event = dict[str, Any]
 # the classified fields of a line -> its event
 Builder = Callable[[Fields], Event]
 
-_KNOWN_METHODS = frozenset(
-    ("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")
-)
 # (record key, factor to milliseconds), first present wins
 _DURATIONS = (
     ("duration_us", 0.001),
@@ -258,7 +256,7 @@ def _builder(
     emit(f"    return {{{items}}}")
     namespace: dict[str, Any] = {
         "read_request": read_request,
-        "KNOWN": _KNOWN_METHODS,
+        "KNOWN": HTTP_METHODS,
         "PROTOCOLS": PROTOCOLS,
         "resolve": resolve,
         "request_parts": _request_parts(fmt),

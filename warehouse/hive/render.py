@@ -19,13 +19,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from string import Template
-from typing import Literal
 
+from warehouse.config import DIALECTS, Dialect
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.resources import resource
 
-Dialect = Literal["hive", "spark"]
-DIALECTS: tuple[Dialect, ...] = ("hive", "spark")
 PARTITIONS_PER_STATEMENT = 100
 
 
@@ -112,7 +110,7 @@ def render_create(spec: TableSpec, *, dialect: Dialect, root_uri: str, database:
     without a regex, an unknown dialect).
     """
     if dialect not in DIALECTS:
-        raise ValueError(f"unknown Hive dialect {dialect!r}: use hive or spark")
+        raise ValueError(f"unknown Hive dialect {dialect!r}: use {' or '.join(DIALECTS)}")
     common = {
         "table": table_ref(database, spec.name),
         "location": quote_string(location_uri(root_uri, spec.location)),

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace as dc_replace
 
-from warehouse.config import Config
+from warehouse.config import DIALECTS, Config, one_of
 from warehouse.errors import ConfigError, QueryFailed
 from warehouse.hive.client import HiveClient
 from warehouse.hive.ddl import SPEC_PROPERTY, fingerprint, render_table, statements_fingerprint
@@ -54,9 +54,9 @@ __all__ = ["Catalog", "Metastore", "TableSync", "open_metastore", "sync_tables"]
 def dialect_of(cfg: Config) -> Dialect:
     """Return the configured dialect; raises ConfigError for an unknown one."""
     d = cfg.hive_or_default().dialect
-    if d not in ("hive", "spark"):
-        raise ConfigError(f'[hive] dialect must be "hive" or "spark", not {d!r}')
-    return d  # type: ignore[return-value]
+    if d not in DIALECTS:
+        raise ConfigError(f"[hive] dialect must be {one_of(DIALECTS)}, not {d!r}")
+    return d
 
 
 def _render(

@@ -41,7 +41,10 @@ Fields = tuple[Any, ...]
 _ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|.)")
 _SIMPLE = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "v": "\v", "f": "\f"}
 _METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
-_KNOWN_METHODS = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"}
+# the HTTP methods a request line may start with (any other token must look like one)
+HTTP_METHODS = frozenset(
+    ("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE")
+)
 
 
 def unescape(text: str) -> str:
@@ -126,7 +129,7 @@ def read_request(
     if not request or request == "-":
         return None, None, None, None, None
     method, sep, rest = request.partition(" ")
-    if not sep or (method not in _KNOWN_METHODS and _METHOD.fullmatch(method) is None):
+    if not sep or (method not in HTTP_METHODS and _METHOD.fullmatch(method) is None):
         return None, None, None, None, None
     rest = rest.strip(" ")
     target, sep, last = rest.rpartition(" ")

@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, cast
 
-from warehouse.config import Secret
+from warehouse.config import MysqlSourceConfig, Secret, choices
 from warehouse.errors import ConfigError, SourceUnavailable, mask_secret
 
 log = logging.getLogger(__name__)
 
-DRIVERS = ("auto", "mysqlclient", "mysql-connector", "pymysql")
+DRIVERS = choices(MysqlSourceConfig, "driver")
 _MODULES = {"mysqlclient": "MySQLdb", "mysql-connector": "_mysql_connector", "pymysql": "pymysql"}
 _INSTALL = {
     "mysqlclient": "mysqlclient (needs build-essential pkg-config libmariadb-dev)",
@@ -71,7 +71,7 @@ class Endpoint:
     port: int
     user: str
     password: Secret = field(repr=False)  # prints as ****; reveal() for the driver only
-    read_timeout: float = 600.0
+    read_timeout: float  # [mysql.NAME] read_timeout_seconds
     connect_timeout: float = 15.0
     via: str = ""  # "through [ssh.NAME] ..." for messages
 

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from warehouse.config import Config, MysqlSourceConfig, Secret
+from warehouse.config import Config, MysqlSourceConfig, Secret, choices, one_of, release_has_sqoop
 from warehouse.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -147,9 +147,10 @@ def run_import(
     sources = _sources(cfg, sel)
     if not cfg.mysql:
         raise ConfigError("no [mysql.NAME] source in the config; nothing to import")
-    if engine is not None and engine not in ("python", "sqoop"):
-        raise ConfigError(f'--engine must be "python" or "sqoop", not {engine!r}')
-    if engine == "sqoop" and _no_sqoop(cfg.emr.release_label):
+    engines = choices(MysqlSourceConfig, "engine")
+    if engine is not None and engine not in engines:
+        raise ConfigError(f"--engine must be {one_of(engines)}, not {engine!r}")
+    if engine == "sqoop" and not release_has_sqoop(cfg.emr.release_label):
         raise ConfigError(
             f"--engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in 7.5); "
             "use the python engine or an emr-7.4 or older release"
@@ -193,14 +194,6 @@ def run_import(
         restore()
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _no_sqoop(release_label: str) -> bool:
-    """Return True for EMR releases without Sqoop (7.5 and later)."""
-    import re
-
-    m = re.match(r"^emr-(\d+)\.(\d+)", release_label)
-    return m is not None and (int(m.group(1)), int(m.group(2))) >= (7, 5)
 
 
 def import_source(

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from warehouse.config import Config, cron_environment_problems
+from warehouse.config import CONFIG_ENV, ROOT_ENV, Config, cron_environment_problems
 from warehouse.errors import ConfigError, SourceUnavailable
 
 BEGIN = "# BEGIN warehouse nightly run (managed by `warehouse cron install`; edits inside are replaced)"
@@ -53,15 +53,15 @@ def _environment(cfg: Config, exe: str) -> list[tuple[str, str]]:
     path = SYSTEM_PATH if bin_dir in SYSTEM_PATH.split(":") else f"{bin_dir}:{SYSTEM_PATH}"
     env = [("PATH", path), ("LC_ALL", "C.UTF-8")]
     if cfg.path is not None:
-        env.append(("WAREHOUSE_CONFIG", str(cfg.path)))
+        env.append((CONFIG_ENV, str(cfg.path)))
     else:
         # Embedded defaults: the root would resolve against cron's cwd ($HOME); pin it.
-        env.append(("WAREHOUSE_ROOT", cfg.root))
+        env.append((ROOT_ENV, cfg.root))
     secrets = cron_environment_problems(cfg)
     if secrets:
         raise ConfigError(secrets[0])
     for key, value in sorted(cfg.cron.environment.items()):
-        if key in ("PATH", "WAREHOUSE_CONFIG", "WAREHOUSE_ROOT"):
+        if key in ("PATH", CONFIG_ENV, ROOT_ENV):
             raise ConfigError(f"[cron] environment may not set {key}; it is set from the config")
         env.append((key, value))
     return env

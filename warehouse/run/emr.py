@@ -29,6 +29,7 @@ REMOTE_BIN = "/usr/local/bin/warehouse"
 REMOTE_CONFIG = "/etc/warehouse/warehouse.toml"
 REMOTE_PYTHON = "/opt/warehouse/bin/python"  # mrjob's python_bin (conf/mrjob.conf)
 ACTIVE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+STEP_ON_FAILURE = "CONTINUE"  # a failed run step leaves a long-running cluster up
 _PRIVATE_DNS = re.compile(r"^ip-(\d+)-(\d+)-(\d+)-(\d+)(\.|$)")
 
 
@@ -141,17 +142,11 @@ class Emr:
         cluster_id: str | None = None,
         only: str | None = None,
         force: bool = False,
-        action_on_failure: str = "CONTINUE",
+        action_on_failure: str = STEP_ON_FAILURE,
     ) -> str:
         """Add `warehouse run` as a step on the cluster; return the step id."""
         cid = self.cluster_id(cluster_id)
-        args = run_step_args(dates, only=only, force=force)
-        label = " ".join(args[args.index("run") :])
-        step = {
-            "Name": label,
-            "ActionOnFailure": action_on_failure,
-            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
-        }
+        step = run_step(dates, only=only, force=force, action_on_failure=action_on_failure)
         resp = self.call(f"AddJobFlowSteps {cid}", "add_job_flow_steps", JobFlowId=cid, Steps=[step])
         return str(resp["StepIds"][0])
 
@@ -160,6 +155,20 @@ class Emr:
         cid = self.cluster_id(cluster_id)
         resp = self.call(f"DescribeStep {step_id}", "describe_step", ClusterId=cid, StepId=step_id)
         return str(resp["Step"]["Status"]["State"])
+
+
+def run_step(
+    dates: list[dt.date] | None, *, only: str | None = None, force: bool = False,
+    action_on_failure: str = STEP_ON_FAILURE,
+) -> dict[str, Any]:
+    """Return the command-runner.jar step of `warehouse run` (AddJobFlowSteps and
+    RunJobFlow take the same shape), named after its arguments."""
+    args = run_step_args(dates, only=only, force=force)
+    return {
+        "Name": " ".join(args[args.index("run") :]),
+        "ActionOnFailure": action_on_failure,
+        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
+    }
 
 
 def run_step_args(

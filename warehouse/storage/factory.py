@@ -29,9 +29,7 @@ def open_store(uri: str, s3: S3Config | None = None, *, client: Any = None) -> O
             endpoint_url=s3.endpoint_url if s3 else None,
             region=s3.region if s3 else None,
             client=client,
-            limits=S3Limits(s3.connect_timeout_seconds, s3.read_timeout_seconds, s3.max_attempts)
-            if s3
-            else None,
+            limits=S3Limits.of(s3) if s3 else None,
         )
     return LocalStore(uri)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from warehouse.awsclient import aws_client
+from warehouse.config import S3Config
 from warehouse.errors import CorruptState, InputMissing, SourceUnavailable
 from warehouse.storage.base import ObjectInfo, _ChunkReader, is_hidden
 from warehouse.storage.keys import refuse_unsafe, show, unsafe_reason
@@ -36,16 +37,21 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class S3Limits:
     """Bounds of every S3 call: connect and read timeouts, total attempts per call."""
 
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    max_attempts: int = 3
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+
+    @classmethod
+    def of(cls, s3: S3Config) -> S3Limits:
+        """Return the bounds `[s3]` sets (its defaults are the only ones)."""
+        return cls(s3.connect_timeout_seconds, s3.read_timeout_seconds, s3.max_attempts)
 
 
 def make_s3_client(
     endpoint_url: str | None = None, region: str | None = None, limits: S3Limits | None = None
 ) -> Any:
     """Return a boto3 S3 client (credentials from the usual boto3 chain) with bounded calls."""
-    lim = limits or S3Limits()
+    lim = limits or S3Limits.of(S3Config())
     return aws_client("s3", region=region, endpoint_url=endpoint_url,
                       connect_timeout=lim.connect_timeout, read_timeout=lim.read_timeout,
                       max_attempts=lim.max_attempts)

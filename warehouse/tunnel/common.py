@@ -7,12 +7,12 @@ import logging
 import shlex
 from typing import Protocol
 
-from warehouse.config import SshConfig
+from warehouse.config import SshConfig, choices
 from warehouse.errors import ConfigError, SourceUnavailable
 
 log = logging.getLogger("warehouse.tunnel")
 
-BACKENDS = ("openssh", "paramiko")
+BACKENDS = choices(SshConfig, "backend")
 
 
 class HostKeyRefused(SourceUnavailable):
