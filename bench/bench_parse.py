@@ -36,7 +36,7 @@ DATA = Path(os.environ.get("BENCH_DATA") or HERE / "_data")  # generated data, k
 sys.path.insert(0, str(HERE.parent))
 
 from warehouse.config import config_from_dict  # noqa: E402
-from warehouse.events.parse import parse_logs  # noqa: E402
+from warehouse.events.parse import ParseRequest, parse_logs  # noqa: E402
 from warehouse.logs import Classifier, compile_format  # noqa: E402
 
 
@@ -108,7 +108,8 @@ def _pipeline(path: Path, urls: Path, workers: int) -> tuple[Any, float, float]:
     root = Path(tempfile.mkdtemp(prefix="bench-parse-"))
     try:
         cfg = config_from_dict({}, root=str(root))
-        return _timed(lambda: parse_logs(cfg, [str(path)], patterns=str(urls), workers=workers))
+        request = ParseRequest([str(path)], patterns=str(urls), workers=workers)
+        return _timed(lambda: parse_logs(cfg, request))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

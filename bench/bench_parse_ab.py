@@ -27,16 +27,21 @@ from bench_parse import _data  # noqa: E402
 _CHILD = r"""
 import json, resource, shutil, sys, tempfile, time
 from warehouse.config import config_from_dict
-try:
-    from warehouse.events.parse import parse_logs
-except ModuleNotFoundError:  # a checkout from before warehouse/events/ (issue 12)
-    from warehouse.parse import parse_logs
 path, urls = sys.argv[1], sys.argv[2]
+try:
+    from warehouse.events.parse import ParseRequest, parse_logs
+    run = lambda cfg: parse_logs(cfg, ParseRequest([path], patterns=urls, workers=1))
+except ImportError:  # a checkout from before ParseRequest (issue 23)
+    try:
+        from warehouse.events.parse import parse_logs
+    except ModuleNotFoundError:  # a checkout from before warehouse/events/ (issue 12)
+        from warehouse.parse import parse_logs
+    run = lambda cfg: parse_logs(cfg, [path], patterns=urls, workers=1)
 root = tempfile.mkdtemp(prefix="bench-ab-")
 try:
     cfg = config_from_dict({}, root=root)
     r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    s = parse_logs(cfg, [path], patterns=urls, workers=1)
+    s = run(cfg)
     r1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
 finally:
     shutil.rmtree(root, ignore_errors=True)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 from bench_parse import _cpu  # noqa: E402  (this process and its children)
 
 from warehouse.config import config_from_dict  # noqa: E402
-from warehouse.events.parse import parse_logs  # noqa: E402
+from warehouse.events.parse import ParseRequest, Seams, parse_logs  # noqa: E402
 
 
 def _data(lines: int, patterns: int) -> tuple[Path, Path]:
@@ -55,7 +55,9 @@ def _run(log: Path, urls: Path, runner: str | None, root: Path) -> tuple[float, 
     half = os.path.getsize(log) // 2 + 1
     c0, t0 = _cpu(), time.perf_counter()
     summary = parse_logs(
-        cfg, [str(log)], patterns=str(urls), workers=2, runner=runner, range_bytes=half
+        cfg,
+        ParseRequest([str(log)], patterns=str(urls), workers=2, runner=runner),
+        seams=Seams(range_bytes=half),
     )
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     if summary.exit_code:

@@ -22,7 +22,7 @@ import pytest
 from apachelogs import LogParser
 
 from warehouse.config import config_from_dict
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, parse_logs
 from warehouse.logs import Classifier, compile_format, split_request
 
 FORMATS = {
@@ -226,7 +226,10 @@ def test_pipeline_events_agree_with_apachelogs(name: str, tmp_path: Path) -> Non
     log = tmp_path / "access.log"
     log.write_bytes(("\r\n" if name == "combined" else "\n").join(lines).encode() + b"\n")
     root = tmp_path / "root"
-    summary = parse_logs(config_from_dict({}, root=str(root)), [str(log)], fmt=fmt_text)
+    summary = parse_logs(
+        config_from_dict({}, root=str(root)),
+        ParseRequest([str(log)], fmt=fmt_text),
+    )
     assert (summary.lines, summary.events, summary.rejected) == (500, 500, 0)
     got = []
     for p in sorted((root / "events").rglob("*.json.gz")):

@@ -22,7 +22,7 @@ from tests.fixtures._util import sample_log
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.events.build import builder_source, event_builder
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 from warehouse.logs import Classifier, compile_format
 
 SAMPLE = sample_log()
@@ -77,7 +77,11 @@ def test_crlf_in_byte_ranges_and_workers(tmp_path: Path) -> None:
     for workers in (1, 2):
         root = tmp_path / f"r{workers}"
         cfg = config_from_dict({}, root=str(root))
-        s = parse_logs(cfg, [str(log)], workers=workers, range_bytes=300_001)
+        s = parse_logs(
+            cfg,
+            ParseRequest([str(log)], workers=workers),
+            seams=Seams(range_bytes=300_001),
+        )
         assert s.lines == 10_000 and s.events + s.rejected == s.lines
         got.append(sorted(json.dumps(e, sort_keys=True) for e in _read(root, "events")))
     lf = _parse(tmp_path, Path(SAMPLE).read_bytes(), "combined", "lf.log")[2]

@@ -28,7 +28,7 @@ from tests.fixtures._util import in_ci, sample_log
 from tests.test_parse_reruns import REPO, counts, data, hidden_leftovers, records, run_cli
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, parse_logs
 
 SAMPLE = sample_log()
 LINE = '10.0.0.1 - - [{d}/{m}/{y}:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'
@@ -230,7 +230,7 @@ def test_s3_input_cut_mid_read_names_the_input(
     cfg = config_from_dict(
         {"s3": {"endpoint_url": f"http://{host}:{port}"}}, root=f"s3://{s3_bucket}/wh"
     )
-    summary = parse_logs(cfg, [f"s3://{s3_bucket}/logs/"])
+    summary = parse_logs(cfg, ParseRequest([f"s3://{s3_bucket}/logs/"]))
     line = summary.line()
     assert summary.exit_code == 3, line
     assert f"input s3://{s3_bucket}/logs/a-big.log" in line and "re-run" in line

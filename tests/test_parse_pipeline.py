@@ -25,7 +25,7 @@ from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, InputMissing
 from warehouse.events.build import EVENT_KEYS
 from warehouse.events.inputs import expand_inputs
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 
 SAMPLE = sample_log()
 # An independent, hand-written reading of the combined format (not our engine).
@@ -86,7 +86,7 @@ def patterns_file(tmp_path: Path) -> str:
 
 def test_sample_log_every_line_accounted(tmp_path: Path, patterns_file: str) -> None:
     root = tmp_path / "wh"
-    summary = parse_logs(cfg_for(root), [SAMPLE], patterns=patterns_file)
+    summary = parse_logs(cfg_for(root), ParseRequest([SAMPLE], patterns=patterns_file))
     lines, per_day, bad = expected_from(SAMPLE)
     assert summary.lines == lines == 10000
     assert summary.events == sum(per_day.values())
@@ -125,8 +125,8 @@ def test_gzipped_input_gives_the_same_events(tmp_path: Path) -> None:
     gz.parent.mkdir()
     with open(SAMPLE, "rb") as src, gzip.open(gz, "wb") as dst:
         shutil.copyfileobj(src, dst)
-    plain = parse_logs(cfg_for(tmp_path / "a"), [SAMPLE])
-    zipped = parse_logs(cfg_for(tmp_path / "b"), [str(gz)])
+    plain = parse_logs(cfg_for(tmp_path / "a"), ParseRequest([SAMPLE]))
+    zipped = parse_logs(cfg_for(tmp_path / "b"), ParseRequest([str(gz)]))
     assert (plain.lines, plain.events, plain.rejects) == (
         zipped.lines,
         zipped.events,
@@ -150,10 +150,14 @@ def test_rerun_with_any_workers_overwrites_the_same_parts(tmp_path: Path) -> Non
     big = _big_input(tmp_path)
     root = tmp_path / "wh"
     cfg = cfg_for(root)
-    first = parse_logs(cfg, [str(big)], workers=1, range_bytes=1 << 20)
+    first = parse_logs(cfg, ParseRequest([str(big)], workers=1), seams=Seams(range_bytes=1 << 20))
     one = read_tree(root, "events")
     rej_one = read_tree(root, "rejects")
-    second = parse_logs(cfg, [str(big)], workers=2, range_bytes=1 << 20, start_method="spawn")
+    second = parse_logs(
+        cfg,
+        ParseRequest([str(big)], workers=2),
+        seams=Seams(range_bytes=1 << 20, start_method="spawn"),
+    )
     two = read_tree(root, "events")
     assert one == two  # same objects, same content: no duplicates
     assert read_tree(root, "rejects") == rej_one
@@ -161,9 +165,9 @@ def test_rerun_with_any_workers_overwrites_the_same_parts(tmp_path: Path) -> Non
     # such as a moto server, is exactly what the library avoids)
     code = (
         "import sys; from warehouse.config import config_from_dict; "
-        "from warehouse.events.parse import parse_logs; "
-        "s = parse_logs(config_from_dict({}, root=sys.argv[1]), [sys.argv[2]], workers=3, "
-        "range_bytes=1 << 20, start_method='fork'); print(s.line())"
+        "from warehouse.events.parse import ParseRequest, Seams, parse_logs; "
+        "s = parse_logs(config_from_dict({}, root=sys.argv[1]), ParseRequest([sys.argv[2]], "
+        "workers=3), seams=Seams(range_bytes=1 << 20, start_method='fork')); print(s.line())"
     )
     subprocess.run(
         [sys.executable, "-c", code, str(root), str(big)],
@@ -188,7 +192,11 @@ def test_rerun_removes_stale_partitions_and_old_rejects(tmp_path: Path) -> None:
     text = Path(SAMPLE).read_text(encoding="utf-8", errors="backslashreplace")
     src.write_text(text, encoding="utf-8")
     root = tmp_path / "wh"
-    first = parse_logs(cfg_for(root), [str(src)], run_date=dt.date(2020, 1, 1))
+    first = parse_logs(
+        cfg_for(root),
+        ParseRequest([str(src)]),
+        seams=Seams(run_date=dt.date(2020, 1, 1)),
+    )
     assert len(first.partitions) == 4
     assert list(read_tree(root, "rejects")) == [
         k for k in read_tree(root, "rejects") if "dt=2020-01-01" in k
@@ -196,7 +204,11 @@ def test_rerun_removes_stale_partitions_and_old_rejects(tmp_path: Path) -> None:
     # the same input now holds one day only (and no bad line), parsed on a later day; it
     # has fewer lines, so without replace the run is judged bad (tests/test_parse_review.py)
     src.write_text("".join(x + "\n" for x in text.splitlines() if "17/May/2015" in x))
-    second = parse_logs(cfg_for(root), [str(src)], run_date=dt.date(2020, 1, 2), replace=True)
+    second = parse_logs(
+        cfg_for(root),
+        ParseRequest([str(src)], replace=True),
+        seams=Seams(run_date=dt.date(2020, 1, 2)),
+    )
     # the dates that lost their events are touched too (their aggregates change)
     assert second.partitions == first.partitions and second.rejected == 0
     assert [k.split("/")[1] for k in read_tree(root, "events")] == ["dt=2015-05-17"]
@@ -259,7 +271,7 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
 def test_config_ip_and_user_must_exist_in_the_format(tmp_path: Path) -> None:
     cfg = cfg_for(tmp_path, user="%{sid}C")
     with pytest.raises(ConfigError, match="sid"):
-        parse_logs(cfg, [SAMPLE])
+        parse_logs(cfg, ParseRequest([SAMPLE]))
     assert not (tmp_path / "events").exists()
 
 
@@ -296,7 +308,11 @@ def test_failure_mid_stream_leaves_no_visible_file(tmp_path: Path) -> None:
 
     root = tmp_path / "wh"
     # the input is set aside (exit 3, naming it); nothing of it is published
-    summary = parse_logs(cfg_for(root), ["-"], source_name="x", stdin=Broken())  # type: ignore[arg-type]
+    summary = parse_logs(
+        cfg_for(root),
+        ParseRequest(["-"], source_name="x"),
+        seams=Seams(stdin=Broken()),  # type: ignore[arg-type]
+    )
     assert summary.exit_code == 3 and "stdin:x" in summary.line()
     assert "connection reset" in summary.line() and summary.events == 0
     leftovers = [p for p in root.rglob("*") if p.is_file()]
@@ -326,7 +342,7 @@ def test_killed_run_leaves_only_hidden_partials(tmp_path: Path) -> None:
         with gzip.open(p) as f:
             f.read()
     assert list(root.rglob("_tmp.*"))  # the partial file is there, hidden
-    after = parse_logs(cfg_for(root), [str(big)])
+    after = parse_logs(cfg_for(root), ParseRequest([str(big)]))
     assert after.lines == 200_000 and after.events == 199_980
 
 
@@ -343,7 +359,7 @@ def test_s3_input_and_s3_root(
     cfg = config_from_dict(
         {"s3": {"endpoint_url": moto_server}}, root=f"s3://{s3_bucket}/warehouse"
     )
-    summary = parse_logs(cfg, [f"s3://{s3_bucket}/logs/2015/05/"])
+    summary = parse_logs(cfg, ParseRequest([f"s3://{s3_bucket}/logs/2015/05/"]))
     assert summary.inputs == 2
     assert summary.lines == 10000 and summary.events == 9999 and summary.rejected == 1
     keys = [
@@ -359,7 +375,7 @@ def test_s3_input_and_s3_root(
     assert n == 9999
     assert any(k.startswith("warehouse/rejects/dt=") for k in keys)
     assert any(k.startswith("warehouse/_state/parse/") for k in keys)
-    again = parse_logs(cfg, [f"s3://{s3_bucket}/logs/2015/05/a.log"])
+    again = parse_logs(cfg, ParseRequest([f"s3://{s3_bucket}/logs/2015/05/a.log"]))
     assert again.inputs == 1 and again.lines > 0
 
 
@@ -368,8 +384,12 @@ def test_tiny_ranges_with_a_line_longer_than_several_ranges(tmp_path: Path) -> N
     lines = [*good[:10], b"junk " * 100, *good[10:25], b"", b"x", *good[25:]]
     src = tmp_path / "tiny.log"
     src.write_bytes(b"\n".join(lines))  # no newline at the end
-    whole = parse_logs(cfg_for(tmp_path / "a"), [str(src)])
-    split = parse_logs(cfg_for(tmp_path / "b"), [str(src)], range_bytes=97, workers=2)
+    whole = parse_logs(cfg_for(tmp_path / "a"), ParseRequest([str(src)]))
+    split = parse_logs(
+        cfg_for(tmp_path / "b"),
+        ParseRequest([str(src)], workers=2),
+        seams=Seams(range_bytes=97),
+    )
     assert whole.lines == split.lines == len(lines) == 43
     assert whole.events == split.events == 40 and split.rejected == 3
     a = {

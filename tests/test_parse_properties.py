@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from warehouse.config import config_from_dict
 from warehouse.events.build import event_builder
 from warehouse.events.inputs import HEAD, sniff
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 from warehouse.logs import MAX_LINE, TOO_LONG, Classifier, compile_format
 
 FORMATS = [
@@ -43,10 +43,8 @@ def _run(data: bytes, fmt: str = "combined") -> tuple[int, int, int, Path]:
     root = Path(tempfile.mkdtemp(prefix="wh-prop-"))
     summary = parse_logs(
         config_from_dict({}, root=str(root)),
-        ["-"],
-        source_name="prop",
-        stdin=io.BytesIO(data),
-        fmt=fmt,
+        ParseRequest(["-"], source_name="prop", fmt=fmt),
+        seams=Seams(stdin=io.BytesIO(data)),
     )
     if sniff(data[:HEAD]) is not None:  # read as compressed data: these bytes are corrupt
         assert summary.broken and summary.lines == 0
@@ -160,7 +158,9 @@ def test_overlong_line_is_one_reject_and_the_rest_parses() -> None:
     data = good + huge + good + big_no_newline_end
     root = Path(tempfile.mkdtemp(prefix="wh-long-"))
     summary = parse_logs(
-        config_from_dict({}, root=str(root)), ["-"], source_name="long", stdin=io.BytesIO(data)
+        config_from_dict({}, root=str(root)),
+        ParseRequest(["-"], source_name="long"),
+        seams=Seams(stdin=io.BytesIO(data)),
     )
     assert summary.lines == 4 and summary.events == 2
     assert summary.rejects == {TOO_LONG: 2}

@@ -28,7 +28,7 @@ from tests.fixtures._util import sample_log, wait_for
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.events.inputs import expand_inputs
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 
 SAMPLE = sample_log()
 REPO = Path(__file__).resolve().parent.parent
@@ -138,12 +138,12 @@ def test_s3_rerun_of_an_input_gone_bad_keeps_the_earlier_objects(
             for o in listing
         }
 
-    first = parse_logs(cfg, [f"s3://{s3_bucket}/logs/access.log"])
+    first = parse_logs(cfg, ParseRequest([f"s3://{s3_bucket}/logs/access.log"]))
     assert first.exit_code == 0 and first.events == 9999
     before = {k: v for k, v in stored().items() if "/_state/" not in k}
     assert not [k for k in before if "_staging" in k]
     s3_client.put_object(Bucket=s3_bucket, Key="logs/access.log", Body=nul_lines(good))
-    bad = parse_logs(cfg, [f"s3://{s3_bucket}/logs/access.log"])
+    bad = parse_logs(cfg, ParseRequest([f"s3://{s3_bucket}/logs/access.log"]))
     assert bad.exit_code == 5 and bad.held == bad.events and bad.partitions == set()
     assert bad.lines == bad.events + bad.rejected == 10000
     after = stored()
@@ -157,7 +157,7 @@ def test_s3_rerun_of_an_input_gone_bad_keeps_the_earlier_objects(
     (src,) = expand_inputs(cfg, [f"s3://{s3_bucket}/logs/access.log"])
     key = f"wh/_staging/parse/{src.part_id}/events/dt=2015-05-17/{src.part_id}-0000.json.gz"
     s3_client.create_multipart_upload(Bucket=s3_bucket, Key=key)
-    assert parse_logs(cfg, [f"s3://{s3_bucket}/logs/access.log"]).exit_code == 5
+    assert parse_logs(cfg, ParseRequest([f"s3://{s3_bucket}/logs/access.log"])).exit_code == 5
     assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
 
 
@@ -192,7 +192,7 @@ def test_zero_byte_input_does_not_delete_the_earlier_events(tmp_path: Path, name
 _DYING = r"""
 import datetime as dt, os, signal, sys
 from warehouse.config import config_from_dict
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 from warehouse.storage import LocalStore
 
 root, src, day, kill_at = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -222,7 +222,10 @@ class Dying(LocalStore):
 
 
 cfg = config_from_dict({}, root=root)
-parse_logs(cfg, [src], run_date=dt.date.fromisoformat(day), store=Dying(root), replace=True)
+parse_logs(
+    cfg, ParseRequest([src], replace=True),
+    seams=Seams(run_date=dt.date.fromisoformat(day), store=Dying(root)),
+)
 print(Dying.steps)
 """
 
@@ -234,7 +237,11 @@ def test_a_kill_at_every_step_of_publishing_orphans_nothing(tmp_path: Path, seco
     src.write_text(text, encoding="utf-8")
     first = src.read_bytes()
     base = tmp_path / "base"
-    parse_logs(config_from_dict({}, root=str(base)), [str(src)], run_date=dt.date(2020, 1, 1))
+    parse_logs(
+        config_from_dict({}, root=str(base)),
+        ParseRequest([str(src)]),
+        seams=Seams(run_date=dt.date(2020, 1, 1)),
+    )
     # the re-run on a later day: the input now holds one date and one bad line, or went
     # bad (published: its rejects only); the run after it, on a third day, is clean. Both
     # accept fewer lines (--replace): without it a shrunk input is judged bad
@@ -249,7 +256,11 @@ def test_a_kill_at_every_step_of_publishing_orphans_nothing(tmp_path: Path, seco
     rerun = src.read_bytes()
     ref = tmp_path / "ref"
     src.write_bytes(third)
-    parse_logs(config_from_dict({}, root=str(ref)), [str(src)], run_date=dt.date(2020, 1, 3))
+    parse_logs(
+        config_from_dict({}, root=str(ref)),
+        ParseRequest([str(src)]),
+        seams=Seams(run_date=dt.date(2020, 1, 3)),
+    )
     expected = objects(ref)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
@@ -281,8 +292,9 @@ def test_a_kill_at_every_step_of_publishing_orphans_nothing(tmp_path: Path, seco
         # the next run, on a later day, leaves exactly what a clean run leaves
         src.write_bytes(third)
         parse_logs(
-            config_from_dict({}, root=str(root)), [str(src)], run_date=dt.date(2020, 1, 3),
-            replace=True,
+            config_from_dict({}, root=str(root)),
+            ParseRequest([str(src)], replace=True),
+            seams=Seams(run_date=dt.date(2020, 1, 3)),
         )
         assert objects(root) == expected, k
 
@@ -327,7 +339,7 @@ def test_gzip_bz2_xz_by_magic_bytes_on_every_input_kind(
 ) -> None:
     log = Path(SAMPLE).read_bytes()
     plain_root = tmp_path / "plain"
-    parse_logs(config_from_dict({}, root=str(plain_root)), [SAMPLE])
+    parse_logs(config_from_dict({}, root=str(plain_root)), ParseRequest([SAMPLE]))
     want = sorted(json.dumps(r, sort_keys=True) for r in records(visible(plain_root, "events")))
     assert len(want) == 9999
 
@@ -354,7 +366,7 @@ def test_gzip_bz2_xz_by_magic_bytes_on_every_input_kind(
         s3_client.put_object(Bucket=s3_bucket, Key=f"logs/{ext}/access.log", Body=blob)
     cfg = config_from_dict({"s3": {"endpoint_url": moto_server}}, root=str(tmp_path / "s3root"))
     for ext in packed:
-        summary = parse_logs(cfg, [f"s3://{s3_bucket}/logs/{ext}/access.log"])
+        summary = parse_logs(cfg, ParseRequest([f"s3://{s3_bucket}/logs/{ext}/access.log"]))
         assert summary.exit_code == 0 and summary.events == 9999, ext
     # a kind parse does not read is set aside with a reason that names it
     (tmp_path / "z.log").write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 40)
@@ -369,7 +381,7 @@ def test_kill_9_leftovers_are_removed_by_the_next_run(tmp_path: Path) -> None:
     big, root = tmp_path / "big.log", tmp_path / "wh"
     big.write_bytes(Path(SAMPLE).read_bytes() * 20)
     # a good run first; then a re-run killed while it writes
-    assert parse_logs(config_from_dict({}, root=str(root)), [str(big)]).exit_code == 0
+    assert parse_logs(config_from_dict({}, root=str(root)), ParseRequest([str(big)])).exit_code == 0
     before = data(root)
     proc = subprocess.Popen(
         cli_cmd(root, str(big)), cwd=str(REPO), stdout=subprocess.DEVNULL,
@@ -387,7 +399,7 @@ def test_kill_9_leftovers_are_removed_by_the_next_run(tmp_path: Path) -> None:
     part = next(k for k in before if k.startswith("events/"))
     stray = root / Path(part).parent / f"_tmp.{Path(part).name}.0123456789ab"
     stray.write_bytes(b"partial")
-    after = parse_logs(config_from_dict({}, root=str(root)), [str(big)])
+    after = parse_logs(config_from_dict({}, root=str(root)), ParseRequest([str(big)]))
     assert after.lines == 200_000 and after.events == 199_980
     assert hidden_leftovers(root) == []
     assert data(root) == before
@@ -401,7 +413,7 @@ def test_a_killed_worker_process_is_one_line_and_exit_5(tmp_path: Path) -> None:
     other = tmp_path / "other.log"
     other.write_bytes(Path(SAMPLE).read_bytes() * 20)
     cfg = config_from_dict({}, root=str(root))
-    assert parse_logs(cfg, [str(big), str(other)]).exit_code == 0
+    assert parse_logs(cfg, ParseRequest([str(big), str(other)])).exit_code == 0
     before = data(root)
     proc = subprocess.Popen(
         cli_cmd(root, str(big), str(other), "--workers", "2"), cwd=str(REPO),

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 
 LINE = '10.0.0.{n} - - [{day}/Oct/2026:13:55:{s:02d} +0000] "GET /p/{n} HTTP/1.1" {status} {size} "-" "{ua}"'
 
@@ -240,7 +240,7 @@ def test_dates_whose_events_vanish_are_touched_and_their_aggregates_emptied(
     log.write_text("\n".join([line(n, day=10) for n in range(6)] + [line(n, day=11) for n in range(6)]) + "\n")
     root = tmp_path / "root"
     cfg = config_from_dict({}, root=str(root))
-    first = parse_logs(cfg, [str(log)], run_date=dt.date(2026, 11, 1))
+    first = parse_logs(cfg, ParseRequest([str(log)]), seams=Seams(run_date=dt.date(2026, 11, 1)))
     assert first.exit_code == 0 and first.partitions == {"2026-10-10", "2026-10-11"}
     runner = CliRunner()
     agg = ["--root", str(root), "aggregate", "daily_actions", "-r", "inline"]
@@ -251,7 +251,7 @@ def test_dates_whose_events_vanish_are_touched_and_their_aggregates_emptied(
 
     # the same input, now with the first day's lines only (as many: no --replace needed)
     log.write_text("\n".join(line(n, day=10) for n in range(12)) + "\n")
-    again = parse_logs(cfg, [str(log)], run_date=dt.date(2026, 11, 2))
+    again = parse_logs(cfg, ParseRequest([str(log)]), seams=Seams(run_date=dt.date(2026, 11, 2)))
     assert again.exit_code == 0
     assert again.partitions == {"2026-10-10", "2026-10-11"}  # 10-11 lost its events
     assert not (root / "events" / "dt=2026-10-11").exists() or not stored(root, "events/dt=2026-10-11")
@@ -278,7 +278,9 @@ def test_an_empty_crlf_line_at_a_range_boundary_is_counted(tmp_path: Path) -> No
     root = tmp_path / "root"
     # ranges of len(first)+1 bytes: the empty line's \r is the last byte of range 0
     summary = parse_logs(
-        config_from_dict({}, root=str(root)), [str(log)], range_bytes=len(first) + 1, workers=1
+        config_from_dict({}, root=str(root)),
+        ParseRequest([str(log)], workers=1),
+        seams=Seams(range_bytes=len(first) + 1),
     )
     events, rejects = stored(root, "events"), stored(root, "rejects")
     assert summary.lines == len(body) == len(events) + len(rejects)

@@ -17,7 +17,7 @@ from tests.fixtures._util import sample_log
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError, JobFailed
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 from warehouse.events.summary import ParseSummary
 from warehouse.progress import ProgressEvent
 
@@ -49,11 +49,16 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def _parse(corpus: Path, root: Path, runner: str | None, **kw: object) -> ParseSummary:
+def _parse(
+    corpus: Path, root: Path, runner: str | None, workers: int | None = None,
+    runner_args: tuple[str, ...] = (),
+) -> ParseSummary:
     cfg = config_from_dict({}, root=str(root))
+    request = ParseRequest(
+        [str(corpus / "logs")], patterns=str(corpus / "urls.json"), runner=runner, workers=workers
+    )
     return parse_logs(
-        cfg, [str(corpus / "logs")], patterns=str(corpus / "urls.json"), runner=runner,
-        run_date=RUN_DATE, range_bytes=RANGE, **kw,  # type: ignore[arg-type]
+        cfg, request, seams=Seams(run_date=RUN_DATE, range_bytes=RANGE, runner_args=runner_args)
     )
 
 
@@ -146,9 +151,9 @@ def test_cli_runner_option_and_config_runner(
 def test_stdin_and_cluster_runners_on_a_local_root_are_refused(tmp_path: Path) -> None:
     cfg = config_from_dict({}, root=str(tmp_path / "wh"))
     with pytest.raises(ConfigError, match="stdin"):
-        parse_logs(cfg, ["-"], source_name="x", runner="inline")
+        parse_logs(cfg, ParseRequest(["-"], source_name="x", runner="inline"))
     with pytest.raises(ConfigError, match="s3:// root"):
-        parse_logs(cfg, [SAMPLE], runner="emr")
+        parse_logs(cfg, ParseRequest([SAMPLE], runner="emr"))
     res = CliRunner().invoke(cli, ["--root", str(tmp_path), "parse", SAMPLE, "-r", "nope"])
     assert res.exit_code == 2
     assert not (tmp_path / "wh").exists()
@@ -161,8 +166,9 @@ def test_failed_job_publishes_nothing_and_exits_5(corpus: Path, tmp_path: Path) 
     cfg = config_from_dict({}, root=str(root))
     with pytest.raises(JobFailed, match="parse job failed on runner local") as exc:
         parse_logs(
-            cfg, [str(corpus / "logs")], runner="local",
-            runner_args=("--python-bin", str(tmp_path / "no-python")),
+            cfg,
+            ParseRequest([str(corpus / "logs")], runner="local"),
+            seams=Seams(runner_args=("--python-bin", str(tmp_path / "no-python"))),
         )
     assert exc.value.exit_code == 5
     assert tree(root) == {}

@@ -28,7 +28,7 @@ from tests.fixtures._util import sample_log
 from warehouse.config import config_from_dict
 from warehouse.errors import JobFailed
 from warehouse.events.inputs import InputSource
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 from warehouse.events.parsejob import ParseJob
 from warehouse.events.state import staging_prefix
 from warehouse.resources import resource
@@ -150,10 +150,14 @@ def test_emr_runner_against_moto(emr_parse: dict[str, Any]) -> None:
     import boto3
 
     s3, bucket, inputs = emr_parse["s3"], emr_parse["bucket"], emr_parse["inputs"]
-    want = parse_logs(emr_parse["cfg"]("ref"), inputs, run_date=RUN_DATE)
+    want = parse_logs(emr_parse["cfg"]("ref"), ParseRequest(inputs), seams=Seams(run_date=RUN_DATE))
     assert want.exit_code == 5 and len(want.failures) == 1 and want.rejected >= 1
     with FakeNodes(s3, emr_parse["work"]) as nodes:
-        got = parse_logs(emr_parse["cfg"]("wh"), inputs, run_date=RUN_DATE, runner="emr")
+        got = parse_logs(
+            emr_parse["cfg"]("wh"),
+            ParseRequest(inputs, runner="emr"),
+            seams=Seams(run_date=RUN_DATE),
+        )
     assert not nodes.errors
     assert got.line().startswith("parse [emr]: ")
     assert (got.lines, got.events, got.unmatched, dict(got.rejects), got.partitions) == (
@@ -195,7 +199,11 @@ def test_emr_runner_against_moto(emr_parse: dict[str, Any]) -> None:
 def test_emr_step_failure_publishes_nothing(emr_parse: dict[str, Any]) -> None:
     s3, bucket = emr_parse["s3"], emr_parse["bucket"]
     with FakeNodes(s3, emr_parse["work"], fail=True), pytest.raises(JobFailed, match="emr"):
-        parse_logs(emr_parse["cfg"]("wh"), emr_parse["inputs"], run_date=RUN_DATE, runner="emr")
+        parse_logs(
+            emr_parse["cfg"]("wh"),
+            ParseRequest(emr_parse["inputs"], runner="emr"),
+            seams=Seams(run_date=RUN_DATE),
+        )
     assert [k for k in _objects(s3, bucket, "wh/") if not k.startswith("_")] == []
 
 
@@ -203,8 +211,12 @@ def test_local_runner_with_an_s3_root_and_s3_input(emr_parse: dict[str, Any]) ->
     """The local runner's tasks read an S3 input in place (a stub as the job input) and
     write to an S3 root: the same objects as in process."""
     s3, bucket, inputs = emr_parse["s3"], emr_parse["bucket"], emr_parse["inputs"]
-    want = parse_logs(emr_parse["cfg"]("ref"), inputs, run_date=RUN_DATE)
-    got = parse_logs(emr_parse["cfg"]("wh"), inputs, run_date=RUN_DATE, runner="local")
+    want = parse_logs(emr_parse["cfg"]("ref"), ParseRequest(inputs), seams=Seams(run_date=RUN_DATE))
+    got = parse_logs(
+        emr_parse["cfg"]("wh"),
+        ParseRequest(inputs, runner="local"),
+        seams=Seams(run_date=RUN_DATE),
+    )
     assert (got.lines, got.events, dict(got.rejects), got.exit_code) == (
         want.lines, want.events, dict(want.rejects), want.exit_code)
     mine, ref = _objects(s3, bucket, "wh/"), _objects(s3, bucket, "ref/")

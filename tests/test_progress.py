@@ -16,7 +16,7 @@ from tests.fixtures._util import SAMPLE_GZ, sample_log
 from tests.test_pipeline import DAY1, DAY2, base_config, write_config, write_day_logs
 from warehouse.aggregate import run_aggregate
 from warehouse.config import config_from_dict
-from warehouse.events.parse import parse_logs
+from warehouse.events.parse import ParseRequest, Seams, parse_logs
 from warehouse.progress import ProgressEvent
 from warehouse.run.pipeline import run_nightly
 from warehouse.run.summary import STAGES
@@ -24,10 +24,17 @@ from warehouse.run.summary import STAGES
 LOG = sample_log()
 
 
-def _parse(root: Path, **kwargs: object) -> list[ProgressEvent]:
+def _parse(
+    root: Path, workers: int | None = None, seams: Seams | None = None
+) -> list[ProgressEvent]:
     events: list[ProgressEvent] = []
     cfg = config_from_dict({"warehouse": {"root": str(root)}})
-    summary = parse_logs(cfg, [LOG], progress=events.append, **kwargs)  # type: ignore[arg-type]
+    summary = parse_logs(
+        cfg,
+        ParseRequest([LOG], workers=workers),
+        progress=events.append,
+        seams=seams,
+    )
     assert summary.lines == 10_000
     return events
 
@@ -47,7 +54,9 @@ def test_parse_reports_every_byte_and_line_of_a_real_log(tmp_path: Path) -> None
 def test_worker_processes_report_through_the_parent(tmp_path: Path, method: str) -> None:
     """--workers N: the tasks of worker processes reach the callback as they finish."""
     size = os.path.getsize(LOG)
-    events = _parse(tmp_path / "root", workers=2, range_bytes=-(-size // 4), start_method=method)
+    events = _parse(
+        tmp_path / "root", workers=2, seams=Seams(range_bytes=-(-size // 4), start_method=method)
+    )
     assert len([e for e in events if e.advance]) == 4  # one per range, as each finishes
     assert sum(e.advance for e in events) == size
     assert sum(e.lines for e in events) == 10_000
@@ -87,7 +96,10 @@ def _small_events(tmp: Path) -> tuple[Path, list[dt.date]]:
     log = tmp / "access.log"
     log.write_bytes(b"".join(Path(LOG).read_bytes().splitlines(keepends=True)[:1000]))
     root = tmp / "root"
-    summary = parse_logs(config_from_dict({"warehouse": {"root": str(root)}}), [str(log)])
+    summary = parse_logs(
+        config_from_dict({"warehouse": {"root": str(root)}}),
+        ParseRequest([str(log)]),
+    )
     assert summary.exit_code == 0 and summary.partitions, summary.line()
     return root, sorted(dt.date.fromisoformat(p) for p in summary.partitions)
 

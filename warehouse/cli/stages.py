@@ -60,21 +60,15 @@ def parse(
       warehouse parse /var/log/nginx/access.log-20261128.gz --patterns conf/urls.json
       zcat access.log.gz | warehouse parse - --source-name web1-20261128 --format main
     """
-    from warehouse.events.parse import parse_logs
+    from warehouse.events.parse import ParseRequest, parse_logs
 
     cfg = state.cfg
+    request = ParseRequest(
+        inputs, patterns=patterns, fmt=fmt, workers=workers, source_name=source_name,
+        runner=runner, replace=replace,
+    )
     with terminal_progress() as progress:
-        summary = parse_logs(
-            cfg,
-            list(inputs),
-            patterns=patterns,
-            fmt=fmt,
-            workers=workers,
-            source_name=source_name,
-            progress=progress,
-            runner=runner,
-            replace=replace,
-        )
+        summary = parse_logs(cfg, request, progress=progress)
     finish_registered(cfg, summary, "events", summary.partitions if register else set())
 
 

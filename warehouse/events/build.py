@@ -8,11 +8,11 @@ the hot path. Keys always come in `EVENT_KEYS` order; `builder_source()` prints 
 
 from __future__ import annotations
 
-import linecache
 import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from warehouse.codegen import compile_source
 from warehouse.errors import ConfigError
 from warehouse.logs import (
     HTTP_METHODS,
@@ -135,9 +135,7 @@ def event_builder(
     """
     source, namespace = _builder(fmt, resolver, ip=ip, user=user)
     filename = f"<event builder for {fmt.source!r}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)
-    build: Builder = namespace["build"]
+    build: Builder = compile_source(source, filename, namespace)["build"]
     return build
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import functools
 import json
-import linecache
 import operator
 import re
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from warehouse.codegen import compile_source
 from warehouse.logs import directives as d
 from warehouse.logs import jsonfmt
 from warehouse.logs.format import RELAXED_MAX, TIME_JOIN, LogFormat
@@ -238,10 +238,8 @@ class Classifier:
                 # the first time field reads the split parts together; others on their own
                 times = TimeCache((fmt.time_variant if i == parts[0] else f.time) or "clf")
                 ns[f"tget{i}"], ns[f"times{i}"] = times.cache.get, times.miss
-        filename = f"<classify {fmt.source!r}>"
         # tracebacks through generated code show its lines
-        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
-        exec(compile(self.source, filename, "exec"), ns)
+        compile_source(self.source, f"<classify {fmt.source!r}>", ns)
         self.classify: Callable[[str], Fields | str] = ns["classify"]
         """Return the typed fields of `line`, or the reason (a str) it is rejected."""
 

@@ -38,6 +38,21 @@ class Bounds:
     saved: dict[str, Any] = field(default_factory=dict)  # TableState fields after the load
 
 
+@dataclass(frozen=True)
+class _Probe:
+    """What the probe session read of an incremental table, for the mode's bounds."""
+
+    table_sql: str  # `database`.`table`
+    col: str  # the check column, quoted
+    inc: IncrementalConfig
+    mark: Watermark  # what the last load saved
+    upper: str | None  # MAX(check column) at the probe, as text (None: an empty table)
+    writers: list[str] | None  # open write transactions (None: not readable)
+    now: Any  # the server's time at the probe
+    oldest: Any  # when the oldest open write transaction began
+    incremental: bool  # read since the watermark (False: a full load)
+
+
 def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
     """Probe the source and return the Bounds of `plan` (an incremental table's load);
     raises the driver's errors.
@@ -45,62 +60,76 @@ def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
     A plan that is not `incremental` is a full load of an incremental table (every row,
     NULL check column too).
     """
-    inc, column, where = plan.inc, plan.check, plan.name
+    inc, column = plan.inc, plan.check
     assert inc is not None and column is not None, "plan_bounds needs an incremental table"
-    table_sql = sch.qualified(plan.table.database, plan.table.table)
-    incremental, mark = plan.incremental, plan.watermark
-    col = sch.quote(column.name)
-    errors = driver.errors
+    mark = plan.watermark
+    last_max = mark.max_value if plan.incremental else None
     cur = conn.cursor()
     try:
-        last_max = mark.max_value if incremental else None
-        if last_max is not None and column.kind != "int":  # compared as the server does
-            cur.execute(driver.with_params(
-                f"SELECT CAST(MAX({col}) AS CHAR), MAX({col}) < %s FROM {table_sql}"),
-                (last_max,))
-        else:
-            cur.execute(f"SELECT CAST(MAX({col}) AS CHAR), NULL FROM {table_sql}")
-        row = cur.fetchone()
-        upper = _text(row[0]) if row and row[0] is not None else None
-        below = bool(row[1]) if column.kind != "int" else (
-            upper is not None and last_max is not None and int(upper) < int(last_max))
+        table_sql = sch.qualified(plan.table.database, plan.table.table)
+        upper, below = _read_max(cur, driver, table_sql, column, last_max)
         ident = read_identity(cur, driver, plan.table.database, plan.table.table, column.name)
-        if incremental:
+        if plan.incremental:
             why = recreated(create_time=mark.create_time, table_id=mark.table_id,
                             seen_to=mark.seen_to if column.kind == "int" else None,
                             last_max=last_max, now=ident, upper=upper, below=below,
                             column=column.name)
             if why is not None:
                 return Bounds(recreated=why)
-        now, writers, oldest = wm.read_writers(cur, errors, error_code)
+        now, writers, oldest = wm.read_writers(cur, driver.errors, error_code)
         if writers is None:
             log.warning(
                 "%s: information_schema.INNODB_TRX is not readable (grant PROCESS to hold "
                 "the watermark below open transactions); only lag = %g protects late commits",
-                where, inc.lag_value,
+                plan.name, inc.lag_value,
             )
         elif writers:
-            log.info("%s: %d open write transaction(s) at the probe", where, len(writers))
-        if inc.mode == "append" and column.kind == "int":
-            b = _append(conn, driver, table_sql, col, inc, mark, upper, writers,
-                        incremental=incremental)
-        elif inc.mode == "append":
-            b = _plain_append(col, mark, upper, incremental=incremental)
-        else:
-            if column.data_type not in TEMPORAL:
-                log.warning(
-                    "%s: lastmodified column %s is %s, not a date/time: no lag window and "
-                    "no hold below open transactions apply, so rows committed late are "
-                    "missed until a --full (use a DATE/DATETIME/TIMESTAMP column)",
-                    where, column.name, column.column_type,
-                )
-            b = _lastmodified(cur, table_sql, col, inc, plan.table.columns, mark, upper, now,
-                              writers, oldest, incremental=incremental,
-                              bind=driver.with_params)
+            log.info("%s: %d open write transaction(s) at the probe", plan.name, len(writers))
+        probe = _Probe(table_sql, sch.quote(column.name), inc, mark, upper, writers, now,
+                       oldest, plan.incremental)
+        b = _mode_bounds(conn, cur, driver, plan, column, probe)
         b.saved.update(ident.saved)
         return b
     finally:
         close_quietly(cur)
+
+
+def _read_max(
+    cur: Any, driver: Driver, table_sql: str, column: sch.SourceColumn, last_max: str | None
+) -> tuple[str | None, bool]:
+    """Return MAX(check `column`) as text (None: an empty table) and whether it is below
+    `last_max`, the MAX the last load saw (compared as the server does)."""
+    col = sch.quote(column.name)
+    if last_max is not None and column.kind != "int":  # compared as the server does
+        cur.execute(driver.with_params(
+            f"SELECT CAST(MAX({col}) AS CHAR), MAX({col}) < %s FROM {table_sql}"),
+            (last_max,))
+    else:
+        cur.execute(f"SELECT CAST(MAX({col}) AS CHAR), NULL FROM {table_sql}")
+    row = cur.fetchone()
+    upper = _text(row[0]) if row and row[0] is not None else None
+    below = bool(row[1]) if column.kind != "int" else (
+        upper is not None and last_max is not None and int(upper) < int(last_max))
+    return upper, below
+
+
+def _mode_bounds(
+    conn: Any, cur: Any, driver: Driver, plan: LoadPlan, column: sch.SourceColumn, p: _Probe
+) -> Bounds:
+    """Return the Bounds of the table's mode (append on an integer `column` or another,
+    lastmodified) from what the probe read."""
+    if p.inc.mode == "append" and column.kind == "int":
+        return _append(conn, driver, p)
+    if p.inc.mode == "append":
+        return _plain_append(p)
+    if column.data_type not in TEMPORAL:
+        log.warning(
+            "%s: lastmodified column %s is %s, not a date/time: no lag window and "
+            "no hold below open transactions apply, so rows committed late are "
+            "missed until a --full (use a DATE/DATETIME/TIMESTAMP column)",
+            plan.name, column.name, column.column_type,
+        )
+    return _lastmodified(cur, p, plan.table.columns, bind=driver.with_params)
 
 
 def _full(col: str, upper: str | None) -> Query:
@@ -109,32 +138,29 @@ def _full(col: str, upper: str | None) -> Query:
     return Query().and_(f"{col} <= %s OR {col} IS NULL", upper)
 
 
-def _append(
-    conn: Any, driver: Driver, table_sql: str, col: str, inc: IncrementalConfig,
-    mark: Watermark, upper_text: str | None, writers: list[str] | None, *, incremental: bool,
-) -> Bounds:
-    lag = inc.lag_value
+def _append(conn: Any, driver: Driver, p: _Probe) -> Bounds:
+    """Append on an integer column: the new ids and the gaps still missing."""
+    lag, mark, writers, incremental = p.inc.lag_value, p.mark, p.writers, p.incremental
     seen_to, missing = mark.seen_to, [list(r) for r in mark.missing]
-    if upper_text is None:  # an empty table
+    if p.upper is None:  # an empty table
         b = Bounds(upper=None, skip=incremental)
         b.saved = _append_state(seen_to, missing, writers)
         return b
-    upper = int(upper_text)
+    upper = int(p.upper)
     if incremental and seen_to is not None:
         wanted = wm._merge(missing + ([[seen_to + 1, upper]] if upper > seen_to else []))
-        query = Query().and_(wm.ranges_sql(col, wanted)) if wanted else Query().and_("1 = 0")
-        b = Bounds(query=query, upper=upper_text, skip=not wanted,
-                   sqoop_last=str(wanted[0][0] - 1) if wanted else None,
-                   sqoop_where=wm.ranges_sql(col, wanted) if wanted else "1 = 0")
+        where = wm.ranges_sql(p.col, wanted) if wanted else "1 = 0"
+        b = Bounds(query=Query().and_(where), upper=p.upper, skip=not wanted,
+                   sqoop_last=str(wanted[0][0] - 1) if wanted else None, sqoop_where=where)
     else:
         # a full load: from here on the gaps of the last `lag` ids are checked, and every
         # gap while a write transaction is open (its rows may commit below MAX)
         first = 1 if writers else max(upper - int(lag), 0) + 1
         wanted = [[first, upper]] if first <= upper else []
-        b = Bounds(query=_full(col, upper_text), upper=upper_text)
+        b = Bounds(query=_full(p.col, p.upper), upper=p.upper)
     gaps: wm.Ranges = []
     if wanted:
-        ids = _ids(conn, driver, table_sql, col, wanted)
+        ids = _ids(conn, driver, p.table_sql, p.col, wanted)
         try:
             gaps = wm.find_missing(ids, wanted)
         finally:
@@ -171,12 +197,11 @@ def _ids(conn: Any, driver: Driver, table_sql: str, col: str, wanted: wm.Ranges
         close_quietly(cur)
 
 
-def _plain_append(col: str, mark: Watermark, upper: str | None, *,
-                  incremental: bool) -> Bounds:
+def _plain_append(p: _Probe) -> Bounds:
     """Append on a non-integer column: `> watermark` (no late-commit protection)."""
-    last = mark.last
+    col, upper, last = p.col, p.upper, p.mark.last
     b = Bounds(upper=upper)
-    if not incremental:
+    if not p.incremental:
         b.query = _full(col, upper)
     elif upper is None:
         b.skip = True
@@ -192,41 +217,38 @@ def _plain_append(col: str, mark: Watermark, upper: str | None, *,
 
 
 def _lastmodified(
-    cur: Any, table_sql: str, col: str, inc: IncrementalConfig,
-    columns: list[sch.SourceColumn],
-    mark: Watermark, upper: str | None, now: Any, writers: list[str] | None,
-    oldest: Any, *, incremental: bool, bind: Callable[[str], str],
+    cur: Any, p: _Probe, columns: list[sch.SourceColumn], *, bind: Callable[[str], str]
 ) -> Bounds:
-    lag = inc.lag_value
+    """Lastmodified: from the lag window's low end, unless the window is as it was."""
+    col, upper, mark = p.col, p.upper, p.mark
     row = [sch.quote(c.name) for c in columns]
-    last, low = mark.last, mark.low
     b = Bounds(upper=upper)
     if upper is None:
-        b.skip = incremental
-        b.saved = {"last_value": last, "max_value": None, "window": None, "missing": [],
-                   "writers": writers}
+        b.skip = p.incremental
+        b.saved = {"last_value": mark.last, "max_value": None, "window": None, "missing": [],
+                   "writers": p.writers}
         return b
-    if not incremental:
+    if not p.incremental:
         b.query = _full(col, upper)
     else:
         window = mark.window
         if (window and mark.max_value == upper
-                and wm.window_checksum(cur, table_sql, row, col, window["low"],
+                and wm.window_checksum(cur, p.table_sql, row, col, window["low"],
                                        window["high"], bind=bind) == window["sum"]):
             b.skip = True  # nothing newer, and the re-read window is as it was
         b.query = Query().and_(f"{col} <= %s", upper)
-        if low is not None:
-            b.query = b.query.and_(f"{col} >= %s", low)
-        b.sqoop_last = low
-    held = wm.held_watermark(upper, now, oldest) if writers is not None else upper
-    next_low = wm.lower_bound(held, lag)
+        if mark.low is not None:
+            b.query = b.query.and_(f"{col} >= %s", mark.low)
+        b.sqoop_last = mark.low
+    held = wm.held_watermark(upper, p.now, p.oldest) if p.writers is not None else upper
+    next_low = wm.lower_bound(held, p.inc.lag_value)
     b.saved = {
         "last_value": held,
         "max_value": upper,
         "missing": [],
-        "writers": writers,
+        "writers": p.writers,
         "window": {"low": next_low, "high": upper,
-                   "sum": wm.window_checksum(cur, table_sql, row, col, next_low, upper,
+                   "sum": wm.window_checksum(cur, p.table_sql, row, col, next_low, upper,
                                             bind=bind)},
     }
     return b

@@ -16,7 +16,6 @@ The values written (see `warehouse.mysql.schema` for the type table):
 from __future__ import annotations
 
 import base64
-import linecache
 import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from warehouse.codegen import compile_expression
 from warehouse.mysql.collation import weight_sql
 from warehouse.mysql.schema import SourceColumn, qualified, quote
 from warehouse.mysql.zerodates import DATE_TYPES, DateCheck
@@ -159,9 +159,8 @@ def dict_builder(names: Sequence[str], converters: Mapping[int, Convert] | None 
     source = dicts_source(names, conv)
     filename = f"<warehouse.mysql row dicts {zlib.crc32(source.encode()):08x}>"
     # tracebacks through the generated comprehension show its text
-    linecache.cache[filename] = (len(source), None, [source + "\n"], filename)
     scope: dict[str, Any] = {"__builtins__": {}, **{f"c{i}": fn for i, fn in conv.items()}}
-    built: Build = eval(compile(source, filename, "eval"), scope)
+    built: Build = compile_expression(source, filename, scope)
     return built
 
 

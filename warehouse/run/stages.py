@@ -149,7 +149,7 @@ class Night(Ledger):
                 inputs=before.get("inputs"), renamed=before.get("renamed"),
             )
             with self._recording([(day, rec)]):
-                from warehouse.events.parse import parse_logs
+                from warehouse.events.parse import ParseRequest, parse_logs
 
                 # what the input held before this parse read it: a log that grows later
                 # (late lines, a file added) is parsed again by the next run
@@ -157,7 +157,7 @@ class Night(Ledger):
                 rec["inputs"] = input_fingerprint(self.cfg, inp)
                 rec["renamed"] = renamed
                 self._save(day, rec)
-                summary = parse_logs(self.cfg, [inp], progress=None, renamed=renamed)
+                summary = parse_logs(self.cfg, ParseRequest([inp], renamed=renamed))
                 rec["held_partitions"] = sorted(held | summary.held_partitions)
                 _check(summary)
                 rec["partitions"] = sorted(summary.partitions | held)
