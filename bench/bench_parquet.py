@@ -148,7 +148,7 @@ def _prepare(args: argparse.Namespace, work: Path) -> tuple[Path, list[str]]:
     root = work / "root"
     env_root = ["--root", str(root)]
     if args.direct:
-        generate._START, generate._SPAN = _DAY0, 86400 - 1
+        generate._START, generate._SPAN = _DAY0, 86400 - 3  # + up to 2 s of jitter
         logs = _generate(work, 1, args.lines_per_day, args.patterns, args.seed)
     else:
         logs = _generate(work, args.days, args.lines_per_day, args.patterns, args.seed)
