@@ -13,7 +13,9 @@ Spark's own input metrics, wall time).
 is timed on that day, and so is a compaction of that day alone: the nightly cost ratio),
 then that day's event parts are written again, gzipped the same way, under every other
 date with the date of `ts` changed (the events layout directly: no 30M-line parse), and
-every day is compacted (timed). The queries read the last `--scan-days` days.
+so is its Parquet copy (ts shifted, `events compact`'s writer settings); with
+`--compact-all` every day is compacted instead (timed; about 17 CPU-s per 1M events).
+The queries read the last `--scan-days` days.
 
     python bench/bench_parquet.py --days 7 --lines-per-day 300000
     python bench/bench_parquet.py --direct --days 30 --lines-per-day 1000000 --spark --repeat 1
@@ -97,9 +99,27 @@ def _generate(work: Path, days: int, lines: int, n_patterns: int, seed: int) -> 
     return logs
 
 
-def _replicate(root: Path, days: int) -> list[str]:
+def _template_day(root: Path) -> str:
+    """Keep only the template day's events (the parse may leave a few lines on another date)."""
+    src = time.strftime("%Y-%m-%d", time.gmtime(_DAY0))
+    for folder in (root / "events").glob("dt=*"):
+        if folder.name != f"dt={src}":
+            n = sum(1 for p in folder.glob("*.json.gz") for _ in _gz_lines(p))
+            _say(f"dropped {n} events outside the template day ({folder.name})")
+            shutil.rmtree(folder)
+    return src
+
+
+def _gz_lines(path: Path) -> list[bytes]:
+    from isal import igzip
+
+    return igzip.decompress(path.read_bytes()).splitlines()
+
+
+def _replicate(root: Path, days: int, copies: bool) -> list[str]:
     """Write the template day's event parts again under days-1 later dates (ts's date
-    changed), gzipped as parse writes them; return every date."""
+    changed), gzipped as parse writes them; with `copies`, its Parquet copy likewise (ts
+    shifted by whole days, written as `events compact` writes); return every date."""
     import re
 
     from isal import igzip
@@ -107,20 +127,40 @@ def _replicate(root: Path, days: int) -> list[str]:
     from warehouse.storage import open_gzip_write, open_store
 
     store = open_store(str(root))
-    (src,) = [p.name[3:] for p in (root / "events").glob("dt=*")]
-    first = time.gmtime(_DAY0)
-    assert src == time.strftime("%Y-%m-%d", first), src
+    src = time.strftime("%Y-%m-%d", time.gmtime(_DAY0))
     dates = [src]
     parts = sorted((root / "events" / f"dt={src}").glob("*.json.gz"))
     texts = [igzip.decompress(p.read_bytes()) for p in parts]
     ts = re.compile(rb'("ts": ?")' + re.escape(src.encode()) + rb"T")
+    table = None
+    if copies:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(root / "events_parquet" / f"dt={src}" / "events.parquet")
     for d in range(1, days):
         day = time.strftime("%Y-%m-%d", time.gmtime(_DAY0 + d * 86400))
         dates.append(day)
         for part, text in zip(parts, texts, strict=True):
             with open_gzip_write(store, f"events/dt={day}/{part.name}") as f:
                 f.write(ts.sub(rb"\g<1>" + day.encode() + rb"T", text))
+        if table is not None:
+            _shifted_copy(table, d, root / "events_parquet" / f"dt={day}" / "events.parquet")
     return dates
+
+
+def _shifted_copy(table: Any, days: int, path: Path) -> None:
+    """Write `table` with ts `days` later, with `events compact`'s writer settings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    i = table.schema.get_field_index("ts")
+    col = table.column(i)
+    shifted = pc.add(col, pa.scalar(days * 86400 * 10**9, pa.duration("ns")))
+    out = table.set_column(i, "ts", shifted.cast(col.type))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(out, path, compression="zstd", use_deprecated_int96_timestamps=True,
+                   write_statistics=True, row_group_size=262_144)  # fmt: skip
 
 
 def _query(con: Any, sql: str) -> tuple[float, int, int]:
@@ -138,6 +178,8 @@ def _parse_args() -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=2013)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each query; the best is kept")
     ap.add_argument("--direct", action="store_true", help="parse one day, write the others directly")
+    ap.add_argument("--compact-all", action="store_true",
+                    help="with --direct: compact every day (else the template day's copy is shifted)")
     ap.add_argument("--scan-days", type=int, default=7, help="days the queries read (the last ones)")
     ap.add_argument("--spark", action="store_true", help="also run the queries with Spark SQL")
     return ap.parse_args()
@@ -155,6 +197,8 @@ def _prepare(args: argparse.Namespace, work: Path) -> tuple[Path, list[str]]:
     t_parse = _warehouse(*env_root, "parse", *map(str, logs), "--patterns", str(work / "urls.json"))
     for log_file in logs:
         log_file.unlink()
+    if args.direct:
+        _template_day(root)
     days = sorted(p.name[3:] for p in (root / "events").glob("dt=*"))
     t_compact = _warehouse(*env_root, "events", "compact", "--from", days[0], "--to", days[-1])
     n = len(logs) * args.lines_per_day
@@ -163,11 +207,13 @@ def _prepare(args: argparse.Namespace, work: Path) -> tuple[Path, list[str]]:
          f"**{t_compact[1] / t_parse[1]:.2f}x** the parse's CPU (whole commands, one worker)")  # fmt: skip
     if args.direct:
         t0 = time.perf_counter()
-        days = _replicate(root, args.days)
-        _say(f"wrote {args.days - 1} more days of events directly in {time.perf_counter() - t0:.0f} s")
-        t_all = _warehouse(*env_root, "events", "compact", "--from", days[0], "--to", days[-1])
-        _say(f"`events compact` of all {args.days} days ({args.days * args.lines_per_day:,} lines, "
-             f"the first unchanged): {t_all[1]:.1f} CPU-s ({t_all[0]:.1f} s wall)")  # fmt: skip
+        days = _replicate(root, args.days, copies=not args.compact_all)
+        what = "events" if args.compact_all else "events and their Parquet copies"
+        _say(f"wrote {args.days - 1} more days of {what} directly in {time.perf_counter() - t0:.0f} s")
+        if args.compact_all:
+            t_all = _warehouse(*env_root, "events", "compact", "--from", days[0], "--to", days[-1])
+            _say(f"`events compact` of all {args.days} days ({args.days * args.lines_per_day:,} "
+                 f"lines, the first unchanged): {t_all[1]:.1f} CPU-s ({t_all[0]:.1f} s wall)")  # fmt: skip
     json_bytes = _size(root, "events/*/*.json.gz")
     parquet_bytes = _size(root, "events_parquet/*/*.parquet")
     _say(f"on disk: JSON {json_bytes / 1e6:,.1f} MB, Parquet {parquet_bytes / 1e6:,.1f} MB "

@@ -175,7 +175,7 @@ def test_agg_and_report_tables_stored_as_parquet_equal_json(
     # the report's files are Parquet under reports_parquet/, read the same by DuckDB
     got = duckdb.sql(
         f"SELECT CAST(dt AS VARCHAR), slug, n, hits, p95 FROM read_parquet("
-        f"'{root_on}/reports_parquet/by_slug/*/*', hive_partitioning = true)"
+        f"'{root_on}/reports_parquet/by_slug/*/*.parquet', hive_partitioning = true)"
     ).fetchall()
     want = _fetch(hive_server, db_off, "SELECT dt, slug, n, hits, p95 FROM report_by_slug")
     assert sorted(got, key=repr) == sorted(want, key=repr) and len(want) > 3
