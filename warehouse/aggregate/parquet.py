@@ -14,8 +14,8 @@ zstd.
 
 Order and crash safety (`publish.write_partition`): the copy is published first (one
 atomic `open_write`: a rename locally, one PUT on S3), then the JSON part. A kill in
-between leaves the old JSON part, which a re-run of the aggregate replaces with the copy
-again; a kill after both leaves them consistent. With `[events] parquet` off, publishing
+between leaves the new copy beside the old JSON part and the aggregate's run record
+unfinished, so the next `run` (or a re-run of the command) writes both again. With `[events] parquet` off, publishing
 a partition removes its copy, so a copy is never older than its JSON part when the
 setting is turned on again.
 """
