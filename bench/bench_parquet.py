@@ -274,6 +274,10 @@ def main() -> None:
             f"SELECT ip FROM read_parquet('{root}/events_parquet/dt={scan[-1]}/*.parquet') "
             "GROUP BY ip ORDER BY count(*) DESC LIMIT 1 OFFSET 20"
         ).fetchone()[0]
+        stray = con.execute(
+            f"SELECT count(*) FROM {tables['Parquet']} WHERE CAST(ts AS DATE) <> CAST(dt AS DATE)"
+        ).fetchone()[0]
+        assert stray == 0, f"{stray} Parquet rows whose ts is not on their dt"
         _table_header("DuckDB, 2 threads")
         _run_all(lambda sql, _tag: _query(con, sql), tables, where, ip, args.repeat)
         con.close()
