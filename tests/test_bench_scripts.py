@@ -140,15 +140,17 @@ RUNS: dict[str, tuple[list[str], str]] = {
                      r"loop of `run --date D` \| [\d.]+ \| [\d.]+x \|[\s\S]*identical "
                      r"between the two variants: True"),
     "bench_parquet.py": (["--days", "2", "--lines-per-day", "2000", "--patterns", "30",
-                          "--repeat", "1"],
-                         r"count by slug over the week \(two columns\) \| .* \*\*[\d.]+x\*\*"),
+                          "--repeat", "1", "--direct", "--spark"],
+                         r"count by slug over the week \(two columns\) \| .* \*\*[\d.]+x\*\*"
+                         r"[\s\S]*Spark SQL[\s\S]*count by slug over the week \(two columns\) "
+                         r"\| [\d.]+ \| [\d.]+ \| \*\*[\d.]+x\*\*"),
     "bench_aggregate.py": (["--events", "2000", "--days", "2", "--runners", "inline",
                             "--workdir", "{tmp}/agg"],
                            r"mrjob inline .* [\d.]+x +\(output identical to the plain loop\)"),
 }
 IMPORT_ONLY = {"bench_import.py", "bench_deletes.py", "bench_hive.py", "bench_hive_import.py",
                "bench_resolve.py", "bench_config.py", "bench_classify_ab.py",
-               "bench_import_memory.py"}
+               "bench_import_memory.py", "bench_parquet_spark.py"}
 
 
 @pytest.mark.parametrize("script", sorted(RUNS))

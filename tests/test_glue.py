@@ -20,7 +20,13 @@ from warehouse.config import Config, config_from_dict
 from warehouse.errors import SourceUnavailable
 from warehouse.hive.ddl import SPEC_PROPERTY, render_table, statements_fingerprint
 from warehouse.hive.glue import GlueCatalog
-from warehouse.hive.glue_input import JSON_SERDE, REGEX_SERDE, TEXT_SERDE, table_input
+from warehouse.hive.glue_input import (
+    JSON_SERDE,
+    PARQUET_SERDE,
+    REGEX_SERDE,
+    TEXT_SERDE,
+    table_input,
+)
 from warehouse.hive.render import location_uri
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.tables import access_raw_spec, aggregate_spec, events_spec
@@ -53,7 +59,7 @@ def _specs() -> list[TableSpec]:
 
 
 def test_table_input_is_the_hive_dialects_ddl() -> None:
-    for spec in _specs():
+    for spec in [*_specs(), aggregate_spec("sessions", parquet=True)]:
         got = table_input(spec, root_uri=ROOT, database="wh")
         ddl = render_table(spec, dialect="hive", root_uri=ROOT, database="wh")
         assert got["Parameters"][SPEC_PROPERTY] == statements_fingerprint(ddl)
@@ -64,7 +70,8 @@ def test_table_input_is_the_hive_dialects_ddl() -> None:
         assert [c["Type"] for c in sd["Columns"]] == [c.type.lower() for c in spec.columns]
         assert [c["Name"] for c in got["PartitionKeys"]] == list(spec.partition_names)
         serde = sd["SerdeInfo"]["SerializationLibrary"]
-        assert serde == {"json": JSON_SERDE, "regex": REGEX_SERDE, "text": TEXT_SERDE}[spec.storage]
+        assert serde == {"json": JSON_SERDE, "regex": REGEX_SERDE, "text": TEXT_SERDE,
+                         "parquet": PARQUET_SERDE}[spec.storage]
         if spec.storage == "json":
             assert f"'{serde}'" in ddl[0]
         if spec.storage == "regex":

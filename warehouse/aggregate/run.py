@@ -119,7 +119,7 @@ def _run(
     keys, present = input_keys(store, job, dates)
     summary.missing = sorted(wanted - present)
     if not wanted & present:
-        empty_stale(store, job, summary)
+        empty_stale(store, job, summary, parquet=cfg.events.parquet)
         summary.error = (
             f"no event partitions under {store.uri('events/')} for {date_span(dates)}; "
             "run `warehouse parse` for those dates first"
@@ -172,7 +172,7 @@ def _run(
     summary.events = sum(sum_counters(counters, EVENTS_GROUP).values())
     for out_day, records in by_day.items():
         records.sort(key=sort_key)
-        write_partition(store, job, out_day, records)
+        write_partition(store, job, out_day, records, parquet=cfg.events.parquet)
         summary.partitions.add(out_day)
         summary.records += len(records)
-    empty_stale(store, job, summary)
+    empty_stale(store, job, summary, parquet=cfg.events.parquet)

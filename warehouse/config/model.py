@@ -169,7 +169,9 @@ class EventsConfig:
     """`[events]`: copies of the events besides the gzipped JSON lines."""
 
     parquet: bool = _opt(
-        False, "also keep a Parquet copy of each day under events_parquet/ (run's parquet stage)"
+        False,
+        "also keep a Parquet copy of each day under events_parquet/ (run's parquet stage); "
+        "agg_<job> and report tables are then STORED AS PARQUET",
     )
     row_group_rows: int = _opt(
         262_144, "rows per Parquet row group; the compaction holds about one group in memory"

@@ -25,20 +25,19 @@ publishes half an input into a copy.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import logging
 import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warehouse.arrowload import load_pyarrow
 from warehouse.config import Config
-from warehouse.errors import ConfigError, JobFailed, combined_exit_code
+from warehouse.errors import JobFailed, combined_exit_code
 from warehouse.lock import events_lock
 from warehouse.resources import jobs_common
 from warehouse.schema import EVENT_COLUMNS
@@ -186,22 +185,7 @@ def _read_state(store: ObjectStore, key: str) -> dict[str, Any]:
 
 
 def _pyarrow() -> Any:
-    # mysql-connector's C extension needs static TLS that pyarrow's libstdc++ leaves too
-    # little of: loaded after pyarrow it fails ("cannot allocate memory in static TLS
-    # block"), and `run` compacts before it imports. Loaded first, both work.
-    if importlib.util.find_spec("_mysql_connector") is not None:
-        with suppress(ImportError):
-            import _mysql_connector  # noqa: F401
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError:
-        raise ConfigError(
-            "[events] parquet needs pyarrow, which is not installed: pip install 'warehouse[parquet]'"
-        ) from None
-    import pyarrow as pa
-
-    return pa
+    return load_pyarrow()  # mysql-connector's C extension first (static TLS): arrowload
 
 
 def arrow_schema() -> Any:

@@ -126,13 +126,14 @@ def load_reports(folder: str | Path) -> list[ReportFile]:
     return reports
 
 
-def report_spec(report: ReportFile, columns: tuple[Column, ...]) -> TableSpec:
-    """Return the spec of `report_<name>`: JSON under reports/<name>/, partitioned by dt."""
+def report_spec(report: ReportFile, columns: tuple[Column, ...], parquet: bool = False) -> TableSpec:
+    """Return the spec of `report_<name>`: JSON under reports/<name>/, partitioned by dt;
+    with `parquet` ([events] parquet), STORED AS PARQUET under reports_parquet/<name>/."""
     return TableSpec(
         name=report.table,
         columns=columns,
-        location=f"reports/{report.name}",
-        storage="json",
+        location=f"reports_parquet/{report.name}" if parquet else f"reports/{report.name}",
+        storage="parquet" if parquet else "json",
         partition_by=(DT,),
         comment=f"nightly report {report.name} ({report.path.name})",
     )
@@ -184,7 +185,7 @@ def _materialise(cfg: Config, hive: HiveClient, report: ReportFile, day: str) ->
         if bad:
             raise ConfigError(f"give these columns a plain name with AS: {', '.join(bad)}")
         columns = tuple(Column(n.lower(), t) for n, t in described.columns if n.lower() != "dt")
-        spec = report_spec(report, columns)
+        spec = report_spec(report, columns, cfg.events.parquet)
         made = ensure_tables(cfg, [spec], client=hive)
         if made.changed:  # the SELECT's columns changed: the table follows, the files stay
             made = ensure_tables(cfg, [spec], replace=True, client=hive)

@@ -9,7 +9,8 @@ Layout (root-relative):
 - `raw/dt=YYYY-MM-DD/*`: raw access logs (plain or `.gz`) for `access_raw`; copy or
   upload a day's logs there (Hive needs a folder per partition, and a day's logs in
   `[logs] input` may sit beside other days' files);
-- `aggregates/<job>/dt=YYYY-MM-DD/*.json.gz`: one table `agg_<job>` per job.
+- `aggregates/<job>/dt=YYYY-MM-DD/*.json.gz`: one table `agg_<job>` per job; with
+  [events] parquet, over their Parquet copy `aggregates_parquet/<job>/dt=YYYY-MM-DD/`.
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def access_raw_spec(fmt: str) -> TableSpec:
     )
 
 
-def aggregate_spec(job: str) -> TableSpec:
-    """Return the spec of `agg_<job>` from the job's output keys; ConfigError if unknown."""
+def aggregate_spec(job: str, parquet: bool = False) -> TableSpec:
+    """Return the spec of `agg_<job>` from the job's output keys; ConfigError if unknown.
+    With `parquet` ([events] parquet) it reads the Parquet copy (warehouse.aggregate.parquet)."""
     if job not in schema.JOBS:
         known = ", ".join(sorted(schema.JOBS))
         raise ConfigError(f"unknown aggregate job {job!r}: known jobs are {known}")
@@ -93,8 +95,8 @@ def aggregate_spec(job: str) -> TableSpec:
     return TableSpec(
         name=f"agg_{job}",
         columns=columns,
-        location=f"aggregates/{job}",
-        storage="json",
+        location=f"aggregates_parquet/{job}" if parquet else f"aggregates/{job}",
+        storage="parquet" if parquet else "json",
         partition_by=(DT,),
         comment=f"output of the {job} aggregation",
     )
@@ -106,7 +108,7 @@ def warehouse_specs(cfg: Config) -> list[TableSpec]:
     specs = [events_spec(), access_raw_spec(cfg.logs.format_text())]
     if cfg.events.parquet:
         specs.insert(1, events_parquet_spec())
-    specs.extend(aggregate_spec(job) for job in cfg.aggregate.jobs)
+    specs.extend(aggregate_spec(job, cfg.events.parquet) for job in cfg.aggregate.jobs)
     return specs
 
 
@@ -119,5 +121,5 @@ def find_spec(cfg: Config, table: str) -> TableSpec | None:
     if table == "access_raw":
         return access_raw_spec(cfg.logs.format_text())
     if table.startswith("agg_"):
-        return aggregate_spec(table[len("agg_") :])
+        return aggregate_spec(table[len("agg_") :], cfg.events.parquet)
     return None
