@@ -207,3 +207,37 @@ def test_two_aggregates_of_one_partition_at_once(tmp_path: Path) -> None:
             assert "Traceback" not in err
         assert sorted(x.name for x in part.iterdir()) == ["part-00000.json.gz"]
         assert (part / "part-00000.json.gz").read_bytes() == expected
+
+
+# --- a full scratch disk ($TMPDIR) under an mrjob runner ------------------------------------
+
+
+@pytest.mark.parametrize("command", ["aggregate", "parse"])
+def test_full_scratch_disk_under_a_runner_is_one_line_exit_3(
+    tmp_path: Path, small_disk: Path, command: str
+) -> None:
+    root = tmp_path / "root"
+    conf = _setup_day(tmp_path, root)
+    scratch = small_disk / "tmp"
+    scratch.mkdir()
+    filler = _fill(small_disk)
+    # room for Python's probe of TMPDIR (a full one is passed over for /tmp) and the job's
+    # start, not for the job's files
+    os.truncate(filler, filler.stat().st_size - 256 * 1024)
+    env = {"TMPDIR": str(scratch)}
+    if command == "aggregate":
+        args = ["aggregate", "daily_actions", "--date", str(DAY1), "-r", "local"]
+    else:
+        args = ["parse", str(tmp_path / "logs"), "-r", "local", "--root", str(tmp_path / "root2")]
+    proc = _warehouse(conf, *args, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 3, out
+    assert "Traceback" not in out
+    (line,) = [x for x in out.splitlines() if "No space left on device" in x]
+    assert "cannot write " in line and "free space there or point TMPDIR elsewhere" in line, line
+    assert list(scratch.iterdir()) == []  # the scratch folder went with the failed run
+    filler.unlink()
+    roomy = tmp_path / "roomy"  # the 2 MiB disk is too small for the job even empty
+    roomy.mkdir()
+    again = _warehouse(conf, *args, env={"TMPDIR": str(roomy)})
+    assert again.returncode == 0, again.stdout + again.stderr

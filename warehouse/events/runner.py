@@ -27,7 +27,14 @@ from warehouse.events.inputs import InputSource
 from warehouse.events.parsejob import ParseJob, input_name, plan_json, result_from_json
 from warehouse.events.state import staging_prefix
 from warehouse.events.task import Result, Settings, Task, components
-from warehouse.mr import conf_problem, run_job, runner_args, spark_submit_args, toolkit_zip
+from warehouse.mr import (
+    conf_problem,
+    run_job,
+    runner_args,
+    scratch_full,
+    spark_submit_args,
+    toolkit_zip,
+)
 from warehouse.schema import CLUSTER_RUNNERS, RUNNERS
 from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore, is_remote
@@ -90,29 +97,21 @@ def run_tasks(
     mode = "lines" if runner == "spark" else "raw"
     # scratch: $TMPDIR/warehouse-parse-job-<pid>-*, mrjob's own temp files inside; what a
     # killed run leaves there is removed by the next parse through a runner
-    with scratch_dir("parse-job") as work:
-        folder = work / "input"
-        folder.mkdir()
-        inputs, copies = [], []
-        for number, task in enumerate(tasks):
-            path = folder / input_name(number, mode)
-            src = task.source
-            copy = runner in _COPY_RUNNERS and not is_remote(src.root) and not src.refused
-            if mode == "lines":
-                path.write_text(f"{number}\n")
-            elif copy:
-                path.symlink_to(os.path.join(src.root, src.key))
-            else:
-                path.write_bytes(b"")  # a stub: the task reads its S3 input itself
-            inputs.append(str(path))
-            copies.append(copy)
-        plan = work / "plan.json"
-        plan.write_bytes(plan_json(settings, tasks, copies))
-        args = _job_args(cfg, runner, work, str(plan), settings.patterns, mode, workers)
-        args += [*spark_submit_args(runner), "--local-tmp-dir", str(work / "mrjob")]
-        args += [*extra_args, *inputs]
-        log.info("mrjob parse %s", " ".join(args[: len(args) - len(inputs)]))
-        rows = _run_job(cfg, runner, args)
+    try:
+        with scratch_dir("parse-job") as work:
+            inputs, copies = _write_inputs(work / "input", tasks, runner, mode)
+            plan = work / "plan.json"
+            plan.write_bytes(plan_json(settings, tasks, copies))
+            args = _job_args(cfg, runner, work, str(plan), settings.patterns, mode, workers)
+            args += [*spark_submit_args(runner), "--local-tmp-dir", str(work / "mrjob")]
+            args += [*extra_args, *inputs]
+            log.info("mrjob parse %s", " ".join(args[: len(args) - len(inputs)]))
+            rows = _run_job(cfg, runner, args)
+    except OSError as exc:  # writing the inputs, the plan or the zip (the job's: run_job)
+        full = scratch_full(exc)
+        if full is None:
+            raise
+        raise full from None
     out: list[tuple[Task, Result]] = []
     for number, task in enumerate(tasks):
         row = rows.get(number)
@@ -123,6 +122,28 @@ def run_tasks(
             )
         out.append((task, result_from_json(row)))
     return out
+
+
+def _write_inputs(
+    folder: Path, tasks: list[Task], runner: str, mode: str
+) -> tuple[list[str], list[bool]]:
+    """Write the job's inputs into `folder`, one per task (see warehouse.events.parsejob);
+    return their paths and whether each task reads the runner's copy of its input."""
+    folder.mkdir()
+    inputs, copies = [], []
+    for number, task in enumerate(tasks):
+        path = folder / input_name(number, mode)
+        src = task.source
+        copy = runner in _COPY_RUNNERS and not is_remote(src.root) and not src.refused
+        if mode == "lines":
+            path.write_text(f"{number}\n")
+        elif copy:
+            path.symlink_to(os.path.join(src.root, src.key))
+        else:
+            path.write_bytes(b"")  # a stub: the task reads its S3 input itself
+        inputs.append(str(path))
+        copies.append(copy)
+    return inputs, copies
 
 
 def _job_args(
