@@ -17,7 +17,7 @@ from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import SourceUnavailable
-from warehouse.mr.conf import runner_args
+from warehouse.mr import runner_args, scratch_full
 from warehouse.resources import jobs_on_path
 from warehouse.schema import CLUSTER_RUNNERS, JOBS
 from warehouse.storage import ObjectStore
@@ -81,8 +81,8 @@ def staged_inputs(
             try:
                 with store.open_read(key) as src, open(dest, "wb") as out:
                     shutil.copyfileobj(src, out, 1 << 20)
-            except OSError as exc:  # a full scratch disk; S3 errors are WarehouseErrors
-                raise SourceUnavailable(
+            except OSError as exc:  # the scratch disk; S3 errors are WarehouseErrors
+                raise scratch_full(exc, f"{dest} (a copy of {store.uri(key)})") or SourceUnavailable(
                     f"cannot copy {store.uri(key)} to the scratch folder {folder}: "
                     f"{exc.strerror or exc}; free space there or set TMPDIR"
                 ) from None

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warehouse.config import Config
 from warehouse.errors import JobFailed, SourceUnavailable, WarehouseError, from_oserror
 from warehouse.mr.conf import runner_env
+
+if TYPE_CHECKING:
+    from mrjob.job import MRJob
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +19,7 @@ Counters = list[dict[str, dict[str, int]]]  # per step: group -> counter -> coun
 
 
 def run_job(
-    cfg: Config, runner: str, job: Any, what: str, each: Callable[[Any], object], *,
+    cfg: Config, runner: str, job: MRJob, what: str, each: Callable[[Any], object], *,
     note: str = "",
 ) -> Counters:
     """Run the MRJob `job` (built with its command line) on `runner`, hand each output value
@@ -47,12 +50,12 @@ def job_error(exc: Exception, what: str, runner: str, *, note: str = "") -> Ware
     )
 
 
-def scratch_full(exc: OSError) -> SourceUnavailable | None:
+def scratch_full(exc: OSError, what: str | None = None) -> SourceUnavailable | None:
     """Return the error of a full disk met writing scratch files (mrjob's own, the staged
-    inputs, the zips): exit 3 naming the file; None for another OSError."""
-    return from_oserror(
-        exc, exc.filename or "scratch files", fix="free space there or point TMPDIR elsewhere"
-    )
+    inputs, the zips): exit 3 naming `what` (else the file the error names); None for
+    another OSError."""
+    what = what or exc.filename or "scratch files"
+    return from_oserror(exc, str(what), fix="free space there or point TMPDIR elsewhere")
 
 
 def first_line(exc: BaseException, limit: int = 240) -> str:
