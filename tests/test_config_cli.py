@@ -133,8 +133,33 @@ def test_usage_mistakes_are_exit_2_with_the_usage_line(
     assert result.exit_code == 2, result.output
     command = " ".join(a for a in argv[:2] if not a.startswith("-") and a not in ("daily_actions",))
     assert f"Usage: warehouse {command} [OPTIONS]" in result.output
-    assert f"Error: {message}" in result.output
+    assert f"Try 'warehouse {command} --help' for help.\n\nerror: {message}" in result.output
+    assert "Error:" not in result.output  # one prefix: a WarehouseError's "error:"
     assert not (tmp_path / "root").exists()  # nothing ran
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "No such option '--bogus'. Did you mean '--verbose'?"),
+        (["nope"], "No such command 'nope'."),
+        (["status", "extra"], "Got unexpected extra argument (extra)"),
+    ],
+)
+def test_usage_mistakes_of_the_command_have_the_lowercase_prefix(
+    args: list[str], message: str
+) -> None:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "warehouse.cli", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    where = "warehouse" if args[0] != "status" else "warehouse status"
+    usage = "[OPTIONS] COMMAND [ARGS]..." if args[0] != "status" else "[OPTIONS]"
+    assert done.stderr == (
+        f"Usage: {where} {usage}\nTry '{where} --help' for help.\n\nerror: {message}\n"
+    )
 
 
 def test_global_options_after_the_subcommand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

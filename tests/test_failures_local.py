@@ -207,3 +207,43 @@ def test_two_aggregates_of_one_partition_at_once(tmp_path: Path) -> None:
             assert "Traceback" not in err
         assert sorted(x.name for x in part.iterdir()) == ["part-00000.json.gz"]
         assert (part / "part-00000.json.gz").read_bytes() == expected
+
+
+# --- a full scratch disk ($TMPDIR) under an mrjob runner ------------------------------------
+
+
+@pytest.mark.parametrize("command", ["aggregate", "aggregate-s3", "parse"])
+def test_full_scratch_disk_under_a_runner_is_one_line_exit_3(
+    tmp_path: Path, small_disk: Path, command: str, request: pytest.FixtureRequest
+) -> None:
+    if command == "aggregate-s3":  # the S3 events are copied to scratch first
+        moto = request.getfixturevalue("moto_server")
+        conf = _s3_day(tmp_path, moto, request.getfixturevalue("s3_bucket"))
+    else:
+        conf = _setup_day(tmp_path, tmp_path / "root")
+    scratch = small_disk / "tmp"
+    scratch.mkdir()
+    filler = _fill(small_disk)
+    # room for Python's probe of TMPDIR (a full one is passed over for /tmp) and the job's
+    # start (the jobs' zip), not for the job's files (with S3 events, not for their copy)
+    room = 64 if command == "aggregate-s3" else 256
+    os.truncate(filler, filler.stat().st_size - room * 1024)
+    env = {"TMPDIR": str(scratch)}
+    if command.startswith("aggregate"):
+        args = ["aggregate", "daily_actions", "--date", str(DAY1), "-r", "local"]
+    else:
+        args = ["parse", str(tmp_path / "logs"), "-r", "local", "--root", str(tmp_path / "root2")]
+    proc = _warehouse(conf, *args, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 3, out
+    assert "Traceback" not in out
+    (line,) = [x for x in out.splitlines() if "No space left on device" in x]
+    assert "cannot write " in line and "free space there or point TMPDIR elsewhere" in line, line
+    if command == "aggregate-s3":
+        assert f"(a copy of s3://{request.getfixturevalue('s3_bucket')}/wh/events/" in line, line
+    assert list(scratch.iterdir()) == []  # the scratch folder went with the failed run
+    filler.unlink()
+    roomy = tmp_path / "roomy"  # the 2 MiB disk is too small for the job even empty
+    roomy.mkdir()
+    again = _warehouse(conf, *args, env={"TMPDIR": str(roomy)})
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -237,9 +237,10 @@ def test_gzip_output_is_json_lines_under_the_partition(week: tuple[Path, Any]) -
 def test_job_args_per_runner(tmp_path: Path) -> None:
     import sys
 
-    from warehouse.aggregate.plan import input_dates
-    from warehouse.aggregate.runners import job_args, mrjob_conf_path
+    from warehouse.aggregate.runners import job_args
+    from warehouse.mr import mrjob_conf_path
     from warehouse.resources import resource
+    from warehouse.schema import input_dates
 
     shipped = str(resource("conf", "mrjob.conf"))
     cfg = config_from_dict({"aggregate": {"session_gap_minutes": 45, "top_n": 3}}, path=tmp_path / "w.toml")

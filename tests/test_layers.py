@@ -33,6 +33,8 @@ _PLANTS: dict[str, dict[str, str]] = {
     "cli-top": {"warehouse/_planted.py": "import warehouse.cli\n"},
     "acyclic": {"warehouse/_cycle_a.py": "import warehouse._cycle_b\n",
                 "warehouse/_cycle_b.py": "import warehouse._cycle_a\n"},
+    "events-not-aggregate": {"warehouse/events/_planted.py": "import warehouse.aggregate.runners\n"},
+    "run-dates": {"warehouse/run/dates.py": "\nimport warehouse.aggregate.plan\n"},
 }
 
 

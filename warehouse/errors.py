@@ -13,6 +13,7 @@ its code; `run/stages.py` records either per stage.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -95,6 +96,20 @@ class Summary(Protocol):
     def exit_code(self) -> int: ...
 
     def line(self) -> str: ...
+
+
+# a full disk or quota, or a file over its size limit: the place written to, not the
+# input, is the problem (exit 3 wherever it is met)
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def from_oserror(exc: OSError, what: str, *, fix: str = "free space there") -> SourceUnavailable | None:
+    """Return the error of a full disk met writing `what` (a file or folder): SourceUnavailable
+    (exit 3), the one line `cannot write WHAT: STRERROR; FIX`. Returns None for any other
+    errno, which each caller handles as its own (a traceback, a failed job, ...)."""
+    if exc.errno not in DISK_FULL_ERRNOS:
+        return None
+    return SourceUnavailable(f"cannot write {what}: {exc.strerror or exc}; {fix}")
 
 
 def combined_exit_code(codes: Iterable[int]) -> int:

@@ -13,6 +13,8 @@ file in the jobs' --py-files zip), so it imports nothing else.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -178,3 +180,12 @@ def job_default(config_key: str) -> int:
             if arg.config_key == config_key:
                 return arg.default
     raise KeyError(config_key)
+
+
+def input_dates(job: str, dates: Sequence[dt.date]) -> list[dt.date]:
+    """Return the event dates `job` reads for `dates` (with its neighbour days), sorted."""
+    wanted = set(dates)
+    span = JOBS[job].neighbour_days
+    for day in dates:
+        wanted.update(day + dt.timedelta(days=n) for n in range(-span, span + 1))
+    return sorted(wanted)

@@ -16,10 +16,11 @@ arguments are its `JobSpec` in warehouse.schema; the jobs emit JSON objects with
 those keys.
 
 Modules: `plan.py` (which event partitions a job reads for which dates), `runners.py`
-(the mrjob command line, the job class, the --py-files zip, staged inputs; shared with
-`warehouse parse -r`), `run.py` (`run_aggregate`: running a job and reading its output),
-`publish.py` (writing and replacing output partitions), `summary.py` (AggregateSummary),
-`gzipcheck.py` (events parts the inline and local runners would read only in part).
+(the job's command line, the job class, staged inputs; the mrjob plumbing shared with
+`warehouse parse -r` is `warehouse.mr`), `run.py` (`run_aggregate`: running a job and
+reading its output), `publish.py` (writing and replacing output partitions), `summary.py`
+(AggregateSummary), `gzipcheck.py` (events parts the inline and local runners would read
+only in part).
 """
 
 from warehouse.aggregate.run import run_aggregate

@@ -5,22 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from warehouse.schema import JOBS
+from warehouse.schema import input_dates
 from warehouse.storage import ObjectStore
 
 
 def event_prefix(day: dt.date) -> str:
     """Return the store key prefix of one events partition."""
     return f"events/dt={day.isoformat()}/"
-
-
-def input_dates(job: str, dates: Sequence[dt.date]) -> list[dt.date]:
-    """Return the event dates a job reads for `dates` (with its neighbour days)."""
-    wanted = set(dates)
-    span = JOBS[job].neighbour_days
-    for day in dates:
-        wanted.update(day + dt.timedelta(days=n) for n in range(-span, span + 1))
-    return sorted(wanted)
 
 
 def input_keys(store: ObjectStore, job: str, dates: Sequence[dt.date]) -> tuple[list[str], set[str]]:

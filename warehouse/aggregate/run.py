@@ -7,7 +7,6 @@ partitions are replaced by `warehouse.aggregate.publish`.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import logging
 import time
 from collections.abc import Sequence
@@ -16,27 +15,12 @@ from typing import Any
 from warehouse.aggregate.gzipcheck import damaged_input
 from warehouse.aggregate.plan import input_keys
 from warehouse.aggregate.publish import empty_stale, sort_key, write_partition
-from warehouse.aggregate.runners import (
-    common_zip,
-    conf_problem,
-    first_line,
-    job_args,
-    load_job,
-    runner_env,
-    spark_submit_args,
-    staged_inputs,
-    sum_counters,
-)
+from warehouse.aggregate.runners import job_args, load_job, staged_inputs, sum_counters
 from warehouse.aggregate.summary import AggregateSummary, date_span
 from warehouse.config import Config
-from warehouse.errors import (
-    EXIT_FAILED,
-    EXIT_INPUT_MISSING,
-    EXIT_UNAVAILABLE,
-    ConfigError,
-    WarehouseError,
-)
+from warehouse.errors import EXIT_FAILED, EXIT_INPUT_MISSING, ConfigError, WarehouseError
 from warehouse.lock import events_lock
+from warehouse.mr import conf_problem, jobs_zip, run_job, scratch_full, spark_submit_args
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.schema import JOBS, RUNNERS
 from warehouse.scratch import scratch_dir
@@ -88,18 +72,14 @@ def run_aggregate(
         # the job lists and reads the events (it sees each input before or after)
         with events_lock(cfg.cron.lock_file, store.uri(""), publish=False, what=label):
             _run(cfg, job, dates, runner, store, summary, wanted, extra_args)
-    except WarehouseError as err:
+    except (WarehouseError, OSError) as exc:
+        # scratch space ($TMPDIR) full: mrjob's files, the staged inputs, the zip (exit 3);
+        # another OSError is unexpected (a traceback)
+        err = scratch_full(exc) if isinstance(exc, OSError) else exc
+        if err is None:
+            raise
         summary.error = str(err)
         summary.exit_code = err.exit_code
-    except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        # scratch space ($TMPDIR) full: mrjob's files, the staged inputs, the zip
-        summary.error = (
-            f"disk full writing {exc.filename or 'scratch files'}: {exc.strerror}; free space "
-            "there or point TMPDIR elsewhere"
-        )
-        summary.exit_code = EXIT_UNAVAILABLE
     summary.seconds = time.monotonic() - started
     if progress is not None:
         progress(ProgressEvent(label, "jobs", advance=1, final=True, outcome=summary.line()))
@@ -133,7 +113,7 @@ def _run(
     # scratch: $TMPDIR/warehouse-<job>-<pid>-*, with mrjob's own temp files inside; what
     # a killed run leaves there is removed by the next aggregate of the same job
     with scratch_dir(job) as workdir:
-        py_files = [] if runner == "inline" else [common_zip(workdir)]
+        py_files = [] if runner == "inline" else [jobs_zip(workdir)]
         with staged_inputs(store, keys, runner, workdir) as inputs:
             damaged = damaged_input(store, runner, keys, inputs)
             if damaged:
@@ -144,28 +124,16 @@ def _run(
             extra += list(extra_args)
             argv = job_args(cfg, job, runner, inputs, py_files=py_files, extra_args=extra)
             log.info("mrjob %s %s", job, " ".join(argv[: len(argv) - len(inputs)]))
-            mr_job = job_cls(argv)
-            try:
-                with runner_env(cfg, runner), mr_job.make_runner() as mr_runner:
-                    mr_runner.run()
-                    for _, record in mr_job.parse_output(mr_runner.cat_output()):
-                        day_records = by_day.get(record["dt"])
-                        if day_records is None:
-                            summary.dropped += 1
-                        else:
-                            day_records.append(record)
-                    counters = mr_runner.counters()
-            except Exception as exc:  # any runner or task failure: report, write nothing
-                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise  # a full scratch disk, not a job failure (exit 3 above)
-                log.debug("job %s failed on runner %s", job, runner, exc_info=True)
-                summary.error = (
-                    f"job {job} failed on runner {runner}: {type(exc).__name__}: "
-                    f"{first_line(exc)}; the runner's log above has the cause (-vv for the "
-                    "traceback)"
-                )
-                summary.exit_code = EXIT_FAILED
-                return
+
+            def keep(record: dict[str, Any]) -> None:
+                day_records = by_day.get(record["dt"])
+                if day_records is None:
+                    summary.dropped += 1
+                else:
+                    day_records.append(record)
+
+            # a failed job raises (exit 5, or 3 for a full disk): nothing is written
+            counters = run_job(cfg, runner, job_cls(argv), f"job {job}", keep)
 
     summary.counters_read = any(counters)
     summary.malformed = sum_counters(counters, MALFORMED_GROUP)

@@ -71,6 +71,32 @@ class _CliError(click.ClickException):
         click.echo(f"error: {redact(self.message)}", err=True)
 
 
+class _UsageError(click.UsageError):
+    """A mistake on the command line as click shows it (the usage line, `Try ... for help.`,
+    exit 2), with the prefix of every other error: `error: MESSAGE`, not click's `Error:`."""
+
+    def __init__(self, err: click.UsageError) -> None:
+        super().__init__(err.format_message(), err.ctx)  # BadParameter's text names the option
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        ctx = self.ctx
+        color = ctx.color if ctx is not None else None
+        if ctx is not None:
+            hint = ""
+            if ctx.command.get_help_option(ctx) is not None:
+                longest = max(ctx.command.get_help_option_names(ctx), key=len)
+                hint = f"Try '{ctx.command_path} {longest}' for help.\n"
+            click.echo(f"{ctx.get_usage()}\n{hint}", file=file, err=True, color=color)
+        click.echo(f"error: {self.format_message()}", file=file, err=True, color=color)
+
+
+def _usage_error(err: click.UsageError) -> click.UsageError:
+    """Return `err` as a _UsageError; one shown another way (help for a bare group) as is."""
+    if isinstance(err, _UsageError) or type(err).show is not click.UsageError.show:
+        return err
+    return _UsageError(err)
+
+
 def _late_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     """Apply a global option given after the subcommand (`parse LOG --root DIR`)."""
     if value is None or value == 0:
@@ -109,14 +135,26 @@ class _Command(click.Command):
 
 
 class _Group(click.Group):
-    """Click group that turns library errors into exit codes (also under CliRunner)."""
+    """Click group that turns library errors into exit codes and shows usage mistakes with
+    the same `error:` prefix (also under CliRunner)."""
 
     command_class = _Command
     group_class = type  # subgroups are _Groups too
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:  # the group's own options (the subcommands' are parsed within invoke)
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:
+            raise _usage_error(err) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:
+            raise _usage_error(err) from None
         except WarehouseError as err:
             log.debug("failed", exc_info=True)
             raise _CliError(err) from None

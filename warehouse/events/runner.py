@@ -16,28 +16,25 @@ uploaded by mrjob (as job inputs), S3 inputs are read where they are.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
-import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
-from warehouse.aggregate.runners import (
-    conf_problem,
-    conf_sets,
-    first_line,
-    mrjob_conf_path,
-    runner_env,
-    spark_submit_args,
-)
 from warehouse.config import Config
-from warehouse.errors import ConfigError, JobFailed, SourceUnavailable
+from warehouse.errors import ConfigError, JobFailed
 from warehouse.events.inputs import InputSource
 from warehouse.events.parsejob import ParseJob, input_name, plan_json, result_from_json
 from warehouse.events.state import staging_prefix
 from warehouse.events.task import Result, Settings, Task, components
+from warehouse.mr import (
+    conf_problem,
+    run_job,
+    runner_args,
+    scratch_full,
+    spark_submit_args,
+    toolkit_zip,
+)
 from warehouse.schema import CLUSTER_RUNNERS, RUNNERS
 from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore, is_remote
@@ -100,29 +97,21 @@ def run_tasks(
     mode = "lines" if runner == "spark" else "raw"
     # scratch: $TMPDIR/warehouse-parse-job-<pid>-*, mrjob's own temp files inside; what a
     # killed run leaves there is removed by the next parse through a runner
-    with scratch_dir("parse-job") as work:
-        folder = work / "input"
-        folder.mkdir()
-        inputs, copies = [], []
-        for number, task in enumerate(tasks):
-            path = folder / input_name(number, mode)
-            src = task.source
-            copy = runner in _COPY_RUNNERS and not is_remote(src.root) and not src.refused
-            if mode == "lines":
-                path.write_text(f"{number}\n")
-            elif copy:
-                path.symlink_to(os.path.join(src.root, src.key))
-            else:
-                path.write_bytes(b"")  # a stub: the task reads its S3 input itself
-            inputs.append(str(path))
-            copies.append(copy)
-        plan = work / "plan.json"
-        plan.write_bytes(plan_json(settings, tasks, copies))
-        args = _job_args(cfg, runner, work, str(plan), settings.patterns, mode, workers)
-        args += [*spark_submit_args(runner), "--local-tmp-dir", str(work / "mrjob")]
-        args += [*extra_args, *inputs]
-        log.info("mrjob parse %s", " ".join(args[: len(args) - len(inputs)]))
-        rows = _run_job(cfg, runner, args)
+    try:
+        with scratch_dir("parse-job") as work:
+            inputs, copies = _write_inputs(work / "input", tasks, runner, mode)
+            plan = work / "plan.json"
+            plan.write_bytes(plan_json(settings, tasks, copies))
+            args = _job_args(cfg, runner, work, str(plan), settings.patterns, mode, workers)
+            args += [*spark_submit_args(runner), "--local-tmp-dir", str(work / "mrjob")]
+            args += [*extra_args, *inputs]
+            log.info("mrjob parse %s", " ".join(args[: len(args) - len(inputs)]))
+            rows = _run_job(cfg, runner, args)
+    except OSError as exc:  # writing the inputs, the plan or the zip (the job's: run_job)
+        full = scratch_full(exc)
+        if full is None:
+            raise
+        raise full from None
     out: list[tuple[Task, Result]] = []
     for number, task in enumerate(tasks):
         row = rows.get(number)
@@ -135,52 +124,47 @@ def run_tasks(
     return out
 
 
+def _write_inputs(
+    folder: Path, tasks: list[Task], runner: str, mode: str
+) -> tuple[list[str], list[bool]]:
+    """Write the job's inputs into `folder`, one per task (see warehouse.events.parsejob);
+    return their paths and whether each task reads the runner's copy of its input."""
+    folder.mkdir()
+    inputs, copies = [], []
+    for number, task in enumerate(tasks):
+        path = folder / input_name(number, mode)
+        src = task.source
+        copy = runner in _COPY_RUNNERS and not is_remote(src.root) and not src.refused
+        if mode == "lines":
+            path.write_text(f"{number}\n")
+        elif copy:
+            path.symlink_to(os.path.join(src.root, src.key))
+        else:
+            path.write_bytes(b"")  # a stub: the task reads its S3 input itself
+        inputs.append(str(path))
+        copies.append(copy)
+    return inputs, copies
+
+
 def _job_args(
     cfg: Config, runner: str, work: Path, plan: str, patterns: str | None, mode: str,
     workers: int,
 ) -> list[str]:
-    conf = mrjob_conf_path(cfg)
-    args = ["-r", runner, "--conf-path", conf, "--plan", plan, "--mode", mode]
+    args = [*runner_args(cfg, runner), "--plan", plan, "--mode", mode]
     if patterns is not None:
         args += ["--patterns", patterns]
     if runner in ("local", "spark"):
-        if not conf_sets(conf, runner, "python_bin"):
-            args += ["--python-bin", sys.executable]  # this interpreter has the toolkit
-        args += ["--py-files", _toolkit_zip(work)]
+        args += ["--py-files", toolkit_zip(work)]
     if runner == "local":
         args += ["--num-cores", str(workers)]  # map tasks at once, as --workers in process
     return args
 
 
-def _toolkit_zip(work: Path) -> str:
-    """Zip this toolkit's package for --py-files, so local tasks import this very code."""
-    pkg = Path(__file__).resolve().parent.parent  # the warehouse package
-    path = work / "warehouse-toolkit.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        for file in sorted(pkg.rglob("*.py")):
-            zf.write(file, arcname=str(file.relative_to(pkg.parent)))
-    return str(path)
-
-
 def _run_job(cfg: Config, runner: str, args: list[str]) -> dict[int, dict[str, Any]]:
     """Run the job; return its output lines by task number (a duplicate keeps the first)."""
-    job = ParseJob(args)
     rows: dict[int, dict[str, Any]] = {}
-    try:
-        with runner_env(cfg, runner), job.make_runner() as mr_runner:
-            mr_runner.run()
-            for _, row in job.parse_output(mr_runner.cat_output()):
-                rows.setdefault(int(row["task"]), row)
-    except Exception as exc:  # any runner or task failure: nothing of this run is published
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise SourceUnavailable(
-                f"parse job on runner {runner}: no space left for mrjob's scratch files "
-                f"({exc.filename or 'the temporary folder'}); free space or set TMPDIR"
-            ) from None
-        log.debug("parse job failed on runner %s", runner, exc_info=True)
-        raise JobFailed(
-            f"parse job failed on runner {runner}: {type(exc).__name__}: {first_line(exc)}; "
-            "nothing of this run was published; the runner's log above has the cause (-vv for "
-            "the traceback)"
-        ) from None
+    run_job(
+        cfg, runner, ParseJob(args), "parse job", lambda row: rows.setdefault(int(row["task"]), row),
+        note="nothing of this run was published; ",
+    )
     return rows

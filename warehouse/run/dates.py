@@ -6,8 +6,8 @@ import datetime as dt
 import re
 import string
 
-from warehouse.aggregate.plan import input_dates
 from warehouse.errors import ConfigError
+from warehouse.schema import input_dates
 
 EARLIEST = dt.date(1970, 1, 1)  # no web server logged before the epoch
 

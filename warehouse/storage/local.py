@@ -11,18 +11,28 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from warehouse.errors import ConfigError, CorruptState, InputMissing, SourceUnavailable
+from warehouse.errors import (
+    DISK_FULL_ERRNOS,
+    ConfigError,
+    CorruptState,
+    InputMissing,
+    SourceUnavailable,
+    from_oserror,
+)
 from warehouse.scratch import tmp_file_name
 from warehouse.storage.base import ObjectInfo, is_hidden
 from warehouse.storage.keys import refuse_unsafe
 
 # errors that only a write can cause: the store, not the caller's input, is the problem
-_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+_WRITE_ERRNOS = DISK_FULL_ERRNOS | {errno.EROFS}
+_WRITE_FIX = "check free space and permissions there"
 
 
 def _write_error(path: Path, exc: OSError) -> SourceUnavailable:
-    return SourceUnavailable(
-        f"cannot write {path}: {exc.strerror or exc}; check free space and permissions there"
+    # a full disk as everywhere (errors.from_oserror); any other error of a write (a
+    # read-only file system, a permission) is the store's problem too, in the same words
+    return from_oserror(exc, str(path), fix=_WRITE_FIX) or SourceUnavailable(
+        f"cannot write {path}: {exc.strerror or exc}; {_WRITE_FIX}"
     )
 
 
