@@ -43,8 +43,8 @@ from warehouse.lock import run_lock
 from warehouse.progress import Progress
 from warehouse.run.dates import check_dates
 from warehouse.run.notify import error_text, notify, run_text
-from warehouse.run.stages import Night
-from warehouse.run.summary import STAGES, RunSummary
+from warehouse.run.stages import STAGES, Night
+from warehouse.run.summary import RunSummary
 from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from warehouse.errors import (
     combined_exit_code,
 )
 from warehouse.run.records import RUNS_PREFIX, read_record, record_key
+from warehouse.run.stages import STAGE_TABLE, STAGES, unconfigured
 from warehouse.run.stale import stale_reason
-from warehouse.run.summary import NEEDS, STAGES, unconfigured
 from warehouse.scratch import pid_alive
 from warehouse.storage import ObjectStore
 
@@ -268,7 +268,7 @@ def _next_run(
         return "redo" + _jobs_left(cfg, rec)
     if st.outcome == "running":
         return "redo (the record says running: a killed run is redone)"
-    for up in NEEDS.get(stage, ()):
+    for up in STAGE_TABLE[stage].needs:
         if up in redo and up != "import":
             return f"redo (after its {up})"
         why = _upstream_newer(rec, recs.get(up))
