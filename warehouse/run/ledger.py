@@ -11,7 +11,6 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import (
@@ -19,18 +18,11 @@ from warehouse.errors import (
     EXIT_INTERRUPTED,
     EXIT_UNAVAILABLE,
     EXIT_UNEXPECTED,
-    CorruptState,
     Summary,
     WarehouseError,
 )
 from warehouse.progress import Progress, ProgressEvent
-from warehouse.run.records import (
-    RUNS_PREFIX,
-    read_record,
-    summary_counts,
-    utc_now,
-    write_record,
-)
+from warehouse.run.records import RUNS_PREFIX, RunRecords, StageRecord, summary_counts, utc_now
 from warehouse.run.stale import stale_reason
 from warehouse.run.summary import BLOCKED, COMPLETE, FAILED, OK, RunSummary, StageResult
 from warehouse.storage import ObjectStore
@@ -56,20 +48,13 @@ class Ledger:
         self.ran: set[tuple[dt.date, str]] = set()
         self.results: dict[tuple[dt.date, str], StageResult] = {}
         self.summary = RunSummary(dates, store.uri(RUNS_PREFIX))
+        self.records = RunRecords(store)
         self._host = socket.gethostname()
-        self._corrupt: set[tuple[dt.date, str]] = set()
 
-    def record(self, day: dt.date, stage: str) -> dict[str, Any] | None:
+    def record(self, day: dt.date, stage: str) -> StageRecord | None:
         """Return the run record of (day, stage), or None when there is none or it is
-        damaged: a damaged record is logged once (one line naming the file) and the
-        stage runs as if it had none."""
-        try:
-            return read_record(self.store, day, stage)
-        except CorruptState as err:
-            if (day, stage) not in self._corrupt:
-                self._corrupt.add((day, stage))
-                log.error("%s", err)
-            return None
+        damaged (`RunRecords.get`: one logged line, the stage runs as if it had none)."""
+        return self.records.get(day, stage)
 
     def result(self, day: dt.date, stage: str, status: str, detail: str = "", code: int = 0) -> None:
         """Keep the result of (day, stage) for the summary; the first one advances `progress`."""
@@ -84,21 +69,21 @@ class Ledger:
         if self.force or any((day, u) in self.ran for u in upstream):
             return True
         rec = self.record(day, stage)
-        if not (rec and rec.get("status") == OK):
+        if not (rec and rec.status == OK):
             return True
         why = self._redone_upstream(day, rec, upstream) or stale_reason(self.cfg, day, stage, rec)
         if why:
             log.info("%s %s: done before, but %s: running it again", day, stage, why)
         return bool(why)
 
-    def _redone_upstream(self, day: dt.date, rec: dict[str, Any], upstream: tuple[str, ...]) -> str | None:
+    def _redone_upstream(self, day: dt.date, rec: StageRecord, upstream: tuple[str, ...]) -> str | None:
         """Return why `rec` is older than a stage it depends on (an upstream stage that ended
         "ok" after it started: `run --only parse` after new lines, then `--only aggregate`)."""
-        started = rec.get("started") or ""
+        started = rec.started or ""
         for u in upstream:
             up = self.record(day, u)
-            if up and up.get("status") == OK and str(up.get("ended") or "") > str(started):
-                return f"{u} ran again after it ({up.get('ended')})"
+            if up and up.status == OK and str(up.ended or "") > str(started):
+                return f"{u} ran again after it ({up.ended})"
         return None
 
     def pending(self, day: dt.date, stage: str, upstream: tuple[str, ...]) -> bool:
@@ -125,63 +110,45 @@ class Ledger:
             if parts is None:
                 self._missing_events(day, stage)
             elif not parts:  # an empty log (or only rejects): nothing to register or run
-                self.end(day, self.start(day, stage, partitions=[]), detail="no events that day")
+                self.end(day, self.start(day, StageRecord(stage, partitions=[])),
+                         detail="no events that day")
             else:
                 todo.append((day, parts))
         return todo
 
-    def start(self, day: dt.date, stage: str, **extra: Any) -> dict[str, Any]:
-        """Return the new "running" record of (day, stage) with `extra`, written."""
-        rec: dict[str, Any] = {
-            "stage": stage,
-            "date": day.isoformat(),
-            "status": "running",
-            "started": utc_now(),
-            "ended": None,
-            "seconds": None,
-            "exit_code": None,
-            "summary": None,
-            "error": None,
-            "host": self._host,
-            "pid": os.getpid(),
-            "_t0": time.monotonic(),
-        }
-        rec.update(extra)
+    def start(self, day: dt.date, rec: StageRecord) -> StageRecord:
+        """Return `rec`, the new record of (day, rec.stage), made "running" and written."""
+        rec.date, rec.status, rec.started = day.isoformat(), "running", utc_now()
+        rec.host, rec.pid, rec.t0 = self._host, os.getpid(), time.monotonic()
         self.save(day, rec)
-        self.ran.add((day, stage))
+        self.ran.add((day, rec.stage))
         return rec
 
-    def save(self, day: dt.date, rec: dict[str, Any]) -> None:
-        """Write `rec`; a record that cannot be written is logged, not raised."""
-        # a record that cannot be written (full disk, S3 down) must not hide the stage's
-        # own outcome: the stage fails or succeeds on its work, the summary still prints
-        try:
-            write_record(self.store, day, rec)
-        except WarehouseError as err:
-            if (day, rec["stage"]) not in self._corrupt:  # else said when it was read
-                log.warning("run record of %s %s not saved: %s", day, rec["stage"], err)
+    def save(self, day: dt.date, rec: StageRecord) -> None:
+        """Write `rec` (`RunRecords.put`: one that cannot be written is logged, not raised)."""
+        self.records.put(day, rec)
 
     def end(
-        self, day: dt.date, rec: dict[str, Any], *, error: str | None = None, code: int = 0,
+        self, day: dt.date, rec: StageRecord, *, error: str | None = None, code: int = 0,
         summary: Summary | None = None, detail: str = "",
     ) -> None:
         """Close `rec` (failed when `code`, else ok), write it and keep its result."""
-        rec["ended"] = utc_now()
-        rec["seconds"] = round(time.monotonic() - rec["_t0"], 3)
-        rec["exit_code"] = code
-        rec["status"] = FAILED if code else OK
-        rec["error"] = error
+        rec.ended = utc_now()
+        rec.seconds = round(time.monotonic() - rec.t0, 3)
+        rec.exit_code = code
+        rec.status = FAILED if code else OK
+        rec.error = error
         if summary is not None:
-            rec["summary"] = summary.line()
-            rec["counts"] = summary_counts(summary)
+            rec.summary = summary.line()
+            rec.counts = summary_counts(summary)
         self.save(day, rec)
         if code:
-            self.result(day, rec["stage"], FAILED, error or "", code)
+            self.result(day, rec.stage, FAILED, error or "", code)
         else:
-            self.result(day, rec["stage"], OK, detail)
+            self.result(day, rec.stage, OK, detail)
 
     @contextmanager
-    def recording(self, recs: list[tuple[dt.date, dict[str, Any]]]) -> Iterator[None]:
+    def recording(self, recs: list[tuple[dt.date, StageRecord]]) -> Iterator[None]:
         """Close the records as failed when the block raises (unexpected errors re-raised)."""
         try:
             yield
@@ -194,22 +161,22 @@ class Ledger:
             where = f" ({exc.filename})" if exc.filename else ""
             self._fail(recs, f"disk full{where}: {exc.strerror}; free space", EXIT_UNAVAILABLE)
         except KeyboardInterrupt:  # Ctrl-C: not done (the next run redoes it), not a bug
-            open_recs = [(day, rec) for day, rec in recs if rec.get("ended") is None]
+            open_recs = [(day, rec) for day, rec in recs if rec.ended is None]
             self._fail(open_recs, "interrupted (Ctrl-C)", EXIT_INTERRUPTED)
             raise
         except BaseException as exc:
             self._fail(recs, f"unexpected {type(exc).__name__}: {exc}", EXIT_UNEXPECTED)
             raise
 
-    def _fail(self, recs: list[tuple[dt.date, dict[str, Any]]], error: str, code: int) -> None:
+    def _fail(self, recs: list[tuple[dt.date, StageRecord]], error: str, code: int) -> None:
         for day, rec in recs:
             self.end(day, rec, error=error, code=code)
 
     def _touched(self, day: dt.date) -> list[str] | None:
         """Return the partitions that day's parse touched (or [day] when only events exist)."""
         rec = self.record(day, "parse")
-        if rec and rec.get("status") == OK:
-            return list(rec.get("partitions") or [])
+        if rec and rec.status == OK:
+            return list(rec.partitions or [])
         if any(True for _ in self.store.list(f"events/dt={day.isoformat()}/")):
             return [day.isoformat()]
         return None

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
+from warehouse.run.records import StageRecord
 from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
 
 def find_renames(
-    cfg: Config, store: ObjectStore, day: dt.date, rec: dict[str, Any], inp: str
+    cfg: Config, store: ObjectStore, day: dt.date, rec: StageRecord, inp: str
 ) -> dict[str, str]:
     """Return {name: identity} for the inputs `inp` names now whose identity is not their
     name, given `rec`, the day's earlier parse record (its `inputs` {name: size} and
@@ -34,7 +34,7 @@ def find_renames(
     begins with another line (rotated in place: logrotate's `create` or `copytruncate`);
     a log rotated in place then gets a fresh identity (`NAME#N`, N the first with no
     state). Logs a warning naming each earlier input gone and not renamed."""
-    before, earlier = rec.get("inputs"), rec.get("renamed")
+    before, earlier = rec.inputs, rec.renamed
     if not isinstance(before, dict):
         return {}
     aliases = {k: v for k, v in (earlier if isinstance(earlier, dict) else {}).items()
@@ -77,9 +77,10 @@ def find_renames(
         if not heads:
             break
         head = first(src)
-        old = heads.pop(head, None) if head is not None else None
-        if old is None:
+        found = heads.pop(head, None) if head is not None else None
+        if found is None:
             continue
+        old = found
         out[src.name] = aliases.get(old, old)
         moved.add(old)
         log.info("%s parse: input %s is %s renamed (same first line): read in its place, "

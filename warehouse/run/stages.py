@@ -32,7 +32,7 @@ from warehouse.hive.outage import CatalogWatch
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.run.dates import day_input, job_dates
 from warehouse.run.ledger import Ledger
-from warehouse.run.records import summary_counts, utc_now
+from warehouse.run.records import ABSENT, JobRecord, StageRecord, summary_counts, utc_now
 from warehouse.run.renames import find_renames
 from warehouse.run.stale import input_fingerprint
 from warehouse.run.summary import COMPLETE, FAILED, OK, SKIPPED, RunSummary
@@ -187,29 +187,30 @@ def _parse_day(night: Night, day: dt.date, inp: str) -> None:
     led = night.ledger
     # dates an earlier, held parse of the day left standing: the input may have been
     # accepted since (`parse --replace`) and those dates' events removed then
-    before = led.record(day, "parse") or {}
-    held = set() if before.get("status") == OK else set(before.get("held_partitions") or [])
+    before = led.record(day, "parse") or StageRecord("parse")
+    held = set() if before.status == OK else set(before.held_partitions or [])
     # kept by this record too, whatever happens to this parse (an outage, a kill)
     # the earlier inputs and identities stay until this parse's replace them (a run
-    # killed in between must not lose which file is which)
-    rec = led.start(
-        day, "parse", input=inp, held_partitions=sorted(held),
-        inputs=before.get("inputs"), renamed=before.get("renamed"),
-    )
+    # killed in between must not lose which file is which); null when it had none
+    rec = led.start(day, StageRecord(
+        "parse", input=inp, held_partitions=sorted(held),
+        inputs=None if before.inputs is ABSENT else before.inputs,
+        renamed=None if before.renamed is ABSENT else before.renamed,
+    ))
     with led.recording([(day, rec)]):
         from warehouse.events.parse import parse_logs
 
         # what the input held before this parse read it: a log that grows later
         # (late lines, a file added) is parsed again by the next run
         renamed = find_renames(night.cfg, led.store, day, before, inp)
-        rec["inputs"] = input_fingerprint(night.cfg, inp)
-        rec["renamed"] = renamed
+        rec.inputs = input_fingerprint(night.cfg, inp)
+        rec.renamed = renamed
         led.save(day, rec)
         summary = parse_logs(night.cfg, [inp], progress=None, renamed=renamed)
-        rec["held_partitions"] = sorted(held | summary.held_partitions)
+        rec.held_partitions = sorted(held | summary.held_partitions)
         _check(summary)
-        rec["partitions"] = sorted(summary.partitions | held)
-        led.end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
+        rec.partitions = sorted(summary.partitions | held)
+        led.end(day, rec, summary=summary, detail=count(len(rec.partitions), "partition"))
 
 
 def _events(night: Night) -> None:
@@ -217,7 +218,7 @@ def _events(night: Night) -> None:
     todo = night.days_with_events("events")
     if not todo:
         return
-    recs = [(day, led.start(day, "events", partitions=parts)) for day, parts in todo]
+    recs = [(day, led.start(day, StageRecord("events", partitions=parts))) for day, parts in todo]
     with led.recording(recs):
         union = sorted({p for _, parts in todo for p in parts})
         summary = _check(night.register("events", union))
@@ -226,8 +227,8 @@ def _events(night: Night) -> None:
         if raw.exit_code != EXIT_INPUT_MISSING:  # no per-day log folder; nothing to add
             _check(raw)
         for day, rec in recs:
-            rec["access_raw"] = raw.line()
-            led.end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
+            rec.access_raw = raw.line()
+            led.end(day, rec, summary=summary, detail=count(len(rec.partitions or []), "partition"))
 
 
 def _aggregate(night: Night) -> None:
@@ -237,7 +238,7 @@ def _aggregate(night: Night) -> None:
         _run_jobs(night, todo)
 
 
-def _resume(night: Night, day: dt.date, parts: list[str]) -> dict[str, Any]:
+def _resume(night: Night, day: dt.date, parts: list[str]) -> StageRecord:
     """Return the started aggregate record of `day`, with the jobs done before that still
     hold (unless forced or the day was parsed again in this run)."""
     led = night.ledger
@@ -246,34 +247,35 @@ def _resume(night: Night, day: dt.date, parts: list[str]) -> dict[str, Any]:
     # a job done before counts only when it ran on the events of the day's last
     # parse (a parse by `--only parse` since, after late lines, makes it stale;
     # the same millisecond is the same run: its jobs start after its parses)
-    parsed = str((led.record(day, "parse") or {}).get("ended") or "")
+    parse = led.record(day, "parse")
+    parsed = str((parse.ended if parse else None) or "")
     done = {
         j: v
-        for j, v in ((old or {}).get("jobs") or {}).items()
-        if isinstance(v, dict) and v.get("status") == OK and old
-        and old.get("partitions") == parts and str(v.get("started") or "") >= parsed
+        for j, v in ((old.jobs if old else None) or {}).items()
+        if v.status == OK and old
+        and old.partitions == parts and str(v.started or "") >= parsed
     }
-    rec = led.start(day, "aggregate", partitions=parts, jobs=done)
+    rec = led.start(day, StageRecord("aggregate", partitions=parts, jobs=done))
     if done:
         log.info("%s aggregate: resuming; done before: %s", day, ", ".join(sorted(done)))
     return rec
 
 
-def _run_jobs(night: Night, todo: list[tuple[dt.date, list[str], dict[str, Any]]]) -> None:
+def _run_jobs(night: Night, todo: list[tuple[dt.date, list[str], StageRecord]]) -> None:
     """Run each job once over the union of the dates of the days in `todo` that have not
     done it, recording it in each day's record as it ends; then end the records."""
     led, jobs = night.ledger, list(night.cfg.aggregate.jobs)
     codes: dict[dt.date, list[tuple[int, str]]] = {day: [] for day, _, _ in todo}
     with led.recording([(day, rec) for day, _, rec in todo]):
         for job in jobs:
-            pending = [(d, p, r) for d, p, r in todo if job not in r["jobs"]]
+            pending = [(d, p, r) for d, p, r in todo if job not in r.jobs_dict()]
             if not pending:
                 continue
             state = _run_job(night, job, job_dates(job, [x for _, p, _ in pending for x in p]))
             for day, _, rec in pending:
-                rec["jobs"][job] = state
-                if state["status"] != OK:
-                    codes[day].append((state["exit_code"], f"{job}: {state['error']}"))
+                rec.jobs_dict()[job] = state
+                if state.status != OK:
+                    codes[day].append((state.exit_code or 0, f"{job}: {state.error}"))
                 led.save(day, rec)
         for day, _, rec in todo:
             if codes[day]:
@@ -283,25 +285,25 @@ def _run_jobs(night: Night, todo: list[tuple[dt.date, list[str], dict[str, Any]]
                 led.end(day, rec, detail=count(len(jobs), "job"))
 
 
-def _run_job(night: Night, job: str, days: list[dt.date]) -> dict[str, Any]:
-    """Run one aggregate job over `days` and register its output; return its state."""
+def _run_job(night: Night, job: str, days: list[dt.date]) -> JobRecord:
+    """Run one aggregate job over `days` and register its output; return its record."""
     from warehouse.aggregate import run_aggregate
 
     cfg = night.cfg
     t0 = time.monotonic()
-    state: dict[str, Any] = {"started": utc_now(), "dates": [d.isoformat() for d in days]}
+    state = JobRecord(started=utc_now(), dates=[d.isoformat() for d in days])
     try:
         summary = _check(run_aggregate(cfg, job, days, runner=cfg.aggregate.runner))
-        state.update(summary=summary.line(), counts=summary_counts(summary))
-        state["partitions"] = sorted(summary.partitions)
+        state.summary, state.counts = summary.line(), summary_counts(summary)
+        state.partitions = sorted(summary.partitions)
         if cfg.has_catalog and summary.partitions:
             reg = _check(night.register(f"agg_{job}", sorted(summary.partitions)))
-            state["registered"] = reg.line()
-        state.update(status=OK, exit_code=0, error=None)
+            state.registered = reg.line()
+        state.status, state.exit_code, state.error = OK, 0, None
     except WarehouseError as err:
         log.warning("aggregate %s failed: %s", job, err)
-        state.update(status=FAILED, exit_code=err.exit_code, error=str(err))
-    state["seconds"] = round(time.monotonic() - t0, 3)
+        state.status, state.exit_code, state.error = FAILED, err.exit_code, str(err)
+    state.seconds = round(time.monotonic() - t0, 3)
     return state
 
 
@@ -315,7 +317,7 @@ def _parquet(night: Night) -> None:
         return
     from warehouse.events.compact import compact_events
 
-    recs = [(day, led.start(day, "parquet", partitions=parts)) for day, parts in todo]
+    recs = [(day, led.start(day, StageRecord("parquet", partitions=parts))) for day, parts in todo]
     with led.recording(recs):
         union = sorted({dt.date.fromisoformat(p) for _, parts in todo for p in parts})
         summary = _check(compact_events(night.cfg, union, store=led.store, force=led.force))
@@ -324,8 +326,8 @@ def _parquet(night: Night) -> None:
         if night.cfg.has_catalog and written:
             registered = _check(night.register("events_parquet", written)).line()
         for day, rec in recs:
-            rec["registered"] = registered
-            led.end(day, rec, summary=summary, detail=count(len(rec["partitions"]), "partition"))
+            rec.registered = registered
+            led.end(day, rec, summary=summary, detail=count(len(rec.partitions or []), "partition"))
 
 
 def _import(night: Night) -> None:
@@ -338,7 +340,7 @@ def _import(night: Night) -> None:
         return
     from warehouse.mysql.importer import run_import
 
-    rec = led.start(last, "import")
+    rec = led.start(last, StageRecord("import"))
     with led.recording([(last, rec)]):
         # the import's registrar shares this run's catalog outage with the other stages
         summary = run_import(night.cfg, None, progress=None, catalog=night.catalog)
@@ -357,11 +359,11 @@ def _reports(night: Night) -> None:
     for day in led.dates:
         if not night.pending(day, "reports"):
             continue
-        rec = led.start(day, "reports")
+        rec = led.start(day, StageRecord("reports"))
         with led.recording([(day, rec)]):
             summary = _check(night.hive(run_reports, day, views))
             views = False
-            rec["tables"] = summary.done
+            rec.tables = summary.done
             led.end(day, rec, summary=summary, detail=count(len(summary.done), "report"))
 
 
