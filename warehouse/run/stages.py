@@ -23,6 +23,7 @@ from warehouse.errors import (
     EXIT_CONFIG,
     EXIT_INPUT_MISSING,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_UNEXPECTED,
     Summary,
     WarehouseError,
@@ -299,7 +300,7 @@ def _run_job(night: Night, job: str, days: list[dt.date]) -> JobRecord:
         if cfg.has_catalog and summary.partitions:
             reg = _check(night.register(f"agg_{job}", sorted(summary.partitions)))
             state.registered = reg.line()
-        state.status, state.exit_code, state.error = OK, 0, None
+        state.status, state.exit_code, state.error = OK, EXIT_OK, None
     except WarehouseError as err:
         log.warning("aggregate %s failed: %s", job, err)
         state.status, state.exit_code, state.error = FAILED, err.exit_code, str(err)

@@ -251,18 +251,8 @@ def _next_run(
     stage, rec = st.stage, recs[st.stage]
     if st.outcome == "damaged":
         return "redo (its record is damaged)"
-    skip = unconfigured(cfg, stage)
     if rec is None:
-        if skip:
-            st.outcome, st.error = "skipped", skip
-            return ""
-        if stage == "import":
-            return "nothing (a run imports once, for its last date)"
-        parse = recs.get("parse")
-        if stage != "parse" and (parse is None or parse.status != "ok") and "parse" in redo:
-            st.outcome = "blocked" if parse is not None else "not run"
-            return "run after its parse"
-        return "run"
+        return _never_ran(cfg, st, recs.get("parse"), redo)
     if st.outcome == "failed":
         return "redo" + _jobs_left(cfg, rec)
     if st.outcome == "running":
@@ -278,6 +268,23 @@ def _next_run(
     except WarehouseError as err:
         return f"cannot tell ({err})"
     return f"redo ({why})" if why else ""
+
+
+def _never_ran(
+    cfg: Config, st: StageStatus, parse: StageRecord | None, redo: dict[str, str]
+) -> str:
+    """Return what the next run does with a stage that has no record (`st.outcome` made
+    skipped, blocked or not run, as the run would tell it)."""
+    skip = unconfigured(cfg, st.stage)
+    if skip:
+        st.outcome, st.error = "skipped", skip
+        return ""
+    if st.stage == "import":
+        return "nothing (a run imports once, for its last date)"
+    if st.stage != "parse" and (parse is None or parse.status != "ok") and "parse" in redo:
+        st.outcome = "blocked" if parse is not None else "not run"
+        return "run after its parse"
+    return "run"
 
 
 def _upstream_newer(rec: StageRecord, up: StageRecord | None) -> str | None:
