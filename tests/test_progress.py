@@ -19,7 +19,7 @@ from warehouse.config import config_from_dict
 from warehouse.events.parse import ParseRequest, Seams, parse_logs
 from warehouse.progress import ProgressEvent
 from warehouse.run.pipeline import run_nightly
-from warehouse.run.summary import STAGES
+from warehouse.run.stages import STAGES
 
 LOG = sample_log()
 

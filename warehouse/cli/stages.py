@@ -20,7 +20,7 @@ from warehouse.cli.common import (
 from warehouse.cli.draw import terminal_progress
 from warehouse.config import MysqlSourceConfig, choices
 from warehouse.errors import combined_exit_code
-from warehouse.run.summary import STAGES
+from warehouse.run.stages import STAGES
 from warehouse.schema import JOB_NAMES, RUNNERS
 
 

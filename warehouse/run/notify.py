@@ -21,7 +21,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from warehouse.config import Config
-from warehouse.errors import EXIT_CLASSES
+from warehouse.errors import EXIT_CLASSES, EXIT_OK
 from warehouse.run.summary import RunSummary
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def notify(cfg: Config, text: str, exit_code: int) -> list[str]:
     """Send `text` to every `[run] notify` target when `notify_on` asks for it; return the
     targets that failed (each logged in one line). Never raises for a target's failure."""
     run = cfg.run
-    if not run.notify or (exit_code == 0 and run.notify_on != "always"):
+    if not run.notify or (exit_code == EXIT_OK and run.notify_on != "always"):
         return []
     failed = []
     for target in run.notify:
@@ -85,7 +85,7 @@ def _publish(cfg: Config, arn: str, text: str, exit_code: int) -> None:
         connect_timeout=timeout, read_timeout=timeout, max_attempts=2,
     )
     first = text.splitlines()[0]
-    head = "ok" if exit_code == 0 else f"exit {exit_code}"
+    head = "ok" if exit_code == EXIT_OK else f"exit {exit_code}"
     subject = f"warehouse {first.split(':')[0]}: {head}"[:_SUBJECT_MAX]
     message = text.encode()[:_SNS_MAX].decode(errors="ignore")
     client.publish(TopicArn=arn, Subject=subject.encode("ascii", "replace").decode(),

@@ -37,14 +37,14 @@ import datetime as dt
 import logging
 
 from warehouse.config import Config
-from warehouse.errors import ConfigError, SourceUnavailable, WarehouseError
+from warehouse.errors import EXIT_UNEXPECTED, ConfigError, SourceUnavailable, WarehouseError
 from warehouse.hive.outage import CatalogWatch
 from warehouse.lock import run_lock
 from warehouse.progress import Progress
 from warehouse.run.dates import check_dates
 from warehouse.run.notify import error_text, notify, run_text
-from warehouse.run.stages import Night
-from warehouse.run.summary import STAGES, RunSummary
+from warehouse.run.stages import STAGES, Night
+from warehouse.run.summary import RunSummary
 from warehouse.storage import ObjectStore, store_for_config
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,8 @@ def run_nightly(
         notify(cfg, error_text(dates, str(err), err.exit_code), err.exit_code)
         raise
     except Exception as exc:  # a bug: exit 1 with its traceback, told all the same
-        notify(cfg, error_text(dates, f"unexpected {type(exc).__name__}: {exc}", 1), 1)
+        error = f"unexpected {type(exc).__name__}: {exc}"
+        notify(cfg, error_text(dates, error, EXIT_UNEXPECTED), EXIT_UNEXPECTED)
         raise
     notify(cfg, run_text(night.summary), night.summary.exit_code)
     return night.summary

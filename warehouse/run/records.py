@@ -1,19 +1,152 @@
-"""Run records: one JSON file per (date, stage) under `ROOT/_state/runs/`, read and written."""
+"""Run records: one JSON file per (date, stage) under `ROOT/_state/runs/`, read and written
+here only, as `StageRecord`s (an aggregate's jobs as `JobRecord`s).
+
+On disk a record is a JSON object, keys sorted, one space of indent: the fields a stage
+set (`input`, `partitions`, `jobs`, ...) and the ones every record has (`stage`, `date`,
+`status`, `started`, `ended`, `seconds`, `exit_code`, `summary`, `error`, `host`, `pid`),
+these written as null until set. A damaged record raises CorruptState naming the file
+(`load_record`); in a run it is one logged line and the stage runs as if it had none
+(`RunRecords.get`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import json
+import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 
-from warehouse.errors import CorruptState, Summary
+from warehouse.errors import CorruptState, Summary, WarehouseError
 from warehouse.storage import ObjectStore, read_bytes, write_bytes
 from warehouse.storage.keys import show
 
+log = logging.getLogger(__name__)
+
 RUNS_PREFIX = "_state/runs"
+
+
+class _Absent(enum.Enum):
+    ABSENT = "absent"
+
+
+# a field the record does not hold at all (None: it holds it, as null)
+ABSENT: Final = _Absent.ABSENT
+Absent = Literal[_Absent.ABSENT]
+
+
+@dataclass
+class JobRecord:
+    """One aggregate job in the aggregate record of a date: when it started, the dates it
+    ran over, its outcome, its summary line and counts, the partitions it wrote and their
+    registration (the last four only once it ran)."""
+
+    started: str | None = None
+    dates: list[str] | None = None
+    status: str | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    seconds: float | None = None
+    summary: str | None = None
+    counts: dict[str, Any] | None = None
+    partitions: list[str] | None = None
+    registered: str | None = None
+    other: dict[str, Any] = field(default_factory=dict)  # fields of other versions, kept
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobRecord:
+        """Return the job of a checked record's `jobs` entry (`check_record`)."""
+        known, other = _split(cls, data)
+        return cls(**known, other=other)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the job as written in its record."""
+        return _to_json(self, _JOB_ALWAYS)
+
+
+@dataclass
+class StageRecord:
+    """The run record of one (date, stage): written when the stage starts, as jobs end
+    (aggregate) and when it ends. `inputs`, `renamed` (parse) and `registered` (parquet)
+    may be written as null: ABSENT when the record does not hold them."""
+
+    stage: str = ""
+    date: str = ""
+    status: str | None = "running"
+    started: str | None = None
+    ended: str | None = None
+    seconds: float | None = None
+    exit_code: int | None = None
+    summary: str | None = None
+    error: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    counts: dict[str, Any] | None = None
+    input: str | None = None  # parse: the day's [logs] input
+    inputs: dict[str, Any] | Absent | None = ABSENT  # parse: {input name: size} it read
+    renamed: dict[str, Any] | Absent | None = ABSENT  # parse: {name: identity} (renames.py)
+    held_partitions: list[str] | None = None  # parse: dates a held parse left standing
+    partitions: list[str] | None = None  # the dates the day's parse touched
+    access_raw: str | None = None  # events: the raw log folder's registration
+    registered: str | Absent | None = ABSENT  # parquet: the registration of written dates
+    jobs: dict[str, JobRecord] | None = None  # aggregate: {job: its record}
+    tables: list[str] | None = None  # reports: the tables materialised
+    other: dict[str, Any] = field(default_factory=dict)  # fields of other versions, kept
+    t0: float = field(default=0.0, compare=False)  # time.monotonic() at start, not written
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StageRecord:
+        """Return the record of checked JSON data (`check_record`)."""
+        known, other = _split(cls, data)
+        jobs = known.pop("jobs", None)
+        if isinstance(jobs, dict):
+            known["jobs"] = {name: JobRecord.from_json(v) for name, v in jobs.items()}
+        return cls(**known, other=other)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the record as written: the fields it holds, the `_ALWAYS` ones as null
+        until set."""
+        data = _to_json(self, _ALWAYS)
+        if self.jobs is not None:
+            data["jobs"] = {name: job.to_json() for name, job in self.jobs.items()}
+        return data
+
+    def jobs_dict(self) -> dict[str, JobRecord]:
+        """Return the record's jobs, made an empty dict when it has none."""
+        if self.jobs is None:
+            self.jobs = {}
+        return self.jobs
+
+
+_ALWAYS = ("stage", "date", "status", "started", "ended", "seconds", "exit_code", "summary",
+           "error", "host", "pid")
+_JOB_ALWAYS = ("started", "dates", "status", "exit_code", "error", "seconds")
+_NOT_WRITTEN = ("other", "t0")
+
+
+def _split(cls: type, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (the fields of `cls` in `data`, the other keys)."""
+    names = {f.name for f in dataclasses.fields(cls)} - set(_NOT_WRITTEN)
+    known = {k: v for k, v in data.items() if k in names}
+    return known, {k: v for k, v in data.items() if k not in names}
+
+
+def _to_json(rec: JobRecord | StageRecord, always: tuple[str, ...]) -> dict[str, Any]:
+    """Return the fields of `rec` it holds: a field that may be ABSENT is held when it is
+    not; the `always` ones are held as null; the others when they are not None."""
+    data = dict(rec.other)
+    for f in dataclasses.fields(rec):
+        value = getattr(rec, f.name)
+        if f.name in _NOT_WRITTEN or value is ABSENT:
+            continue
+        if value is None and f.name not in always and f.default is not ABSENT:
+            continue
+        data[f.name] = value
+    return data
 
 
 def record_key(day: dt.date, stage: str) -> str:
@@ -21,8 +154,47 @@ def record_key(day: dt.date, stage: str) -> str:
     return f"{RUNS_PREFIX}/{day.isoformat()}/{stage}.json"
 
 
-def read_record(store: ObjectStore, day: dt.date, stage: str) -> dict[str, Any] | None:
+def load_record(store: ObjectStore, day: dt.date, stage: str) -> StageRecord | None:
     """Return the run record of (day, stage), or None when the stage never started; raises
+    CorruptState naming the file when it is damaged (`read_record`)."""
+    data = read_record(store, day, stage)
+    return None if data is None else StageRecord.from_json(data)
+
+
+class RunRecords:
+    """The run records as one run reads and writes them: a damaged record is one logged
+    line (once per run) and reads as none; a record that cannot be written is a warning."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self._corrupt: set[tuple[dt.date, str]] = set()
+
+    def get(self, day: dt.date, stage: str) -> StageRecord | None:
+        """Return the run record of (day, stage), or None when there is none or it is
+        damaged: a damaged record is logged once (one line naming the file) and the
+        stage runs as if it had none."""
+        try:
+            return load_record(self.store, day, stage)
+        except CorruptState as err:
+            if (day, stage) not in self._corrupt:
+                self._corrupt.add((day, stage))
+                log.error("%s", err)
+            return None
+
+    def put(self, day: dt.date, rec: StageRecord) -> None:
+        """Write `rec`; a record that cannot be written is logged, not raised."""
+        # a record that cannot be written (full disk, S3 down) must not hide the stage's
+        # own outcome: the stage fails or succeeds on its work, the summary still prints
+        try:
+            write_record(self.store, day, rec)
+        except WarehouseError as err:
+            if (day, rec.stage) not in self._corrupt:  # else said when it was read
+                log.warning("run record of %s %s not saved: %s", day, rec.stage, err)
+
+
+def read_record(store: ObjectStore, day: dt.date, stage: str) -> dict[str, Any] | None:
+    """Return the run record of (day, stage) as stored (a JSON object), or None when the
+    stage never started; raises
     CorruptState naming the file when it is not JSON, a folder, or of the wrong shape
     (`check_record`): the caller runs the stage as if it had no record."""
     key = record_key(day, stage)
@@ -113,12 +285,16 @@ def _is_date(value: object) -> bool:
     return True
 
 
-def write_record(store: ObjectStore, day: dt.date, rec: dict[str, Any]) -> None:
-    """Write the run record `rec` of (day, rec["stage"]), leaving out keys starting with `_`."""
-    data = {k: v for k, v in rec.items() if not k.startswith("_")}
+def write_record(store: ObjectStore, day: dt.date, rec: StageRecord | Mapping[str, Any]) -> None:
+    """Write the run record `rec` of (day, its stage): a mapping is written as given,
+    leaving out keys starting with `_`."""
+    if isinstance(rec, StageRecord):
+        data = rec.to_json()
+    else:
+        data = {k: v for k, v in rec.items() if not k.startswith("_")}
     write_bytes(
         store,
-        record_key(day, rec["stage"]),
+        record_key(day, data["stage"]),
         json.dumps(data, indent=1, sort_keys=True).encode() + b"\n",
     )
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
 from warehouse.run.dates import day_input
+from warehouse.run.records import StageRecord
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,12 @@ def input_fingerprint(cfg: Config, inp: str) -> dict[str, int | None]:
     return {src.name: src.size for src in expand_inputs(cfg, [inp])}
 
 
-def stale_reason(cfg: Config, day: dt.date, stage: str, rec: dict[str, Any]) -> str | None:
+def stale_reason(cfg: Config, day: dt.date, stage: str, rec: StageRecord) -> str | None:
     """Return why the "ok" record `rec` of (day, stage) is out of date, else None."""
     if stage == "parse":
         return _parse_stale(cfg, day, rec)
-    if stage == "aggregate" and rec.get("partitions") != []:  # [] = no events that day
-        done = {j for j, v in (rec.get("jobs") or {}).items() if isinstance(v, dict)
-                and v.get("status") == OK}
+    if stage == "aggregate" and rec.partitions != []:  # [] = no events that day
+        done = {j for j, v in (rec.jobs or {}).items() if v.status == OK}
         new = [j for j in cfg.aggregate.jobs if j not in done]
         return f"job(s) {', '.join(new)} not run for it" if new else None
     if stage == "reports" and cfg.hive is not None and cfg.hive.reports:
@@ -43,13 +42,13 @@ def stale_reason(cfg: Config, day: dt.date, stage: str, rec: dict[str, Any]) -> 
             tables = [r.table for r in load_reports(cfg.hive.reports)]
         except WarehouseError:
             return None  # the stage itself will say what is wrong with the folder
-        new = [t for t in tables if t not in (rec.get("tables") or [])]
+        new = [t for t in tables if t not in (rec.tables or [])]
         return f"report(s) {', '.join(new)} not made for it" if new else None
     return None
 
 
-def _parse_stale(cfg: Config, day: dt.date, rec: dict[str, Any]) -> str | None:
-    before = rec.get("inputs")
+def _parse_stale(cfg: Config, day: dt.date, rec: StageRecord) -> str | None:
+    before = rec.inputs
     if not isinstance(before, dict) or cfg.logs.input is None:
         return None  # a record written before inputs were recorded: taken as it says
     try:

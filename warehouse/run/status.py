@@ -26,9 +26,9 @@ from warehouse.errors import (
     WarehouseError,
     combined_exit_code,
 )
-from warehouse.run.records import RUNS_PREFIX, read_record, record_key
+from warehouse.run.records import RUNS_PREFIX, StageRecord, load_record, record_key
+from warehouse.run.stages import STAGE_TABLE, STAGES, unconfigured
 from warehouse.run.stale import stale_reason
-from warehouse.run.summary import NEEDS, STAGES, unconfigured
 from warehouse.scratch import pid_alive
 from warehouse.storage import ObjectStore
 
@@ -141,7 +141,7 @@ def run_status(
 
 
 def _date_status(cfg: Config, store: ObjectStore, day: dt.date) -> DateStatus:
-    recs: dict[str, dict[str, Any] | None] = {}
+    recs: dict[str, StageRecord | None] = {}
     out = DateStatus(day)
     for stage in STAGES:
         rec, st = _read(store, day, stage)
@@ -163,12 +163,12 @@ def _date_status(cfg: Config, store: ObjectStore, day: dt.date) -> DateStatus:
     return out
 
 
-def _read(store: ObjectStore, day: dt.date, stage: str) -> tuple[dict[str, Any] | None, StageStatus]:
+def _read(store: ObjectStore, day: dt.date, stage: str) -> tuple[StageRecord | None, StageStatus]:
     """Return the record of (day, stage) (None when absent or damaged) and its status."""
     key = record_key(day, stage)
     uri = store.uri(key)
     try:
-        rec = read_record(store, day, stage)
+        rec = load_record(store, day, stage)
         if rec is None:
             return None, StageStatus(stage, "not run")
         return rec, _from_record(stage, rec, uri)
@@ -180,22 +180,23 @@ def _read(store: ObjectStore, day: dt.date, stage: str) -> tuple[dict[str, Any] 
         return None, StageStatus(stage, "damaged", error=f"{uri} is damaged ({exc})", record=uri)
 
 
-def _from_record(stage: str, rec: dict[str, Any], uri: str) -> StageStatus:
-    """Return the status a record tells; raises ValueError for fields of the wrong type."""
-    status = rec.get("status")
+def _from_record(stage: str, rec: StageRecord, uri: str) -> StageStatus:
+    """Return the status a record tells; raises ValueError for fields of the wrong type
+    (`seconds`, and `status`'s value, are not checked when the record is read)."""
+    status = rec.status
     if not isinstance(status, str) or status not in ("ok", "failed", "running", "skipped"):
         raise ValueError(f"status {status!r} is not ok, failed or running")
-    code = rec.get("exit_code")
+    code = rec.exit_code
     if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
         raise ValueError(f"exit_code {code!r} is not a number")
-    seconds = rec.get("seconds")
+    seconds = rec.seconds
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
         raise ValueError(f"seconds {seconds!r} is not a number")
-    error = rec.get("error")
+    error = rec.error
     st = StageStatus(
         stage, status, exit_code=code, exit_class=None if code is None else EXIT_CLASSES.get(code, "?"),
-        seconds=seconds, started=_text(rec.get("started")), ended=_text(rec.get("ended")),
-        host=_text(rec.get("host")), counts=_counts(stage, rec),
+        seconds=seconds, started=_text(rec.started), ended=_text(rec.ended),
+        host=_text(rec.host), counts=_counts(stage, rec),
         error=None if error is None else str(error), record=uri,
     )
     if status == "running":
@@ -207,10 +208,9 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _counts(stage: str, rec: dict[str, Any]) -> dict[str, int]:
+def _counts(stage: str, rec: StageRecord) -> dict[str, int]:
     """Return lines, events, rejects and rows where the record has them."""
-    raw = rec.get("counts")
-    counts = raw if isinstance(raw, dict) else {}
+    counts = rec.counts or {}
     out: dict[str, int] = {}
 
     def num(name: str, value: Any) -> None:
@@ -222,53 +222,42 @@ def _counts(stage: str, rec: dict[str, Any]) -> dict[str, int]:
     if stage == "parse" and "lines" in out and "events" in out:
         out["rejects"] = out["lines"] - out["events"]  # every line: an event or a reject
     num("rows", counts.get("rows"))
-    if stage == "aggregate" and isinstance(rec.get("jobs"), dict):
-        rows = [j.get("counts", {}).get("records") for j in rec["jobs"].values()
-                if isinstance(j, dict) and isinstance(j.get("counts"), dict)]
+    if stage == "aggregate" and rec.jobs is not None:
+        rows = [j.counts.get("records") for j in rec.jobs.values() if isinstance(j.counts, dict)]
         if rows:
             out["rows"] = sum(int(r) for r in rows if isinstance(r, int | float))
-    if "rows" not in out and stage in ("import", "reports") and isinstance(rec.get("summary"), str):
-        m = _ROWS.search(rec["summary"])  # the import's counts are per table, in its line
+    if "rows" not in out and stage in ("import", "reports") and isinstance(rec.summary, str):
+        m = _ROWS.search(rec.summary)  # the import's counts are per table, in its line
         if m:
             out["rows"] = int(m.group(1).replace(",", ""))
-    if isinstance(rec.get("partitions"), list) and stage in ("parse", "events"):
-        out["partitions"] = len(rec["partitions"])
+    if isinstance(rec.partitions, list) and stage in ("parse", "events"):
+        out["partitions"] = len(rec.partitions)
     return out
 
 
-def _running_text(rec: dict[str, Any]) -> str:
-    host, pid = rec.get("host"), rec.get("pid")
+def _running_text(rec: StageRecord) -> str:
+    host, pid = rec.host, rec.pid
     if host == socket.gethostname() and isinstance(pid, int) and pid_alive(pid):
-        return f"running now (pid {pid} on {host}, since {rec.get('started')})"
-    return (f"left running by pid {pid} on {host} since {rec.get('started')}: "
+        return f"running now (pid {pid} on {host}, since {rec.started})"
+    return (f"left running by pid {pid} on {host} since {rec.started}: "
             "killed, or still running elsewhere")
 
 
 def _next_run(
-    cfg: Config, day: dt.date, st: StageStatus, recs: dict[str, dict[str, Any] | None],
+    cfg: Config, day: dt.date, st: StageStatus, recs: dict[str, StageRecord | None],
     redo: dict[str, str],
 ) -> str:
     """Return what the next run does with (day, stage), by the run's own rules."""
     stage, rec = st.stage, recs[st.stage]
     if st.outcome == "damaged":
         return "redo (its record is damaged)"
-    skip = unconfigured(cfg, stage)
     if rec is None:
-        if skip:
-            st.outcome, st.error = "skipped", skip
-            return ""
-        if stage == "import":
-            return "nothing (a run imports once, for its last date)"
-        parse = recs.get("parse")
-        if stage != "parse" and (parse is None or parse.get("status") != "ok") and "parse" in redo:
-            st.outcome = "blocked" if parse is not None else "not run"
-            return "run after its parse"
-        return "run"
+        return _never_ran(cfg, st, recs.get("parse"), redo)
     if st.outcome == "failed":
         return "redo" + _jobs_left(cfg, rec)
     if st.outcome == "running":
         return "redo (the record says running: a killed run is redone)"
-    for up in NEEDS.get(stage, ()):
+    for up in STAGE_TABLE[stage].needs:
         if up in redo and up != "import":
             return f"redo (after its {up})"
         why = _upstream_newer(rec, recs.get(up))
@@ -281,19 +270,36 @@ def _next_run(
     return f"redo ({why})" if why else ""
 
 
-def _upstream_newer(rec: dict[str, Any], up: dict[str, Any] | None) -> str | None:
-    if not up or up.get("status") != "ok":
+def _never_ran(
+    cfg: Config, st: StageStatus, parse: StageRecord | None, redo: dict[str, str]
+) -> str:
+    """Return what the next run does with a stage that has no record (`st.outcome` made
+    skipped, blocked or not run, as the run would tell it)."""
+    skip = unconfigured(cfg, st.stage)
+    if skip:
+        st.outcome, st.error = "skipped", skip
+        return ""
+    if st.stage == "import":
+        return "nothing (a run imports once, for its last date)"
+    if st.stage != "parse" and (parse is None or parse.status != "ok") and "parse" in redo:
+        st.outcome = "blocked" if parse is not None else "not run"
+        return "run after its parse"
+    return "run"
+
+
+def _upstream_newer(rec: StageRecord, up: StageRecord | None) -> str | None:
+    if not up or up.status != "ok":
         return None
-    ended, started = str(up.get("ended") or ""), str(rec.get("started") or "")
+    ended, started = str(up.ended or ""), str(rec.started or "")
     return ended if ended > started else None
 
 
-def _jobs_left(cfg: Config, rec: dict[str, Any]) -> str:
+def _jobs_left(cfg: Config, rec: StageRecord) -> str:
     """Return " (jobs left: ...; done: ...)" for a failed aggregate record with jobs."""
-    jobs = rec.get("jobs")
-    if rec.get("stage") != "aggregate" or not isinstance(jobs, dict):
+    jobs = rec.jobs
+    if rec.stage != "aggregate" or jobs is None:
         return ""
-    done = sorted(j for j, v in jobs.items() if isinstance(v, dict) and v.get("status") == "ok")
+    done = sorted(j for j, v in jobs.items() if v.status == "ok")
     left = [j for j in cfg.aggregate.jobs if j not in done]
     if not done:
         return ""

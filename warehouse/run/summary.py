@@ -6,31 +6,8 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from warehouse.config import Config
 from warehouse.errors import EXIT_INTERRUPTED, combined_exit_code
 from warehouse.textfmt import count, number
-
-STAGES = ("parse", "events", "aggregate", "parquet", "import", "reports")
-# the stages each one depends on: it runs again when one of them ran again since its record
-NEEDS: dict[str, tuple[str, ...]] = {
-    "events": ("parse",),
-    "aggregate": ("parse",),
-    "parquet": ("parse",),
-    "reports": ("parse", "events", "aggregate", "parquet", "import"),
-}
-
-
-def unconfigured(cfg: Config, stage: str) -> str | None:
-    """Return why `stage` has nothing to do under `cfg` (its section is absent), else None."""
-    if stage == "events" and not cfg.has_catalog:
-        return "no [hive] or [glue] section"
-    if stage == "parquet" and not cfg.events.parquet:
-        return "[events] parquet is off"
-    if stage == "import" and not cfg.mysql:
-        return "no [mysql.*] sections"
-    if stage == "reports" and (cfg.hive is None or not cfg.hive.reports):
-        return "no [hive] reports folder"
-    return None
 
 OK, COMPLETE, SKIPPED, BLOCKED, FAILED = "ok", "complete", "skipped", "blocked", "failed"
 
@@ -52,7 +29,7 @@ class RunSummary:
 
     dates: list[dt.date]
     records_uri: str
-    results: list[StageResult] = field(default_factory=list)
+    results: list[StageResult] = field(default_factory=list)  # in run order: stage by stage
     interrupted: bool = False  # Ctrl-C: the stages after the last result did not run
 
     @property
@@ -71,10 +48,9 @@ class RunSummary:
         first, last = self.dates[0], self.dates[-1]
         span = first.isoformat() if first == last else f"{first}..{last} ({count(len(self.dates), 'date')})"
         parts = []
-        for stage in STAGES:
+        for stage in dict.fromkeys(r.stage for r in self.results):  # in run order
             rows = [r for r in self.results if r.stage == stage]
-            if rows:
-                parts.append(_stage_text(stage, rows, single=len(self.dates) == 1))
+            parts.append(_stage_text(stage, rows, single=len(self.dates) == 1))
         text = f"run {span}: " + (", ".join(parts) or "no stage finished")
         if self.interrupted:
             text += "; INTERRUPTED (Ctrl-C): the next run does what did not finish"
