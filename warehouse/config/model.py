@@ -194,6 +194,9 @@ class IncrementalConfig:
         return DEFAULT_LAG[self.mode] if self.lag is None else self.lag
 
 
+IMPORT_FORMATS = ("json", "parquet")  # [mysql.NAME] format
+
+
 @dataclass(frozen=True)
 class MysqlSourceConfig:
     """`[mysql.NAME]`: one MySQL server and the tables to copy from it."""
@@ -206,6 +209,9 @@ class MysqlSourceConfig:
     password_env: str | None = _opt(None, "environment variable holding the password")
     tunnel: str | None = _opt(None, "reach MySQL through this [ssh.NAME] tunnel")
     engine: str = _opt("python", '"python" (streaming, default) or "sqoop"')
+    format: str = _opt(
+        "json", 'python engine: "json" (gzipped JSON lines, default) or "parquet" (zstd; '
+        "types kept where Parquet and Athena can: docs/mysql.md)")
     databases: tuple[str, ...] = _opt((), "databases to import")
     tables: tuple[str, ...] = _opt(("*",), 'globs matched as "db.table" or "table"')
     exclude: tuple[str, ...] = _opt((), "globs to leave out")

@@ -8,7 +8,15 @@ import os
 import re
 from pathlib import Path
 
-from warehouse.config.model import NOTIFY_KINDS, NOTIFY_ON, Config, GlueConfig, RunConfig
+from warehouse.config.model import (
+    IMPORT_FORMATS,
+    NOTIFY_KINDS,
+    NOTIFY_ON,
+    Config,
+    GlueConfig,
+    MysqlSourceConfig,
+    RunConfig,
+)
 from warehouse.schema import JOB_ARG_KEYS, JOB_NAMES, RUNNERS
 
 
@@ -144,6 +152,7 @@ def validate(cfg: Config) -> list[str]:
                 f"{where} engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in "
                 "7.5); use engine = \"python\" or an emr-7.4 or older release"
             )
+        problems.extend(_format_problems(src, where))
         if src.tunnel and src.tunnel not in cfg.ssh:
             problems.append(f"{where} tunnel {src.tunnel!r} has no [ssh.{src.tunnel}] section")
         if not src.user:
@@ -267,3 +276,13 @@ def _release_at_least(label: str, version: tuple[int, int]) -> bool:
     if m is None:
         return False
     return (int(m.group(1)), int(m.group(2))) >= version
+
+
+def _format_problems(src: MysqlSourceConfig, where: str) -> list[str]:
+    """Return what is wrong with `[mysql.NAME] format` (Parquet: the python engine only)."""
+    if src.format not in IMPORT_FORMATS:
+        return [f'{where} format must be "json" or "parquet", not {src.format!r}']
+    if src.format == "parquet" and src.engine == "sqoop":
+        return [f'{where} format = "parquet" needs engine = "python" (Sqoop writes '
+                'delimited text); set engine = "python" or format = "json"']
+    return []

@@ -1,0 +1,263 @@
+"""Imports as Parquet (`[mysql.NAME] format = "parquet"`), through the CLI, the SSH tunnel
+and real MariaDB: a table of every MySQL type read back through Spark's Thrift server and
+DuckDB equals MariaDB value for value and its JSON twin (the same table imported with
+format json); after append, lastmodified and deletes, `_latest` equals MariaDB."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.test_mysql_answers import STRICT, _maria
+from tests.test_mysql_hive import _hive_rows
+from tests.test_mysql_import import PASSWORD, USER
+from warehouse.cli import cli
+from warehouse.config import config_from_dict
+from warehouse.errors import ConfigError
+
+pytestmark = [pytest.mark.mysql]
+
+EVERY_DDL = """
+CREATE TABLE every (
+  id INT PRIMARY KEY,
+  ti TINYINT NULL, tiu TINYINT UNSIGNED NULL, si SMALLINT NULL, siu SMALLINT UNSIGNED NULL,
+  mi MEDIUMINT NULL, miu MEDIUMINT UNSIGNED NULL, i INT NULL, iu INT UNSIGNED NULL,
+  bi BIGINT NULL, biu BIGINT UNSIGNED NULL,
+  d10 DECIMAL(10,2) NULL, d38 DECIMAL(38,10) NULL, d65 DECIMAL(65,30) NULL,
+  fl FLOAT NULL, db DOUBLE NULL, yr YEAR NULL,
+  d DATE NULL, dt0 DATETIME NULL, dt6 DATETIME(6) NULL, ts3 TIMESTAMP(3) NULL DEFAULT NULL,
+  tm TIME(3) NULL,
+  c CHAR(5) NULL, vc VARCHAR(50) NULL, tx TEXT NULL, l1 VARCHAR(20) CHARACTER SET latin1 NULL,
+  en ENUM('a','b c') NULL, st SET('x','y') NULL, js JSON NULL,
+  u UUID NULL, i4 INET4 NULL, i6 INET6 NULL,
+  b1 BIT(1) NULL, b5 BIT(5) NULL, b64 BIT(64) NULL,
+  bn BINARY(4) NULL, vb VARBINARY(10) NULL, bl BLOB NULL, geo GEOMETRY NULL
+)
+"""
+
+EVERY_ROWS = [
+    "INSERT INTO every (id) VALUES (1)",
+    "INSERT INTO every VALUES (2, -128, 0, -32768, 0, -8388608, 0, -2147483648, 0, "
+    "-9223372036854775808, 0, -99999999.99, -9999999999999999999999999999.9999999999, "
+    "'-0.000000000000000000000000000001', -0.25, -2.5e-300, 1901, '1000-01-01', "
+    "'1000-01-01 00:00:00', '1970-01-01 00:00:00.000001', '1970-01-01 00:00:01.000', "
+    "'-838:59:59.000', '', '', '', '', 'a', '', '{}', "
+    "'00000000-0000-0000-0000-000000000000', '0.0.0.0', '::', 0, 0, 0, "
+    "x'00000000', x'', x'', ST_GeomFromText('POINT(0 0)'))",
+    "INSERT INTO every VALUES (3, 127, 255, 32767, 65535, 8388607, 16777215, 2147483647, "
+    "4294967295, 9223372036854775807, 18446744073709551615, 99999999.99, "
+    "9999999999999999999999999999.9999999999, "
+    "'12345678901234567890123456789012345.123456789012345678901234567890', 16777216, 1e300, "
+    "2155, '9999-12-31', '9999-12-31 23:59:59', '2024-02-29 23:59:59.999999', "
+    "'2038-01-19 03:14:07.999', '838:59:59.999', 'ab', 'tab\\there \"q\" \\\\ 日本語 😀', "
+    "'line1\\nline2\\r\\n\\\\N \\0 end', 'café ÿ', 'b c', 'x,y', '{\"a\": [1, \"x\"]}', "
+    "'123e4567-e89b-12d3-a456-426614174000', '192.168.0.1', '2001:db8::ff00:42:8329', "
+    "1, 21, 18446744073709551615, x'00ff0102', x'fffe00', x'000102fffefd', "
+    "ST_GeomFromText('LINESTRING(0 0, 1 1.5)'))",
+]
+
+# MariaDB's own values, each as the Parquet table must hold it
+EXPECTED_SQL = """
+SELECT id, ti, tiu, si, siu, mi, miu, i, iu, bi, biu, d10, d38, CAST(d65 AS CHAR),
+  fl, db, yr, d, dt0, dt6, ts3, CAST(tm AS CHAR), c, vc, tx, l1, en, st, js,
+  CAST(u AS CHAR), CAST(i4 AS CHAR), CAST(i6 AS CHAR), b1 + 0, b5 + 0, b64 + 0,
+  bn, vb, bl, geo
+FROM every ORDER BY id
+"""
+COLUMNS = ["id", "ti", "tiu", "si", "siu", "mi", "miu", "i", "iu", "bi", "biu", "d10", "d38",
+           "d65", "fl", "db", "yr", "d", "dt0", "dt6", "ts3", "tm", "c", "vc", "tx", "l1", "en",
+           "st", "js", "u", "i4", "i6", "b1", "b5", "b64", "bn", "vb", "bl", "geo"]
+HIVE_TYPES = {
+    "ti": "tinyint", "tiu": "smallint", "si": "smallint", "siu": "int", "mi": "int",
+    "miu": "int", "i": "int", "iu": "bigint", "bi": "bigint", "biu": "decimal(20,0)",
+    "d10": "decimal(10,2)", "d38": "decimal(38,10)", "d65": "string", "fl": "float",
+    "db": "double", "yr": "smallint", "d": "date", "dt0": "timestamp", "dt6": "timestamp",
+    "ts3": "timestamp", "tm": "string", "js": "string", "u": "string", "i4": "string",
+    "b1": "bigint", "b64": "decimal(20,0)", "bn": "binary", "bl": "binary", "geo": "binary",
+}
+BINARY = {"bn", "vb", "bl", "geo"}
+BITS = {"b1", "b5", "b64"}
+TIMES = {"dt0", "dt6", "ts3"}
+
+
+@pytest.fixture()
+def strict_server(mariadb):
+    """The server's global sql_mode strict (no zero dates): DATE/TIMESTAMP columns."""
+    (old,), = _maria(mariadb, "mysql", "SELECT @@GLOBAL.sql_mode")
+    mariadb.execute(f"SET GLOBAL sql_mode = '{STRICT}'")
+    try:
+        yield
+    finally:
+        mariadb.execute("SET GLOBAL sql_mode = %s", (old,))
+
+
+def _toml(tmp_path: Path, sshd, mariadb, db: str, hive: dict[str, Any] | None,
+          sources: dict[str, str]) -> Path:
+    """Write a config with one [mysql.NAME] per `sources` item (name -> extra TOML)."""
+    pw = tmp_path / "db.pass"
+    pw.write_text(PASSWORD + "\n")
+    text = (f'[warehouse]\nroot = "{tmp_path / "root"}"\n[ssh.bastion]\nhost = "127.0.0.1"\n'
+            f'port = {sshd.port}\nuser = "{sshd.user}"\nkey_file = "{sshd.key_file}"\n'
+            f'known_hosts = "{sshd.known_hosts}"\n')
+    if hive is not None:
+        text += "[hive]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in hive.items())
+    for name, extra in sources.items():
+        text += (f'[mysql.{name}]\nhost = "127.0.0.1"\nport = {mariadb.port}\nuser = "{USER}"\n'
+                 f'password_file = "{pw}"\ntunnel = "bastion"\ndatabases = ["{db}"]\n{extra}\n')
+    toml = tmp_path / "warehouse.toml"
+    toml.write_text(text)
+    return toml
+
+
+def _import(toml: Path, *args: str) -> str:
+    res = CliRunner().invoke(cli, ["--config", str(toml), "import", *args])
+    assert res.exit_code == 0, res.output
+    assert PASSWORD not in res.output
+    return res.output
+
+
+def _value(column: str, v: Any) -> Any:
+    """One value in a form every reader agrees on."""
+    if v is None:
+        return None
+    if column in BINARY:
+        return bytes(v) if not isinstance(v, str) else v.encode("latin-1")
+    if column in TIMES:
+        return v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v))
+    if column == "d":
+        return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int | float | Decimal):
+        return Decimal(str(v))
+    return v
+
+
+def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{c: _value(c, r[c]) for c in COLUMNS} for r in sorted(rows, key=lambda r: r["id"])]
+
+
+def _json_twin(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the JSON twin as the Parquet table holds it (BIT digits, base64)."""
+    out = dict(row)
+    for c in BITS:
+        out[c] = None if row[c] is None else Decimal(int(row[c], 2))
+    for c in BINARY:
+        out[c] = None if row[c] is None else base64.b64decode(row[c])
+    return out
+
+
+@pytest.mark.hive
+def test_every_type_equals_mariadb_and_its_json_twin(
+    tmp_path, sshd, mariadb, hive_server, strict_server
+):
+    db = "pqevery"
+    mariadb.create_database(db)
+    mariadb.execute(EVERY_DDL, database=db)
+    for sql in EVERY_ROWS:
+        mariadb.execute(sql, database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    toml = _toml(tmp_path, sshd, mariadb, db, hive_server.hive_dict(db),
+                 {"pq": 'format = "parquet"', "js": ""})
+    out = _import(toml)
+    assert "2 tables (2 ok, 0 failed), 6 rows" in out, out
+    want = _rows([dict(zip(COLUMNS, r, strict=True)) for r in _maria(mariadb, db, EXPECTED_SQL)])
+    # the files: Parquet only, read by DuckDB
+    import duckdb
+
+    folder = tmp_path / "root" / "mysql" / "pq" / db / "every"
+    files = sorted(folder.glob("load=*/*"))
+    assert files and all(f.name.endswith(".parquet") for f in files), files
+    con = duckdb.connect()
+    cur = con.execute(f"SELECT * FROM read_parquet('{folder}/load=*/*.parquet')")
+    names = [d[0] for d in cur.description]
+    got = _rows([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
+    assert got == want
+    # Spark's Thrift server: the types declared, and the values
+    described = _hive_rows(hive_server, db, f"DESCRIBE mysql_pq_{db}_every")
+    types = {r["col_name"]: r["data_type"] for r in described}
+    assert {c: types[c] for c in HIVE_TYPES} == HIVE_TYPES
+    spark = _rows(_hive_rows(hive_server, db, f"SELECT * FROM mysql_pq_{db}_every"))
+    assert spark == want
+    twin = _rows(_hive_rows(hive_server, db, f"SELECT * FROM mysql_js_{db}_every"))
+    assert [_json_twin(r) for r in twin] == spark
+
+
+INC_DDL = [
+    "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50), price DECIMAL(10,2), "
+    "modified DATETIME(6) NOT NULL)",
+    "CREATE TABLE tags (name VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, n INT, "
+    "modified DATETIME(6) NOT NULL)",
+    "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(50), at DATE)",
+]
+INC = ('"{db}.items" = {{ mode = "lastmodified", column = "modified", deletes = true }}, '
+       '"{db}.tags" = {{ mode = "lastmodified", column = "modified", deletes = true }}, '
+       '"{db}.audit" = {{ mode = "append", column = "id" }}')
+
+
+@pytest.mark.hive
+def test_latest_after_append_lastmodified_and_deletes(tmp_path, sshd, mariadb, hive_server):
+    db = "pqinc"
+    mariadb.create_database(db)
+    for sql in INC_DDL:
+        mariadb.execute(sql, database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    toml = _toml(tmp_path, sshd, mariadb, db, hive_server.hive_dict(db),
+                 {"src": f'format = "parquet"\nincremental = {{ {INC.format(db=db)} }}'})
+    run = [
+        ["INSERT INTO items VALUES (1, 'one', 1.50, '2024-01-01 00:00:00'), "
+         "(2, 'two', 2.00, '2024-01-01 00:00:00'), (3, 'three', NULL, '2024-01-01')",
+         "INSERT INTO tags VALUES ('Red', 1, '2024-01-01'), ('green', 2, '2024-01-01')",
+         "INSERT INTO audit (what, at) VALUES ('a', '2024-01-01'), ('b', NULL)"],
+        ["UPDATE items SET name = 'ONE', price = 9.99, modified = '2024-01-02 00:00:00.5' "
+         "WHERE id = 1", "DELETE FROM items WHERE id = 2",
+         "INSERT INTO items VALUES (4, 'four', 4.00, '2024-01-02')",
+         "UPDATE tags SET n = 10, modified = '2024-01-02' WHERE name = 'red'",
+         "DELETE FROM tags WHERE name = 'GREEN'", "INSERT INTO audit (what) VALUES ('c')"],
+        ["INSERT INTO items VALUES (2, 'two again', 2.50, '2024-01-03')",
+         "INSERT INTO tags VALUES ('Green', 3, '2024-01-03')"],
+    ]
+    for statements in run:
+        for sql in statements:
+            mariadb.execute(sql, database=db)
+        _import(toml)
+        for table, cols in (("items", "id, name, price, modified"), ("tags", "name, n, modified"),
+                            ("audit", "id, what, at")):
+            latest = _hive_rows(hive_server, db,
+                                f"SELECT {cols} FROM mysql_src_{db}_{table}_latest")
+            names = [c.strip() for c in cols.split(",")]
+            got = sorted(tuple(_plain(r[n]) for n in names) for r in latest)
+            want = sorted(tuple(_plain(v) for v in r)
+                          for r in _maria(mariadb, db, f"SELECT {cols} FROM {table}"))
+            assert got == want, table
+    loads = sorted((tmp_path / "root" / "mysql" / "src" / db / "items").glob("load=*/*"))
+    assert len(loads) == 3 and all(p.suffix == ".parquet" for p in loads)
+
+
+def _plain(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat(" ") if isinstance(v, dt.datetime) else v.isoformat()
+    if isinstance(v, Decimal | float):
+        return Decimal(str(v))
+    if isinstance(v, str) and len(v) >= 19 and v[4] == "-" and v[10] == " ":
+        return dt.datetime.fromisoformat(v).isoformat(" ")
+    return v
+
+
+def test_parquet_needs_the_python_engine(tmp_path):
+    base = {"warehouse": {"root": str(tmp_path)},
+            "mysql": {"shop": {"user": "u", "databases": ["d"], "engine": "sqoop",
+                               "format": "parquet"}}}
+    with pytest.raises(ConfigError, match=r"\[mysql.shop\] format = \"parquet\" needs engine"):
+        config_from_dict(base)
+    base["mysql"]["shop"].update(engine="python", format="orc")
+    with pytest.raises(ConfigError, match=r"\[mysql.shop\] format must be \"json\" or"):
+        config_from_dict(base)
