@@ -20,7 +20,14 @@ from warehouse.config import Config, config_from_dict
 from warehouse.errors import SourceUnavailable
 from warehouse.hive.ddl import SPEC_PROPERTY, render_table, statements_fingerprint
 from warehouse.hive.glue import GlueCatalog
-from warehouse.hive.glue_input import JSON_SERDE, REGEX_SERDE, TEXT_SERDE, table_input
+from warehouse.hive.glue_input import (
+    JSON_SERDE,
+    PARQUET_INPUT_FORMAT,
+    PARQUET_SERDE,
+    REGEX_SERDE,
+    TEXT_SERDE,
+    table_input,
+)
 from warehouse.hive.render import location_uri
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.tables import access_raw_spec, aggregate_spec, events_spec
@@ -40,16 +47,19 @@ def _glue(endpoint: str) -> Any:
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def _mysql_spec(engine: str, table: str = "orders") -> TableSpec:
+def _mysql_spec(engine: str, table: str = "orders", format: str = "json") -> TableSpec:
     cols = [SourceColumn("id", "int", "int(11)", False),
             SourceColumn("total", "decimal", "decimal(12,2)", precision=12, scale=2),
-            SourceColumn("note", "text", "text")]
-    return table_spec("shop", "shop", table, cols, engine=engine)
+            SourceColumn("note", "text", "text"), SourceColumn("b", "blob", "blob"),
+            SourceColumn("at", "datetime", "datetime(6)")]
+    return table_spec("shop", "shop", table, cols, engine=engine, format=format,
+                      zero_dates=False)
 
 
 def _specs() -> list[TableSpec]:
     return [events_spec(), access_raw_spec("combined"), aggregate_spec("sessions"),
-            _mysql_spec("python"), _mysql_spec("sqoop", "audit")]
+            _mysql_spec("python"), _mysql_spec("sqoop", "audit"),
+            _mysql_spec("python", "lines", "parquet")]
 
 
 def test_table_input_is_the_hive_dialects_ddl() -> None:
@@ -64,7 +74,12 @@ def test_table_input_is_the_hive_dialects_ddl() -> None:
         assert [c["Type"] for c in sd["Columns"]] == [c.type.lower() for c in spec.columns]
         assert [c["Name"] for c in got["PartitionKeys"]] == list(spec.partition_names)
         serde = sd["SerdeInfo"]["SerializationLibrary"]
-        assert serde == {"json": JSON_SERDE, "regex": REGEX_SERDE, "text": TEXT_SERDE}[spec.storage]
+        assert serde == {"json": JSON_SERDE, "regex": REGEX_SERDE, "text": TEXT_SERDE,
+                         "parquet": PARQUET_SERDE}[spec.storage]
+        if spec.storage == "parquet":  # an imported table: typed columns, binary as bytes
+            assert sd["InputFormat"] == PARQUET_INPUT_FORMAT and "STORED AS PARQUET" in ddl[0]
+            assert [c["Type"] for c in sd["Columns"]] == [
+                "int", "decimal(12,2)", "string", "binary", "timestamp"]
         if spec.storage == "json":
             assert f"'{serde}'" in ddl[0]
         if spec.storage == "regex":

@@ -176,7 +176,8 @@ def test_every_type_equals_mariadb_and_its_json_twin(
     files = sorted(folder.glob("load=*/*"))
     assert files and all(f.name.endswith(".parquet") for f in files), files
     con = duckdb.connect()
-    cur = con.execute(f"SELECT * FROM read_parquet('{folder}/load=*/*.parquet')")
+    cur = con.execute(f"SELECT * FROM read_parquet('{folder}/load=*/*.parquet', "
+                      "hive_partitioning = false)")
     names = [d[0] for d in cur.description]
     got = _rows([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
     assert got == want
@@ -262,3 +263,73 @@ def test_parquet_needs_the_python_engine(tmp_path):
     base["mysql"]["shop"].update(engine="python", format="orc")
     with pytest.raises(ConfigError, match=r"\[mysql.shop\] format must be \"json\" or"):
         config_from_dict(base)
+
+
+def _lax(mariadb, db: str, *statements: str) -> None:
+    """Run `statements` in a session whose sql_mode allows zero and invalid dates."""
+    conn = mariadb.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
+            for sql in statements:
+                cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def _duck_types(folder: Path) -> dict[str, str]:
+    import duckdb
+
+    rows = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{folder}/load=*/*.parquet', "
+                      "hive_partitioning = false)")
+    return {r[0]: r[1] for r in rows.fetchall()}
+
+
+def test_zero_dates_under_a_strict_server(tmp_path, sshd, mariadb, strict_server):
+    """A strict server's table is written with DATE/TIMESTAMP; one holding a zero date after
+    all is re-read with STRING dates; an incremental table whose Parquet loads hold DATE
+    fails a load that finds one, asking for --full, which then makes them STRING."""
+    db = "pqzero"
+    mariadb.create_database(db)
+    mariadb.execute("CREATE TABLE z (id INT PRIMARY KEY, d DATE, t DATETIME)", database=db)
+    mariadb.execute("CREATE TABLE inc (id INT PRIMARY KEY, d DATE, m DATETIME(6) NOT NULL)",
+                    database=db)
+    mariadb.execute("INSERT INTO z VALUES (1, '2024-01-02', '2024-01-02 03:04:05')",
+                    database=db)
+    _lax(mariadb, db, "INSERT INTO z VALUES (2, '0000-00-00', '2021-02-30 00:00:00')",
+         "INSERT INTO inc VALUES (1, '2024-01-01', '2024-01-01')")
+    mariadb.create_user(USER, PASSWORD, db)
+    inc = f'incremental = {{ "{db}.inc" = {{ mode = "lastmodified", column = "m" }} }}'
+    toml = _toml(tmp_path, sshd, mariadb, db, None, {"src": f'format = "parquet"\n{inc}'})
+    _import(toml)
+    folder = tmp_path / "root" / "mysql" / "src" / db
+    assert _duck_types(folder / "z") == {"id": "INTEGER", "d": "VARCHAR", "t": "VARCHAR"}
+    assert _duck_types(folder / "inc") == {"id": "INTEGER", "d": "DATE", "m": "TIMESTAMP"}
+    import duckdb
+
+    got = duckdb.sql(f"SELECT * FROM read_parquet('{folder}/z/load=*/*.parquet', "
+                     "hive_partitioning = false) ORDER BY id")
+    assert got.fetchall() == [(1, "2024-01-02", "2024-01-02 03:04:05"),
+                              (2, "0000-00-00", "2021-02-30 00:00:00")]
+    _lax(mariadb, db, "INSERT INTO inc VALUES (2, '0000-00-00', '2024-01-02')")
+    res = CliRunner().invoke(cli, ["--config", str(toml), "import", f"src.{db}.inc"])
+    assert res.exit_code == 5, res.output
+    assert "now hold zero or invalid dates" in res.output and "--full" in res.output
+    _import(toml, f"src.{db}.inc", "--full")
+    assert _duck_types(folder / "inc") == {"id": "INTEGER", "d": "VARCHAR", "m": "VARCHAR"}
+
+
+def test_hive_apply_renders_a_parquet_import_from_its_state():
+    from warehouse.mysql.hive_tables import imported_table, schema_record
+    from warehouse.mysql.schema import SourceColumn
+    from warehouse.mysql.state import TableState
+
+    cols = [SourceColumn("id", "int", "int(11)", False), SourceColumn("b", "bit", "bit(3)")]
+    state = TableState(engine="python", columns=[["id", "int(11)"], ["b", "bit(3)"]],
+                       loads=["20240101T000000000000Z"], format="parquet",
+                       schema=schema_record(cols, zero_dates=False))
+    (item,), _ = imported_table("s", "d", "t", state, hive_database="wh")
+    assert item.spec.storage == "parquet"
+    assert [(c.name, c.type) for c in item.spec.columns] == [("id", "INT"), ("b", "BIGINT")]
+    old = TableState.from_json(b'{"engine": "python", "columns": []}', "x")
+    assert old.format == "json"  # states written before the format existed
