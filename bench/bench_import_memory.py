@@ -84,7 +84,7 @@ def measure(toml: Path, table: str) -> tuple[float, float, int]:
         raise SystemExit(f"import of {table} failed ({code}): {proc.stdout[-1500:]}"
                          f"{proc.stderr[-1500:]}")
     # the total line is the last: "1 table (1 ok, 0 failed), 1 row ..."
-    m = re.findall(r"([\d,]+) rows?\b", proc.stdout)
+    m = re.findall(r"failed\), ([\d,]+) rows?\b", proc.stdout)
     return int(kib) / 1024, wall, int(m[-1].replace(",", "")) if m else -1
 
 

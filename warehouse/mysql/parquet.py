@@ -31,6 +31,7 @@ more comes as a batch of its own, but is held whole (Parquet has no chunked valu
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 from collections.abc import Callable, Sequence
@@ -39,8 +40,9 @@ from typing import Any
 
 from warehouse.errors import ConfigError
 from warehouse.mysql import schema as sch
+from warehouse.mysql.batches import ROW_LIMIT, STREAM_VALUE, max_row_bytes
 from warehouse.mysql.rows import TextAsBytes, _Utf8Counter
-from warehouse.mysql.zerodates import DATE_TYPES
+from warehouse.mysql.zerodates import DATE_TYPES, SAFE_MONTH_DAY
 
 GROUP_ROWS = 1_000_000  # at most this many rows per row group
 # Spark 3 rebases dates before 1582-10-15 and INT96 timestamps before 1900 of files it
@@ -154,19 +156,39 @@ def _column(col: sch.SourceColumn, typ: Any, text_bytes: bool, counter: _Utf8Cou
     if kind == "raw":  # the server's text: DECIMAL, DATE/DATETIME/TIMESTAMP, TIME
         dates = col.data_type in DATE_TYPES
         check = counter.dates.converter(name, text_bytes=False) if dates else None
+        typed = not pa.types.is_string(typ)
 
         def raw(vals: list[Any]) -> Any:
-            texts = [_ascii(v) for v in vals] if text_bytes else vals
+            arr = pa.array([_ascii(v) for v in vals] if text_bytes else vals, pa.string())
             if check is not None:
-                for v in texts:
+                for v in _suspect_dates(arr):  # the few a cheap test cannot clear
                     check(v)
-                if name in counter.dates.bad and not pa.types.is_string(typ):
+                if typed and name in counter.dates.bad:
                     raise UnsafeDates(f"column {name} holds a zero or invalid date")
-            arr = pa.array(texts, pa.string())
-            return arr if pa.types.is_string(typ) else arr.cast(typ)
+            return arr.cast(typ) if typed else arr
 
         return raw
     return lambda vals: pa.array(vals, typ)  # int, float
+
+
+def _suspect_dates(arr: Any) -> list[str]:
+    """Return the values of a date column's text that `zerodates.unsafe_date` must look at:
+    those whose month-day is not valid in every year, or whose year is 0000 (vectorised:
+    a value at a time costs more than the rest of the conversion)."""
+    import pyarrow.compute as pc
+
+    md = pc.utf8_slice_codeunits(arr, 5, 10)
+    suspect = pc.or_(pc.invert(pc.is_in(md, value_set=_safe_month_days())),
+                     pc.starts_with(arr, "0000"))
+    if not pc.any(suspect).as_py():
+        return []
+    return [v for v in arr.filter(suspect).to_pylist() if v is not None]
+
+
+@functools.cache
+def _safe_month_days() -> Any:
+    """Return `zerodates.SAFE_MONTH_DAY` as an Arrow array (made on first use)."""
+    return pyarrow().array(sorted(SAFE_MONTH_DAY), pyarrow().string())
 
 
 class ParquetRows:
@@ -179,6 +201,11 @@ class ParquetRows:
         self.counter = _Utf8Counter()
         self._columns = [_column(c, f.type, text_bytes, self.counter)
                          for c, f in zip(columns, self.schema, strict=True)]
+        # columns whose values may be large (MEDIUMTEXT, LONGBLOB, JSON, ...): without a
+        # dictionary or min/max statistics (each a copy of a value: a 100 MiB value cost
+        # 8x its size with them, 5x without)
+        self._plain = [c.name.lower() for c in columns
+                       if max_row_bytes([c]) - ROW_LIMIT >= STREAM_VALUE]
         self._budget = max(1, batch_bytes)
         self._held: list[Any] = []
         self._held_bytes = 0
@@ -212,8 +239,11 @@ class ParquetRows:
         """Return a ParquetWriter over the binary stream `out` (zstd, INT96 timestamps)."""
         import pyarrow.parquet as pq
 
+        small = [f.name for f in self.schema if f.name not in self._plain]
         return pq.ParquetWriter(out, self.schema, compression="zstd",
-                                use_deprecated_int96_timestamps=True, write_statistics=True)
+                                use_deprecated_int96_timestamps=True,
+                                use_dictionary=small if self._plain else True,
+                                write_statistics=small if self._plain else True)
 
 
 
