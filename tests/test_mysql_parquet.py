@@ -333,3 +333,52 @@ def test_hive_apply_renders_a_parquet_import_from_its_state():
     assert [(c.name, c.type) for c in item.spec.columns] == [("id", "INT"), ("b", "BIGINT")]
     old = TableState.from_json(b'{"engine": "python", "columns": []}', "x")
     assert old.format == "json"  # states written before the format existed
+
+
+@pytest.fixture()
+def mem_db(mariadb):
+    """`pqmem`: 100 values of 512 KiB and one of 64 MiB (max_allowed_packet raised)."""
+    (before,), = _maria(mariadb, "mysql", "SELECT @@GLOBAL.max_allowed_packet")
+    mariadb.execute("SET GLOBAL max_allowed_packet = 268435456")
+    db = mariadb.create_database("pqmem")
+    try:
+        for sql in ("CREATE TABLE half (id INT PRIMARY KEY, b MEDIUMBLOB)",
+                    f"INSERT INTO half SELECT seq, REPEAT(UNHEX(MD5(seq)), {MiB // 2 // 16}) "
+                    "FROM seq_1_to_100",
+                    "CREATE TABLE one (id INT PRIMARY KEY, b LONGBLOB)",
+                    f"INSERT INTO one VALUES (1, REPEAT(UNHEX(MD5(1)), {64 * MiB // 16}))"):
+            mariadb.execute(sql, database=db)
+        mariadb.create_user(USER, PASSWORD, db)
+        yield db
+    finally:
+        mariadb.execute("SET GLOBAL max_allowed_packet = %s", (int(before),))
+
+
+MiB = 1 << 20
+
+
+def test_memory_is_bounded_by_bytes(tmp_path, sshd, mariadb, mem_db):
+    """Peak RSS of a Parquet `warehouse import` child: batches held by batch_bytes, and a
+    64 MiB value within the bound docs/mysql.md gives; the files hold the values."""
+    from tests.test_mysql_memory import BASE_MIB, WAREHOUSE_BIN, peak_rss_mib
+
+    toml = _toml(tmp_path, sshd, mariadb, mem_db, None,
+                 {"src": f'format = "parquet"\nbatch_bytes = {16 * MiB}'})
+    code, peak, out = peak_rss_mib(WAREHOUSE_BIN, "--config", str(toml), "import",
+                                   f"src.{mem_db}.half")
+    print(f"peak RSS parquet 100 x 512 KiB, batch_bytes 16 MiB: {peak:.0f} MiB")
+    assert code == 0 and "100 rows" in out, out
+    assert peak < BASE_MIB + 100 + 2 * 0.5 + 5 * 16, peak  # pyarrow's libraries: 100
+    code, peak, out = peak_rss_mib(WAREHOUSE_BIN, "--config", str(toml), "import",
+                                   f"src.{mem_db}.one")
+    print(f"peak RSS parquet 1 x 64 MiB: {peak:.0f} MiB")
+    assert code == 0 and "1 row," in out, out
+    assert peak < BASE_MIB + 100 + 5 * 64, peak
+    import duckdb
+
+    folder = tmp_path / "root" / "mysql" / "src" / mem_db
+    for table in ("half", "one"):
+        got = duckdb.sql(f"SELECT id, md5(b) FROM read_parquet('{folder}/{table}/load=*/*', "
+                         "hive_partitioning = false) ORDER BY id").fetchall()
+        assert got == [tuple(r) for r in _maria(mariadb, mem_db,
+                                                f"SELECT id, MD5(b) FROM {table} ORDER BY id")]

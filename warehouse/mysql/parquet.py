@@ -131,7 +131,7 @@ def _ascii(v: Any) -> Any:
     return v.decode("ascii") if isinstance(v, bytes) else v
 
 
-Column = Callable[[list[Any]], Any]  # one column's values -> an Arrow array
+Column = Callable[[Sequence[Any]], Any]  # one column's values -> an Arrow array
 
 
 def _column(col: sch.SourceColumn, typ: Any, text_bytes: bool, counter: _Utf8Counter) -> Column:
@@ -146,7 +146,7 @@ def _column(col: sch.SourceColumn, typ: Any, text_bytes: bool, counter: _Utf8Cou
         if text_bytes:
             return lambda vals: pa.array([counter(v) for v in vals], typ)
 
-        def text(vals: list[Any]) -> Any:
+        def text(vals: Sequence[Any]) -> Any:
             try:
                 return pa.array(vals, typ)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # bytes that are no UTF-8
@@ -158,7 +158,7 @@ def _column(col: sch.SourceColumn, typ: Any, text_bytes: bool, counter: _Utf8Cou
         check = counter.dates.converter(name, text_bytes=False) if dates else None
         typed = not pa.types.is_string(typ)
 
-        def raw(vals: list[Any]) -> Any:
+        def raw(vals: Sequence[Any]) -> Any:
             arr = pa.array([_ascii(v) for v in vals] if text_bytes else vals, pa.string())
             if check is not None:
                 for v in _suspect_dates(arr):  # the few a cheap test cannot clear
@@ -211,21 +211,21 @@ class ParquetRows:
         self._held_bytes = 0
         self._held_rows = 0
 
-    def add(self, rows: Sequence[Sequence[Any]], writer: Any) -> None:
-        """Convert `rows` to Arrow; write a row group when enough is held."""
+    def add(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """Convert `rows` to Arrow; return True when enough is held for a row group (drop
+        the rows, then `flush`)."""
         if not rows:
-            return
+            return False
         values = list(zip(*rows, strict=True)) if len(rows[0]) == len(self._columns) else None
         if values is None:
             raise ValueError(f"a row of {len(rows[0])} values for {len(self._columns)} columns")
-        arrays = [make(list(v)) for make, v in zip(self._columns, values, strict=True)]
+        arrays = [make(v) for make, v in zip(self._columns, values, strict=True)]
         del values
         batch = self.pa.RecordBatch.from_arrays(arrays, schema=self.schema)
         self._held.append(batch)
         self._held_bytes += batch.nbytes
         self._held_rows += batch.num_rows
-        if self._held_bytes >= self._budget or self._held_rows >= GROUP_ROWS:
-            self.flush(writer)
+        return self._held_bytes >= self._budget or self._held_rows >= GROUP_ROWS
 
     def flush(self, writer: Any) -> None:
         """Write what is held as one row group."""
@@ -257,9 +257,11 @@ def write_part(batches: Any, store: Any, key: str, rows: ParquetRows, limit: int
             got, _large = batches.next(limit - written)
             if not got:
                 break
-            rows.add(got, writer)
+            full = rows.add(got)
             n = len(got)
-            del got  # not held while the next batch is fetched
+            del got  # not held while the row group is written or the next batch fetched
+            if full:
+                rows.flush(writer)
             written += n
             if on_rows is not None:
                 on_rows(n)
