@@ -296,14 +296,22 @@ def test_zero_dates_under_a_strict_server(tmp_path, sshd, mariadb, strict_server
                     database=db)
     mariadb.execute("INSERT INTO z VALUES (1, '2024-01-02', '2024-01-02 03:04:05')",
                     database=db)
+    mariadb.execute("CREATE TABLE sp (id INT PRIMARY KEY, d DATE)", database=db)
     _lax(mariadb, db, "INSERT INTO z VALUES (2, '0000-00-00', '2021-02-30 00:00:00')",
-         "INSERT INTO inc VALUES (1, '2024-01-01', '2024-01-01')")
+         "INSERT INTO inc VALUES (1, '2024-01-01', '2024-01-01')",
+         "INSERT INTO sp VALUES (1, '2024-01-01'), (20001, '0000-00-00')")
     mariadb.create_user(USER, PASSWORD, db)
     inc = f'incremental = {{ "{db}.inc" = {{ mode = "lastmodified", column = "m" }} }}'
-    toml = _toml(tmp_path, sshd, mariadb, db, None, {"src": f'format = "parquet"\n{inc}'})
+    toml = _toml(tmp_path, sshd, mariadb, db, None, {
+        "src": f'format = "parquet"\nexclude = ["sp"]\n{inc}',
+        "split": 'format = "parquet"\ntables = ["sp"]\nsplit_workers = 2'})
     _import(toml)
     folder = tmp_path / "root" / "mysql" / "src" / db
     assert _duck_types(folder / "z") == {"id": "INTEGER", "d": "VARCHAR", "t": "VARCHAR"}
+    # key ranges in parallel: the range that met the zero date makes every range STRING
+    split = tmp_path / "root" / "mysql" / "split" / db / "sp"
+    assert len(list(split.glob("load=*/*.parquet"))) == 2
+    assert _duck_types(split) == {"id": "INTEGER", "d": "VARCHAR"}
     assert _duck_types(folder / "inc") == {"id": "INTEGER", "d": "DATE", "m": "TIMESTAMP"}
     import duckdb
 
@@ -382,3 +390,14 @@ def test_memory_is_bounded_by_bytes(tmp_path, sshd, mariadb, mem_db):
                          "hive_partitioning = false) ORDER BY id").fetchall()
         assert got == [tuple(r) for r in _maria(mariadb, mem_db,
                                                 f"SELECT id, MD5(b) FROM {table} ORDER BY id")]
+
+
+def test_engine_sqoop_on_a_parquet_source_is_a_config_error():
+    from warehouse.mysql.parquet import load_format
+
+    cfg = config_from_dict({"warehouse": {"root": "/tmp/x"},
+                            "mysql": {"shop": {"user": "u", "databases": ["d"],
+                                               "format": "parquet"}}})
+    assert load_format(cfg.mysql["shop"], "python") == "parquet"
+    with pytest.raises(ConfigError, match=r"\[mysql.shop\] .* needs the python engine"):
+        load_format(cfg.mysql["shop"], "sqoop")  # `warehouse import --engine sqoop`

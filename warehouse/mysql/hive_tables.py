@@ -1,8 +1,9 @@
 """Hive side of an imported table: its TableSpec, the `_latest` view and load registration.
 
 Tables are `mysql_<source>_<database>_<table>` (lower-case), EXTERNAL, partitioned by
-`load` (the UTC timestamp folder of each load), stored as JSON (python engine) or as
-Sqoop's delimited text (`TEXT_FORMAT`). Incremental tables (append and lastmodified) also
+`load` (the UTC timestamp folder of each load), stored as JSON or Parquet (python engine,
+`[mysql.NAME] format`: `warehouse.mysql.parquet`) or as Sqoop's delimited text
+(`TEXT_FORMAT`). Incremental tables (append and lastmodified) also
 get the view `<table>_latest`: each key once, its copy of the latest load, without the
 keys deleted since (`deletes = true`: the `<table>_deletes` table, see
 `warehouse.mysql.deletes`).

@@ -371,11 +371,14 @@ def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> Ex
             total.files.extend(r.files)
             total.non_utf8 += r.non_utf8
             total.bad_dates = sorted({*total.bad_dates, *r.bad_dates})
-    if failures:
+    if failures or (job.format == "parquet" and not job.zero_dates and total.bad_dates):
         store = open_store(job.store_root, job.s3)
         for k in total.files:
             store.delete(k)
-        raise failures[0]
+        if failures:
+            raise failures[0]
+        # a range met a zero date and wrote STRING dates: every range must, one schema
+        return export_split(replace(job, zero_dates=True), key, lo, hi, workers)
     log.info(
         "%s.%s: %d ranges, %d rows in %.1fs",
         job.database, job.table, len(jobs), total.rows, time.monotonic() - started,
