@@ -19,7 +19,9 @@ the Parquet type follows from it in `arrow_type`):
 Dates are STRING (the server's text) where zero dates are possible, as in JSON
 (`warehouse.mysql.zerodates`); a strict server's table is written as DATE/TIMESTAMP, and
 should the export meet a zero or invalid date after all, `UnsafeDates` makes the engine
-re-read it with STRING dates. TIMESTAMP is INT96 like `events_parquet`: the encoding EMR
+re-read it with STRING dates (the cast to DATE/TIMESTAMP fails on any, or the year is
+0000: only then are the values looked at one by one; STRING dates are not checked, their
+type cannot change). TIMESTAMP is INT96 like `events_parquet`: the encoding EMR
 Hive 3.1, Spark, Athena and Trino all read as a timestamp (the session is UTC); the files
 say they hold proleptic Gregorian dates (`CALENDAR`), so Spark reads `1000-01-01` as is.
 
@@ -31,7 +33,6 @@ more comes as a batch of its own, but is held whole (Parquet has no chunked valu
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import re
 from collections.abc import Callable, Sequence
@@ -42,7 +43,7 @@ from warehouse.errors import ConfigError
 from warehouse.mysql import schema as sch
 from warehouse.mysql.batches import ROW_LIMIT, STREAM_VALUE, max_row_bytes
 from warehouse.mysql.rows import TextAsBytes, _Utf8Counter
-from warehouse.mysql.zerodates import DATE_TYPES, SAFE_MONTH_DAY
+from warehouse.mysql.zerodates import DATE_TYPES
 
 GROUP_ROWS = 1_000_000  # at most this many rows per row group
 # Spark 3 rebases dates before 1582-10-15 and INT96 timestamps before 1900 of files it
@@ -58,6 +59,10 @@ _DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
 
 class UnsafeDates(ValueError):
     """A zero or invalid date in a column written as DATE/TIMESTAMP: re-read as STRING."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(f"column {column} holds a zero or invalid date")
+        self.column = column
 
 
 def load_format(src: Any, engine: str) -> str:
@@ -154,41 +159,37 @@ def _column(col: sch.SourceColumn, typ: Any, text_bytes: bool, counter: _Utf8Cou
 
         return text
     if kind == "raw":  # the server's text: DECIMAL, DATE/DATETIME/TIMESTAMP, TIME
-        dates = col.data_type in DATE_TYPES
-        check = counter.dates.converter(name, text_bytes=False) if dates else None
         typed = not pa.types.is_string(typ)
+        check = counter.dates.converter(name, text_bytes=False) \
+            if typed and col.data_type in DATE_TYPES else None
 
         def raw(vals: Sequence[Any]) -> Any:
             arr = pa.array([_ascii(v) for v in vals] if text_bytes else vals, pa.string())
-            if check is not None:
-                for v in _suspect_dates(arr):  # the few a cheap test cannot clear
+            if not typed:
+                return arr
+            try:
+                out = arr.cast(typ)
+            except pa.ArrowInvalid:
+                if check is None:
+                    raise
+                out = None  # an invalid date: which one, below
+            if check is not None and (out is None or _year_zero(arr)):
+                for v in arr.to_pylist():
                     check(v)
-                if typed and name in counter.dates.bad:
-                    raise UnsafeDates(f"column {name} holds a zero or invalid date")
-            return arr.cast(typ) if typed else arr
+                if name in counter.dates.bad:
+                    raise UnsafeDates(name)
+            return out if out is not None else arr.cast(typ)
 
         return raw
     return lambda vals: pa.array(vals, typ)  # int, float
 
 
-def _suspect_dates(arr: Any) -> list[str]:
-    """Return the values of a date column's text that `zerodates.unsafe_date` must look at:
-    those whose month-day is not valid in every year, or whose year is 0000 (vectorised:
-    a value at a time costs more than the rest of the conversion)."""
+def _year_zero(arr: Any) -> bool:
+    """Return True when some date text has year 0000 (Arrow parses it, Hive cannot hold
+    it; every other zero or invalid date fails the cast)."""
     import pyarrow.compute as pc
 
-    md = pc.utf8_slice_codeunits(arr, 5, 10)
-    suspect = pc.or_(pc.invert(pc.is_in(md, value_set=_safe_month_days())),
-                     pc.starts_with(arr, "0000"))
-    if not pc.any(suspect).as_py():
-        return []
-    return [v for v in arr.filter(suspect).to_pylist() if v is not None]
-
-
-@functools.cache
-def _safe_month_days() -> Any:
-    """Return `zerodates.SAFE_MONTH_DAY` as an Arrow array (made on first use)."""
-    return pyarrow().array(sorted(SAFE_MONTH_DAY), pyarrow().string())
+    return bool(pc.any(pc.starts_with(arr, "0000")).as_py())
 
 
 class ParquetRows:

@@ -138,15 +138,18 @@ def export(
     `in_snapshot(conn)` runs after the rows, in the same snapshot (the deleted keys).
     """
     store = store or open_store(job.store_root, job.s3)
-    text_bytes = False
+    text_bytes, unsafe = False, ""
     while True:
         try:
-            return _export_once(job, store, text_bytes=text_bytes, on_rows=on_rows,
-                                in_snapshot=in_snapshot)
+            result = _export_once(job, store, text_bytes=text_bytes, on_rows=on_rows,
+                                  in_snapshot=in_snapshot)
+            # the STRING re-read checks no dates: the column that caused it is the news
+            result.bad_dates = sorted({*result.bad_dates, *filter(None, [unsafe])})
+            return result
         except UnsafeDates as exc:  # Parquet only: its DATE/TIMESTAMP columns become STRING
             log.warning("%s.%s: %s; re-reading with its dates as STRING", job.database,
                         job.table, exc)
-            job = replace(job, zero_dates=True)
+            job, unsafe = replace(job, zero_dates=True), exc.column
         except (UnicodeDecodeError, TextAsBytes):
             if text_bytes:
                 raise

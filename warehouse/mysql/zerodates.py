@@ -32,7 +32,6 @@ _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _SAFE_MONTH_DAY = frozenset(  # "MM-DD" valid in every year (02-29 needs a leap year)
     f"{m:02d}-{d:02d}" for m, n in enumerate(_DAYS, 1) for d in range(1, n + 1)
 )
-SAFE_MONTH_DAY = _SAFE_MONTH_DAY  # for the Parquet writer's vectorised pre-check
 
 
 def unsafe_date(text: str) -> bool:
