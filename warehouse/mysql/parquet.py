@@ -27,7 +27,8 @@ say they hold proleptic Gregorian dates (`CALENDAR`), so Spark reads `1000-01-01
 
 Memory: each fetched batch (bounded by `batch_bytes`, `warehouse.mysql.batches`) becomes
 Arrow arrays at once and its Python rows are dropped; the arrays wait until they hold
-`batch_bytes` (or `GROUP_ROWS` rows), then go out as one row group. A value of 1 MiB or
+`batch_bytes` (or `GROUP_ROWS` rows), then go out as one row group, encoded and compressed
+in a second thread while the next group fills (two groups at most). A value of 1 MiB or
 more comes as a batch of its own, but is held whole (Parquet has no chunked values).
 """
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any
 
@@ -228,13 +230,13 @@ class ParquetRows:
         self._held_rows += batch.num_rows
         return self._held_bytes >= self._budget or self._held_rows >= GROUP_ROWS
 
-    def flush(self, writer: Any) -> None:
-        """Write what is held as one row group."""
+    def take(self) -> Any:
+        """Return what is held as one table (None when nothing is), and hold nothing."""
         if not self._held:
-            return
+            return None
         table = self.pa.Table.from_batches(self._held, schema=self.schema)
         self._held, self._held_bytes, self._held_rows = [], 0, 0
-        writer.write_table(table, row_group_size=table.num_rows)
+        return table
 
     def open(self, out: Any) -> Any:
         """Return a ParquetWriter over the binary stream `out` (zstd, INT96 timestamps)."""
@@ -251,20 +253,39 @@ class ParquetRows:
 def write_part(batches: Any, store: Any, key: str, rows: ParquetRows, limit: int,
                on_rows: Callable[[int], None] | None) -> int:
     """Write up to `limit` rows of `batches` (`ByteBatches`) as the Parquet file `key`;
-    return the row count (a file without rows still has the schema)."""
+    return the row count (a file without rows still has the schema).
+
+    A row group is encoded and compressed in a second thread (pyarrow releases the GIL)
+    while the next one is fetched and converted: at most one group waits for it."""
     written = 0
-    with store.open_write(key) as out, rows.open(out) as writer:
-        while written < limit:
-            got, _large = batches.next(limit - written)
-            if not got:
-                break
-            full = rows.add(got)
-            n = len(got)
-            del got  # not held while the row group is written or the next batch fetched
-            if full:
-                rows.flush(writer)
-            written += n
-            if on_rows is not None:
-                on_rows(n)
-        rows.flush(writer)
+    with store.open_write(key) as out, rows.open(out) as writer, \
+            ThreadPoolExecutor(1, thread_name_prefix="parquet-writer") as pool:
+        pending: Future[None] | None = None
+
+        def send(table: Any) -> Future[None] | None:
+            if pending is not None:
+                pending.result()  # its error, if any, stops the export here
+            if table is None:
+                return None
+            return pool.submit(writer.write_table, table, row_group_size=table.num_rows)
+
+        try:
+            while written < limit:
+                got, _large = batches.next(limit - written)
+                if not got:
+                    break
+                full = rows.add(got)
+                n = len(got)
+                del got  # not held while the row group is written or the next batch fetched
+                if full:
+                    pending = send(rows.take())
+                written += n
+                if on_rows is not None:
+                    on_rows(n)
+            pending = send(rows.take())
+            pending = send(None)
+        finally:
+            if pending is not None:  # an error in this thread: the writer finishes first
+                with suppress(Exception):
+                    pending.result()
     return written
