@@ -181,6 +181,16 @@ def test_every_type_equals_mariadb_and_its_json_twin(
     names = [d[0] for d in cur.description]
     got = _rows([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
     assert got == want
+    # DuckDB on the JSON twin's files (its own type detection: decimals as text, UUID)
+    twin_files = tmp_path / "root" / "mysql" / "js" / db / "every"
+    cur = con.execute(f"SELECT * FROM read_json('{twin_files}/load=*/*.json.gz', "
+                      "format = 'newline_delimited', hive_partitioning = false)")
+    names = [d[0] for d in cur.description]
+    duck_twin = [_json_twin(r) for r in _rows([
+        {k: (Decimal(v) if k in ("d10", "d38") and v is not None else
+             str(v) if k == "u" and v is not None else v)
+         for k, v in zip(names, row, strict=True)} for row in cur.fetchall()])]
+    assert duck_twin == got
     # Spark's Thrift server: the types declared, and the values
     described = _hive_rows(hive_server, db, f"DESCRIBE mysql_pq_{db}_every")
     types = {r["col_name"]: r["data_type"] for r in described}
