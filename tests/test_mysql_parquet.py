@@ -411,3 +411,48 @@ def test_engine_sqoop_on_a_parquet_source_is_a_config_error():
     assert load_format(cfg.mysql["shop"], "python") == "parquet"
     with pytest.raises(ConfigError, match=r"\[mysql.shop\] .* needs the python engine"):
         load_format(cfg.mysql["shop"], "sqoop")  # `warehouse import --engine sqoop`
+
+
+def test_parquet_import_to_s3_with_split_workers(tmp_path, sshd, mariadb, moto_server,
+                                                 s3_client, s3_bucket):
+    """Into s3:// (moto's server, multipart uploads), key ranges in parallel, then an
+    append load: every id once in the Parquet parts, read back by pyarrow."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from warehouse.mysql.importer import run_import
+
+    db = mariadb.create_database("pqs3")
+    mariadb.execute("CREATE TABLE s (id INT PRIMARY KEY, v VARCHAR(20), "
+                    "amount DECIMAL(12,2))", database=db)
+    mariadb.execute("INSERT INTO s SELECT seq, CONCAT('v', seq), seq / 100 "
+                    "FROM seq_1_to_25000", database=db)
+    mariadb.create_user(USER, PASSWORD, db)
+    pw = tmp_path / "db.pass"
+    pw.write_text(PASSWORD)
+    cfg = config_from_dict({
+        "warehouse": {"root": f"s3://{s3_bucket}/pq"},
+        "s3": {"endpoint_url": moto_server},
+        "ssh": {"bastion": sshd.ssh_section()},
+        "mysql": {"src": mariadb.mysql_section(
+            [db], USER, str(pw), tunnel="bastion", split_workers=2, format="parquet",
+            incremental={f"{db}.s": {"mode": "append", "column": "id"}})},
+    })
+    first = run_import(cfg, None, engine=None, full=False)
+    assert first.exit_code == 0, first.line()
+    mariadb.execute("INSERT INTO s SELECT seq, 'new', 1.5 FROM seq_25001_to_25010",
+                    database=db)
+    second = run_import(cfg, None, engine=None, full=False)
+    assert second.exit_code == 0, second.line()
+    assert [t.rows for t in first.tables + second.tables] == [25000, 10]
+    keys = [o["Key"] for o in
+            s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="pq/mysql/")["Contents"]]
+    assert keys and all(k.endswith(".parquet") for k in keys), keys
+    ids: list[int] = []
+    for key in keys:
+        body = s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+        table = pq.read_table(io.BytesIO(body))
+        assert str(table.schema.field("amount").type) == "decimal128(12, 2)"
+        ids += table.column("id").to_pylist()
+    assert sorted(ids) == list(range(1, 25011))
