@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from tests.test_mysql_answers import STRICT, _maria
 from tests.test_mysql_hive import _hive_rows
-from tests.test_mysql_import import PASSWORD, USER
+from tests.test_mysql_import import PASSWORD, USER, _driver_available
 from warehouse.cli import cli
 from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError
@@ -154,16 +154,42 @@ def _json_twin(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.hive
-def test_every_type_equals_mariadb_and_its_json_twin(
-    tmp_path, sshd, mariadb, hive_server, strict_server
-):
-    db = "pqevery"
+def _every_db(mariadb, db: str) -> None:
     mariadb.create_database(db)
     mariadb.execute(EVERY_DDL, database=db)
     for sql in EVERY_ROWS:
         mariadb.execute(sql, database=db)
     mariadb.create_user(USER, PASSWORD, db)
+
+
+def _duck_rows(folder: Path) -> list[dict[str, Any]]:
+    import duckdb
+
+    cur = duckdb.connect().execute(f"SELECT * FROM read_parquet('{folder}/load=*/*.parquet', "
+                                   "hive_partitioning = false)")
+    names = [d[0] for d in cur.description]
+    return _rows([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
+
+
+@pytest.mark.parametrize("driver", ["mysql-connector", "pymysql", "mysqlclient"])
+def test_every_type_with_each_driver(tmp_path, sshd, mariadb, strict_server, driver):
+    """Each driver hands the values over its own way (bytes, text, ints): the same file."""
+    _driver_available(driver)
+    db = "pqdrv"
+    _every_db(mariadb, db)
+    toml = _toml(tmp_path, sshd, mariadb, db, None,
+                 {"src": f'format = "parquet"\ndriver = "{driver}"'})
+    assert "3 rows" in _import(toml)
+    want = _rows([dict(zip(COLUMNS, r, strict=True)) for r in _maria(mariadb, db, EXPECTED_SQL)])
+    assert _duck_rows(tmp_path / "root" / "mysql" / "src" / db / "every") == want
+
+
+@pytest.mark.hive
+def test_every_type_equals_mariadb_and_its_json_twin(
+    tmp_path, sshd, mariadb, hive_server, strict_server
+):
+    db = "pqevery"
+    _every_db(mariadb, db)
     toml = _toml(tmp_path, sshd, mariadb, db, hive_server.hive_dict(db),
                  {"pq": 'format = "parquet"', "js": ""})
     out = _import(toml)
