@@ -482,3 +482,23 @@ def test_parquet_import_to_s3_with_split_workers(tmp_path, sshd, mariadb, moto_s
         assert str(table.schema.field("amount").type) == "decimal128(12, 2)"
         ids += table.column("id").to_pylist()
     assert sorted(ids) == list(range(1, 25011))
+
+
+def test_text_that_is_not_utf8_is_re_read_with_backslashreplace():
+    """Bytes in a character column: the first read stops (TextAsBytes, as for JSON); the
+    re-read with text as bytes writes them with backslashreplace and counts them."""
+    from warehouse.mysql.parquet import ParquetRows
+    from warehouse.mysql.rows import TextAsBytes
+    from warehouse.mysql.schema import SourceColumn
+
+    cols = [SourceColumn("id", "int", "int(11)"), SourceColumn("t", "varchar", "varchar(9)"),
+            SourceColumn("d", "decimal", "decimal(5,2)", precision=5, scale=2)]
+    rows = [(1, b"ok \xc3\xa9", b"1.50"), (2, b"bad \xff", None)]
+    with pytest.raises(TextAsBytes):
+        ParquetRows(cols, text_bytes=False, zero_dates=True, batch_bytes=1 << 20).add(rows)
+    again = ParquetRows(cols, text_bytes=True, zero_dates=True, batch_bytes=1 << 20)
+    again.add(rows)
+    table = again.take()
+    assert table.column("t").to_pylist() == ["ok é", "bad \\xff"]
+    assert table.column("d").to_pylist() == [Decimal("1.50"), None]
+    assert again.counter.bad == 1
