@@ -16,6 +16,10 @@ one's high-water mark), its wall time and the rows it reported.
 
     python bench/bench_import_memory.py [--rows 1000000] [--big-mib 500]
                                         [--drivers mysqlclient,mysql-connector,pymysql]
+                                        [--formats json,parquet]
+
+`--formats json,parquet` imports each table both ways (`[mysql.NAME] format`) and also
+prints the bytes the load wrote.
 """
 
 from __future__ import annotations
@@ -79,8 +83,9 @@ def measure(toml: Path, table: str) -> tuple[float, float, int]:
     if code != "0":
         raise SystemExit(f"import of {table} failed ({code}): {proc.stdout[-1500:]}"
                          f"{proc.stderr[-1500:]}")
-    m = re.search(r"([\d,]+) rows", proc.stdout)
-    return int(kib) / 1024, wall, int(m.group(1).replace(",", "")) if m else -1
+    # the total line is the last: "1 table (1 ok, 0 failed), 1 row ..."
+    m = re.findall(r"failed\), ([\d,]+) rows?\b", proc.stdout)
+    return int(kib) / 1024, wall, int(m[-1].replace(",", "")) if m else -1
 
 
 def main() -> None:
@@ -88,6 +93,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--big-mib", type=int, default=500)
     ap.add_argument("--drivers", default=",".join(drivers()))
+    ap.add_argument("--formats", default="json")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="wh-bench-memory-"))
     db = start_mariadb(base / "db")
@@ -96,16 +102,21 @@ def main() -> None:
         t0 = time.perf_counter()
         tables = fill(db, args.rows, args.big_mib)
         print(f"filled in {time.perf_counter() - t0:.1f}s", flush=True)
-        print("| driver | table | peak RSS MiB | wall s | rows |")
-        print("|---|---|---|---|---|")
+        print("| driver | format | table | peak RSS MiB | wall s | rows | MB written |")
+        print("|---|---|---|---|---|---|---|")
         for driver in args.drivers.split(","):
-            toml = write_config(base, ssh, db.port, "openssh", driver)
-            for table, (rows, what) in tables.items():
-                shutil.rmtree(base / "root", ignore_errors=True)
-                rss, wall, got = measure(toml, table)
-                if got != rows:
-                    raise SystemExit(f"{table}: expected {rows} rows, the command said {got}")
-                print(f"| {driver} | {what} | {rss:.0f} | {wall:.1f} | {got:,} |", flush=True)
+            for fmt in args.formats.split(","):
+                toml = write_config(base, ssh, db.port, "openssh", driver)
+                toml.write_text(toml.read_text() + f'format = "{fmt}"\n')
+                for table, (rows, what) in tables.items():
+                    shutil.rmtree(base / "root", ignore_errors=True)
+                    rss, wall, got = measure(toml, table)
+                    if got != rows:
+                        raise SystemExit(f"{table}: expected {rows} rows, the command said {got}")
+                    size = sum(p.stat().st_size for p in (base / "root" / "mysql").rglob("*")
+                               if p.is_file())
+                    print(f"| {driver} | {fmt} | {what} | {rss:.0f} | {wall:.1f} | {got:,} | "
+                          f"{size / 1e6:,.1f} |", flush=True)
     finally:
         db.stop()
         ssh.stop()

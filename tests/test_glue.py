@@ -22,6 +22,7 @@ from warehouse.hive.ddl import SPEC_PROPERTY, render_table, statements_fingerpri
 from warehouse.hive.glue import GlueCatalog
 from warehouse.hive.glue_input import (
     JSON_SERDE,
+    PARQUET_INPUT_FORMAT,
     PARQUET_SERDE,
     REGEX_SERDE,
     TEXT_SERDE,
@@ -46,16 +47,19 @@ def _glue(endpoint: str) -> Any:
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def _mysql_spec(engine: str, table: str = "orders") -> TableSpec:
+def _mysql_spec(engine: str, table: str = "orders", format: str = "json") -> TableSpec:
     cols = [SourceColumn("id", "int", "int(11)", False),
             SourceColumn("total", "decimal", "decimal(12,2)", precision=12, scale=2),
-            SourceColumn("note", "text", "text")]
-    return table_spec("shop", "shop", table, cols, engine=engine)
+            SourceColumn("note", "text", "text"), SourceColumn("b", "blob", "blob"),
+            SourceColumn("at", "datetime", "datetime(6)")]
+    return table_spec("shop", "shop", table, cols, engine=engine, format=format,
+                      zero_dates=False)
 
 
 def _specs() -> list[TableSpec]:
     return [events_spec(), access_raw_spec("combined"), aggregate_spec("sessions"),
-            _mysql_spec("python"), _mysql_spec("sqoop", "audit")]
+            _mysql_spec("python"), _mysql_spec("sqoop", "audit"),
+            _mysql_spec("python", "lines", "parquet")]
 
 
 def test_table_input_is_the_hive_dialects_ddl() -> None:
@@ -72,6 +76,10 @@ def test_table_input_is_the_hive_dialects_ddl() -> None:
         serde = sd["SerdeInfo"]["SerializationLibrary"]
         assert serde == {"json": JSON_SERDE, "regex": REGEX_SERDE, "text": TEXT_SERDE,
                          "parquet": PARQUET_SERDE}[spec.storage]
+        if spec.storage == "parquet":  # an imported table: typed columns, binary as bytes
+            assert sd["InputFormat"] == PARQUET_INPUT_FORMAT and "STORED AS PARQUET" in ddl[0]
+            assert [c["Type"] for c in sd["Columns"]] == [
+                "int", "decimal(12,2)", "string", "binary", "timestamp"]
         if spec.storage == "json":
             assert f"'{serde}'" in ddl[0]
         if spec.storage == "regex":

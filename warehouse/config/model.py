@@ -223,6 +223,8 @@ class IncrementalConfig:
         return DEFAULT_LAG[self.mode] if self.lag is None else self.lag
 
 
+
+
 @dataclass(frozen=True)
 class MysqlSourceConfig:
     """`[mysql.NAME]`: one MySQL server and the tables to copy from it."""
@@ -237,6 +239,9 @@ class MysqlSourceConfig:
     engine: str = _opt(
         "python", '"python" (streaming, default) or "sqoop"', choices=("python", "sqoop")
     )
+    format: str = _opt(
+        "json", 'python engine: "json" (gzipped JSON lines, default) or "parquet" (zstd; '
+        "types kept where Parquet and Athena can: docs/mysql.md)", choices=("json", "parquet"))
     databases: tuple[str, ...] = _opt((), "databases to import")
     tables: tuple[str, ...] = _opt(("*",), 'globs matched as "db.table" or "table"')
     exclude: tuple[str, ...] = _opt((), "globs to leave out")

@@ -228,7 +228,7 @@ def _mysql_problems(cfg: Config) -> list[str]:
 
 def _mysql_source_problems(cfg: Config, src: MysqlSourceConfig) -> list[str]:
     """Return what is wrong in the source part of one `[mysql.NAME]`: the engine (and the
-    EMR release it needs), the tunnel, the user and the databases."""
+    EMR release it needs), the format, the tunnel, the user and the databases."""
     where = f"[mysql.{src.name}]"
     problems = _not_allowed(where, MysqlSourceConfig, "engine", src.engine)
     if src.engine == "sqoop" and not release_has_sqoop(cfg.emr.release_label):
@@ -236,6 +236,7 @@ def _mysql_source_problems(cfg: Config, src: MysqlSourceConfig) -> list[str]:
             f"{where} engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in "
             "7.5); use engine = \"python\" or an emr-7.4 or older release"
         )
+    problems += _format_problems(src, where)
     if src.tunnel and src.tunnel not in cfg.ssh:
         problems.append(f"{where} tunnel {src.tunnel!r} has no [ssh.{src.tunnel}] section")
     if not src.user:
@@ -363,3 +364,13 @@ def _release_at_least(label: str, version: tuple[int, int]) -> bool:
     if m is None:
         return False
     return (int(m.group(1)), int(m.group(2))) >= version
+
+
+def _format_problems(src: MysqlSourceConfig, where: str) -> list[str]:
+    """Return what is wrong with `[mysql.NAME] format` (Parquet: the python engine only)."""
+    if src.format not in choices(MysqlSourceConfig, "format"):
+        return _not_allowed(where, MysqlSourceConfig, "format", src.format)
+    if src.format == "parquet" and src.engine == "sqoop":
+        return [f'{where} format = "parquet" needs engine = "python" (Sqoop writes '
+                'delimited text); set engine = "python" or format = "json"']
+    return []

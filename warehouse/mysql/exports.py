@@ -45,6 +45,7 @@ def export_load(
         endpoint=s.endpoint, driver=s.driver, database=p.database, table=p.table,
         columns=(*p.columns, *weight_columns(plan.weights)), store_root=s.store.uri(""),
         s3=s.cfg.s3, prefix=prefix, query=bounds.query, batch_bytes=s.src.batch_bytes,
+        format=plan.format, zero_dates=_string_dates(plan),
     )
     key = _int_key(plan)
     if s.src.split_workers > 1 and key is not None:
@@ -54,6 +55,14 @@ def export_load(
             return Exported(out.rows, out.bytes, out.non_utf8, out.files, out.bad_dates)
     out = export(job, store=s.store, on_rows=on_rows, in_snapshot=keys)
     return Exported(out.rows, out.bytes, out.non_utf8, out.files, out.bad_dates)
+
+
+def _string_dates(plan: LoadPlan) -> bool:
+    """Return whether a Parquet load writes its dates as STRING before reading a row: the
+    server allows zero dates, or a load the table keeps has them as STRING
+    (`warehouse.mysql.zerodates`; a zero date found while writing re-reads the table)."""
+    adds = plan.mode != "full" or plan.keep_loads
+    return plan.table.zero_dates or (bool(plan.dates_were_string) and adds)
 
 
 def _int_key(plan: LoadPlan) -> str | None:

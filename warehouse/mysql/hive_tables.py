@@ -1,8 +1,9 @@
 """Hive side of an imported table: its TableSpec, the `_latest` view and load registration.
 
 Tables are `mysql_<source>_<database>_<table>` (lower-case), EXTERNAL, partitioned by
-`load` (the UTC timestamp folder of each load), stored as JSON (python engine) or as
-Sqoop's delimited text (`TEXT_FORMAT`). Incremental tables (append and lastmodified) also
+`load` (the UTC timestamp folder of each load), stored as JSON or Parquet (python engine,
+`[mysql.NAME] format`: `warehouse.mysql.parquet`) or as Sqoop's delimited text
+(`TEXT_FORMAT`). Incremental tables (append and lastmodified) also
 get the view `<table>_latest`: each key once, its copy of the latest load, without the
 keys deleted since (`deletes = true`: the `<table>_deletes` table, see
 `warehouse.mysql.deletes`).
@@ -35,6 +36,7 @@ from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import Catalog, TableSync, open_metastore
 from warehouse.mysql import collation as coll
+from warehouse.mysql import parquet as pq
 from warehouse.mysql import schema as sch
 from warehouse.mysql.names import STATE_PREFIX, from_state, name_clashes
 from warehouse.mysql.sqoop import TEXT_FORMAT
@@ -55,16 +57,20 @@ def table_spec(
     engine: str,
     zero_dates: bool = True,
     weights: Sequence[str] = (),
+    format: str = "json",
 ) -> TableSpec:
     """Return the Hive TableSpec of an imported table (partitioned by `load`); `weights`:
-    the key columns whose collation weight the files carry (`warehouse.mysql.collation`)."""
+    the key columns whose collation weight the files carry (`warehouse.mysql.collation`);
+    `format`: the python engine's files, "json" or "parquet" (`warehouse.mysql.parquet`)."""
+    typed = pq.hive_type if format == "parquet" else sch.hive_type
     return TableSpec(
         name=sch.hive_name(source, database, table),
-        columns=tuple(Column(c.name.lower(), sch.hive_type(c, zero_dates=zero_dates))
+        columns=tuple(Column(c.name.lower(), typed(c, zero_dates=zero_dates))
                       for c in columns)
         + tuple(Column(coll.weight_name(k), "STRING") for k in weights),
         location=data_prefix(source, database, table),
-        storage="json" if engine == "python" else "text",
+        storage=("parquet" if format == "parquet" else "json") if engine == "python"
+        else "text",
         partition_by=(Column("load", "STRING"),),
         text_format=TEXT_FORMAT if engine == "sqoop" else None,
         comment=f"MySQL {source}.{database}.{table} ({engine} engine)",
@@ -196,7 +202,7 @@ def imported_table(
     in the config)."""
     cols, zero_dates = _stored_columns(state)
     spec = table_spec(source, database, table, cols, engine=state.engine, zero_dates=zero_dates,
-                      weights=list(state.key_weights or {}))
+                      weights=list(state.key_weights or {}), format=state.format)
     note = None
     if state.mode != "full" and not state.key:
         if key_hint:

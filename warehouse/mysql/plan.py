@@ -82,6 +82,7 @@ class LoadPlan:
     # the key's text columns compared by collation weight (warehouse.mysql.collation)
     weights: dict[str, str] = field(default_factory=dict)
     weights_switch: bool = False  # the switch reads the whole table for the key weights
+    format: str = "json"  # the files written: [mysql.NAME] format (warehouse.mysql.parquet)
 
     @property
     def name(self) -> str:
@@ -120,6 +121,7 @@ def plan_load(
     *,
     source: str,
     engine: str,
+    format: str = "json",
 ) -> LoadPlan:
     """Return the table's LoadPlan; raises ConfigError or JobFailed (see the module)."""
     p, inc = columns, incremental
@@ -134,7 +136,8 @@ def plan_load(
     reads_since = inc is not None and state is not None and not full and switch is None
     drifted = None
     if (reads_since or keep) and state is not None and inc is not None:
-        drifted = _drift_error(state, p, inc, key, engine, name)
+        drifted = _drift_error(state, p, inc, key, engine, name) or _format_drift(
+            state, format, name)
     # loads kept must identify rows alike: other key weights (an older root, a collation
     # changed by ALTER TABLE) make this load a whole-table read that replaces them
     weights_switch = (reads_since or keep) and drifted is None and state is not None \
@@ -166,6 +169,7 @@ def plan_load(
         keep_loads=keep,
         weights=weights,
         weights_switch=weights_switch,
+        format=format,
         dates_were_string=None if state is None else bool(
             (state.schema or {}).get("zero_dates", True)),
     )
@@ -243,6 +247,15 @@ def _drift_error(
                 "since the last load, so the earlier loads' copies cannot be matched (a "
                 f"--full load replaces them); {again}")
     return None
+
+
+def _format_drift(state: TableState, format: str, name: str) -> str | None:
+    """Return why loads of another file format cannot be kept (one Hive table reads one
+    format), or None."""
+    if state.format == format:
+        return None
+    return (f"table {name}: format changed from {state.format} to {format} since the last "
+            f"load (its loads are read as one format); run `warehouse import {name} --full`")
 
 
 def drift(before: list[list[str]], columns: Sequence[sch.SourceColumn]) -> str:

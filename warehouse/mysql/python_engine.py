@@ -18,6 +18,9 @@ for DECIMAL/DATE/TIME without Python calls; each fetched batch is encoded with O
 orjson call (see `rows.batch_encoder`); a second thread compresses and writes while the
 next batch is fetched and encoded.
 
+With `format = "parquet"` the batches become row groups of `part-WWW-NNNNN.parquet`
+instead (`warehouse.mysql.parquet`: typed columns, zstd).
+
 `split_workers > 1` reads ranges of a single-column integer primary key in parallel
 processes (multiprocessing "spawn": a script calling it needs the usual
 `if __name__ == "__main__":` guard; the `warehouse` command has it). Each range is its
@@ -34,7 +37,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from typing import Any
 
@@ -49,6 +52,9 @@ from warehouse.mysql.connect import (
     describe_error,
     error_code,
 )
+from warehouse.mysql.parquet import SUFFIX as PARQUET_SUFFIX
+from warehouse.mysql.parquet import ParquetRows, UnsafeDates
+from warehouse.mysql.parquet import write_part as write_parquet
 from warehouse.mysql.rows import Query, TextAsBytes, select_sql
 from warehouse.mysql.schema import SourceColumn, quote
 from warehouse.procs import worker_init
@@ -113,6 +119,8 @@ class ExportJob:
     rows_per_part: int = ROWS_PER_PART
     fetch_batch: int = FETCH_BATCH
     batch_bytes: int = BATCH_BYTES
+    format: str = "json"  # or "parquet" (warehouse.mysql.parquet)
+    zero_dates: bool = True  # Parquet: date columns as STRING (zero dates possible)
 
 
 def export(
@@ -125,21 +133,32 @@ def export(
     """Stream the job's rows to its prefix; return counts; raises ExportError.
 
     Tries character columns as str first; on invalid UTF-8 it re-reads the table with
-    character columns as bytes (backslashreplace), replacing the parts written so far.
+    character columns as bytes (backslashreplace), replacing the parts written so far; a
+    Parquet export meeting a zero date in a DATE/TIMESTAMP column re-reads it as STRING.
     `in_snapshot(conn)` runs after the rows, in the same snapshot (the deleted keys).
     """
     store = store or open_store(job.store_root, job.s3)
-    try:
-        return _export_once(job, store, text_bytes=False, on_rows=on_rows,
-                            in_snapshot=in_snapshot)
-    except (UnicodeDecodeError, TextAsBytes):
-        log.warning(
-            "%s.%s holds text that is not valid UTF-8; re-reading with backslashreplace",
-            job.database,
-            job.table,
-        )
-        return _export_once(job, store, text_bytes=True, on_rows=on_rows,
-                            in_snapshot=in_snapshot)
+    text_bytes, unsafe = False, ""
+    while True:
+        try:
+            result = _export_once(job, store, text_bytes=text_bytes, on_rows=on_rows,
+                                  in_snapshot=in_snapshot)
+            # the STRING re-read checks no dates: the column that caused it is the news
+            result.bad_dates = sorted({*result.bad_dates, *filter(None, [unsafe])})
+            return result
+        except UnsafeDates as exc:  # Parquet only: its DATE/TIMESTAMP columns become STRING
+            log.warning("%s.%s: %s; re-reading with its dates as STRING", job.database,
+                        job.table, exc)
+            job, unsafe = replace(job, zero_dates=True), exc.column
+        except (UnicodeDecodeError, TextAsBytes):
+            if text_bytes:
+                raise
+            log.warning(
+                "%s.%s holds text that is not valid UTF-8; re-reading with backslashreplace",
+                job.database,
+                job.table,
+            )
+            text_bytes = True
 
 
 def _export_once(
@@ -151,7 +170,10 @@ def _export_once(
     in_snapshot: Callable[[Any], None] | None = None,
 ) -> ExportResult:
     ep, driver = job.endpoint, job.driver
-    writer = RowWriter(job.columns, text_bytes=text_bytes)
+    pq = job.format == "parquet"
+    writer = ParquetRows(job.columns, text_bytes=text_bytes, zero_dates=job.zero_dates,
+                         batch_bytes=job.batch_bytes) if pq \
+        else RowWriter(job.columns, text_bytes=text_bytes)
     result = ExportResult()
     sql = select_sql(job.database, job.table, job.columns, job.query,
                      cast_text=driver.casts_text)
@@ -167,8 +189,11 @@ def _export_once(
                                   batch_bytes=job.batch_bytes, fetch_batch=job.fetch_batch)
             part = 0
             while True:
-                key = f"{job.prefix}/part-{job.worker:03d}-{part:05d}.json.gz"
-                written = _write_part(batches, store, key, writer, job, on_rows)
+                key = f"{job.prefix}/part-{job.worker:03d}-{part:05d}" + \
+                    (PARQUET_SUFFIX if pq else ".json.gz")
+                written = write_parquet(batches, store, key, writer, job.rows_per_part,
+                                        on_rows) if isinstance(writer, ParquetRows) \
+                    else _write_part(batches, store, key, writer, job, on_rows)
                 if written == 0 and part > 0:
                     break
                 result.rows += written
@@ -349,11 +374,14 @@ def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> Ex
             total.files.extend(r.files)
             total.non_utf8 += r.non_utf8
             total.bad_dates = sorted({*total.bad_dates, *r.bad_dates})
-    if failures:
+    if failures or (job.format == "parquet" and not job.zero_dates and total.bad_dates):
         store = open_store(job.store_root, job.s3)
         for k in total.files:
             store.delete(k)
-        raise failures[0]
+        if failures:
+            raise failures[0]
+        # a range met a zero date and wrote STRING dates: every range must, one schema
+        return export_split(replace(job, zero_dates=True), key, lo, hi, workers)
     log.info(
         "%s.%s: %d ranges, %d rows in %.1fs",
         job.database, job.table, len(jobs), total.rows, time.monotonic() - started,

@@ -1,6 +1,6 @@
 """Per-table import state (the watermark) in the warehouse root.
 
-`ROOT/_state/mysql/<source>/<database>/<table>.json` holds the engine, the column
+`ROOT/_state/mysql/<source>/<database>/<table>.json` holds the engine and file format, the column
 signature of the last load (schema drift detection), the incremental mode/column, the
 last value read (the watermark), the `load=` partitions that belong to the table and
 the source schema (columns, zero-date mode, row key) from which `warehouse hive apply`
@@ -26,7 +26,7 @@ from warehouse.storage.keys import checked_name
 VERSION = 2
 # the stored fields whose type a use relies on (iterated, joined into keys, compared)
 _TYPES: dict[str, type | tuple[type, ...]] = {
-    "engine": str, "columns": list, "mode": str, "loads": list, "missing": list,
+    "engine": str, "format": str, "columns": list, "mode": str, "loads": list, "missing": list,
     "key": list, "deletes": bool, "deletes_loads": list, "keys_load": (str, type(None)),
 }
 
@@ -81,6 +81,8 @@ class TableState:
     # the key's text columns identified by their collation weight, {column: collation}
     # (warehouse.mysql.collation); None in states written before
     key_weights: dict[str, str] | None = None
+    # the files' format, [mysql.NAME] format ("json" in states written before it existed)
+    format: str = "json"
 
     def to_json(self) -> bytes:
         """Return the state as pretty JSON bytes."""

@@ -39,6 +39,7 @@ from warehouse.mysql.hive_tables import (
     schema_record,
     table_spec,
 )
+from warehouse.mysql.parquet import load_format
 from warehouse.mysql.plan import LoadPlan, Planned, as_full, incremental_for, plan_load
 from warehouse.mysql.python_engine import ExportError
 from warehouse.mysql.results import TableResult
@@ -114,7 +115,7 @@ def _import_locked(
             raise JobFailed(f"table {res.name}: no columns (dropped while importing?)")
         state = load_state(s.store, s.name, p.database, p.table)
         plan = plan_load(state, incremental_for(s.src, p.database, p.table), p, full,
-                         source=s.name, engine=eng)
+                         source=s.name, engine=eng, format=load_format(s.src, eng))
         res.mode = plan.mode
         if plan.drift:
             raise JobFailed(plan.drift)
@@ -174,6 +175,11 @@ def _load(s: SourceSession, plan: LoadPlan, on_rows: Callable[[int], None] | Non
     out = export_load(s, plan, bounds, f"{base}/load={stamp}", on_rows=on_rows, keys=keys)
     if keys is not None and not keys.done:
         keys.run(s.endpoint)  # sqoop, split ranges or nothing exported: a snapshot of its own
+    if plan.format == "parquet" and out.bad_dates and plan.dates_were_string is False \
+            and _adds(plan):  # the loads kept hold DATE/TIMESTAMP columns in their files
+        raise JobFailed(f"table {plan.name}: column(s) {', '.join(out.bad_dates)} now hold "
+                        "zero or invalid dates, which the Parquet loads kept cannot; run "
+                        f"`warehouse import {plan.name} --full` (dates become STRING)")
     string = string_dates(
         plan.name, server_allows=p.zero_dates, found=out.bad_dates,
         kept_string=bool(plan.dates_were_string) and _adds(plan),
@@ -244,7 +250,8 @@ def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = Fa
     # nothing changed: only a metastore that lacks the table (new cluster) is updated
     p = plan.table
     spec = table_spec(s.name, p.database, p.table, p.columns, engine=plan.engine,
-                      zero_dates=done.string_dates, weights=list(plan.weights))
+                      zero_dates=done.string_dates, weights=list(plan.weights),
+                      format=plan.format)
     dspec = deletes_spec(spec, plan.identity) if plan.deletes else None
     new = [done.load] if done.load and not drop else []
     new_deletes = [done.stamp] if done.deleted and not drop else []
@@ -277,6 +284,7 @@ def _new_state(plan: LoadPlan, done: Loaded, bounds: Bounds) -> TableState:
         deletes_loads=done.deletes_loads if plan.deletes else [],
         keys_load=done.stamp if plan.deletes else None,
         key_weights=dict(plan.weights),
+        format=plan.format,
         **bounds.saved,
     )
 

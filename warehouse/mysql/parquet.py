@@ -1,0 +1,291 @@
+"""Imports as Parquet (`[mysql.NAME] format = "parquet"`, python engine only).
+
+Each part of a load is `part-WWW-NNNNN.parquet` (pyarrow, zstd), streamed to the store
+(`store.open_write`: a temporary name or a multipart upload, published whole). The
+columns keep the MySQL types where Parquet and Athena can (`hive_type`: the Hive type,
+the Parquet type follows from it in `arrow_type`):
+
+| MySQL | Hive | Parquet |
+|---|---|---|
+| TINYINT .. BIGINT | as the JSON table (UNSIGNED widens one step) | INT32 (INT_8/16) / INT64 |
+| BIGINT UNSIGNED | DECIMAL(20,0) | DECIMAL(20,0) |
+| DECIMAL(p,s), p <= 38 | DECIMAL(p,s) | DECIMAL(p,s) |
+| FLOAT, DOUBLE / YEAR | FLOAT, DOUBLE / SMALLINT | FLOAT, DOUBLE / INT32 (INT_16) |
+| DATE / DATETIME, TIMESTAMP | DATE / TIMESTAMP (fraction kept) | DATE / INT96 |
+| BIT(n) | BIGINT (n < 64), DECIMAL(20,0) (BIT(64)) | INT64 / DECIMAL(20,0) |
+| BINARY, VARBINARY, BLOB, GEOMETRY | BINARY | BYTE_ARRAY |
+| DECIMAL p > 38, TIME, text, ENUM, SET, JSON, UUID, INET | STRING | BYTE_ARRAY (UTF8) |
+
+Dates are STRING (the server's text) where zero dates are possible, as in JSON
+(`warehouse.mysql.zerodates`); a strict server's table is written as DATE/TIMESTAMP, and
+should the export meet a zero or invalid date after all, `UnsafeDates` makes the engine
+re-read it with STRING dates (the cast to DATE/TIMESTAMP fails on any, or the year is
+0000: only then are the values looked at one by one; STRING dates are not checked, their
+type cannot change). TIMESTAMP is INT96 like `events_parquet`: the encoding EMR
+Hive 3.1, Spark, Athena and Trino all read as a timestamp (the session is UTC); the files
+say they hold proleptic Gregorian dates (`CALENDAR`), so Spark reads `1000-01-01` as is.
+
+Memory: each fetched batch (bounded by `batch_bytes`, `warehouse.mysql.batches`) becomes
+Arrow arrays at once and its Python rows are dropped; the arrays wait until they hold
+`batch_bytes` (or `GROUP_ROWS` rows), then go out as one row group, encoded and compressed
+in a second thread while the next group fills (two groups at most). A value of 1 MiB or
+more comes as a batch of its own, but is held whole (Parquet has no chunked values).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
+from typing import Any
+
+from warehouse.errors import ConfigError
+from warehouse.mysql import schema as sch
+from warehouse.mysql.batches import ROW_LIMIT, STREAM_VALUE, max_row_bytes
+from warehouse.mysql.rows import TextAsBytes, _Utf8Counter
+from warehouse.mysql.zerodates import DATE_TYPES
+
+GROUP_ROWS = 1_000_000  # at most this many rows per row group
+# Spark 3 rebases dates before 1582-10-15 and INT96 timestamps before 1900 of files it
+# did not write (or fails, its default), as if written in the Julian calendar; these files
+# are proleptic Gregorian like MySQL's values, which Spark reads as written from files of
+# Spark 3.1 or later without a legacy flag: the key says which calendar the values are in
+# (other readers ignore it)
+CALENDAR = {"org.apache.spark.version": "3.1.0"}
+SUFFIX = ".parquet"
+
+_DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
+
+
+class UnsafeDates(ValueError):
+    """A zero or invalid date in a column written as DATE/TIMESTAMP: re-read as STRING."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(f"column {column} holds a zero or invalid date")
+        self.column = column
+
+
+def load_format(src: Any, engine: str) -> str:
+    """Return the file format of a load of `src` (a MysqlSourceConfig) with `engine`;
+    raises ConfigError for Parquet with Sqoop (`--engine sqoop` on a Parquet source)."""
+    if src.format == "parquet" and engine != "python":
+        raise ConfigError(f'[mysql.{src.name}] format = "parquet" needs the python engine, '
+                          f'not {engine}: import with --engine python or set format = "json"')
+    return str(src.format)
+
+
+def hive_type(col: sch.SourceColumn, *, zero_dates: bool = True) -> str:
+    """Return the Hive type of a column in a Parquet import (see the module table)."""
+    if col.kind == "b64":
+        return "BINARY"
+    if col.kind == "bit":
+        return "BIGINT" if col.bit_width < 64 else "DECIMAL(20,0)"
+    return sch.hive_type(col, zero_dates=zero_dates)
+
+
+def pyarrow() -> Any:
+    """Return the pyarrow module (mysql-connector's C extension loaded first: after pyarrow
+    it cannot get static TLS); raises ConfigError when pyarrow is missing."""
+    if importlib.util.find_spec("_mysql_connector") is not None:
+        with suppress(ImportError):
+            import _mysql_connector  # noqa: F401
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet
+    except ImportError:
+        raise ConfigError(
+            '[mysql.NAME] format = "parquet" needs pyarrow, which is not installed: '
+            "pip install 'warehouse[parquet]'"
+        ) from None
+    return pa
+
+
+def arrow_type(hive: str) -> Any:
+    """Return the Arrow type written for a Hive type of `hive_type`."""
+    pa = pyarrow()
+    m = _DECIMAL.match(hive)
+    if m:
+        return pa.decimal128(int(m.group(1)), int(m.group(2)))
+    return {
+        "TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INT": pa.int32(), "BIGINT": pa.int64(),
+        "FLOAT": pa.float32(), "DOUBLE": pa.float64(), "DATE": pa.date32(),
+        "TIMESTAMP": pa.timestamp("us"), "BINARY": pa.binary(), "STRING": pa.string(),
+    }[hive]  # fmt: skip
+
+
+def arrow_schema(columns: Sequence[sch.SourceColumn], *, zero_dates: bool) -> Any:
+    """Return the Arrow schema of a Parquet import's files (lower-cased column names)."""
+    pa = pyarrow()
+    return pa.schema([
+        pa.field(c.name.lower(), arrow_type(hive_type(c, zero_dates=zero_dates)))
+        for c in columns
+    ], metadata=CALENDAR)  # fmt: skip
+
+
+def _bits(v: Any) -> Any:
+    if v is None or isinstance(v, int):
+        return v
+    return int.from_bytes(v, "big")
+
+
+def _as_bytes(v: Any) -> Any:
+    return v.encode("utf-8") if isinstance(v, str) else v
+
+
+def _ascii(v: Any) -> Any:
+    return v.decode("ascii") if isinstance(v, bytes) else v
+
+
+Column = Callable[[Sequence[Any]], Any]  # one column's values -> an Arrow array
+
+
+def _column(col: sch.SourceColumn, typ: Any, text_bytes: bool, counter: _Utf8Counter) -> Column:
+    """Return the function making one column's Arrow array from its fetched values."""
+    pa = pyarrow()
+    kind, name = col.kind, col.name
+    if kind == "bit":
+        return lambda vals: pa.array([_bits(v) for v in vals], typ)
+    if kind == "b64":
+        return lambda vals: pa.array([_as_bytes(v) for v in vals], typ)
+    if kind == "text":
+        if text_bytes:
+            return lambda vals: pa.array([counter(v) for v in vals], typ)
+
+        def text(vals: Sequence[Any]) -> Any:
+            try:
+                return pa.array(vals, typ)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # bytes that are no UTF-8
+                raise TextAsBytes(f"column {name}: {exc}") from None
+
+        return text
+    if kind == "raw":  # the server's text: DECIMAL, DATE/DATETIME/TIMESTAMP, TIME
+        typed = not pa.types.is_string(typ)
+        check = counter.dates.converter(name, text_bytes=False) \
+            if typed and col.data_type in DATE_TYPES else None
+
+        def raw(vals: Sequence[Any]) -> Any:
+            arr = pa.array([_ascii(v) for v in vals] if text_bytes else vals, pa.string())
+            if not typed:
+                return arr
+            try:
+                out = arr.cast(typ)
+            except pa.ArrowInvalid:
+                if check is None:
+                    raise
+                out = None  # an invalid date: which one, below
+            if check is not None and (out is None or _year_zero(arr)):
+                for v in arr.to_pylist():
+                    check(v)
+                if name in counter.dates.bad:
+                    raise UnsafeDates(name)
+            return out if out is not None else arr.cast(typ)
+
+        return raw
+    return lambda vals: pa.array(vals, typ)  # int, float
+
+
+def _year_zero(arr: Any) -> bool:
+    """Return True when some date text has year 0000 (Arrow parses it, Hive cannot hold
+    it; every other zero or invalid date fails the cast)."""
+    import pyarrow.compute as pc
+
+    return bool(pc.any(pc.starts_with(arr, "0000")).as_py())
+
+
+class ParquetRows:
+    """Turns fetched batches into row groups of one Parquet file (see the module)."""
+
+    def __init__(self, columns: Sequence[sch.SourceColumn], *, text_bytes: bool,
+                 zero_dates: bool, batch_bytes: int) -> None:
+        self.pa = pyarrow()
+        self.schema = arrow_schema(columns, zero_dates=zero_dates)
+        self.counter = _Utf8Counter()
+        self._columns = [_column(c, f.type, text_bytes, self.counter)
+                         for c, f in zip(columns, self.schema, strict=True)]
+        # columns whose values may be large (MEDIUMTEXT, LONGBLOB, JSON, ...): without a
+        # dictionary or min/max statistics (each a copy of a value: a 100 MiB value cost
+        # 8x its size with them, 5x without)
+        self._plain = [c.name.lower() for c in columns
+                       if max_row_bytes([c]) - ROW_LIMIT >= STREAM_VALUE]
+        self._budget = max(1, batch_bytes)
+        self._held: list[Any] = []
+        self._held_bytes = 0
+        self._held_rows = 0
+
+    def add(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """Convert `rows` to Arrow; return True when enough is held for a row group (drop
+        the rows, then `flush`)."""
+        if not rows:
+            return False
+        values = list(zip(*rows, strict=True)) if len(rows[0]) == len(self._columns) else None
+        if values is None:
+            raise ValueError(f"a row of {len(rows[0])} values for {len(self._columns)} columns")
+        arrays = [make(v) for make, v in zip(self._columns, values, strict=True)]
+        del values
+        batch = self.pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        self._held.append(batch)
+        self._held_bytes += batch.nbytes
+        self._held_rows += batch.num_rows
+        return self._held_bytes >= self._budget or self._held_rows >= GROUP_ROWS
+
+    def take(self) -> Any:
+        """Return what is held as one table (None when nothing is), and hold nothing."""
+        if not self._held:
+            return None
+        table = self.pa.Table.from_batches(self._held, schema=self.schema)
+        self._held, self._held_bytes, self._held_rows = [], 0, 0
+        return table
+
+    def open(self, out: Any) -> Any:
+        """Return a ParquetWriter over the binary stream `out` (zstd, INT96 timestamps)."""
+        import pyarrow.parquet as pq
+
+        small = [f.name for f in self.schema if f.name not in self._plain]
+        return pq.ParquetWriter(out, self.schema, compression="zstd",
+                                use_deprecated_int96_timestamps=True,
+                                use_dictionary=small if self._plain else True,
+                                write_statistics=small if self._plain else True)
+
+
+
+def write_part(batches: Any, store: Any, key: str, rows: ParquetRows, limit: int,
+               on_rows: Callable[[int], None] | None) -> int:
+    """Write up to `limit` rows of `batches` (`ByteBatches`) as the Parquet file `key`;
+    return the row count (a file without rows still has the schema).
+
+    A row group is encoded and compressed in a second thread (pyarrow releases the GIL)
+    while the next one is fetched and converted: at most one group waits for it."""
+    written = 0
+    with store.open_write(key) as out, rows.open(out) as writer, \
+            ThreadPoolExecutor(1, thread_name_prefix="parquet-writer") as pool:
+        pending: Future[None] | None = None
+
+        def send(table: Any) -> Future[None] | None:
+            if pending is not None:
+                pending.result()  # its error, if any, stops the export here
+            if table is None:
+                return None
+            return pool.submit(writer.write_table, table, row_group_size=table.num_rows)
+
+        try:
+            while written < limit:
+                got, _large = batches.next(limit - written)
+                if not got:
+                    break
+                full = rows.add(got)
+                n = len(got)
+                del got  # not held while the row group is written or the next batch fetched
+                if full:
+                    pending = send(rows.take())
+                written += n
+                if on_rows is not None:
+                    on_rows(n)
+            pending = send(rows.take())
+            pending = send(None)
+        finally:
+            if pending is not None:  # an error in this thread: the writer finishes first
+                with suppress(Exception):
+                    pending.result()
+    return written
