@@ -10,6 +10,8 @@ from pathlib import Path
 from warehouse.config import Config
 from warehouse.errors import ConfigError, QueryFailed
 from warehouse.hive.client import HiveClient
+from warehouse.hive.errors import TableMissing
+from warehouse.hive.imported import ImportedSource, register_imported
 from warehouse.hive.metastore import describe, table_names
 from warehouse.hive.render import (
     location_uri,
@@ -18,7 +20,7 @@ from warehouse.hive.render import (
     render_database,
     table_ref,
 )
-from warehouse.hive.session import session, target, warehouse_root_uri
+from warehouse.hive.session import catalog_database, session, target, warehouse_root_uri
 from warehouse.hive.spec import Column, TableSpec, TableSync
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import sync_tables
@@ -143,7 +145,7 @@ def _spec_from_metastore(cfg: Config, client: HiveClient, table: str, root_uri: 
     """Build a minimal spec (partitions, root-relative location) for a table we do not own."""
     hc = cfg.hive_or_default()
     if table.lower() not in table_names(client, hc.database):
-        raise ConfigError(
+        raise TableMissing(
             f"table {hc.database}.{table} does not exist and is not one of the warehouse's "
             "tables (events, access_raw, agg_JOB, an imported mysql_...): create it first"
         )
@@ -266,17 +268,36 @@ def register_partitions(
     dates: Sequence[dt.date | str] | None,
     *,
     client: HiveClient | None = None,
+    imported: ImportedSource | None = None,
 ) -> HiveSummary:
     """Register the partitions of `table` that exist in the root and not in the metastore.
 
     `dates` (date objects or "YYYY-MM-DD" strings) limits a dt-partitioned table to those
     dates; None takes every partition found. For `access_raw` with dates, a day missing
     under ROOT/raw/ is taken from `[logs] input` when that expands to a folder for the
-    day (e.g. ".../{date:%Y/%m/%d}/"): the partition then points at that folder. The warehouse's own tables are created when
-    missing; any other table must exist (ConfigError otherwise).
+    day (e.g. ".../{date:%Y/%m/%d}/"): the partition then points at that folder. The
+    warehouse's own tables are created when missing; with `imported` (the importer's view
+    of the root, `warehouse.hive.imported`), so is an imported `mysql_...` table, with
+    every load and its views; any other table must exist (TableMissing otherwise).
     Exit code 4 when dates were given and none has data; raises ConfigError for dates on
     a table without `dt`, SourceUnavailable when the server is down.
     """
+    if imported is None or find_spec(cfg, table) is not None or not table.lower().startswith(
+            "mysql_"):
+        return _register_found(cfg, table, dates, client)
+    found = imported(store_for_config(cfg), catalog_database(cfg), cfg)
+    if found.find(table) is None:
+        try:  # a mysql_ table someone else made, over folders of the root
+            return _register_found(cfg, table, dates, client)
+        except TableMissing:
+            raise found.missing(table) from None
+    return register_imported(cfg, found, table, dates, client=client)
+
+
+def _register_found(
+    cfg: Config, table: str, dates: Sequence[dt.date | str] | None, client: HiveClient | None
+) -> HiveSummary:
+    """`register_partitions` for a table whose partitions are the folders of the root."""
     days = None if dates is None else sorted({_day(d) for d in dates})
     store = store_for_config(cfg)
     root_uri = warehouse_root_uri(cfg, store)
