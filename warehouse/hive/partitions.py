@@ -18,6 +18,7 @@ from warehouse.hive.render import (
     parse_partition_spec,
     render_add_partitions,
     render_database,
+    statement,
     table_ref,
 )
 from warehouse.hive.session import catalog_database, session, target, warehouse_root_uri
@@ -33,7 +34,7 @@ __all__ = ["add_partitions", "find_partitions", "register_partitions", "root_tab
 
 
 def _registered(client: HiveClient, database: str, spec: TableSpec) -> set[tuple[str, ...]]:
-    result = client.execute(f"SHOW PARTITIONS {table_ref(database, spec.name)}")
+    result = client.execute(statement("show_partitions.hql", table=table_ref(database, spec.name)))
     out = set()
     for row in result.rows:
         values = parse_partition_spec(str(row[0]))
@@ -283,7 +284,8 @@ def register_partitions(
     a table without `dt`, SourceUnavailable when the server is down.
     """
     if imported is None or find_spec(cfg, table) is not None or not table.lower().startswith(
-            "mysql_"):
+        "mysql_"
+    ):
         return _register_found(cfg, table, dates, client)
     found = imported(store_for_config(cfg), catalog_database(cfg), cfg)
     if found.find(table) is None:

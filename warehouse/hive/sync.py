@@ -40,6 +40,7 @@ from warehouse.hive.render import (
     render_create,
     render_database,
     render_view,
+    statement,
     table_ref,
 )
 from warehouse.hive.session import session, target, warehouse_root_uri
@@ -178,10 +179,10 @@ class Metastore:
             ok = self.view(name, select, summary) and ok
         if ok and not fresh:
             try:
-                self.client.execute(
-                    f"ALTER TABLE {table_ref(self.database, item.spec.name)} SET TBLPROPERTIES "
-                    f"({quote_string(VIEWS_PROPERTY)} = {quote_string(views_fp)})"
-                )
+                self.client.execute(statement(
+                    "set_property.hql", table=table_ref(self.database, item.spec.name),
+                    key=quote_string(VIEWS_PROPERTY), value=quote_string(views_fp),
+                ))
             except QueryFailed as exc:
                 summary.failed.append(f"{item.spec.name}: {exc}")
                 return False
@@ -209,7 +210,8 @@ class Metastore:
             summary.unchanged.append(spec.name)
             return False, props
         if replace:
-            self.client.execute(f"DROP TABLE IF EXISTS {table_ref(self.database, spec.name)}")
+            self.client.execute(
+                statement("drop_table.hql", table=table_ref(self.database, spec.name)))
             self.client.execute_many(statements)
             summary.replaced.append(spec.name)
             return True, {}
@@ -221,8 +223,7 @@ class Metastore:
         """Return the values tuples of the partitions `spec`'s table has in the metastore."""
         with self.lock:
             result = self.client.execute(
-                f"SHOW PARTITIONS {table_ref(self.database, spec.name)}"
-            )
+                statement("show_partitions.hql", table=table_ref(self.database, spec.name)))
         out = set()
         for row in result.rows:
             values = parse_partition_spec(str(row[0]))
@@ -260,9 +261,8 @@ class Metastore:
             ) + ")"
             for v in drop
         )
-        self.client.execute(
-            f"ALTER TABLE {table_ref(self.database, spec.name)} DROP IF EXISTS {specs}"
-        )
+        self.client.execute(statement(
+            "drop_partitions.hql", table=table_ref(self.database, spec.name), partitions=specs))
 
     def view(self, name: str, select_sql: str, summary: HiveSummary) -> bool:
         """Create or replace view `name`; record it in `summary`; False when it failed."""
