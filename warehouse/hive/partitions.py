@@ -12,17 +12,14 @@ from warehouse.errors import ConfigError, QueryFailed
 from warehouse.hive.client import HiveClient
 from warehouse.hive.errors import TableMissing
 from warehouse.hive.imported import ImportedSource, register_imported
-from warehouse.hive.metastore import describe, table_names
+from warehouse.hive.metastore import describe, registered_partitions, table_names
 from warehouse.hive.render import (
     location_uri,
-    parse_partition_spec,
     render_add_partitions,
     render_database,
-    statement,
-    table_ref,
 )
 from warehouse.hive.session import catalog_database, session, target, warehouse_root_uri
-from warehouse.hive.spec import Column, TableSpec, TableSync
+from warehouse.hive.spec import Column, TableSpec, TableSync, by_values
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import sync_tables
 from warehouse.hive.tables import events_spec, find_spec
@@ -31,15 +28,6 @@ from warehouse.storage import ObjectStore, is_remote, open_store, store_for_conf
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 __all__ = ["add_partitions", "find_partitions", "register_partitions", "root_table_sync"]
-
-
-def _registered(client: HiveClient, database: str, spec: TableSpec) -> set[tuple[str, ...]]:
-    result = client.execute(statement("show_partitions.hql", table=table_ref(database, spec.name)))
-    out = set()
-    for row in result.rows:
-        values = parse_partition_spec(str(row[0]))
-        out.add(tuple(values.get(n, "") for n in spec.partition_names))
-    return out
 
 
 def add_partitions(
@@ -61,19 +49,10 @@ def add_partitions(
     root_uri = warehouse_root_uri(cfg)
     summary = HiveSummary(f"hive partitions {hc.database}.{spec.name}", target(cfg))
     summary.partitions_mode = True
-    wanted: dict[tuple[str, ...], dict[str, str]] = {}
-    for values in partitions:
-        if set(values) != set(spec.partition_names):
-            raise ConfigError(
-                f"table {spec.name}: partition {dict(values)} must give exactly "
-                f"{', '.join(spec.partition_names) or 'no partition columns'}"
-            )
-        wanted[tuple(str(values[n]) for n in spec.partition_names)] = {
-            n: str(values[n]) for n in spec.partition_names
-        }
+    wanted = by_values(spec, partitions)
     summary.found = len(wanted)
     with session(cfg, client) as hive:
-        have = _registered(hive, hc.database, spec) if wanted else set()
+        have = registered_partitions(hive, hc.database, spec) if wanted else set()
         missing = [wanted[k] for k in sorted(wanted) if k not in have]
         summary.present = len(wanted) - len(missing)
         where = None

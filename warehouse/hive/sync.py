@@ -29,11 +29,17 @@ from warehouse.hive.client import HiveClient
 from warehouse.hive.ddl import SPEC_PROPERTY, fingerprint, render_table, statements_fingerprint
 from warehouse.hive.glue import GlueCatalog
 from warehouse.hive.glue_metastore import GlueMetastore
-from warehouse.hive.metastore import Described, describe, norm_type, table_names, table_properties
+from warehouse.hive.metastore import (
+    Described,
+    describe,
+    norm_type,
+    registered_partitions,
+    table_names,
+    table_properties,
+)
 from warehouse.hive.render import (
     Dialect,
     location_uri,
-    parse_partition_spec,
     quote_ident,
     quote_string,
     render_add_partitions,
@@ -44,7 +50,7 @@ from warehouse.hive.render import (
     table_ref,
 )
 from warehouse.hive.session import session, target, warehouse_root_uri
-from warehouse.hive.spec import TableSpec, TableSync
+from warehouse.hive.spec import TableSpec, TableSync, by_values
 from warehouse.hive.summary import HiveSummary
 
 VIEWS_PROPERTY = "warehouse.views"  # fingerprint of the table's views, kept on the table
@@ -222,25 +228,11 @@ class Metastore:
     def registered(self, spec: TableSpec) -> set[tuple[str, ...]]:
         """Return the values tuples of the partitions `spec`'s table has in the metastore."""
         with self.lock:
-            result = self.client.execute(
-                statement("show_partitions.hql", table=table_ref(self.database, spec.name)))
-        out = set()
-        for row in result.rows:
-            values = parse_partition_spec(str(row[0]))
-            out.add(tuple(values.get(n, "") for n in spec.partition_names))
-        return out
+            return registered_partitions(self.client, self.database, spec)
 
     def _add(self, item: TableSync, summary: HiveSummary, *, fresh: bool) -> None:
         spec = item.spec
-        names = spec.partition_names
-        wanted: dict[tuple[str, ...], dict[str, str]] = {}
-        for values in item.partitions or ():
-            if set(values) != set(names):
-                raise ConfigError(
-                    f"table {spec.name}: partition {dict(values)} must give exactly "
-                    f"{', '.join(names) or 'no partition columns'}"
-                )
-            wanted[tuple(str(values[n]) for n in names)] = {n: str(values[n]) for n in names}
+        wanted = by_values(spec, item.partitions or ())
         have = set() if fresh or not wanted else self.registered(spec)
         keys = [k for k in sorted(wanted) if k not in have]
         where = [item.locations.get(k) for k in keys] if item.locations else None
