@@ -253,3 +253,29 @@ def test_text_and_regex_tables_render_the_same_in_both_dialects() -> None:
         hive = render_table(spec, dialect="hive", root_uri=S3_ROOT, database="w")
         spark = render_table(spec, dialect="spark", root_uri=S3_ROOT, database="w")
         assert hive == spark
+
+
+def test_one_statement_files_render_as_written() -> None:
+    """The statements of hql/ that sync.py and reports.py run, filled as given: a report's
+    SELECT keeps its blank lines and `$` signs (render_table's line dropping is not for
+    these)."""
+    from warehouse.hive.render import statement
+
+    t = "`db`.`t`"
+    select = "WITH a AS (\n  SELECT '${x}' AS x\n\n)\nSELECT * FROM a\n"
+    assert statement("show_partitions.hql", table=t) == "SHOW PARTITIONS `db`.`t`"
+    assert statement("drop_table.hql", table=t) == "DROP TABLE IF EXISTS `db`.`t`"
+    assert statement("drop_partitions.hql", table=t, partitions="PARTITION (`load` = 'x')") \
+        == "ALTER TABLE `db`.`t` DROP IF EXISTS PARTITION (`load` = 'x')"
+    assert statement("set_property.hql", table=t, key="'k'", value="'v'") \
+        == "ALTER TABLE `db`.`t` SET TBLPROPERTIES ('k' = 'v')"
+    assert statement("use_database.hql", database="`db`") == "USE `db`"
+    assert statement("create_report_source.hql", view=t, select=select) \
+        == "CREATE OR REPLACE VIEW `db`.`t` AS " + select
+    assert statement("insert_partition.hql", table=t, column="`dt`", value="'2020-01-01'",
+                     columns="`a`, `b`", source="`db`.`s`") == (
+        "INSERT OVERWRITE TABLE `db`.`t` PARTITION (`dt` = '2020-01-01') "
+        "SELECT `a`, `b` FROM `db`.`s`")
+    assert statement("count_partition.hql", table=t, column="`dt`", value="'2020-01-01'") \
+        == "SELECT count(*) FROM `db`.`t` WHERE `dt` = '2020-01-01'"
+    assert statement("drop_view.hql", view=t) == "DROP VIEW IF EXISTS `db`.`t`"

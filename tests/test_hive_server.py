@@ -363,6 +363,14 @@ def test_partitions_many_per_statement_and_tables_we_do_not_own(
         "hive", "partitions", "-t", "nope", "--all",
     )  # fmt: skip
     assert unknown.exit_code == 2 and "does not exist" in unknown.output
+    # caught by type, not by its text: a mysql_ name no import in the root has, either
+    from warehouse.hive import TableMissing
+    from warehouse.mysql.hive_tables import imported_tables
+
+    with pytest.raises(TableMissing, match="does not exist"):
+        manage.register_partitions(cfg, "nope", None)
+    with pytest.raises(TableMissing, match="no import in the root has this name"):
+        manage.register_partitions(cfg, "mysql_src_shop_nope", None, imported=imported_tables)
 
 
 def test_delimited_text_table_reads_what_sqoop_writes(hive_server: Any, tmp_path: Path) -> None:

@@ -180,7 +180,7 @@ def report_registered(cfg: Config, summary: Summary, table: str, partitions: set
     click.echo(summary.line())
     codes = [summary.exit_code]
     if partitions:
-        from warehouse.hive.partitions import register_partitions
+        from warehouse.hive import register_partitions
 
         registered = register_partitions(cfg, table, sorted(partitions))
         click.echo(registered.line())

@@ -28,9 +28,10 @@ def hive_apply(state: State, replace: bool) -> None:
       warehouse hive apply                  # a new metastore or Glue catalog
       warehouse hive apply --replace        # after a changed table spec (files stay)
     """
-    from warehouse.catalog import apply
+    from warehouse.hive import apply
+    from warehouse.mysql.hive_tables import imported_tables
 
-    summary = apply(state.cfg, replace=replace)
+    summary = apply(state.cfg, replace=replace, imported=imported_tables)
     if summary.athena_sql:
         click.echo("-- views a Glue-only catalog cannot hold: run these in Athena")
         for sql in summary.athena_sql:
@@ -58,14 +59,15 @@ def hive_partitions(
       warehouse hive partitions -t events --date 2026-11-28
       warehouse hive partitions -t agg_sessions --all
     """
-    from warehouse.catalog import register_partitions
+    from warehouse.hive import register_partitions
+    from warehouse.mysql.hive_tables import imported_tables
 
     if all_ and (date or start or end):
         raise click.UsageError("give --all or dates, not both")
     if not (all_ or date or start or end):
         raise click.UsageError("give --date D, --from D --to D, or --all")
     dates = None if all_ else date_range(date, start, end)
-    finish(register_partitions(state.cfg, table, dates))
+    finish(register_partitions(state.cfg, table, dates, imported=imported_tables))
 
 
 @hive.command("query")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warehouse.config import Config, Secret
+from warehouse.config import Config, HiveConfig, Secret
 from warehouse.errors import ConfigError, InputMissing, QueryFailed, SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,36 @@ def _short(sql: str, limit: int = 80) -> str:
 _DONE, _CANCELED, _CLOSED, _ERROR, _TIMEDOUT = 2, 3, 4, 5, 8
 
 
+@dataclass(frozen=True)
+class ClientSettings:
+    """Who opens a HiveServer2 session and how long each step may take (`[hive]`'s keys:
+    `from_hive` reads them, so their defaults are declared once, in the config)."""
+
+    username: str
+    database: str
+    auth: str
+    password: Secret | None = field(repr=False)
+    timeout: float  # connect
+    read_timeout: float  # every Thrift call
+    attempts: int  # tries to open the session
+    query_timeout: float  # a statement still running after it is cancelled
+
+    @classmethod
+    def from_hive(cls, hc: HiveConfig) -> ClientSettings:
+        """Return the settings of `[hive]`; raises ConfigError for a password it needs and
+        cannot read (`HiveConfig.password`)."""
+        return cls(
+            username=hc.username,
+            database=hc.database,
+            auth=hc.auth,
+            password=hc.password(),
+            timeout=hc.timeout_seconds,
+            read_timeout=hc.read_timeout_seconds,
+            attempts=hc.connect_attempts,
+            query_timeout=hc.query_timeout_seconds,
+        )
+
+
 class HiveClient:
     """A HiveServer2 session over PyHive; connects lazily, closes with `close()` or `with`.
 
@@ -125,32 +155,33 @@ class HiveClient:
     """
 
     def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        username: str = "hadoop",
-        database: str = "default",
-        auth: str = "NONE",
-        password: Secret | None = None,
-        timeout: float = 30.0,
-        read_timeout: float = 120.0,
-        attempts: int = 2,
+        self, host: str, port: int, settings: ClientSettings | None = None, *,
         label: str | None = None,
-        query_timeout: float = 14400.0,
     ) -> None:
         self.host = host
         self.port = port
-        self.username = username
-        self.database = database
-        self.auth = auth
-        self._password = password
-        self.timeout = timeout
-        self.read_timeout = read_timeout
-        self.attempts = max(1, attempts)
-        self.query_timeout = query_timeout
+        settings = settings or ClientSettings.from_hive(HiveConfig())
+        self.username = settings.username
+        self.database = settings.database
+        self.auth = settings.auth
+        self._password = settings.password
+        self.timeout = settings.timeout
+        self.read_timeout = settings.read_timeout
+        self.attempts = max(1, settings.attempts)
+        self.query_timeout = settings.query_timeout
         self.label = label or f"{host}:{port}"
         self._conn: Any = None
+
+    @classmethod
+    def from_config(
+        cls, cfg: Config, address: tuple[str, int] | None = None, *, label: str | None = None
+    ) -> HiveClient:
+        """Return a (not yet connected) client for `[hive]`: at its host and port, or at
+        `address` (the local end of its tunnel); raises ConfigError for a password it
+        needs and cannot read."""
+        hc = cfg.hive_or_default()
+        host, port = address or (hc.host, hc.port)
+        return cls(host, port, ClientSettings.from_hive(hc), label=label)
 
     def __enter__(self) -> HiveClient:
         return self
@@ -371,43 +402,21 @@ class HiveClient:
 def connect(cfg: Config) -> Iterator[HiveClient]:
     """Yield a HiveClient for `[hive]` (through its SSH tunnel if set); closed on exit."""
     hc = cfg.hive_or_default()
-    password = hc.password()
     ssh = cfg.tunnel(hc.tunnel)
     if ssh is None:
-        with HiveClient(
-            hc.host,
-            hc.port,
-            username=hc.username,
-            database=hc.database,
-            auth=hc.auth,
-            password=password,
-            timeout=hc.timeout_seconds,
-            read_timeout=hc.read_timeout_seconds,
-            attempts=hc.connect_attempts,
-            query_timeout=hc.query_timeout_seconds,
-        ) as client:
+        with HiveClient.from_config(cfg) as client:
             yield client
         return
     from warehouse.tunnel import open_tunnel  # lazily: only when a tunnel is configured
 
     with ExitStack() as stack:
+        hc.password()  # a missing password is a ConfigError before the tunnel opens
         try:
-            host, port = stack.enter_context(open_tunnel(ssh, hc.host, hc.port))
+            address = stack.enter_context(open_tunnel(ssh, hc.host, hc.port))
         except SourceUnavailable as exc:  # the bastion unreachable, its host key refused
             # HiveServer2 cannot be reached: an outage, which a run remembers
             # (warehouse.hive.outage) instead of waiting out the SSH timeout at every call
             raise HiveUnavailable(f"HiveServer2 {hc.host}:{hc.port}: {exc}") from None
-        client = stack.enter_context(HiveClient(
-            host,
-            port,
-            username=hc.username,
-            database=hc.database,
-            auth=hc.auth,
-            password=password,
-            timeout=hc.timeout_seconds,
-            read_timeout=hc.read_timeout_seconds,
-            attempts=hc.connect_attempts,
-            label=f"{hc.host}:{hc.port} via [ssh.{ssh.name}]",
-            query_timeout=hc.query_timeout_seconds,
-        ))
+        client = stack.enter_context(HiveClient.from_config(
+            cfg, address, label=f"{hc.host}:{hc.port} via [ssh.{ssh.name}]"))
         yield client

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warehouse.config import Config
-from warehouse.errors import ConfigError, QueryFailed
+from warehouse.errors import QueryFailed
+from warehouse.hive.errors import TableMissing
 
 __all__ = ["Listing", "TableInfo", "list_catalog"]
 
@@ -51,14 +52,14 @@ class Listing:
 
 def list_catalog(cfg: Config, table: str | None = None, *, client: Any = None) -> Listing:
     """Return every table of the catalog (Glue when `[glue]` is set, else HiveServer2),
-    or `table` with its columns and partitions; raises ConfigError for a table that is
-    not there, SourceUnavailable when the catalog cannot be reached."""
+    or `table` with its columns and partitions; raises TableMissing (a ConfigError) for a
+    table that is not there, SourceUnavailable when the catalog cannot be reached."""
     lister = _glue if cfg.glue is not None else _hive
     return lister(cfg, table.lower() if table else None, client)
 
 
-def _missing(table: str, target: str) -> ConfigError:
-    return ConfigError(f"table {table} is not in {target}; `warehouse hive ls` lists them")
+def _missing(table: str, target: str) -> TableMissing:
+    return TableMissing(f"table {table} is not in {target}; `warehouse hive ls` lists them")
 
 
 def _glue(cfg: Config, table: str | None, client: Any) -> Listing:

@@ -1,15 +1,20 @@
-"""Manage the warehouse's Hive tables: create them, register partitions, run queries.
+"""Manage the warehouse's Hive tables: create them, register partitions, run queries
+(`warehouse.hive` re-exports the public entry points).
 
 Public functions (each opens its own session from `[hive]`, or uses `client=`):
-- `apply(cfg, extra=)`: the database, the warehouse's own tables (events, access_raw,
-  agg_<job>) with every partition the root holds (for access_raw also the per-day
-  `[logs] input` folders of the dates with events: `root_table_sync`), and `extra` tables (the CLI's
-  `hive apply` adds every imported MySQL table: `warehouse.catalog`);
-  `ensure_tables(cfg, specs)` for any specs; `sync_tables` (warehouse.hive.sync) for
-  tables with partitions and views in one session.
-- `register_partitions(cfg, table, dates)`: partitions found in the root and missing
-  from the metastore; `add_partitions(cfg, spec, partitions)` for explicit ones (these
-  live in `warehouse.hive.partitions` and are re-exported here).
+- `apply(cfg, imported=)`: `warehouse hive apply`: the root made into tables. The
+  database, the warehouse's own tables (events, access_raw, agg_<job>) with every
+  partition the root holds (for access_raw also the per-day `[logs] input` folders of
+  the dates with events: `root_table_sync`), and the imported MySQL tables that
+  `imported` describes (the CLI passes `warehouse.mysql.hive_tables.imported_tables`:
+  hive/ never imports mysql/); `ensure_tables(cfg, specs)` for any specs; `sync_tables`
+  (warehouse.hive.sync) for tables with partitions and views in one session.
+- `register_partitions(cfg, table, dates, imported=)`: partitions found in the root and
+  missing from the metastore (an imported table: made from `imported`);
+  `add_partitions(cfg, spec, partitions)` for explicit ones (these live in
+  `warehouse.hive.partitions` and are re-exported here). A table that is not there and
+  that the root cannot make raises `TableMissing` (a ConfigError).
+- `register_load` (`warehouse.hive.registrar`): an import's loads, in its shared session.
 - `ensure_view(cfg, name, select_sql)`; `run_query(cfg, sql)`; `format_result(...)`.
 
 Idempotence: see `warehouse.hive.sync` (DDL fingerprints; a table that differs from its
@@ -27,6 +32,7 @@ from warehouse.config import Config
 from warehouse.errors import ConfigError
 from warehouse.hive.client import HiveClient, Result, split_statements
 from warehouse.hive.ddl import SPEC_PROPERTY, render_table
+from warehouse.hive.imported import ImportedSource
 from warehouse.hive.metastore import parse_describe
 from warehouse.hive.partitions import (
     add_partitions,
@@ -35,7 +41,8 @@ from warehouse.hive.partitions import (
     root_table_sync,
 )
 from warehouse.hive.render import render_view
-from warehouse.hive.session import session, target
+from warehouse.hive.rootcheck import check_catalog_root
+from warehouse.hive.session import catalog_database, session, target
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import TableSync, open_metastore, sync_tables
@@ -82,24 +89,43 @@ def ensure_tables(
 
 
 def apply(cfg: Config, *, replace: bool = False, client: HiveClient | None = None,
-          extra: Sequence[TableSync] = ()) -> HiveSummary:
-    """Create the warehouse's tables (events, access_raw, agg_<job>) and register the
-    partitions the root holds for them, then the `extra` tables (e.g. MySQL imports), then
-    the user's views of `[hive] views` in dependency order (`warehouse.hive.userviews`),
-    in one session; return the HiveSummary. With `[glue]`, tables and partitions go to
-    the Glue catalog and only the views through HiveServer2 (when `[hive]` is set)."""
+          imported: ImportedSource | None = None) -> HiveSummary:
+    """(Re)create every table the root holds and register every partition: the
+    warehouse's tables (events, access_raw, agg_<job>), then with `imported` every
+    imported table the root describes (`warehouse.hive.imported`; what cannot be made is
+    listed as "not made", name clashes fail), then the user's views of `[hive] views` in
+    dependency order (`warehouse.hive.userviews`), in one session. With `[glue]`, tables
+    and partitions go to the Glue catalog and only the views through HiveServer2 (when
+    `[hive]` is set).
+
+    Returns the HiveSummary (exit 5 when a table failed or differs from its spec). Raises
+    SourceUnavailable when the catalog is down, and ConfigError when its tables are over
+    another root (unless `replace`: the tables then move to this root).
+    """
     store = store_for_config(cfg)
+    if not replace:  # --replace is how tables follow a warehouse moved on purpose
+        check_catalog_root(cfg, store, client=client if cfg.glue is None else None)
+    found = imported(store, catalog_database(cfg), cfg) if imported is not None else None
     items = [root_table_sync(cfg, store, spec) for spec in warehouse_specs(cfg)]
+    items.extend(found.items if found is not None else ())
+    summary = _apply_items(cfg, items, replace=replace, client=client)
+    if found is not None:
+        summary.skipped.extend(found.notes)
+        summary.failed.extend(found.clashes)  # exit 5: `import` refuses them too
+    return summary
+
+
+def _apply_items(cfg: Config, items: Sequence[TableSync], *, replace: bool,
+                 client: HiveClient | None) -> HiveSummary:
+    """Sync `items`, then the user's views (through HiveServer2 when there is one)."""
     if cfg.glue is not None:
-        summary = sync_tables(cfg, [*items, *extra], replace=replace, client=client,
-                              action="hive apply")
+        summary = sync_tables(cfg, items, replace=replace, client=client, action="hive apply")
         if cfg.hive is not None and cfg.hive.views:
             with session(cfg, client) as hive:
                 apply_views(cfg, hive, summary)
         return summary
     with session(cfg, client) as hive:
-        summary = sync_tables(cfg, [*items, *extra], replace=replace, client=hive,
-                              action="hive apply")
+        summary = sync_tables(cfg, items, replace=replace, client=hive, action="hive apply")
         apply_views(cfg, hive, summary)
     return summary
 

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from warehouse.hive.client import HiveClient
-from warehouse.hive.render import quote_ident, table_ref
+from warehouse.hive.render import parse_partition_spec, quote_ident, statement, table_ref
+from warehouse.hive.spec import TableSpec
 
 __all__ = [
     "Described",
     "describe",
     "norm_type",
     "parse_describe",
+    "registered_partitions",
     "table_names",
     "table_properties",
 ]
@@ -25,6 +27,19 @@ def table_names(client: HiveClient, database: str) -> set[str]:
     result = client.execute(f"SHOW TABLES IN {quote_ident(database)}")
     # Hive: (tab_name); Spark: (namespace, tableName, isTemporary)
     return {str(row[1] if len(row) >= 2 else row[0]).lower() for row in result.rows}
+
+
+def registered_partitions(
+    client: HiveClient, database: str, spec: TableSpec
+) -> set[tuple[str, ...]]:
+    """Return the values tuples (in `spec`'s partition order) of the partitions `spec`'s
+    table has in the metastore."""
+    result = client.execute(statement("show_partitions.hql", table=table_ref(database, spec.name)))
+    out = set()
+    for row in result.rows:
+        values = parse_partition_spec(str(row[0]))
+        out.add(tuple(values.get(n, "") for n in spec.partition_names))
+    return out
 
 
 def table_properties(client: HiveClient, database: str, name: str) -> dict[str, str]:

@@ -10,16 +10,16 @@ from pathlib import Path
 from warehouse.config import Config
 from warehouse.errors import ConfigError, QueryFailed
 from warehouse.hive.client import HiveClient
-from warehouse.hive.metastore import describe, table_names
+from warehouse.hive.errors import TableMissing
+from warehouse.hive.imported import ImportedSource, register_imported
+from warehouse.hive.metastore import describe, registered_partitions, table_names
 from warehouse.hive.render import (
     location_uri,
-    parse_partition_spec,
     render_add_partitions,
     render_database,
-    table_ref,
 )
-from warehouse.hive.session import session, target, warehouse_root_uri
-from warehouse.hive.spec import Column, TableSpec, TableSync
+from warehouse.hive.session import catalog_database, session, target, warehouse_root_uri
+from warehouse.hive.spec import Column, TableSpec, TableSync, by_values
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import sync_tables
 from warehouse.hive.tables import events_spec, find_spec
@@ -28,15 +28,6 @@ from warehouse.storage import ObjectStore, is_remote, open_store, store_for_conf
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 __all__ = ["add_partitions", "find_partitions", "register_partitions", "root_table_sync"]
-
-
-def _registered(client: HiveClient, database: str, spec: TableSpec) -> set[tuple[str, ...]]:
-    result = client.execute(f"SHOW PARTITIONS {table_ref(database, spec.name)}")
-    out = set()
-    for row in result.rows:
-        values = parse_partition_spec(str(row[0]))
-        out.add(tuple(values.get(n, "") for n in spec.partition_names))
-    return out
 
 
 def add_partitions(
@@ -58,19 +49,10 @@ def add_partitions(
     root_uri = warehouse_root_uri(cfg)
     summary = HiveSummary(f"hive partitions {hc.database}.{spec.name}", target(cfg))
     summary.partitions_mode = True
-    wanted: dict[tuple[str, ...], dict[str, str]] = {}
-    for values in partitions:
-        if set(values) != set(spec.partition_names):
-            raise ConfigError(
-                f"table {spec.name}: partition {dict(values)} must give exactly "
-                f"{', '.join(spec.partition_names) or 'no partition columns'}"
-            )
-        wanted[tuple(str(values[n]) for n in spec.partition_names)] = {
-            n: str(values[n]) for n in spec.partition_names
-        }
+    wanted = by_values(spec, partitions)
     summary.found = len(wanted)
     with session(cfg, client) as hive:
-        have = _registered(hive, hc.database, spec) if wanted else set()
+        have = registered_partitions(hive, hc.database, spec) if wanted else set()
         missing = [wanted[k] for k in sorted(wanted) if k not in have]
         summary.present = len(wanted) - len(missing)
         where = None
@@ -143,7 +125,7 @@ def _spec_from_metastore(cfg: Config, client: HiveClient, table: str, root_uri: 
     """Build a minimal spec (partitions, root-relative location) for a table we do not own."""
     hc = cfg.hive_or_default()
     if table.lower() not in table_names(client, hc.database):
-        raise ConfigError(
+        raise TableMissing(
             f"table {hc.database}.{table} does not exist and is not one of the warehouse's "
             "tables (events, access_raw, agg_JOB, an imported mysql_...): create it first"
         )
@@ -266,17 +248,37 @@ def register_partitions(
     dates: Sequence[dt.date | str] | None,
     *,
     client: HiveClient | None = None,
+    imported: ImportedSource | None = None,
 ) -> HiveSummary:
     """Register the partitions of `table` that exist in the root and not in the metastore.
 
     `dates` (date objects or "YYYY-MM-DD" strings) limits a dt-partitioned table to those
     dates; None takes every partition found. For `access_raw` with dates, a day missing
     under ROOT/raw/ is taken from `[logs] input` when that expands to a folder for the
-    day (e.g. ".../{date:%Y/%m/%d}/"): the partition then points at that folder. The warehouse's own tables are created when
-    missing; any other table must exist (ConfigError otherwise).
+    day (e.g. ".../{date:%Y/%m/%d}/"): the partition then points at that folder. The
+    warehouse's own tables are created when missing; with `imported` (the importer's view
+    of the root, `warehouse.hive.imported`), so is an imported `mysql_...` table, with
+    every load and its views; any other table must exist (TableMissing otherwise).
     Exit code 4 when dates were given and none has data; raises ConfigError for dates on
     a table without `dt`, SourceUnavailable when the server is down.
     """
+    if imported is None or find_spec(cfg, table) is not None or not table.lower().startswith(
+        "mysql_"
+    ):
+        return _register_found(cfg, table, dates, client)
+    found = imported(store_for_config(cfg), catalog_database(cfg), cfg)
+    if found.find(table) is None:
+        try:  # a mysql_ table someone else made, over folders of the root
+            return _register_found(cfg, table, dates, client)
+        except TableMissing:
+            raise found.missing(table) from None
+    return register_imported(cfg, found, table, dates, client=client)
+
+
+def _register_found(
+    cfg: Config, table: str, dates: Sequence[dt.date | str] | None, client: HiveClient | None
+) -> HiveSummary:
+    """`register_partitions` for a table whose partitions are the folders of the root."""
     days = None if dates is None else sorted({_day(d) for d in dates})
     store = store_for_config(cfg)
     root_uri = warehouse_root_uri(cfg, store)

@@ -40,6 +40,12 @@ def _render(name: str, **values: str) -> str:
     return "\n".join(line for line in text.splitlines() if line.strip())
 
 
+def statement(name: str, **values: str) -> str:
+    """Return hql/`name` filled with `values` as given (quoted by the caller): a statement
+    without optional clauses, whose values (a report's SELECT) keep every line."""
+    return _template(name).substitute(values)
+
+
 def quote_ident(name: str) -> str:
     """Return `name` backquoted for Hive and Spark (backquotes inside are doubled)."""
     return "`" + name.replace("`", "``") + "`"

@@ -34,7 +34,13 @@ from warehouse.hive.client import HiveClient, split_statements
 from warehouse.hive.manage import ensure_tables
 from warehouse.hive.metastore import describe
 from warehouse.hive.partitions import add_partitions, find_partitions
-from warehouse.hive.render import quote_ident, quote_string, render_database, table_ref
+from warehouse.hive.render import (
+    quote_ident,
+    quote_string,
+    render_database,
+    statement,
+    table_ref,
+)
 from warehouse.hive.session import session, target
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.hive.summary import HiveSummary
@@ -159,7 +165,7 @@ def run_reports(
     database = cfg.hive_or_default().database
     with session(cfg, client) as hive:
         hive.execute(render_database(database))
-        hive.execute(f"USE {quote_ident(database)}")
+        hive.execute(statement("use_database.hql", database=quote_ident(database)))
         if views and cfg.hive_or_default().views:
             made = HiveSummary("views", summary.target)
             apply_views(cfg, hive, made)
@@ -178,7 +184,8 @@ def _materialise(cfg: Config, hive: HiveClient, report: ReportFile, day: str) ->
     """Replace `day`'s partition of the report's table; return its row count."""
     database = cfg.hive_or_default().database
     scratch = table_ref(database, f"{report.table}__src")
-    hive.execute(f"CREATE OR REPLACE VIEW {scratch} AS {report.sql.replace(PLACEHOLDER, day)}")
+    hive.execute(statement("create_report_source.hql", view=scratch,
+                           select=report.sql.replace(PLACEHOLDER, day)))
     try:
         described = describe(hive, database, f"{report.table}__src")
         bad = [n for n, _ in described.columns if not _COLUMN.match(n)]
@@ -196,13 +203,11 @@ def _materialise(cfg: Config, hive: HiveClient, report: ReportFile, day: str) ->
             raise QueryFailed("; ".join(made.failed))
         names = ", ".join(quote_ident(c.name) for c in columns)
         table = table_ref(database, spec.name)
-        hive.execute(
-            f"INSERT OVERWRITE TABLE {table} PARTITION ({quote_ident('dt')} = {quote_string(day)}) "
-            f"SELECT {names} FROM {scratch}"
-        )
-        counted = hive.execute(
-            f"SELECT count(*) FROM {table} WHERE {quote_ident('dt')} = {quote_string(day)}"
-        )
+        dt_column, value = quote_ident("dt"), quote_string(day)
+        hive.execute(statement("insert_partition.hql", table=table, column=dt_column,
+                               value=value, columns=names, source=scratch))
+        counted = hive.execute(statement("count_partition.hql", table=table, column=dt_column,
+                                         value=value))
         return int(counted.rows[0][0]) if counted.rows else 0
     finally:
-        hive.execute(f"DROP VIEW IF EXISTS {scratch}")
+        hive.execute(statement("drop_view.hql", view=scratch))

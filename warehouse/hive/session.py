@@ -11,7 +11,7 @@ from warehouse.hive.glue import glue_target
 from warehouse.hive.render import location_uri
 from warehouse.storage import ObjectStore, store_for_config
 
-__all__ = ["session", "target", "warehouse_root_uri"]
+__all__ = ["catalog_database", "session", "target", "warehouse_root_uri"]
 
 
 @contextmanager
@@ -27,6 +27,12 @@ def session(cfg: Config, client: HiveClient | None) -> Iterator[HiveClient]:
 def warehouse_root_uri(cfg: Config, store: ObjectStore | None = None) -> str:
     """Return the location URI of the warehouse root (of `store`, else the configured one)."""
     return location_uri((store or store_for_config(cfg)).uri(""))
+
+
+def catalog_database(cfg: Config) -> str:
+    """Return the database that holds the tables (views name it): Glue's when `[glue]` is
+    set, else `[hive] database`."""
+    return cfg.glue.database if cfg.glue is not None else cfg.hive_or_default().database
 
 
 def target(cfg: Config) -> str:

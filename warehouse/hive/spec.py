@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from warehouse.errors import ConfigError
+
 StorageKind = Literal["json", "text", "regex", "parquet"]
 
 
@@ -58,6 +60,23 @@ class TableSpec:
     def partition_names(self) -> tuple[str, ...]:
         """Return the partition column names in order."""
         return tuple(c.name for c in self.partition_by)
+
+
+def by_values(
+    spec: TableSpec, partitions: Sequence[Mapping[str, str]]
+) -> dict[tuple[str, ...], dict[str, str]]:
+    """Return `partitions` keyed by their values tuple (in `spec`'s partition order), each
+    as {column: text}; raises ConfigError for one that does not give exactly its columns."""
+    names = spec.partition_names
+    out: dict[tuple[str, ...], dict[str, str]] = {}
+    for values in partitions:
+        if set(values) != set(names):
+            raise ConfigError(
+                f"table {spec.name}: partition {dict(values)} must give exactly "
+                f"{', '.join(names) or 'no partition columns'}"
+            )
+        out[tuple(str(values[n]) for n in names)] = {n: str(values[n]) for n in names}
+    return out
 
 
 @dataclass(frozen=True)

@@ -29,21 +29,28 @@ from warehouse.hive.client import HiveClient
 from warehouse.hive.ddl import SPEC_PROPERTY, fingerprint, render_table, statements_fingerprint
 from warehouse.hive.glue import GlueCatalog
 from warehouse.hive.glue_metastore import GlueMetastore
-from warehouse.hive.metastore import Described, describe, norm_type, table_names, table_properties
+from warehouse.hive.metastore import (
+    Described,
+    describe,
+    norm_type,
+    registered_partitions,
+    table_names,
+    table_properties,
+)
 from warehouse.hive.render import (
     Dialect,
     location_uri,
-    parse_partition_spec,
     quote_ident,
     quote_string,
     render_add_partitions,
     render_create,
     render_database,
     render_view,
+    statement,
     table_ref,
 )
 from warehouse.hive.session import session, target, warehouse_root_uri
-from warehouse.hive.spec import TableSpec, TableSync
+from warehouse.hive.spec import TableSpec, TableSync, by_values
 from warehouse.hive.summary import HiveSummary
 
 VIEWS_PROPERTY = "warehouse.views"  # fingerprint of the table's views, kept on the table
@@ -178,10 +185,10 @@ class Metastore:
             ok = self.view(name, select, summary) and ok
         if ok and not fresh:
             try:
-                self.client.execute(
-                    f"ALTER TABLE {table_ref(self.database, item.spec.name)} SET TBLPROPERTIES "
-                    f"({quote_string(VIEWS_PROPERTY)} = {quote_string(views_fp)})"
-                )
+                self.client.execute(statement(
+                    "set_property.hql", table=table_ref(self.database, item.spec.name),
+                    key=quote_string(VIEWS_PROPERTY), value=quote_string(views_fp),
+                ))
             except QueryFailed as exc:
                 summary.failed.append(f"{item.spec.name}: {exc}")
                 return False
@@ -209,7 +216,8 @@ class Metastore:
             summary.unchanged.append(spec.name)
             return False, props
         if replace:
-            self.client.execute(f"DROP TABLE IF EXISTS {table_ref(self.database, spec.name)}")
+            self.client.execute(
+                statement("drop_table.hql", table=table_ref(self.database, spec.name)))
             self.client.execute_many(statements)
             summary.replaced.append(spec.name)
             return True, {}
@@ -220,26 +228,11 @@ class Metastore:
     def registered(self, spec: TableSpec) -> set[tuple[str, ...]]:
         """Return the values tuples of the partitions `spec`'s table has in the metastore."""
         with self.lock:
-            result = self.client.execute(
-                f"SHOW PARTITIONS {table_ref(self.database, spec.name)}"
-            )
-        out = set()
-        for row in result.rows:
-            values = parse_partition_spec(str(row[0]))
-            out.add(tuple(values.get(n, "") for n in spec.partition_names))
-        return out
+            return registered_partitions(self.client, self.database, spec)
 
     def _add(self, item: TableSync, summary: HiveSummary, *, fresh: bool) -> None:
         spec = item.spec
-        names = spec.partition_names
-        wanted: dict[tuple[str, ...], dict[str, str]] = {}
-        for values in item.partitions or ():
-            if set(values) != set(names):
-                raise ConfigError(
-                    f"table {spec.name}: partition {dict(values)} must give exactly "
-                    f"{', '.join(names) or 'no partition columns'}"
-                )
-            wanted[tuple(str(values[n]) for n in names)] = {n: str(values[n]) for n in names}
+        wanted = by_values(spec, item.partitions or ())
         have = set() if fresh or not wanted else self.registered(spec)
         keys = [k for k in sorted(wanted) if k not in have]
         where = [item.locations.get(k) for k in keys] if item.locations else None
@@ -260,9 +253,8 @@ class Metastore:
             ) + ")"
             for v in drop
         )
-        self.client.execute(
-            f"ALTER TABLE {table_ref(self.database, spec.name)} DROP IF EXISTS {specs}"
-        )
+        self.client.execute(statement(
+            "drop_partitions.hql", table=table_ref(self.database, spec.name), partitions=specs))
 
     def view(self, name: str, select_sql: str, summary: HiveSummary) -> bool:
         """Create or replace view `name`; record it in `summary`; False when it failed."""

@@ -1,4 +1,5 @@
-"""Hive side of an imported table: its TableSpec, the `_latest` view and load registration.
+"""Hive side of an imported table, described (the catalog, `warehouse.hive`, makes it):
+its TableSpec, the `_deletes` table, the `_latest` view and the TableSyncs of a load.
 
 Tables are `mysql_<source>_<database>_<table>` (lower-case), EXTERNAL, partitioned by
 `load` (the UTC timestamp folder of each load), stored as JSON or Parquet (python engine,
@@ -21,20 +22,15 @@ the exact schema and re-creates the table.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
-import threading
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from warehouse.config import Config
 from warehouse.errors import JobFailed
-from warehouse.hive.outage import CatalogWatch
-from warehouse.hive.spec import Column, TableSpec
-from warehouse.hive.summary import HiveSummary
-from warehouse.hive.sync import Catalog, TableSync, open_metastore
+from warehouse.hive.imported import ImportedTables
+from warehouse.hive.spec import Column, TableSpec, TableSync
 from warehouse.mysql import collation as coll
 from warehouse.mysql import parquet as pq
 from warehouse.mysql import schema as sch
@@ -43,9 +39,6 @@ from warehouse.mysql.sqoop import TEXT_FORMAT
 from warehouse.mysql.state import TableState, data_prefix
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import read_bytes
-
-log = logging.getLogger(__name__)
-
 
 
 def table_spec(
@@ -221,8 +214,9 @@ def imported_table(
 
 def imported_tables(
     store: ObjectStore, hive_database: str, cfg: Config | None = None
-) -> tuple[list[TableSync], list[str], list[str]]:
-    """Return a TableSync per imported table found in the root's state files, notes
+) -> ImportedTables:
+    """Return the imported tables found in the root's state files (an `ImportedSource`
+    for `warehouse.hive`'s apply and register_partitions): a TableSync per table, notes
     about what cannot be made (unreadable state, unknown view keys), and the tables left
     out because another has one of their Hive names (`warehouse.mysql.names`).
 
@@ -253,7 +247,8 @@ def imported_tables(
         items.extend(made)
         if note:
             notes.append(note)
-    return items, notes, list(clashes.values())
+    return ImportedTables(tuple(items), tuple(notes), tuple(clashes.values()),
+                          store.uri(STATE_PREFIX))
 
 
 def _key_hint(cfg: Config | None, source: str, database: str, table: str) -> list[str]:
@@ -265,61 +260,11 @@ def _key_hint(cfg: Config | None, source: str, database: str, table: str) -> lis
     return [k.strip() for k in (inc.key or "").split(",") if k.strip()] if inc else []
 
 
-# -- registration during an import -----------------------------------------------------
+# -- a load, as the catalog registers it ----------------------------------------------
 
 
-class HiveRegistrar:
-    """One Hive session shared by every table of an import run, opened on first use.
-
-    The importer's threads register their loads through it one at a time (the session
-    runs one statement at a time); `close()` ends the session. `watch`: the catalog
-    outage of the surrounding `warehouse run` (shared with its other stages), else this
-    import's own: once the catalog is down, every table fails at once instead of waiting
-    out its timeouts.
-    """
-
-    def __init__(self, cfg: Config, watch: CatalogWatch | None = None) -> None:
-        self.cfg = cfg
-        self.watch = watch or CatalogWatch()
-        self._lock = threading.Lock()
-        self._stack: ExitStack | None = None
-        self._ms: Catalog | None = None
-
-    def check(self) -> None:
-        """Return unless the catalog is known to be down; raises SourceUnavailable."""
-        self.watch.check()
-
-    def watching(self) -> AbstractContextManager[None]:
-        """Run catalog calls under the watch (see the class)."""
-        return self.watch.watching()
-
-    def metastore(self) -> Catalog:
-        """Return the shared Metastore; raises SourceUnavailable when Hive is down."""
-        # under the lock: a thread waiting for a session another thread fails to open
-        # learns of the outage instead of trying again
-        with self._lock, self.watching():
-            if self._ms is None:
-                stack = ExitStack()
-                try:
-                    self._ms = stack.enter_context(open_metastore(self.cfg))
-                    self._ms.tables()
-                except BaseException:
-                    stack.close()
-                    self._ms = None
-                    raise
-                self._stack = stack
-            return self._ms
-
-    def close(self) -> None:
-        """End the session (safe to call twice)."""
-        with self._lock:
-            if self._stack is not None:
-                self._stack.close()
-            self._stack, self._ms = None, None
-
-
-def register_load(
-    registrar: HiveRegistrar,
+def load_syncs(
+    database: str,
     spec: TableSpec,
     loads: Sequence[str],
     *,
@@ -327,44 +272,27 @@ def register_load(
     dropped: Sequence[str],
     view: tuple[str, list[str]] | None,
     deletes: tuple[TableSpec, Sequence[str], Sequence[str], Sequence[str]] | None = None,
-    if_missing: bool = False,
-) -> None:
-    """Bring an imported table's Hive objects in line after a load; raises JobFailed.
+) -> list[TableSync]:
+    """Return what `warehouse.hive.registrar.register_load` brings in line after a load:
+    the `_deletes` table first (its view reads it), then the table with its views.
 
     `loads` are all the table's loads, `new` those this import wrote, `dropped` those a
     full load replaced; `view` is (check column, key) of an incremental table; `deletes`
-    is (the `_deletes` spec, all its loads, the new ones, the dropped ones). A table the
-    metastore lacks (a new cluster, `[hive]` added later) is created with every load; an
-    existing one gets the new loads only (ADD IF NOT EXISTS, without listing its
-    partitions: `warehouse hive apply` registers any other missing load). A table whose
-    DDL differs from the source's (an old root's guessed types) is replaced, with every
-    load. `if_missing`: do nothing when the metastore has the table already (a load
-    without new rows costs no statement).
+    is (the `_deletes` spec, all its loads, the new ones, the dropped ones); `database`
+    is the catalog's (the view names it).
     """
-    with registrar.watching():
-        ms = registrar.metastore()
-        if if_missing and spec.name.lower() in ms.tables():
-            return
-        items: list[TableSync] = []
-        gone = None
-        if deletes is not None:
-            gone, all_deletes, new_deletes, dropped_deletes = deletes
-            items.append(TableSync(gone, [{"load": x} for x in all_deletes],
-                                   new=[{"load": x} for x in new_deletes],
-                                   drop=[{"load": x} for x in dropped_deletes]))
-        views = []
-        if view is not None:
-            column, key = view
-            views = [(f"{spec.name}_latest",
-                      latest_view_sql(ms.database, spec, key, column, gone))]
-        items.append(TableSync(spec, [{"load": x} for x in loads],
-                               drop=[{"load": x} for x in dropped],
-                               views=views, new=[{"load": x} for x in new]))
-        summary = HiveSummary("hive import", "")
-        for item in items:
-            if not ms.sync(item, summary, replace=True):
-                raise JobFailed(
-                    f"Hive table {item.spec.name}: {'; '.join(summary.failed or summary.changed)}"
-                )
-        if spec.name in summary.replaced:
-            log.info("Hive table %s re-created from the source's schema", spec.name)
+    items: list[TableSync] = []
+    gone = None
+    if deletes is not None:
+        gone, all_deletes, new_deletes, dropped_deletes = deletes
+        items.append(TableSync(gone, [{"load": x} for x in all_deletes],
+                               new=[{"load": x} for x in new_deletes],
+                               drop=[{"load": x} for x in dropped_deletes]))
+    views = []
+    if view is not None:
+        column, key = view
+        views = [(f"{spec.name}_latest", latest_view_sql(database, spec, key, column, gone))]
+    items.append(TableSync(spec, [{"load": x} for x in loads],
+                           drop=[{"load": x} for x in dropped],
+                           views=views, new=[{"load": x} for x in new]))
+    return items

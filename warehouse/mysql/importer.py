@@ -54,6 +54,7 @@ from warehouse.errors import (
     mask_secret,
 )
 from warehouse.hive.outage import CatalogWatch
+from warehouse.hive.registrar import HiveRegistrar
 from warehouse.mysql import schema as sch
 from warehouse.mysql.cancel import first_ctrl_c_only
 from warehouse.mysql.checks import (
@@ -62,7 +63,7 @@ from warehouse.mysql.checks import (
     warn_unmatched_incremental,
 )
 from warehouse.mysql.connect import close_quietly, describe_error
-from warehouse.mysql.hive_tables import HiveRegistrar, latest_view_sql, table_spec
+from warehouse.mysql.hive_tables import latest_view_sql, table_spec
 from warehouse.mysql.names import Owner, from_config
 from warehouse.mysql.plan import Planned
 from warehouse.mysql.results import ImportSummary, TableResult

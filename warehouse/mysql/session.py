@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from warehouse.config import Config, MysqlSourceConfig, Secret
+from warehouse.hive.registrar import HiveRegistrar
 from warehouse.mysql.bounds import Bounds, plan_bounds
 from warehouse.mysql.cancel import Cancellation, WatchedDriver
 from warehouse.mysql.connect import Driver, Endpoint, close_quietly, resolve_driver
-from warehouse.mysql.hive_tables import HiveRegistrar
 from warehouse.mysql.plan import LoadPlan
 from warehouse.mysql.python_engine import export_error
 from warehouse.storage import ObjectStore

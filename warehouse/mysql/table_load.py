@@ -21,6 +21,7 @@ from warehouse.errors import (
     WarehouseError,
     mask_secret,
 )
+from warehouse.hive.registrar import HiveRegistrar, register_load
 from warehouse.lock import item_lock
 from warehouse.mysql import schema as sch
 from warehouse.mysql.bounds import Bounds
@@ -32,13 +33,7 @@ from warehouse.mysql.deletes import (
     remove_old_snapshots,
 )
 from warehouse.mysql.exports import Exported, export_load
-from warehouse.mysql.hive_tables import (
-    HiveRegistrar,
-    deletes_spec,
-    register_load,
-    schema_record,
-    table_spec,
-)
+from warehouse.mysql.hive_tables import deletes_spec, load_syncs, schema_record, table_spec
 from warehouse.mysql.parquet import load_format
 from warehouse.mysql.plan import LoadPlan, Planned, as_full, incremental_for, plan_load
 from warehouse.mysql.python_engine import ExportError
@@ -257,13 +252,12 @@ def _register(s: SourceSession, plan: LoadPlan, done: Loaded, *, drop: bool = Fa
     new_deletes = [done.stamp] if done.deleted and not drop else []
     reg = s.hive or HiveRegistrar(s.cfg)
     try:
-        register_load(
-            reg, spec, done.loads, new=new, dropped=dropped if drop else [],
+        register_load(reg, load_syncs(
+            reg.database, spec, done.loads, new=new, dropped=dropped if drop else [],
             view=(plan.inc.column, plan.identity) if plan.inc is not None else None,
             deletes=(dspec, done.deletes_loads, new_deletes,
                      old_deletes if drop else []) if dspec else None,
-            if_missing=not changed and not drop,
-        )
+        ), if_missing=not changed and not drop)
     finally:
         if reg is not s.hive:
             reg.close()

@@ -1,0 +1,2 @@
+-- The database reports run in (created before).
+USE ${database}
