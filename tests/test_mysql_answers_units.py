@@ -71,7 +71,7 @@ def test_key_weights_per_collation():
 def test_latest_view_identifies_by_weight_and_does_not_show_it():
     cols = [SourceColumn("k", "varchar", "varchar(10)", collation="utf8mb4_general_ci"),
             SourceColumn("m", "datetime", "datetime")]
-    spec = table_spec("s", "d", "t", cols, engine="python", weights=["k"])
+    spec = table_spec("s", "d", "t", cols, engine="python", weights=["k"], format="json")
     assert [c.name for c in spec.columns] == ["k", "m", "wh_w_k"]
     gone = TableSpec("mysql_s_d_t_deletes", (Column("wh_w_k", "STRING"),), "x",
                      partition_by=(Column("load", "STRING"),))

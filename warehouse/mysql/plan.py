@@ -121,9 +121,10 @@ def plan_load(
     *,
     source: str,
     engine: str,
-    format: str = "json",
+    format: str,
 ) -> LoadPlan:
-    """Return the table's LoadPlan; raises ConfigError or JobFailed (see the module)."""
+    """Return the table's LoadPlan; raises ConfigError or JobFailed (see the module).
+    `engine`, `format`: the source's (or `--engine`'s)."""
     p, inc = columns, incremental
     name = f"{source}.{p.database}.{p.table}"
     if not p.columns:
