@@ -7,7 +7,7 @@ import pytest
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.mysql import collation as coll
 from warehouse.mysql.hive_tables import latest_view_sql, table_spec
-from warehouse.mysql.recreated import Identity, recreated
+from warehouse.mysql.recreated import Identity, Maxes, recreated
 from warehouse.mysql.schema import SourceColumn
 from warehouse.mysql.zerodates import DateCheck, unsafe_date
 
@@ -35,7 +35,10 @@ def _why(**kw):
     base = dict(create_time="2024-01-01 00:00:00", table_id=7, seen_to=100, last_max="100",
                 now=Identity("2024-01-01 00:00:00", 7, 101), upper="100", below=False,
                 column="id")
-    return recreated(**{**base, **kw})
+    a = {**base, **kw}
+    return recreated(saved=Identity(a["create_time"], a["table_id"]), now=a["now"],
+                     seen_to=a["seen_to"], maxes=Maxes(a["last_max"], a["upper"], a["below"]),
+                     column=a["column"])
 
 
 def test_recreated_evidence():
