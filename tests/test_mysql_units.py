@@ -163,9 +163,11 @@ def test_table_spec_and_view():
 
 
 def test_summary_line_and_exit_codes():
-    ok = TableResult("s", "d", "a", rows=1234, bytes=2048, seconds=1.0, load="20240101T000000Z")
-    bad = TableResult("s", "d", "b", error="schema changed; run --full", exit_code=5)
-    down = TableResult("s", "*", "*", error="SSH bastion down", exit_code=3)
+    ok = TableResult("s", "d", "a", engine="python", rows=1234, bytes=2048, seconds=1.0,
+                     load="20240101T000000Z")
+    bad = TableResult("s", "d", "b", engine="python", error="schema changed; run --full",
+                      exit_code=5)
+    down = TableResult("s", "*", "*", engine="python", error="SSH bastion down", exit_code=3)
     summary = ImportSummary(root="/r", tables=[ok, bad], seconds=2.0)
     assert summary.exit_code == 5
     line = summary.line()
@@ -177,7 +179,7 @@ def test_summary_line_and_exit_codes():
         "s.d.b [python full] FAILED after 0.00s: schema changed; run --full",
         line,
     ]
-    tiny = TableResult("s", "d", "c", rows=1, bytes=50, seconds=0.004, load="x")
+    tiny = TableResult("s", "d", "c", engine="python", rows=1, bytes=50, seconds=0.004, load="x")
     one = ImportSummary(root="/r", tables=[tiny], seconds=0.01).line()
     assert one.startswith("import: 1 table (1 ok, 0 failed), 1 row, 50 B in 0.01s -> ")  # no rate
     assert ImportSummary(root="/r", tables=[ok, bad, down]).exit_code == 3
