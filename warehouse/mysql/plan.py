@@ -123,8 +123,7 @@ def plan_load(
     engine: str,
     format: str,
 ) -> LoadPlan:
-    """Return the table's LoadPlan; raises ConfigError or JobFailed (see the module).
-    `engine`, `format`: the source's (or `--engine`'s)."""
+    """Return the table's LoadPlan; raises ConfigError or JobFailed (see the module)."""
     p, inc = columns, incremental
     name = f"{source}.{p.database}.{p.table}"
     if not p.columns:
