@@ -55,7 +55,8 @@ def _tables(n: int) -> list[tuple[str, Any, bool]]:
     from warehouse.mysql.hive_tables import table_spec
 
     cols = _source_columns()
-    return [(f"t{i:02d}", table_spec("src", "db", f"t{i:02d}", cols, engine="python"), i % 2 == 0)
+    return [(f"t{i:02d}", table_spec("src", "db", f"t{i:02d}", cols, engine="python",
+                                       format="json"), i % 2 == 0)
             for i in range(n)]
 
 

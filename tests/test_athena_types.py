@@ -107,7 +107,8 @@ def _specs() -> list[TableSpec]:
     specs = [events_spec(), events_parquet_spec(), access_raw_spec("combined")]
     specs += [aggregate_spec(job, parquet) for job in JOBS for parquet in (False, True)]
     specs += [
-        table_spec("shop", "Shop", "Orders", _MYSQL, engine=engine, zero_dates=zero)
+        table_spec("shop", "Shop", "Orders", _MYSQL, engine=engine, zero_dates=zero,
+                   format="json")
         for engine in ("python", "sqoop") for zero in (True, False)
     ]
     specs += [table_spec("shop", "Shop", "Orders", _MYSQL, engine="python", zero_dates=zero,

@@ -7,7 +7,7 @@ import pytest
 from warehouse.hive.spec import Column, TableSpec
 from warehouse.mysql import collation as coll
 from warehouse.mysql.hive_tables import latest_view_sql, table_spec
-from warehouse.mysql.recreated import Identity, recreated
+from warehouse.mysql.recreated import Identity, Maxes, recreated
 from warehouse.mysql.schema import SourceColumn
 from warehouse.mysql.zerodates import DateCheck, unsafe_date
 
@@ -35,7 +35,10 @@ def _why(**kw):
     base = dict(create_time="2024-01-01 00:00:00", table_id=7, seen_to=100, last_max="100",
                 now=Identity("2024-01-01 00:00:00", 7, 101), upper="100", below=False,
                 column="id")
-    return recreated(**{**base, **kw})
+    a = {**base, **kw}
+    return recreated(saved=Identity(a["create_time"], a["table_id"]), now=a["now"],
+                     seen_to=a["seen_to"], maxes=Maxes(a["last_max"], a["upper"], a["below"]),
+                     column=a["column"])
 
 
 def test_recreated_evidence():
@@ -71,7 +74,7 @@ def test_key_weights_per_collation():
 def test_latest_view_identifies_by_weight_and_does_not_show_it():
     cols = [SourceColumn("k", "varchar", "varchar(10)", collation="utf8mb4_general_ci"),
             SourceColumn("m", "datetime", "datetime")]
-    spec = table_spec("s", "d", "t", cols, engine="python", weights=["k"])
+    spec = table_spec("s", "d", "t", cols, engine="python", weights=["k"], format="json")
     assert [c.name for c in spec.columns] == ["k", "m", "wh_w_k"]
     gone = TableSpec("mysql_s_d_t_deletes", (Column("wh_w_k", "STRING"),), "x",
                      partition_by=(Column("load", "STRING"),))

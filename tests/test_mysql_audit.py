@@ -171,8 +171,8 @@ def test_sqoop_full_load_of_incremental_table_keeps_nulls_and_float_digits():
             SourceColumn("f", "float", "float"))
     plan = SqoopPlan(jdbc_host="h", jdbc_port=1, database="d", table="t", username="u",
                      password_file="file:///p", target_dir="s3://b/x", columns=cols,
-                     check_column="m", upper_bound="2024-01-02 00:00:00", include_nulls=True)
-    query = (argv := sqoop_argv(plan))[argv.index("--query") + 1]
+                     mappers=4, check_column="m", upper_bound="2024-01-02 00:00:00", include_nulls=True)
+    query = (argv := sqoop_argv(plan, sqoop_bin="sqoop"))[argv.index("--query") + 1]
     assert "`f` + 0E0 AS `f`" in query
     assert "WHERE (`m` <= '2024-01-02 00:00:00' OR `m` IS NULL) AND $CONDITIONS" in query
 

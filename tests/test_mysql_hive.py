@@ -153,7 +153,7 @@ def test_sqoop_text_ddl_reads_sqoop_format(tmp_path, hive_server):
         (5, "back\\slash\ttab", "3.25", "2024-03-01 00:00:00"),
         (6, "multi\nline\x01ctl", "4.00", "2024-03-02 00:00:00"),
     ]
-    spec = table_spec("src", "db", "sq", cols, engine="sqoop", zero_dates=True)
+    spec = table_spec("src", "db", "sq", cols, engine="sqoop", zero_dates=True, format="json")
     cfg = hive_server.config(tmp_path / "root", database="imp_sqoop")
     folder = tmp_path / "root" / spec.location / "load=20240101T000000000000Z"
     folder.mkdir(parents=True)

@@ -41,7 +41,7 @@ def state(**kw: object) -> TableState:
 
 
 def test_first_load_of_a_full_table_reads_everything() -> None:
-    plan = plan_load(None, None, ORDERS, False, source="src", engine="python")
+    plan = plan_load(None, None, ORDERS, False, source="src", engine="python", format="json")
     assert (plan.mode, plan.incremental, plan.key, plan.deletes) == ("full", False, ["id"], False)
     assert plan.name == "src.shop.orders" and plan.check is None and plan.drift is None
     assert (plan.loads, plan.deletes_loads, plan.kept_deletes) == ([], [], [])
@@ -50,7 +50,7 @@ def test_first_load_of_a_full_table_reads_everything() -> None:
 
 
 def test_lastmodified_reads_back_the_lag_window_from_the_watermark() -> None:
-    plan = plan_load(state(), LASTMOD, ORDERS, False, source="src", engine="python")
+    plan = plan_load(state(), LASTMOD, ORDERS, False, source="src", engine="python", format="json")
     assert (plan.mode, plan.incremental, plan.deletes) == ("lastmodified", True, True)
     assert plan.check == COLUMNS[2] and plan.key == ["id"] and plan.drift is None
     assert plan.watermark == Watermark(
@@ -70,7 +70,7 @@ def test_lastmodified_reads_back_the_lag_window_from_the_watermark() -> None:
 
 
 def test_full_flag_rereads_everything_and_keeps_no_deletes() -> None:
-    plan = plan_load(state(), LASTMOD, ORDERS, True, source="src", engine="python")
+    plan = plan_load(state(), LASTMOD, ORDERS, True, source="src", engine="python", format="json")
     assert (plan.mode, plan.incremental) == ("full", False)
     assert plan.watermark == Watermark(writers=["42"])  # only the old writers still count
     assert plan.previous_keys is None and plan.kept_deletes == []
@@ -79,14 +79,15 @@ def test_full_flag_rereads_everything_and_keeps_no_deletes() -> None:
 
 def test_full_flag_skips_the_drift_checks() -> None:
     old = state(engine="sqoop", columns=SIGNATURE[:2])
-    assert plan_load(old, LASTMOD, ORDERS, True, source="src", engine="python").drift is None
+    assert plan_load(old, LASTMOD, ORDERS, True, source="src",
+                     engine="python", format="json").drift is None
 
 
 def test_append_rereads_the_missing_ids_above_what_it_saw() -> None:
     old = state(mode="append", column="id", last_value="899", max_value="1000",
                 missing=[[900, 910], [950, 950]], window=None, deletes=False,
                 deletes_loads=[], keys_load=None)
-    plan = plan_load(old, APPEND, ORDERS, False, source="src", engine="python")
+    plan = plan_load(old, APPEND, ORDERS, False, source="src", engine="python", format="json")
     assert (plan.mode, plan.deletes, plan.key) == ("append", False, ["id"])
     assert plan.watermark.seen_to == 1000 and plan.watermark.low is None
     assert plan.watermark.missing == [[900, 910], [950, 950]]
@@ -95,13 +96,13 @@ def test_append_rereads_the_missing_ids_above_what_it_saw() -> None:
 
 def test_switching_deletes_off_is_a_toggle() -> None:
     inc = IncrementalConfig("lastmodified", "updated_at", lag=300)
-    plan = plan_load(state(), inc, ORDERS, False, source="src", engine="python")
+    plan = plan_load(state(), inc, ORDERS, False, source="src", engine="python", format="json")
     assert plan.deletes is False and plan.deletes_toggled and plan.had_keys
 
 
 def test_append_without_a_key_uses_the_appended_column() -> None:
     heap = Planned("shop", "log", COLUMNS, [], True)
-    plan = plan_load(None, APPEND, heap, False, source="src", engine="python")
+    plan = plan_load(None, APPEND, heap, False, source="src", engine="python", format="json")
     assert plan.key == ["id"] and plan.mode == "full"  # the first load reads everything
 
 
@@ -118,7 +119,7 @@ def test_append_without_a_key_uses_the_appended_column() -> None:
 )
 def test_drift_since_the_last_load_asks_for_full(old: TableState, engine: str,
                                                  expected: str) -> None:
-    plan = plan_load(old, LASTMOD, ORDERS, False, source="src", engine=engine)
+    plan = plan_load(old, LASTMOD, ORDERS, False, source="src", engine=engine, format="json")
     assert plan.drift is not None and expected in plan.drift
     assert plan.drift.startswith("table src.shop.orders: ")
     assert plan.drift.endswith("run `warehouse import src.shop.orders --full`")
@@ -147,13 +148,14 @@ def test_drift_since_the_last_load_asks_for_full(old: TableState, engine: str,
 def test_what_the_user_must_fix_raises(inc: IncrementalConfig | None, table: Planned,
                                        error: type[Exception], expected: str) -> None:
     with pytest.raises(error) as exc:
-        plan_load(None, inc, table, False, source="src", engine="python")
+        plan_load(None, inc, table, False, source="src", engine="python", format="json")
     assert expected in str(exc.value)
 
 
 def test_a_wh_rank_column_is_fine_in_a_full_table() -> None:
     table = Planned("shop", "t", [*COLUMNS, SourceColumn("wh_rank", "int", "int")], [], True)
-    assert plan_load(None, None, table, False, source="src", engine="python").key == []
+    assert plan_load(None, None, table, False, source="src",
+                     engine="python", format="json").key == []
 
 
 # -- a changed incremental entry switches the table at its next load -------------------
@@ -167,7 +169,7 @@ FULL_STATE = state(mode="full", column=None, last_value=None, max_value=None, ke
 def test_full_to_incremental_reads_the_whole_table_and_replaces_the_full_load(
     inc: IncrementalConfig,
 ) -> None:
-    plan = plan_load(FULL_STATE, inc, ORDERS, False, source="src", engine="python")
+    plan = plan_load(FULL_STATE, inc, ORDERS, False, source="src", engine="python", format="json")
     assert plan.drift is None and not plan.keep_loads
     assert (plan.mode, plan.incremental, plan.inc) == ("full", False, inc)  # a whole read
     assert plan.watermark == Watermark()  # no watermark: like a first incremental load
@@ -182,12 +184,12 @@ def test_full_to_incremental_reads_the_whole_table_and_replaces_the_full_load(
 def test_full_to_incremental_with_a_changed_engine_or_schema_is_still_a_switch() -> None:
     # the full load it replaces is the only one: neither its engine nor its columns matter
     old = dataclasses.replace(FULL_STATE, engine="sqoop", columns=SIGNATURE[:2])
-    plan = plan_load(old, APPEND, ORDERS, False, source="src", engine="python")
+    plan = plan_load(old, APPEND, ORDERS, False, source="src", engine="python", format="json")
     assert plan.drift is None and plan.switch is not None and not plan.keep_loads
 
 
 def test_incremental_to_full_is_a_full_load_dropping_deletes_and_snapshots() -> None:
-    plan = plan_load(state(), None, ORDERS, False, source="src", engine="python")
+    plan = plan_load(state(), None, ORDERS, False, source="src", engine="python", format="json")
     assert plan.drift is None and not plan.keep_loads
     assert (plan.mode, plan.incremental, plan.inc, plan.key) == ("full", False, None, ["id"])
     assert plan.watermark == Watermark() and plan.previous_keys is None
@@ -214,7 +216,7 @@ def test_incremental_to_full_is_a_full_load_dropping_deletes_and_snapshots() -> 
 def test_a_changed_mode_or_column_rereads_the_table_and_keeps_the_earlier_loads(
     old: TableState, inc: IncrementalConfig, before: str, after: str,
 ) -> None:
-    plan = plan_load(old, inc, ORDERS, False, source="src", engine="python")
+    plan = plan_load(old, inc, ORDERS, False, source="src", engine="python", format="json")
     assert plan.drift is None and plan.keep_loads
     assert (plan.mode, plan.incremental) == ("full", False)  # the whole table, no watermark
     assert plan.watermark == Watermark(writers=["42"])
@@ -231,11 +233,11 @@ def test_a_changed_mode_or_column_rereads_the_table_and_keeps_the_earlier_loads(
 def test_a_changed_mode_with_schema_drift_or_a_new_key_asks_for_full() -> None:
     # the earlier loads stay with a switched mode: they must still fit the table and key
     drifted = plan_load(state(columns=SIGNATURE[:3]), APPEND, ORDERS, False, source="src",
-                        engine="python")
+                        engine="python", format="json")
     assert drifted.drift is not None and "schema changed since the last load (+blob_col)" \
         in drifted.drift
     rekeyed = plan_load(state(), IncrementalConfig("append", "id", key="name"), ORDERS,
-                        False, source="src", engine="python")
+                        False, source="src", engine="python", format="json")
     assert rekeyed.drift == (
         "table src.shop.orders: key changed from id to name since the last load, so the "
         "earlier loads' copies cannot be matched (a --full load replaces them); run "
@@ -245,13 +247,15 @@ def test_a_changed_mode_with_schema_drift_or_a_new_key_asks_for_full() -> None:
 @pytest.mark.parametrize("inc", [APPEND, LASTMOD, None], ids=["append", "lastmodified", "full"])
 def test_full_flag_on_a_switched_table_is_no_switch(inc: IncrementalConfig | None) -> None:
     for old in (FULL_STATE, state()):
-        plan = plan_load(old, inc, ORDERS, True, source="src", engine="python")
+        plan = plan_load(old, inc, ORDERS, True, source="src", engine="python", format="json")
         assert plan.switch is None and not plan.keep_loads and plan.drift is None
         assert plan.mode == "full" and plan.kept_deletes == []
 
 
 def test_unchanged_settings_are_no_switch() -> None:
-    assert plan_load(state(), LASTMOD, ORDERS, False, source="src", engine="python").switch \
+    assert plan_load(state(), LASTMOD, ORDERS, False, source="src",
+                     engine="python", format="json").switch \
         is None
-    assert plan_load(FULL_STATE, None, ORDERS, False, source="src", engine="python").switch \
+    assert plan_load(FULL_STATE, None, ORDERS, False, source="src",
+                     engine="python", format="json").switch \
         is None

@@ -146,14 +146,15 @@ def test_key_ranges_cover_exactly():
 
 
 def test_table_spec_and_view():
-    spec = table_spec("Shop", "main", "Orders", COLS, engine="python", zero_dates=True)
+    spec = table_spec("Shop", "main", "Orders", COLS, engine="python", zero_dates=True,
+                      format="json")
     assert spec.name == "mysql_shop_main_orders" == hive_name("Shop", "main", "Orders")
     assert spec.location == "mysql/Shop/main/Orders" and spec.storage == "json"
     assert [c.name for c in spec.partition_by] == ["load"]
     assert [(c.name, c.type) for c in spec.columns][:4] == [
         ("id", "DECIMAL(20,0)"), ("name", "STRING"), ("price", "DECIMAL(10,2)"), ("huge", "STRING")
     ]
-    text = table_spec("shop", "main", "orders", COLS, engine="sqoop")
+    text = table_spec("shop", "main", "orders", COLS, engine="sqoop", format="json")
     assert text.storage == "text" and text.text_format is not None
     assert text.text_format.field_delim == "\x01" and text.text_format.null_string == "\\N"
     sql = latest_view_sql("warehouse", spec, ["id"], "created")
@@ -162,9 +163,11 @@ def test_table_spec_and_view():
 
 
 def test_summary_line_and_exit_codes():
-    ok = TableResult("s", "d", "a", rows=1234, bytes=2048, seconds=1.0, load="20240101T000000Z")
-    bad = TableResult("s", "d", "b", error="schema changed; run --full", exit_code=5)
-    down = TableResult("s", "*", "*", error="SSH bastion down", exit_code=3)
+    ok = TableResult("s", "d", "a", engine="python", rows=1234, bytes=2048, seconds=1.0,
+                     load="20240101T000000Z")
+    bad = TableResult("s", "d", "b", engine="python", error="schema changed; run --full",
+                      exit_code=5)
+    down = TableResult("s", "*", "*", engine="python", error="SSH bastion down", exit_code=3)
     summary = ImportSummary(root="/r", tables=[ok, bad], seconds=2.0)
     assert summary.exit_code == 5
     line = summary.line()
@@ -176,13 +179,16 @@ def test_summary_line_and_exit_codes():
         "s.d.b [python full] FAILED after 0.00s: schema changed; run --full",
         line,
     ]
-    tiny = TableResult("s", "d", "c", rows=1, bytes=50, seconds=0.004, load="x")
+    tiny = TableResult("s", "d", "c", engine="python", rows=1, bytes=50, seconds=0.004, load="x")
     one = ImportSummary(root="/r", tables=[tiny], seconds=0.01).line()
     assert one.startswith("import: 1 table (1 ok, 0 failed), 1 row, 50 B in 0.01s -> ")  # no rate
     assert ImportSummary(root="/r", tables=[ok, bad, down]).exit_code == 3
 
 
 # -- sqoop -----------------------------------------------------------------------------
+
+
+SQOOP_BIN = "sqoop"  # [mysql.NAME] sqoop_bin's default: the golden argvs start with it
 
 
 def _plans() -> dict[str, SqoopPlan]:
@@ -211,7 +217,7 @@ def _plans() -> dict[str, SqoopPlan]:
 
 @pytest.mark.parametrize("name", sorted(_plans()))
 def test_sqoop_argv_golden(name):
-    argv = sqoop_argv(_plans()[name])
+    argv = sqoop_argv(_plans()[name], sqoop_bin=SQOOP_BIN)
     path = GOLDEN / f"{name}.json"
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(json.dumps(argv, indent=1, ensure_ascii=False) + "\n")
@@ -220,15 +226,15 @@ def test_sqoop_argv_golden(name):
 
 def test_sqoop_argv_never_holds_a_password():
     for plan in _plans().values():
-        argv = sqoop_argv(plan)
+        argv = sqoop_argv(plan, sqoop_bin=SQOOP_BIN)
         assert "--password" not in argv and "-P" not in argv
         assert argv[argv.index("--password-file") + 1].startswith("file://")
         assert argv[argv.index("--connect") + 1].startswith("jdbc:mysql://10.0.0.12:43306/shop?")
 
 
 def test_sqoop_delimiters_match_the_hive_ddl():
-    argv = sqoop_argv(_plans()["full"])
-    spec = table_spec("shop", "shop", "orders", COLS, engine="sqoop")
+    argv = sqoop_argv(_plans()["full"], sqoop_bin=SQOOP_BIN)
+    spec = table_spec("shop", "shop", "orders", COLS, engine="sqoop", format="json")
     fmt = spec.text_format
     assert fmt is not None
     opt = {argv[i]: argv[i + 1] for i in range(len(argv) - 1) if argv[i].startswith("--")}
@@ -241,7 +247,7 @@ def test_sqoop_delimiters_match_the_hive_ddl():
 
 
 def test_sqoop_query_casts_like_the_python_engine():
-    argv = sqoop_argv(_plans()["append"])
+    argv = sqoop_argv(_plans()["append"], sqoop_bin=SQOOP_BIN)
     query = argv[argv.index("--query") + 1]
     assert "CAST(`created` AS CHAR) AS `created`" in query
     assert "LPAD(BIN(`flags`), 3, '0') AS `flags`" in query

@@ -152,7 +152,7 @@ def test_key_select_orders_in_binary_and_refuses_floats():
 
 
 def test_latest_view_leaves_out_deleted_keys():
-    spec = table_spec("shop", "main", "orders", COLS, engine="python")
+    spec = table_spec("shop", "main", "orders", COLS, engine="python", format="json")
     gone = deletes_spec(spec, ["id", "name"])
     assert gone.name == "mysql_shop_main_orders_deletes"
     assert gone.location == "mysql/shop/main/orders/_deletes"
@@ -191,7 +191,7 @@ def test_imported_objects_from_a_saved_state():
     from warehouse.mysql.hive_tables import imported_objects
     from warehouse.mysql.state import TableState
 
-    spec = table_spec("shop", "main", "orders", COLS, engine="python")
+    spec = table_spec("shop", "main", "orders", COLS, engine="python", format="json")
     state = TableState(engine="python", columns=[], mode="lastmodified", column="created",
                        key=["id"], deletes=True, deletes_loads=["20240101T000000000000Z"])
     objs = imported_objects("wh", spec, state)

@@ -24,11 +24,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warehouse.config import Config, MysqlSourceConfig, SshConfig
 from warehouse.errors import EXIT_UNAVAILABLE, WarehouseError, combined_exit_code
 from warehouse.storage import store_for_config, write_bytes
+
+if TYPE_CHECKING:
+    from warehouse.mysql.selection import Listing
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,7 @@ def _ssh(ssh: SshConfig) -> str:
 def _mysql(cfg: Config, src: MysqlSourceConfig) -> str:
     from warehouse.mysql import schema as sch
     from warehouse.mysql.connect import close_quietly, describe_error, error_code
+    from warehouse.mysql.selection import list_source
     from warehouse.mysql.session import open_session
 
     password = src.password()
@@ -150,12 +154,10 @@ def _mysql(cfg: Config, src: MysqlSourceConfig) -> str:
         missing: list[str] = []
         readable = 0
         try:
-            for db in dict.fromkeys(src.databases):
-                exists = sch.database_exists(conn, db)
-                if not exists:
+            for db, listing in list_source(conn, src).items():
+                if listing is None:
                     denied.append(f"{db}.*")
-                visible = sch.list_tables(conn, db) if exists else []
-                for table in _tables_to_read(cfg, store, src, db, visible):
+                for table in _tables_to_read(cfg, store, src, db, listing):
                     try:
                         with _cursor(conn) as cur:
                             cur.execute(f"SELECT 1 FROM {sch.qualified(db, table)} LIMIT 0")
@@ -187,11 +189,12 @@ def _mysql(cfg: Config, src: MysqlSourceConfig) -> str:
 
 
 def _tables_to_read(
-    cfg: Config, store: Any, src: MysqlSourceConfig, db: str, visible: list[str]
+    cfg: Config, store: Any, src: MysqlSourceConfig, db: str, listing: Listing | None
 ) -> list[str]:
-    """Return the tables of `db` an import would read: the visible ones its globs select,
-    the ones it names outright, and the ones imported before (from the root's state; when
-    the root cannot be read, from the catalog's `mysql_<source>_<db>_*` tables)."""
+    """Return the tables of `db` an import would read: the visible ones it selects
+    (`warehouse.mysql.selection`), and those of the ones it names outright or imported
+    before (from the root's state; when the root cannot be read, from the catalog's
+    `mysql_<source>_<db>_*` tables) that the same globs select."""
     from warehouse.mysql import schema as sch
     from warehouse.mysql.state import state_key
 
@@ -208,11 +211,14 @@ def _tables_to_read(
     except Exception as err:  # the root's own line says what is wrong with it
         log.info("probe [mysql.%s]: earlier imports not listed: %s", src.name, err)
         before = _catalog_tables(cfg, sch.hive_name(src.name, db, ""))
+    visible = listing.tables if listing is not None else []
     known = {t.lower() for t in visible}
     extra = [t for t in (*named, *before) if t.lower() not in known]
     # the same include/exclude rules as the import (a name given for another database
-    # does not match this one's "db.table")
-    return list(dict.fromkeys(sch.select_tables(db, [*visible, *extra], src.tables, src.exclude)))
+    # does not match this one's "db.table"); both lists sorted, so is the whole
+    selected = listing.selected if listing is not None else []
+    return sorted(dict.fromkeys([*selected, *sch.select_tables(db, extra, src.tables,
+                                                               src.exclude)]))
 
 
 def _catalog_tables(cfg: Config, prefix: str) -> list[str]:

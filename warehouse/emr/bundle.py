@@ -68,13 +68,28 @@ def build_bundle(cfg: Config) -> Bundle:
     bundle = Bundle()
     secrets_dir = Path(cfg.emr.secrets_dir) if cfg.emr.secrets_dir else None
     if secrets_dir is not None:
-        if not secrets_dir.is_dir():
-            raise ConfigError(f"[emr] secrets_dir {secrets_dir} is not a folder; create it or fix the path")
-        for p in sorted(secrets_dir.rglob("*")):
-            if p.is_file():
-                bundle.secrets[p.relative_to(secrets_dir).as_posix()] = p
+        _add_secrets(bundle, secrets_dir)
         raw["emr"]["secrets_dir"] = SECRETS
-    ctx = _Rewrite(bundle, secrets_dir)
+    _rewrite_paths(cfg, raw, _Rewrite(bundle, secrets_dir))
+    head = f"# written by `warehouse emr deploy` from {cfg.path.name}; edit that file, not this one\n"
+    text = head + dump_toml(raw)
+    bundle.files[CONFIG_NAME] = text.encode("utf-8")
+    return bundle
+
+
+def _add_secrets(bundle: Bundle, secrets_dir: Path) -> None:
+    """Add every file under `secrets_dir` to the bundle's secrets; raises ConfigError when
+    it is not a folder."""
+    if not secrets_dir.is_dir():
+        raise ConfigError(f"[emr] secrets_dir {secrets_dir} is not a folder; create it or fix the path")
+    for p in sorted(secrets_dir.rglob("*")):
+        if p.is_file():
+            bundle.secrets[p.relative_to(secrets_dir).as_posix()] = p
+
+
+def _rewrite_paths(cfg: Config, raw: dict[str, Any], ctx: _Rewrite) -> None:
+    """Rewrite in `raw` (the parsed config file) each path the master needs to where the
+    bundle puts its file; raises ConfigError as `_Rewrite` does."""
     for section, key in _FILES:
         value = getattr(getattr(cfg, section), key, None) if getattr(cfg, section) else None
         if value:
@@ -90,10 +105,6 @@ def build_bundle(cfg: Config) -> Bundle:
                 raw[section][name][key] = ctx.secret(where, value) if secret else ctx.plain(where, value)
     for var, file in cfg.emr.environment.items():
         raw["emr"]["environment"][var] = ctx.secret(f"emr.environment.{var}", file)
-    head = f"# written by `warehouse emr deploy` from {cfg.path.name}; edit that file, not this one\n"
-    text = head + dump_toml(raw)
-    bundle.files[CONFIG_NAME] = text.encode("utf-8")
-    return bundle
 
 
 class _Rewrite:

@@ -125,30 +125,11 @@ def deploy(cfg: Config, *, wheel: str | Path | None = None, store: Artifacts | N
     if cfg.path is None:
         raise ConfigError("emr deploy: give the config file (--config FILE): it is what the cluster runs")
     check(cfg.path)  # what setup-cron.sh's `config check` would refuse fails here first
-    shipped = _file_root(cfg.path)  # the master reads the file, not --root or WAREHOUSE_ROOT
-    if not shipped.startswith("s3://"):
-        raise ConfigError(
-            f"[warehouse] root {shipped} in {cfg.path} is not on S3: a cluster's local disks "
-            "go with it; set root = \"s3://bucket/prefix\""
-        )
-    if shipped.rstrip("/") != cfg.root.rstrip("/"):
-        raise ConfigError(
-            f"root {cfg.root} (--root or WAREHOUSE_ROOT) is not the [warehouse] root {shipped} "
-            f"of {cfg.path}, which the cluster runs: set the root in the file"
-        )
+    _check_root(cfg, cfg.path)
     art = store or Artifacts.for_config(cfg)
     bundle = build_bundle(cfg)
-    with tempfile.TemporaryDirectory(prefix="warehouse-wheel-") as tmp:
-        if wheel is None:
-            path = build_wheel(Path(tmp))
-        else:
-            path = Path(wheel)
-            if not path.name.endswith(".whl"):
-                raise ConfigError(f"{path} is not a wheel (warehouse-X-py3-none-any.whl)")
-            if not path.is_file():
-                raise InputMissing(f"wheel {path} does not exist; build it or drop --wheel")
-        wheel_bytes = path.read_bytes()
-        wheel_key = f"wheels/{_digest(wheel_bytes)}/{path.name}"
+    wheel_name, wheel_bytes = _wheel(wheel)
+    wheel_key = f"wheels/{_digest(wheel_bytes)}/{wheel_name}"
     objects: list[tuple[str, bytes, bool]] = [(wheel_key, wheel_bytes, False)]
     scripts = {name: (resource_dir("bootstrap") / name).read_bytes() for name in SCRIPTS}
     script_dir = f"bootstrap/{tree_digest(scripts)}"
@@ -163,6 +144,43 @@ def deploy(cfg: Config, *, wheel: str | Path | None = None, store: Artifacts | N
         config_digest=bundle.digest,
         secrets=art.uri(secrets_dir) if secrets_dir else None,
     )
+    return _upload(art, objects, dep)
+
+
+def _check_root(cfg: Config, path: Path) -> None:
+    """Raise ConfigError unless the root the config file names is on S3 and is the root
+    in effect (the master reads the file, not --root or WAREHOUSE_ROOT)."""
+    shipped = _file_root(path)
+    if not shipped.startswith("s3://"):
+        raise ConfigError(
+            f"[warehouse] root {shipped} in {path} is not on S3: a cluster's local disks "
+            "go with it; set root = \"s3://bucket/prefix\""
+        )
+    if shipped.rstrip("/") != cfg.root.rstrip("/"):
+        raise ConfigError(
+            f"root {cfg.root} (--root or WAREHOUSE_ROOT) is not the [warehouse] root {shipped} "
+            f"of {path}, which the cluster runs: set the root in the file"
+        )
+
+
+def _wheel(wheel: str | Path | None) -> tuple[str, bytes]:
+    """Return the wheel's file name and bytes (built now when None); raises ConfigError
+    for a file that is not a wheel, InputMissing for one that does not exist."""
+    with tempfile.TemporaryDirectory(prefix="warehouse-wheel-") as tmp:
+        if wheel is None:
+            path = build_wheel(Path(tmp))
+        else:
+            path = Path(wheel)
+            if not path.name.endswith(".whl"):
+                raise ConfigError(f"{path} is not a wheel (warehouse-X-py3-none-any.whl)")
+            if not path.is_file():
+                raise InputMissing(f"wheel {path} does not exist; build it or drop --wheel")
+        return path.name, path.read_bytes()
+
+
+def _upload(art: Artifacts, objects: list[tuple[str, bytes, bool]], dep: Deployment) -> DeployResult:
+    """Put each object not there yet (secrets with SSE-KMS), then the manifest naming
+    `dep` last, so that a manifest only names objects that exist; return what was done."""
     result = DeployResult(dep, art.uri(MANIFEST))
     for key, data, secret in objects:
         if art.exists(key):

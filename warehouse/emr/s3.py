@@ -1,6 +1,16 @@
 """The S3 calls `warehouse emr` makes: artifacts under `[emr] artifacts_uri` (put with
 SSE-KMS for secrets, head, get) and the step logs under `[emr] log_uri`. The client comes
-from `[s3]` (endpoint, region, bounds) and can be injected."""
+from `[s3]` (endpoint, region, bounds) and can be injected.
+
+Why not storage/'s ObjectStore (whose client, URI split and bounds this reuses): the
+artifacts are not objects of the warehouse root and need what that contract does not
+have: "absent" as None rather than InputMissing (a manifest not deployed yet, a step log
+not written yet), existence checks by the absolute `s3://` URIs a manifest names, reads
+of step logs under `log_uri` (not a key of the root), and puts encrypted with `[emr]
+kms_key_id`; and its failures say "check [s3] and the bucket's policy", which `warehouse
+emr` prints as they are. Adding these to the ObjectStore
+protocol would grow the contract every store and its shared test suite carry for one
+caller, and change the messages of `emr deploy` / `emr run`."""
 
 from __future__ import annotations
 
@@ -97,14 +107,3 @@ class Artifacts:
                 return False
             raise _fail(uri, exc) from None
         return True
-
-    def exists_prefix(self, uri: str) -> bool:
-        """Return True when some object lies under the folder `uri`."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        bucket, key = split_s3_uri(uri)
-        try:
-            page = self.client.list_objects_v2(Bucket=bucket, Prefix=key.rstrip("/") + "/", MaxKeys=1)
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(uri, exc) from None
-        return bool(page.get("KeyCount") or page.get("Contents"))

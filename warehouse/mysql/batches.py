@@ -10,7 +10,7 @@ CHAR/VARCHAR/BINARY and TEXT/BLOB columns. Other tables (MEDIUMTEXT, LONGBLOB, J
 values, until the batch holds `batch_bytes`; a row with a value of `STREAM_VALUE` or
 more comes alone.
 
-`RowWriter` writes a batch as JSON lines (`warehouse.mysql.rows.batch_encoder`: one
+`RowWriter` writes a batch as JSON lines (`warehouse.mysql.rows.batch_encoder`'s: one
 orjson call), and a row with a large value piece by piece: its small values through
 orjson, the large one in chunks (base64 of `CHUNK` bytes; JSON-escaped `TEXT_CHUNK`
 characters of text), so the value is never held as a base64 string, a JSON document or
@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from warehouse.mysql.rows import TextAsBytes, batch_converters, batch_encoder
+from warehouse.mysql.rows import TextAsBytes, batch_converters, converted_encoder
 from warehouse.mysql.schema import BINARY_TYPES, SourceColumn
 
 STREAM_VALUE = 1 << 20  # a value this long (bytes, or characters) is written in chunks
@@ -121,8 +121,9 @@ class RowWriter:
     counts the values written with backslashreplace."""
 
     def __init__(self, columns: Sequence[SourceColumn], *, text_bytes: bool) -> None:
-        self.encode, self.counter = batch_encoder(columns, text_bytes=text_bytes)
-        self._conv = batch_converters(columns, text_bytes, self.counter)
+        # one set of converters, one counter: the batches' encoder and the large rows'
+        self._conv, self.counter = batch_converters(columns, text_bytes)
+        self.encode = converted_encoder(columns, self._conv)
         self._keys = [orjson.dumps(c.name.lower()) + b":" for c in columns]
         self._kinds = [c.kind for c in columns]
         self._text_bytes = text_bytes

@@ -17,7 +17,7 @@ from warehouse.mysql import schema as sch
 from warehouse.mysql import watermark as wm
 from warehouse.mysql.connect import Driver, close_quietly, error_code
 from warehouse.mysql.plan import LoadPlan, Watermark
-from warehouse.mysql.recreated import read_identity, recreated
+from warehouse.mysql.recreated import Identity, Maxes, read_identity, recreated
 from warehouse.mysql.rows import Query
 
 log = logging.getLogger(__name__)
@@ -70,10 +70,9 @@ def plan_bounds(conn: Any, driver: Driver, plan: LoadPlan) -> Bounds:
         upper, below = _read_max(cur, driver, table_sql, column, last_max)
         ident = read_identity(cur, driver, plan.table.database, plan.table.table, column.name)
         if plan.incremental:
-            why = recreated(create_time=mark.create_time, table_id=mark.table_id,
+            why = recreated(saved=Identity(mark.create_time, mark.table_id), now=ident,
                             seen_to=mark.seen_to if column.kind == "int" else None,
-                            last_max=last_max, now=ident, upper=upper, below=below,
-                            column=column.name)
+                            maxes=Maxes(last_max, upper, below), column=column.name)
             if why is not None:
                 return Bounds(recreated=why)
         now, writers, oldest = wm.read_writers(cur, driver.errors, error_code)

@@ -72,6 +72,27 @@ def unseen_tables(
     table that is really gone). `visible`: every source database that exists -> the names
     (tables and views) the user sees in it.
     """
+    missing = _named_unseen(src, databases, visible)
+    for key, shown in _earlier_unseen(store, src, databases, visible).items():
+        missing.setdefault(key, shown)
+    failures: list[TableResult] = []
+    for (db, table), shown in sorted(missing.items()):
+        if not sch.select_tables(db, [table], ["*"], src.exclude):
+            log.info("[mysql.%s] %s.%s is not visible and excluded: its last load, if any, "
+                     "stays as it was", src.name, db, table)
+            continue
+        failures.append(TableResult(
+            src.name, db, table, engine=src.engine, exit_code=EXIT_FAILED,
+            error=f"user {user} cannot see {shown}: no SELECT grant, or dropped? list it in "
+                  f"[mysql.{src.name}] exclude if it is gone"))
+    return failures
+
+
+def _named_unseen(
+    src: MysqlSourceConfig, databases: Sequence[str], visible: Mapping[str, Collection[str]]
+) -> dict[tuple[str, str], str]:
+    """Return (database, table) -> how to name it, for the tables `tables` names that
+    the user does not see (see unseen_tables)."""
     lower = {db: {n.lower() for n in names} for db, names in visible.items()}
     missing: dict[tuple[str, str], str] = {}
     for qdb, table in named_tables(src):
@@ -88,23 +109,23 @@ def unseen_tables(
         for db in databases:
             if db.lower() == qdb.lower() and db in visible and table.lower() not in lower[db]:
                 missing.setdefault((db, table), f"{db}.{table}")
+    return missing
+
+
+def _earlier_unseen(
+    store: ObjectStore, src: MysqlSourceConfig, databases: Sequence[str],
+    visible: Mapping[str, Collection[str]],
+) -> dict[tuple[str, str], str]:
+    """Return (database, table) -> `db.table`, for the tables imported before that
+    `tables` still selects and the user does not see (see unseen_tables)."""
+    missing: dict[tuple[str, str], str] = {}
     for db in databases:
         if db not in visible:
             continue  # a database the user cannot see fails as a whole
         for table in imported_before(store, src.name, db):
             if table not in visible[db] and sch.select_tables(db, [table], src.tables, ()):
                 missing.setdefault((db, table), f"{db}.{table}")
-    failures: list[TableResult] = []
-    for (db, table), shown in sorted(missing.items()):
-        if not sch.select_tables(db, [table], ["*"], src.exclude):
-            log.info("[mysql.%s] %s.%s is not visible and excluded: its last load, if any, "
-                     "stays as it was", src.name, db, table)
-            continue
-        failures.append(TableResult(
-            src.name, db, table, engine=src.engine, exit_code=EXIT_FAILED,
-            error=f"user {user} cannot see {shown}: no SELECT grant, or dropped? list it in "
-                  f"[mysql.{src.name}] exclude if it is gone"))
-    return failures
+    return missing
 
 
 def drop_name_clashes(

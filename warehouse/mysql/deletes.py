@@ -28,6 +28,7 @@ import bisect
 import gzip
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -37,6 +38,7 @@ from warehouse.mysql import schema as sch
 from warehouse.mysql.collation import weight_sql
 from warehouse.mysql.connect import Driver, close_quietly
 from warehouse.mysql.python_engine import begin_snapshot, export_error
+from warehouse.mysql.state import data_prefix
 from warehouse.storage import ObjectStore
 from warehouse.storage.base import open_gzip_write
 
@@ -47,6 +49,27 @@ BATCH = 10_000  # keys per fetch and per snapshot line
 def keys_folder(source: str, database: str, table: str) -> str:
     """Return the state folder of a table's key snapshots."""
     return f"_state/mysql/{source}/{database}/{table}.keys"
+
+
+@dataclass(frozen=True)
+class KeyFiles:
+    """The objects one load of a `deletes = true` table reads and writes (see the module)."""
+
+    previous: str | None  # the previous load's key snapshot (None: the first load)
+    snapshot: str  # this load's key snapshot
+    deletes: str  # the keys deleted since the previous load
+
+    @classmethod
+    def of(cls, source: str, database: str, table: str, stamp: str,
+           previous: str | None) -> KeyFiles:
+        """Return the KeyFiles of load `stamp` after the load `previous` (a stamp)."""
+        folder = keys_folder(source, database, table)
+        return cls(
+            previous=f"{folder}/{previous}.json.gz" if previous else None,
+            snapshot=f"{folder}/{stamp}.json.gz",
+            deletes=f"{data_prefix(source, database, table)}/_deletes/load={stamp}/"
+                    "part-00000.json.gz",
+        )
 
 
 def check_key_columns(columns: Sequence[sch.SourceColumn], key: Sequence[str],
@@ -175,15 +198,16 @@ class KeyReconciler:
     """Reads a table's keys once and writes the new snapshot and the deleted keys.
 
     Call it with an open session inside a transaction (`reconciler(conn)`), or `.run()`
-    for a snapshot of its own. `.deleted` is the number of keys written to `deletes_key`.
+    for a snapshot of its own. `.deleted` is the number of keys written to `files.deletes`;
+    `cols`: the key columns; `where`: "table SOURCE.DB.TABLE" for messages.
     """
 
-    def __init__(self, store: ObjectStore, database: str, table: str,
-                 cols: Sequence[sch.SourceColumn], driver: Driver, *, previous: str | None,
-                 snapshot: str, deletes_key: str, where: str) -> None:
+    def __init__(self, store: ObjectStore, driver: Driver, database: str, table: str,
+                 cols: Sequence[sch.SourceColumn], *, files: KeyFiles, where: str) -> None:
         self.store, self.database, self.table = store, database, table
         self.cols, self.driver = list(cols), driver
-        self.previous, self.snapshot, self.deletes_key = previous, snapshot, deletes_key
+        self.previous, self.snapshot, self.deletes_key = (files.previous, files.snapshot,
+                                                          files.deletes)
         self.where = where
         self.deleted = 0
         self.done = False

@@ -50,11 +50,17 @@ def table_spec(
     engine: str,
     zero_dates: bool = True,
     weights: Sequence[str] = (),
-    format: str = "json",
+    format: str,
 ) -> TableSpec:
     """Return the Hive TableSpec of an imported table (partitioned by `load`); `weights`:
     the key columns whose collation weight the files carry (`warehouse.mysql.collation`);
-    `format`: the python engine's files, "json" or "parquet" (`warehouse.mysql.parquet`)."""
+    `format`: the python engine's files, `[mysql.NAME] format` "json" or "parquet"
+    (`warehouse.mysql.parquet`).
+
+    Eight parameters, on purpose: the table's three names and columns, then what its
+    files hold, each read from a different place by the two callers (the running load's
+    plan, or a stored state for `hive apply`); a value to carry them would only be built
+    to be taken apart here."""
     typed = pq.hive_type if format == "parquet" else sch.hive_type
     return TableSpec(
         name=sch.hive_name(source, database, table),

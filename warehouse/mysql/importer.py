@@ -46,7 +46,6 @@ from dataclasses import dataclass
 
 from warehouse.config import Config, MysqlSourceConfig, Secret, choices, one_of, release_has_sqoop
 from warehouse.errors import (
-    EXIT_FAILED,
     EXIT_INTERRUPTED,
     ConfigError,
     SourceUnavailable,
@@ -57,16 +56,12 @@ from warehouse.hive.outage import CatalogWatch
 from warehouse.hive.registrar import HiveRegistrar
 from warehouse.mysql import schema as sch
 from warehouse.mysql.cancel import first_ctrl_c_only
-from warehouse.mysql.checks import (
-    drop_name_clashes,
-    unseen_tables,
-    warn_unmatched_incremental,
-)
 from warehouse.mysql.connect import close_quietly, describe_error
 from warehouse.mysql.hive_tables import latest_view_sql, table_spec
 from warehouse.mysql.names import Owner, from_config
 from warehouse.mysql.plan import Planned
 from warehouse.mysql.results import ImportSummary, TableResult
+from warehouse.mysql.selection import Selector, list_source, parse_selector, plan_tables
 from warehouse.mysql.session import SourceSession, open_session
 from warehouse.mysql.sqoop import remove_stale_password_files
 from warehouse.mysql.table_load import import_table
@@ -77,27 +72,6 @@ log = logging.getLogger(__name__)
 
 
 # -- selection -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Selector:
-    """A parsed `SOURCE[.DATABASE[.TABLE]]`."""
-
-    source: str | None = None
-    database: str | None = None
-    table: str | None = None
-
-
-def parse_selector(text: str | None) -> Selector:
-    """Parse `SOURCE[.DATABASE[.TABLE]]`; raises ConfigError for a malformed selector."""
-    if not text:
-        return Selector()
-    parts = text.split(".")
-    if len(parts) > 3 or not all(parts):
-        raise ConfigError(f"import selector {text!r} must be SOURCE, SOURCE.DB or SOURCE.DB.TABLE")
-    for kind, part in zip(("source", "database", "table"), parts, strict=False):
-        sch.check_ident(kind, part)
-    return Selector(*parts)
 
 
 def _sources(cfg: Config, sel: Selector) -> list[MysqlSourceConfig]:
@@ -141,51 +115,27 @@ def run_import(
 
     `catalog`: the catalog outage of the surrounding `warehouse run` (see HiveRegistrar).
     A table named in full that `[mysql.NAME] exclude` leaves out is skipped with a warning
-    unless `include_excluded`.
+    unless `include_excluded`. The parameters are `warehouse import`'s options and the
+    run's seams, keyword-only with the defaults an import without them has: the CLI,
+    `warehouse run` and the tests each pass the few they set, which one value to build
+    first would not make clearer.
     """
     started = time.monotonic()
     sel = parse_selector(selector)
     sources = _sources(cfg, sel)
     if not cfg.mysql:
         raise ConfigError("no [mysql.NAME] source in the config; nothing to import")
-    engines = choices(MysqlSourceConfig, "engine")
-    if engine is not None and engine not in engines:
-        raise ConfigError(f"--engine must be {one_of(engines)}, not {engine!r}")
-    if engine == "sqoop" and not release_has_sqoop(cfg.emr.release_label):
-        raise ConfigError(
-            f"--engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in 7.5); "
-            "use the python engine or an emr-7.4 or older release"
-        )
+    _check_engine(cfg, engine)
     store = store or store_for_config(cfg)
     summary = ImportSummary(root=store.uri(""))
-    globs = [] if include_excluded else _excluding_globs(sources[0], sel)
-    if globs:
-        summary.excluded = f"{sel.source}.{sel.database}.{sel.table}"
-        log.warning(
-            "%s is excluded by [mysql.%s] exclude (%s): skipped; add --include-excluded to "
-            "import it anyway", summary.excluded, sel.source, ", ".join(map(repr, globs)),
-        )
+    if not include_excluded and _excluded(sources[0], sel, summary):
         return summary
     remove_stale_password_files()
     hive = HiveRegistrar(cfg, catalog) if cfg.has_catalog else None
-    # several sources: each one's tables first, so that two of them sharing a Hive name
-    # both fail before either is registered (a source down is said once, not retried)
-    listed, down = _list_sources(cfg, sources, store) if len(sources) > 1 else ({}, {})
+    run = ImportRun(cfg, store, engine=engine, full=full, progress=progress, hive=hive)
     restore = first_ctrl_c_only()
     try:
-        for src in sources:
-            if src.name in down:
-                summary.tables.append(down[src.name])
-                continue
-            elsewhere = [o for name, owners in listed.items() if name != src.name
-                         for o in owners]
-            summary.tables.extend(
-                import_source(cfg, src, sel, store=store, engine=engine, full=full,
-                              progress=progress, hive=hive, elsewhere=elsewhere)
-            )
-            if any(t.interrupted for t in summary.tables):
-                summary.interrupted = True  # the next sources are not started
-                break
+        _import_sources(run, sources, sel, summary)
     except KeyboardInterrupt:  # while a source was being opened or planned
         log.warning("interrupted (Ctrl-C)")
         summary.interrupted = True
@@ -197,35 +147,87 @@ def run_import(
     return summary
 
 
+def _check_engine(cfg: Config, engine: str | None) -> None:
+    """Raise ConfigError for an `--engine` that is not one, or Sqoop on a release without."""
+    engines = choices(MysqlSourceConfig, "engine")
+    if engine is not None and engine not in engines:
+        raise ConfigError(f"--engine must be {one_of(engines)}, not {engine!r}")
+    if engine == "sqoop" and not release_has_sqoop(cfg.emr.release_label):
+        raise ConfigError(
+            f"--engine sqoop: EMR {cfg.emr.release_label} has no Sqoop (removed in 7.5); "
+            "use the python engine or an emr-7.4 or older release"
+        )
+
+
+def _excluded(src: MysqlSourceConfig, sel: Selector, summary: ImportSummary) -> bool:
+    """Return True (warned, noted in `summary`) when `sel` names a table `exclude` leaves out."""
+    globs = _excluding_globs(src, sel)
+    if not globs:
+        return False
+    summary.excluded = f"{sel.source}.{sel.database}.{sel.table}"
+    log.warning(
+        "%s is excluded by [mysql.%s] exclude (%s): skipped; add --include-excluded to "
+        "import it anyway", summary.excluded, sel.source, ", ".join(map(repr, globs)),
+    )
+    return True
+
+
+def _import_sources(
+    run: ImportRun, sources: Sequence[MysqlSourceConfig], sel: Selector, summary: ImportSummary
+) -> None:
+    """Import each source in turn into `summary`; stop after one that was interrupted."""
+    # several sources: each one's tables first, so that two of them sharing a Hive name
+    # both fail before either is registered (a source down is said once, not retried)
+    listed, down = _list_sources(run.cfg, sources, run.store) if len(sources) > 1 else ({}, {})
+    for src in sources:
+        if src.name in down:
+            summary.tables.append(down[src.name])
+            continue
+        elsewhere = [o for name, owners in listed.items() if name != src.name
+                     for o in owners]
+        summary.tables.extend(import_source(run, src, sel, elsewhere=elsewhere))
+        if any(t.interrupted for t in summary.tables):
+            summary.interrupted = True  # the next sources are not started
+            break
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """What every source of one `run_import` shares: the config, the root, the options
+    (`engine` overrides the sources' own) and the run's one Hive session, if any."""
+
+    cfg: Config
+    store: ObjectStore
+    engine: str | None = None
+    full: bool = False
+    progress: Progress | None = None
+    hive: HiveRegistrar | None = None
+
+
 def import_source(
-    cfg: Config,
+    run: ImportRun,
     src: MysqlSourceConfig,
     sel: Selector | None = None,
     *,
-    store: ObjectStore,
-    engine: str | None = None,
-    full: bool = False,
-    progress: Progress | None = None,
-    hive: HiveRegistrar | None = None,
     elsewhere: Sequence[Owner] = (),
 ) -> list[TableResult]:
     """Import one source's selected tables; return one TableResult per table.
 
     Source-level failures (password, tunnel, server) come back as one result named
-    `<source>.*` with exit code 2 or 3. `hive`: the run's shared Hive session;
-    `elsewhere`: the tables of the run's other sources (their Hive names are taken).
+    `<source>.*` with exit code 2 or 3. `elsewhere`: the tables of the run's other
+    sources (their Hive names are taken).
     """
     sel = sel or Selector(src.name)
     started = time.monotonic()
     password: Secret | None = None
     try:
         password = src.password()
-        with open_session(cfg, src, password, store=store, hive=hive) as session:
-            plan, failures = _plan_tables(session, sel, elsewhere)
-            results = failures + _run_tables(session, plan, engine=engine, full=full,
-                                             progress=progress)
+        with open_session(run.cfg, src, password, store=run.store, hive=run.hive) as session:
+            plan, failures = plan_tables(session, sel, elsewhere)
+            results = failures + _run_tables(session, plan, engine=run.engine, full=run.full,
+                                             progress=run.progress)
     except WarehouseError as exc:
-        return [_source_failed(src, sel, engine, exc, password, started)]
+        return [_source_failed(src, sel, run.engine, exc, password, started)]
     return results
 
 
@@ -256,9 +258,9 @@ def _list_sources(
                 conn = session.connect()
                 try:
                     listed[src.name] = [
-                        from_config(src, db, t) for db in dict.fromkeys(src.databases)
-                        if sch.database_exists(conn, db) for t in sch.select_tables(
-                            db, sch.list_tables(conn, db), src.tables, src.exclude)]
+                        from_config(src, listing.database, t)
+                        for listing in list_source(conn, src).values() if listing is not None
+                        for t in listing.selected]
                 except session.driver.errors as exc:
                     raise SourceUnavailable(describe_error(session.endpoint, exc)) from None
                 finally:
@@ -267,104 +269,6 @@ def _list_sources(
             down[src.name] = _source_failed(src, Selector(src.name), None, exc, password,
                                             started)
     return listed, down
-
-
-def _plan_tables(
-    session: SourceSession, sel: Selector, elsewhere: Sequence[Owner] = ()
-) -> tuple[list[Planned], list[TableResult]]:
-    """List the selected tables and read their columns (one metadata session).
-
-    Returns (tables to import, failures): a database the user cannot see (absent, or no
-    privileges) is a failure (exit 5) of `<source>.<database>.*`, not an empty import;
-    so is a table the config names or that was imported before (`unseen_tables`).
-    """
-    src, ep, store = session.src, session.endpoint, session.store
-    # a database listed twice would plan its tables twice (the copy then fails as locked)
-    databases = [sel.database] if sel.database else list(dict.fromkeys(src.databases))
-    for db in databases:
-        sch.check_ident("database", db)
-    conn = session.connect()
-    planned: list[Planned] = []
-    failures: list[TableResult] = []
-    visible: dict[str, list[str]] = {}  # database -> the tables and views the user sees
-    try:
-        cur = conn.cursor()
-        try:
-            cur.execute("SELECT @@GLOBAL.sql_mode")
-            row = cur.fetchone()
-            zero_dates = sch.zero_dates_allowed(str(row[0]) if row else "")
-        finally:
-            cur.close()
-        for db in databases:
-            if not sch.database_exists(conn, db):
-                msg = (
-                    f"database {db} not found on {ep.where()} or user {ep.user} has no "
-                    f"privileges on it; check [mysql.{src.name}] databases and the grants"
-                )
-                failures.append(
-                    TableResult(src.name, db, "*", engine=src.engine, error=msg,
-                                exit_code=EXIT_FAILED)
-                )
-                continue
-            names = sch.list_tables(conn, db)
-            views = sch.list_views(conn, db)
-            visible[db] = names + views
-            if sel.table:
-                wanted = [sel.table] if sel.table in names else []
-                if not wanted and sel.table in views:
-                    raise ConfigError(
-                        f"{db}.{sel.table} in [mysql.{src.name}] is a view or a sequence; "
-                        "views and sequences are not imported (only tables)"
-                    )
-                # named in the config or imported before: the user lost its grant?
-                unseen = [f for f in unseen_tables(store, src, ep.user, [db], {db: []})
-                          if not wanted and f.table.lower() == sel.table.lower()]
-                failures += unseen
-                if not wanted and not unseen:
-                    raise ConfigError(f"table {db}.{sel.table} not found in [mysql.{src.name}]")
-            else:
-                wanted = sch.select_tables(db, names, src.tables, src.exclude)
-                if not wanted:
-                    log.warning(
-                        "[mysql.%s] %s: tables %s minus exclude %s match none of its %d "
-                        "base tables", src.name, db, list(src.tables), list(src.exclude),
-                        len(names),
-                    )
-                skipped = sch.select_tables(db, views, src.tables, src.exclude)
-                if skipped:
-                    log.warning(
-                        "[mysql.%s] %s: skipping %d view(s) or sequence(s), only tables are "
-                        "imported: %s",
-                        src.name, db, len(skipped), ", ".join(skipped),
-                    )
-            for t in wanted:
-                planned.append(
-                    Planned(db, t, sch.read_columns(conn, db, t), sch.primary_key(conn, db, t),
-                             zero_dates)
-                )
-        # tables of the source's other databases that a full run would import: a
-        # one-database or one-table run must not take a Hive name one of them holds
-        peers: list[tuple[str, str]] = []
-        for db in src.databases:
-            if db in databases or not sch.database_exists(conn, db):
-                continue
-            visible[db] = sch.list_tables(conn, db)
-            peers += [(db, t) for t in sch.select_tables(db, visible[db], src.tables,
-                                                         src.exclude)]
-        if not sel.table:
-            failures += unseen_tables(store, src, ep.user, databases, visible)
-        if sel.table:
-            peers += [(p.database, t) for p in planned[:1] for t in sch.select_tables(
-                p.database, sch.list_tables(conn, p.database), src.tables, src.exclude)
-                if t != p.table]
-    except session.driver.errors as exc:
-        raise SourceUnavailable(describe_error(ep, exc)) from None
-    finally:
-        close_quietly(conn)
-    if not sel.database and not failures:
-        warn_unmatched_incremental(src, planned)
-    others = [*(from_config(src, db, t) for db, t in peers), *elsewhere]
-    return drop_name_clashes(src, planned, failures, others, store)
 
 
 def _run_tables(
@@ -455,6 +359,7 @@ class _Serialised:
 
 
 __all__ = [
+    "ImportRun",
     "ImportSummary",
     "TableResult",
     "import_source",

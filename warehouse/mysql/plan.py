@@ -121,7 +121,7 @@ def plan_load(
     *,
     source: str,
     engine: str,
-    format: str = "json",
+    format: str,
 ) -> LoadPlan:
     """Return the table's LoadPlan; raises ConfigError or JobFailed (see the module)."""
     p, inc = columns, incremental

@@ -89,30 +89,39 @@ def _table_id(cur: Any, driver: Driver, database: str, table: str) -> int | None
     return None
 
 
+@dataclass(frozen=True)
+class Maxes:
+    """MAX(check column) at the last probe and now, as the server compared them."""
+
+    last: str | None
+    now: str | None  # None: no row has a value
+    below: bool  # now < last
+
+
 def recreated(
-    *, create_time: str | None, table_id: int | None, seen_to: int | None,
-    last_max: str | None, now: Identity, upper: str | None, below: bool, column: str,
+    *, saved: Identity, now: Identity, seen_to: int | None, maxes: Maxes, column: str,
 ) -> str | None:
     """Return why the table is not the one the earlier loads copied, or None.
 
-    `create_time`, `table_id`: as saved at the last load; `seen_to`: the highest id seen
-    (append on an integer column); `last_max`: MAX(column) at the last probe; `now`: the
-    table's Identity; `upper`: MAX(column) now; `below`: MAX(column) < `last_max`.
+    `saved`: the CREATE_TIME and table id saved at the last load; `now`: the table's
+    Identity; `seen_to`: the highest id seen (append on an integer column); `column`: the
+    check column's name.
     """
-    if create_time is not None and now.create_time is not None \
-            and now.create_time != create_time:
-        return f"its CREATE_TIME changed from {create_time} to {now.create_time} " \
+    if saved.create_time is not None and now.create_time is not None \
+            and now.create_time != saved.create_time:
+        return f"its CREATE_TIME changed from {saved.create_time} to {now.create_time} " \
                "(dropped and re-created, or rebuilt)"
-    if table_id is not None and now.table_id is not None and now.table_id != table_id:
+    if saved.table_id is not None and now.table_id is not None \
+            and now.table_id != saved.table_id:
         return "its InnoDB table id changed (TRUNCATEd, or dropped and re-created)"
     if seen_to is not None and now.auto_increment is not None \
             and now.auto_increment <= seen_to:
         return f"its AUTO_INCREMENT counter ({now.auto_increment}) is at or below the " \
                f"highest {column} imported ({seen_to}) (TRUNCATEd, or re-created)"
-    if last_max is not None and upper is None:
+    if maxes.last is not None and maxes.now is None:
         return f"it has no rows with a {column} any more (TRUNCATEd, or emptied)"
-    if last_max is not None and below:
-        return f"MAX({column}) = {upper} is below the {last_max} of the last load " \
+    if maxes.last is not None and maxes.below:
+        return f"MAX({column}) = {maxes.now} is below the {maxes.last} of the last load " \
                "(TRUNCATEd, re-created, or its newest rows deleted)"
     return None
 

@@ -15,7 +15,7 @@ class TableResult:
     source: str
     database: str
     table: str
-    engine: str = "python"
+    engine: str  # the source's [mysql.NAME] engine, or --engine
     mode: str = "full"
     rows: int = 0
     bytes: int = 0

@@ -116,10 +116,12 @@ def _converters(
 
 
 def batch_converters(
-    columns: Sequence[SourceColumn], text_bytes: bool, counter: _Utf8Counter
-) -> dict[int, Convert]:
-    """Return {column index: converter} as `batch_encoder` applies them (with `counter`)."""
-    return _converters(columns, text_bytes, counter)
+    columns: Sequence[SourceColumn], text_bytes: bool
+) -> tuple[dict[int, Convert], _Utf8Counter]:
+    """Return ({column index: converter}, the non-UTF-8 counter they count into): what
+    `batch_encoder` applies, for a writer that also converts values one by one."""
+    counter = _Utf8Counter()
+    return _converters(columns, text_bytes, counter), counter
 
 
 def dicts_source(names: Sequence[str], converted: Collection[int] = ()) -> str:
@@ -210,9 +212,20 @@ def batch_encoder(
     nowhere but between objects and one `replace` is exact. Otherwise the `},{` are
     counted (exactly len(rows) - 1 of them, or the batch is serialised row by row).
     """
+    conv, counter = batch_converters(columns, text_bytes)
+    return converted_encoder(columns, conv, dicts=dicts), counter
+
+
+def converted_encoder(
+    columns: Sequence[SourceColumn],
+    conv: Mapping[int, Convert],
+    *,
+    dicts: Callable[[Sequence[str], Mapping[int, Convert]], Build] = dict_builder,
+) -> Callable[[Sequence[Sequence[Any]]], bytes]:
+    """Return `batch_encoder`'s encode(rows) applying the converters `conv`
+    (`batch_converters`)."""
     names = [c.name.lower() for c in columns]
-    counter = _Utf8Counter()
-    build = dicts(names, _converters(columns, text_bytes, counter))
+    build = dicts(names, conv)
     dumps = orjson.dumps
     opt = orjson.OPT_APPEND_NEWLINE
     first = dumps(names[0]) if names else b'""'
@@ -237,7 +250,7 @@ def batch_encoder(
             return b"".join((memoryview(data)[1:-1], b"\n"))
         return b"".join([dumps(o, option=opt) for o in objs])
 
-    return encode, counter
+    return encode
 
 
 def row_encoder(

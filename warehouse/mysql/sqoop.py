@@ -61,7 +61,7 @@ class SqoopPlan:
     password_file: str  # a URI such as file:///tmp/x/password
     target_dir: str  # URI of the load folder
     columns: tuple[SourceColumn, ...]
-    mappers: int = 4
+    mappers: int  # [mysql.NAME] sqoop_mappers
     split_by: str | None = None
     incremental: str | None = None  # append | lastmodified
     check_column: str | None = None
@@ -112,8 +112,9 @@ def _bounds(plan: SqoopPlan) -> str:
     return ""
 
 
-def sqoop_argv(plan: SqoopPlan, *, sqoop_bin: str = "sqoop") -> list[str]:
-    """Return the `sqoop import` argv for `plan` (no password in it, ever)."""
+def sqoop_argv(plan: SqoopPlan, *, sqoop_bin: str) -> list[str]:
+    """Return the `sqoop import` argv for `plan` (no password in it, ever); `sqoop_bin`:
+    `[mysql.NAME] sqoop_bin`."""
     argv = [sqoop_bin, "import"]
     if plan.job_name:
         argv += ["-D", f"mapreduce.job.name={plan.job_name}"]

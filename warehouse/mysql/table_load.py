@@ -27,6 +27,7 @@ from warehouse.mysql import schema as sch
 from warehouse.mysql.bounds import Bounds
 from warehouse.mysql.collation import identity_columns
 from warehouse.mysql.deletes import (
+    KeyFiles,
     KeyReconciler,
     check_key_columns,
     keys_folder,
@@ -200,15 +201,9 @@ def _reconciler(s: SourceSession, plan: LoadPlan, stamp: str) -> KeyReconciler |
     p = plan.table
     check_key_columns(p.columns, plan.key, f"table {plan.name}")
     key_cols = identity_columns(p.columns, plan.key, plan.weights)
-    folder = keys_folder(s.name, p.database, p.table)
-    return KeyReconciler(
-        s.store, p.database, p.table, key_cols, s.driver,
-        previous=f"{folder}/{plan.previous_keys}.json.gz" if plan.previous_keys else None,
-        snapshot=f"{folder}/{stamp}.json.gz",
-        deletes_key=f"{data_prefix(s.name, p.database, p.table)}/_deletes/load={stamp}/"
-                    "part-00000.json.gz",
-        where=f"table {plan.name}",
-    )
+    files = KeyFiles.of(s.name, p.database, p.table, stamp, plan.previous_keys)
+    return KeyReconciler(s.store, s.driver, p.database, p.table, key_cols, files=files,
+                         where=f"table {plan.name}")
 
 
 def _adds(plan: LoadPlan) -> bool:
