@@ -1,0 +1,164 @@
+"""Turning `[events] parquet` on over a root aggregated without it: `warehouse events compact
+--all` backfills the events' and the aggregates' Parquet copies (the aggregates' written
+from their JSON parts, byte for byte what the publish writes), a kill -9 half-way and a
+re-run completes it, a second re-run is a no-op; the nightly run fills the copies of the
+dates it looks at; `hive apply` switches agg_<job> to Parquet without --replace."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.test_aggregate_corpus import make_corpus
+from tests.test_aggregate_parquet import DAYS, _aggregate, _config, _duck, _fetch, _json_records
+from warehouse.cli import cli
+from warehouse.schema import JOBS
+
+
+def _compact_all(config: Path, *extra: str) -> str:
+    res = CliRunner().invoke(cli, ["--config", str(config), "events", "compact", "--all", *extra])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def _copies(root: Path) -> list[Path]:
+    return sorted((root / "aggregates_parquet").rglob("part-00000.parquet"))
+
+
+def test_backfill_equals_the_publish_and_reruns_are_no_ops(tmp_path: Path) -> None:
+    root, twin = tmp_path / "root", tmp_path / "twin"
+    make_corpus(root, 3000, 3, seed=21)
+    shutil.copytree(root / "events", twin / "events")
+    _aggregate(_config(tmp_path, root, False))  # months of nights with the setting off
+    _aggregate(_config(tmp_path, twin, True))  # what the publish writes with it on
+    assert not (root / "aggregates_parquet").exists()
+    on = _config(tmp_path, root, True)
+    out = _compact_all(on)
+    n = len(JOBS) * len(DAYS)
+    assert out.startswith("events compact: 3 dates (3 written, 0 unchanged"), out
+    assert f"aggregate copies: {n} partitions ({n} written from their JSON part, 0 present" in out
+    for job in JOBS:
+        assert _duck(root, job)[0] == _json_records(root, job), job
+    # byte for byte the copies `warehouse aggregate` publishes with the setting on
+    for copy, other in zip(_copies(root), _copies(twin), strict=True):
+        assert copy.relative_to(root) == other.relative_to(twin)
+        assert copy.read_bytes() == other.read_bytes(), copy
+    before = {p: p.stat().st_mtime_ns for p in _copies(root)}
+    again = _compact_all(on)
+    assert again.startswith("events compact: 3 dates (0 written, 3 unchanged"), again
+    assert f"({0} written from their JSON part, {n} present" in again, again
+    assert {p: p.stat().st_mtime_ns for p in _copies(root)} == before
+    # a lost copy is written again, alone
+    _copies(root)[0].unlink()
+    assert f"(1 written from their JSON part, {n - 1} present" in _compact_all(on)
+
+
+def test_backfill_survives_kill_9(tmp_path: Path) -> None:
+    """A backfill killed (SIGKILL) while it writes its fifth copy: the four written stay, the
+    fifth is no copy a reader takes, and the re-run writes the rest."""
+    root = tmp_path / "root"
+    make_corpus(root, 1500, 3, seed=22)
+    _aggregate(_config(tmp_path, root, False))
+    on = _config(tmp_path, root, True)
+    # the real command, in its own process, killed by the kernel half-way through a write
+    child = (
+        "import os, signal, sys\n"
+        "import warehouse.aggregate.backfill as b\n"
+        "real, calls = b.publish_copy, []\n"
+        "def publish(store, job, day, records):\n"
+        "    calls.append(day)\n"
+        "    if len(calls) == 5:\n"
+        "        with store.open_write(f'aggregates_parquet/{job}/dt={day}/part-00000.parquet') as out:\n"
+        "            out.write(b'PAR1' + b'x' * 1000)\n"
+        "            os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(store, job, day, records)\n"
+        "b.publish_copy = publish\n"
+        "from warehouse.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", child, "--config", str(on), "events", "compact", "--all"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )  # fmt: skip
+    assert proc.returncode == -9, (proc.returncode, proc.stdout, proc.stderr)
+    assert len(_copies(root)) == 4
+    n = len(JOBS) * len(DAYS)
+    out = _compact_all(on)  # the run lock died with the process
+    assert f"({n - 4} written from their JSON part, 4 present" in out, out
+    for job in JOBS:
+        assert _duck(root, job)[0] == _json_records(root, job), job
+    leftovers = [p for p in (root / "aggregates_parquet").rglob("*") if p.is_file()]
+    assert sorted(leftovers) == _copies(root), leftovers
+    assert f"(0 written from their JSON part, {n} present" in _compact_all(on)
+
+
+def test_backfill_on_s3(tmp_path: Path, moto_server: str, s3_client: Any, s3_bucket: str) -> None:
+    local = tmp_path / "local"
+    make_corpus(local, 600, 3, seed=23)
+    _aggregate(_config(tmp_path, local, False))
+    prefix = f"wh-{uuid.uuid4().hex[:8]}"
+    for path in sorted(local.rglob("*.json.gz")):
+        key = f"{prefix}/{path.relative_to(local).as_posix()}"
+        s3_client.put_object(Bucket=s3_bucket, Key=key, Body=path.read_bytes())
+    on = _config(tmp_path, Path("unused"), True, s3={"endpoint_url": moto_server})
+    on.write_text(on.read_text().replace('root = "unused"', f'root = "s3://{s3_bucket}/{prefix}"'))
+    n = len(JOBS) * len(DAYS)
+    assert f"({n} written from their JSON part, 0 present" in _compact_all(on)
+    assert f"(0 written from their JSON part, {n} present" in _compact_all(on)
+    got = tmp_path / "got"
+    listing = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix=f"{prefix}/aggregates_parquet/")
+    for obj in listing["Contents"]:
+        dest = got / obj["Key"][len(prefix) + 1 :]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        s3_client.download_file(s3_bucket, obj["Key"], str(dest))
+    for job in JOBS:
+        assert _duck(got, job)[0] == _json_records(local, job), job
+
+
+@pytest.mark.hive
+def test_backfill_then_hive_apply_switches_agg_tables(tmp_path: Path, hive_server: Any) -> None:
+    """agg_<job> made over JSON, the setting turned on, the backfill, then `hive apply`
+    without --replace: the table is re-created STORED AS PARQUET and reads every date."""
+    root = tmp_path / "root"
+    make_corpus(root, 1500, 3, seed=24)
+    db = f"pqbf_{uuid.uuid4().hex[:8]}"
+    off = _config(tmp_path, root, False, hive=hive_server.hive_dict(db))
+    _aggregate(off, "--register")
+    on = _config(tmp_path, root, True, hive=hive_server.hive_dict(db))
+    _compact_all(on)
+    res = CliRunner().invoke(cli, ["--config", str(on), "hive", "apply"])
+    assert res.exit_code == 0, res.output
+    assert "storage follows [events] parquet" in res.output, res.output
+    for job, spec in JOBS.items():
+        table = f"agg_{job}"
+        text = " ".join(str(v) for r in _fetch(hive_server, db, f"DESCRIBE FORMATTED {table}") for v in r)
+        assert "parquet" in text.lower(), table
+        cols = ", ".join(
+            f"to_json({c.name})" if c.hive.startswith("ARRAY") else c.name for c in spec.columns
+        )
+        got = _fetch(hive_server, db, f"SELECT {cols} FROM {table}")
+        want = _json_records(root, job)
+        if any(c.hive.startswith("ARRAY") for c in spec.columns):
+            got = [tuple(_loads(v) for v in r) for r in got]
+        assert sorted(got, key=repr) == want, table
+    # and back: the setting off, `hive apply` makes the JSON tables again by itself
+    res = CliRunner().invoke(cli, ["--config", str(off), "hive", "apply"])
+    assert res.exit_code == 0 and "storage follows [events] parquet" in res.output, res.output
+    got = _fetch(hive_server, db, "SELECT dt, slug, hits FROM agg_daily_actions")
+    assert len(got) == len(_json_records(root, "daily_actions"))
+
+
+def _loads(value: Any) -> Any:
+    import json
+
+    if isinstance(value, str) and value.startswith("["):
+        return json.loads(value)
+    return value
