@@ -6,6 +6,7 @@ dates it looks at; `hive apply` switches agg_<job> to Parquet without --replace.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -56,6 +57,7 @@ def test_backfill_equals_the_publish_and_reruns_are_no_ops(tmp_path: Path) -> No
     assert again.startswith("events compact: 3 dates (0 written, 3 unchanged"), again
     assert f"({0} written from their JSON part, {n} present" in again, again
     assert {p: p.stat().st_mtime_ns for p in _copies(root)} == before
+    assert "Parquet" not in status(True)
     # a lost copy is written again, alone
     _copies(root)[0].unlink()
     assert f"(1 written from their JSON part, {n - 1} present" in _compact_all(on)
@@ -162,3 +164,101 @@ def _loads(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("["):
         return json.loads(value)
     return value
+
+
+def test_nightly_run_after_turning_it_on_fills_missing_copies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nights with the setting off, then on: the next `run` over those dates writes the
+    aggregates' copies from their JSON parts (no job runs again) and compacts the events;
+    the run after that has nothing left to do."""
+    from tests.test_pipeline import DAY1, DAY2, base_config, write_config, write_day_logs
+
+    write_day_logs(tmp_path / "logs", [DAY1, DAY2])
+    data = base_config(tmp_path)
+    data["aggregate"]["jobs"] = list(JOBS)
+    root = tmp_path / "root"
+
+    def run(parquet: bool) -> str:
+        data["events"] = {"parquet": parquet}
+        config = write_config(tmp_path / f"w-{parquet}.toml", data)
+        res = CliRunner().invoke(
+            cli, ["--config", str(config), "-v", "run", "--from", str(DAY1), "--to", str(DAY2)]
+        )
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    run(False)
+    assert not (root / "aggregates_parquet").exists()
+    parts = {p: p.stat().st_mtime_ns for p in (root / "aggregates").rglob("*.json.gz")}
+    def status(parquet: bool) -> str:
+        config = write_config(tmp_path / f"w-{parquet}.toml", {**data, "events": {"parquet": parquet}})
+        res = CliRunner().invoke(cli, ["--config", str(config), "status", "--from", str(DAY1),
+                                       "--to", str(DAY2)])  # fmt: skip
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    assert "Parquet" not in status(False)
+    lag = status(True)  # turned on: status tells, and what the next run does about it
+    assert "have no Parquet copy ([events] parquet))" in lag, lag
+    assert "; Parquet copies behind the JSON for 3 dates (2015-05-17..2015-05-19; " in lag, lag
+    assert "daily_actions, events, sessions, top_params): warehouse events compact --all" in lag
+    caplog.set_level("INFO", logger="warehouse")
+    out = run(True)
+    log = caplog.text
+    assert "have no Parquet copy ([events] parquet): running it again" in log, log
+    assert "resuming; done before: daily_actions, sessions, top_params" in log, log
+    assert f"aggregate sessions: Parquet copy of {DAY1 - dt.timedelta(days=1)}" in log, log
+    assert "aggregate 2 ok" in out and "parquet 2 ok" in out, out
+    # the JSON parts stay as they were: the jobs did not run again
+    assert {p: p.stat().st_mtime_ns for p in (root / "aggregates").rglob("*.json.gz")} == parts
+    for job in JOBS:
+        assert _duck(root, job)[0] == _json_records(root, job), job
+    assert sorted((root / "events_parquet").glob("dt=*")), "the events' copies"
+    before = {p: p.stat().st_mtime_ns for p in _copies(root)}
+    caplog.clear()
+    again = run(True)
+    assert "have no Parquet copy" not in caplog.text
+    assert "aggregate 2 complete" in again and "parquet 2 complete" in again, again
+    assert {p: p.stat().st_mtime_ns for p in _copies(root)} == before
+    assert "Parquet" not in status(True)
+
+
+@pytest.mark.parametrize("how", ["hive apply", "compact --register"])
+def test_glue_agg_tables_follow_the_setting_without_replace(
+    tmp_path: Path, moto_server: str, how: str
+) -> None:
+    """Glue (moto): agg_<job> made over the JSON parts; the setting on, the backfill, then
+    `hive apply` (or the backfill's own --register) re-creates each table over its Parquet
+    copies with every date, no --replace; turned off again, back to JSON the same way."""
+    from tests.test_glue_cli import _catalog
+    from warehouse.hive.glue_input import PARQUET_SERDE
+
+    root = tmp_path / "root"
+    make_corpus(root, 600, 3, seed=25)
+    database = f"wh_{uuid.uuid4().hex[:10]}"
+    glue = {"glue": {"database": database, "endpoint_url": moto_server}}
+    off, on = _config(tmp_path, root, False, **glue), _config(tmp_path, root, True, **glue)
+    _aggregate(off, "--register")
+    if how == "hive apply":
+        _compact_all(on)
+        res = CliRunner().invoke(cli, ["--config", str(on), "hive", "apply"])
+        out = res.output
+    else:
+        out = _compact_all(on, "--register")
+        res = None
+    assert res is None or res.exit_code == 0, out
+    assert "json -> parquet: storage follows [events] parquet" in out, out
+    catalog = _catalog(moto_server, database)
+    for job in JOBS:
+        entry = catalog[f"agg_{job}"]
+        sd = entry["table"]["StorageDescriptor"]
+        assert sd["SerdeInfo"]["SerializationLibrary"] == PARQUET_SERDE, job
+        assert sorted(entry["partitions"]) == [(str(d),) for d in DAYS], job
+        for part in entry["partitions"].values():
+            assert "/aggregates_parquet/" in part["StorageDescriptor"]["Location"]
+    res = CliRunner().invoke(cli, ["--config", str(off), "hive", "apply"])
+    assert res.exit_code == 0 and "parquet -> json: storage follows" in res.output, res.output
+    entry = _catalog(moto_server, database)["agg_daily_actions"]
+    assert entry["table"]["StorageDescriptor"]["Location"].rstrip("/").endswith("/aggregates/daily_actions")
+    assert sorted(entry["partitions"]) == [(str(d),) for d in DAYS]

@@ -158,6 +158,29 @@ def missing_copies(store: ObjectStore, job: str, days: Iterable[str]) -> list[st
     return [d for d in sorted(set(days)) if _parts(store, job, d) and not _has_copy(store, job, d)]
 
 
+def lagging_copies(store: ObjectStore, jobs: Iterable[str]) -> dict[str, list[str]]:
+    """Return, for `events` and each job, the dates whose JSON has no Parquet copy (one
+    listing of each folder: `warehouse status` with [events] parquet on); only the ones
+    that lag."""
+    pairs = [("events", "events/", "events_parquet/")]
+    pairs += [(job, f"aggregates/{job}/", f"{PREFIX}/{job}/") for job in jobs]
+    out: dict[str, list[str]] = {}
+    for name, source, copy in pairs:
+        missing = sorted(_dates(store, source, ".json.gz") - _dates(store, copy, ".parquet"))
+        if missing:
+            out[name] = missing
+    return out
+
+
+def _dates(store: ObjectStore, prefix: str, suffix: str) -> set[str]:
+    found = set()
+    for obj in store.list(prefix):
+        m = _DT.search(obj.key)
+        if m and obj.key.endswith(suffix):
+            found.add(m.group(1))
+    return found
+
+
 def _parts(store: ObjectStore, job: str, day: str) -> list[str]:
     return [o.key for o in store.list(output_prefix(job, day)) if o.key.endswith(".json.gz")]
 
