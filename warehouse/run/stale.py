@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
@@ -43,7 +44,7 @@ def stale_reason(
         if new:
             return f"job(s) {', '.join(new)} not run for it"
         if cfg.events.parquet and store is not None:
-            return _copies_stale(store, rec)
+            return _copies_stale(store, rec, cfg.aggregate.jobs)
         return None
     if stage == "reports" and cfg.hive is not None and cfg.hive.reports:
         from warehouse.hive.reports import load_reports
@@ -63,12 +64,12 @@ def copy_dates(rec: StageRecord, job: str) -> list[str]:
     return [d.isoformat() for d in job_dates(job, list(rec.partitions or []))]
 
 
-def _copies_stale(store: ObjectStore, rec: StageRecord) -> str | None:
+def _copies_stale(store: ObjectStore, rec: StageRecord, jobs: Sequence[str]) -> str | None:
     from warehouse.aggregate.backfill import missing_copies
 
-    lacking = sum(
+    lacking = sum(  # a job no longer configured is not the run's to copy
         len(missing_copies(store, job, copy_dates(rec, job)))
-        for job, state in (rec.jobs or {}).items() if state.status == OK
+        for job, state in (rec.jobs or {}).items() if state.status == OK and job in jobs
     )  # fmt: skip
     if not lacking:
         return None
