@@ -55,7 +55,7 @@ def test_backfill_equals_the_publish_and_reruns_are_no_ops(tmp_path: Path) -> No
     before = {p: p.stat().st_mtime_ns for p in _copies(root)}
     again = _compact_all(on)
     assert again.startswith("events compact: 3 dates (0 written, 3 unchanged"), again
-    assert f"({0} written from their JSON part, {n} present" in again, again
+    assert f"(0 written from their JSON part, {n} present; 3 jobs)" in again, again
     assert {p: p.stat().st_mtime_ns for p in _copies(root)} == before
     # a lost copy is written again, alone
     _copies(root)[0].unlink()
@@ -152,6 +152,16 @@ def test_backfill_then_hive_apply_switches_agg_tables(tmp_path: Path, hive_serve
     assert res.exit_code == 0 and "storage follows [events] parquet" in res.output, res.output
     got = _fetch(hive_server, db, "SELECT dt, slug, hits FROM agg_daily_actions")
     assert len(got) == len(_json_records(root, "daily_actions"))
+    # on again, the backfill's own --register switches the tables (as the nightly run's
+    # registration does), with every date's partition
+    out = _compact_all(on, "--register", "--force")
+    assert "json -> parquet: storage follows [events] parquet" in out, out
+    text = " ".join(str(v) for r in _fetch(hive_server, db, "DESCRIBE FORMATTED agg_sessions") for v in r)
+    assert "parquet" in text.lower()
+    got = _fetch(hive_server, db, "SELECT dt, count(*) FROM agg_top_params GROUP BY dt")
+    assert sorted(got) == sorted(
+        (str(d), sum(r[0] == str(d) for r in _json_records(root, "top_params"))) for d in DAYS
+    )
 
 
 def _norm(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

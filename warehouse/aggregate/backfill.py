@@ -60,9 +60,10 @@ class CopySummary:
     present: int = 0
     failed: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
+    jobs: set[str] = field(default_factory=set)  # the jobs with a JSON partition among them
 
     def line(self) -> str:
-        jobs = len({j for j, _ in self.written})
+        jobs = len(self.jobs)
         text = (
             f"aggregate copies: {count(len(self.written) + self.present, 'partition')} "
             f"({number(len(self.written))} written from their JSON part, "
@@ -194,6 +195,7 @@ def _copy_one(store: ObjectStore, job: str, day: str, summary: CopySummary, *, f
     parts = _parts(store, job, day)
     if not parts:
         return
+    summary.jobs.add(job)
     if not force and _has_copy(store, job, day):
         summary.present += 1
         return

@@ -319,6 +319,7 @@ def _register_found(
             whole = made is not None and bool(made.switched)
             found, locations = _in_root(cfg, store, spec, table, None if whole else days)
             summary = add_partitions(cfg, spec, found, locations=locations, client=hive)
+            summary.switched = made.switched if made is not None else []
     if days is not None:
         have = {p["dt"] for p in found}
         summary.no_data = [d for d in days if d not in have]
