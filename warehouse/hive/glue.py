@@ -37,6 +37,7 @@ from warehouse.hive.glue_input import (
 )
 from warehouse.hive.spec import TableSpec
 from warehouse.hive.summary import HiveSummary
+from warehouse.hive.tables import storage_twin
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +194,15 @@ class GlueCatalog:
                 summary.created.append(spec.name)
                 fresh: bool | None = True
             elif have.get("Parameters", {}).get(SPEC_PROPERTY) != want["Parameters"][SPEC_PROPERTY]:
-                if not replace:
+                switch = None if replace else self._switched(spec, have)
+                if not (replace or switch):
                     summary.changed.append(f"{spec.name} ({'; '.join(differences(want, have))})")
                     return None
                 self._call("delete_table", DatabaseName=db, Name=want["Name"])
                 self._call("create_table", DatabaseName=db, TableInput=want)
                 summary.replaced.append(spec.name)
+                if switch:
+                    summary.switched.append(switch)
                 fresh = True
             elif projection(have.get("Parameters", {})) != projection(want["Parameters"]):
                 self._call("update_table", DatabaseName=db, TableInput=want)
@@ -212,6 +216,20 @@ class GlueCatalog:
             return None
         existing[want["Name"]] = want
         return fresh
+
+    def _switched(self, spec: TableSpec, have: Mapping[str, Any]) -> str | None:
+        """Return "NAME (json -> parquet)" when the catalog's table is `spec`'s storage twin
+        exactly (`warehouse.hive.tables.storage_twin`), else None."""
+        twin = storage_twin(spec)
+        if twin is None:
+            return None
+        try:
+            digest = self.want(twin)["Parameters"][SPEC_PROPERTY]
+        except ValueError:
+            return None
+        if have.get("Parameters", {}).get(SPEC_PROPERTY) != digest:
+            return None
+        return f"{spec.name} {twin.storage} -> {spec.storage}"
 
     def registered(self, spec: TableSpec) -> set[tuple[str, ...]]:
         """Return the value tuples of the partitions `spec`'s table has in the catalog."""

@@ -22,7 +22,7 @@ from warehouse.hive.session import catalog_database, session, target, warehouse_
 from warehouse.hive.spec import Column, TableSpec, TableSync, by_values
 from warehouse.hive.summary import HiveSummary
 from warehouse.hive.sync import sync_tables
-from warehouse.hive.tables import events_spec, find_spec
+from warehouse.hive.tables import events_spec, find_spec, storage_twin
 from warehouse.storage import ObjectStore, is_remote, open_store, store_for_config
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -238,6 +238,14 @@ def _register_in_glue(
     db = cfg.glue.database if cfg.glue else ""
     summary = sync_tables(cfg, [TableSync(spec, found, locations)], client=client,
                           action=f"hive partitions {db}.{spec.name}")
+    if summary.switched and days is not None:
+        # re-created in its other storage ([events] parquet): every partition the root holds
+        found, locations = _in_root(cfg, store, spec, table, None)
+        rest = sync_tables(cfg, [TableSync(spec, found, locations)], client=client)
+        summary.found, summary.present = rest.found, rest.present - summary.added
+        summary.statements += rest.statements
+        summary.added += rest.added
+        summary.failed.extend(rest.failed)
     summary.partitions_mode = True
     return summary, spec, found
 
@@ -275,6 +283,21 @@ def register_partitions(
     return register_imported(cfg, found, table, dates, client=client)
 
 
+def _own_table(cfg: Config, hive: HiveClient, spec: TableSpec) -> HiveSummary | None:
+    """Create one of the warehouse's own tables when it is missing (rather than fail the
+    nightly run), or re-create it when the metastore holds its storage twin ([events]
+    parquet changed: `storage_twin`); return that sync's summary, None when the table
+    was kept as it is (one that differs otherwise is left to `hive apply`, as before)."""
+    database = cfg.hive_or_default().database
+    hive.execute(render_database(database))
+    if spec.name.lower() in table_names(hive, database):
+        if storage_twin(spec) is None:
+            return None
+        synced = sync_tables(cfg, [TableSync(spec)], client=hive)
+        return synced if synced.switched or synced.failed else None
+    return sync_tables(cfg, [TableSync(spec)], client=hive)
+
+
 def _register_found(
     cfg: Config, table: str, dates: Sequence[dt.date | str] | None, client: HiveClient | None
 ) -> HiveSummary:
@@ -288,16 +311,15 @@ def _register_found(
         with session(cfg, client) as hive:
             own = find_spec(cfg, table)
             spec = own or _spec_from_metastore(cfg, hive, table, root_uri)
-            if own is not None and hive.execute(render_database(cfg.hive_or_default().database)) and (
-                spec.name.lower() not in table_names(hive, cfg.hive_or_default().database)
-            ):
-                # One of our own tables: create it rather than fail the nightly run.
-                created = sync_tables(cfg, [TableSync(spec)], client=hive)
-                if created.exit_code:
-                    created.partitions_mode = True
-                    return created
-            found, locations = _in_root(cfg, store, spec, table, days)
+            made = None if own is None else _own_table(cfg, hive, own)
+            if made is not None and made.exit_code:
+                made.partitions_mode = True
+                return made
+            # a table re-created in its other storage has no partition: all of them
+            whole = made is not None and bool(made.switched)
+            found, locations = _in_root(cfg, store, spec, table, None if whole else days)
             summary = add_partitions(cfg, spec, found, locations=locations, client=hive)
+            summary.switched = made.switched if made is not None else []
     if days is not None:
         have = {p["dt"] for p in found}
         summary.no_data = [d for d in days if d not in have]

@@ -20,6 +20,8 @@ class HiveSummary:
     created: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
+    # replaced because [events] parquet changed their storage (`hive.tables.storage_twin`)
+    switched: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     found: int = 0
@@ -72,9 +74,14 @@ class HiveSummary:
             if self.changed:
                 text += (
                     f"; differ from their spec (left as they are): {'; '.join(self.changed)}"
-                    " - re-run with --replace (replace=True) or drop them (external tables:"
+                    " - `warehouse hive apply --replace` re-creates them (external tables:"
                     " the files stay)"
                 )
+        if self.switched:
+            text += (
+                f"; {', '.join(self.switched)}: storage follows [events] parquet, re-created "
+                "over their files in the root without --replace"
+            )
         if self.skipped:
             text += f"; {number(len(self.skipped))} not made: {'; '.join(self.skipped)}"
         if self.failed:

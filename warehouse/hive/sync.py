@@ -52,6 +52,7 @@ from warehouse.hive.render import (
 from warehouse.hive.session import session, target, warehouse_root_uri
 from warehouse.hive.spec import TableSpec, TableSync, by_values
 from warehouse.hive.summary import HiveSummary
+from warehouse.hive.tables import storage_twin
 
 VIEWS_PROPERTY = "warehouse.views"  # fingerprint of the table's views, kept on the table
 
@@ -215,15 +216,30 @@ class Metastore:
         if props.get(SPEC_PROPERTY) == statements_fingerprint(statements):
             summary.unchanged.append(spec.name)
             return False, props
-        if replace:
+        switch = None if replace else self._switched(spec, props)
+        if replace or switch:
             self.client.execute(
                 statement("drop_table.hql", table=table_ref(self.database, spec.name)))
             self.client.execute_many(statements)
             summary.replaced.append(spec.name)
+            if switch:
+                summary.switched.append(switch)
             return True, {}
         notes = differences(spec, describe(self.client, self.database, spec.name), self.root_uri)
         summary.changed.append(f"{spec.name} ({'; '.join(notes)})")
         return None, props
+
+    def _switched(self, spec: TableSpec, props: Mapping[str, str]) -> str | None:
+        """Return "NAME (json -> parquet)" when the table in the metastore is `spec`'s
+        storage twin exactly (`warehouse.hive.tables.storage_twin`), else None."""
+        twin = storage_twin(spec)
+        if twin is None:
+            return None
+        digest = fingerprint(twin, dialect=self.dialect, root_uri=self.root_uri,
+                             database=self.database)
+        if props.get(SPEC_PROPERTY) != digest:
+            return None
+        return f"{spec.name} {twin.storage} -> {spec.storage}"
 
     def registered(self, spec: TableSpec) -> set[tuple[str, ...]]:
         """Return the values tuples of the partitions `spec`'s table has in the metastore."""

@@ -102,6 +102,16 @@ def aggregate_spec(job: str, parquet: bool = False) -> TableSpec:
     )
 
 
+def storage_twin(spec: TableSpec) -> TableSpec | None:
+    """Return `spec`'s table in the other storage the config chooses between (`agg_<job>`
+    as JSON or, with [events] parquet, over its Parquet copy), else None. Both read files
+    of the root, so a catalog re-creates a table found as its twin without --replace."""
+    job = spec.name[len("agg_") :] if spec.name.startswith("agg_") else ""
+    if job not in schema.JOBS or spec.storage not in ("json", "parquet"):
+        return None
+    return aggregate_spec(job, parquet=spec.storage != "parquet")
+
+
 def warehouse_specs(cfg: Config) -> list[TableSpec]:
     """Return the specs `warehouse hive apply` creates: events, access_raw, agg_<job>, and
     events_parquet with [events] parquet."""

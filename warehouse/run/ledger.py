@@ -67,7 +67,7 @@ class Ledger:
         rec = self.record(day, stage)
         if not (rec and rec.status == OK):
             return True
-        why = self._redone_upstream(day, rec, upstream) or stale_reason(self.cfg, day, stage, rec)
+        why = self._redone_upstream(day, rec, upstream) or stale_reason(self.cfg, day, stage, rec, self.store)
         if why:
             log.info("%s %s: done before, but %s: running it again", day, stage, why)
         return bool(why)

@@ -236,7 +236,36 @@ def _aggregate(night: Night) -> None:
     todo = [(day, parts, _resume(night, day, parts))
             for day, parts in night.days_with_events("aggregate")]
     if todo:
+        if night.cfg.events.parquet:
+            _fill_copies(night, todo)
         _run_jobs(night, todo)
+
+
+def _fill_copies(night: Night, todo: list[tuple[dt.date, list[str], StageRecord]]) -> None:
+    """Write the missing Parquet copies of the jobs done before ([events] parquet turned on
+    since: `warehouse.run.stale`) from their JSON parts, without running them again, and
+    register them in `agg_<job>`. A job whose copy cannot be written (a damaged part, the
+    catalog down) is run again instead: its publish writes both."""
+    from warehouse.aggregate.backfill import copy_missing
+    from warehouse.run.stale import copy_dates
+
+    for job in night.cfg.aggregate.jobs:
+        done = [(day, rec) for day, _, rec in todo if job in rec.jobs_dict()]
+        dates = sorted({p for _, rec in done for p in copy_dates(rec, job)})
+        if not dates:
+            continue
+        try:
+            written = copy_missing(night.ledger.store, job, dates)
+            if written and night.cfg.has_catalog:
+                _check(night.register(f"agg_{job}", written))
+        except WarehouseError as err:
+            log.warning("aggregate %s: Parquet copies not written (%s): running it again", job, err)
+            for _, rec in done:
+                del rec.jobs_dict()[job]
+            continue
+        if written:
+            log.info("aggregate %s: Parquet copy of %s written from the JSON parts", job,
+                     ", ".join(written))
 
 
 def _resume(night: Night, day: dt.date, parts: list[str]) -> StageRecord:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
-from warehouse.run.dates import day_input
+from warehouse.run.dates import day_input, job_dates
 from warehouse.run.records import StageRecord
+from warehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +29,23 @@ def input_fingerprint(cfg: Config, inp: str) -> dict[str, int | None]:
     return {src.name: src.size for src in expand_inputs(cfg, [inp])}
 
 
-def stale_reason(cfg: Config, day: dt.date, stage: str, rec: StageRecord) -> str | None:
-    """Return why the "ok" record `rec` of (day, stage) is out of date, else None."""
+def stale_reason(
+    cfg: Config, day: dt.date, stage: str, rec: StageRecord, store: ObjectStore | None = None
+) -> str | None:
+    """Return why the "ok" record `rec` of (day, stage) is out of date, else None. With
+    `store`, an aggregate done before `[events] parquet` was turned on is out of date while
+    a partition it wrote has no Parquet copy (the stage then writes the copies from the
+    JSON parts: `warehouse.run.stages`)."""
     if stage == "parse":
         return _parse_stale(cfg, day, rec)
     if stage == "aggregate" and rec.partitions != []:  # [] = no events that day
         done = {j for j, v in (rec.jobs or {}).items() if v.status == OK}
         new = [j for j in cfg.aggregate.jobs if j not in done]
-        return f"job(s) {', '.join(new)} not run for it" if new else None
+        if new:
+            return f"job(s) {', '.join(new)} not run for it"
+        if cfg.events.parquet and store is not None:
+            return _copies_stale(store, rec, cfg.aggregate.jobs)
+        return None
     if stage == "reports" and cfg.hive is not None and cfg.hive.reports:
         from warehouse.hive.reports import load_reports
 
@@ -45,6 +56,24 @@ def stale_reason(cfg: Config, day: dt.date, stage: str, rec: StageRecord) -> str
         new = [t for t in tables if t not in (rec.tables or [])]
         return f"report(s) {', '.join(new)} not made for it" if new else None
     return None
+
+
+def copy_dates(rec: StageRecord, job: str) -> list[str]:
+    """Return the partitions `job` writes for the aggregate record `rec`: its dates for the
+    partitions the day's parse touched (`job_dates`: sessions also the day before)."""
+    return [d.isoformat() for d in job_dates(job, list(rec.partitions or []))]
+
+
+def _copies_stale(store: ObjectStore, rec: StageRecord, jobs: Sequence[str]) -> str | None:
+    from warehouse.aggregate.backfill import missing_copies
+
+    lacking = sum(  # a job no longer configured is not the run's to copy
+        len(missing_copies(store, job, copy_dates(rec, job)))
+        for job, state in (rec.jobs or {}).items() if state.status == OK and job in jobs
+    )  # fmt: skip
+    if not lacking:
+        return None
+    return f"{lacking} of its aggregate partition(s) have no Parquet copy ([events] parquet)"
 
 
 def _parse_stale(cfg: Config, day: dt.date, rec: StageRecord) -> str | None:

@@ -83,6 +83,8 @@ class StatusReport:
 
     records: str
     dates: list[DateStatus]
+    # [events] parquet: the dates whose JSON has no Parquet copy, by table (events, jobs)
+    parquet_lag: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return the report as JSON-ready data."""
@@ -93,6 +95,7 @@ class StatusReport:
                  "stages": [asdict(s) for s in d.stages]}
                 for d in self.dates
             ],
+            "parquet_missing": self.parquet_lag,
         }
 
     def line(self) -> str:
@@ -106,8 +109,18 @@ class StatusReport:
         bad = f"{len(failing)} failing [{' '.join(failing)}]" if failing else "none failing"
         return (
             f"status: {_n(len(self.dates), 'date')} ({span}), {bad}, "
-            f"{_n(redo, 'stage')} to redo; "
+            f"{_n(redo, 'stage')} to redo{self._lag()}; "
             f"records: {self.records}"
+        )
+
+    def _lag(self) -> str:
+        if not self.parquet_lag:
+            return ""
+        days = sorted({d for v in self.parquet_lag.values() for d in v})
+        span = days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
+        return (
+            f"; Parquet copies behind the JSON for {_n(len(days), 'date')} ({span}; "
+            f"{', '.join(sorted(self.parquet_lag))}): warehouse events compact --all"
         )
 
 
@@ -137,7 +150,12 @@ def run_status(
         dates = record_dates(store)[-last:] if last > 0 else []
     days = [_date_status(cfg, store, day) for day in sorted(set(dates), reverse=True)]
     days.sort(key=lambda d: not d.failing)  # stable: failing dates first, newest first
-    return StatusReport(store.uri(RUNS_PREFIX), days)
+    lag: dict[str, list[str]] = {}
+    if cfg.events.parquet:  # turned on after months of nights: copies missing
+        from warehouse.aggregate.backfill import lagging_copies
+
+        lag = lagging_copies(store, cfg.aggregate.jobs)
+    return StatusReport(store.uri(RUNS_PREFIX), days, lag)
 
 
 def _date_status(cfg: Config, store: ObjectStore, day: dt.date) -> DateStatus:
@@ -149,7 +167,7 @@ def _date_status(cfg: Config, store: ObjectStore, day: dt.date) -> DateStatus:
         out.stages.append(st)
     redo: dict[str, str] = {}
     for st in out.stages:
-        st.next_run = _next_run(cfg, day, st, recs, redo)
+        st.next_run = _next_run(cfg, day, st, recs, redo, store)
         if st.next_run.startswith("redo") or st.next_run.startswith("run"):
             redo[st.stage] = st.next_run
     # the nightly run covers the `catchup_days` dates up to yesterday; an older date is
@@ -245,7 +263,7 @@ def _running_text(rec: StageRecord) -> str:
 
 def _next_run(
     cfg: Config, day: dt.date, st: StageStatus, recs: dict[str, StageRecord | None],
-    redo: dict[str, str],
+    redo: dict[str, str], store: ObjectStore | None = None,
 ) -> str:
     """Return what the next run does with (day, stage), by the run's own rules."""
     stage, rec = st.stage, recs[st.stage]
@@ -264,7 +282,7 @@ def _next_run(
         if why:
             return f"redo ({up} ran again after it, {why})"
     try:
-        why = stale_reason(cfg, day, stage, rec)
+        why = stale_reason(cfg, day, stage, rec, store)
     except WarehouseError as err:
         return f"cannot tell ({err})"
     return f"redo ({why})" if why else ""
