@@ -158,3 +158,46 @@ def test_sakila_equals_mariadb_through_spark_and_duckdb(tmp_path, sshd, mariadb,
         folder = tmp_path / "root" / "mysql" / "src" / db / table
         assert _duck(folder, names) == want, table
         assert _spark(hive_server, db, f"mysql_src_{db}_{table}", names) == want, table
+
+
+INC = ('incremental = {{ "{db}.payment" = {{ mode = "lastmodified", column = "last_update", '
+       'deletes = true }}, "{db}.film_actor" = {{ mode = "lastmodified", column = '
+       '"last_update", deletes = true }}, "{db}.rental" = {{ mode = "append", column = '
+       '"rental_id" }} }}')
+ROUNDS = [
+    ["UPDATE payment SET amount = -0.01, payment_date = '2024-02-29 23:59:59' "
+     "WHERE payment_id % 97 = 0",
+     "DELETE FROM payment WHERE payment_id % 101 = 0",
+     "INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) "
+     "VALUES (1, 1, NULL, 999.99, '2024-03-01 00:00:00')",
+     "UPDATE film_actor SET last_update = NOW() WHERE actor_id = 7",
+     "DELETE FROM film_actor WHERE film_id = 3",
+     "INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id) "
+     "VALUES ('2024-01-01 00:00:00', 1, 1, 1), ('2024-01-01 00:00:00', 2, 1, 1)"],
+    ["DELETE FROM payment WHERE payment_id = 3",
+     "INSERT INTO payment (payment_id, customer_id, staff_id, amount, payment_date) "
+     "VALUES (101, 5, 2, 1.00, '2024-03-02 00:00:00')",
+     "INSERT INTO film_actor (actor_id, film_id) VALUES (7, 3)",
+     "INSERT INTO rental (rental_date, inventory_id, customer_id, return_date, staff_id) "
+     "VALUES ('2024-01-02 00:00:00', 3, 2, '2024-01-03 00:00:00', 2)"],
+]
+
+
+@pytest.mark.hive
+def test_sakila_latest_after_incremental_loads(tmp_path, sshd, mariadb, hive_server):
+    """append and lastmodified loads (a nullable TIMESTAMP column, a two-column key) with
+    updates and deletes: each `_latest` view equals MariaDB after every round."""
+    db = "sakinc"
+    _sakila(mariadb, db)
+    toml = _toml(tmp_path, sshd, mariadb, db, hive_server.hive_dict(db),
+                 {"src": f'format = "parquet"\ntables = ["payment", "film_actor", "rental"]\n'
+                         f'{INC.format(db=db)}'})
+    for statements in [[], *ROUNDS]:
+        for sql in statements:
+            mariadb.execute(sql, database=db)
+        _import(toml)
+        for table in ("payment", "film_actor", "rental"):
+            names = _names(mariadb, db, table)
+            want = _maria_rows(mariadb, db, table)
+            assert _spark(hive_server, db, f"mysql_src_{db}_{table}_latest", names) == want, \
+                table
