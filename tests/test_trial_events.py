@@ -69,7 +69,7 @@ def _cli(*args: str) -> str:
 
 def _json_rows(root: Path) -> list[tuple[Any, ...]]:
     """Every JSON event as DuckDB reads it (ts as a naive UTC timestamp, params sorted)."""
-    cols = ", ".join(f"CAST(ts AS TIMESTAMP)" if k == "ts" else f'"{k}"' for k in EVENT_KEYS)
+    cols = ", ".join("CAST(ts AS TIMESTAMP)" if k == "ts" else f'"{k}"' for k in EVENT_KEYS)
     schema = ("{ts: 'VARCHAR', ip: 'VARCHAR', vhost: 'VARCHAR', user: 'VARCHAR', method: "
               "'VARCHAR', path: 'VARCHAR', query: 'VARCHAR', protocol: 'VARCHAR', status: "
               "'INTEGER', bytes: 'BIGINT', referer: 'VARCHAR', user_agent: 'VARCHAR', "
@@ -139,8 +139,8 @@ def test_cloudfront_days_events_parquet_equals_json(tmp_path: Path, hive_server:
 
     def hive_rows(table: str) -> list[tuple[Any, ...]]:
         got = _hive(hive_server, database, sample.format(c=cols, t=table))
-        return sorted(((r[0][:19].replace("T", " "),) + r[1:-2]
-                       + (sorted(json.loads(r[-2] or "{}").items()), r[-1]) for r in got),
+        return sorted(((r[0][:19].replace("T", " "), *r[1:-2],
+                        sorted(json.loads(r[-2] or "{}").items()), r[-1]) for r in got),
                       key=repr)
 
     rows = hive_rows("events")
