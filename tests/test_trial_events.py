@@ -146,3 +146,36 @@ def test_cloudfront_days_events_parquet_equals_json(tmp_path: Path, hive_server:
     rows = hive_rows("events")
     assert len(rows) > 300
     assert hive_rows("events_parquet") == rows
+
+
+def test_run_with_parquet_on_cloudfront_days(tmp_path: Path) -> None:
+    """`warehouse run` with `[events] parquet = true` over the CloudFront file: each
+    touched day's events_parquet equals its JSON events, and every aggregate's Parquet
+    copy equals its JSON parts (DuckDB)."""
+    from tests.test_aggregate_parquet import _duck, _json_records
+    from tests.test_pipeline import write_config
+    from warehouse.schema import JOBS
+
+    day = START.date()
+    logs = tmp_path / "logs" / day.strftime("%Y/%m/%d")
+    logs.mkdir(parents=True)
+    (logs / "E2EXAMPLE.2024-02-28-21.a1b2c3d4.gz").write_bytes(
+        cloudfront_log(random.Random(7), 3600))
+    root = tmp_path / "root"
+    toml = write_config(tmp_path / "warehouse.toml", {
+        "warehouse": {"root": str(root)},
+        "logs": {"input": str(tmp_path / "logs") + "/{date:%Y/%m/%d}/",
+                 "patterns": str(SAMPLE / "urls.json"), "format": "cloudfront"},
+        "events": {"parquet": True},
+        "aggregate": {"runner": "inline", "jobs": list(JOBS)},
+        "cron": {"lock_file": str(tmp_path / "run.lock")},
+    })
+    res = CliRunner().invoke(cli, ["--config", str(toml), "run", "--date", str(day)])
+    assert res.exit_code == 0, res.output
+    assert f"parquet ok ({DAYS} partitions)" in res.output, res.output
+    want = _json_rows(root)
+    assert len(want) == 3600 and len({r[-1] for r in want}) == DAYS
+    assert _parquet_rows(root) == want
+    for job in JOBS:
+        records = _json_records(root, job)
+        assert records and _duck(root, job)[0] == records, job
