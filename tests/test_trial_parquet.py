@@ -66,6 +66,8 @@ FILL = [
     "'1987-06-26' + INTERVAL (seq % 10) YEAR) FROM seq_0_to_4999",
     "INSERT INTO film_text_log SELECT seq % 7, IF(seq % 2 = 0, NULL, 'dup'), "
     "IF(seq % 3 = 0, NULL, '2024-02-29 23:59:59.999999') FROM seq_1_to_1000",
+    # TEXT holds 65,535 bytes (the description above is cut there): MEDIUMTEXT holds this
+    f"INSERT INTO film_text_log VALUES (7, REPEAT('x😀', {HUGE // 2}), NULL)",
 ]
 
 
@@ -152,6 +154,7 @@ def test_sakila_equals_mariadb_through_spark_and_duckdb(tmp_path, sshd, mariadb,
                  {"src": 'format = "parquet"'})
     out = _import(toml)
     assert f"{len(TABLES)} tables ({len(TABLES)} ok, 0 failed)" in out, out
+    assert _maria(mariadb, db, "SELECT max(char_length(note)) FROM film_text_log") == [(HUGE,)]
     for table in TABLES:
         want = _maria_rows(mariadb, db, table)
         names = _names(mariadb, db, table)
