@@ -23,6 +23,7 @@ spec is reported, exit 5, and replaced only with `replace=True`).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Sequence
@@ -165,9 +166,16 @@ def run_query(cfg: Config, sql: str, *, client: HiveClient | None = None) -> Res
         return hive.execute_many(statements, cfg.hive_or_default().max_rows)
 
 
+def _binary(value: bytes | bytearray) -> str:
+    """A BINARY value as base64: the text a JSON import holds for the same BLOB."""
+    return base64.b64encode(value).decode("ascii")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
+    if isinstance(value, bytes | bytearray):
+        return _binary(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
@@ -185,6 +193,8 @@ def _tsv_cell(value: Any) -> str:
 def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str, list, dict)):
         return value
+    if isinstance(value, bytes | bytearray):
+        return _binary(value)
     return str(value)
 
 
