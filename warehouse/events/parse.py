@@ -44,7 +44,7 @@ from warehouse.events.summary import InputFailure, ParseSummary
 from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
 from warehouse.lock import PUBLISH_WAIT, WaitBudget, events_lock, item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
-from warehouse.procs import worker_init
+from warehouse.procs import interrupt_workers, worker_call, worker_init
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, is_remote, open_store
 
@@ -236,7 +236,7 @@ class _Parse:
         )
         try:
             futures: dict[Future[Result], Task] = {
-                ex.submit(run_task, self.settings, t, None): t for t in pool_tasks
+                ex.submit(worker_call, run_task, self.settings, t, None): t for t in pool_tasks
             }
             for t in [t for t in tasks if t.source.stdin]:
                 self._finished(t, run_task(self.settings, t, self.progress, self.seams.stdin))
@@ -251,7 +251,9 @@ class _Parse:
                     ) from None
                 self._advance(res)
                 self._finished(futures[fut], res)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):  # a signal to this process alone: pass it on
+                interrupt_workers(ex)
             ex.shutdown(wait=True, cancel_futures=True)  # no worker writes after the clean-up
             raise
         ex.shutdown(wait=True)
