@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import threading
@@ -39,9 +40,9 @@ from warehouse.events.build import event_builder
 from warehouse.events.inputread import lines_before
 from warehouse.events.inputs import InputSource, expand_inputs
 from warehouse.events.judge import judge
-from warehouse.events.state import Earlier, finish, prepare_inputs, staging_prefix
+from warehouse.events.state import Earlier, finish, prepare_inputs, staging_prefix, warn_renamed
 from warehouse.events.summary import InputFailure, ParseSummary
-from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
+from warehouse.events.task import SAMPLES, Result, Settings, Task, components, first_line, run_task
 from warehouse.lock import PUBLISH_WAIT, WaitBudget, events_lock, item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
 from warehouse.procs import interrupt_workers, worker_call, worker_init
@@ -177,6 +178,9 @@ class _Parse:
         failed output (full disk, S3 down) drop what the unfinished inputs staged."""
         self.earlier = prepare_inputs(self.store, sources, self.summary.failures)
         sources = [s for s in sources if s.name in self.earlier]
+        for src in sources:  # a log parsed before, renamed: parse reads it anew; say so
+            if not self.earlier[src.name].keys:
+                warn_renamed(self.store, src, functools.partial(first_line, src, self.cfg.s3))
         tasks = _plan(sources, self.seams.range_bytes)
         unsized = any(s.gz or s.size is None for s in sources)
         if self.progress is not None:
