@@ -199,6 +199,8 @@ def test_an_interrupted_run_is_notified_as_interrupted(
     assert msgs[0]["Subject"] == f"warehouse run {DAY1}: interrupted (exit 130)"
     assert msgs[0]["Message"].splitlines() == text[:-1]
     assert "Traceback" not in stderr.decode()
+    rec = json.loads((tmp_path / "root/_state/runs" / str(DAY1) / "parse.json").read_text())
+    assert (rec["status"], rec["exit_code"]) == ("failed", 130), rec  # redone next time
     # the lock was released: the next run finishes the day
     again = subprocess.run([WAREHOUSE_BIN, "--config", str(conf), "run", "--date", str(DAY1)],
                            capture_output=True, text=True, timeout=600, check=False)

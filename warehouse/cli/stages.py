@@ -96,7 +96,8 @@ def aggregate(
 ) -> None:
     """Run mrjob aggregations over event partitions into ROOT/aggregates/JOB/: the JOBs
     named, else every job of [aggregate] jobs, one after another (default date: yesterday
-    UTC, as for `run`). One summary line per job; the exit code is the worst of them.
+    UTC, as for `run`). One summary line per job (one job's failure does not stop the
+    others), then for several jobs the total; the exit code is the worst of them.
 
     \b
     Examples:
@@ -120,8 +121,8 @@ def aggregate(
                 summaries.append(_aggregate_job(cfg, job, dates, runner, progress))
     except (ConfigError, KeyboardInterrupt):
         # a config error applies to every job, Ctrl-C stops them all: what finished is
-        # printed, then the error's own line and exit code
-        _report_jobs(cfg, summaries, register, len(names), started)
+        # printed (not registered: stop now), then the error's own line and exit code
+        _report_jobs(cfg, summaries, False, len(names), started)
         raise
     code = _report_jobs(cfg, summaries, register, len(names), started)
     if code:
@@ -168,8 +169,8 @@ def _report_jobs(
             continue
         try:
             codes.append(report_registered(cfg, summary, table, parts))
-        except WarehouseError as err:
-            codes.append(err.exit_code)
+        except WarehouseError as err:  # the job's line is out; its registration failed
+            codes += [summary.exit_code, err.exit_code]
             unregistered += 1
             click.echo(f"error: {table} not registered: {redact(str(err))}", err=True)
             if isinstance(err, SourceUnavailable):
