@@ -149,7 +149,8 @@ def test_cli_aggregate_without_a_job_runs_every_configured_job(small: Any, tmp_p
     result = CliRunner().invoke(cli, ["--config", str(conf), "aggregate", *span])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert [ln.split(" [")[0] for ln in lines] == ["aggregate daily_actions", "aggregate top_params"]
+    assert [ln.split(" [")[0] for ln in lines[:-1]] == ["aggregate daily_actions", "aggregate top_params"]
+    assert lines[-1].startswith("aggregate: 2 jobs, 2 ok in ")  # the total, last
     _check(root, small[1], "daily_actions")
     _check(root, small[1], "top_params")
     # named jobs run in the order given, each once; one failing job sets the exit code
@@ -159,7 +160,8 @@ def test_cli_aggregate_without_a_job_runs_every_configured_job(small: Any, tmp_p
     )  # fmt: skip
     assert result.exit_code == 4, result.output
     lines = result.output.strip().splitlines()
-    assert [ln.split(" [")[0] for ln in lines] == ["aggregate sessions", "aggregate top_params"]
+    assert [ln.split(" [")[0] for ln in lines[:-1]] == ["aggregate sessions", "aggregate top_params"]
+    assert lines[-1].startswith("aggregate: 2 jobs, 0 ok, 2 failed (exit 4) in ")
     unknown = CliRunner().invoke(cli, ["--config", str(conf), "aggregate", "sessions", "weekly"])
     assert unknown.exit_code == 2 and "unknown job 'weekly'" in unknown.output
     assert "aggregate sessions [" not in unknown.output  # nothing ran
@@ -279,3 +281,33 @@ def test_s3_root_inline(small: Any, moto_server: str, s3_client: Any, s3_bucket:
         body = s3_client.get_object(Bucket=s3_bucket, Key=keys[0])["Body"].read()
         records += [json.loads(line) for line in gzip.decompress(body).splitlines()]
     assert_same(records, BRUTE["sessions"](good))
+
+
+def test_cli_aggregate_prints_every_job_when_one_job_raises(small: Any, tmp_path: Path) -> None:
+    """A WarehouseError of one job (here its --register: HiveServer2 refuses connections)
+    hid the lines of the jobs before it and stopped the later ones: every job's line is
+    printed, the failure in one line, then the total; the exit code is the combined one."""
+    from tests.fixtures._util import free_port
+
+    root = _fresh_root(small[0], tmp_path)
+    port = free_port()  # nothing listens there
+    conf = tmp_path / "w.toml"
+    conf.write_text(
+        f'[warehouse]\nroot = "{root}"\n[aggregate]\nrunner = "inline"\n'
+        f'[hive]\nhost = "127.0.0.1"\nport = {port}\ndialect = "spark"\n',
+        encoding="utf-8",
+    )
+    args = ["--config", str(conf), "aggregate", "daily_actions", "top_params", "sessions",
+            "--from", str(DATES[0]), "--to", str(DATES[-1]), "--register"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 3, result.output
+    lines = result.output.strip().splitlines()
+    for job in ("daily_actions", "top_params", "sessions"):
+        assert any(ln.startswith(f"aggregate {job} [inline] ") and ": 3 partitions" in ln
+                   for ln in lines), result.output  # fmt: skip
+        _check(root, small[1], job)  # every job ran
+    failed = [ln for ln in lines if "agg_daily_actions" in ln]
+    assert len(failed) == 1 and f"127.0.0.1:{port}" in failed[0], result.output
+    assert sum("not tried again" in ln for ln in lines) == 2, result.output
+    assert lines[-1].startswith("aggregate: 3 jobs, 3 ok; 3 not registered (exit 3)"), result.output
+    assert "Traceback" not in result.output

@@ -40,6 +40,7 @@ OTHER_MD = ["bootstrap/README.md", "bench/RESULTS.md", "tests/data/real_logs/REA
 NOT_COMMANDS = {
     'warehouse = "warehouse.cli:main"',  # the entry point in pyproject.toml
     "warehouse run D: exit N",  # the subject of an SNS alert
+    "warehouse run D: interrupted (exit 130)",  # the subject of an interrupted run's alert
 }
 
 

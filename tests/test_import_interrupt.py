@@ -101,6 +101,13 @@ def _wait_upload(s3: Any, bucket: str, proc: subprocess.Popen[bytes]) -> None:
         time.sleep(0.1)
 
 
+def _live_in_session(sid: int) -> list[str]:
+    """Return `ps` lines of the session's processes that are not zombies."""
+    ps = subprocess.run(["ps", "-o", "pid=,stat=,comm=", "-s", str(sid)], capture_output=True,
+                        text=True, check=False).stdout.splitlines()  # fmt: skip
+    return [ln for ln in ps if ln.split()[1:2] != ["Z"]]
+
+
 def _session_left(pid: int) -> str:
     return subprocess.run(["pgrep", "-s", str(pid)], capture_output=True, text=True,
                           check=False).stdout.strip()
@@ -239,3 +246,51 @@ def test_ctrl_c_during_import_into_a_local_root_removes_the_partial_files(
     assert out.strip().splitlines()[-1].startswith("import: 2 tables (1 ok, 0 failed, 1 "
                                                    "interrupted)"), out
     assert [p for p in big.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.mysql
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_to_the_import_alone_stops_its_split_workers(
+    tmp_path: Path, sshd: Any, mariadb: Any, big_db: str, moto_server: str, s3_client: Any,
+    s3_bucket: str, sig: signal.Signals,
+) -> None:
+    """split_workers = 2: SIGINT to the import's pid alone (`kill -INT PID`, a supervisor,
+    systemd's KillMode=process), or SIGTERM (`kill PID`, cron, systemd, timeout), reaches
+    no range worker by itself; the import passes it on: exit 130 within seconds, every
+    range's upload aborted, nothing of the load kept, no process left."""
+    (tmp_path / "db.pass").write_text(PASSWORD + "\n")
+    conf = _toml_config(tmp_path, sshd, mariadb, Path("unused"), big_db,
+                        extra='driver = "pymysql"\nsplit_workers = 2\n'
+                              f'[s3]\nendpoint_url = "{moto_server}"\n'
+                              f'[cron]\nlock_file = "{tmp_path / "run.lock"}"\n')
+    conf.write_text(conf.read_text().replace('root = "unused"', f'root = "s3://{s3_bucket}/wh"'))
+    proc = _start(conf)
+    try:
+        _wait_upload(s3_client, s3_bucket, proc)
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid), "wh-worker"], capture_output=True,
+                                 text=True, check=False).stdout.split()  # fmt: skip
+        assert len(workers) == 2, workers
+        sent = time.monotonic()
+        os.kill(proc.pid, sig)
+        out_b, err_b = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    out, err = out_b.decode(), err_b.decode()
+    assert proc.returncode == 130, out + err
+    assert took < 10, (took, err)
+    assert "Traceback" not in out + err, out + err
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("import: 2 tables (1 ok, 0 failed, 1 interrupted), 50 rows"), out
+    assert f"src.{big_db}.big [python full] INTERRUPTED" in out, out
+    # no process of the command is left: the range workers ended with it (multiprocessing's
+    # resource tracker, re-parented, ends as it reads its pipe's end; a zombie is dead)
+    deadline = time.monotonic() + 5
+    while _live_in_session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _live_in_session(proc.pid) == [], _live_in_session(proc.pid)
+    assert _uploads(s3_client, s3_bucket) == []  # each range aborted its upload
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix=f"wh/mysql/src/{big_db}/big/")
+    assert listed.get("KeyCount", 0) == 0, listed.get("Contents")

@@ -144,3 +144,64 @@ def test_config_check_validates_notify(tmp_path: Path, moto_server: str) -> None
     assert "notify_on must be 'failure' or 'always', not 'sometimes'" in r.output
     assert f"{tmp_path / 'nope'} is not an executable file" in r.output
     assert os.environ.get("WAREHOUSE_RUN_EXIT") is None
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupted_run_is_notified_as_interrupted(
+    tmp_path: Path, moto_server: str, how: str
+) -> None:
+    """Ctrl-C (SIGINT to the process group, what a terminal sends) or SIGTERM to the run's
+    pid alone (`kill PID`: cron, systemd, timeout): the run ends with exit 130, and the SNS
+    subject, the text's first line and the command's environment say "interrupted" (an
+    interrupted night is told under notify_on = "failure", worded as what it is)."""
+    import gzip
+    import signal
+    import subprocess
+
+    from tests.fixtures._util import sigint_default
+    from tests.test_interrupt import _wait_for
+    from tests.test_pipeline import WAREHOUSE_BIN
+
+    arn, sqs, url = _queue(moto_server, f"wh-int-{how}")
+    out = tmp_path / "alert.txt"
+    prog = _script(tmp_path / "page-me", f'cat > {out}\necho "exit=$WAREHOUSE_RUN_EXIT '
+                                         f'outcome=$WAREHOUSE_RUN_OUTCOME" >> {out}\n')
+    conf = _config(tmp_path, moto_server, [f"sns:{arn}", f"command:{prog}"])
+    folder = tmp_path / "logs" / DAY1.strftime("%Y/%m/%d")
+    day = gzip.decompress((folder / "access.log.gz").read_bytes())
+    with open(folder / "big.log", "wb") as f:  # long enough to be interrupted in its parse
+        for _ in range(150):
+            f.write(day)
+    proc = subprocess.Popen([WAREHOUSE_BIN, "--config", str(conf), "run", "--date", str(DAY1)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=sigint_default)  # fmt: skip
+    try:
+        _wait_for(tmp_path / "root/_state/runs" / str(DAY1) / "parse.json", "running", proc, 300)
+        time.sleep(0.5)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    word = "Ctrl-C" if how == "ctrl-c" else "SIGTERM"
+    assert proc.returncode == 130, stdout.decode() + stderr.decode()
+    summary = stdout.decode().strip().splitlines()[-1]
+    assert f"INTERRUPTED ({word})" in summary, summary
+    text = out.read_text().splitlines()
+    assert text[0].startswith(f"run {DAY1}: interrupted ({word}), exit 130: "), text
+    assert text[1] == summary
+    assert text[-1] == "exit=130 outcome=interrupted"
+    msgs = _messages(sqs, url)
+    assert len(msgs) == 1
+    assert msgs[0]["Subject"] == f"warehouse run {DAY1}: interrupted (exit 130)"
+    assert msgs[0]["Message"].splitlines() == text[:-1]
+    assert "Traceback" not in stderr.decode()
+    rec = json.loads((tmp_path / "root/_state/runs" / str(DAY1) / "parse.json").read_text())
+    assert (rec["status"], rec["exit_code"]) == ("failed", 130), rec  # redone next time
+    # the lock was released: the next run finishes the day
+    again = subprocess.run([WAREHOUSE_BIN, "--config", str(conf), "run", "--date", str(DAY1)],
+                           capture_output=True, text=True, timeout=600, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr

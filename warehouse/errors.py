@@ -2,7 +2,7 @@
 
 Exit codes (see DESIGN.md): 0 ok; 1 unexpected; 2 usage or config error; 3 a source
 unavailable (SSH, MySQL, S3, Hive); 4 input missing; 5 a job, import or query failed
-(or too many rejects); 6 another run is in progress.
+(or too many rejects); 6 another run is in progress; 130 interrupted (Ctrl-C, or SIGTERM).
 
 One error channel: a precondition that stops a command (bad config, a source down, no
 input) raises a `WarehouseError`; the outcome of work done item by item (files parsed,
@@ -24,7 +24,7 @@ EXIT_UNAVAILABLE = 3
 EXIT_INPUT_MISSING = 4
 EXIT_FAILED = 5
 EXIT_LOCKED = 6
-EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports it
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports it; SIGTERM too (Terminated)
 
 # what each exit code means, in words (status, alerts)
 EXIT_CLASSES = {
@@ -86,6 +86,16 @@ class RunInProgress(WarehouseError):
 
 class ItemLocked(RunInProgress):
     """Another process parses the same input or imports the same table (exit 6)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`, cron's or systemd's stop, `timeout`): raised in the main thread
+    by the `warehouse` command's handler, so a command stops as at Ctrl-C (exit 130)."""
+
+
+def interrupted_by(exc: BaseException | None) -> str:
+    """Return what interrupted a command, in words: `SIGTERM` or `Ctrl-C` (SIGINT)."""
+    return "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
 
 
 class Summary(Protocol):

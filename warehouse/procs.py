@@ -12,7 +12,14 @@
   fills), so a worker never keeps the run lock or an input's lock of its parent;
 - names itself `WORKER_NAME` (/proc/PID/comm), which is how `warehouse.lock` recognises
   an orphaned worker of a dead run still holding a lock (killed between the fork and
-  this initializer, so it kept its copies; `warehouse.lock` then kills it).
+  this initializer, so it kept its copies; `warehouse.lock` then kills it);
+- takes SIGINT and SIGTERM as a stop: inside a task (`worker_call`) they raise
+  KeyboardInterrupt, so the task removes what it wrote (an S3 upload aborted) on its way
+  out; between tasks the worker exits at once, quietly (no traceback on stderr).
+
+A terminal's Ctrl-C reaches every process of the group, workers included; a SIGINT or
+SIGTERM sent to the command alone (`kill PID`, a supervisor, systemd's KillMode=process)
+does not, so the command passes it on with `interrupt_workers` when it stops.
 
 Without this, `kill -9` of `warehouse run` left its workers blocked on their task queue
 for ever, holding the inherited lock descriptors, and every later run exited 6.
@@ -27,11 +34,15 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor
 from contextlib import suppress
+from typing import Any, TypeVar
 
 WATCH_SECONDS = 0.5
 WORKER_NAME = "wh-worker"  # /proc/PID/comm of a worker process
 HELD: set[int] = set()  # lock descriptors this process holds (a forked worker closes them)
+T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 
@@ -54,6 +65,38 @@ def _watch(parent: int) -> None:
             os._exit(70)  # the parent is gone: no result can be delivered, stop now
 
 
+def _exit_idle(signum: int, frame: object) -> None:
+    os._exit(128 + signum)  # between tasks: nothing to clean up, nothing to report
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_signals(handler: Callable[[int, Any], None]) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+
+
+def worker_call(fn: Callable[..., T], *args: Any) -> T:
+    """Return `fn(*args)`, run in a worker with SIGINT and SIGTERM raising KeyboardInterrupt
+    (what the pools submit); between tasks they end the worker quietly."""
+    _stop_signals(_raise_interrupt)
+    try:
+        return fn(*args)
+    finally:
+        _stop_signals(_exit_idle)
+
+
+def interrupt_workers(pool: Executor) -> None:
+    """Send SIGINT to the worker processes of a ProcessPoolExecutor (they got no signal of
+    their own: the command alone was interrupted); never raises."""
+    procs = getattr(pool, "_processes", None) or {}
+    for pid in list(procs):
+        with suppress(OSError):
+            os.kill(pid, signal.SIGINT)
+
+
 def worker_init(parent: int) -> None:
     """Tie this worker process to `parent` (the pid that started the pool): die with it,
     drop inherited lock descriptors, name the process. Returns; exits when orphaned."""
@@ -65,6 +108,7 @@ def worker_init(parent: int) -> None:
             os.close(fd)
     HELD.clear()
     _prctl(_PR_SET_NAME, WORKER_NAME.encode())
+    _stop_signals(_exit_idle)
     threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
 
 

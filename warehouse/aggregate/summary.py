@@ -59,6 +59,24 @@ class AggregateSummary:
         return f"{head}: " + "; ".join(parts) + f" -> {self.output} {spent}"
 
 
+def total_line(
+    summaries: Sequence[AggregateSummary], planned: int, unregistered: int, code: int,
+    seconds: float,
+) -> str:
+    """Return the last line of an aggregate of several jobs: how many ran ok, failed, did
+    not run (a config error or Ctrl-C stopped them) and were not registered, its exit code."""
+    failed = sum(1 for s in summaries if s.exit_code)
+    parts = [count(planned, "job"), f"{number(len(summaries) - failed)} ok"]
+    if failed:
+        parts.append(f"{number(failed)} failed")
+    if planned > len(summaries):
+        parts.append(f"{number(planned - len(summaries))} not run")
+    text = "aggregate: " + ", ".join(parts)
+    if unregistered:
+        text += f"; {number(unregistered)} not registered"
+    return text + (f" (exit {code})" if code else "") + f" in {duration(seconds)}"
+
+
 def date_span(dates: Sequence[dt.date]) -> str:
     """Return `D` or `D1..D2` for the dates (`(no dates)` when there are none)."""
     if not dates:

@@ -15,7 +15,14 @@ from typing import IO, Any
 import click
 
 from warehouse.config import CONFIG_ENV, ROOT_ENV, Config, apply_secret_environment, load_config
-from warehouse.errors import EXIT_INTERRUPTED, Summary, WarehouseError, combined_exit_code
+from warehouse.errors import (
+    EXIT_INTERRUPTED,
+    Summary,
+    Terminated,
+    WarehouseError,
+    combined_exit_code,
+    interrupted_by,
+)
 
 log = logging.getLogger("warehouse")
 
@@ -158,11 +165,11 @@ class _Group(click.Group):
         except WarehouseError as err:
             log.debug("failed", exc_info=True)
             raise _CliError(err) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated, see `main`)
             # Not click's "Aborted!" and exit 1 (the code of a bug): what finished is kept,
             # temporary files are removed by the next run.
-            click.echo("\nerror: interrupted (Ctrl-C); what finished is kept, the next run "
-                       "redoes the rest", err=True)  # fmt: skip
+            click.echo(f"\nerror: interrupted ({interrupted_by(exc)}); what finished is kept, "
+                       "the next run redoes the rest", err=True)  # fmt: skip
             sys.exit(EXIT_INTERRUPTED)
 
 
@@ -276,14 +283,25 @@ def cli(ctx: click.Context, config_file: str | None, root: str | None, verbose: 
     ctx.obj = State(config_file, root, verbose)
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (kill PID, cron, systemd, timeout) stops the command as Ctrl-C does: the
+    first raises Terminated (a KeyboardInterrupt) in the main thread; a later one, while
+    the command stops, is ignored (its clean-up is not cut short)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(args=argv, prog_name="warehouse")
     except SystemExit as exc:
         if exc.code == EXIT_INTERRUPTED:
-            # a second Ctrl-C while the interpreter shuts down must not turn exit 130 (the
-            # summary printed) into a death by SIGINT
+            # a second Ctrl-C (or SIGTERM) while the interpreter shuts down must not turn
+            # exit 130 (the summary printed) into a death by a signal
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,8 +20,13 @@ from warehouse.cli.common import (
     report_registered,
 )
 from warehouse.cli.draw import terminal_progress
-from warehouse.config import MysqlSourceConfig, choices
-from warehouse.errors import combined_exit_code
+from warehouse.config import Config, MysqlSourceConfig, choices
+from warehouse.errors import ConfigError, SourceUnavailable, WarehouseError, combined_exit_code
+from warehouse.progress import Progress
+from warehouse.redact import redact
+
+if TYPE_CHECKING:
+    from warehouse.aggregate.summary import AggregateSummary
 from warehouse.run.stages import STAGES
 from warehouse.schema import JOB_NAMES, RUNNERS
 
@@ -89,15 +96,14 @@ def aggregate(
 ) -> None:
     """Run mrjob aggregations over event partitions into ROOT/aggregates/JOB/: the JOBs
     named, else every job of [aggregate] jobs, one after another (default date: yesterday
-    UTC, as for `run`). One summary line per job; the exit code is the worst of them.
+    UTC, as for `run`). One summary line per job (one job's failure does not stop the
+    others), then for several jobs the total; the exit code is the worst of them.
 
     \b
     Examples:
       warehouse aggregate --date 2026-11-28             # every configured job
       warehouse aggregate sessions --from 2026-11-01 --to 2026-11-30 -r local --register
     """
-    from warehouse.aggregate import run_aggregate
-
     cfg = state.cfg
     dates = date_range(date, start, end, default="yesterday")
     names = list(dict.fromkeys(jobs)) or list(cfg.aggregate.jobs)
@@ -106,19 +112,73 @@ def aggregate(
     unknown = [j for j in names if j not in JOB_NAMES]
     if unknown:
         raise click.UsageError(f"unknown job {', '.join(map(repr, unknown))} (known: {', '.join(JOB_NAMES)})")
-    summaries = []
-    with terminal_progress() as progress:
-        for job in names:
-            summaries.append(
-                run_aggregate(cfg, job, dates, runner=runner or cfg.aggregate.runner, progress=progress)
-            )
-    codes = [
-        report_registered(cfg, summary, f"agg_{summary.job}", summary.partitions if register else set())
-        for summary in summaries
-    ]
-    code = combined_exit_code(codes)
+    runner = runner or cfg.aggregate.runner
+    started = time.monotonic()
+    summaries: list[AggregateSummary] = []
+    try:
+        with terminal_progress() as progress:
+            for job in names:
+                summaries.append(_aggregate_job(cfg, job, dates, runner, progress))
+    except (ConfigError, KeyboardInterrupt):
+        # a config error applies to every job, Ctrl-C stops them all: what finished is
+        # printed (not registered: stop now), then the error's own line and exit code
+        _report_jobs(cfg, summaries, False, len(names), started)
+        raise
+    code = _report_jobs(cfg, summaries, register, len(names), started)
     if code:
         sys.exit(code)
+
+
+def _aggregate_job(
+    cfg: Config, job: str, dates: list[dt.date], runner: str, progress: Progress | None
+) -> AggregateSummary:
+    """Run one job; the WarehouseError of this job alone becomes its FAILED summary (a
+    ConfigError, which applies to every job, is raised)."""
+    from warehouse.aggregate import run_aggregate
+    from warehouse.aggregate.summary import AggregateSummary
+
+    try:
+        return run_aggregate(cfg, job, dates, runner=runner, progress=progress)
+    except ConfigError:
+        raise
+    except WarehouseError as err:
+        return AggregateSummary(
+            job=job, runner=runner, dates=sorted(dates), error=str(err), exit_code=err.exit_code
+        )
+
+
+def _report_jobs(
+    cfg: Config, summaries: list[AggregateSummary], register: bool, planned: int, started: float
+) -> int:
+    """Print each job's line and register its partitions (--register), then, for several
+    jobs, the total; return the combined exit code. A catalog that cannot be reached is
+    not tried again for the later jobs."""
+    from warehouse.aggregate.summary import total_line
+
+    codes: list[int] = []
+    unregistered = 0
+    down: SourceUnavailable | None = None
+    for summary in summaries:
+        table = f"agg_{summary.job}"
+        parts = summary.partitions if register else set()
+        if down is not None and parts:
+            click.echo(summary.line())
+            codes += [summary.exit_code, down.exit_code]
+            unregistered += 1
+            click.echo(f"error: {table} not registered: not tried again after: {redact(str(down))}", err=True)
+            continue
+        try:
+            codes.append(report_registered(cfg, summary, table, parts))
+        except WarehouseError as err:  # the job's line is out; its registration failed
+            codes += [summary.exit_code, err.exit_code]
+            unregistered += 1
+            click.echo(f"error: {table} not registered: {redact(str(err))}", err=True)
+            if isinstance(err, SourceUnavailable):
+                down = err
+    code = combined_exit_code(codes)
+    if planned > 1 and summaries:
+        click.echo(total_line(summaries, planned, unregistered, code, time.monotonic() - started))
+    return code
 
 
 @cli.command("import")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import threading
@@ -39,12 +40,12 @@ from warehouse.events.build import event_builder
 from warehouse.events.inputread import lines_before
 from warehouse.events.inputs import InputSource, expand_inputs
 from warehouse.events.judge import judge
-from warehouse.events.state import Earlier, finish, prepare_inputs, staging_prefix
+from warehouse.events.state import Earlier, finish, prepare_inputs, staging_prefix, warn_renamed
 from warehouse.events.summary import InputFailure, ParseSummary
-from warehouse.events.task import SAMPLES, Result, Settings, Task, components, run_task
+from warehouse.events.task import SAMPLES, Result, Settings, Task, components, first_line, run_task
 from warehouse.lock import PUBLISH_WAIT, WaitBudget, events_lock, item_lock
 from warehouse.logs import PRESETS, compile_format, guess_format
-from warehouse.procs import worker_init
+from warehouse.procs import interrupt_workers, worker_call, worker_init
 from warehouse.progress import Progress, ProgressEvent
 from warehouse.storage import ObjectStore, is_remote, open_store
 
@@ -177,6 +178,9 @@ class _Parse:
         failed output (full disk, S3 down) drop what the unfinished inputs staged."""
         self.earlier = prepare_inputs(self.store, sources, self.summary.failures)
         sources = [s for s in sources if s.name in self.earlier]
+        for src in sources:  # a log parsed before, renamed: parse reads it anew; say so
+            if not self.earlier[src.name].keys:
+                warn_renamed(self.store, src, functools.partial(first_line, src, self.cfg.s3))
         tasks = _plan(sources, self.seams.range_bytes)
         unsized = any(s.gz or s.size is None for s in sources)
         if self.progress is not None:
@@ -236,7 +240,7 @@ class _Parse:
         )
         try:
             futures: dict[Future[Result], Task] = {
-                ex.submit(run_task, self.settings, t, None): t for t in pool_tasks
+                ex.submit(worker_call, run_task, self.settings, t, None): t for t in pool_tasks
             }
             for t in [t for t in tasks if t.source.stdin]:
                 self._finished(t, run_task(self.settings, t, self.progress, self.seams.stdin))
@@ -251,7 +255,9 @@ class _Parse:
                     ) from None
                 self._advance(res)
                 self._finished(futures[fut], res)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):  # a signal to this process alone: pass it on
+                interrupt_workers(ex)
             ex.shutdown(wait=True, cancel_futures=True)  # no worker writes after the clean-up
             raise
         ex.shutdown(wait=True)

@@ -42,12 +42,13 @@ import logging
 import posixpath
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
 
 from warehouse.errors import CorruptState
-from warehouse.events.inputs import InputSource
+from warehouse.events.inputs import InputSource, printable
 from warehouse.events.summary import InputFailure
 from warehouse.storage import ObjectStore, read_bytes, write_bytes
 from warehouse.storage.keys import FIX, checked_key, checked_keys, show
@@ -258,3 +259,47 @@ def recorded_head(store: ObjectStore, name: str) -> str | None:
     except (orjson.JSONDecodeError, AttributeError):
         return None
     return head if isinstance(head, str) else None
+
+
+_COMPRESSED = re.compile(r"\.(?:gz|bz2|xz)$")
+_ROTATION = re.compile(r"(?:\.(?P<n>\d{1,4})|-\d{8}(?:\d{2})?)$")
+
+
+def rotated_names(name: str) -> list[str]:
+    """Return the names logrotate may have renamed the log `name` from: `web.log` for
+    `web.log.1`, `web.log-20261128.gz`; also `web.log.1` and `web.log.1.gz` for
+    `web.log.2.gz` (rotated again). Empty for a name that is no rotated log's."""
+    plain = _COMPRESSED.sub("", name)
+    m = _ROTATION.search(plain)
+    if m is None:
+        return []
+    base = plain[: m.start()]
+    out = [base]
+    n = int(m["n"]) if m["n"] else 0
+    if n > 1:
+        out += [f"{base}.{n - 1}", f"{base}.{n - 1}.gz"]
+    return out
+
+
+def warn_renamed(store: ObjectStore, src: InputSource, first: Callable[[], str | None]) -> None:
+    """Warn in one line naming both files when `src`, an input with no state of its own, is
+    a log parsed before under a name logrotate renames from (`rotated_names`) and begins
+    with the first line that parse recorded (`first()` reads its fingerprint, only when
+    there is one to compare): parse reads it as new, only `run` follows renames. At most
+    three small state files are read, none for a name that is no rotated log's."""
+    if src.alias is not None or src.stdin or src.refused:
+        return
+    mine: list[str | None] = []  # read once, when there is a head to compare
+    for old in rotated_names(src.name):
+        head = recorded_head(store, old)
+        if head is not None and not mine:
+            mine.append(first())
+        if head is not None and head == mine[0]:
+            log.warning(
+                "input %s begins with the first line of %s, parsed before: renamed by "
+                "logrotate? parse reads it as a new input, so the lines parsed from %s are "
+                "counted twice; let `warehouse run` read rotated logs (it recognises "
+                "renames) or leave renamed logs out of `warehouse parse`",
+                src.label, printable(old), printable(old),
+            )
+            return

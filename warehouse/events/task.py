@@ -99,6 +99,14 @@ def input_head(src: InputSource, s3: S3Config) -> str | None:
     return first_line_id(got[0]) if len(got) > 1 else None
 
 
+def first_line(src: InputSource, s3: S3Config) -> str | None:
+    """Return `input_head` of `src`, None when it cannot be read (its parse says why)."""
+    try:
+        return input_head(src, s3)
+    except WarehouseError:
+        return None
+
+
 @functools.lru_cache(maxsize=4)
 def components(settings: Settings) -> tuple[Classifier, Builder]:
     """Compile the format's classifier and load the resolver once per process."""

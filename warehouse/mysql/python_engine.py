@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from typing import Any
@@ -44,6 +45,7 @@ from typing import Any
 from warehouse.config import MysqlSourceConfig, S3Config
 from warehouse.errors import EXIT_FAILED, EXIT_UNAVAILABLE, WarehouseError
 from warehouse.mysql.batches import ByteBatches, RowWriter
+from warehouse.mysql.cancel import Cancellation, Interrupted, WatchedDriver
 from warehouse.mysql.connect import (
     UNAVAILABLE_CODES,
     Driver,
@@ -57,7 +59,7 @@ from warehouse.mysql.parquet import ParquetRows, UnsafeDates
 from warehouse.mysql.parquet import write_part as write_parquet
 from warehouse.mysql.rows import Query, TextAsBytes, select_sql
 from warehouse.mysql.schema import SourceColumn, quote
-from warehouse.procs import worker_init
+from warehouse.procs import interrupt_workers, worker_call, worker_init
 from warehouse.storage import ObjectStore, open_store
 from warehouse.storage.base import open_gzip_write
 
@@ -336,12 +338,41 @@ def key_ranges(lo: int, hi: int, n: int) -> list[tuple[int, int]]:
 
 
 def _run_job(job: ExportJob) -> ExportResult:
+    """One key range, in a worker process (run by `procs.worker_call`)."""
     logging.basicConfig(level=logging.WARNING)
-    return export(job)
+    cancel = Cancellation()
+
+    def stop(signum: int, frame: object) -> None:
+        # break the session before unwinding: closing an unbuffered cursor mid-result would
+        # first read the rest of its range
+        cancel.cancel()
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # worker_call restores its own after
+        signal.signal(sig, stop)
+    return export(replace(job, driver=WatchedDriver(job.driver.name, cancel)))
+
+
+def _await_ranges(
+    pool: ProcessPoolExecutor, futures: list[Future[ExportResult]], cancel: Cancellation | None
+) -> bool:
+    """Wait for every range; return whether the import was stopped meanwhile. Stopped by a
+    signal to this process alone (`kill -INT PID`, SIGTERM), the workers got none: they
+    are sent SIGINT, so each aborts its upload and ends within seconds."""
+    pending: set[Future[ExportResult]] = set(futures)
+    stopped = False
+    while pending:
+        _, pending = wait(pending, timeout=0.2)
+        if not stopped and cancel is not None and cancel.is_set():
+            stopped = True
+            interrupt_workers(pool)
+    return stopped
 
 
 def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> ExportResult:
-    """Export key ranges of `key` (an integer primary key) in parallel processes."""
+    """Export key ranges of `key` (an integer primary key) in parallel processes; raises
+    Interrupted once the import is stopped (Ctrl-C, SIGTERM), the ranges' uploads aborted."""
+    cancel = job.driver.cancel if isinstance(job.driver, WatchedDriver) else None
     ranges = key_ranges(lo, hi, workers)
     jobs = [
         ExportJob(
@@ -361,7 +392,8 @@ def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> Ex
         max_workers=len(jobs), mp_context=get_context("spawn"),
         initializer=worker_init, initargs=(os.getpid(),),
     ) as pool:
-        futures = [pool.submit(_run_job, j) for j in jobs]
+        futures = [pool.submit(worker_call, _run_job, j) for j in jobs]
+        stopped = _await_ranges(pool, futures, cancel)
         failures: list[BaseException] = []
         for fut in futures:
             try:
@@ -378,6 +410,8 @@ def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> Ex
         store = open_store(job.store_root, job.s3)
         for k in total.files:
             store.delete(k)
+        if stopped or any(isinstance(f, KeyboardInterrupt) for f in failures):
+            raise Interrupted("interrupted (Ctrl-C)")  # each range aborted its own upload
         if failures:
             raise failures[0]
         # a range met a zero date and wrote STRING dates: every range must, one schema

@@ -1,9 +1,13 @@
 """Alerts at the end of `warehouse run` (`[run] notify`, `notify_on`).
 
 Each target gets the same text: the run's summary line, then one line per failed (date,
-stage). `sns:TOPIC_ARN` publishes it (boto3 through `warehouse.awsclient`: bounded by
+stage). An interrupted run (Ctrl-C, or SIGTERM from cron, systemd or `kill`; exit 130) is
+told as such, not as a failure: its first line is `run D: interrupted (SIGTERM), exit 130:
+...` and the SNS subject `warehouse run D: interrupted (exit 130)`. `notify_on = "failure"`
+(the default) covers it: a nightly run that did not finish is something to hear about. `sns:TOPIC_ARN` publishes it (boto3 through `warehouse.awsclient`: bounded by
 `notify_timeout_seconds`, one retry); `command:PROGRAM [ARGS]` runs the program with the
-text on stdin and `WAREHOUSE_RUN_EXIT` (the run's exit code) in its environment, killed
+text on stdin and `WAREHOUSE_RUN_EXIT` (the run's exit code) and `WAREHOUSE_RUN_OUTCOME`
+(`ok`, `failed` or `interrupted`) in its environment, killed
 with its process group after `notify_timeout_seconds`. A notification that fails is
 logged in one line and changes nothing else: the run's exit code stands.
 """
@@ -21,7 +25,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from warehouse.config import Config
-from warehouse.errors import EXIT_CLASSES, EXIT_OK
+from warehouse.errors import EXIT_CLASSES, EXIT_INTERRUPTED, EXIT_OK
 from warehouse.run.summary import RunSummary
 
 log = logging.getLogger(__name__)
@@ -31,8 +35,14 @@ _SUBJECT_MAX = 99
 
 
 def run_text(summary: RunSummary) -> str:
-    """Return the text the targets get: the summary line, then each failure."""
+    """Return the text the targets get: the summary line (after a headline saying so for
+    an interrupted run), then each failure."""
     lines = [summary.line()]
+    if summary.interrupted:
+        first, last = summary.dates[0], summary.dates[-1]
+        span = first.isoformat() if first == last else f"{first}..{last}"
+        lines.insert(0, f"run {span}: interrupted ({summary.interrupted_by}), exit "
+                        f"{EXIT_INTERRUPTED}: what finished is kept, the next run does the rest")
     for r in summary.failed():
         cls = EXIT_CLASSES.get(r.exit_code, "?")
         lines.append(f"{r.day} {r.stage}: exit {r.exit_code} ({cls}): {r.detail}")
@@ -85,7 +95,9 @@ def _publish(cfg: Config, arn: str, text: str, exit_code: int) -> None:
         connect_timeout=timeout, read_timeout=timeout, max_attempts=2,
     )
     first = text.splitlines()[0]
-    head = "ok" if exit_code == EXIT_OK else f"exit {exit_code}"
+    head = {EXIT_OK: "ok", EXIT_INTERRUPTED: f"interrupted (exit {exit_code})"}.get(
+        exit_code, f"exit {exit_code}"
+    )
     subject = f"warehouse {first.split(':')[0]}: {head}"[:_SUBJECT_MAX]
     message = text.encode()[:_SNS_MAX].decode(errors="ignore")
     client.publish(TopicArn=arn, Subject=subject.encode("ascii", "replace").decode(),
@@ -120,7 +132,8 @@ def command_problem(cfg: Config, value: str) -> str | None:
 
 def _command(cfg: Config, value: str, text: str, exit_code: int) -> None:
     argv = command_argv(cfg, value)
-    env = dict(os.environ, WAREHOUSE_RUN_EXIT=str(exit_code))
+    outcome = {EXIT_OK: "ok", EXIT_INTERRUPTED: "interrupted"}.get(exit_code, "failed")
+    env = dict(os.environ, WAREHOUSE_RUN_EXIT=str(exit_code), WAREHOUSE_RUN_OUTCOME=outcome)
     timeout = cfg.run.notify_timeout_seconds
     proc = subprocess.Popen(
         argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -24,7 +24,8 @@ import, which it re-runs after); it needs that day's parse.
 Stages whose section is absent ([hive], [mysql.*], [hive] reports) are skipped and said so.
 
 At the end, `[run] notify` hears of the outcome (`warehouse.run.notify`: on a failure, or
-always), also when no stage could start (the run lock held, the root unreachable).
+always), also when no stage could start (the run lock held, the root unreachable), and when
+the run was interrupted (Ctrl-C or SIGTERM; told as such, exit 130).
 
 Here: the entry point (checks, the run lock, the alerts). The stages: `warehouse.run.stages`; their
 records and results: `warehouse.run.ledger`; a day's input and a job's dates:
@@ -37,7 +38,13 @@ import datetime as dt
 import logging
 
 from warehouse.config import Config
-from warehouse.errors import EXIT_UNEXPECTED, ConfigError, SourceUnavailable, WarehouseError
+from warehouse.errors import (
+    EXIT_UNEXPECTED,
+    ConfigError,
+    SourceUnavailable,
+    WarehouseError,
+    interrupted_by,
+)
 from warehouse.hive.outage import CatalogWatch
 from warehouse.lock import run_lock
 from warehouse.progress import Progress
@@ -77,10 +84,11 @@ def run_nightly(
                 _check_catalog_root(cfg, store, night.catalog)
             try:
                 night.run()
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (errors.Terminated)
                 # The stage in progress ends "failed" with exit 130 (redone next time),
                 # the lock is released on the way out, and what finished is summed up.
                 night.summary.interrupted = True
+                night.summary.interrupted_by = interrupted_by(exc)
     except WarehouseError as err:  # no stage ran: the alert says why
         notify(cfg, error_text(dates, str(err), err.exit_code), err.exit_code)
         raise

@@ -31,6 +31,7 @@ class RunSummary:
     records_uri: str
     results: list[StageResult] = field(default_factory=list)  # in run order: stage by stage
     interrupted: bool = False  # Ctrl-C: the stages after the last result did not run
+    interrupted_by: str = "Ctrl-C"  # or "SIGTERM" (errors.interrupted_by)
 
     @property
     def exit_code(self) -> int:
@@ -53,7 +54,7 @@ class RunSummary:
             parts.append(_stage_text(stage, rows, single=len(self.dates) == 1))
         text = f"run {span}: " + (", ".join(parts) or "no stage finished")
         if self.interrupted:
-            text += "; INTERRUPTED (Ctrl-C): the next run does what did not finish"
+            text += f"; INTERRUPTED ({self.interrupted_by}): the next run does what did not finish"
         failed = self.failed()
         if failed:
             f = failed[0]
