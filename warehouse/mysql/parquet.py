@@ -226,16 +226,16 @@ class ParquetRows:
         self.counter = _Utf8Counter()
         self._columns = [_column(c, f.type, text_bytes, self.counter)
                          for c, f in zip(columns, self.schema, strict=True)]
-        # the rows as one struct array, converted in one C call (BIT's bytes as binary),
-        # unless text may be bytes that are not UTF-8 (the re-read: column by column)
-        self._rows_type = None if text_bytes else self.pa.struct([
-            (f"c{i}", c.intake if c.each is None else self.pa.binary())
-            for i, c in enumerate(self._columns)])
         # columns whose values may be large (MEDIUMTEXT, LONGBLOB, JSON, ...): without a
         # dictionary or min/max statistics (each a copy of a value: a 100 MiB value cost
         # 8x its size with them, 5x without)
         self._plain = [c.name.lower() for c in columns
                        if max_row_bytes([c]) - ROW_LIMIT >= STREAM_VALUE]
+        # the rows as one struct array, converted in one C call (BIT's bytes as binary),
+        # unless text may be bytes that are not UTF-8 (the re-read: column by column)
+        self._rows_type = None if text_bytes else self.pa.struct([
+            (f"c{i}", c.intake if c.each is None else self.pa.binary())
+            for i, c in enumerate(self._columns)])
         # the group filling and the one written hold batch_bytes of Arrow data together
         self._budget = max(1, batch_bytes // 2)
         self._held: list[Any] = []
