@@ -374,6 +374,28 @@ def test_zero_dates_under_a_strict_server(tmp_path, sshd, mariadb, strict_server
     assert _duck_types(folder / "inc") == {"id": "INTEGER", "d": "VARCHAR", "m": "VARCHAR"}
 
 
+def test_a_binary_key_is_base64_text_in_deletes_and_decoded_by_latest():
+    """`_deletes` is JSON: its BINARY key column is declared STRING, the base64 its files
+    hold (as the JSON tables declare binary), and `_latest` compares unbase64 of it."""
+    from warehouse.mysql.hive_tables import deletes_spec, latest_view_sql, table_spec
+    from warehouse.mysql.schema import SourceColumn
+
+    cols = [SourceColumn("k", "binary", "binary(4)"), SourceColumn("id", "int", "int(11)"),
+            SourceColumn("m", "datetime", "datetime")]
+    spec = table_spec("s", "d", "t", cols, engine="python", zero_dates=False, format="parquet")
+    gone = deletes_spec(spec, ["k", "id"])
+    assert [(c.name, c.type) for c in spec.columns][:2] == [("k", "BINARY"), ("id", "INT")]
+    assert [(c.name, c.type) for c in gone.columns] == [("k", "STRING"), ("id", "INT")]
+    assert gone.storage == "json"
+    sql = latest_view_sql("wh", spec, ["k", "id"], "m", gone)
+    assert "SELECT unbase64(`k`) AS `k`, `id`, MAX(`load`)" in sql
+    assert "GROUP BY unbase64(`k`), `id`" in sql
+    json_spec = table_spec("s", "d", "t", cols, engine="python", zero_dates=False)
+    assert deletes_spec(json_spec, ["k"]).columns[0].type == "STRING"
+    assert "unbase64" not in latest_view_sql("wh", json_spec, ["k"], "m",
+                                             deletes_spec(json_spec, ["k"]))
+
+
 def test_hive_apply_renders_a_parquet_import_from_its_state():
     from warehouse.mysql.hive_tables import imported_table, schema_record
     from warehouse.mysql.schema import SourceColumn
