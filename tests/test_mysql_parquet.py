@@ -233,10 +233,14 @@ INC_DDL = [
     "CREATE TABLE tags (name VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, n INT, "
     "modified DATETIME(6) NOT NULL)",
     "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(50), at DATE)",
+    # a BINARY key: base64 text in `_deletes`, BINARY in the Parquet table
+    "CREATE TABLE blobs (k BINARY(4), id INT, v VARCHAR(10), modified DATETIME NOT NULL, "
+    "PRIMARY KEY (k, id))",
 ]
 INC = ('"{db}.items" = {{ mode = "lastmodified", column = "modified", deletes = true }}, '
        '"{db}.tags" = {{ mode = "lastmodified", column = "modified", deletes = true }}, '
-       '"{db}.audit" = {{ mode = "append", column = "id" }}')
+       '"{db}.audit" = {{ mode = "append", column = "id" }}, '
+       '"{db}.blobs" = {{ mode = "lastmodified", column = "modified", deletes = true }}')
 
 
 @pytest.mark.hive
@@ -252,24 +256,31 @@ def test_latest_after_append_lastmodified_and_deletes(tmp_path, sshd, mariadb, h
         ["INSERT INTO items VALUES (1, 'one', 1.50, '2024-01-01 00:00:00'), "
          "(2, 'two', 2.00, '2024-01-01 00:00:00'), (3, 'three', NULL, '2024-01-01')",
          "INSERT INTO tags VALUES ('Red', 1, '2024-01-01'), ('green', 2, '2024-01-01')",
-         "INSERT INTO audit (what, at) VALUES ('a', '2024-01-01'), ('b', NULL)"],
+         "INSERT INTO audit (what, at) VALUES ('a', '2024-01-01'), ('b', NULL)",
+         "INSERT INTO blobs VALUES (x'00ff0102', 1, 'a', '2024-01-01'), "
+         "(x'fffe0000', 1, 'b', '2024-01-01'), (x'fffe0000', 2, 'c', '2024-01-01')"],
         ["UPDATE items SET name = 'ONE', price = 9.99, modified = '2024-01-02 00:00:00.5' "
          "WHERE id = 1", "DELETE FROM items WHERE id = 2",
          "INSERT INTO items VALUES (4, 'four', 4.00, '2024-01-02')",
          "UPDATE tags SET n = 10, modified = '2024-01-02' WHERE name = 'red'",
-         "DELETE FROM tags WHERE name = 'GREEN'", "INSERT INTO audit (what) VALUES ('c')"],
+         "DELETE FROM tags WHERE name = 'GREEN'", "INSERT INTO audit (what) VALUES ('c')",
+         "DELETE FROM blobs WHERE k = x'fffe0000' AND id = 1",
+         "UPDATE blobs SET v = 'A', modified = '2024-01-02' WHERE k = x'00ff0102'"],
         ["INSERT INTO items VALUES (2, 'two again', 2.50, '2024-01-03')",
-         "INSERT INTO tags VALUES ('Green', 3, '2024-01-03')"],
+         "INSERT INTO tags VALUES ('Green', 3, '2024-01-03')",
+         "DELETE FROM blobs WHERE k = x'00ff0102'",
+         "INSERT INTO blobs VALUES (x'fffe0000', 1, 'b again', '2024-01-03')"],
     ]
     for statements in run:
         for sql in statements:
             mariadb.execute(sql, database=db)
         _import(toml)
         for table, cols in (("items", "id, name, price, modified"), ("tags", "name, n, modified"),
-                            ("audit", "id, what, at")):
+                            ("audit", "id, what, at"),
+                            ("blobs", "lower(hex(k)) AS kx, id, v, modified")):
             latest = _hive_rows(hive_server, db,
                                 f"SELECT {cols} FROM mysql_src_{db}_{table}_latest")
-            names = [c.strip() for c in cols.split(",")]
+            names = [c.split(" AS ")[-1].strip() for c in cols.split(",")]
             got = sorted(tuple(_plain(r[n]) for n in names) for r in latest)
             want = sorted(tuple(_plain(v) for v in r)
                           for r in _maria(mariadb, db, f"SELECT {cols} FROM {table}"))
@@ -361,6 +372,28 @@ def test_zero_dates_under_a_strict_server(tmp_path, sshd, mariadb, strict_server
     assert "now hold zero or invalid dates" in res.output and "--full" in res.output
     _import(toml, f"src.{db}.inc", "--full")
     assert _duck_types(folder / "inc") == {"id": "INTEGER", "d": "VARCHAR", "m": "VARCHAR"}
+
+
+def test_a_binary_key_is_base64_text_in_deletes_and_decoded_by_latest():
+    """`_deletes` is JSON: its BINARY key column is declared STRING, the base64 its files
+    hold (as the JSON tables declare binary), and `_latest` compares unbase64 of it."""
+    from warehouse.mysql.hive_tables import deletes_spec, latest_view_sql, table_spec
+    from warehouse.mysql.schema import SourceColumn
+
+    cols = [SourceColumn("k", "binary", "binary(4)"), SourceColumn("id", "int", "int(11)"),
+            SourceColumn("m", "datetime", "datetime")]
+    spec = table_spec("s", "d", "t", cols, engine="python", zero_dates=False, format="parquet")
+    gone = deletes_spec(spec, ["k", "id"])
+    assert [(c.name, c.type) for c in spec.columns][:2] == [("k", "BINARY"), ("id", "INT")]
+    assert [(c.name, c.type) for c in gone.columns] == [("k", "STRING"), ("id", "INT")]
+    assert gone.storage == "json"
+    sql = latest_view_sql("wh", spec, ["k", "id"], "m", gone)
+    assert "SELECT unbase64(`k`) AS `k`, `id`, MAX(`load`)" in sql
+    assert "GROUP BY unbase64(`k`), `id`" in sql
+    json_spec = table_spec("s", "d", "t", cols, engine="python", zero_dates=False)
+    assert deletes_spec(json_spec, ["k"]).columns[0].type == "STRING"
+    assert "unbase64" not in latest_view_sql("wh", json_spec, ["k"], "m",
+                                             deletes_spec(json_spec, ["k"]))
 
 
 def test_hive_apply_renders_a_parquet_import_from_its_state():

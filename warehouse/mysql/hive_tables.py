@@ -77,11 +77,15 @@ def table_spec(
 
 
 def deletes_spec(spec: TableSpec, key: Sequence[str]) -> TableSpec:
-    """Return the TableSpec of `<table>_deletes`: the key columns, JSON, by `load`."""
+    """Return the TableSpec of `<table>_deletes`: the key columns, JSON, by `load`.
+
+    A key column that is BINARY in the table (a Parquet import) is STRING here: its JSON
+    files hold the bytes as base64 (`warehouse.mysql.deletes`); `_latest` decodes it."""
     by = {c.name: c for c in spec.columns}
     return TableSpec(
         name=f"{spec.name}_deletes",
-        columns=tuple(by[k.lower()] for k in key),
+        columns=tuple(Column(k.lower(), "STRING") if by[k.lower()].type == "BINARY"
+                      else by[k.lower()] for k in key),
         location=f"{spec.location}/_deletes",
         storage="json",
         partition_by=(Column("load", "STRING"),),
@@ -116,12 +120,16 @@ def latest_view_sql(
     if deletes is None:
         return f"SELECT {', '.join(q(n) for n in shown)} FROM {ranked} WHERE " \
                f"{q('wh_rank')} = 1"
-    dkeys = ", ".join(q(k.lower()) for k in key)
+    # a BINARY key is base64 text in `_deletes` (deletes_spec): decoded to compare
+    binary = {c.name for c in spec.columns if c.type == "BINARY"}
+    exprs = [f"unbase64({q(k.lower())})" if k.lower() in binary else q(k.lower()) for k in key]
+    dkeys = ", ".join(e if e == q(k.lower()) else f"{e} AS {q(k.lower())}"
+                      for e, k in zip(exprs, key, strict=True))
     on = " AND ".join(f"{q('ranked')}.{q(k.lower())} = {q('gone')}.{q(k.lower())}" for k in key)
     qualified = ", ".join(f"{q('ranked')}.{q(n)}" for n in shown)
     return (
         f"SELECT {qualified} FROM {ranked} LEFT JOIN (SELECT {dkeys}, MAX({q('load')}) AS "
-        f"{q('wh_deleted')} FROM {table_ref(database, deletes.name)} GROUP BY {dkeys}) "
+        f"{q('wh_deleted')} FROM {table_ref(database, deletes.name)} GROUP BY {', '.join(exprs)}) "
         f"{q('gone')} ON {on} WHERE {q('ranked')}.{q('wh_rank')} = 1 AND "
         f"({q('gone')}.{q('wh_deleted')} IS NULL OR "
         f"{q('gone')}.{q('wh_deleted')} < {q('ranked')}.{q('load')})"

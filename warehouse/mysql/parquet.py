@@ -25,11 +25,17 @@ type cannot change). TIMESTAMP is INT96 like `events_parquet`: the encoding EMR
 Hive 3.1, Spark, Athena and Trino all read as a timestamp (the session is UTC); the files
 say they hold proleptic Gregorian dates (`CALENDAR`), so Spark reads `1000-01-01` as is.
 
+Speed: a fetched batch's tuples convert to Arrow in one C call, as one struct array
+whose fields are the columns (BIT's bytes as binary, then numbers); the per-column way
+(`_Col.array`) serves the re-read with text as bytes and drivers whose values do not fit
+(mysql-connector's BIT as int). Dictionaries only for text and binary columns.
+
 Memory: each fetched batch (bounded by `batch_bytes`, `warehouse.mysql.batches`) becomes
 Arrow arrays at once and its Python rows are dropped; the arrays wait until they hold
-`batch_bytes` (or `GROUP_ROWS` rows), then go out as one row group, encoded and compressed
-in a second thread while the next group fills (two groups at most). A value of 1 MiB or
-more comes as a batch of its own, but is held whole (Parquet has no chunked values).
+half of `batch_bytes` (or `GROUP_ROWS` rows), then go out as one row group, encoded and
+compressed in a second thread while the next group fills (two groups at most: together
+`batch_bytes`). A value of 1 MiB or more comes as a batch of its own, but is held whole
+(Parquet has no chunked values).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from warehouse.errors import ConfigError
@@ -130,60 +137,75 @@ def _bits(v: Any) -> Any:
     return int.from_bytes(v, "big")
 
 
-def _as_bytes(v: Any) -> Any:
-    return v.encode("utf-8") if isinstance(v, str) else v
-
-
 def _ascii(v: Any) -> Any:
     return v.decode("ascii") if isinstance(v, bytes) else v
 
 
-Column = Callable[[Sequence[Any]], Any]  # one column's values -> an Arrow array
+@dataclass(frozen=True)
+class _Col:
+    """How one column's fetched values become its Arrow array: `each` (if any) goes over
+    every value in Python, the values convert to `intake` in C, `finish` makes the written
+    array of that (a cast, the date check, BIT's bytes as integers)."""
+
+    name: str
+    intake: Any
+    finish: Callable[[Any], Any] | None = None
+    each: Callable[[Any], Any] | None = None
+
+    def array(self, vals: Sequence[Any]) -> Any:
+        """Return the column's array of its fetched values (the per-column way)."""
+        pa = pyarrow()
+        if self.each is not None:
+            vals = [self.each(v) for v in vals]
+        try:
+            arr = pa.array(vals, self.intake)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # bytes that are no UTF-8
+            if not pa.types.is_string(self.intake):
+                raise
+            raise TextAsBytes(f"column {self.name}: {exc}") from None
+        return arr if self.finish is None else self.finish(arr)
 
 
-def _column(col: sch.SourceColumn, typ: Any, text_bytes: bool, counter: _Utf8Counter) -> Column:
-    """Return the function making one column's Arrow array from its fetched values."""
+def _column(col: sch.SourceColumn, typ: Any, text_bytes: bool, counter: _Utf8Counter) -> _Col:
+    """Return how one column's Arrow array is made from its fetched values."""
     pa = pyarrow()
-    kind, name = col.kind, col.name
-    if kind == "bit":
-        return lambda vals: pa.array([_bits(v) for v in vals], typ)
-    if kind == "b64":
-        return lambda vals: pa.array([_as_bytes(v) for v in vals], typ)
-    if kind == "text":
-        if text_bytes:
-            return lambda vals: pa.array([counter(v) for v in vals], typ)
+    if col.kind == "bit":  # bytes (mysqlclient, PyMySQL) or int (mysql-connector)
+        return _Col(col.name, typ, None, _bits)
+    if col.kind == "b64":
+        return _Col(col.name, pa.binary())  # str values are written as their UTF-8
+    if col.kind == "text":
+        return _Col(col.name, typ, None, counter if text_bytes else None)
+    if col.kind == "raw":  # the server's text: DECIMAL, DATE/DATETIME/TIMESTAMP, TIME
+        return _Col(col.name, pa.string(), _raw(col, typ, counter),
+                    _ascii if text_bytes else None)
+    return _Col(col.name, typ)  # int, float
 
-        def text(vals: Sequence[Any]) -> Any:
-            try:
-                return pa.array(vals, typ)
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # bytes that are no UTF-8
-                raise TextAsBytes(f"column {name}: {exc}") from None
 
-        return text
-    if kind == "raw":  # the server's text: DECIMAL, DATE/DATETIME/TIMESTAMP, TIME
-        typed = not pa.types.is_string(typ)
-        check = counter.dates.converter(name, text_bytes=False) \
-            if typed and col.data_type in DATE_TYPES else None
+def _raw(col: sch.SourceColumn, typ: Any, counter: _Utf8Counter) -> Callable[[Any], Any] | None:
+    """Return the cast of a column of the server's text to `typ` (None: kept as STRING),
+    which raises UnsafeDates for a zero or invalid date."""
+    pa = pyarrow()
+    if pa.types.is_string(typ):
+        return None
+    name = col.name
+    check = counter.dates.converter(name, text_bytes=False) \
+        if col.data_type in DATE_TYPES else None
 
-        def raw(vals: Sequence[Any]) -> Any:
-            arr = pa.array([_ascii(v) for v in vals] if text_bytes else vals, pa.string())
-            if not typed:
-                return arr
-            try:
-                out = arr.cast(typ)
-            except pa.ArrowInvalid:
-                if check is None:
-                    raise
-                out = None  # an invalid date: which one, below
-            if check is not None and (out is None or _year_zero(arr)):
-                for v in arr.to_pylist():
-                    check(v)
-                if name in counter.dates.bad:
-                    raise UnsafeDates(name)
-            return out if out is not None else arr.cast(typ)
+    def cast(arr: Any) -> Any:
+        try:
+            out = arr.cast(typ)
+        except pa.ArrowInvalid:
+            if check is None:
+                raise
+            out = None  # an invalid date: which one, below
+        if check is not None and (out is None or _year_zero(arr)):
+            for v in arr.to_pylist():
+                check(v)
+            if name in counter.dates.bad:
+                raise UnsafeDates(name)
+        return out if out is not None else arr.cast(typ)
 
-        return raw
-    return lambda vals: pa.array(vals, typ)  # int, float
+    return cast
 
 
 def _year_zero(arr: Any) -> bool:
@@ -209,7 +231,13 @@ class ParquetRows:
         # 8x its size with them, 5x without)
         self._plain = [c.name.lower() for c in columns
                        if max_row_bytes([c]) - ROW_LIMIT >= STREAM_VALUE]
-        self._budget = max(1, batch_bytes)
+        # the rows as one struct array, converted in one C call (BIT's bytes as binary),
+        # unless text may be bytes that are not UTF-8 (the re-read: column by column)
+        self._rows_type = None if text_bytes else self.pa.struct([
+            (f"c{i}", c.intake if c.each is None else self.pa.binary())
+            for i, c in enumerate(self._columns)])
+        # the group filling and the one written hold batch_bytes of Arrow data together
+        self._budget = max(1, batch_bytes // 2)
         self._held: list[Any] = []
         self._held_bytes = 0
         self._held_rows = 0
@@ -219,16 +247,31 @@ class ParquetRows:
         the rows, then `flush`)."""
         if not rows:
             return False
-        values = list(zip(*rows, strict=True)) if len(rows[0]) == len(self._columns) else None
-        if values is None:
+        if len(rows[0]) != len(self._columns):
             raise ValueError(f"a row of {len(rows[0])} values for {len(self._columns)} columns")
-        arrays = [make(v) for make, v in zip(self._columns, values, strict=True)]
-        del values
+        arrays = self._bulk(rows) if self._rows_type is not None else None
+        if arrays is None:
+            values = list(zip(*rows, strict=True))
+            arrays = [c.array(v) for c, v in zip(self._columns, values, strict=True)]
+            del values
         batch = self.pa.RecordBatch.from_arrays(arrays, schema=self.schema)
         self._held.append(batch)
         self._held_bytes += batch.nbytes
         self._held_rows += batch.num_rows
         return self._held_bytes >= self._budget or self._held_rows >= GROUP_ROWS
+
+    def _bulk(self, rows: Sequence[Sequence[Any]]) -> list[Any] | None:
+        """Return the arrays of `rows` converted as one struct array (the fetched tuples
+        read once, in C); None, and the per-column way from now on, when a value does
+        not convert so (an int BIT of mysql-connector, text that is no UTF-8)."""
+        pa = self.pa
+        try:
+            children = pa.array(rows, self._rows_type).flatten()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            self._rows_type = None
+            return None
+        return [(c.finish(a) if c.finish is not None else a) if c.each is None
+                else c.array(a.to_pylist()) for c, a in zip(self._columns, children, strict=True)]
 
     def take(self) -> Any:
         """Return what is held as one table (None when nothing is), and hold nothing."""
@@ -242,10 +285,15 @@ class ParquetRows:
         """Return a ParquetWriter over the binary stream `out` (zstd, INT96 timestamps)."""
         import pyarrow.parquet as pq
 
+        pa = self.pa
         small = [f.name for f in self.schema if f.name not in self._plain]
+        # a dictionary for text and binary only: numbers, dates and decimals tried one
+        # and mostly gave it up, which cost a third of the writer's time
+        words = [f.name for f in self.schema if f.name not in self._plain
+                 and (pa.types.is_string(f.type) or pa.types.is_binary(f.type))]
         return pq.ParquetWriter(out, self.schema, compression="zstd",
                                 use_deprecated_int96_timestamps=True,
-                                use_dictionary=small if self._plain else True,
+                                use_dictionary=words,
                                 write_statistics=small if self._plain else True)
 
 

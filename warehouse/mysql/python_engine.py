@@ -172,9 +172,8 @@ def _export_once(
     in_snapshot: Callable[[Any], None] | None = None,
 ) -> ExportResult:
     ep, driver = job.endpoint, job.driver
-    pq = job.format == "parquet"
     writer = ParquetRows(job.columns, text_bytes=text_bytes, zero_dates=job.zero_dates,
-                         batch_bytes=job.batch_bytes) if pq \
+                         batch_bytes=job.batch_bytes) if job.format == "parquet" \
         else RowWriter(job.columns, text_bytes=text_bytes)
     result = ExportResult()
     sql = select_sql(job.database, job.table, job.columns, job.query,
@@ -189,20 +188,7 @@ def _export_once(
             cur.execute(driver.with_params(sql) if params else sql, params)
             batches = ByteBatches(driver.batch_fetcher(conn, cur), job.columns,
                                   batch_bytes=job.batch_bytes, fetch_batch=job.fetch_batch)
-            part = 0
-            while True:
-                key = f"{job.prefix}/part-{job.worker:03d}-{part:05d}" + \
-                    (PARQUET_SUFFIX if pq else ".json.gz")
-                written = write_parquet(batches, store, key, writer, job.rows_per_part,
-                                        on_rows) if isinstance(writer, ParquetRows) \
-                    else _write_part(batches, store, key, writer, job, on_rows)
-                if written == 0 and part > 0:
-                    break
-                result.rows += written
-                result.files.append(key)
-                if written < job.rows_per_part:
-                    break
-                part += 1
+            _write_parts(job, store, batches, writer, result, on_rows)
             cur.close()
             cur = None
             if in_snapshot is not None:
@@ -224,6 +210,27 @@ def _export_once(
         info.size for key in result.files for info in store.list(key) if info.key == key
     )
     return result
+
+
+def _write_parts(job: ExportJob, store: ObjectStore, batches: ByteBatches,
+                 writer: RowWriter | ParquetRows, result: ExportResult,
+                 on_rows: Callable[[int], None] | None) -> None:
+    """Write `batches` as parts of `job.rows_per_part` rows, each noted in `result` as it
+    is published (so a failure deletes it)."""
+    part = 0
+    while True:
+        key = f"{job.prefix}/part-{job.worker:03d}-{part:05d}" + \
+            (PARQUET_SUFFIX if isinstance(writer, ParquetRows) else ".json.gz")
+        written = write_parquet(batches, store, key, writer, job.rows_per_part, on_rows) \
+            if isinstance(writer, ParquetRows) \
+            else _write_part(batches, store, key, writer, job, on_rows)
+        if written == 0 and part > 0:
+            break
+        result.rows += written
+        result.files.append(key)
+        if written < job.rows_per_part:
+            break
+        part += 1
 
 
 def begin_snapshot(conn: Any) -> None:
