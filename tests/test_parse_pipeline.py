@@ -118,6 +118,14 @@ def test_sample_log_every_line_accounted(tmp_path: Path, patterns_file: str) -> 
         assert r["source"] == os.path.realpath(SAMPLE)
         assert r["line"] == raw[r["lineno"] - 1].decode("utf-8", "backslashreplace")
     assert "10,000 lines" in summary.line() and "no patterns" not in summary.line()
+    _assert_no_staging_left(root)
+
+
+def _assert_no_staging_left(root: Path) -> None:
+    """A finished parse leaves nothing of its input under the staging folder: no file,
+    no empty folder tree (one per input would pile up night after night)."""
+    staging = root / "_staging" / "parse"
+    assert not staging.exists() or list(staging.iterdir()) == []
 
 
 def test_gzipped_input_gives_the_same_events(tmp_path: Path) -> None:
@@ -183,6 +191,7 @@ def test_rerun_with_any_workers_overwrites_the_same_parts(tmp_path: Path) -> Non
     assert sum(len(v) for v in two.values()) == sum(per_day.values())
     names = {k.rsplit("/", 1)[1] for k in two}
     assert len({n.split("-")[1] for n in names}) == 7  # ranges 0000..0006
+    _assert_no_staging_left(root)
     # line numbers continue across byte ranges
     assert sorted(r["lineno"] for rows in rej_one.values() for r in rows) == bad
 

@@ -188,3 +188,7 @@ def test_local_failed_first_write_and_prune_leave_no_empty_folder(tmp_path: Path
     (tmp_path / "t" / "load=3" / "sub").mkdir(parents=True)  # left by an older version
     assert store.prune("t/") == 2
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["load=1"]
+    (tmp_path / "s" / "a" / "b").mkdir(parents=True)
+    assert store.prune("s/") == 2 and (tmp_path / "s").is_dir()  # the folder itself stays
+    assert store.prune("s/", itself=True) == 1 and not (tmp_path / "s").exists()
+    assert store.prune("t/", itself=True) == 0 and (tmp_path / "t" / "load=1").is_dir()

@@ -175,6 +175,8 @@ def finish(
         _write_state(store, src, sorted(keep), counted)
     for key in drop:
         store.delete(key)
+    # the input's staging folder is its own (its item lock): no empty tree left per input
+    store.prune(stage, itself=True)
     return Outcome(sorted(new), len(stale), 0 if good else len(earlier - new))
 
 

@@ -79,8 +79,9 @@ class ObjectStore(Protocol):
         """Move a finished object from `src` to `dst`, replacing `dst`."""
         ...
 
-    def prune(self, prefix: str) -> int:
-        """Remove empty folders under `prefix` (left by failed writes); return how many."""
+    def prune(self, prefix: str, *, itself: bool = False) -> int:
+        """Remove empty folders under `prefix` (left by failed writes), and the folder
+        `prefix` too when `itself` and it ends empty; return how many."""
         ...
 
     def check_root(self) -> None:

@@ -150,14 +150,16 @@ class LocalStore:
                 break
             parent = parent.parent
 
-    def prune(self, prefix: str) -> int:
-        """Remove empty folders under the folder `prefix` (deepest first); return how many."""
+    def prune(self, prefix: str, *, itself: bool = False) -> int:
+        """Remove empty folders under the folder `prefix` (deepest first), and `prefix`
+        itself when `itself` and it ends empty; return how many."""
         base = self._p(prefix.rstrip("/"))
         if not base.is_dir():
             return 0
         removed = 0
-        for folder in sorted((d for d in base.rglob("*") if d.is_dir()),
-                             key=lambda d: len(d.parts), reverse=True):
+        folders = sorted((d for d in base.rglob("*") if d.is_dir()),
+                         key=lambda d: len(d.parts), reverse=True)
+        for folder in [*folders, base] if itself else folders:
             try:
                 folder.rmdir()
                 removed += 1

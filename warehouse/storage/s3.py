@@ -289,7 +289,7 @@ class S3Store:
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable(self.uri(key), exc) from None
 
-    def prune(self, prefix: str) -> int:
+    def prune(self, prefix: str, *, itself: bool = False) -> int:
         """Return 0: S3 has no folders, a prefix vanishes with its last object."""
         return 0
 
