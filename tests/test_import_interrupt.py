@@ -13,12 +13,13 @@ import signal
 import subprocess
 import threading
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures._util import sigint_default
+from tests.fixtures._util import interrupt, interruptible
 from tests.test_mysql_import import PASSWORD, USER, _driver_available, _toml_config
 from tests.test_pipeline import WAREHOUSE_BIN
 from warehouse.config import Secret
@@ -83,10 +84,9 @@ def _uploads(s3: Any, bucket: str) -> list[str]:
     return [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
 
 
-def _start(conf: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([WAREHOUSE_BIN, "--config", str(conf), "import"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=sigint_default)  # fmt: skip
+def _start(conf: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    return interruptible([WAREHOUSE_BIN, "--config", str(conf), "import"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def _wait_upload(s3: Any, bucket: str, proc: subprocess.Popen[bytes]) -> None:
@@ -131,18 +131,9 @@ def test_ctrl_c_during_import_stops_at_once_and_leaves_nothing(
                               f'[cron]\nlock_file = "{tmp_path / "run.lock"}"\n')
     conf.write_text(conf.read_text().replace('root = "unused"', f'root = "s3://{s3_bucket}/wh"'))
 
-    proc = _start(conf)
-    try:
+    with _start(conf) as proc:
         _wait_upload(s3_client, s3_bucket, proc)
-        sent = time.monotonic()
-        for _ in range(presses):
-            os.killpg(proc.pid, signal.SIGINT)
-            time.sleep(0.05)
-        out_b, err_b = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        out_b, err_b, took = interrupt(proc, presses)
     out, err = out_b.decode(), err_b.decode()
     assert proc.returncode == 130, out + err
     assert took < 10, took
@@ -158,10 +149,8 @@ def test_ctrl_c_during_import_stops_at_once_and_leaves_nothing(
     assert listed.get("KeyCount", 0) == 0, listed.get("Contents")  # the partial load is gone
 
     # kill -9 mid-export: its upload stays open...
-    proc = _start(conf)
-    try:
+    with _start(conf) as proc:
         _wait_upload(s3_client, s3_bucket, proc)
-    finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
     left = _uploads(s3_client, s3_bucket)
@@ -190,17 +179,9 @@ def test_ctrl_c_during_the_import_stage_of_run(
     conf.write_text(conf.read_text().replace('root = "unused"', f'root = "s3://{s3_bucket}/wh"'))
     argv = [WAREHOUSE_BIN, "--config", str(conf), "run", "--date", "2026-11-28", "--only",
             "import"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=sigint_default)  # fmt: skip
-    try:
+    with interruptible(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         _wait_upload(s3_client, s3_bucket, proc)
-        sent = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        out_b, err_b = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        out_b, err_b, took = interrupt(proc)
     out, err = out_b.decode(), err_b.decode()
     assert proc.returncode == 130, out + err
     assert took < 10, took
@@ -230,17 +211,12 @@ def test_ctrl_c_during_import_into_a_local_root_removes_the_partial_files(
     root = tmp_path / "root"
     conf = _toml_config(tmp_path, sshd, mariadb, root, big_db, extra='driver = "pymysql"\n')
     big = root / "mysql" / "src" / big_db / "big"
-    proc = _start(conf)
-    try:
+    with _start(conf) as proc:
         deadline = time.monotonic() + 180
         while not list(big.glob("load=*/_tmp.*")):
             assert proc.poll() is None and time.monotonic() < deadline, "no export under way"
             time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
-        out_b, err_b = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        out_b, err_b, _ = interrupt(proc)
     out = out_b.decode()
     assert proc.returncode == 130 and "Traceback" not in out + err_b.decode(), out
     assert out.strip().splitlines()[-1].startswith("import: 2 tables (1 ok, 0 failed, 1 "

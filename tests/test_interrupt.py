@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures._util import sigint_default
+from tests.fixtures._util import interrupt, interruptible
 from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
 
 
@@ -42,19 +40,11 @@ def test_ctrl_c_during_run_exits_130_with_its_summary(tmp_path: Path, stage: str
             f.write(day)
     conf = write_config(tmp_path / "w.toml", base_config(tmp_path))
     argv = [sys.executable, "-m", "warehouse.cli", "--config", str(conf), "run", "--date", str(DAY1)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=sigint_default)  # fmt: skip
-    try:
-        record = tmp_path / "root" / "_state" / "runs" / str(DAY1) / f"{stage}.json"
+    record = tmp_path / "root" / "_state" / "runs" / str(DAY1) / f"{stage}.json"
+    with interruptible(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         _wait_for(record, "running", proc, 300)
         time.sleep(0.5)
-        sent = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        out, err, took = interrupt(proc)
     text = out.decode() + err.decode()
     assert proc.returncode == 130, text
     assert took < 10, took

@@ -25,7 +25,7 @@ from tests.test_pipeline import (
     write_config,
 )
 from warehouse.config import config_from_dict
-from warehouse.run.records import read_record
+from warehouse.run.records import load_record
 from warehouse.storage import open_store
 
 KILLS = 10
@@ -128,11 +128,11 @@ def test_run_killed_with_workers_never_blocks_the_next(
     assert (tmp_path / "run.lock").read_text().strip().isdigit()
     assert staged(), "the killed runs staged nothing: kill them later"
     # the killed run's record already names the day's inputs (what a rename is judged by)
-    killed = read_record(open_store(str(root), config_from_dict(data).s3), DAY1, "parse")
-    assert killed is not None and killed["status"] == "running"
-    assert sorted(killed["inputs"]) == sorted(
+    killed = load_record(open_store(str(root), config_from_dict(data).s3), DAY1, "parse")
+    assert killed is not None and killed.status == "running" and isinstance(killed.inputs, dict)
+    assert sorted(killed.inputs) == sorted(
         str(p) for p in (tmp_path / "logs").rglob("*.log")
-    ) and killed["renamed"] == {}
+    ) and killed.renamed == {}
     done = subprocess.run(
         [WAREHOUSE_BIN, "--config", str(conf), "-v", "run", "--date", str(DAY1), "--only", "parse"],
         capture_output=True, text=True, timeout=600,
@@ -143,10 +143,10 @@ def test_run_killed_with_workers_never_blocks_the_next(
     assert staged() == [], "staged leftovers of the killed runs"
     assert (tmp_path / "run.lock").read_text() == ""  # released: no owner recorded
     store = open_store(str(root), config_from_dict(data).s3)
-    rec = read_record(store, DAY1, "parse")
-    assert rec is not None and rec["counts"]["lines"] == total
+    rec = load_record(store, DAY1, "parse")
+    assert rec is not None and rec.counts is not None and rec.counts["lines"] == total
     if where == "local":
-        assert event_count(tmp_path / "root") == rec["counts"]["events"]
+        assert event_count(tmp_path / "root") == rec.counts["events"]
 
 
 def _orphan(lock: Path, name: bytes) -> int:

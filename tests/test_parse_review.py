@@ -291,7 +291,7 @@ def test_an_empty_crlf_line_at_a_range_boundary_is_counted(tmp_path: Path) -> No
 def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path) -> None:
     from tests.test_pipeline import DAY1, base_config, write_day_logs
     from warehouse.run.pipeline import run_nightly
-    from warehouse.run.records import read_record
+    from warehouse.run.records import load_record
     from warehouse.storage import LocalStore
 
     write_day_logs(tmp_path / "logs", [DAY1])  # from 23:00 UTC the day before
@@ -318,8 +318,8 @@ def test_run_re_aggregates_a_date_whose_events_a_re_parse_removed(tmp_path: Path
     path.write_bytes(gzip.compress(b"".join((kept * 2)[: len(lines)])))
     again = run_nightly(cfg, [DAY1], force=True)
     assert again.exit_code == 0, again.line()
-    rec = read_record(LocalStore(root), DAY1, "parse")
-    assert rec is not None and rec["partitions"] == [before, "2015-05-18"]
+    rec = load_record(LocalStore(root), DAY1, "parse")
+    assert rec is not None and rec.partitions == [before, "2015-05-18"]
     assert not stored(root, "events/dt=" + before)
     assert stored(root, agg) == []  # rewritten empty, not the stale counts
     assert stored(root, "aggregates/daily_actions/dt=2015-05-18")

@@ -185,7 +185,7 @@ def test_failed_job_publishes_nothing_and_exits_5(corpus: Path, tmp_path: Path) 
 def test_run_parse_stage_uses_logs_runner(tmp_path: Path) -> None:
     """`run` parses a day with [logs] runner: the same objects as in process."""
     from tests.test_pipeline import DAY1, base_config, write_config, write_day_logs
-    from warehouse.run.records import read_record
+    from warehouse.run.records import load_record
     from warehouse.storage import LocalStore
 
     write_day_logs(tmp_path / "logs", [DAY1])
@@ -201,8 +201,8 @@ def test_run_parse_stage_uses_logs_runner(tmp_path: Path) -> None:
         )
         assert r.exit_code == 0, r.output
         roots[runner] = tmp_path / f"root-{runner}"
-    rec = read_record(LocalStore(roots["local"]), DAY1, "parse")
-    assert rec is not None and rec["summary"].startswith("parse [local]: ")
+    rec = load_record(LocalStore(roots["local"]), DAY1, "parse")
+    assert rec is not None and (rec.summary or "").startswith("parse [local]: ")
     events = {k: v for k, v in tree(roots[None]).items() if k.startswith("events/")}
     assert len(events) >= 2
     assert {k: v for k, v in tree(roots["local"]).items() if k.startswith("events/")} == events

@@ -29,7 +29,7 @@ from warehouse.config import config_from_dict
 from warehouse.errors import ConfigError
 from warehouse.run.dates import day_input
 from warehouse.run.pipeline import run_nightly
-from warehouse.run.records import read_record
+from warehouse.run.records import load_record
 from warehouse.storage import LocalStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -156,18 +156,18 @@ def test_run_twice_then_force(two_days: tuple[Path, dict[dt.date, int]]) -> None
     # every line of both files became an event or a reject, once
     assert event_count(root) + _rejects(root) == sum(counts.values())
     # the day's log touched the previous UTC date, and that date was aggregated too
-    parse1 = read_record(store, DAY1, "parse")
-    assert parse1 is not None and parse1["partitions"] == ["2015-05-17", "2015-05-18"]
-    assert parse1["status"] == "ok" and parse1["counts"]["lines"] == counts[DAY1]
+    parse1 = load_record(store, DAY1, "parse")
+    assert parse1 is not None and parse1.partitions == ["2015-05-17", "2015-05-18"]
+    assert parse1.status == "ok" and parse1.counts and parse1.counts["lines"] == counts[DAY1]
     agg = tree(root, "aggregates")
     for job in ("daily_actions", "sessions", "top_params"):
         for d in ("2015-05-17", "2015-05-18", "2015-05-19"):
             assert f"aggregates/{job}/dt={d}/part-00000.json.gz" in agg
     daily = [json.loads(x) for x in agg["aggregates/daily_actions/dt=2015-05-18/part-00000.json.gz"].splitlines()]
     assert daily and all(r["dt"] == "2015-05-18" for r in daily)
-    rec = read_record(store, DAY2, "aggregate")
-    assert rec is not None and rec["status"] == "ok"
-    assert set(rec["jobs"]) == {"daily_actions", "sessions", "top_params"}
+    rec = load_record(store, DAY2, "aggregate")
+    assert rec is not None and rec.status == "ok" and rec.jobs is not None
+    assert set(rec.jobs) == {"daily_actions", "sessions", "top_params"}
     events_before, records_before = tree(root, "events"), _records(root)
     mtimes = {p: p.stat().st_mtime_ns for p in (root / "events").rglob("*.gz")}
 
@@ -184,7 +184,9 @@ def test_run_twice_then_force(two_days: tuple[Path, dict[dt.date, int]]) -> None
     assert forced.line().startswith("run 2015-05-19: parse ok (2 partitions), events skipped")
     assert tree(root, "events") == events_before
     assert tree(root, "aggregates") == agg
-    assert read_record(store, DAY2, "parse")["started"] != records_before["2015-05-19/parse.json"]["started"]
+    forced_parse = load_record(store, DAY2, "parse")
+    assert forced_parse is not None
+    assert forced_parse.started != records_before["2015-05-19/parse.json"]["started"]
     assert _records(root)["2015-05-18/parse.json"] == records_before["2015-05-18/parse.json"]
 
 
@@ -208,15 +210,16 @@ def test_missing_day_fails_its_stages_only(two_days: tuple[Path, dict[dt.date, i
     assert "aggregate 1 ok 1 blocked [2015-05-20]" in line
     assert "first failure: 2015-05-20 parse:" in line and "2015/05/20" in line
     store = LocalStore(tmp / "root")
-    rec = read_record(store, missing, "parse")
-    assert rec is not None and rec["status"] == "failed" and rec["exit_code"] == 4
-    assert read_record(store, missing, "aggregate") is None
+    rec = load_record(store, missing, "parse")
+    assert rec is not None and rec.status == "failed" and rec.exit_code == 4
+    assert load_record(store, missing, "aggregate") is None
     # the logs arrive; the next run does only what is missing
     write_day_logs(tmp / "logs", [missing])
     done = run_nightly(cfg, [DAY2, missing])
     assert done.exit_code == 0, done.line()
     assert "parse 1 ok 1 complete" in done.line()
-    assert read_record(store, missing, "parse")["partitions"] == ["2015-05-19", "2015-05-20"]
+    rec = load_record(store, missing, "parse")
+    assert rec is not None and rec.partitions == ["2015-05-19", "2015-05-20"]
 
 
 def test_only_and_cli(two_days: tuple[Path, dict[dt.date, int]]) -> None:
@@ -227,7 +230,7 @@ def test_only_and_cli(two_days: tuple[Path, dict[dt.date, int]]) -> None:
     assert r.exit_code == 0, r.output
     assert r.output.strip().startswith("run 2015-05-18: parse ok (2 partitions); exit 0")
     store = LocalStore(tmp / "root")
-    assert read_record(store, DAY1, "aggregate") is None
+    assert load_record(store, DAY1, "aggregate") is None
     r = runner.invoke(cli, ["--config", str(conf), "run", "--date", str(DAY1), "--only", "aggregate"])
     assert r.exit_code == 0, r.output
     assert "run 2015-05-18: aggregate ok (3 jobs)" in r.output
@@ -247,8 +250,8 @@ def test_bad_format_fails_parse_with_exit_5(two_days: tuple[Path, dict[dt.date, 
     summary = run_nightly(config_from_dict(data), [DAY1])
     assert summary.exit_code == 5
     assert "parse failed (exit 5)" in summary.line() and "aggregate blocked" in summary.line()
-    rec = read_record(LocalStore(tmp / "root"), DAY1, "parse")
-    assert rec is not None and rec["status"] == "failed" and "max_reject_ratio" in rec["error"]
+    rec = load_record(LocalStore(tmp / "root"), DAY1, "parse")
+    assert rec is not None and rec.status == "failed" and "max_reject_ratio" in (rec.error or "")
 
 
 def _wait_for_partial_aggregate(proc: subprocess.Popen[bytes], rec: Path, timeout: float) -> dict:
@@ -373,8 +376,8 @@ def test_a_day_whose_log_holds_no_events_runs_clean(tmp_path: Path, moto_server:
     assert "aggregate ok (no events that day)" in r.output and "(no dates)" not in r.output
     store = LocalStore(tmp_path / "root")
     for stage in ("events", "aggregate"):
-        rec = read_record(store, empty, stage)
-        assert rec is not None and rec["status"] == "ok" and rec["partitions"] == []
+        rec = load_record(store, empty, stage)
+        assert rec is not None and rec.status == "ok" and rec.partitions == []
     # a backfill over all three days: the others aggregated as usual, the empty one done
     r = runner.invoke(cli, [*run, "--from", str(DAY1), "--to", str(empty), "--force"])
     assert r.exit_code == 0 and "aggregate 3 ok" in r.output, r.output

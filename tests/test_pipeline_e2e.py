@@ -33,7 +33,7 @@ from tests.test_pipeline import (
 )
 from warehouse.config import config_from_dict
 from warehouse.run.pipeline import run_nightly
-from warehouse.run.records import read_record
+from warehouse.run.records import load_record
 from warehouse.storage import LocalStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.hive, pytest.mark.mysql]
@@ -162,8 +162,8 @@ def test_nightly_run_end_to_end(
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
-    rec = read_record(store, DAY2, "aggregate")
-    assert rec is not None and rec["status"] == "running"
+    rec = load_record(store, DAY2, "aggregate")
+    assert rec is not None and rec.status == "running"
     again = subprocess.run(
         [WAREHOUSE_BIN, "--config", str(conf), "-v", "run", "--date", str(DAY2)],
         capture_output=True, text=True, timeout=600,
@@ -175,7 +175,8 @@ def test_nightly_run_end_to_end(
     assert "resuming; done before:" in again.stderr
     assert tree(root, "aggregates") == aggregates
     assert _snapshot(hive_server, database, shop) == snap
-    status = {s: read_record(store, DAY2, s)["status"] for s in ("parse", "events", "aggregate", "import")}
+    recs = {s: load_record(store, DAY2, s) for s in ("parse", "events", "aggregate", "import")}
+    status = {s: r.status if r else None for s, r in recs.items()}
     assert status == dict.fromkeys(status, "ok")
     # the run records are plain JSON an operator can read
     rec = json.loads((root / "_state/runs" / str(DAY2) / "import.json").read_text())

@@ -22,7 +22,7 @@ from tests.test_pipeline import (
     write_day_logs,
 )
 from warehouse.cli import cli
-from warehouse.run.records import read_record
+from warehouse.run.records import load_record
 from warehouse.storage import LocalStore
 
 
@@ -51,8 +51,8 @@ def test_late_lines_are_parsed_and_aggregated_by_the_next_run(
     assert code == 0, line
     assert "parse ok" in line and "aggregate ok" in line, line
     assert event_count(root) == counts[DAY1] == len(full)
-    rec = read_record(LocalStore(root), DAY1, "parse")
-    assert rec is not None and rec["counts"]["lines"] == len(full)
+    rec = load_record(LocalStore(root), DAY1, "parse")
+    assert rec is not None and rec.counts is not None and rec.counts["lines"] == len(full)
 
     # the aggregates equal those of a root that only ever saw the whole log
     clean = tmp_path / "clean"
@@ -90,8 +90,8 @@ def test_a_job_added_to_the_config_runs_for_days_done_before(tmp_path: Path) -> 
     root = tmp_path / "root"
     assert not (root / "aggregates" / "sessions").exists()
     store = LocalStore(root)
-    first = read_record(store, DAY2, "aggregate")
-    assert first is not None
+    first = load_record(store, DAY2, "aggregate")
+    assert first is not None and first.jobs is not None
 
     data["aggregate"]["jobs"] = ["daily_actions", "sessions"]
     write_config(conf, data)
@@ -100,13 +100,13 @@ def test_a_job_added_to_the_config_runs_for_days_done_before(tmp_path: Path) -> 
     assert "parse 2 complete" in line and "aggregate 2 ok" in line, line
     for d in ("2015-05-17", "2015-05-18", "2015-05-19"):
         assert (root / f"aggregates/sessions/dt={d}/part-00000.json.gz").exists()
-    rec = read_record(store, DAY2, "aggregate")
-    assert rec is not None and set(rec["jobs"]) == {"daily_actions", "sessions"}
+    rec = load_record(store, DAY2, "aggregate")
+    assert rec is not None and rec.jobs is not None and set(rec.jobs) == {"daily_actions", "sessions"}
     # the job done before was not run again
-    assert rec["jobs"]["daily_actions"] == first["jobs"]["daily_actions"]
+    assert rec.jobs["daily_actions"] == first.jobs["daily_actions"]
     code, line = _run(conf, "--from", str(DAY1), "--to", str(DAY2))
     assert code == 0 and "aggregate 2 complete" in line, line
-    assert json.loads((root / "_state/runs" / str(DAY2) / "aggregate.json").read_text()) == rec
+    assert json.loads((root / "_state/runs" / str(DAY2) / "aggregate.json").read_text()) == rec.to_json()
 
 
 class _BuggyStore(LocalStore):

@@ -154,15 +154,15 @@ def test_a_root_that_is_not_the_catalogs_fails_up_front(
 
 def test_a_recent_failure_is_left_to_the_nightly_catch_up(tmp_path: Path) -> None:
     from warehouse.config import config_from_dict
-    from warehouse.run.records import write_record
+    from warehouse.run.records import StageRecord, write_record
     from warehouse.run.status import run_status
     from warehouse.storage import LocalStore
 
     store = LocalStore(tmp_path / "root")
     cfg = config_from_dict({"warehouse": {"root": str(tmp_path / "root")}})
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    write_record(store, yesterday, {"stage": "parse", "status": "failed", "exit_code": 3,
-                                    "error": "s3 down", "seconds": 1.5})
+    write_record(store, yesterday, StageRecord("parse", status="failed", exit_code=3,
+                                               error="s3 down", seconds=1.5))
     report = run_status(cfg, store)
     parse = report.dates[0].stages[0]
     assert (parse.outcome, parse.exit_class, parse.next_run) == ("failed", "source unavailable", "redo")

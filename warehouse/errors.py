@@ -119,6 +119,13 @@ def from_oserror(exc: OSError, what: str, *, fix: str = "free space there") -> S
     errno, which each caller handles as its own (a traceback, a failed job, ...)."""
     if exc.errno not in DISK_FULL_ERRNOS:
         return None
+    return write_failed(exc, what, fix=fix)
+
+
+def write_failed(exc: OSError, what: str, *, fix: str) -> SourceUnavailable:
+    """Return the error of a failed write of `what` (a file or folder): SourceUnavailable
+    (exit 3), the one line `cannot write WHAT: STRERROR; FIX`; `from_oserror` for a full
+    disk, or a store whose every write error is its own."""
     return SourceUnavailable(f"cannot write {what}: {exc.strerror or exc}; {fix}")
 
 

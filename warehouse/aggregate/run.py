@@ -20,9 +20,16 @@ from warehouse.aggregate.summary import AggregateSummary, date_span
 from warehouse.config import Config
 from warehouse.errors import EXIT_FAILED, EXIT_INPUT_MISSING, ConfigError, WarehouseError
 from warehouse.lock import events_lock
-from warehouse.mr import conf_problem, jobs_zip, run_job, scratch_full, spark_submit_args
+from warehouse.mr import (
+    check_known_runner,
+    conf_problem,
+    jobs_zip,
+    run_job,
+    scratch_full,
+    spark_submit_args,
+)
 from warehouse.progress import Progress, ProgressEvent
-from warehouse.schema import JOBS, RUNNERS
+from warehouse.schema import JOBS
 from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore, store_for_config
 
@@ -54,8 +61,7 @@ def run_aggregate(
     started = time.monotonic()
     if job not in JOBS:
         raise ConfigError(f"unknown job {job!r}; known: {', '.join(sorted(JOBS))}")
-    if runner not in RUNNERS:
-        raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
+    check_known_runner(runner)
     problem = conf_problem(cfg, runner)
     if problem:
         raise ConfigError(problem)
@@ -65,13 +71,12 @@ def run_aggregate(
     label = f"aggregate {job}"
     if progress is not None:
         progress(ProgressEvent(label, "jobs", total=1))
-    wanted = {d.isoformat() for d in dates}
     try:
         store.check_root()  # a missing bucket or a hung endpoint: fail before any work
         # shared with other aggregates; no parse on this machine publishes an input while
         # the job lists and reads the events (it sees each input before or after)
         with events_lock(cfg.cron.lock_file, store.uri(""), publish=False, what=label):
-            _run(cfg, job, dates, runner, store, summary, wanted, extra_args)
+            _run(cfg, store, summary, extra_args)
     except (WarehouseError, OSError) as exc:
         # scratch space ($TMPDIR) full: mrjob's files, the staged inputs, the zip (exit 3);
         # another OSError is unexpected (a traceback)
@@ -86,16 +91,10 @@ def run_aggregate(
     return summary
 
 
-def _run(
-    cfg: Config,
-    job: str,
-    dates: list[dt.date],
-    runner: str,
-    store: ObjectStore,
-    summary: AggregateSummary,
-    wanted: set[str],
-    extra_args: Sequence[str],
-) -> None:
+def _run(cfg: Config, store: ObjectStore, summary: AggregateSummary, extra_args: Sequence[str]) -> None:
+    """Run the job of `summary` over its dates and publish its output, filling `summary`."""
+    job, runner, dates = summary.job, summary.runner, summary.dates
+    wanted = {d.isoformat() for d in dates}
     keys, present = input_keys(store, job, dates)
     summary.missing = sorted(wanted - present)
     if not wanted & present:

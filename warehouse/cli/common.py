@@ -127,7 +127,8 @@ class _Command(click.Command):
         text = inspect.cleandoc(self.help or "")
         at = text.find("\b\nExample")
         if at > 0 and self.epilog is None:
-            self.help, self.epilog = text[:at].rstrip(), text[at:]
+            # what follows \f is for readers of the code, as in click's help
+            self.help, self.epilog = text[:at].rstrip(), text[at:].partition("\f")[0].rstrip()
         def late(*decls: str, **kw: Any) -> click.Option:
             return click.Option(
                 list(decls), callback=_late_global, expose_value=False,

@@ -66,6 +66,8 @@ def parse(
     Examples:
       warehouse parse /var/log/nginx/access.log-20261128.gz --patterns conf/urls.json
       zcat access.log.gz | warehouse parse - --source-name web1-20261128 --format main
+    \f
+    One parameter per click option (click passes each by name); they become a ParseRequest.
     """
     from warehouse.events.parse import ParseRequest, parse_logs
 

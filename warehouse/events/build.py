@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
 
 from warehouse.codegen import compile_source
+from warehouse.config import LogsConfig
 from warehouse.errors import ConfigError
 from warehouse.logs import (
     HTTP_METHODS,
@@ -27,6 +29,10 @@ from warehouse.logs import (
 )
 from warehouse.logs import directives as d
 from warehouse.schema import EVENT_KEYS
+
+# [logs] ip and user as the config declares their defaults (a default field is optional)
+IP_DEFAULT: Final[str] = LogsConfig.ip
+USER_DEFAULT: Final[str] = LogsConfig.user
 
 # the builder's local variable of each event key whose variable has another name
 _VARIABLE = {"ip": "addr", "bytes": "nbytes", "user_agent": "ua", "duration_ms": "duration"}
@@ -79,7 +85,7 @@ def field_for(directive: str, fmt: LogFormat, what: str, default: str) -> int:
     return -1
 
 
-def format_problems(fmt_text: str, ip: str = "%h", user: str = "%u") -> list[str]:
+def format_problems(fmt_text: str, ip: str = IP_DEFAULT, user: str = USER_DEFAULT) -> list[str]:
     """Return what makes a log format unusable for events (with [logs] ip/user); [] if fine."""
     try:
         fmt = compile_format(fmt_text)
@@ -89,7 +95,7 @@ def format_problems(fmt_text: str, ip: str = "%h", user: str = "%u") -> list[str
     missing = time_problem(fmt)
     if missing:
         problems.append(missing)
-    for what, directive, default in (("ip", ip, "%h"), ("user", user, "%u")):
+    for what, directive, default in (("ip", ip, IP_DEFAULT), ("user", user, USER_DEFAULT)):
         try:
             field_for(directive, fmt, what, default)
         except ConfigError as exc:
@@ -127,7 +133,7 @@ def _index(fmt: LogFormat, *names: str) -> int:
 
 
 def event_builder(
-    fmt: LogFormat, resolver: Resolves | None = None, *, ip: str = "%h", user: str = "%u"
+    fmt: LogFormat, resolver: Resolves | None = None, *, ip: str = IP_DEFAULT, user: str = USER_DEFAULT
 ) -> Builder:
     """Return a function: classified fields of one line (`Classifier.classify`) -> event.
 
@@ -139,51 +145,106 @@ def event_builder(
     return build
 
 
-def builder_source(fmt: LogFormat, *, ip: str = "%h", user: str = "%u") -> str:
+def builder_source(fmt: LogFormat, *, ip: str = IP_DEFAULT, user: str = USER_DEFAULT) -> str:
     """Return the Python text `event_builder` generates for `fmt` and [logs] ip/user."""
     return _builder(fmt, None, ip=ip, user=user)[0]
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """Where each event input sits in a format's fields (-1: the format lacks it)."""
+
+    ip: int
+    host: int
+    xff: bool  # the address is a forwarded-for header (its first hop; %h when empty)
+    user: int
+    vhost: int
+    req: int
+    status: int
+    nbytes: int
+    referer: int
+    ua: int
+    dur: int
+    dur_factor: float
+    dur_int: bool  # an integral duration multiplied to milliseconds in ints
+    # a load balancer's three processing times (s), summed; -1 (not measured) gives null
+    sum: list[int]
+
+
+def _slots(fmt: LogFormat, ip: str, user: str) -> _Slots:
+    """Return the fields the builder of `fmt` reads; raises ConfigError as `event_builder`."""
+    missing = time_problem(fmt)
+    if missing:
+        raise ConfigError(missing)
+    i_ip = field_for(ip, fmt, "ip", IP_DEFAULT)
+    if i_ip < 0:
+        i_ip = _index(fmt, "remote_addr", "peer_addr")
+    i_user = field_for(user, fmt, "user", USER_DEFAULT)
+    i_dur, dur_factor = next(
+        ((fmt.index[name], factor) for name, factor in _DURATIONS if fmt.has(name)), (-1, 1.0)
+    )
+    i_sum = [i for i, f in enumerate(fmt.fields) if f.name.endswith("_processing_time")]
+    return _Slots(
+        ip=i_ip,
+        host=_index(fmt, "remote_host", "remote_addr"),
+        xff=i_ip >= 0 and fmt.fields[i_ip].name.startswith("header_in:"),
+        user=i_user,
+        vhost=_index(fmt, "server_name", "canonical_server_name", "host"),
+        req=_index(fmt, "request"),
+        status=status_index(fmt),
+        nbytes=_index(fmt, "bytes", "bytes_out"),
+        referer=_index(fmt, "header_in:referer"),
+        ua=_index(fmt, "header_in:user-agent"),
+        dur=i_dur,
+        dur_factor=dur_factor,
+        dur_int=i_dur >= 0 and fmt.fields[i_dur].kind == d.INT and dur_factor >= 1,
+        sum=i_sum if len(i_sum) == 3 else [],
+    )
 
 
 def _builder(
     fmt: LogFormat, resolver: Resolves | None, *, ip: str, user: str
 ) -> tuple[str, dict[str, Any]]:
-    resolve = (resolver or NoPatterns()).resolve
-    missing = time_problem(fmt)
-    if missing:
-        raise ConfigError(missing)
-    i_ip = field_for(ip, fmt, "ip", "%h")
-    if i_ip < 0:
-        i_ip = _index(fmt, "remote_addr", "peer_addr")
-    i_host = _index(fmt, "remote_host", "remote_addr")
-    xff = i_ip >= 0 and fmt.fields[i_ip].name.startswith("header_in:")
-    i_user = field_for(user, fmt, "user", "%u")
-    i_vhost = _index(fmt, "server_name", "canonical_server_name", "host")
-    i_req = _index(fmt, "request")
-    i_status = status_index(fmt)
-    i_bytes = _index(fmt, "bytes", "bytes_out")
-    i_ref = _index(fmt, "header_in:referer")
-    i_ua = _index(fmt, "header_in:user-agent")
-    i_dur, dur_factor = -1, 1.0
-    for name, factor in _DURATIONS:
-        if fmt.has(name):
-            i_dur, dur_factor = fmt.index[name], factor
-            break
-    dur_int = i_dur >= 0 and fmt.fields[i_dur].kind == d.INT and dur_factor >= 1
-    # a load balancer's three processing times (s), summed; -1 (not measured) gives null
-    i_sum = [i for i, f in enumerate(fmt.fields) if f.name.endswith("_processing_time")]
-    if len(i_sum) != 3:
-        i_sum = []
     # The builder is generated per format: absent fields become constants and present
     # ones direct tuple indexing, with no per-line branching on the format (2x faster
     # than a generic closure). Its input is already typed and unescaped by classify():
     # time as ISO-UTC text, status an int, "-" as None.
-    code: list[str] = ["def build(f):"]
-    emit = code.append
-    # one unpacking of the fields (cheaper than an index per field); unused ones as `_`
-    wanted = [("ts", fmt.time_parts[0]), ("req", i_req), ("status", i_status), ("addr", i_ip)]
-    wanted += [("nbytes", i_bytes), ("dv", i_dur), ("user", i_user), ("vhost", i_vhost)]
-    wanted += [("referer", i_ref), ("ua", i_ua), ("host", i_host if xff else -1)]
-    wanted += [(f"pt{k}", i) for k, i in enumerate(i_sum)]
+    at = _slots(fmt, ip, user)
+    code = ["def build(f):", *_unpack(fmt, at), *_request(at), *_address(at)]
+    code += [
+        "    if path is None:",
+        "        slug, params = None, {}",
+        "    else:",
+        "        slug, params = resolve(path)",
+    ]
+    if at.nbytes < 0:
+        code.append("    nbytes = None")
+    code += _duration(at)
+    for var, i in (("vhost", at.vhost), ("user", at.user), ("referer", at.referer), ("ua", at.ua)):
+        if var != "vhost" or i >= 0:
+            code.append(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
+    # the event: every key of warehouse.schema.EVENT_COLUMNS, in order; a new column
+    # needs a variable of its name (or an entry in _VARIABLE) set above
+    items = ", ".join(f"{key!r}: {_VARIABLE.get(key, key)}" for key in EVENT_KEYS)
+    code.append(f"    return {{{items}}}")
+    namespace: dict[str, Any] = {
+        "read_request": read_request,
+        "KNOWN": HTTP_METHODS,
+        "PROTOCOLS": PROTOCOLS,
+        "resolve": (resolver or NoPatterns()).resolve,
+        "request_parts": _request_parts(fmt),
+    }
+    return "\n".join(code) + "\n", namespace
+
+
+def _unpack(fmt: LogFormat, at: _Slots) -> list[str]:
+    """Return the lines unpacking the fields (cheaper than an index per field), the unused
+    ones as `_`, and aliasing a field read twice."""
+    wanted = [("ts", fmt.time_parts[0]), ("req", at.req), ("status", at.status)]
+    wanted += [("addr", at.ip), ("nbytes", at.nbytes), ("dv", at.dur), ("user", at.user)]
+    wanted += [("vhost", at.vhost), ("referer", at.referer), ("ua", at.ua)]
+    wanted += [("host", at.host if at.xff else -1)]
+    wanted += [(f"pt{k}", i) for k, i in enumerate(at.sum)]
     names = ["_"] * len(fmt.fields)
     aliases = []
     for var, i in wanted:
@@ -193,73 +254,66 @@ def _builder(
             names[i] = var
         else:  # one field read twice (e.g. [logs] user = "%h")
             aliases.append(f"    {var} = {names[i]}")
-    emit(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = f")
-    code += aliases
+    return [f"    {', '.join(names)}{',' if len(names) == 1 else ''} = f", *aliases]
+
+
+def _request(at: _Slots) -> list[str]:
+    """Return the lines setting method, path, query, protocol (and vhost when absent)."""
     # the host of an absolute-form target (`GET https://host:443/docs/ HTTP/1.1`) is the
     # vhost of a format that has none
-    rhost = "vhost" if i_vhost < 0 else "_"
-    if i_req >= 0:
+    rhost = "vhost" if at.vhost < 0 else "_"
+    if at.req < 0:
+        code = [f"    method, path, query, protocol, {rhost} = request_parts(f)"]
+    else:
         # the usual line in one split; anything else (absolute-form, odd spacing, no
         # protocol) is read by read_request
-        emit("    parts = req.split(' ') if req else ()")
-        emit(
+        code = [
+            "    parts = req.split(' ') if req else ()",
             "    if len(parts) == 3 and parts[0] in KNOWN and parts[2] in PROTOCOLS"
-            " and parts[1][:1] == '/':"
-        )
-        emit("        method, target, protocol = parts")
-        emit("        path, _, query = target.partition('?')")
-        emit("        if not query:")
-        emit("            query = None")
-        if i_vhost < 0:
-            emit("        vhost = None")
-        emit("    else:")
-        emit(f"        method, path, query, protocol, {rhost} = read_request(req)")
-    else:
-        emit(f"    method, path, query, protocol, {rhost} = request_parts(f)")
-    if i_status < 0:
-        emit("    status = None")
-    if i_ip >= 0:
-        if xff:
-            emit("    if addr:")
-            emit("        addr = addr.split(',', 1)[0].strip()")
-            emit("    if not addr or addr == '-':")
-            emit(f"        addr = {'host' if i_host >= 0 else repr('-')}")
-        # `ip` is a non-empty string (DESIGN's schema; the jobs skip anything else)
-        emit("    if not addr:")
-        emit("        addr = '-'")
-    else:
-        emit("    addr = '-'")
-    emit("    if path is None:")
-    emit("        slug, params = None, {}")
-    emit("    else:")
-    emit("        slug, params = resolve(path)")
-    if i_bytes < 0:
-        emit("    nbytes = None")
-    if i_sum:
-        emit("    if pt0 is None or pt1 is None or pt2 is None or min(pt0, pt1, pt2) < 0:")
-        emit("        duration = None")
-        emit("    else:")
-        emit("        duration = round((pt0 + pt1 + pt2) * 1000, 3)")
-    elif i_dur >= 0:
-        conv = f"dv * {int(dur_factor)}" if dur_int else f"round(float(dv) * {dur_factor}, 3)"
-        emit(f"    duration = None if dv is None else {conv}")
-    else:
-        emit("    duration = None")
-    for var, i in (("vhost", i_vhost), ("user", i_user), ("referer", i_ref), ("ua", i_ua)):
-        if var != "vhost" or i >= 0:
-            emit(f"    {var} = {var} or None" if i >= 0 else f"    {var} = None")
-    # the event: every key of warehouse.schema.EVENT_COLUMNS, in order; a new column
-    # needs a variable of its name (or an entry in _VARIABLE) set above
-    items = ", ".join(f"{key!r}: {_VARIABLE.get(key, key)}" for key in EVENT_KEYS)
-    emit(f"    return {{{items}}}")
-    namespace: dict[str, Any] = {
-        "read_request": read_request,
-        "KNOWN": HTTP_METHODS,
-        "PROTOCOLS": PROTOCOLS,
-        "resolve": resolve,
-        "request_parts": _request_parts(fmt),
-    }
-    return "\n".join(code) + "\n", namespace
+            " and parts[1][:1] == '/':",
+            "        method, target, protocol = parts",
+            "        path, _, query = target.partition('?')",
+            "        if not query:",
+            "            query = None",
+        ]
+        if at.vhost < 0:
+            code.append("        vhost = None")
+        code += ["    else:", f"        method, path, query, protocol, {rhost} = read_request(req)"]
+    if at.status < 0:
+        code.append("    status = None")
+    return code
+
+
+def _address(at: _Slots) -> list[str]:
+    """Return the lines setting addr."""
+    if at.ip < 0:
+        return ["    addr = '-'"]
+    code = []
+    if at.xff:
+        code += [
+            "    if addr:",
+            "        addr = addr.split(',', 1)[0].strip()",
+            "    if not addr or addr == '-':",
+            f"        addr = {'host' if at.host >= 0 else repr('-')}",
+        ]
+    # `ip` is a non-empty string (DESIGN's schema; the jobs skip anything else)
+    return [*code, "    if not addr:", "        addr = '-'"]
+
+
+def _duration(at: _Slots) -> list[str]:
+    """Return the lines setting duration (milliseconds)."""
+    if at.sum:
+        return [
+            "    if pt0 is None or pt1 is None or pt2 is None or min(pt0, pt1, pt2) < 0:",
+            "        duration = None",
+            "    else:",
+            "        duration = round((pt0 + pt1 + pt2) * 1000, 3)",
+        ]
+    if at.dur >= 0:
+        f = at.dur_factor
+        conv = f"dv * {int(f)}" if at.dur_int else f"round(float(dv) * {f}, 3)"
+        return [f"    duration = None if dv is None else {conv}"]
+    return ["    duration = None"]
 
 
 def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, Any, Any]]:
@@ -288,7 +342,7 @@ def _request_parts(fmt: LogFormat) -> Callable[[Fields], tuple[Any, Any, Any, An
 
 
 def make_event(
-    fmt: LogFormat, line: str, resolver: Resolves | None = None, *, ip: str = "%h", user: str = "%u"
+    fmt: LogFormat, line: str, resolver: Resolves | None = None, *, ip: str = IP_DEFAULT, user: str = USER_DEFAULT
 ) -> Event | str:
     """Return the event of one line (or its reject reason), as `warehouse parse` makes it."""
     fields = Classifier(fmt).classify(line)

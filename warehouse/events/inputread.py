@@ -100,8 +100,17 @@ def open_input(
             f = io.BufferedReader(_Prefixed(head, f), CHUNK)
     except (OSError, WarehouseError) as exc:
         raise _unreadable(label, exc) from None
+    kind = _compression(label, head, compression_by_name(src.name))
+    if kind is None:
+        return _Reader(f, label, None)  # type: ignore[return-value]
+    return _Reader(_decompressed(f, kind), label, kind)  # type: ignore[return-value]
+
+
+def _compression(label: str, head: bytes, named: str | None) -> str | None:
+    """Return the compression of an input that starts with `head` (None: plain text);
+    raises CorruptInput when its name says compressed but its bytes do not, or for a
+    compression not read here."""
     kind = sniff(head)
-    named = compression_by_name(src.name)
     if kind is None and named is not None:
         if not head:
             raise CorruptInput(
@@ -112,21 +121,21 @@ def open_input(
             f"input {label}: corrupt or truncated {named}: not {named} data (it starts "
             f"with {head!r}); fetch it again or rename it"
         )
-    if kind is None:
-        return _Reader(f, label, None)  # type: ignore[return-value]
-    if kind not in READABLE:
+    if kind is not None and kind not in READABLE:
         raise CorruptInput(
             f"input {label}: {kind} data, which parse does not read; decompress it first "
             "(gzip, bz2 and xz are read as they are)"
         )
-    opened: IO[bytes]
+    return kind
+
+
+def _decompressed(f: IO[bytes], kind: str) -> IO[bytes]:
+    """Return a reader of `f` decompressed as `kind` (one of READABLE)."""
     if kind == "gzip":
-        opened = igzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[assignment]
-    elif kind == "bz2":
-        opened = bz2.BZ2File(f, "rb")
-    else:
-        opened = lzma.LZMAFile(f, "rb")  # noqa: SIM115 - closed by the caller
-    return _Reader(opened, label, kind)  # type: ignore[return-value]
+        return igzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    if kind == "bz2":
+        return bz2.BZ2File(f, "rb")
+    return lzma.LZMAFile(f, "rb")  # closed by the caller
 
 
 def _read_head(f: IO[bytes]) -> bytes:

@@ -130,43 +130,56 @@ def _expand_one(cfg: Config, spec: str, source_name: str | None) -> list[InputSo
 def _expand_local(spec: str) -> list[InputSource]:
     path = Path(spec).expanduser()
     if any(c in spec for c in _GLOB_CHARS) and not path.exists():
-        names = sorted(glob.glob(str(path), recursive=True))
-        files = [Path(n) for n in names if os.path.isfile(n) or os.path.islink(n)]
-        found = [
-            x for p in files
-            for x in (_link(p, p.parent.resolve()) if p.is_symlink() else [_local(p)])
-        ]
-        if not found:
-            raise InputMissing(f"input {printable(spec)}: the glob matches no files")
-        return found
+        return _globbed(spec, path)
     if path.is_dir():
-        folder = path.resolve()
-        found = []
-        for p in sorted(path.rglob("*")):
-            if is_hidden(str(p.relative_to(path))):
-                continue
-            if p.is_symlink():
-                found.extend(_link(p, folder))
-            elif p.is_file():
-                found.append(_local(p))
-        if not found:
-            raise InputMissing(f"input {printable(spec)}: the directory holds no files")
-        return found
+        return _folder(spec, path)
     if path.is_file():
         return _link(path, path.parent.resolve()) if path.is_symlink() else [_local(path)]
+    return [_stream(spec, path)]
+
+
+def _globbed(spec: str, path: Path) -> list[InputSource]:
+    """Return the files a glob matches; raises InputMissing when none."""
+    names = sorted(glob.glob(str(path), recursive=True))
+    files = [Path(n) for n in names if os.path.isfile(n) or os.path.islink(n)]
+    found = [
+        x for p in files
+        for x in (_link(p, p.parent.resolve()) if p.is_symlink() else [_local(p)])
+    ]
+    if not found:
+        raise InputMissing(f"input {printable(spec)}: the glob matches no files")
+    return found
+
+
+def _folder(spec: str, path: Path) -> list[InputSource]:
+    """Return the files under a folder, hidden ones left out; raises InputMissing when none."""
+    folder = path.resolve()
+    found = []
+    for p in sorted(path.rglob("*")):
+        if is_hidden(str(p.relative_to(path))):
+            continue
+        if p.is_symlink():
+            found.extend(_link(p, folder))
+        elif p.is_file():
+            found.append(_local(p))
+    if not found:
+        raise InputMissing(f"input {printable(spec)}: the directory holds no files")
+    return found
+
+
+def _stream(spec: str, path: Path) -> InputSource:
+    """Return a named pipe (or /dev/stdin) as one stream; raises InputMissing for anything
+    else that is not a file or folder, or nothing at all."""
     try:
         mode = path.stat().st_mode
     except OSError:
         mode = 0
-    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):  # a named pipe (or /dev/stdin): one stream
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
         full = path.absolute()
         name = str(full)
-        return [
-            InputSource(
-                name, str(full.parent), full.name, None,
-                compression=compression_by_name(name),
-            )
-        ]
+        return InputSource(
+            name, str(full.parent), full.name, None, compression=compression_by_name(name),
+        )
     if mode:
         raise InputMissing(f"input {printable(spec)} is not a file, directory or pipe")
     raise InputMissing(f"input {printable(spec)} does not exist; check the path")

@@ -293,10 +293,7 @@ class _Parse:
                 self.cfg.cron.lock_file, self.store.uri(""), publish=True,
                 what=f"input {src.label}", budget=self.waits,
             ):
-                outcome = finish(
-                    self.store, src, staged, earlier, good=j.good, events=j.publish,
-                    counts=(j.lines, j.events), head=j.head,
-                )
+                outcome = finish(self.store, src, staged, earlier, j)
         except ItemLocked as exc:  # not published: the earlier run's objects are kept
             _drop_staging(self.store, src)
             log.warning("%s", exc)

@@ -28,6 +28,7 @@ from warehouse.events.parsejob import ParseJob, input_name, plan_json, result_fr
 from warehouse.events.state import staging_prefix
 from warehouse.events.task import Result, Settings, Task, components
 from warehouse.mr import (
+    check_known_runner,
     conf_problem,
     run_job,
     runner_args,
@@ -35,7 +36,7 @@ from warehouse.mr import (
     spark_submit_args,
     toolkit_zip,
 )
-from warehouse.schema import CLUSTER_RUNNERS, RUNNERS
+from warehouse.schema import CLUSTER_RUNNERS
 from warehouse.scratch import scratch_dir
 from warehouse.storage import ObjectStore, is_remote
 
@@ -50,8 +51,7 @@ _COPY_RUNNERS = ("inline", "hadoop", "emr")
 
 def check_runner(cfg: Config, runner: str, *, stdin: bool) -> None:
     """Raise ConfigError when `runner` cannot run this parse (before anything is written)."""
-    if runner not in RUNNERS:
-        raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
+    check_known_runner(runner)
     if stdin:
         raise ConfigError(
             f"stdin (-) cannot be parsed with -r {runner}: save it to a file first, or parse "

@@ -44,6 +44,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 
@@ -130,19 +131,43 @@ class Outcome:
     kept: int
 
 
+class Judged(Protocol):
+    """What `finish` reads of an input's judgement (`warehouse.events.judge.Judgement`)."""
+
+    @property
+    def good(self) -> bool:
+        """True when the input is published over its earlier run."""
+
+    @property
+    def publish(self) -> bool:
+        """True when its events are published."""
+
+    @property
+    def lines(self) -> int:
+        """The lines this run read."""
+
+    @property
+    def events(self) -> int:
+        """The events this run found."""
+
+    @property
+    def head(self) -> str | None:
+        """The fingerprint of the input's first line (None: none read)."""
+
+
 def finish(
-    store: ObjectStore, src: InputSource, staged: list[str], earlier_run: Earlier, *,
-    good: bool, events: bool | None = None, counts: tuple[int, int] = (0, 0),
-    head: str | None = None,
+    store: ObjectStore, src: InputSource, staged: list[str], earlier_run: Earlier, judged: Judged
 ) -> Outcome:
-    """Publish the input's staged objects (all when `good`; else rejects only, under
-    failed names, and events only when `events` says so), retire the earlier run's objects
-    when `good`, and record the state: with this run's (lines, events) `counts` when
-    `good` (and the fingerprint `head` of its first line), else with the earlier run's."""
-    events = good if events is None else events
+    """Publish the input's staged objects (all when `judged.good`; else rejects only, under
+    failed names, and events only when `judged.publish`), retire the earlier run's objects
+    when good, and record the state: with this run's lines, events and the fingerprint of
+    its first line when good, else with the earlier run's."""
+    good, events = judged.good, judged.publish
     old = earlier_run.keys
     before = (earlier_run.lines, earlier_run.events, earlier_run.head)
-    counted: tuple[int | None, int | None, str | None] = (*counts, head) if good else before
+    counted: tuple[int | None, int | None, str | None] = (
+        (judged.lines, judged.events, judged.head) if good else before
+    )
     stage = staging_prefix(src)
     plan: list[tuple[str, str]] = []
     drop: list[str] = []

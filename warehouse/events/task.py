@@ -11,6 +11,7 @@ import gc
 import hashlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -228,92 +229,135 @@ def event_error(exc: Exception) -> str:
     return f"event not built ({type(exc).__name__})"
 
 
+class _Rejects:
+    """A task's rejected lines: counted in its Result, their records written to one gzip
+    part, opened by `open_part` when the first block that has any ends."""
+
+    def __init__(self, res: Result, open_part: Callable[[], IO[bytes]]) -> None:
+        self._res, self._open_part = res, open_part
+        self._records: list[bytes] = []
+        self._part: IO[bytes] | None = None
+
+    def add(self, n: int, reason: str, line: str) -> None:
+        """Count line `n` rejected for `reason` and keep its reject record."""
+        res = self._res
+        res.rejects[reason] += 1
+        if reason == NO_MATCH and len(res.samples) < SAMPLES:
+            res.samples.append(line)
+        rec = {"source": res.source, "lineno": n, "reason": reason, "line": line[:MAX_LINE]}
+        self._records.append(orjson.dumps(rec, option=_DUMPS_OPT))
+
+    def flush(self) -> None:
+        """Write the records kept since the last flush."""
+        if self._records:
+            if self._part is None:
+                self._part = self._open_part()
+            self._part.write(b"".join(self._records))
+            self._records.clear()
+
+
+class _Lines:
+    """The per-line loop of one task (the hot path): classify, build, encode and buffer
+    each line's event under its date; every BATCH lines the buffers go to their parts."""
+
+    def __init__(
+        self, classifier: Classifier, build: Builder, parts: _Parts, rejects: _Rejects,
+        res: Result, lineno: int,
+    ) -> None:
+        self._classify, self._build, self._parts, self._rejects = (
+            classifier.classify, build, parts, rejects
+        )
+        self._partitions = res.partitions
+        self._bufs: dict[str, list[bytes]] = {}
+        self._writers: dict[str, IO[bytes]] = {}
+        self._batch = 0
+        self.lineno = lineno  # line numbers continue earlier ranges
+        self.unmatched = self.headers = 0
+
+    def block(self, lines: list[str]) -> None:
+        """Parse one block of lines."""
+        # locals, not attributes, in the loop
+        classify, build, dumps, opt = self._classify, self._build, orjson.dumps, _DUMPS_OPT
+        reject, parts, bufs, writers = self._rejects.add, self._parts, self._bufs, self._writers
+        partitions, lineno, unmatched = self._partitions, self.lineno, self.unmatched
+        for j in range(0, len(lines), BATCH):
+            for line in lines[j : j + BATCH]:
+                lineno += 1
+                try:  # costs nothing until it catches (Python 3.11+)
+                    fields: Any = classify(line)
+                    if fields.__class__ is not str:
+                        ev = build(fields)
+                        day = ev["ts"][:10]
+                        data = dumps(ev, None, opt)
+                except Exception as exc:  # one line's defect, never the run's
+                    fields = event_error(exc)
+                if fields.__class__ is str:
+                    if fields is HEADER:
+                        self.headers += 1
+                    else:
+                        reject(lineno, fields, line)
+                    continue
+                if ev["slug"] is None:
+                    unmatched += 1
+                buf = bufs.get(day)
+                if buf is None:
+                    parts.open(day, writers, bufs)
+                    buf = bufs[day] = []
+                    partitions.add(day)
+                buf.append(data)
+            self._write()
+        self.lineno, self.unmatched = lineno, unmatched
+
+    def _write(self) -> None:
+        # small batches: buffers stay in the CPU cache and memory is reused
+        self._batch += 1
+        for day, buf in self._bufs.items():
+            if buf:
+                self._writers[day].write(b"".join(buf))
+                buf.clear()
+                self._parts.used[day] = self._batch
+
+
 def _parse_task(
     settings: Settings, task: Task, progress: Progress | None, stdin: IO[bytes] | None
 ) -> Result:
     classifier, build = components(settings)
     classifier.reset()  # a W3C input's #Fields line applies to that input only
-    classify = classifier.classify
-    dumps = orjson.dumps
-    opt = _DUMPS_OPT
     store = open_store(settings.root, settings.s3)
     src = task.source
-    label = src.label
     prefix = staging_prefix(src)
     base = f"{src.part_id}-{task.index:04d}"
-    res = Result(label)
-    bufs: dict[str, list[bytes]] = {}
-    writers: dict[str, IO[bytes]] = {}
-    rejects: list[bytes] = []
-    reject_writer: list[IO[bytes]] = []
-    unmatched = batch = headers = 0
+    res = Result(src.label)
     parts = _Parts(store, prefix, base, res.keys)
     with ExitStack() as stack:
         f = open_input(src, settings.s3, task.start, stdin)
         if not src.stdin:
             stack.callback(f.close)
         stack.push(parts.abort)
-        lineno = first_lineno = task.lineno  # line numbers continue earlier ranges
 
-        def reject(n: int, reason: str, line: str) -> None:
-            res.rejects[reason] += 1
-            if reason == NO_MATCH and len(res.samples) < SAMPLES:
-                res.samples.append(line)
-            rec = {"source": label, "lineno": n, "reason": reason, "line": line[:MAX_LINE]}
-            rejects.append(dumps(rec, option=opt))
+        def open_rejects() -> IO[bytes]:
+            key = f"{prefix}rejects/dt={settings.run_date}/{base}.json.gz"
+            part = stack.enter_context(open_gzip_write(store, key))
+            res.keys.append(key)
+            return part
 
+        rejects = _Rejects(res, open_rejects)
+        each = _Lines(classifier, build, parts, rejects, res, task.lineno)
         first: str | None = None
         for lines, nbytes in read_blocks(f, task.end, max_line=MAX_LINE):
             if first is None and task.start == 0:
                 first = lines[0]
-            for j in range(0, len(lines), BATCH):
-                for line in lines[j : j + BATCH]:
-                    lineno += 1
-                    try:  # costs nothing until it catches (Python 3.11+)
-                        fields: Any = classify(line)
-                        if fields.__class__ is not str:
-                            ev = build(fields)
-                            day = ev["ts"][:10]
-                            data = dumps(ev, None, opt)
-                    except Exception as exc:  # one line's defect, never the run's
-                        fields = event_error(exc)
-                    if fields.__class__ is str:
-                        if fields is HEADER:
-                            headers += 1
-                        else:
-                            reject(lineno, fields, line)
-                        continue
-                    if ev["slug"] is None:
-                        unmatched += 1
-                    buf = bufs.get(day)
-                    if buf is None:
-                        parts.open(day, writers, bufs)
-                        buf = bufs[day] = []
-                        res.partitions.add(day)
-                    buf.append(data)
-                # small batches: buffers stay in the CPU cache and memory is reused
-                batch += 1
-                for day, buf in bufs.items():
-                    if buf:
-                        writers[day].write(b"".join(buf))
-                        buf.clear()
-                        parts.used[day] = batch
-            if rejects:
-                if not reject_writer:
-                    key = f"{prefix}rejects/dt={settings.run_date}/{base}.json.gz"
-                    reject_writer.append(stack.enter_context(open_gzip_write(store, key)))
-                    res.keys.append(key)
-                reject_writer[0].write(b"".join(rejects))
-                rejects.clear()
+            each.block(lines)
+            rejects.flush()
             if progress is not None:
                 progress(ProgressEvent("parse", "bytes", nbytes, len(lines)))
             res.nbytes += nbytes
         parts.close()  # the batch loop has written every buffer
-    res.lines = lineno - first_lineno
+    res.lines = each.lineno - task.lineno
     if first is not None and res.lines > 1:  # a line followed by another one is complete
         res.head = first_line_id(first)
-    res.headers = headers
+    res.headers = each.headers
     # every line is an event, a reject or a header line
-    res.events = res.lines - sum(res.rejects.values()) - headers
-    res.unmatched = unmatched
+    res.events = res.lines - sum(res.rejects.values()) - each.headers
+    res.unmatched = each.unmatched
     return res

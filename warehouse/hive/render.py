@@ -123,57 +123,40 @@ def render_create(spec: TableSpec, *, dialect: Dialect, root_uri: str, database:
         "comment": f"COMMENT {quote_string(spec.comment)}" if spec.comment else "",
         "properties": _properties(spec.properties),
     }
+    template, fields = _create_fields(spec, dialect)
+    return [_render(template, **fields, **common)]
+
+
+def _create_fields(spec: TableSpec, dialect: Dialect) -> tuple[str, dict[str, str]]:
+    """Return the template that creates `spec`'s table in `dialect` and the fields its
+    storage fills in; raises ValueError as `render_create`."""
     hive_partitions = (
         f"PARTITIONED BY (\n{_columns(spec.partition_by)}\n)" if spec.partition_by else ""
     )
     if spec.storage in ("json", "parquet") and dialect == "spark":
         names = ", ".join(quote_ident(n) for n in spec.partition_names)
-        return [
-            _render(
-                f"create_{spec.storage}.spark.hql",
-                columns=_columns((*spec.columns, *spec.partition_by)),
-                partitioned_by=f"PARTITIONED BY ({names})" if names else "",
-                **common,
-            )
-        ]
+        return f"create_{spec.storage}.spark.hql", {
+            "columns": _columns((*spec.columns, *spec.partition_by)),
+            "partitioned_by": f"PARTITIONED BY ({names})" if names else "",
+        }
+    fields = {"columns": _columns(spec.columns), "partitioned_by": hive_partitions}
     if spec.storage in ("json", "parquet"):
-        return [
-            _render(
-                f"create_{spec.storage}.hive.hql",
-                columns=_columns(spec.columns),
-                partitioned_by=hive_partitions,
-                **common,
-            )
-        ]
+        return f"create_{spec.storage}.hive.hql", fields
     if spec.storage == "text":
         fmt = spec.text_format
         if fmt is None:
             raise ValueError(f"table {spec.name}: text storage needs a text_format")
-        escaped = f" ESCAPED BY {quote_string(fmt.escape)}" if fmt.escape else ""
-        return [
-            _render(
-                "create_text.hql",
-                columns=_columns(spec.columns),
-                partitioned_by=hive_partitions,
-                field_delim=quote_string(fmt.field_delim),
-                escaped_by=escaped,
-                line_delim=quote_string(fmt.line_delim),
-                null_string=quote_string(fmt.null_string),
-                **common,
-            )
-        ]
+        return "create_text.hql", {
+            **fields,
+            "field_delim": quote_string(fmt.field_delim),
+            "escaped_by": f" ESCAPED BY {quote_string(fmt.escape)}" if fmt.escape else "",
+            "line_delim": quote_string(fmt.line_delim),
+            "null_string": quote_string(fmt.null_string),
+        }
     if spec.storage == "regex":
         if not spec.regex:
             raise ValueError(f"table {spec.name}: regex storage needs a regex")
-        return [
-            _render(
-                "create_regex.hql",
-                columns=_columns(spec.columns),
-                partitioned_by=hive_partitions,
-                regex=quote_string(spec.regex),
-                **common,
-            )
-        ]
+        return "create_regex.hql", {**fields, "regex": quote_string(spec.regex)}
     raise ValueError(f"table {spec.name}: unknown storage {spec.storage!r}")
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from warehouse.codegen import compile_source
 from warehouse.logs import directives as d
 from warehouse.logs import jsonfmt
+from warehouse.logs.directives import Field
 from warehouse.logs.format import RELAXED_MAX, TIME_JOIN, LogFormat
 from warehouse.logs.timestamps import TimeCache
 
@@ -330,7 +331,6 @@ def _source(fmt: LogFormat) -> str:
 def _body(fmt: LogFormat, names: list[str], code: list[str]) -> str:
     """Return `code` (which unpacked the texts into `names`) with the conversions added."""
     n = len(names)
-    raw = fmt.syntax in ("aws", "w3c")  # AWS writes no backslash escapes
     parts = fmt.time_parts
     i_status = status_index(fmt)
     checked = False  # a field may raise OutOfRange
@@ -349,40 +349,46 @@ def _body(fmt: LogFormat, names: list[str], code: list[str]) -> str:
                 f"    if {v} is None:",
                 "        return BAD_TIME",
             ]
-        elif f.kind == d.FLAG:
-            continue
-        elif f.kind == d.QSTR:
-            code.append(f"    {v} = None if {v} == '-' or {v} == '\"-\"' else {v}[1:-1]")
-        elif f.kind == d.ZINT:
-            code.append(
-                f"    {v} = 0 if {v} == '-' else int({v}) if len({v}) < 19 else bounded({v})"
-            )
-            checked = True
-        elif f.kind == d.PCT:
-            code.append(f"    {v} = None if {v} == '-' else unquote({v}) if '%' in {v} else {v}")
-        elif i == i_status:
-            code += [f"    if {v} == '-':", "        return BAD_STATUS", f"    {v} = int({v})"]
-        elif f.kind == d.INT:
-            # up to 18 digits always fits a BIGINT: only longer text is range-checked
-            code.append(
-                f"    {v} = None if {v} == '-' else int({v}) if len({v}) < 19 else bounded({v})"
-            )
-            checked = True
-        elif f.kind == d.NUM:
-            code.append(f"    {v} = None if {v} == '-' else number({v})")
-            checked = True
-        elif fmt.syntax == "apache" and f.directive == "%u":
-            # mod_log_config writes an empty user name (empty or bad Basic auth) as ""
-            code.append(
-                f"    {v} = None if {v} in ('-', '\"\"') else "
-                f"unescape({v}) if '\\\\' in {v} else {v}"
-            )
-        elif raw:
-            code.append(f"    {v} = None if {v} == '-' else {v}")
-        else:
-            code.append(f"    {v} = None if {v} == '-' else unescape({v}) if '\\\\' in {v} else {v}")
+        elif f.kind != d.FLAG:
+            lines, may_raise = _convert(fmt, f, v, status=i == i_status)
+            code += lines
+            checked = checked or may_raise
     code.append(f"    return ({', '.join(names)}{',' if n == 1 else ''})")
     if checked:  # a try block costs nothing until it catches (Python 3.11+)
         body = ["    " + line for line in code[body_start:]]
         code[body_start:] = ["    try:", *body, "    except OutOfRange:", "        return OUT_OF_RANGE"]
     return "\n".join(code) + "\n"
+
+
+# up to 18 digits always fits a BIGINT: only longer text is range-checked
+_BIGINT = "int({v}) if len({v}) < 19 else bounded({v})"
+# the conversion of a field's text in {v} by its kind, and whether it may raise
+# OutOfRange: the first ones apply even to the status field, the others do not
+_BY_KIND = {
+    d.QSTR: ("    {v} = None if {v} == '-' or {v} == '\"-\"' else {v}[1:-1]", False),
+    d.ZINT: ("    {v} = 0 if {v} == '-' else " + _BIGINT, True),
+    d.PCT: ("    {v} = None if {v} == '-' else unquote({v}) if '%' in {v} else {v}", False),
+}
+_BY_KIND_NOT_STATUS = {
+    d.INT: ("    {v} = None if {v} == '-' else " + _BIGINT, True),
+    d.NUM: ("    {v} = None if {v} == '-' else number({v})", True),
+}
+
+
+def _convert(fmt: LogFormat, f: Field, v: str, *, status: bool) -> tuple[list[str], bool]:
+    """Return the lines converting the text of field `f` (not a time or flag) in variable
+    `v`, and whether they may raise OutOfRange; `status`: it is the status field."""
+    template, may_raise = _BY_KIND.get(f.kind) or (None, False)
+    if template is None and status:
+        return [f"    if {v} == '-':", "        return BAD_STATUS", f"    {v} = int({v})"], False
+    if template is None:
+        template, may_raise = _BY_KIND_NOT_STATUS.get(f.kind) or (None, False)
+    if template is not None:
+        return [template.format(v=v)], may_raise
+    if fmt.syntax == "apache" and f.directive == "%u":
+        # mod_log_config writes an empty user name (empty or bad Basic auth) as ""
+        unescaped = f"unescape({v}) if '\\\\' in {v} else {v}"
+        return [f"    {v} = None if {v} in ('-', '\"\"') else {unescaped}"], False
+    if fmt.syntax in ("aws", "w3c"):  # AWS writes no backslash escapes
+        return [f"    {v} = None if {v} == '-' else {v}"], False
+    return [f"    {v} = None if {v} == '-' else unescape({v}) if '\\\\' in {v} else {v}"], False

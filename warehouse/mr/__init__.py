@@ -8,6 +8,7 @@ jobs of jobs/) and `warehouse.events.runner` (the parse job).
 """
 
 from warehouse.mr.conf import (
+    check_known_runner,
     conf_problem,
     mrjob_conf_path,
     runner_args,
@@ -18,6 +19,7 @@ from warehouse.mr.job import first_line, job_error, run_job, scratch_full
 from warehouse.mr.ship import code_zip, jobs_zip, toolkit_zip
 
 __all__ = [
+    "check_known_runner",
     "code_zip",
     "conf_problem",
     "first_line",

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from warehouse.config import Config
+from warehouse.errors import ConfigError
 from warehouse.resources import resource, resource_dir
+from warehouse.schema import RUNNERS
 
 
 def mrjob_conf_path(cfg: Config) -> str:
@@ -57,6 +59,13 @@ def runner_env(cfg: Config, runner: str) -> Iterator[None]:
     finally:
         for key in added:
             os.environ.pop(key, None)
+
+
+def check_known_runner(runner: str) -> None:
+    """Raise ConfigError when `runner` is not one of the runners (warehouse.schema.RUNNERS);
+    the first check of parse -r and of aggregate, before their own."""
+    if runner not in RUNNERS:
+        raise ConfigError(f"unknown runner {runner!r}; use one of {', '.join(RUNNERS)}")
 
 
 def conf_problem(cfg: Config, runner: str) -> str | None:

@@ -17,7 +17,7 @@ import enum
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -39,21 +39,56 @@ ABSENT: Final = _Absent.ABSENT
 Absent = Literal[_Absent.ABSENT]
 
 
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _dates(name: str, items: list[Any]) -> str | None:
+    """Return what is wrong with a list of dates (they become partitions and S3 prefixes)."""
+    bad = next((d for d in items if not _is_date(d)), _OK)
+    return None if bad is _OK else f"{name} holds {show(bad)}, not a date (YYYY-MM-DD)"
+
+
+def _strings(name: str, items: list[Any]) -> str | None:
+    """Return what is wrong with a list of names."""
+    ok = all(isinstance(t, str) for t in items)
+    return None if ok else f"{name} holds a name that is not a string"
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_OK = object()
+_ItemCheck = Callable[[str, list[Any]], str | None]
+
+
+def _checked(kind: type, items: _ItemCheck | None = None) -> dict[str, Any]:
+    """Return the metadata of a field that a record read back is checked for
+    (`check_record`): of type `kind` or null and, for a list, each item by `items`;
+    readers rely on these."""
+    return {"kind": kind, "items": items}
+
+
 @dataclass
 class JobRecord:
     """One aggregate job in the aggregate record of a date: when it started, the dates it
     ran over, its outcome, its summary line and counts, the partitions it wrote and their
     registration (the last four only once it ran)."""
 
-    started: str | None = None
-    dates: list[str] | None = None
-    status: str | None = None
-    exit_code: int | None = None
-    error: str | None = None
+    # the checked fields (`_checked`) first, in the order a damaged record is checked
+    status: str | None = field(default=None, metadata=_checked(str))
+    started: str | None = field(default=None, metadata=_checked(str))
+    error: str | None = field(default=None, metadata=_checked(str))
+    exit_code: int | None = field(default=None, metadata=_checked(int))
+    partitions: list[str] | None = field(default=None, metadata=_checked(list, _dates))
+    dates: list[str] | None = field(default=None, metadata=_checked(list, _dates))
     seconds: float | None = None
     summary: str | None = None
     counts: dict[str, Any] | None = None
-    partitions: list[str] | None = None
     registered: str | None = None
     other: dict[str, Any] = field(default_factory=dict)  # fields of other versions, kept
 
@@ -74,27 +109,32 @@ class StageRecord:
     (aggregate) and when it ends. `inputs`, `renamed` (parse) and `registered` (parquet)
     may be written as null: ABSENT when the record does not hold them."""
 
-    stage: str = ""
-    date: str = ""
-    status: str | None = "running"
-    started: str | None = None
-    ended: str | None = None
+    # the checked fields (`_checked`) in the order a damaged record is checked
+    stage: str = field(default="", metadata=_checked(str))
+    date: str = field(default="", metadata=_checked(str))
+    status: str | None = field(default="running", metadata=_checked(str))
+    started: str | None = field(default=None, metadata=_checked(str))
+    ended: str | None = field(default=None, metadata=_checked(str))
+    error: str | None = field(default=None, metadata=_checked(str))
+    summary: str | None = field(default=None, metadata=_checked(str))
+    exit_code: int | None = field(default=None, metadata=_checked(int))
+    # the dates the day's parse touched; parse: the dates a held parse left standing
+    partitions: list[str] | None = field(default=None, metadata=_checked(list, _dates))
+    held_partitions: list[str] | None = field(default=None, metadata=_checked(list, _dates))
+    # aggregate: {job: its record}
+    jobs: dict[str, JobRecord] | None = field(default=None, metadata=_checked(dict))
+    # reports: the tables materialised
+    tables: list[str] | None = field(default=None, metadata=_checked(list, _strings))
+    # parse: {input name: size} it read; {name: identity} (renames.py)
+    inputs: dict[str, Any] | Absent | None = field(default=ABSENT, metadata=_checked(dict))
+    renamed: dict[str, Any] | Absent | None = field(default=ABSENT, metadata=_checked(dict))
+    counts: dict[str, Any] | None = field(default=None, metadata=_checked(dict))
     seconds: float | None = None
-    exit_code: int | None = None
-    summary: str | None = None
-    error: str | None = None
     host: str | None = None
     pid: int | None = None
-    counts: dict[str, Any] | None = None
     input: str | None = None  # parse: the day's [logs] input
-    inputs: dict[str, Any] | Absent | None = ABSENT  # parse: {input name: size} it read
-    renamed: dict[str, Any] | Absent | None = ABSENT  # parse: {name: identity} (renames.py)
-    held_partitions: list[str] | None = None  # parse: dates a held parse left standing
-    partitions: list[str] | None = None  # the dates the day's parse touched
     access_raw: str | None = None  # events: the raw log folder's registration
     registered: str | Absent | None = ABSENT  # parquet: the registration of written dates
-    jobs: dict[str, JobRecord] | None = None  # aggregate: {job: its record}
-    tables: list[str] | None = None  # reports: the tables materialised
     other: dict[str, Any] = field(default_factory=dict)  # fields of other versions, kept
     t0: float = field(default=0.0, compare=False)  # time.monotonic() at start, not written
 
@@ -154,13 +194,6 @@ def record_key(day: dt.date, stage: str) -> str:
     return f"{RUNS_PREFIX}/{day.isoformat()}/{stage}.json"
 
 
-def load_record(store: ObjectStore, day: dt.date, stage: str) -> StageRecord | None:
-    """Return the run record of (day, stage), or None when the stage never started; raises
-    CorruptState naming the file when it is damaged (`read_record`)."""
-    data = read_record(store, day, stage)
-    return None if data is None else StageRecord.from_json(data)
-
-
 class RunRecords:
     """The run records as one run reads and writes them: a damaged record is one logged
     line (once per run) and reads as none; a record that cannot be written is a warning."""
@@ -192,9 +225,8 @@ class RunRecords:
                 log.warning("run record of %s %s not saved: %s", day, rec.stage, err)
 
 
-def read_record(store: ObjectStore, day: dt.date, stage: str) -> dict[str, Any] | None:
-    """Return the run record of (day, stage) as stored (a JSON object), or None when the
-    stage never started; raises
+def load_record(store: ObjectStore, day: dt.date, stage: str) -> StageRecord | None:
+    """Return the run record of (day, stage), or None when the stage never started; raises
     CorruptState naming the file when it is not JSON, a folder, or of the wrong shape
     (`check_record`): the caller runs the stage as if it had no record."""
     key = record_key(day, stage)
@@ -213,7 +245,7 @@ def read_record(store: ObjectStore, day: dt.date, stage: str) -> dict[str, Any] 
     why = check_record(data)
     if why is not None:
         raise CorruptState(f"{where} is corrupt: {why}; {_FIX}")
-    return data
+    return StageRecord.from_json(data)
 
 
 def check_record(data: object) -> str | None:
@@ -221,81 +253,47 @@ def check_record(data: object) -> str | None:
     the wrong type, a partition that is not a date, a job entry that is not an object."""
     if not isinstance(data, dict):
         return f"a JSON {type(data).__name__}, not an object"
-    why = _check_fields(data, _FIELDS)
+    why = _check_fields(data, StageRecord)
     if why is not None:
         return why
     for job, entry in (data.get("jobs") or {}).items():
         if not isinstance(entry, dict):
             return f"jobs.{show(job)} is a {_kind(entry)}, not an object"
-        why = _check_fields(entry, _JOB_FIELDS)
+        why = _check_fields(entry, JobRecord)
         if why is not None:
             return f"jobs.{show(job)}: {why}"
     return None
 
 
 _FIX = "running the stage as if it had none (the record is rewritten when it ends)"
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_STR, _INT, _LIST, _DICT = (str,), (int,), (list,), (dict,)
-# the fields readers rely on, and their types (None is allowed for each); lists of dates
-# are checked item by item, since they become partition names and S3 prefixes
-_FIELDS: dict[str, tuple[type, ...]] = {
-    "stage": _STR, "date": _STR, "status": _STR, "started": _STR, "ended": _STR,
-    "error": _STR, "summary": _STR, "exit_code": _INT, "partitions": _LIST,
-    "held_partitions": _LIST, "jobs": _DICT, "tables": _LIST, "inputs": _DICT, "renamed": _DICT,
-    "counts": _DICT,
-}
-_JOB_FIELDS: dict[str, tuple[type, ...]] = {
-    "status": _STR, "started": _STR, "error": _STR, "exit_code": _INT,
-    "partitions": _LIST, "dates": _LIST,
-}
-_DATE_LISTS = ("partitions", "held_partitions", "dates")
 
 
 def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _check_fields(data: dict[str, Any], fields: dict[str, tuple[type, ...]]) -> str | None:
-    for name, kinds in fields.items():
-        value = data.get(name)
-        if value is None:
+def _check_fields(data: dict[str, Any], cls: type) -> str | None:
+    """Return the first problem of `data`'s `_checked` fields of `cls`, in field order."""
+    for f in dataclasses.fields(cls):
+        kind: type | None = f.metadata.get("kind")
+        value: Any = data.get(f.name)
+        if kind is None or value is None:
             continue
-        if not isinstance(value, kinds) or isinstance(value, bool):
-            return f"{name} is a {_kind(value)}, not a {kinds[0].__name__}"
-        items: list[Any] = value if isinstance(value, list) else []
-        if name in _DATE_LISTS:
-            bad = next((d for d in items if not _is_date(d)), _OK)
-            if bad is not _OK:
-                return f"{name} holds {show(bad)}, not a date (YYYY-MM-DD)"
-        if name == "tables" and not all(isinstance(t, str) for t in items):
-            return "tables holds a name that is not a string"
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"{f.name} is a {_kind(value)}, not a {kind.__name__}"
+        items: _ItemCheck | None = f.metadata["items"]
+        why = items(f.name, data[f.name]) if items is not None else None
+        if why is not None:
+            return why
     return None
 
 
-_OK = object()
-
-
-def _is_date(value: object) -> bool:
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def write_record(store: ObjectStore, day: dt.date, rec: StageRecord | Mapping[str, Any]) -> None:
-    """Write the run record `rec` of (day, its stage): a mapping is written as given,
-    leaving out keys starting with `_`."""
-    if isinstance(rec, StageRecord):
-        data = rec.to_json()
-    else:
-        data = {k: v for k, v in rec.items() if not k.startswith("_")}
+def write_record(store: ObjectStore, day: dt.date, rec: StageRecord) -> None:
+    """Write the run record `rec` of (day, its stage)."""
     write_bytes(
         store,
-        record_key(day, data["stage"]),
-        json.dumps(data, indent=1, sort_keys=True).encode() + b"\n",
+        record_key(day, rec.stage),
+        json.dumps(rec.to_json(), indent=1, sort_keys=True).encode() + b"\n",
     )
 
 

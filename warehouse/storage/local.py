@@ -17,7 +17,7 @@ from warehouse.errors import (
     CorruptState,
     InputMissing,
     SourceUnavailable,
-    from_oserror,
+    write_failed,
 )
 from warehouse.scratch import tmp_file_name
 from warehouse.storage.base import ObjectInfo, is_hidden
@@ -29,11 +29,9 @@ _WRITE_FIX = "check free space and permissions there"
 
 
 def _write_error(path: Path, exc: OSError) -> SourceUnavailable:
-    # a full disk as everywhere (errors.from_oserror); any other error of a write (a
-    # read-only file system, a permission) is the store's problem too, in the same words
-    return from_oserror(exc, str(path), fix=_WRITE_FIX) or SourceUnavailable(
-        f"cannot write {path}: {exc.strerror or exc}; {_WRITE_FIX}"
-    )
+    # a full disk in from_oserror's words; any other error of a write (a read-only file
+    # system, a permission) is the store's problem too, in the same words
+    return write_failed(exc, str(path), fix=_WRITE_FIX)
 
 
 class LocalStore:

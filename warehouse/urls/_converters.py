@@ -68,7 +68,12 @@ def converter_kind(conv: Any) -> str | None:
         return None  # a UUID's text is exactly str(UUID) (the regex allows lower case only)
     if cls.__module__ == "rest_framework.urlpatterns" and cls.__name__ == "FormatSuffixConverter":
         return "drf_format_suffix"
-    # A custom converter: call it on the sample texts its regex matches.
+    return _probed_kind(conv)
+
+
+def _probed_kind(conv: Any) -> str | None:
+    """Return the kind of a custom converter (as `converter_kind`): it is called on the
+    sample texts its regex matches."""
     try:
         regex = re.compile(str(conv.regex))
     except (re.error, AttributeError, TypeError):

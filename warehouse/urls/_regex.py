@@ -63,45 +63,34 @@ _TOKEN_RE = re.compile(
 )
 
 
+# the Token kind of each _TOKEN_RE alternative, and the group holding its `name` ("": none)
+_KINDS: dict[str, tuple[str, str]] = {
+    "char": ("char", ""), "esc": ("esc", ""), "esc_octal": ("esc", ""),
+    "named": ("named", "gname"), "cap": ("cap", ""), "open": ("open", ""),
+    "close": ("close", ""), "klass": ("class", ""), "backref": ("backref", ""),
+    "nbackref": ("backref", "bname"), "cond": ("cond", "cname"), "flags": ("flags", "fl"),
+    "comment": ("comment", ""),
+}
+# how a token of each kind changes the group depth
+_DEPTH = {"named": 1, "cap": 1, "open": 1, "cond": 1, "close": -1}
+
+
 def tokenize(rx: str) -> list[Token]:
     """Return the tokens of regex `rx`; raises ValueError on an unterminated construct or
     unbalanced parentheses."""
     out: list[Token] = []
     depth = 0
     for m in _TOKEN_RE.finditer(rx):
-        kind = m.lastgroup
-        text = m.group()
-        if kind == "char":
-            out.append(Token("char", text))
-        elif kind == "esc" or kind == "esc_octal":
-            out.append(Token("esc", text))
-        elif kind == "named":
-            out.append(Token("named", text, name=m.group("gname")))
-            depth += 1
-        elif kind == "cap" or kind == "open":
-            out.append(Token(kind, text))
-            depth += 1
-        elif kind == "close":
-            out.append(Token("close", text))
-            depth -= 1
-            if depth < 0:
-                raise ValueError(f"unbalanced parenthesis in {rx!r}")
-        elif kind == "klass":
-            out.append(Token("class", text))
-        elif kind == "backref":
-            out.append(Token("backref", text, number=int(text[1:])))
-        elif kind == "nbackref":
-            out.append(Token("backref", text, name=m.group("bname")))
-        elif kind == "cond":
-            out.append(Token("cond", text, name=m.group("cname")))
-            depth += 1
-        elif kind == "flags":
-            out.append(Token("flags", text, name=m.group("fl")))
-        elif kind == "comment":
-            out.append(Token("comment", text))
-        else:  # bad
+        group, text = m.lastgroup or "bad", m.group()
+        if group == "bad":
             what = "trailing backslash" if text == "\\" else "unterminated character class"
             raise ValueError(f"{what} in {rx!r}")
+        kind, name = _KINDS[group]
+        number = int(text[1:]) if group == "backref" else 0
+        out.append(Token(kind, text, m.group(name) if name else "", number))
+        depth += _DEPTH.get(kind, 0)
+        if depth < 0:
+            raise ValueError(f"unbalanced parenthesis in {rx!r}")
     if depth:
         raise ValueError(f"missing ), unterminated group in {rx!r}")
     return out
@@ -231,6 +220,21 @@ def _segments(tokens: list[Token], facts: tuple[bool, bool, bool]) -> list[str]:
     pipe, flags, _ = facts
     if pipe or flags:
         return []
+    text, i = _literal_run(tokens)
+    if not text.startswith("/"):
+        return []
+    parts = text[1:].split("/")
+    # The text after the last "/" is a whole segment only when the regex ends right there
+    # (a `$` alone would also allow a trailing newline).
+    rest = [t.text for t in tokens[i:] if t.kind != "close"][:2]
+    if rest[:1] == ["\\Z"] or rest[:2] == ["$", "\\Z"]:
+        return parts
+    return parts[:-1]
+
+
+def _literal_run(tokens: list[Token]) -> tuple[str, int]:
+    """Return the literal text every match has after the anchor `tokens[0]`, and the index
+    of the first token past it."""
     chars: list[str] = []
     i, n = 1, len(tokens)
     while i < n:
@@ -241,31 +245,13 @@ def _segments(tokens: list[Token], facts: tuple[bool, bool, bool]) -> list[str]:
             end = _group_end(tokens, i)
             if end is None or _quantified(tokens, end + 1):
                 break
-            i += 1
-            continue
-        if t.kind == "close":  # the end of a group entered above
-            i += 1
-            continue
-        lit = _literal(t)
-        if lit is None or _quantified(tokens, i + 1):
-            break
-        chars.append(lit)
-        i += 1
-    text = "".join(chars)
-    if not text.startswith("/"):
-        return []
-    parts = text[1:].split("/")
-    # The text after the last "/" is a whole segment only when the regex ends right there
-    # (a `$` alone would also allow a trailing newline).
-    rest: list[str] = []
-    for t in tokens[i:]:
-        if t.kind != "close":
-            rest.append(t.text)
-            if len(rest) == 2:
+        elif t.kind != "close":  # a close: the end of a group entered above
+            lit = _literal(t)
+            if lit is None or _quantified(tokens, i + 1):
                 break
-    if rest[:1] == ["\\Z"] or rest[:2] == ["$", "\\Z"]:
-        return parts
-    return parts[:-1]
+            chars.append(lit)
+        i += 1
+    return "".join(chars), i
 
 
 def bucket_key(regex: str) -> str | None:
