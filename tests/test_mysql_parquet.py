@@ -390,7 +390,7 @@ def test_a_binary_key_is_base64_text_in_deletes_and_decoded_by_latest():
     sql = latest_view_sql("wh", spec, ["k", "id"], "m", gone)
     assert "SELECT unbase64(`k`) AS `k`, `id`, MAX(`load`)" in sql
     assert "GROUP BY unbase64(`k`), `id`" in sql
-    json_spec = table_spec("s", "d", "t", cols, engine="python", zero_dates=False)
+    json_spec = table_spec("s", "d", "t", cols, engine="python", zero_dates=False, format="json")
     assert deletes_spec(json_spec, ["k"]).columns[0].type == "STRING"
     assert "unbase64" not in latest_view_sql("wh", json_spec, ["k"], "m",
                                              deletes_spec(json_spec, ["k"]))
