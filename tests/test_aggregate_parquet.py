@@ -121,13 +121,7 @@ REPORT = ("SELECT slug, count(*) AS n, sum(hits) AS hits, max(p95_ms) AS p95 "
 
 
 def _fetch(hive_server: Any, db: str, sql: str) -> list[tuple[Any, ...]]:
-    conn = hive_server.connect(db)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return hive_server.rows(db, sql)
 
 
 def _run(tmp: Path, hive_server: Any, parquet: bool) -> tuple[Path, str]:

@@ -169,14 +169,7 @@ STRICT = ("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
 
 def _lax_insert(mariadb, db: str, *statements: str) -> None:
     """Run `statements` in a session whose sql_mode allows zero and invalid dates."""
-    conn = mariadb.connect(db)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
-            for sql in statements:
-                cur.execute(sql)
-    finally:
-        conn.close()
+    mariadb.execute_all(statements, db, sql_mode="ALLOW_INVALID_DATES")
 
 
 @pytest.fixture()

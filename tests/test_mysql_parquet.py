@@ -314,14 +314,7 @@ def test_parquet_needs_the_python_engine(tmp_path):
 
 def _lax(mariadb, db: str, *statements: str) -> None:
     """Run `statements` in a session whose sql_mode allows zero and invalid dates."""
-    conn = mariadb.connect(db)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
-            for sql in statements:
-                cur.execute(sql)
-    finally:
-        conn.close()
+    mariadb.execute_all(statements, db, sql_mode="ALLOW_INVALID_DATES")
 
 
 def _duck_types(folder: Path) -> dict[str, str]:

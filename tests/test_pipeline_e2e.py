@@ -43,13 +43,7 @@ JOBS = ("daily_actions", "sessions", "top_params")
 
 
 def _hive(hive_server: Any, database: str, sql: str) -> list[tuple[Any, ...]]:
-    conn = hive_server.connect(database)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return hive_server.rows(database, sql)
 
 
 def _snapshot(hive_server: Any, database: str, mysql_db: str) -> dict[str, Any]:

@@ -94,13 +94,7 @@ def _parquet_rows(root: Path) -> list[tuple[Any, ...]]:
 
 
 def _hive(hive_server: Any, database: str, sql: str) -> list[tuple[Any, ...]]:
-    conn = hive_server.connect(database)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return hive_server.rows(database, sql)
 
 
 @pytest.mark.hive

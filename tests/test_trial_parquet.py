@@ -78,14 +78,7 @@ def _sakila(mariadb, db: str) -> None:
         body = "\n".join(x for x in sql.splitlines() if not x.startswith("--")).strip()
         if body:
             mariadb.execute(body, database=db)
-    conn = mariadb.connect(db)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
-            for sql in FILL:
-                cur.execute(sql)
-    finally:
-        conn.close()
+    mariadb.execute_all(FILL, db, sql_mode="ALLOW_INVALID_DATES")
     mariadb.create_user(USER, PASSWORD, db)
 
 

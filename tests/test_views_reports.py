@@ -177,13 +177,7 @@ def _events(root: Path) -> list[dict[str, Any]]:
 
 
 def _rows(hive_server, db: str, sql: str) -> list[tuple[Any, ...]]:
-    conn = hive_server.connect(db)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return hive_server.rows(db, sql)
 
 
 @pytest.mark.hive

@@ -22,7 +22,7 @@ from warehouse.config import Config
 from warehouse.emr.deploy import load_deployment
 from warehouse.emr.request import TAG_ARTIFACTS, job_flow
 from warehouse.emr.s3 import get_object, s3_client
-from warehouse.errors import ConfigError, JobFailed, RunInProgress
+from warehouse.errors import EXIT_FAILED, EXIT_OK, ConfigError, JobFailed, RunInProgress
 from warehouse.run.emr import ACTIVE_STATES, Emr
 
 Progress = Callable[[str], None]
@@ -183,7 +183,7 @@ def wait_step(cfg: Config, cluster_id: str, step_id: str, *, emr: Emr | None = N
         if state in DONE_STEP:
             break
         time.sleep(cfg.emr.poll_seconds)
-    out = StepOutcome(cluster_id, step_id, state, 0 if state == "COMPLETED" else 5)
+    out = StepOutcome(cluster_id, step_id, state, EXIT_OK if state == "COMPLETED" else EXIT_FAILED)
     stdout, stderr = _step_logs(cfg, cluster_id, step_id, s3=s3, wait=log_wait if state != "COMPLETED" else 0)
     summary = [ln for ln in stdout.splitlines() if ln.startswith("run ")]
     if summary:
@@ -193,9 +193,9 @@ def wait_step(cfg: Config, cluster_id: str, step_id: str, *, emr: Emr | None = N
             out.exit_code = int(m.group(1))
     if state != "COMPLETED":
         out.stderr_tail = stderr.splitlines()[-STDERR_TAIL:]
-        if out.exit_code == 0:  # the step failed with no run summary (e.g. a config error)
+        if out.exit_code == EXIT_OK:  # the step failed with no run summary (e.g. a config error)
             m = re.search(r"exiting with ret '(\d+)'", stderr)  # command-runner's last line
-            out.exit_code = (int(m.group(1)) if m else 0) or 5
+            out.exit_code = (int(m.group(1)) if m else EXIT_OK) or EXIT_FAILED
         if not stderr:
             out.stderr_tail = [f"(no step log under {cfg.emr.log_uri or '[emr] log_uri (unset)'})"]
     return out

@@ -20,7 +20,7 @@ from typing import IO, Any
 import orjson
 
 from warehouse.config import S3Config
-from warehouse.errors import WarehouseError
+from warehouse.errors import EXIT_FAILED, WarehouseError
 from warehouse.events.build import Builder, NoPatterns, Resolves, event_builder
 from warehouse.events.inputread import UnreadableInput, open_input, read_blocks
 from warehouse.events.inputs import InputSource
@@ -154,7 +154,7 @@ def _set_aside(settings: Settings, task: Task, exc: UnreadableInput) -> Result:
         f"{staging_prefix(src)}rejects/dt={settings.run_date}/"
         f"{src.part_id}-{task.index:04d}.json.gz"
     )
-    reason = "corrupt input" if exc.exit_code == 5 else "unreadable input"
+    reason = "corrupt input" if exc.exit_code == EXIT_FAILED else "unreadable input"
     rec = {"source": src.label, "lineno": None, "reason": reason, "line": str(exc)}
     with open_gzip_write(store, key) as f:
         f.write(orjson.dumps(rec, option=_DUMPS_OPT))

@@ -40,7 +40,6 @@ compressed in a second thread while the next group fills (two groups at most: to
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,6 +47,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from warehouse.arrowload import load_pyarrow
 from warehouse.errors import ConfigError
 from warehouse.mysql import schema as sch
 from warehouse.mysql.batches import ROW_LIMIT, STREAM_VALUE, max_row_bytes
@@ -93,20 +93,9 @@ def hive_type(col: sch.SourceColumn, *, zero_dates: bool = True) -> str:
 
 
 def pyarrow() -> Any:
-    """Return the pyarrow module (mysql-connector's C extension loaded first: after pyarrow
-    it cannot get static TLS); raises ConfigError when pyarrow is missing."""
-    if importlib.util.find_spec("_mysql_connector") is not None:
-        with suppress(ImportError):
-            import _mysql_connector  # noqa: F401
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet
-    except ImportError:
-        raise ConfigError(
-            '[mysql.NAME] format = "parquet" needs pyarrow, which is not installed: '
-            "pip install 'warehouse[parquet]'"
-        ) from None
-    return pa
+    """Return the pyarrow module (`warehouse.arrowload`: mysql-connector's C extension
+    loaded first); raises ConfigError when pyarrow is missing."""
+    return load_pyarrow('[mysql.NAME] format = "parquet"')
 
 
 def arrow_type(hive: str) -> Any:
