@@ -241,19 +241,15 @@ def test_a_signal_to_the_import_alone_stops_its_split_workers(
                               f'[s3]\nendpoint_url = "{moto_server}"\n'
                               f'[cron]\nlock_file = "{tmp_path / "run.lock"}"\n')
     conf.write_text(conf.read_text().replace('root = "unused"', f'root = "s3://{s3_bucket}/wh"'))
-    proc = _start(conf)
-    try:
+    with _start(conf) as proc:
         _wait_upload(s3_client, s3_bucket, proc)
         workers = subprocess.run(["pgrep", "-P", str(proc.pid), "wh-worker"], capture_output=True,
                                  text=True, check=False).stdout.split()  # fmt: skip
         assert len(workers) == 2, workers
         sent = time.monotonic()
-        os.kill(proc.pid, sig)
+        os.kill(proc.pid, sig)  # the pid alone, not its group
         out_b, err_b = proc.communicate(timeout=60)
         took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
     out, err = out_b.decode(), err_b.decode()
     assert proc.returncode == 130, out + err
     assert took < 10, (took, err)

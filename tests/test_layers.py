@@ -36,6 +36,9 @@ _PLANTS: dict[str, dict[str, str]] = {
     "events-not-aggregate": {"warehouse/events/_planted.py": "import warehouse.aggregate.runners\n"},
     "run-dates": {"warehouse/run/dates.py": "\nimport warehouse.aggregate.plan\n"},
 }
+# contracts a plant breaks besides its own: aggregate/ imports events/ (backfill.py
+# compacts the events), so events/ importing aggregate/ is a cycle too
+_ALSO = {"events-not-aggregate": {"acyclic"}}
 
 
 def _contracts() -> dict[str, str]:
@@ -75,7 +78,8 @@ def test_lint_imports_refuses_a_planted_violation(tmp_path: Path, contract: str)
         with open(copy / name, "a", encoding="utf-8") as f:
             f.write(text)
     code, out, broken = _lint(copy)
-    assert code != 0 and broken == {_contracts()[contract]}, out
+    names = _contracts()
+    assert code != 0 and broken == {names[c] for c in {contract, *_ALSO.get(contract, ())}}, out
 
 
 def _graph() -> grimp.ImportGraph:
