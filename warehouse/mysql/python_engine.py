@@ -417,8 +417,11 @@ def export_split(job: ExportJob, key: str, lo: int, hi: int, workers: int) -> Ex
         store = open_store(job.store_root, job.s3)
         for k in total.files:
             store.delete(k)
+        # a range stopped between starting its upload and guarding it leaves it open: the
+        # load's folder is this import's own, so whatever is still uploading there goes
+        store.abort_uploads(job.prefix + "/")
         if stopped or any(isinstance(f, KeyboardInterrupt) for f in failures):
-            raise Interrupted("interrupted (Ctrl-C)")  # each range aborted its own upload
+            raise Interrupted("interrupted (Ctrl-C)")
         if failures:
             raise failures[0]
         # a range met a zero date and wrote STRING dates: every range must, one schema
