@@ -163,24 +163,9 @@ def test_every_driver_probes_for_a_recreated_table(tmp_path, sshd, mariadb, driv
 
 # -- 3. zero dates written under a laxer sql_mode than the server's now ----------------
 
-STRICT = ("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
-          "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")  # MySQL 8's default
-
-
 def _lax_insert(mariadb, db: str, *statements: str) -> None:
     """Run `statements` in a session whose sql_mode allows zero and invalid dates."""
     mariadb.execute_all(statements, db, sql_mode="ALLOW_INVALID_DATES")
-
-
-@pytest.fixture()
-def strict_server(mariadb):
-    """The server's global sql_mode made strict (MySQL 8's default) for the test."""
-    (old,), = _maria(mariadb, "mysql", "SELECT @@GLOBAL.sql_mode")
-    mariadb.execute(f"SET GLOBAL sql_mode = '{STRICT}'")
-    try:
-        yield
-    finally:
-        mariadb.execute("SET GLOBAL sql_mode = %s", (old,))
 
 
 def _types(hive_server, db: str, table: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.test_mysql_answers import STRICT, _maria
+from tests.test_mysql_answers import _maria
 from tests.test_mysql_hive import _hive_rows
 from tests.test_mysql_import import PASSWORD, USER, _driver_available
 from warehouse.cli import cli
@@ -85,17 +85,6 @@ HIVE_TYPES = {
 BINARY = {"bn", "vb", "bl", "geo"}
 BITS = {"b1", "b5", "b64"}
 TIMES = {"dt0", "dt6", "ts3"}
-
-
-@pytest.fixture()
-def strict_server(mariadb):
-    """The server's global sql_mode strict (no zero dates): DATE/TIMESTAMP columns."""
-    (old,), = _maria(mariadb, "mysql", "SELECT @@GLOBAL.sql_mode")
-    mariadb.execute(f"SET GLOBAL sql_mode = '{STRICT}'")
-    try:
-        yield
-    finally:
-        mariadb.execute("SET GLOBAL sql_mode = %s", (old,))
 
 
 def _toml(tmp_path: Path, sshd, mariadb, db: str, hive: dict[str, Any] | None,
