@@ -23,10 +23,9 @@ setting is turned on again.
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
-from warehouse.arrowload import load_pyarrow
+from warehouse.arrowload import arrow_type, load_pyarrow
 from warehouse.errors import JobFailed
 from warehouse.schema import DT, JOBS
 from warehouse.scratch import live_tmp_file
@@ -34,10 +33,6 @@ from warehouse.storage import ObjectStore
 
 PREFIX = "aggregates_parquet"
 COPY_NAME = "part-00000.parquet"
-
-_SCALARS = {"STRING": "string", "INT": "int32", "BIGINT": "int64", "DOUBLE": "float64",
-            "BOOLEAN": "bool_", "FLOAT": "float32", "SMALLINT": "int16", "TINYINT": "int8"}  # fmt: skip
-
 
 def copy_location(job: str) -> str:
     """Return the store prefix of the job's Parquet copy (the location of `agg_<job>`)."""
@@ -47,43 +42,6 @@ def copy_location(job: str) -> str:
 def copy_prefix(job: str, day: str) -> str:
     """Return the store key prefix of one partition's Parquet copy."""
     return f"{copy_location(job)}/dt={day}/"
-
-
-def arrow_type(hive: str) -> Any:
-    """Return the Arrow type of a Hive type of the jobs' schema (scalars, ARRAY, STRUCT, MAP)."""
-    pa = load_pyarrow()
-    text = hive.strip()
-    upper = text.upper()
-    if upper in _SCALARS:
-        return getattr(pa, _SCALARS[upper])()
-    m = re.fullmatch(r"(ARRAY|MAP|STRUCT)\s*<(.*)>", text, re.IGNORECASE | re.DOTALL)
-    if m is None:
-        raise ValueError(f"no Parquet type for Hive type {hive!r}")
-    kind, inner = m.group(1).upper(), _split(m.group(2))
-    if kind == "ARRAY" and len(inner) == 1:
-        return pa.list_(arrow_type(inner[0]))
-    if kind == "MAP" and len(inner) == 2:
-        return pa.map_(arrow_type(inner[0]), arrow_type(inner[1]))
-    if kind == "STRUCT":
-        fields = []
-        for item in inner:
-            name, _, typ = item.partition(":")
-            fields.append(pa.field(name.strip(), arrow_type(typ)))
-        return pa.struct(fields)
-    raise ValueError(f"no Parquet type for Hive type {hive!r}")
-
-
-def _split(text: str) -> list[str]:
-    """Split a type list at its top-level commas."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += ch == "<"
-        depth -= ch == ">"
-        if ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts]
 
 
 def arrow_schema(job: str) -> Any:

@@ -40,14 +40,13 @@ compressed in a second thread while the next group fills (two groups at most: to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from warehouse.arrowload import load_pyarrow
+from warehouse.arrowload import arrow_type, load_pyarrow
 from warehouse.errors import ConfigError
 from warehouse.mysql import schema as sch
 from warehouse.mysql.batches import ROW_LIMIT, STREAM_VALUE, max_row_bytes
@@ -62,8 +61,6 @@ GROUP_ROWS = 1_000_000  # at most this many rows per row group
 # (other readers ignore it)
 CALENDAR = {"org.apache.spark.version": "3.1.0"}
 SUFFIX = ".parquet"
-
-_DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
 
 
 class UnsafeDates(ValueError):
@@ -96,19 +93,6 @@ def pyarrow() -> Any:
     """Return the pyarrow module (`warehouse.arrowload`: mysql-connector's C extension
     loaded first); raises ConfigError when pyarrow is missing."""
     return load_pyarrow('[mysql.NAME] format = "parquet"')
-
-
-def arrow_type(hive: str) -> Any:
-    """Return the Arrow type written for a Hive type of `hive_type`."""
-    pa = pyarrow()
-    m = _DECIMAL.match(hive)
-    if m:
-        return pa.decimal128(int(m.group(1)), int(m.group(2)))
-    return {
-        "TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INT": pa.int32(), "BIGINT": pa.int64(),
-        "FLOAT": pa.float32(), "DOUBLE": pa.float64(), "DATE": pa.date32(),
-        "TIMESTAMP": pa.timestamp("us"), "BINARY": pa.binary(), "STRING": pa.string(),
-    }[hive]  # fmt: skip
 
 
 def arrow_schema(columns: Sequence[sch.SourceColumn], *, zero_dates: bool) -> Any:
