@@ -96,12 +96,8 @@ class BackfillSummary:
 
 def root_dates(store: ObjectStore, jobs: Iterable[str]) -> list[dt.date]:
     """Return every date the root holds events or an aggregate partition for, sorted."""
-    found: set[str] = set()
-    for prefix in ["events/", *(f"aggregates/{job}/" for job in jobs)]:
-        for obj in store.list(prefix):
-            m = _DT.search(obj.key)
-            if m:
-                found.add(m.group(1))
+    prefixes = ["events/", *(f"aggregates/{job}/" for job in jobs)]
+    found = set().union(*(_dates(store, prefix) for prefix in prefixes))
     return [dt.date.fromisoformat(d) for d in sorted(found)]
 
 
@@ -173,7 +169,8 @@ def lagging_copies(store: ObjectStore, jobs: Iterable[str]) -> dict[str, list[st
     return out
 
 
-def _dates(store: ObjectStore, prefix: str, suffix: str) -> set[str]:
+def _dates(store: ObjectStore, prefix: str, suffix: str = "") -> set[str]:
+    """Return the dates of the `dt=D/` folders under `prefix` holding a `suffix` file."""
     found = set()
     for obj in store.list(prefix):
         m = _DT.search(obj.key)
